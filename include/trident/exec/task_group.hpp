@@ -1,0 +1,121 @@
+#pragma once
+/// @file
+/// `task_group`: a set of fire-and-forget tasks on a pool that is waited for as a whole, with
+/// the first exception kept and the rest of the group skipped after a failure.
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#include "trident/exec/detail/shared_state.hpp"
+#include "trident/exec/thread_pool.hpp"
+
+namespace trident {
+
+/// Runs tasks on a `thread_pool` and waits for all of them (oneTBB's `task_group`, with
+/// structured-concurrency rules).
+///
+/// - `run(fn)` schedules `fn` as part of the group; tasks of the group may `run` more tasks.
+/// - `wait()` returns when every task of the group has finished, then rethrows the first
+///   exception a task threw. On a pool worker it runs queued tasks while it waits.
+/// - After a task throws, tasks of the group that have not started yet are skipped.
+/// - The destructor waits (never leaves tasks running that refer to the scope), but swallows the
+///   exception; call `wait()` to see it.
+///
+/// @par Thread safety
+/// `run` may be called from any thread, including tasks of the group. `wait` must not race with
+/// `run` calls from outside the group's own tasks: decide what to run, then wait.
+///
+/// @code
+///   trident::task_group g(pool);
+///   for (auto& part : parts) g.run([&part] { process(part); });
+///   g.wait();
+/// @endcode
+class task_group {
+ public:
+  explicit task_group(thread_pool& pool) : pool_(pool), done_(new detail::promise_state<void>()) {}
+  task_group(const task_group&) = delete;
+  task_group& operator=(const task_group&) = delete;
+  ~task_group() {
+    join_and_rearm();
+    done_->release();
+    done_->release();
+  }
+
+  template <class F>
+  void run(F&& fn) {
+    pending_.fetch_add(1, std::memory_order_relaxed);
+    try {
+      pool_.post([this, fn = std::forward<F>(fn)]() mutable {
+        if (!failed_.load(std::memory_order_relaxed)) {
+          try {
+            fn();
+          } catch (...) {
+            record_failure(std::current_exception());
+          }
+        }
+        finish_one();
+      });
+    } catch (...) {
+      finish_one();
+      throw;
+    }
+  }
+
+  /// Waits for every task, then rethrows the first exception (once). The group can be reused.
+  void wait() {
+    if (auto e = join_and_rearm()) std::rethrow_exception(e);
+  }
+
+  /// Tasks scheduled and not finished.
+  [[nodiscard]] std::size_t pending() const noexcept {
+    const auto n = pending_.load(std::memory_order_relaxed);
+    return n > 0 ? n - 1 : 0;
+  }
+
+ private:
+  // Completion protocol: `pending_` counts unfinished tasks plus one token held by the group.
+  //   1. `join_and_rearm` drops the token. If that made the count zero, every task had finished: done.
+  //   2. Otherwise the task whose decrement reaches zero finishes `done_`, which `join_and_rearm` waits on.
+  // `done_` starts with two references, the group's and the finisher's, so the finisher may
+  // still be inside `finish` (waking, running continuations) after `join_and_rearm` returned.
+  std::exception_ptr join_and_rearm() {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      done_->release();  // no task will finish it: drop the finisher's reference
+    } else {
+      detail::wait_for_state(*done_);
+    }
+    done_->release();
+    // Every task has finished: nothing reads done_ or pending_ until the next run().
+    done_ = new detail::promise_state<void>();
+    pending_.store(1, std::memory_order_relaxed);
+    failed_.store(false, std::memory_order_relaxed);
+    std::lock_guard lock(error_mutex_);
+    return std::exchange(error_, nullptr);
+  }
+
+  void finish_one() noexcept {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      detail::promise_state<void>* done = done_;
+      done->finish(detail::status::value);
+      done->release();
+    }
+  }
+
+  void record_failure(std::exception_ptr e) noexcept {
+    std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = std::move(e);
+    failed_.store(true, std::memory_order_release);
+  }
+
+  thread_pool& pool_;
+  std::atomic<std::size_t> pending_{1};
+  std::atomic<bool> failed_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+  detail::promise_state<void>* done_;
+};
+
+}  // namespace trident
