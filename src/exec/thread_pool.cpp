@@ -282,9 +282,23 @@ struct thread_pool::impl final : detail::blocking_context {
 
   void execute(worker& w, detail::task_node* node) noexcept {
     const bool was_busy = w.busy.exchange(true, std::memory_order_relaxed);
-    node->run();
+    run_traced(node);
     w.busy.store(was_busy, std::memory_order_relaxed);
     w.executed.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Runs (and so frees) `node`, recording a timeline span when tracing is on.
+  static void run_traced(detail::task_node* node) noexcept {
+    if (!trace::enabled()) {
+      node->run();
+      return;
+    }
+    const auto start = trace::now_ns();
+    node->run();
+    try {
+      trace::record("task", "thread_pool", start, trace::now_ns());
+    } catch (...) {  // out of memory for the timeline: drop the span, keep the pool running
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -436,7 +450,7 @@ struct thread_pool::impl final : detail::blocking_context {
     }
     if (node == nullptr) return false;
     node->next = nullptr;
-    node->run();
+    run_traced(node);
     return true;
   }
 

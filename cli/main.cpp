@@ -1,0 +1,81 @@
+// The `trident` command: parses flags and calls the library. No logic of its own lives here.
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+
+#include "bench_suites.hpp"
+#include "tour.hpp"
+#include "trident/trace/recorder.hpp"
+#include "trident/version.hpp"
+
+namespace {
+
+/// Runs `body` with timeline recording on when `path` is set, then writes the Chrome trace JSON.
+template <class Body>
+int with_trace(const std::string& path, Body&& body) {
+  if (path.empty()) return body();
+  trident::trace::start();
+  const int rc = body();
+  trident::trace::stop();
+  trident::trace::write_chrome_json_file(path);
+  std::fprintf(stderr, "trace written to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n", path.c_str());
+  return rc;
+}
+
+/// Rejects a --trace path whose folder does not exist before any work is done.
+const CLI::Validator trace_path{
+    [](std::string& path) -> std::string {
+      const auto slash = path.find_last_of('/');
+      const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+      if (!std::filesystem::is_directory(folder)) return "folder '" + folder + "' of the trace file does not exist";
+      if (std::filesystem::is_directory(path)) return "'" + path + "' is a folder, not a file name";
+      return {};
+    },
+    "FILE"};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"trident: threads, processes and async I/O for C++ — runs the concurrency lesson for real"};
+  app.set_version_flag("--version", std::string("trident ") + TRIDENT_VERSION_STRING);
+  app.require_subcommand(1);
+
+  trident::lesson::tour_options tour;
+  std::string tour_trace;
+  auto* tour_cmd = app.add_subcommand("tour", "Run the lesson's cells in C++, with results and timings");
+  tour_cmd->add_option("cells", tour.only, "Only these cells (number or name)");
+  tour_cmd->add_flag("--list", tour.list, "List the cells and exit");
+  tour_cmd->add_flag("-q,--quiet", tour.quiet, "Only print the summary table");
+  tour_cmd->add_option("--trace", tour_trace, "Write a Chrome trace JSON timeline of every task to FILE")
+      ->check(trace_path);
+
+  trident::bench::bench_options bench;
+  std::string bench_trace;
+  auto* bench_cmd = app.add_subcommand("bench", "Benchmark Trident against its peers in one run");
+  bench_cmd->add_option("suite", bench.suite, "Suite to run")->required()->check(CLI::IsMember(trident::bench::suite_names()));
+  bench_cmd->add_option("--case", bench.cases, "Only these cases");
+  bench_cmd->add_flag("--json", bench.json, "One JSON object per line instead of a table");
+  bench_cmd->add_option("--repeat", bench.repeat, "Runs per case and implementation (median reported)")
+      ->check(CLI::Range(1, 100));
+  bench_cmd->add_option("--trace", bench_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);  // help and version to stdout (exit 0), errors to stderr (non-zero)
+  }
+
+  try {
+    if (*tour_cmd) return with_trace(tour_trace, [&] { return trident::lesson::run_tour(tour); });
+    if (*bench_cmd) return with_trace(bench_trace, [&] { return trident::bench::run_suite(bench); });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "trident: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 clone: installs what is missing, builds, then runs.
+#
+#   tools/dev.sh tour          build (release preset) and run `trident tour`
+#   tools/dev.sh test          build (release preset) and run the whole test suite
+#   tools/dev.sh test tsan     the same under a sanitizer preset (tsan | asan | debug)
+#
+# Packages are installed with apt-get only when absent (as root, or through sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake ninja-build g++ pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
+          libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev python3)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "tools/dev.sh: installing ${missing[*]}" >&2
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  local preset=$1
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$(nproc)"
+}
+
+action=${1:-tour}
+preset=${2:-release}
+case "$action" in
+  tour)
+    install_missing
+    build release
+    exec ./build/release/bin/trident tour
+    ;;
+  test)
+    install_missing
+    build "$preset"
+    ctest --preset "$preset"
+    ;;
+  *)
+    echo "usage: tools/dev.sh tour | test [release|debug|tsan|asan]" >&2
+    exit 2
+    ;;
+esac
