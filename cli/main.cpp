@@ -64,6 +64,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100));
   bench_cmd->add_option("--trace", bench_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
 
+  // CLI11 would report an unknown command word as "a subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    try {
+      (void)app.get_subcommand(argv[1]);
+    } catch (const CLI::OptionNotFound&) {
+      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench; see trident --help)\n", argv[1]);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -288,7 +288,7 @@ struct thread_pool::impl final : detail::blocking_context {
   }
 
   /// Runs (and so frees) `node`, recording a timeline span when tracing is on.
-  static void run_traced(detail::task_node* node) noexcept {
+  void run_traced(detail::task_node* node) noexcept {
     if (!trace::enabled()) {
       node->run();
       return;
@@ -296,7 +296,7 @@ struct thread_pool::impl final : detail::blocking_context {
     const auto start = trace::now_ns();
     node->run();
     try {
-      trace::record("task", "thread_pool", start, trace::now_ns());
+      trace::record("task", "thread_pool", start, trace::now_ns(), name);
     } catch (...) {  // out of memory for the timeline: drop the span, keep the pool running
     }
   }

@@ -1,0 +1,15 @@
+# Runs EXE with ARGS (words separated by |) and passes only if it exits with EXPECT_RC ("nonzero" for any
+# failure, but not a crash) and, when EXPECT_STDERR is set, its stderr matches that regex.
+string(REPLACE "|" ";" ARGS "${ARGS}")
+execute_process(COMMAND ${EXE} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(EXPECT_RC STREQUAL "nonzero")
+  if(NOT rc MATCHES "^[1-9][0-9]*$")
+    message(FATAL_ERROR "expected a non-zero exit code, got '${rc}'\nstdout: ${out}\nstderr: ${err}")
+  endif()
+elseif(NOT rc STREQUAL EXPECT_RC)
+  message(FATAL_ERROR "expected exit code ${EXPECT_RC}, got '${rc}'\nstdout: ${out}\nstderr: ${err}")
+endif()
+if(DEFINED EXPECT_STDERR AND NOT err MATCHES "${EXPECT_STDERR}")
+  message(FATAL_ERROR "stderr does not match '${EXPECT_STDERR}':\n${err}")
+endif()
+message(STATUS "exit code ${rc}; stderr: ${err}")

@@ -1,0 +1,20 @@
+// The main of every standalone lesson binary (lesson_NN_<slug>): runs the one cell that CMake
+// names in TRIDENT_LESSON_CELL. The cell itself is compiled once, into trident_lesson_cells.
+
+#include <cstdio>
+#include <exception>
+
+#include "cell.hpp"
+
+#ifndef TRIDENT_LESSON_CELL
+#error "TRIDENT_LESSON_CELL must name the cell this binary runs"
+#endif
+
+int main() {
+  try {
+    return trident::lesson::run_single(TRIDENT_LESSON_CELL);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

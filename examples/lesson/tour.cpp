@@ -1,0 +1,175 @@
+// `trident tour`: runs the lesson's cells from one table, in lesson order, and sums them up.
+
+#include "tour.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cell.hpp"
+#include "trident/trace/recorder.hpp"
+
+namespace trident::lesson {
+namespace {
+
+// The whole tour, in lesson order. A new cell (asyncio, processes, HTTP) is one more row here
+// and one more source file; `model` says which concurrency model the summary shows for it.
+constexpr std::array cells{
+    cell_info{1, "gil_demo", "CPU-bound work: sequential vs two threads (no GIL in C++)", "threads",
+              "The Global Interpreter Lock", &gil_demo},
+    cell_info{2, "threads_downloads", "Four simulated downloads: sequential vs one thread each", "threads",
+              "Threading Basics", &threads_downloads},
+    cell_info{3, "bank_account", "A bank account guarded by a named trident::mutex", "threads + mutex",
+              "Thread Safety and Locks", &bank_account},
+    cell_info{4, "unsafe_vs_safe_counter", "Lost updates without a lock, none with one", "threads + lock",
+              "Thread Safety and Locks Exercise", &unsafe_vs_safe_counter},
+    cell_info{5, "thread_pool_as_completed", "Ten items on a four-worker pool, in completion order",
+              "thread pool", "ThreadPoolExecutor", &thread_pool_as_completed},
+    cell_info{6, "race_check_then_act", "Check-then-act race on a shared list, and its fix", "threads + lock",
+              "Common Pitfalls: race conditions", &race_check_then_act},
+    cell_info{7, "deadlock", "Inverted lock order caught by the lock-order checker, and the fix",
+              "threads + mutex", "Common Pitfalls: deadlocks", &deadlock},
+    cell_info{8, "producer_consumer", "Bounded channel: two producers, three consumers, close to stop", "channel",
+              "Exercise 3: Producer-Consumer", &producer_consumer},
+    cell_info{9, "priority_pipeline", "Priority channel: larger values processed first", "priority channel",
+              "Exercise 3: PriorityQueue variant", &priority_pipeline},
+};
+
+struct outcome {
+  bool ok = false;
+  std::string result;
+  double seconds = 0;
+};
+
+std::string label(const cell_info& c) { return fmt::format("{:02}_{}", c.number, c.slug); }
+
+/// Runs one cell inside a "lesson" span; a failed check or any exception fails the cell.
+outcome run_cell(const cell_info& c, output& out) {
+  outcome o;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    trace::span span(c.slug, "lesson", label(c));
+    o.result = c.run(out);
+    o.ok = true;
+  } catch (const check_failed& e) {
+    o.result = e.what();
+  } catch (const std::exception& e) {
+    o.result = fmt::format("error: {}", e.what());
+  }
+  o.seconds = seconds_since(start);
+  return o;
+}
+
+void print_heading(const cell_info& c) {
+  std::printf("\n== %s: %s ==\n   (lesson: \"%s\"; model: %s)\n", label(c).c_str(), c.title, c.python, c.model);
+  std::fflush(stdout);
+}
+
+void print_outcome(const outcome& o) {
+  std::printf("-> %s  [%.2fs, %s]\n", o.result.c_str(), o.seconds, o.ok ? "ok" : "FAILED");
+  std::fflush(stdout);
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; });
+}
+
+/// The cell that `name` names: its number ("1", "01"), its slug, or both ("01_gil_demo").
+const cell_info* find_cell(std::string_view name) {
+  for (const auto& c : cells) {
+    if (all_digits(name) && name.size() <= 3 && std::stoi(std::string(name)) == c.number) return &c;
+    if (name == c.slug || name == label(c)) return &c;
+  }
+  return nullptr;
+}
+
+std::string valid_names() {
+  std::string names;
+  for (const auto& c : cells) names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", c.number, c.slug);
+  return names;
+}
+
+void print_list() {
+  std::printf("%-3s %-26s %-17s %s\n", "#", "cell", "model", "what it shows");
+  for (const auto& c : cells) std::printf("%-3d %-26s %-17s %s\n", c.number, c.slug, c.model, c.title);
+}
+
+}  // namespace
+
+std::span<const cell_info> all_cells() noexcept { return cells; }
+
+int run_tour(const tour_options& options) {
+  if (options.list) {
+    print_list();
+    return 0;
+  }
+
+  std::vector<const cell_info*> selected;
+  for (const auto& name : options.only) {
+    const cell_info* c = find_cell(name);
+    if (c == nullptr) {
+      std::fprintf(stderr, "trident tour: unknown cell '%s'; valid cells: %s\n", name.c_str(), valid_names().c_str());
+      return 2;
+    }
+    if (std::find(selected.begin(), selected.end(), c) == selected.end()) selected.push_back(c);
+  }
+  if (selected.empty()) {
+    for (const auto& c : cells) selected.push_back(&c);
+  }
+  std::sort(selected.begin(), selected.end(), [](auto* a, auto* b) { return a->number < b->number; });
+
+  output out(options.quiet ? nullptr : stdout);
+  std::vector<outcome> outcomes;
+  const auto start = std::chrono::steady_clock::now();
+  for (const cell_info* c : selected) {
+    if (!options.quiet) print_heading(*c);
+    outcomes.push_back(run_cell(*c, out));
+    if (!options.quiet) print_outcome(outcomes.back());
+  }
+  const double total = seconds_since(start);
+
+  // The summary table; result texts vary in length, so that column is sized to fit.
+  std::size_t result_width = 6;
+  for (const auto& o : outcomes) result_width = std::max(result_width, o.result.size());
+  const std::string rule(3 + 3 + 26 + 3 + 17 + 3 + result_width + 3 + 7 + 3 + 6, '-');
+  std::printf("\n%s\n", rule.c_str());
+  std::printf("%-3s | %-26s | %-17s | %-*s | %7s | %s\n", "#", "cell", "model", static_cast<int>(result_width), "result",
+              "time", "status");
+  std::printf("%s\n", rule.c_str());
+  std::size_t failed = 0;
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    const auto& c = *selected[i];
+    const auto& o = outcomes[i];
+    if (!o.ok) ++failed;
+    std::printf("%02d  | %-26s | %-17s | %-*s | %6.2fs | %s\n", c.number, c.slug, c.model,
+                static_cast<int>(result_width), o.result.c_str(), o.seconds, o.ok ? "ok" : "FAILED");
+  }
+  std::printf("%s\n", rule.c_str());
+  std::printf("%zu cell(s) in %.2fs: %zu ok, %zu failed\n", selected.size(), total, selected.size() - failed, failed);
+  std::fflush(stdout);
+  return failed == 0 ? 0 : 1;
+}
+
+int run_single(std::string_view slug) {
+  const cell_info* c = find_cell(slug);
+  if (c == nullptr) {
+    std::fprintf(stderr, "no lesson cell '%.*s'; valid cells: %s\n", static_cast<int>(slug.size()), slug.data(),
+                 valid_names().c_str());
+    return 2;
+  }
+  print_heading(*c);
+  output out(stdout);
+  const outcome o = run_cell(*c, out);
+  print_outcome(o);
+  return o.ok ? 0 : 1;
+}
+
+}  // namespace trident::lesson
