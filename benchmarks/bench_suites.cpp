@@ -1,0 +1,22 @@
+#include "bench_suites.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace trident::bench {
+
+// Defined in threads_suite.cpp.
+int run_threads_suite(const bench_options& options);
+
+std::vector<std::string> suite_names() { return {"threads"}; }
+
+int run_suite(const bench_options& options) {
+  if (options.repeat < 1) throw std::invalid_argument(fmt::format("--repeat must be at least 1 (got {})", options.repeat));
+  if (options.suite == "threads") return run_threads_suite(options);
+  throw std::invalid_argument(fmt::format("unknown benchmark suite '{}' (valid: {})", options.suite,
+                                          fmt::join(suite_names(), ", ")));
+}
+
+}  // namespace trident::bench

@@ -1,0 +1,434 @@
+// The `threads` suite of `trident bench`: the same workloads on Trident's thread_pool, on oneTBB
+// and on a plain std::thread pool, in one process and one run.
+//
+// Method
+//   1. Per case, inputs are built once, outside the timings (parallel_sum's 800 MB array).
+//   2. Every implementation runs once untimed (allocator and page warm-up, threads started).
+//   3. `repeat` rounds follow; each round runs every implementation once, in turn, so a burst of
+//      load from other processes on a shared machine hits all of them alike. Between two runs
+//      the suite sleeps briefly, so one runtime's spinning workers never steal CPU from the next.
+//   4. The median of the rounds is reported.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "bench_suites.hpp"
+#include "report.hpp"
+#include "trident/exec/parallel_for.hpp"
+#include "trident/exec/task_group.hpp"
+#include "trident/exec/thread_pool.hpp"
+
+#if defined(TRIDENT_HAVE_TBB)
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_reduce.h>
+#include <tbb/task_group.h>
+#endif
+
+namespace trident::bench {
+namespace {
+
+constexpr std::size_t spawn_count = 1'000'000;
+constexpr std::size_t future_count = 200'000;
+constexpr int fib_n = 30;
+constexpr std::size_t sum_count = 100'000'000;
+
+// ---------------------------------------------------------------------------------------------
+// The "std" baseline: hardware_concurrency threads, one queue under one mutex, a condition
+// variable, and std::promise for results. What a programmer writes without a library.
+
+class std_pool {
+ public:
+  explicit std_pool(std::size_t threads) {
+    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+  }
+  std_pool(const std_pool&) = delete;
+  std_pool& operator=(const std_pool&) = delete;
+  ~std_pool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  template <class F>
+  void post(F fn) {
+    auto j = std::make_unique<job<F>>(std::move(fn));
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(j));
+    }
+    ready_.notify_one();
+  }
+
+  template <class F>
+  auto submit(F fn) -> std::future<decltype(fn())> {
+    std::promise<decltype(fn())> p;
+    auto f = p.get_future();
+    post([fn = std::move(fn), p = std::move(p)]() mutable { p.set_value(fn()); });
+    return f;
+  }
+
+ private:
+  struct job_base {
+    virtual ~job_base() = default;
+    virtual void run() = 0;
+  };
+  template <class F>
+  struct job final : job_base {
+    explicit job(F&& f) : fn(std::move(f)) {}
+    void run() override { fn(); }
+    F fn;
+  };
+
+  void work() {
+    for (;;) {
+      std::unique_ptr<job_base> j;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        j = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      j->run();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::unique_ptr<job_base>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Workloads. Each function runs one timed iteration and returns the figure in the case's unit.
+
+void check(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(fmt::format("benchmark self-check failed: {}", what));
+}
+
+// spawn_empty: tasks/s
+double spawn_trident(thread_pool& pool) {
+  std::atomic<std::size_t> ran{0};
+  stopwatch clock;
+  trident::task_group g(pool);
+  for (std::size_t i = 0; i < spawn_count; ++i) g.run([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+  g.wait();
+  const double s = clock.seconds();
+  check(ran.load() == spawn_count, "spawn_empty/trident ran every task");
+  return static_cast<double>(spawn_count) / s;
+}
+
+double spawn_std(std_pool& pool) {
+  stopwatch clock;
+  std::latch done(static_cast<std::ptrdiff_t>(spawn_count));
+  for (std::size_t i = 0; i < spawn_count; ++i) pool.post([&done] { done.count_down(); });
+  done.wait();
+  return static_cast<double>(spawn_count) / clock.seconds();
+}
+
+// future_int: tasks/s
+long long expected_future_sum() {
+  long long r = 0;
+  for (std::size_t i = 0; i < future_count; ++i) r += static_cast<long long>(i & 1023);
+  return r;
+}
+
+double future_trident(thread_pool& pool) {
+  stopwatch clock;
+  std::vector<trident::future<int>> futures;
+  futures.reserve(future_count);
+  for (std::size_t i = 0; i < future_count; ++i) futures.push_back(pool.submit([i] { return static_cast<int>(i & 1023); }));
+  long long sum = 0;
+  for (auto& f : futures) sum += f.get();
+  const double s = clock.seconds();
+  check(sum == expected_future_sum(), "future_int/trident sum");
+  return static_cast<double>(future_count) / s;
+}
+
+double future_std(std_pool& pool) {
+  stopwatch clock;
+  std::vector<std::future<int>> futures;
+  futures.reserve(future_count);
+  for (std::size_t i = 0; i < future_count; ++i) futures.push_back(pool.submit([i] { return static_cast<int>(i & 1023); }));
+  long long sum = 0;
+  for (auto& f : futures) sum += f.get();
+  const double s = clock.seconds();
+  check(sum == expected_future_sum(), "future_int/std sum");
+  return static_cast<double>(future_count) / s;
+}
+
+// fib30: seconds. Both children of every call are tasks; no cutoff.
+int fib_trident_group(thread_pool& pool, int n) {
+  if (n < 2) return n;
+  int a = 0, b = 0;
+  trident::task_group g(pool);
+  g.run([&] { a = fib_trident_group(pool, n - 1); });
+  g.run([&] { b = fib_trident_group(pool, n - 2); });
+  g.wait();
+  return a + b;
+}
+
+int fib_trident_submit(thread_pool& pool, int n) {
+  if (n < 2) return n;
+  auto a = pool.submit([&pool, n] { return fib_trident_submit(pool, n - 1); });
+  auto b = pool.submit([&pool, n] { return fib_trident_submit(pool, n - 2); });
+  return a.get() + b.get();
+}
+
+constexpr int fib_expected(int n) { return n < 2 ? n : fib_expected(n - 1) + fib_expected(n - 2); }
+
+template <class Fib>
+double fib_trident(thread_pool& pool, Fib fib) {
+  stopwatch clock;
+  const int v = pool.submit([&pool, fib] { return fib(pool, fib_n); }).get();
+  const double s = clock.seconds();
+  check(v == fib_expected(fib_n), "fib30/trident value");
+  return s;
+}
+
+// parallel_sum: seconds. One out-of-line chunk function for every implementation, so no
+// implementation's loop is vectorised or unrolled differently from another's.
+[[gnu::noipa]] double sum_sqrt(const double* data, std::size_t n) {
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += std::sqrt(data[i]);
+  return s;
+}
+
+void check_sum(double got, double want, const char* what) {
+  check(std::abs(got - want) <= 1e-9 * std::abs(want), what);
+}
+
+double sum_sequential(const std::vector<double>& data, double want) {
+  stopwatch clock;
+  const double v = sum_sqrt(data.data(), data.size());
+  const double s = clock.seconds();
+  check_sum(v, want, "parallel_sum/sequential value");
+  return s;
+}
+
+double sum_trident(thread_pool& pool, const std::vector<double>& data, double want) {
+  stopwatch clock;
+  const double v = trident::parallel_reduce(pool, 0, data.size(), 0.0,
+                                            [&](std::size_t b, std::size_t e) { return sum_sqrt(data.data() + b, e - b); });
+  const double s = clock.seconds();
+  check_sum(v, want, "parallel_sum/trident value");
+  return s;
+}
+
+#if defined(TRIDENT_HAVE_TBB)
+double spawn_tbb() {
+  std::atomic<std::size_t> ran{0};
+  stopwatch clock;
+  tbb::task_group g;
+  for (std::size_t i = 0; i < spawn_count; ++i) g.run([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+  g.wait();
+  const double s = clock.seconds();
+  check(ran.load() == spawn_count, "spawn_empty/tbb ran every task");
+  return static_cast<double>(spawn_count) / s;
+}
+
+double future_tbb() {
+  stopwatch clock;
+  std::vector<std::promise<int>> promises(future_count);
+  std::vector<std::future<int>> futures;
+  futures.reserve(future_count);
+  tbb::task_group g;
+  for (std::size_t i = 0; i < future_count; ++i) {
+    futures.push_back(promises[i].get_future());
+    g.run([&p = promises[i], i] { p.set_value(static_cast<int>(i & 1023)); });
+  }
+  g.wait();  // the calling thread helps run the tasks, as TBB intends
+  long long sum = 0;
+  for (auto& f : futures) sum += f.get();
+  const double s = clock.seconds();
+  check(sum == expected_future_sum(), "future_int/tbb sum");
+  return static_cast<double>(future_count) / s;
+}
+
+int fib_tbb_rec(int n) {
+  if (n < 2) return n;
+  int a = 0, b = 0;
+  tbb::task_group g;
+  g.run([&] { a = fib_tbb_rec(n - 1); });
+  g.run([&] { b = fib_tbb_rec(n - 2); });
+  g.wait();
+  return a + b;
+}
+
+double fib_tbb() {
+  stopwatch clock;
+  const int v = fib_tbb_rec(fib_n);
+  const double s = clock.seconds();
+  check(v == fib_expected(fib_n), "fib30/tbb value");
+  return s;
+}
+
+double sum_tbb(const std::vector<double>& data, double want) {
+  stopwatch clock;
+  const double v = tbb::parallel_reduce(
+      tbb::blocked_range<std::size_t>(0, data.size()), 0.0,
+      [&](const tbb::blocked_range<std::size_t>& r, double acc) { return acc + sum_sqrt(data.data() + r.begin(), r.size()); },
+      std::plus<double>());
+  const double s = clock.seconds();
+  check_sum(v, want, "parallel_sum/tbb value");
+  return s;
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
+
+struct impl_def {
+  std::string name;
+  std::function<double()> run;
+};
+
+struct case_def {
+  std::string name;
+  std::string unit;
+  bool higher_is_better;
+  std::string reference;
+  std::function<void()> setup;     // before the warm-up (untimed)
+  std::function<void()> teardown;  // after the last round
+  std::vector<impl_def> impls;
+};
+
+const std::vector<std::string>& case_names() {
+  static const std::vector<std::string> names{"spawn_empty", "future_int", "fib30", "parallel_sum"};
+  return names;
+}
+
+void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
+
+}  // namespace
+
+int run_threads_suite(const bench_options& options) {
+  for (const auto& c : options.cases) {
+    if (std::find(case_names().begin(), case_names().end(), c) == case_names().end()) {
+      throw std::invalid_argument(
+          fmt::format("unknown case '{}' for suite 'threads' (valid: {})", c, fmt::join(case_names(), ", ")));
+    }
+  }
+  const auto wanted = [&](const std::string& c) {
+    return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
+  };
+
+  const std::size_t threads = thread_pool::default_thread_count();
+  thread_pool pool(threads);
+  std_pool plain(threads);
+  const bool variants = std::getenv("TRIDENT_BENCH_VARIANTS") != nullptr;
+
+  std::vector<std::string> notes;
+  notes.push_back(fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; "
+                              "median of {} round(s), implementations interleaved",
+                              threads, threads, options.repeat));
+#if defined(TRIDENT_HAVE_TBB)
+  const std::string ref = "tbb";
+#else
+  const std::string ref;
+  notes.push_back("built without oneTBB: no tbb rows");
+#endif
+
+  std::vector<double> data;
+  double want_sum = 0;
+
+  std::vector<case_def> cases;
+  {
+    case_def c{"spawn_empty", "tasks/s", true, ref, {}, {}, {}};
+    c.impls.push_back({"trident", [&] { return spawn_trident(pool); }});
+#if defined(TRIDENT_HAVE_TBB)
+    c.impls.push_back({"tbb", [] { return spawn_tbb(); }});
+#endif
+    c.impls.push_back({"std", [&] { return spawn_std(plain); }});
+    cases.push_back(std::move(c));
+  }
+  {
+    case_def c{"future_int", "tasks/s", true, ref, {}, {}, {}};
+    c.impls.push_back({"trident", [&] { return future_trident(pool); }});
+#if defined(TRIDENT_HAVE_TBB)
+    c.impls.push_back({"tbb", [] { return future_tbb(); }});
+#endif
+    c.impls.push_back({"std", [&] { return future_std(plain); }});
+    cases.push_back(std::move(c));
+  }
+  {
+    case_def c{"fib30", "s", false, ref, {}, {}, {}};
+    c.impls.push_back({"trident", [&] { return fib_trident(pool, fib_trident_submit); }});
+    if (variants) c.impls.push_back({"trident-group", [&] { return fib_trident(pool, fib_trident_group); }});
+#if defined(TRIDENT_HAVE_TBB)
+    c.impls.push_back({"tbb", [] { return fib_tbb(); }});
+#endif
+    cases.push_back(std::move(c));
+  }
+  {
+    case_def c{"parallel_sum", "s", false, "sequential", {}, {}, {}};
+    c.setup = [&] {
+      data.resize(sum_count);
+      for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<double>(i % 1000) + 0.5;
+      want_sum = sum_sqrt(data.data(), data.size());
+    };
+    c.teardown = [&] { std::vector<double>().swap(data); };
+    c.impls.push_back({"sequential", [&] { return sum_sequential(data, want_sum); }});
+    c.impls.push_back({"trident", [&] { return sum_trident(pool, data, want_sum); }});
+#if defined(TRIDENT_HAVE_TBB)
+    c.impls.push_back({"tbb", [&] { return sum_tbb(data, want_sum); }});
+#endif
+    cases.push_back(std::move(c));
+  }
+
+  std::vector<result> rows;
+  for (auto& c : cases) {
+    if (!wanted(c.name)) continue;
+    if (c.setup) c.setup();
+    for (auto& impl : c.impls) {
+      (void)impl.run();
+      settle();
+    }
+    std::vector<std::vector<double>> samples(c.impls.size());
+    for (int round = 0; round < options.repeat; ++round) {
+      for (std::size_t i = 0; i < c.impls.size(); ++i) {
+        samples[i].push_back(c.impls[i].run());
+        settle();
+      }
+    }
+    if (c.teardown) c.teardown();
+    for (std::size_t i = 0; i < c.impls.size(); ++i) {
+      result r{"threads", c.name, c.impls[i].name, median(samples[i]), c.unit, c.higher_is_better, c.reference};
+      if (options.json) {
+        print_json_line(std::cout, r);
+        std::cout.flush();
+      }
+      rows.push_back(std::move(r));
+    }
+  }
+  if (wanted("fib30")) {
+    notes.push_back("fib30/std absent: both children of every call are tasks, and a pool whose workers block "
+                    "in std::future::get deadlocks once every worker waits (no cutoff is allowed)");
+    notes.push_back("fib30/trident: submit both children, then get() both (faster than a task_group per call; "
+                    "TRIDENT_BENCH_VARIANTS=1 adds the task_group row as trident-group)");
+  }
+  if (!options.json) print_table(std::cout, rows, notes);
+  return 0;
+}
+
+}  // namespace trident::bench
