@@ -24,17 +24,28 @@
 #include "trident/trace/recorder.hpp"
 
 // Worker life cycle
-//   1. A worker looks for work: its own deque (LIFO), then the injection queue (a batch, the rest
-//      of which goes to its deque so others can steal it), then one steal attempt per other worker.
-//   2. Finding none, it spins briefly (work often arrives within microseconds), then parks:
-//      a. under idle_mutex_ it resets its wake word and joins the idle list (idle_count_ rises,
-//         a seq_cst read-modify-write);
+//   1. A worker looks for work: its own deque (LIFO), then the injection stack (all of it at
+//      once; it keeps the oldest node and pushes the rest on its deque, where others can steal),
+//      then one steal attempt per other worker.
+//   2. Finding none, it spins briefly, then yields the CPU a few times (work often arrives within
+//      microseconds, and on a machine with fewer cores than threads a yield lets the submitter
+//      run), then parks:
+//      a. under idle_mutex it sets its wake word to `parked` and joins the idle list (idle_count
+//         rises, a seq_cst read-modify-write);
 //      b. it checks every queue once more and, finding work, leaves the list and goes to 1;
-//      c. it futex-waits on its wake word.
-//   3. Whoever makes work available (schedule, or a worker pushing nested work) publishes it,
-//      issues a seq_cst fence, and reads idle_count_; if it is non-zero it pops one idle worker
-//      and wakes it. The fence on one side and the RMW on the other form a Dekker pair: either the
-//      parker sees the work in 2b, or the publisher sees the parker in 3. No wake-up is lost.
+//      c. it futex-waits while its wake word is `parked`.
+//   3. A thread outside the pool that pushes onto an *empty* injection stack issues a seq_cst
+//      fence and reads idle_count; if it is non-zero it pops one idle worker and wakes it. The
+//      fence on one side and the RMW on the other form a Dekker pair: either the parker sees the
+//      work in 2b, or the publisher sees the parker. Pushes onto a non-empty stack skip all this:
+//      whoever made it non-empty already guaranteed that a worker will come and take it all.
+//   4. A worker pushing nested work on its own deque reads idle_count without a fence and wakes
+//      a peer if one sleeps. In the rare race with a peer that is just going to sleep the wake
+//      is missed; that costs parallelism until the next push, never progress, because a worker
+//      always runs its own deque (also while it waits on a future). Taking a fence on every
+//      nested push would cost fib-style recursion about a third of its speed.
+//   5. Waking a worker writes `notified` into its wake word and makes the futex system call only
+//      if the word said `parked`.
 //
 // Waiting inside the pool (blocking_context)
 //   A worker waiting on a shared state runs tasks as in 1. When there are none it registers a
@@ -42,10 +53,10 @@
 //   it), and loops until the state is done.
 //
 // Shutdown
-//   1. accepting_ = false under inject_mutex_ (no submission from outside slips in after it).
+//   1. The injection stack is closed (a tag bit in its head): later pushes from outside throw.
 //   2. cancel_pending: every queued task is discarded (its future becomes cancelled).
-//   3. stopping_ = true, every parked worker is woken.
-//   4. A worker whose search finds nothing while stopping_ is set exits; with the queues drained
+//   3. stopping = true, every parked worker is woken.
+//   4. A worker whose search finds nothing while stopping is set exits; with the queues drained
 //      and no task running, nothing can add work. Then all threads are joined.
 
 namespace trident {
@@ -92,8 +103,8 @@ void report_unhandled_exception(std::exception_ptr e) noexcept {
 
 namespace {
 
-constexpr std::size_t inject_batch_max = 32;
 constexpr int spin_rounds = 64;
+constexpr int yield_rounds = 16;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -104,21 +115,25 @@ inline void cpu_relax() noexcept {
 }  // namespace
 
 struct thread_pool::impl final : detail::blocking_context {
+  enum wake_state : std::uint32_t { parked = 0, notified = 1, running = 2 };
+
   struct alignas(64) worker {
     detail::work_stealing_deque<detail::task_node*> deque;
-    std::atomic<std::uint32_t> wake_word{0};
-    // Written by the owner only; read (relaxed) by statistics().
+    std::atomic<std::uint32_t> wake_word{running};
+    // Written by the owner only (plain load+store, no locked instruction); read by statistics().
     std::atomic<std::uint64_t> executed{0};
     std::atomic<std::uint64_t> stolen{0};
-    std::atomic<std::uint64_t> pushed{0};
+    std::atomic<std::uint64_t> taken_injected{0};
     std::atomic<bool> busy{false};
     std::minstd_rand rng;
     std::size_t index = 0;
     std::thread thread;
 
     void wake() noexcept {
-      wake_word.store(1, std::memory_order_release);
-      detail::futex_wake(wake_word, 1);
+      if (wake_word.exchange(notified, std::memory_order_acq_rel) == parked) detail::futex_wake(wake_word, 1);
+    }
+    static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
+      counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
     }
   };
 
@@ -126,21 +141,19 @@ struct thread_pool::impl final : detail::blocking_context {
   std::string name;
   std::vector<std::unique_ptr<worker>> workers;
 
-  // Injection queue: an intrusive FIFO of nodes from non-worker threads.
-  std::mutex inject_mutex;
-  detail::task_node* inject_head = nullptr;
-  detail::task_node* inject_tail = nullptr;
-  std::atomic<std::size_t> inject_size{0};
-  std::uint64_t injected_total = 0;  // guarded by inject_mutex
-  bool accepting = true;             // guarded by inject_mutex
-  std::atomic<bool> accepting_flag{true};
+  // Injection stack: nodes pushed by threads outside the pool, newest first (Treiber stack).
+  // Bit 0 of the head marks the pool closed to outside submissions (nodes are 8-aligned).
+  alignas(64) std::atomic<std::uintptr_t> inject_head{0};
+  static constexpr std::uintptr_t closed_bit = 1;
+  // For statistics().queued: nodes pushed from outside, and those taken by non-workers.
+  alignas(64) std::atomic<std::uint64_t> submitted_outside{0};
+  std::atomic<std::uint64_t> taken_outside{0};
 
-  std::mutex idle_mutex;
+  alignas(64) std::mutex idle_mutex;
   std::vector<worker*> idle;
   std::atomic<std::size_t> idle_count{0};
 
   std::atomic<bool> stopping{false};
-  std::atomic<std::uint64_t> discarded{0};
   std::once_flag joined;
 
   static thread_local impl* current_pool;
@@ -167,31 +180,29 @@ struct thread_pool::impl final : detail::blocking_context {
     if (current_pool == this) {
       worker& w = *current_worker;
       w.deque.push(node);
-      w.pushed.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      {
-        std::lock_guard lock(inject_mutex);
-        if (!accepting) {
-          node->discard();
-          throw shutdown_error("cannot submit to a thread_pool after shutdown");
-        }
-        node->next = nullptr;
-        if (inject_tail != nullptr) {
-          inject_tail->next = node;
-        } else {
-          inject_head = node;
-        }
-        inject_tail = node;
-        ++injected_total;
-        inject_size.fetch_add(1, std::memory_order_relaxed);
-      }
+      if (idle_count.load(std::memory_order_relaxed) != 0) wake_one();  // step 4: no fence
+      return;
     }
-    wake_one_if_idle();
+    std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
+    do {
+      if (head & closed_bit) {
+        node->discard();
+        throw shutdown_error("cannot submit to a thread_pool after shutdown");
+      }
+      node->next = reinterpret_cast<detail::task_node*>(head);
+    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
+                                                std::memory_order_release, std::memory_order_relaxed));
+    submitted_outside.fetch_add(1, std::memory_order_relaxed);
+    if (head == 0) wake_one_if_idle();  // step 3: only the push that made the stack non-empty
   }
 
+  /// Step 3's publisher side. Assumes the caller has published work.
   void wake_one_if_idle() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (idle_count.load(std::memory_order_relaxed) == 0) return;
+    if (idle_count.load(std::memory_order_relaxed) != 0) wake_one();
+  }
+
+  void wake_one() noexcept {
     worker* w = nullptr;
     {
       std::lock_guard lock(idle_mutex);
@@ -216,38 +227,50 @@ struct thread_pool::impl final : detail::blocking_context {
   // ------------------------------------------------------------------------------------------
   // Finding work
 
+  /// Detaches the whole injection stack, keeping the closed bit. Returns it oldest first.
+  detail::task_node* take_all_injected() noexcept {
+    std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
+    do {
+      if ((head & ~closed_bit) == 0) return nullptr;
+    } while (!inject_head.compare_exchange_weak(head, head & closed_bit, std::memory_order_acquire,
+                                                std::memory_order_relaxed));
+    // Reverse newest-first into oldest-first.
+    detail::task_node* list = reinterpret_cast<detail::task_node*>(head & ~closed_bit);
+    detail::task_node* oldest_first = nullptr;
+    while (list != nullptr) {
+      detail::task_node* next = list->next;
+      list->next = oldest_first;
+      oldest_first = list;
+      list = next;
+    }
+    return oldest_first;
+  }
+
   detail::task_node* take_injected(worker& w) {
-    if (inject_size.load(std::memory_order_relaxed) == 0) return nullptr;
-    detail::task_node* first = nullptr;
-    std::size_t extra = 0;
-    {
-      std::lock_guard lock(inject_mutex);
-      if (inject_head == nullptr) return nullptr;
-      const std::size_t available = inject_size.load(std::memory_order_relaxed);
-      // Take a fair share so the other workers find some too.
-      const std::size_t want = std::clamp<std::size_t>(available / workers.size(), 1, inject_batch_max);
-      first = inject_head;
-      detail::task_node* last = first;
-      for (std::size_t i = 1; i < want && last->next != nullptr; ++i) {
-        last = last->next;
-        ++extra;
-      }
-      inject_head = last->next;
-      if (inject_head == nullptr) inject_tail = nullptr;
-      last->next = nullptr;
-      inject_size.fetch_sub(extra + 1, std::memory_order_relaxed);
-    }
-    if (extra > 0) {
-      for (detail::task_node* n = first->next; n != nullptr;) {
-        detail::task_node* next = n->next;
-        n->next = nullptr;
-        w.deque.push(n);
-        n = next;
-      }
-      w.pushed.fetch_add(extra, std::memory_order_relaxed);
-      if (extra > 1) wake_one_if_idle();
-    }
+    detail::task_node* first = take_all_injected();
+    if (first == nullptr) return nullptr;
+    detail::task_node* rest = first->next;
     first->next = nullptr;
+    std::uint64_t count = 1;
+    for (auto* n = rest; n != nullptr; n = n->next) ++count;
+    worker::bump(w.taken_injected, count);
+    if (rest == nullptr) return first;
+    // The owner pops its deque newest-first, so push the batch newest-first: the owner then
+    // runs outside submissions in the order they came, and thieves take the newest.
+    detail::task_node* newest_first = nullptr;
+    while (rest != nullptr) {
+      detail::task_node* next = rest->next;
+      rest->next = newest_first;
+      newest_first = rest;
+      rest = next;
+    }
+    for (detail::task_node* n = newest_first; n != nullptr;) {
+      detail::task_node* next = n->next;
+      n->next = nullptr;
+      w.deque.push(n);
+      n = next;
+    }
+    wake_one_if_idle();  // the batch is stealable now: let an idle peer share it
     return first;
   }
 
@@ -259,7 +282,7 @@ struct thread_pool::impl final : detail::blocking_context {
       worker& victim = *workers[(start + i) % n];
       if (&victim == &w) continue;
       if (auto* node = victim.deque.steal()) {
-        w.stolen.fetch_add(1, std::memory_order_relaxed);
+        worker::bump(w.stolen);
         return node;
       }
     }
@@ -273,7 +296,7 @@ struct thread_pool::impl final : detail::blocking_context {
   }
 
   bool any_work_visible() const noexcept {
-    if (inject_size.load(std::memory_order_relaxed) != 0) return true;
+    if ((inject_head.load(std::memory_order_relaxed) & ~closed_bit) != 0) return true;
     for (const auto& w : workers) {
       if (!w->deque.looks_empty()) return true;
     }
@@ -281,10 +304,11 @@ struct thread_pool::impl final : detail::blocking_context {
   }
 
   void execute(worker& w, detail::task_node* node) noexcept {
-    const bool was_busy = w.busy.exchange(true, std::memory_order_relaxed);
+    const bool was_busy = w.busy.load(std::memory_order_relaxed);
+    if (!was_busy) w.busy.store(true, std::memory_order_relaxed);
     run_traced(node);
-    w.busy.store(was_busy, std::memory_order_relaxed);
-    w.executed.fetch_add(1, std::memory_order_relaxed);
+    if (!was_busy) w.busy.store(false, std::memory_order_relaxed);
+    worker::bump(w.executed);
   }
 
   /// Runs (and so frees) `node`, recording a timeline span when tracing is on.
@@ -304,30 +328,44 @@ struct thread_pool::impl final : detail::blocking_context {
   // ------------------------------------------------------------------------------------------
   // Parking
 
-  /// Parks `w` until woken, `deadline` passes, or `ready()` holds at the re-check.
+  /// Parks `w` until woken, `deadline` passes, or `ready()` holds at the re-check (step 2).
   template <class Ready>
   void park(worker& w, Ready ready, const std::chrono::steady_clock::time_point* deadline) {
     {
       std::lock_guard lock(idle_mutex);
-      w.wake_word.store(0, std::memory_order_relaxed);
+      w.wake_word.store(parked, std::memory_order_relaxed);
       idle.push_back(&w);
       idle_count.fetch_add(1, std::memory_order_seq_cst);
     }
     if (!any_work_visible() && !ready()) {
       if (deadline != nullptr) {
-        while (w.wake_word.load(std::memory_order_acquire) == 0 &&
-               detail::futex_wait_until(w.wake_word, 0, *deadline)) {
+        while (w.wake_word.load(std::memory_order_acquire) == parked &&
+               detail::futex_wait_until(w.wake_word, parked, *deadline)) {
         }
       } else {
-        while (w.wake_word.load(std::memory_order_acquire) == 0) detail::futex_wait(w.wake_word, 0);
+        while (w.wake_word.load(std::memory_order_acquire) == parked) detail::futex_wait(w.wake_word, parked);
       }
     }
+    w.wake_word.store(running, std::memory_order_relaxed);
     std::lock_guard lock(idle_mutex);
     auto it = std::find(idle.begin(), idle.end(), &w);
     if (it != idle.end()) {
       idle.erase(it);
       idle_count.fetch_sub(1, std::memory_order_relaxed);
     }
+  }
+
+  /// Step 2's short wait before parking. Returns whether work showed up.
+  bool linger() const noexcept {
+    for (int i = 0; i < spin_rounds; ++i) {
+      cpu_relax();
+      if (any_work_visible()) return true;
+    }
+    for (int i = 0; i < yield_rounds; ++i) {
+      std::this_thread::yield();
+      if (any_work_visible()) return true;
+    }
+    return false;
   }
 
   void worker_main(worker& w) {
@@ -340,12 +378,7 @@ struct thread_pool::impl final : detail::blocking_context {
         execute(w, node);
         continue;
       }
-      bool found = false;
-      for (int i = 0; i < spin_rounds && !found; ++i) {
-        cpu_relax();
-        found = any_work_visible();
-      }
-      if (found) continue;
+      if (linger()) continue;
       if (stopping.load(std::memory_order_acquire)) {
         if (any_work_visible()) continue;
         break;
@@ -427,31 +460,45 @@ struct thread_pool::impl final : detail::blocking_context {
   }
 
   bool try_run_one() {
-    worker* w = current_pool == this ? current_worker : nullptr;
-    detail::task_node* node = nullptr;
-    if (w != nullptr) {
-      node = find_work(*w);
-      if (node != nullptr) execute(*w, node);
+    if (current_pool == this) {
+      worker& w = *current_worker;
+      detail::task_node* node = find_work(w);
+      if (node != nullptr) execute(w, node);
       return node != nullptr;
     }
-    {
-      std::lock_guard lock(inject_mutex);
-      node = inject_head;
-      if (node != nullptr) {
-        inject_head = node->next;
-        if (inject_head == nullptr) inject_tail = nullptr;
-        inject_size.fetch_sub(1, std::memory_order_relaxed);
-      }
+    // A thread outside the pool: steal, else take the injection stack, run its oldest node and
+    // give the rest back (on top of newer submissions: order is not kept on this rare path).
+    detail::task_node* node = nullptr;
+    for (auto& victim : workers) {
+      if ((node = victim->deque.steal()) != nullptr) break;
     }
     if (node == nullptr) {
-      for (auto& victim : workers) {
-        if ((node = victim->deque.steal()) != nullptr) break;
-      }
+      node = take_all_injected();
+      if (node == nullptr) return false;
+      taken_outside.fetch_add(1, std::memory_order_relaxed);
+      if (detail::task_node* rest = node->next) reinject(rest);
+      node->next = nullptr;
     }
-    if (node == nullptr) return false;
-    node->next = nullptr;
     run_traced(node);
     return true;
+  }
+
+  /// Pushes an oldest-first chain back onto the injection stack. Assumes the chain came from it.
+  void reinject(detail::task_node* oldest_first) noexcept {
+    detail::task_node* newest_first = nullptr;
+    detail::task_node* last = oldest_first;  // becomes the bottom of the pushed chain
+    while (oldest_first != nullptr) {
+      detail::task_node* next = oldest_first->next;
+      oldest_first->next = newest_first;
+      newest_first = oldest_first;
+      oldest_first = next;
+    }
+    std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
+    do {
+      last->next = reinterpret_cast<detail::task_node*>(head & ~closed_bit);
+    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(newest_first) | (head & closed_bit),
+                                                std::memory_order_release, std::memory_order_relaxed));
+    wake_one_if_idle();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -460,11 +507,7 @@ struct thread_pool::impl final : detail::blocking_context {
     if (current_pool == this) {
       throw std::logic_error("thread_pool::shutdown called from one of its own workers; a worker cannot join itself");
     }
-    {
-      std::lock_guard lock(inject_mutex);
-      accepting = false;
-      accepting_flag.store(false, std::memory_order_relaxed);
-    }
+    inject_head.fetch_or(closed_bit, std::memory_order_acq_rel);
     if (mode == shutdown_mode::cancel_pending) discard_queued();
     stopping.store(true, std::memory_order_release);
     wake_all();
@@ -478,43 +521,35 @@ struct thread_pool::impl final : detail::blocking_context {
   /// Discards what is queued now. Running tasks may still push nested work to their own deque;
   /// their workers run it, since shutdown only cancels what was waiting at this moment.
   void discard_queued() {
-    detail::task_node* list = nullptr;
-    {
-      std::lock_guard lock(inject_mutex);
-      list = inject_head;
-      inject_head = inject_tail = nullptr;
-      inject_size.store(0, std::memory_order_relaxed);
-    }
-    while (list != nullptr) {
+    std::size_t discarded = 0;
+    for (detail::task_node* list = take_all_injected(); list != nullptr; ++discarded) {
       auto* next = list->next;
       list->discard();
-      discarded.fetch_add(1, std::memory_order_relaxed);
       list = next;
     }
+    taken_outside.fetch_add(discarded, std::memory_order_relaxed);
     for (auto& w : workers) {
-      while (auto* node = w->deque.steal()) {
-        node->discard();
-        discarded.fetch_add(1, std::memory_order_relaxed);
-      }
+      while (auto* node = w->deque.steal()) node->discard();
     }
   }
 
   pool_statistics statistics() const {
     pool_statistics s;
     s.threads = workers.size();
-    std::uint64_t executed = 0, stolen = 0, pushed = 0, running = 0;
+    std::uint64_t executed = 0, stolen = 0, running = 0, deques = 0, taken = 0;
     for (const auto& w : workers) {
       executed += w->executed.load(std::memory_order_relaxed);
       stolen += w->stolen.load(std::memory_order_relaxed);
-      pushed += w->pushed.load(std::memory_order_relaxed);
       running += w->busy.load(std::memory_order_relaxed) ? 1 : 0;
+      deques += w->deque.approximate_size();
+      taken += w->taken_injected.load(std::memory_order_relaxed);
     }
-    s.queued = inject_size.load(std::memory_order_relaxed);
-    for (const auto& w : workers) s.queued += w->deque.approximate_size();
+    taken += taken_outside.load(std::memory_order_relaxed);
+    const std::uint64_t submitted = submitted_outside.load(std::memory_order_relaxed);
+    s.queued = deques + (submitted > taken ? submitted - taken : 0);
     s.running = running;
     s.completed = executed - std::min(executed, running);
     s.stolen = stolen;
-    (void)pushed;
     return s;
   }
 };
@@ -539,7 +574,9 @@ void thread_pool::schedule(detail::task_node* node) { impl_->schedule(node); }
 
 void thread_pool::shutdown(shutdown_mode mode) { impl_->shutdown(mode); }
 
-bool thread_pool::is_shut_down() const noexcept { return !impl_->accepting_flag.load(std::memory_order_relaxed); }
+bool thread_pool::is_shut_down() const noexcept {
+  return (impl_->inject_head.load(std::memory_order_relaxed) & impl::closed_bit) != 0;
+}
 
 std::size_t thread_pool::size() const noexcept { return impl_->workers.size(); }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "trident/exec/detail/shared_state.hpp"
@@ -35,14 +36,10 @@ namespace trident {
 /// @endcode
 class task_group {
  public:
-  explicit task_group(thread_pool& pool) : pool_(pool), done_(new detail::promise_state<void>()) {}
+  explicit task_group(thread_pool& pool) : pool_(pool) {}
   task_group(const task_group&) = delete;
   task_group& operator=(const task_group&) = delete;
-  ~task_group() {
-    join_and_rearm();
-    done_->release();
-    done_->release();
-  }
+  ~task_group() { (void)join(); }
 
   template <class F>
   void run(F&& fn) {
@@ -66,7 +63,7 @@ class task_group {
 
   /// Waits for every task, then rethrows the first exception (once). The group can be reused.
   void wait() {
-    if (auto e = join_and_rearm()) std::rethrow_exception(e);
+    if (auto e = join()) std::rethrow_exception(e);
   }
 
   /// Tasks scheduled and not finished.
@@ -76,21 +73,21 @@ class task_group {
   }
 
  private:
-  // Completion protocol: `pending_` counts unfinished tasks plus one token held by the group.
-  //   1. `join_and_rearm` drops the token. If that made the count zero, every task had finished: done.
-  //   2. Otherwise the task whose decrement reaches zero finishes `done_`, which `join_and_rearm` waits on.
-  // `done_` starts with two references, the group's and the finisher's, so the finisher may
-  // still be inside `finish` (waking, running continuations) after `join_and_rearm` returned.
-  std::exception_ptr join_and_rearm() {
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      done_->release();  // no task will finish it: drop the finisher's reference
-    } else {
-      detail::wait_for_state(*done_);
+  // Completion protocol. `pending_` counts unfinished tasks plus one token held by the group.
+  //   1. `join` drops the token. If that made the count zero, every task had finished: done.
+  //   2. Otherwise the task whose decrement reaches zero (the finisher) finishes `done_`, then
+  //      sets `finisher_left_`; `join` waits on `done_`, then for `finisher_left_`, because the
+  //      finisher may still be inside `finish` (waking this thread) when the wait returns.
+  //   3. `join` re-arms `done_` and takes the token back: the group is ready for more `run`s.
+  std::exception_ptr join() {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+      detail::wait_for_state(done_);
+      while (!finisher_left_.load(std::memory_order_acquire)) std::this_thread::yield();
+      finisher_left_.store(false, std::memory_order_relaxed);
+      done_.rearm();
     }
-    done_->release();
-    // Every task has finished: nothing reads done_ or pending_ until the next run().
-    done_ = new detail::promise_state<void>();
     pending_.store(1, std::memory_order_relaxed);
+    if (!failed_.load(std::memory_order_acquire)) return nullptr;
     failed_.store(false, std::memory_order_relaxed);
     std::lock_guard lock(error_mutex_);
     return std::exchange(error_, nullptr);
@@ -98,9 +95,8 @@ class task_group {
 
   void finish_one() noexcept {
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      detail::promise_state<void>* done = done_;
-      done->finish(detail::status::value);
-      done->release();
+      done_.finish(detail::status::value);
+      finisher_left_.store(true, std::memory_order_release);
     }
   }
 
@@ -110,12 +106,22 @@ class task_group {
     failed_.store(true, std::memory_order_release);
   }
 
+  /// A completion signal owned by the group (never freed through its reference count).
+  class signal final : public detail::shared_state<void> {
+   public:
+    signal() noexcept : detail::shared_state<void>(1) {}
+
+   private:
+    void destroy() noexcept override {}
+  };
+
   thread_pool& pool_;
   std::atomic<std::size_t> pending_{1};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> finisher_left_{false};
   std::mutex error_mutex_;
   std::exception_ptr error_;
-  detail::promise_state<void>* done_;
+  signal done_;
 };
 
 }  // namespace trident

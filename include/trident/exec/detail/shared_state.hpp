@@ -112,6 +112,14 @@ class state_base {
     }
   }
 
+  /// Returns a finished state to pending so it can be finished again. Assumes no thread waits on
+  /// it, no continuation is registered, and no thread is still inside `finish`.
+  void rearm() noexcept {
+    status_.store(static_cast<std::uint32_t>(status::pending), std::memory_order_relaxed);
+    continuations_.store(nullptr, std::memory_order_relaxed);
+    error_ = nullptr;
+  }
+
   /// The stored exception of a state in `status::exception`. Assumes `is_done()`.
   [[nodiscard]] const std::exception_ptr& error() const noexcept { return error_; }
   void set_error(std::exception_ptr e) noexcept { error_ = std::move(e); }

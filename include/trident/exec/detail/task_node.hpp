@@ -2,11 +2,13 @@
 /// @file
 /// The unit of work queued in a thread pool: an intrusive, type-erased callable.
 
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "trident/exec/detail/node_allocator.hpp"
 #include "trident/exec/detail/shared_state.hpp"
 
 namespace trident::detail {
@@ -14,7 +16,12 @@ namespace trident::detail {
 /// Queued work. `run` or `discard` is called exactly once, and either frees the node.
 class task_node {
  public:
-  task_node* next = nullptr;  ///< Link for the pool's injection queue.
+  // Nodes come from the pool's node allocator (see node_allocator.hpp): a sized delete of the
+  // most derived type, which `delete this` in the final classes below provides.
+  static void* operator new(std::size_t size) { return allocate_node(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { deallocate_node(p, size); }
+
+  task_node* next = nullptr;  ///< Link for the pool's injection stack.
   virtual void run() noexcept = 0;
   /// Called instead of `run` when the pool drops queued work (immediate shutdown).
   virtual void discard() noexcept = 0;
