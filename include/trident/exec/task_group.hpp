@@ -27,7 +27,8 @@ namespace trident {
 ///
 /// @par Thread safety
 /// `run` may be called from any thread, including tasks of the group. `wait` must not race with
-/// `run` calls from outside the group's own tasks: decide what to run, then wait.
+/// `run` calls from outside the group's own tasks: decide what to run, then wait. `wait` and the
+/// destructor are called by the thread that created the group.
 ///
 /// @code
 ///   trident::task_group g(pool);
@@ -36,14 +37,14 @@ namespace trident {
 /// @endcode
 class task_group {
  public:
-  explicit task_group(thread_pool& pool) : pool_(pool) {}
+  explicit task_group(thread_pool& pool) : pool_(pool), owner_(std::this_thread::get_id()) {}
   task_group(const task_group&) = delete;
   task_group& operator=(const task_group&) = delete;
   ~task_group() { (void)join(); }
 
   template <class F>
   void run(F&& fn) {
-    pending_.fetch_add(1, std::memory_order_relaxed);
+    reserve_one();
     try {
       pool_.post([this, fn = std::forward<F>(fn)]() mutable {
         if (!failed_.load(std::memory_order_relaxed)) {
@@ -66,9 +67,10 @@ class task_group {
     if (auto e = join()) std::rethrow_exception(e);
   }
 
-  /// Tasks scheduled and not finished.
+  /// Tasks scheduled and not finished (approximate while tasks run; call from the creating
+  /// thread for an exact figure after `wait`).
   [[nodiscard]] std::size_t pending() const noexcept {
-    const auto n = pending_.load(std::memory_order_relaxed);
+    const auto n = pending_.load(std::memory_order_relaxed) - reserved_;
     return n > 0 ? n - 1 : 0;
   }
 
@@ -79,8 +81,28 @@ class task_group {
   //      sets `finisher_left_`; `join` waits on `done_`, then for `finisher_left_`, because the
   //      finisher may still be inside `finish` (waking this thread) when the wait returns.
   //   3. `join` re-arms `done_` and takes the token back: the group is ready for more `run`s.
+  //
+  // Reservations: the thread that created the group (typically one loop calling `run` many
+  // times) takes counts in blocks of `reservation_block` with one atomic add, then spends them
+  // one per `run` without touching the shared counter, which the workers' decrements keep
+  // busy. Unspent counts go back with the token in `join`. Other threads add one at a time.
+  static constexpr std::size_t reservation_block = 64;
+
+  void reserve_one() {
+    if (std::this_thread::get_id() != owner_) {
+      pending_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (reserved_ == 0) {
+      pending_.fetch_add(reservation_block, std::memory_order_relaxed);
+      reserved_ = reservation_block;
+    }
+    --reserved_;
+  }
+
   std::exception_ptr join() {
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    const std::size_t returned = 1 + std::exchange(reserved_, 0);
+    if (pending_.fetch_sub(returned, std::memory_order_acq_rel) != returned) {
       detail::wait_for_state(done_);
       while (!finisher_left_.load(std::memory_order_acquire)) std::this_thread::yield();
       finisher_left_.store(false, std::memory_order_relaxed);
@@ -116,6 +138,8 @@ class task_group {
   };
 
   thread_pool& pool_;
+  const std::thread::id owner_;
+  std::size_t reserved_ = 0;  // creating thread only
   std::atomic<std::size_t> pending_{1};
   std::atomic<bool> failed_{false};
   std::atomic<bool> finisher_left_{false};
