@@ -33,7 +33,7 @@ constexpr bool cache_enabled = true;
 constexpr std::size_t class_bytes = 64;
 constexpr std::size_t class_count = 4;
 constexpr std::uint32_t batch_size = 256;
-constexpr std::size_t max_batches = 64;
+constexpr std::size_t max_batches = 256;  // per class: at most 16 MiB of 256-byte nodes kept
 
 struct free_block {
   free_block* next;

@@ -25,8 +25,8 @@
 
 // Worker life cycle
 //   1. A worker looks for work: its own deque (LIFO), then the injection stack (all of it at
-//      once; it keeps the oldest node and pushes the rest on its deque, where others can steal),
-//      then one steal attempt per other worker.
+//      once, moved onto its deque, where others can steal), then one steal attempt per other
+//      worker.
 //   2. Finding none, it spins briefly, then yields the CPU a few times (work often arrives within
 //      microseconds, and on a machine with fewer cores than threads a yield lets the submitter
 //      run), then parks:
@@ -227,51 +227,34 @@ struct thread_pool::impl final : detail::blocking_context {
   // ------------------------------------------------------------------------------------------
   // Finding work
 
-  /// Detaches the whole injection stack, keeping the closed bit. Returns it oldest first.
+  /// Detaches the whole injection stack, keeping the closed bit. Returns it newest first.
   detail::task_node* take_all_injected() noexcept {
     std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
     do {
       if ((head & ~closed_bit) == 0) return nullptr;
     } while (!inject_head.compare_exchange_weak(head, head & closed_bit, std::memory_order_acquire,
                                                 std::memory_order_relaxed));
-    // Reverse newest-first into oldest-first.
-    detail::task_node* list = reinterpret_cast<detail::task_node*>(head & ~closed_bit);
-    detail::task_node* oldest_first = nullptr;
-    while (list != nullptr) {
-      detail::task_node* next = list->next;
-      list->next = oldest_first;
-      oldest_first = list;
-      list = next;
-    }
-    return oldest_first;
+    return reinterpret_cast<detail::task_node*>(head & ~closed_bit);
   }
 
+  /// Moves the injection stack onto `w`'s deque in one pass over the nodes (they were written on
+  /// other cores, so every node visited is a cache miss) and pops one back.
   detail::task_node* take_injected(worker& w) {
-    detail::task_node* first = take_all_injected();
-    if (first == nullptr) return nullptr;
-    detail::task_node* rest = first->next;
-    first->next = nullptr;
-    std::uint64_t count = 1;
-    for (auto* n = rest; n != nullptr; n = n->next) ++count;
+    detail::task_node* node = take_all_injected();
+    if (node == nullptr) return nullptr;
+    // Newest first onto the deque: the owner pops from the other end, so it runs outside
+    // submissions oldest first, in the order they came, and thieves take the newest.
+    std::uint64_t count = 0;
+    while (node != nullptr) {
+      detail::task_node* next = node->next;
+      node->next = nullptr;
+      w.deque.push(node);
+      node = next;
+      ++count;
+    }
     worker::bump(w.taken_injected, count);
-    if (rest == nullptr) return first;
-    // The owner pops its deque newest-first, so push the batch newest-first: the owner then
-    // runs outside submissions in the order they came, and thieves take the newest.
-    detail::task_node* newest_first = nullptr;
-    while (rest != nullptr) {
-      detail::task_node* next = rest->next;
-      rest->next = newest_first;
-      newest_first = rest;
-      rest = next;
-    }
-    for (detail::task_node* n = newest_first; n != nullptr;) {
-      detail::task_node* next = n->next;
-      n->next = nullptr;
-      w.deque.push(n);
-      n = next;
-    }
-    wake_one_if_idle();  // the batch is stealable now: let an idle peer share it
-    return first;
+    if (count > 1) wake_one_if_idle();  // the batch is stealable now: let an idle peer share it
+    return w.deque.pop();
   }
 
   detail::task_node* steal(worker& w) {
@@ -447,10 +430,12 @@ struct thread_pool::impl final : detail::blocking_context {
     }
     // After a timeout the state may complete later, when this worker (or its whole pool) is
     // gone: the node must not wake it then.
-    if (node != nullptr) node->disarm();
-    // A wake-up meant for new work may have been spent on this waiter, which now goes back to
-    // its own task: pass it on.
-    if (any_work_visible()) wake_one_if_idle();
+    if (node != nullptr) {
+      node->disarm();
+      // This waiter parked, so a wake-up meant for new work may have been spent on it while it
+      // goes back to its own task: pass it on.
+      if (any_work_visible()) wake_one_if_idle();
+    }
     return s.is_done();
   }
 
@@ -476,27 +461,21 @@ struct thread_pool::impl final : detail::blocking_context {
       node = take_all_injected();
       if (node == nullptr) return false;
       taken_outside.fetch_add(1, std::memory_order_relaxed);
-      if (detail::task_node* rest = node->next) reinject(rest);
+      if (detail::task_node* rest = node->next) reinject(rest);  // runs the newest: fine here
       node->next = nullptr;
     }
     run_traced(node);
     return true;
   }
 
-  /// Pushes an oldest-first chain back onto the injection stack. Assumes the chain came from it.
-  void reinject(detail::task_node* oldest_first) noexcept {
-    detail::task_node* newest_first = nullptr;
-    detail::task_node* last = oldest_first;  // becomes the bottom of the pushed chain
-    while (oldest_first != nullptr) {
-      detail::task_node* next = oldest_first->next;
-      oldest_first->next = newest_first;
-      newest_first = oldest_first;
-      oldest_first = next;
-    }
+  /// Pushes a newest-first chain taken from the injection stack back onto it.
+  void reinject(detail::task_node* chain) noexcept {
+    detail::task_node* last = chain;
+    while (last->next != nullptr) last = last->next;
     std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
     do {
       last->next = reinterpret_cast<detail::task_node*>(head & ~closed_bit);
-    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(newest_first) | (head & closed_bit),
+    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(chain) | (head & closed_bit),
                                                 std::memory_order_release, std::memory_order_relaxed));
     wake_one_if_idle();
   }
