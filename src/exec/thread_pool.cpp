@@ -24,9 +24,9 @@
 #include "trident/trace/recorder.hpp"
 
 // Worker life cycle
-//   1. A worker looks for work: its own deque (LIFO), then the injection stack (all of it at
-//      once, moved onto its deque, where others can steal), then one steal attempt per other
-//      worker.
+//   1. A worker looks for work: its own deque (nested work, LIFO), its inbox (outside work,
+//      FIFO), then the injection stack (all of it at once, moved into its inbox oldest first,
+//      where others can steal), then one steal attempt per other worker (inbox, then deque).
 //   2. Finding none, it spins briefly, then yields the CPU a few times (work often arrives within
 //      microseconds, and on a machine with fewer cores than threads a yield lets the submitter
 //      run), then parks:
@@ -118,7 +118,9 @@ struct thread_pool::impl final : detail::blocking_context {
   enum wake_state : std::uint32_t { parked = 0, notified = 1, running = 2 };
 
   struct alignas(64) worker {
-    detail::work_stealing_deque<detail::task_node*> deque;
+    detail::work_stealing_deque<detail::task_node*> deque;  // nested work: owner LIFO, thieves FIFO
+    // Outside work: everyone, the owner too, takes from the steal end (FIFO); never popped.
+    detail::work_stealing_deque<detail::task_node*> inbox;
     std::atomic<std::uint32_t> wake_word{running};
     // Written by the owner only (plain load+store, no locked instruction); read by statistics().
     std::atomic<std::uint64_t> executed{0};
@@ -237,24 +239,33 @@ struct thread_pool::impl final : detail::blocking_context {
     return reinterpret_cast<detail::task_node*>(head & ~closed_bit);
   }
 
-  /// Moves the injection stack onto `w`'s deque in one pass over the nodes (they were written on
-  /// other cores, so every node visited is a cache miss) and pops one back.
+  /// Moves the injection stack into `w`'s inbox, oldest first, and takes the oldest node.
+  /// Everyone, the owner included, takes from an inbox's steal end, so outside submissions start
+  /// in the order they were made (as with Python's executor), whichever worker runs them.
   detail::task_node* take_injected(worker& w) {
-    detail::task_node* node = take_all_injected();
-    if (node == nullptr) return nullptr;
-    // Newest first onto the deque: the owner pops from the other end, so it runs outside
-    // submissions oldest first, in the order they came, and thieves take the newest.
+    detail::task_node* newest_first = take_all_injected();
+    if (newest_first == nullptr) return nullptr;
+    detail::task_node* oldest_first = nullptr;
     std::uint64_t count = 0;
-    while (node != nullptr) {
-      detail::task_node* next = node->next;
-      node->next = nullptr;
-      w.deque.push(node);
-      node = next;
+    while (newest_first != nullptr) {
+      detail::task_node* next = newest_first->next;
+      newest_first->next = oldest_first;
+      oldest_first = newest_first;
+      newest_first = next;
       ++count;
     }
     worker::bump(w.taken_injected, count);
-    if (count > 1) wake_one_if_idle();  // the batch is stealable now: let an idle peer share it
-    return w.deque.pop();
+    if (count == 1) return oldest_first;
+    detail::task_node* first = oldest_first;
+    for (detail::task_node* n = first->next; n != nullptr;) {
+      detail::task_node* next = n->next;
+      n->next = nullptr;
+      w.inbox.push(n);
+      n = next;
+    }
+    first->next = nullptr;
+    wake_one_if_idle();  // the batch is stealable now: let an idle peer share it
+    return first;
   }
 
   detail::task_node* steal(worker& w) {
@@ -264,7 +275,9 @@ struct thread_pool::impl final : detail::blocking_context {
     for (std::size_t i = 0; i < n; ++i) {
       worker& victim = *workers[(start + i) % n];
       if (&victim == &w) continue;
-      if (auto* node = victim.deque.steal()) {
+      detail::task_node* node = victim.inbox.steal_unpopped();
+      if (node == nullptr) node = victim.deque.steal();
+      if (node != nullptr) {
         worker::bump(w.stolen);
         return node;
       }
@@ -274,6 +287,7 @@ struct thread_pool::impl final : detail::blocking_context {
 
   detail::task_node* find_work(worker& w) {
     if (auto* node = w.deque.pop()) return node;
+    if (auto* node = w.inbox.steal_unpopped()) return node;
     if (auto* node = take_injected(w)) return node;
     return steal(w);
   }
@@ -281,7 +295,7 @@ struct thread_pool::impl final : detail::blocking_context {
   bool any_work_visible() const noexcept {
     if ((inject_head.load(std::memory_order_relaxed) & ~closed_bit) != 0) return true;
     for (const auto& w : workers) {
-      if (!w->deque.looks_empty()) return true;
+      if (!w->deque.looks_empty() || !w->inbox.looks_empty()) return true;
     }
     return false;
   }
@@ -455,7 +469,7 @@ struct thread_pool::impl final : detail::blocking_context {
     // give the rest back (on top of newer submissions: order is not kept on this rare path).
     detail::task_node* node = nullptr;
     for (auto& victim : workers) {
-      if ((node = victim->deque.steal()) != nullptr) break;
+      if ((node = victim->inbox.steal_unpopped()) != nullptr || (node = victim->deque.steal()) != nullptr) break;
     }
     if (node == nullptr) {
       node = take_all_injected();
@@ -508,6 +522,7 @@ struct thread_pool::impl final : detail::blocking_context {
     }
     taken_outside.fetch_add(discarded, std::memory_order_relaxed);
     for (auto& w : workers) {
+      while (auto* node = w->inbox.steal_unpopped()) node->discard();
       while (auto* node = w->deque.steal()) node->discard();
     }
   }
@@ -520,7 +535,7 @@ struct thread_pool::impl final : detail::blocking_context {
       executed += w->executed.load(std::memory_order_relaxed);
       stolen += w->stolen.load(std::memory_order_relaxed);
       running += w->busy.load(std::memory_order_relaxed) ? 1 : 0;
-      deques += w->deque.approximate_size();
+      deques += w->deque.approximate_size() + w->inbox.approximate_size();
       taken += w->taken_injected.load(std::memory_order_relaxed);
     }
     taken += taken_outside.load(std::memory_order_relaxed);

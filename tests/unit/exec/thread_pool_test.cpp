@@ -97,11 +97,35 @@ TEST(thread_pool, shutdown_cancel_pending_cancels_queued_futures) {
   started.wait();
   std::vector<future<int>> queued;
   for (int i = 0; i < 10; ++i) queued.push_back(pool.submit([] { return 1; }));
-  std::thread releaser([&] { gate.set(); });
+  // Release the running task only once shutdown has cancelled the queue; shutdown then joins.
+  std::thread releaser([&] {
+    for (auto& f : queued) {
+      while (f.status() != future_status::cancelled) std::this_thread::yield();
+    }
+    gate.set();
+  });
   pool.shutdown(shutdown_mode::cancel_pending);
   releaser.join();
   EXPECT_EQ(running.get(), 7);  // running work finishes
   for (auto& f : queued) EXPECT_THROW(f.get(), cancelled_error);
+}
+
+TEST(thread_pool, outside_submissions_start_in_submission_order) {
+  thread_pool pool(1);
+  event started, gate;
+  pool.post([&] {
+    started.set();
+    gate.wait();
+  });
+  started.wait();
+  std::vector<int> order;  // only the single worker appends
+  std::vector<future<void>> fs;
+  for (int i = 0; i < 100; ++i) fs.push_back(pool.submit([&order, i] { order.push_back(i); }));
+  gate.set();
+  for (auto& f : fs) f.get();
+  std::vector<int> expected(100);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(order, expected);
 }
 
 TEST(thread_pool, cancel_prevents_a_queued_task_from_running) {

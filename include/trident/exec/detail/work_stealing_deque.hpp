@@ -79,6 +79,23 @@ class work_stealing_deque {
     return item;
   }
 
+  /// `steal` for a deque whose owner never calls `pop` (a FIFO that only the steal end drains).
+  /// Assumes no thread ever pops this deque. The seq_cst fence in `steal` orders its reads
+  /// against a concurrent `pop` lowering `bottom_`; without pops `bottom_` only grows, a stale
+  /// `top_` only makes the CAS fail, and the acquire load of `bottom_` still pairs with the
+  /// release store in `push` that published the element.
+  T steal_unpopped() {
+    std::int64_t t = top_.load(std::memory_order_acquire);
+    const std::int64_t b = bottom_.load(std::memory_order_acquire);
+    if (t >= b) return nullptr;
+    ring* r = buffer_.load(std::memory_order_acquire);
+    T item = r->get(t);
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+      return nullptr;
+    }
+    return item;
+  }
+
   /// Any thread; a snapshot that may be stale by the time it returns.
   [[nodiscard]] bool looks_empty() const noexcept {
     return top_.load(std::memory_order_acquire) >= bottom_.load(std::memory_order_acquire);
