@@ -187,8 +187,7 @@ class promise {
   /// The future of this promise; may be called once.
   future<T> get_future() {
     if (state_ == nullptr || retrieved_) throw future_error("promise has no future to give");
-    retrieved_ = true;
-    state_->add_ref();
+    retrieved_ = true;  // the state was born with the future's reference
     return future<T>(static_cast<detail::shared_state<T>*>(state_));
   }
 
