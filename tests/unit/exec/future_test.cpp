@@ -9,6 +9,7 @@
 
 #include "trident/exec/thread_pool.hpp"
 #include "trident/sync/event.hpp"
+#include "worker_blocker.hpp"
 
 namespace trident {
 namespace {
@@ -72,18 +73,13 @@ TEST(future, cancel_promise_backed_future_makes_set_value_report_false) {
 
 TEST(future, waiting_on_cancelled_future_throws_cancelled_error_without_hanging) {
   thread_pool pool(1);
-  event started, gate;
-  pool.post([&] {
-    started.set();
-    gate.wait();
-  });
-  started.wait();
+  testing::worker_blocker blocker(pool);
   auto f = pool.submit([] { return 1; });
   f.cancel();
   EXPECT_TRUE(f.wait_for(0ms));  // already done: cancelled
   EXPECT_NE(f.exception(), nullptr);
   EXPECT_THROW(f.get(), cancelled_error);
-  gate.set();
+  blocker.release();
 }
 
 TEST(future, exception_is_visible_without_consuming_the_future) {

@@ -16,6 +16,7 @@
 
 #include "trident/exec/task_group.hpp"
 #include "trident/sync/event.hpp"
+#include "worker_blocker.hpp"
 
 namespace trident {
 namespace {
@@ -112,16 +113,11 @@ TEST(thread_pool, shutdown_cancel_pending_cancels_queued_futures) {
 
 TEST(thread_pool, outside_submissions_start_in_submission_order) {
   thread_pool pool(1);
-  event started, gate;
-  pool.post([&] {
-    started.set();
-    gate.wait();
-  });
-  started.wait();
+  testing::worker_blocker blocker(pool);
   std::vector<int> order;  // only the single worker appends
   std::vector<future<void>> fs;
   for (int i = 0; i < 100; ++i) fs.push_back(pool.submit([&order, i] { order.push_back(i); }));
-  gate.set();
+  blocker.release();
   for (auto& f : fs) f.get();
   std::vector<int> expected(100);
   std::iota(expected.begin(), expected.end(), 0);
@@ -130,18 +126,13 @@ TEST(thread_pool, outside_submissions_start_in_submission_order) {
 
 TEST(thread_pool, cancel_prevents_a_queued_task_from_running) {
   thread_pool pool(1);
-  event started, gate;
-  pool.post([&] {
-    started.set();
-    gate.wait();
-  });
-  started.wait();
+  testing::worker_blocker blocker(pool);
   std::atomic<bool> ran{false};
   auto f = pool.submit([&] { ran = true; });
   EXPECT_EQ(f.status(), future_status::pending);
   EXPECT_TRUE(f.cancel());
   EXPECT_EQ(f.status(), future_status::cancelled);
-  gate.set();
+  blocker.release();
   EXPECT_THROW(f.get(), cancelled_error);
   pool.shutdown();
   EXPECT_FALSE(ran.load());
@@ -273,18 +264,13 @@ TEST(thread_pool, idle_workers_sleep_instead_of_spinning) {
 
 TEST(thread_pool, try_run_one_from_outside_runs_queued_work) {
   thread_pool pool(1);
-  event started, gate;
-  pool.post([&] {
-    started.set();
-    gate.wait();
-  });
-  started.wait();
+  testing::worker_blocker blocker(pool);
   auto f = pool.submit([] { return 9; });
   EXPECT_TRUE(pool.try_run_one());  // the caller ran it
   EXPECT_TRUE(f.ready());
   EXPECT_EQ(f.get(), 9);
   EXPECT_FALSE(pool.try_run_one());
-  gate.set();
+  blocker.release();
 }
 
 TEST(thread_pool, shutdown_from_own_worker_is_a_clear_error) {

@@ -67,34 +67,19 @@ class work_stealing_deque {
 
   /// Any thread. nullptr when empty or when it lost a race (the caller may try elsewhere).
   T steal() {
-    std::int64_t t = top_.load(std::memory_order_acquire);
+    const std::int64_t t = top_.load(std::memory_order_acquire);
+    // Orders the top_ load before the bottom_ load, against a concurrent pop (load-load across
+    // the owner's store-load).
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    const std::int64_t b = bottom_.load(std::memory_order_acquire);
-    if (t >= b) return nullptr;
-    ring* r = buffer_.load(std::memory_order_acquire);
-    T item = r->get(t);
-    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
-      return nullptr;
-    }
-    return item;
+    return take_top(t);
   }
 
   /// `steal` for a deque whose owner never calls `pop` (a FIFO that only the steal end drains).
-  /// Assumes no thread ever pops this deque. The seq_cst fence in `steal` orders its reads
-  /// against a concurrent `pop` lowering `bottom_`; without pops `bottom_` only grows, a stale
-  /// `top_` only makes the CAS fail, and the acquire load of `bottom_` still pairs with the
-  /// release store in `push` that published the element.
-  T steal_unpopped() {
-    std::int64_t t = top_.load(std::memory_order_acquire);
-    const std::int64_t b = bottom_.load(std::memory_order_acquire);
-    if (t >= b) return nullptr;
-    ring* r = buffer_.load(std::memory_order_acquire);
-    T item = r->get(t);
-    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
-      return nullptr;
-    }
-    return item;
-  }
+  /// Assumes no thread ever pops this deque. The fence in `steal` orders its reads against a
+  /// concurrent `pop` lowering `bottom_`; without pops `bottom_` only grows, a stale `top_` only
+  /// makes the CAS fail, and the acquire load of `bottom_` still pairs with the release store in
+  /// `push` that published the element.
+  T steal_unpopped() { return take_top(top_.load(std::memory_order_acquire)); }
 
   /// Any thread; a snapshot that may be stale by the time it returns.
   [[nodiscard]] bool looks_empty() const noexcept {
@@ -113,6 +98,18 @@ class work_stealing_deque {
     std::size_t mask;
     std::unique_ptr<std::atomic<T>[]> slots;
   };
+
+  /// Claims the element at index `t` if it is still the top and the deque is not empty.
+  T take_top(std::int64_t t) {
+    const std::int64_t b = bottom_.load(std::memory_order_acquire);
+    if (t >= b) return nullptr;
+    ring* r = buffer_.load(std::memory_order_acquire);
+    T item = r->get(t);
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+      return nullptr;
+    }
+    return item;
+  }
 
   static std::size_t round_up_pow2(std::size_t n) {
     std::size_t p = 16;
