@@ -72,13 +72,21 @@ void release_batch(std::size_t c, free_block* batch, std::uint32_t length) noexc
   }
 }
 
+// Set when the calling thread's cache has been destroyed (thread exit; on the main thread,
+// before static objects that may still free nodes). Trivially destructible, so it outlives the
+// cache; from then on the thread uses plain new and delete.
+thread_local bool cache_gone = false;
+
 struct thread_cache {
   std::array<free_block*, class_count> lists{};
   std::array<std::uint32_t, class_count> lengths{};
 
   ~thread_cache() {
+    cache_gone = true;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (lists[c] != nullptr) release_batch(c, lists[c], lengths[c]);
+      lists[c] = nullptr;
+      lengths[c] = 0;
     }
   }
 
@@ -128,6 +136,7 @@ thread_cache& this_thread_cache() {
 void* allocate_node(std::size_t size) {
   const std::size_t c = (size - 1) / class_bytes;
   if (!cache_enabled || size == 0 || c >= class_count) return ::operator new(size);
+  if (cache_gone) return ::operator new((c + 1) * class_bytes);  // a block of its class, as always
   return this_thread_cache().pop(c);
 }
 
@@ -135,6 +144,10 @@ void deallocate_node(void* p, std::size_t size) noexcept {
   const std::size_t c = (size - 1) / class_bytes;
   if (!cache_enabled || size == 0 || c >= class_count) {
     ::operator delete(p, size);
+    return;
+  }
+  if (cache_gone) {
+    ::operator delete(p, (c + 1) * class_bytes);
     return;
   }
   this_thread_cache().push(c, p);

@@ -39,11 +39,10 @@
 //      fence on one side and the RMW on the other form a Dekker pair: either the parker sees the
 //      work in 2b, or the publisher sees the parker. Pushes onto a non-empty stack skip all this:
 //      whoever made it non-empty already guaranteed that a worker will come and take it all.
-//   4. A worker pushing nested work on its own deque reads idle_count without a fence and wakes
-//      a peer if one sleeps. In the rare race with a peer that is just going to sleep the wake
-//      is missed; that costs parallelism until the next push, never progress, because a worker
-//      always runs its own deque (also while it waits on a future). Taking a fence on every
-//      nested push would cost fib-style recursion about a third of its speed.
+//   4. A worker pushing nested work on its own deque does the same check as in 3 on every push.
+//      (A cheaper unfenced check would miss a peer that is just going to sleep; the pushing task
+//      may then block on something that is not a future — a channel, a latch — and wait forever
+//      for the work that sleeps in its own deque.)
 //   5. Waking a worker writes `notified` into its wake word and makes the futex system call only
 //      if the word said `parked`.
 //
@@ -132,7 +131,7 @@ struct thread_pool::impl final : detail::blocking_context {
     std::thread thread;
 
     void wake() noexcept {
-      if (wake_word.exchange(notified, std::memory_order_acq_rel) == parked) detail::futex_wake(wake_word, 1);
+      if (wake_word.exchange(notified, std::memory_order_seq_cst) == parked) detail::futex_wake(wake_word, 1);
     }
     static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
       counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -156,6 +155,7 @@ struct thread_pool::impl final : detail::blocking_context {
   std::atomic<std::size_t> idle_count{0};
 
   std::atomic<bool> stopping{false};
+  std::atomic<bool> cancel_on_shutdown{false};
   std::once_flag joined;
 
   static thread_local impl* current_pool;
@@ -170,8 +170,19 @@ struct thread_pool::impl final : detail::blocking_context {
       w->rng.seed(static_cast<unsigned>(i * 7919 + 1));
       workers.push_back(std::move(w));
     }
-    for (auto& w : workers) {
-      w->thread = std::thread([this, wp = w.get()] { worker_main(*wp); });
+    idle.reserve(workers.size());
+    try {
+      for (auto& w : workers) {
+        w->thread = std::thread([this, wp = w.get()] { worker_main(*wp); });
+      }
+    } catch (...) {  // could not start a thread (EAGAIN, a pids limit): stop the ones started
+      inject_head.fetch_or(closed_bit, std::memory_order_acq_rel);
+      stopping.store(true, std::memory_order_release);
+      wake_all();
+      for (auto& w : workers) {
+        if (w->thread.joinable()) w->thread.join();
+      }
+      throw;
     }
   }
 
@@ -181,8 +192,13 @@ struct thread_pool::impl final : detail::blocking_context {
   void schedule(detail::task_node* node) {
     if (current_pool == this) {
       worker& w = *current_worker;
-      w.deque.push(node);
-      if (idle_count.load(std::memory_order_relaxed) != 0) wake_one();  // step 4: no fence
+      try {
+        w.deque.push(node);
+      } catch (...) {  // out of memory growing the deque
+        node->discard();
+        throw;
+      }
+      wake_one_if_idle();  // step 4
       return;
     }
     std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
@@ -304,8 +320,12 @@ struct thread_pool::impl final : detail::blocking_context {
     const bool was_busy = w.busy.load(std::memory_order_relaxed);
     if (!was_busy) w.busy.store(true, std::memory_order_relaxed);
     run_traced(node);
-    if (!was_busy) w.busy.store(false, std::memory_order_relaxed);
     worker::bump(w.executed);
+    if (!was_busy) {
+      w.busy.store(false, std::memory_order_release);
+      // During shutdown, parked peers wait for every worker to be idle: tell them.
+      if (stopping.load(std::memory_order_acquire)) wake_all();
+    }
   }
 
   /// Runs (and so frees) `node`, recording a timeline span when tracing is on.
@@ -331,9 +351,12 @@ struct thread_pool::impl final : detail::blocking_context {
     {
       std::lock_guard lock(idle_mutex);
       w.wake_word.store(parked, std::memory_order_relaxed);
-      idle.push_back(&w);
+      idle.push_back(&w);  // never reallocates: reserved for every worker
       idle_count.fetch_add(1, std::memory_order_seq_cst);
     }
+    // The re-check below must not be ordered before the registration above (the parker's half
+    // of the Dekker pair; a locked RMW already is a full barrier on x86, not on every CPU).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!any_work_visible() && !ready()) {
       if (deadline != nullptr) {
         while (w.wake_word.load(std::memory_order_acquire) == parked &&
@@ -350,6 +373,13 @@ struct thread_pool::impl final : detail::blocking_context {
       idle.erase(it);
       idle_count.fetch_sub(1, std::memory_order_relaxed);
     }
+  }
+
+  bool any_peer_busy(const worker& self) const noexcept {
+    for (const auto& w : workers) {
+      if (w.get() != &self && w->busy.load(std::memory_order_acquire)) return true;
+    }
+    return false;
   }
 
   /// Step 2's short wait before parking. Returns whether work showed up.
@@ -378,7 +408,14 @@ struct thread_pool::impl final : detail::blocking_context {
       if (linger()) continue;
       if (stopping.load(std::memory_order_acquire)) {
         if (any_work_visible()) continue;
-        break;
+        // A peer still running a task may yet push nested work: stay (parked) until every
+        // worker is idle; the one that finds everybody idle wakes the rest, and all leave.
+        if (!any_peer_busy(w)) {
+          wake_all();
+          break;
+        }
+        park(w, [this, &w] { return !any_peer_busy(w); }, nullptr);
+        continue;
       }
       park(w, [this] { return stopping.load(std::memory_order_acquire); }, nullptr);
     }
@@ -465,8 +502,8 @@ struct thread_pool::impl final : detail::blocking_context {
       if (node != nullptr) execute(w, node);
       return node != nullptr;
     }
-    // A thread outside the pool: steal, else take the injection stack, run its oldest node and
-    // give the rest back (on top of newer submissions: order is not kept on this rare path).
+    // A thread outside the pool: steal, else take the injection stack, run its newest node and
+    // give the rest back (submission order is not kept on this rare path).
     detail::task_node* node = nullptr;
     for (auto& victim : workers) {
       if ((node = victim->inbox.steal_unpopped()) != nullptr || (node = victim->deque.steal()) != nullptr) break;
@@ -475,7 +512,7 @@ struct thread_pool::impl final : detail::blocking_context {
       node = take_all_injected();
       if (node == nullptr) return false;
       taken_outside.fetch_add(1, std::memory_order_relaxed);
-      if (detail::task_node* rest = node->next) reinject(rest);  // runs the newest: fine here
+      if (detail::task_node* rest = node->next) reinject(rest);
       node->next = nullptr;
     }
     run_traced(node);
@@ -488,8 +525,24 @@ struct thread_pool::impl final : detail::blocking_context {
     while (last->next != nullptr) last = last->next;
     std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
     do {
-      last->next = reinterpret_cast<detail::task_node*>(head & ~closed_bit);
-    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(chain) | (head & closed_bit),
+      if (head & closed_bit) {
+        // Shut down meanwhile: the workers may be gone, so nobody would take the chain back.
+        // Settle it here, as shutdown would have: run it, or cancel it.
+        const bool cancel = cancel_on_shutdown.load(std::memory_order_acquire);
+        while (chain != nullptr) {
+          detail::task_node* next = chain->next;
+          chain->next = nullptr;
+          if (cancel) {
+            chain->discard();
+          } else {
+            run_traced(chain);
+          }
+          chain = next;
+        }
+        return;
+      }
+      last->next = reinterpret_cast<detail::task_node*>(head);
+    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(chain),
                                                 std::memory_order_release, std::memory_order_relaxed));
     wake_one_if_idle();
   }
@@ -500,6 +553,7 @@ struct thread_pool::impl final : detail::blocking_context {
     if (current_pool == this) {
       throw std::logic_error("thread_pool::shutdown called from one of its own workers; a worker cannot join itself");
     }
+    if (mode == shutdown_mode::cancel_pending) cancel_on_shutdown.store(true, std::memory_order_release);
     inject_head.fetch_or(closed_bit, std::memory_order_acq_rel);
     if (mode == shutdown_mode::cancel_pending) discard_queued();
     stopping.store(true, std::memory_order_release);
@@ -542,7 +596,7 @@ struct thread_pool::impl final : detail::blocking_context {
     const std::uint64_t submitted = submitted_outside.load(std::memory_order_relaxed);
     s.queued = deques + (submitted > taken ? submitted - taken : 0);
     s.running = running;
-    s.completed = executed - std::min(executed, running);
+    s.completed = executed;  // bumped when a task has returned
     s.stolen = stolen;
     return s;
   }

@@ -42,16 +42,32 @@ struct registry {
   }
 };
 
-thread_buffer& this_thread_buffer() {
-  thread_local std::shared_ptr<thread_buffer> buffer = [] {
-    auto b = std::make_shared<thread_buffer>();
-    b->thread_id = static_cast<std::uint32_t>(::gettid());
+/// The calling thread's buffer, registered on first use. At thread exit a buffer that holds no
+/// span leaves the registry, so threads that never recorded (pool workers of untraced runs)
+/// cost nothing once gone; one with spans stays for the export.
+struct buffer_owner {
+  std::shared_ptr<thread_buffer> buffer = std::make_shared<thread_buffer>();
+
+  buffer_owner() {
+    buffer->thread_id = static_cast<std::uint32_t>(::gettid());
     auto& r = registry::instance();
     std::lock_guard lock(r.mutex);
-    r.buffers.push_back(b);
-    return b;
-  }();
-  return *buffer;
+    r.buffers.push_back(buffer);
+  }
+  ~buffer_owner() {
+    auto& r = registry::instance();
+    std::lock_guard lock(r.mutex);
+    {
+      std::lock_guard buffer_lock(buffer->mutex);
+      if (!buffer->spans.empty()) return;
+    }
+    r.buffers.erase(std::remove(r.buffers.begin(), r.buffers.end(), buffer), r.buffers.end());
+  }
+};
+
+thread_buffer& this_thread_buffer() {
+  thread_local buffer_owner owner;
+  return *owner.buffer;
 }
 
 const std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();

@@ -49,6 +49,7 @@ class completion_queue {
     std::lock_guard lock(mutex_);
     if (!done && waiting_ == signal) {  // timed out and no push claimed the signal
       waiting_ = nullptr;
+      signal->finish(status::value);  // frees what a parked worker hung on it
       signal->release();
     }
     signal->release();

@@ -7,10 +7,14 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <optional>
+#include <type_traits>
 #include <thread>
 #include <utility>
 
+#include "trident/core/errors.hpp"
 #include "trident/exec/detail/shared_state.hpp"
+#include "trident/exec/detail/task_node.hpp"
 #include "trident/exec/thread_pool.hpp"
 
 namespace trident {
@@ -45,21 +49,14 @@ class task_group {
   template <class F>
   void run(F&& fn) {
     reserve_one();
+    detail::task_node* node = nullptr;
     try {
-      pool_.post([this, fn = std::forward<F>(fn)]() mutable {
-        if (!failed_.load(std::memory_order_relaxed)) {
-          try {
-            fn();
-          } catch (...) {
-            record_failure(std::current_exception());
-          }
-        }
-        finish_one();
-      });
+      node = new group_task<std::decay_t<F>>(*this, std::forward<F>(fn));
     } catch (...) {
-      finish_one();
+      finish_one();  // give back the count reserved for it
       throw;
     }
+    pool_.schedule(node);  // after shutdown: discards the node (which finishes it) and throws
   }
 
   /// Waits for every task, then rethrows the first exception (once). The group can be reused.
@@ -89,7 +86,9 @@ class task_group {
   static constexpr std::size_t reservation_block = 64;
 
   void reserve_one() {
-    if (std::this_thread::get_id() != owner_) {
+    // While the creating thread is inside join() (running tasks of this group as a pool worker),
+    // an unspent reservation would never be handed back: count one at a time then.
+    if (std::this_thread::get_id() != owner_ || joining_) {  // joining_: creating thread only
       pending_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -101,6 +100,11 @@ class task_group {
   }
 
   std::exception_ptr join() {
+    joining_ = true;
+    struct reset_joining {
+      bool& flag;
+      ~reset_joining() { flag = false; }
+    } reset{joining_};
     const std::size_t returned = 1 + std::exchange(reserved_, 0);
     if (pending_.fetch_sub(returned, std::memory_order_acq_rel) != returned) {
       detail::wait_for_state(done_);
@@ -128,6 +132,41 @@ class task_group {
     failed_.store(true, std::memory_order_release);
   }
 
+  /// The group's queued work: runs `fn` unless the group already failed, and finishes its count
+  /// either way; if the pool drops it (immediate shutdown) the group fails with cancelled_error
+  /// instead of waiting forever. `fn` (and what it captured) is destroyed before the count drops,
+  /// so nothing of the task outlives `wait()`.
+  template <class F>
+  class group_task final : public detail::task_node {
+   public:
+    template <class G>
+    group_task(task_group& group, G&& fn) : group_(group), fn_(std::forward<G>(fn)) {}
+    void run() noexcept override {
+      if (!group_.failed_.load(std::memory_order_relaxed)) {
+        try {
+          (*fn_)();
+        } catch (...) {
+          group_.record_failure(std::current_exception());
+        }
+      }
+      finish();
+    }
+    void discard() noexcept override {
+      group_.record_failure(std::make_exception_ptr(cancelled_error("task_group task dropped by pool shutdown")));
+      finish();
+    }
+
+   private:
+    void finish() noexcept {
+      fn_.reset();
+      task_group& group = group_;
+      delete this;
+      group.finish_one();
+    }
+    task_group& group_;
+    std::optional<F> fn_;
+  };
+
   /// A completion signal owned by the group (never freed through its reference count).
   class signal final : public detail::shared_state<void> {
    public:
@@ -140,6 +179,7 @@ class task_group {
   thread_pool& pool_;
   const std::thread::id owner_;
   std::size_t reserved_ = 0;  // creating thread only
+  bool joining_ = false;      // creating thread only
   std::atomic<std::size_t> pending_{1};
   std::atomic<bool> failed_{false};
   std::atomic<bool> finisher_left_{false};

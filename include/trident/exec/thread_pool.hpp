@@ -62,7 +62,7 @@ std::ostream& operator<<(std::ostream& out, const pool_statistics& s);
 /// @par Thread safety
 /// All member functions may be called from any thread, including the pool's own workers, except
 /// `shutdown` and the destructor, which must not run on a worker of the same pool (a worker
-/// cannot join itself; doing so throws `std::logic_error`).
+/// cannot join itself: `shutdown` throws `std::logic_error`; the destructor would terminate).
 ///
 /// @code
 ///   trident::thread_pool pool(4);
@@ -137,6 +137,7 @@ class thread_pool {
   bool try_run_one();
 
   friend std::ostream& operator<<(std::ostream& out, const thread_pool& pool);
+  friend class task_group;  // schedules its own node type, which reports being discarded
 
  private:
   struct impl;
@@ -165,18 +166,26 @@ auto thread_pool::map(F fn, const Range& items, std::size_t chunk_size)
   std::vector<future<std::vector<R>>> chunks;
   chunks.reserve(count / chunk_size + 1);
   auto it = std::begin(items);
-  for (std::size_t done = 0; done < count;) {
-    const std::size_t n = std::min(chunk_size, count - done);
-    iterator first = it;
-    std::advance(it, n);
-    chunks.push_back(submit([&fn, first, n]() {
-      std::vector<R> out;
-      out.reserve(n);
-      iterator cursor = first;
-      for (std::size_t i = 0; i < n; ++i, ++cursor) out.push_back(fn(*cursor));
-      return out;
-    }));
-    done += n;
+  try {
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t n = std::min(chunk_size, count - done);
+      iterator first = it;
+      std::advance(it, n);
+      chunks.push_back(submit([&fn, first, n]() {
+        std::vector<R> out;
+        out.reserve(n);
+        iterator cursor = first;
+        for (std::size_t i = 0; i < n; ++i, ++cursor) out.push_back(fn(*cursor));
+        return out;
+      }));
+      done += n;
+    }
+  } catch (...) {
+    // A submit failed (shutdown meanwhile, or out of memory): the chunks already queued refer
+    // to `fn` and `items`, so none may run after this returns.
+    for (auto& c : chunks) c.cancel();
+    for (auto& c : chunks) c.wait();
+    throw;
   }
   // Wait for every chunk before rethrowing, so no chunk still uses `fn` or `items` after return.
   for (auto& c : chunks) c.wait();

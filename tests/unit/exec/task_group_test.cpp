@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <thread>
 #include <stdexcept>
 
 #include "trident/exec/thread_pool.hpp"
@@ -71,6 +73,47 @@ TEST(task_group, nested_groups_on_one_worker_do_not_deadlock) {
   });
   f.get();
   EXPECT_EQ(leaves.load(), 16);
+}
+
+// Regression: a group created on a worker whose tasks call run() while the worker is inside
+// wait() (running those very tasks) used to take a block of reservations that join never gave
+// back, so wait() never returned.
+TEST(task_group, nested_runs_while_a_worker_waits_on_its_own_group) {
+  for (std::size_t threads : {1u, 2u}) {
+    thread_pool pool(threads);
+    std::atomic<int> n{0};
+    auto f = pool.submit([&] {
+      task_group g(pool);
+      std::function<void(int)> spread = [&](int depth) {
+        n++;
+        if (depth > 0) {
+          g.run([&spread, depth] { spread(depth - 1); });
+          g.run([&spread, depth] { spread(depth - 1); });
+        }
+      };
+      g.run([&] { spread(6); });
+      g.wait();
+      return n.load();
+    });
+    EXPECT_EQ(f.get(), 127) << threads << " thread(s)";
+  }
+}
+
+TEST(task_group, immediate_shutdown_fails_the_group_instead_of_hanging) {
+  thread_pool pool(1);
+  event started, gate;
+  task_group g(pool);
+  g.run([&] {
+    started.set();
+    gate.wait();
+  });
+  started.wait();
+  for (int i = 0; i < 5; ++i) g.run([] {});  // queued behind the blocked task
+  std::thread stopper([&] { pool.shutdown(shutdown_mode::cancel_pending); });
+  while (!pool.is_shut_down()) std::this_thread::yield();
+  gate.set();
+  EXPECT_THROW(g.wait(), cancelled_error);
+  stopper.join();
 }
 
 TEST(task_group, destructor_waits_for_running_tasks) {

@@ -176,6 +176,38 @@ TEST(thread_pool, recursive_futures_on_small_pool_complete) {
   EXPECT_EQ(pool.submit([&] { return fib(pool, 18); }).get(), 2584);
 }
 
+// Regression: a nested push used to look for sleeping peers without a fence. A task that then
+// blocked on something other than a future (here an event) could wait forever for the work
+// sleeping in its own deque while the peer that should have taken it slept.
+TEST(thread_pool, task_blocking_on_an_event_its_nested_task_sets_completes) {
+  thread_pool pool(2);
+  for (int i = 0; i < 2000; ++i) {
+    auto f = pool.submit([&pool] {
+      event done;
+      pool.post([&done] { done.set(); });
+      done.wait();  // blocks this worker: only the other one can run the nested task
+    });
+    f.get();
+  }
+}
+
+struct alignas(128) over_aligned {
+  char bytes[128];
+};
+
+TEST(thread_pool, over_aligned_results_are_aligned) {
+  thread_pool pool(1);
+  auto f = pool.submit([] {
+    over_aligned v{};
+    v.bytes[0] = 'x';
+    v.bytes[127] = 'y';
+    return v;
+  });
+  const over_aligned v = f.get();  // UBSan checks the alignment of every access on the way
+  EXPECT_EQ(v.bytes[0], 'x');
+  EXPECT_EQ(v.bytes[127], 'y');
+}
+
 TEST(thread_pool, map_returns_results_in_input_order) {
   thread_pool pool(3);
   std::vector<int> in(1000);

@@ -3,6 +3,7 @@
 /// The unit of work queued in a thread pool: an intrusive, type-erased callable.
 
 #include <cstddef>
+#include <new>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -20,6 +21,9 @@ class task_node {
   // most derived type, which `delete this` in the final classes below provides.
   static void* operator new(std::size_t size) { return allocate_node(size); }
   static void operator delete(void* p, std::size_t size) noexcept { deallocate_node(p, size); }
+  // Over-aligned results (alignas beyond what new guarantees) bypass the node cache.
+  static void* operator new(std::size_t size, std::align_val_t a) { return ::operator new(size, a); }
+  static void operator delete(void* p, std::size_t size, std::align_val_t a) noexcept { ::operator delete(p, size, a); }
 
   task_node* next = nullptr;  ///< Link for the pool's injection stack.
   virtual void run() noexcept = 0;
