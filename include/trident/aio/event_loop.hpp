@@ -1,0 +1,130 @@
+#pragma once
+/// @file
+/// `aio::event_loop`: one thread running many coroutines, switching whenever one waits
+/// (Python's asyncio event loop), plus `aio::run`, the counterpart of `asyncio.run`.
+
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+
+#include "trident/aio/task.hpp"
+
+namespace trident::aio {
+
+using clock = std::chrono::steady_clock;
+
+namespace detail {
+
+/// A timer in the loop's heap. Owned by whoever armed it (a sleeping coroutine's awaiter);
+/// `fire` runs on the loop thread when the deadline passes, unless disarmed first.
+struct timer_node {
+  clock::time_point deadline{};
+  std::uint64_t sequence = 0;       ///< Tie-break: equal deadlines fire in arming order.
+  std::size_t heap_index = SIZE_MAX;  ///< SIZE_MAX while not armed.
+  void (*fire)(timer_node* self) noexcept = nullptr;
+};
+
+class spawned_base;
+
+/// The part of a loop that other threads may hold on to: posting to it stays safe after the
+/// loop is gone (the callback is then dropped). Thread safe.
+class remote_endpoint;
+
+/// Queues `fn` on the endpoint's loop, or drops it if that loop has ended. Thread safe.
+void post(remote_endpoint& endpoint, std::function<void()> fn);
+
+}  // namespace detail
+
+/// A snapshot of a loop's counters.
+struct loop_statistics {
+  std::size_t ready = 0;         ///< Coroutines waiting for their turn to run.
+  std::size_t timers = 0;        ///< Armed timers (sleeping coroutines, timeouts).
+  std::size_t tasks = 0;         ///< Spawned tasks not finished.
+  std::uint64_t steps = 0;       ///< Coroutine resumptions run so far.
+};
+
+/// An epoll reactor with a timer heap, a ready queue, and a cross-thread wake-up.
+///
+/// @par Thread safety
+/// A loop is driven by one thread, the one inside `run_until_complete`. Only `post` (and
+/// `call_soon_threadsafe`) and `stop` may be called from other threads; everything else is for
+/// the loop thread, from coroutines and callbacks it runs. One loop per thread: running a loop
+/// on a thread where one is already running throws `std::logic_error`.
+///
+/// @par Shutdown
+/// 1. `run_until_complete(main)` returns when `main` finishes (or rethrows its exception).
+/// 2. Spawned tasks still alive are cancelled, and the loop runs until they have finished, so
+///    their cleanup (destructors, catch blocks) runs — as `asyncio.run` does.
+/// 3. The destructor destroys whatever never ran.
+class event_loop {
+ public:
+  event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+  ~event_loop();
+
+  /// The loop running on the calling thread, or nullptr.
+  [[nodiscard]] static event_loop* current() noexcept;
+
+  /// The loop running on the calling thread; throws std::logic_error when there is none.
+  [[nodiscard]] static event_loop& running();
+
+  /// Runs the loop until `main` finishes, then winds down (see Shutdown). Returns `main`'s
+  /// value or rethrows its exception.
+  template <class T>
+  T run_until_complete(task<T> main);
+
+  /// Schedules `fn` to run on the loop thread. Thread safe; the counterpart of
+  /// `loop.call_soon_threadsafe`. Callbacks posted after the loop finished are dropped.
+  void post(std::function<void()> fn);
+  void call_soon_threadsafe(std::function<void()> fn) { post(std::move(fn)); }
+
+  /// Asks a running loop to return from `run_until_complete` early, cancelling `main`. Thread
+  /// safe.
+  void stop();
+
+  [[nodiscard]] clock::time_point now() const noexcept { return clock::now(); }
+
+  /// A handle through which other threads can post to this loop even after it is destroyed
+  /// (posts then are dropped): what work handed to other threads keeps to report back.
+  [[nodiscard]] std::shared_ptr<detail::remote_endpoint> endpoint() const noexcept;
+
+  [[nodiscard]] loop_statistics statistics() const noexcept;
+
+  // -- For Trident's awaitables (loop thread only) ------------------------------------------
+
+  /// Queues `h` to be resumed on a later step of this loop.
+  void schedule(std::coroutine_handle<> h);
+  /// Arms `t` (which must not be armed).
+  void arm(detail::timer_node& t);
+  /// Disarms `t` if armed; returns whether it was.
+  bool disarm(detail::timer_node& t) noexcept;
+
+  void register_task(detail::spawned_base& s) noexcept;
+  void unregister_task(detail::spawned_base& s) noexcept;
+
+ private:
+  struct impl;
+  /// Runs loop steps until `finished()` holds (checked between steps) or `stop` is called.
+  void run_loop(const std::function<bool()>& finished);
+  void wind_down();
+  std::unique_ptr<impl> impl_;
+};
+
+/// Runs `main` on a new event loop on the calling thread and returns its result (Python's
+/// `asyncio.run`).
+template <class T>
+T run(task<T> main) {
+  event_loop loop;
+  return loop.run_until_complete(std::move(main));
+}
+
+}  // namespace trident::aio
+
+#include "trident/aio/detail/run_until_complete.hpp"

@@ -1,0 +1,76 @@
+#pragma once
+/// @file
+/// `aio::sleep`: suspend the calling coroutine for a while without blocking the loop
+/// (Python's `asyncio.sleep`).
+
+#include <chrono>
+#include <coroutine>
+
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/task.hpp"
+#include "trident/core/errors.hpp"
+
+namespace trident::aio {
+
+/// Awaitable returned by `sleep` and `sleep_until`.
+///
+/// @par Cancellation
+/// A cancellation point: cancelling the task while it sleeps disarms the timer and raises
+/// `cancelled_error` at once. Nothing is in flight, so nothing is lost.
+class sleep_awaiter : private detail::timer_node {
+ public:
+  explicit sleep_awaiter(clock::time_point deadline) noexcept : deadline_(deadline) {}
+  sleep_awaiter(const sleep_awaiter&) = delete;
+  sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    context_ = detail::context_of(h.promise());
+    if (context_ != nullptr && context_->cancel_requested) return false;
+    loop_ = &event_loop::running();
+    waiter_ = h;
+    deadline = deadline_;
+    fire = &on_timer;
+    loop_->arm(*this);
+    if (context_ != nullptr) {
+      context_->cancel_hook = &on_cancel;
+      context_->hook_arg = this;
+    }
+    return true;
+  }
+
+  void await_resume() {
+    if (context_ == nullptr) return;
+    context_->cancel_hook = nullptr;
+    if (context_->take_cancellation()) throw cancelled_error("cancelled while sleeping");
+  }
+
+ private:
+  static void on_timer(detail::timer_node* t) noexcept {
+    auto* self = static_cast<sleep_awaiter*>(t);
+    self->loop_->schedule(self->waiter_);
+  }
+  static void on_cancel(void* arg) noexcept {
+    auto* self = static_cast<sleep_awaiter*>(arg);
+    if (self->loop_->disarm(*self)) self->loop_->schedule(self->waiter_);
+  }
+
+  clock::time_point deadline_;
+  event_loop* loop_ = nullptr;
+  detail::task_context* context_ = nullptr;
+  std::coroutine_handle<> waiter_;
+};
+
+/// Suspends the calling task for `duration` (zero or negative: yields to the other ready
+/// tasks once, like `asyncio.sleep(0)`).
+template <class Rep, class Period>
+sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
+  return sleep_awaiter(clock::now() + std::chrono::duration_cast<clock::duration>(duration));
+}
+
+/// Suspends the calling task until `deadline`.
+inline sleep_awaiter sleep_until(clock::time_point deadline) noexcept { return sleep_awaiter(deadline); }
+
+}  // namespace trident::aio

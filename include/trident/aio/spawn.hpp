@@ -1,0 +1,259 @@
+#pragma once
+/// @file
+/// `aio::spawn`: start a task running on the loop concurrently with its caller (Python's
+/// `asyncio.create_task`), and `task_handle<T>` to await, cancel or inspect it.
+
+#include <coroutine>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/task.hpp"
+#include "trident/core/errors.hpp"
+
+namespace trident::aio {
+
+namespace detail {
+
+/// The state of a spawned task, shared by its root coroutine and its handles. Loop thread only.
+/// Counted references: one for the running root coroutine, one per handle.
+class spawned_base {
+ public:
+  spawned_base* prev = nullptr;  ///< The loop's list of live tasks.
+  spawned_base* next = nullptr;
+  task_context context;
+  std::exception_ptr error;
+  bool finished = false;
+  bool retrieved = false;  ///< Someone looked at the outcome (await, result, exception).
+  std::vector<std::coroutine_handle<>> joiners;
+  std::coroutine_handle<> root;  ///< The root coroutine until it finishes.
+
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept {
+    if (--refs_ == 0) {
+      if (error && !retrieved) report_unretrieved();
+      delete this;
+    }
+  }
+
+  /// Requests cancellation: raises `cancelled_error` at the task's current or next suspension
+  /// point. Returns false if the task already finished.
+  bool cancel() noexcept {
+    if (finished) return false;
+    context.cancel_requested = true;
+    if (auto hook = std::exchange(context.cancel_hook, nullptr)) hook(context.hook_arg);
+    return true;
+  }
+
+  /// Called by the root coroutine at its end.
+  void finish() noexcept {
+    finished = true;
+    root = nullptr;
+    context.loop->unregister_task(*this);
+    for (auto h : joiners) context.loop->schedule(h);
+    joiners.clear();
+  }
+
+ protected:
+  virtual ~spawned_base() = default;
+
+ private:
+  void report_unretrieved() const noexcept {
+    try {
+      std::rethrow_exception(error);
+    } catch (const cancelled_error&) {
+      // A cancelled task nobody awaited: that is how cancellation ends, not an error.
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "trident: exception in task '%s' was never retrieved: %s\n", context.name, e.what());
+    } catch (...) {
+      std::fprintf(stderr, "trident: exception in task '%s' was never retrieved\n", context.name);
+    }
+  }
+  int refs_ = 1;  // the root coroutine's
+};
+
+template <class T>
+class spawned_state final : public spawned_base {
+ public:
+  std::optional<T> value;
+};
+
+template <>
+class spawned_state<void> final : public spawned_base {};
+
+/// The coroutine that drives a spawned task: it awaits the user's task inside the spawned
+/// state's context and publishes the outcome. Its frame frees itself at the end.
+struct root_coroutine {
+  struct promise_type : promise_base {
+    root_coroutine get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }  // the body catches everything
+  };
+  std::coroutine_handle<promise_type> handle;
+};
+
+template <class T>
+root_coroutine drive(spawned_state<T>* state, task<T> body) {
+  if (!state->context.take_cancellation()) {  // cancelled before its first step: never runs
+    try {
+      if constexpr (std::is_void_v<T>) {
+        co_await std::move(body);
+      } else {
+        state->value.emplace(co_await std::move(body));
+      }
+    } catch (...) {
+      state->error = std::current_exception();
+    }
+  } else {
+    state->error = std::make_exception_ptr(cancelled_error("task was cancelled before it started"));
+  }
+  state->finish();
+  state->release();
+}
+
+}  // namespace detail
+
+/// A spawned task: await it for its result, cancel it, or ask whether it is done.
+///
+/// Dropping every handle does not stop the task; the loop keeps it running (and cancels it at
+/// shutdown). An exception that nobody retrieved is reported on stderr when the last handle
+/// goes, as asyncio's "Task exception was never retrieved".
+///
+/// @par Cancellation
+/// `cancel()` raises `cancelled_error` inside the task at its current suspension point (or its
+/// next one, if it is running or queued); a task cancelled before it started never runs.
+/// A task that awaits this handle and is itself cancelled cancels this task too (as awaiting an
+/// asyncio Task does). Awaiting the handle of a cancelled task throws `cancelled_error`.
+///
+/// @par Thread safety
+/// Loop thread only.
+template <class T>
+class task_handle {
+ public:
+  task_handle() noexcept = default;
+  explicit task_handle(detail::spawned_state<T>* s) noexcept : state_(s) {}
+  task_handle(const task_handle& o) noexcept : state_(o.state_) {
+    if (state_) state_->add_ref();
+  }
+  task_handle(task_handle&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+  task_handle& operator=(task_handle o) noexcept {
+    std::swap(state_, o.state_);
+    return *this;
+  }
+  ~task_handle() {
+    if (state_) state_->release();
+  }
+
+  [[nodiscard]] bool valid() const noexcept { return state_ != nullptr; }
+  [[nodiscard]] bool done() const { return checked().finished; }
+  bool cancel() { return checked().cancel(); }
+  /// Whether the task ended by cancellation.
+  [[nodiscard]] bool cancelled() const {
+    auto& s = checked();
+    if (!s.finished || !s.error) return false;
+    try {
+      std::rethrow_exception(s.error);
+    } catch (const cancelled_error&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+  /// The exception the task ended with, or nullptr (also while it runs).
+  [[nodiscard]] std::exception_ptr exception() const {
+    auto& s = checked();
+    s.retrieved = true;
+    return s.finished ? s.error : nullptr;
+  }
+
+  /// Awaiter of a handle. `Settle`: wait for the end only, without rethrowing the task's
+  /// exception or copying its value (see `wait()`).
+  template <bool Settle>
+  struct awaiter {
+    detail::spawned_state<T>* state;
+    detail::task_context* waiter_context = nullptr;
+
+    bool await_ready() const noexcept { return state->finished; }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+      waiter_context = detail::context_of(h.promise());
+      if (waiter_context != nullptr && waiter_context->cancel_requested) return false;
+      state->joiners.push_back(h);
+      if (waiter_context != nullptr) {
+        waiter_context->cancel_hook = &on_cancel;
+        waiter_context->hook_arg = this;
+      }
+      return true;
+    }
+    auto await_resume() {
+      if (waiter_context != nullptr) {
+        waiter_context->cancel_hook = nullptr;
+        if (waiter_context->take_cancellation()) throw cancelled_error("cancelled while awaiting another task");
+      }
+      if constexpr (Settle) {
+        return;
+      } else {
+        state->retrieved = true;
+        if (state->error) std::rethrow_exception(state->error);
+        if constexpr (!std::is_void_v<T>) return T(*state->value);
+      }
+    }
+    /// The awaiting task was cancelled: cancel the awaited one (as awaiting an asyncio Task
+    /// does). The waiter resumes when it ends, then raises `cancelled_error`.
+    static void on_cancel(void* arg) noexcept { static_cast<awaiter*>(arg)->state->cancel(); }
+  };
+
+  /// Waits for the task and returns its value (a copy: several handles may await one task),
+  /// or rethrows its exception.
+  ///
+  /// @par Cancellation
+  /// A cancellation point: if the awaiting task is cancelled, this task is cancelled too, and
+  /// `cancelled_error` is raised in the awaiting task once this one has ended.
+  awaiter<false> operator co_await() const { return awaiter<false>{&checked()}; }
+
+  /// Waits for the task to end without taking its outcome (inspect `exception()` afterwards).
+  /// The same cancellation behaviour as `co_await`.
+  awaiter<true> wait() const { return awaiter<true>{&checked()}; }
+
+  /// The value of a finished task without an exception. Assumes `done()`.
+  [[nodiscard]] const std::optional<T>& value_slot() const requires(!std::is_void_v<T>) { return checked().value; }
+
+  /// For Trident's runtime.
+  [[nodiscard]] detail::spawned_state<T>* state() const noexcept { return state_; }
+
+ private:
+  detail::spawned_state<T>& checked() const {
+    if (state_ == nullptr) throw std::logic_error("task_handle has no task (default-constructed or moved from)");
+    return *state_;
+  }
+  detail::spawned_state<T>* state_ = nullptr;
+};
+
+/// Starts `t` on `loop` (the next step runs it) and returns its handle. Loop thread only.
+template <class T>
+task_handle<T> spawn(event_loop& loop, task<T> t, const char* name = "task") {
+  auto* state = new detail::spawned_state<T>();
+  state->context.loop = &loop;
+  state->context.name = name;
+  auto root = detail::drive<T>(state, std::move(t));
+  root.handle.promise().context_ = &state->context;
+  state->root = root.handle;
+  loop.register_task(*state);
+  loop.schedule(root.handle);
+  state->add_ref();  // the handle's
+  return task_handle<T>(state);
+}
+
+/// Starts `t` on the loop running this thread (Python's `asyncio.create_task`).
+template <class T>
+task_handle<T> spawn(task<T> t, const char* name = "task") {
+  return spawn(event_loop::running(), std::move(t), name);
+}
+
+}  // namespace trident::aio

@@ -1,0 +1,164 @@
+#pragma once
+/// @file
+/// `aio::task<T>`: a lazy C++20 coroutine, the unit of asyncio-style code in Trident
+/// (Python's coroutine object: nothing runs until it is awaited or spawned).
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "trident/core/errors.hpp"
+
+namespace trident::aio {
+
+class event_loop;
+
+namespace detail {
+
+/// Per spawned task: who it belongs to and how to cancel its current suspension. Shared by
+/// every coroutine the task awaits (children inherit their parent's context), so a cancel
+/// reaches whichever coroutine of the chain is suspended. Loop thread only.
+struct task_context {
+  event_loop* loop = nullptr;
+  const char* name = "task";
+  bool cancel_requested = false;
+  /// Set by a cancellable awaitable while its coroutine is suspended on it; cancelling calls it
+  /// once, and it must arrange for the coroutine to be resumed (its `await_resume` then throws).
+  void (*cancel_hook)(void* arg) = nullptr;
+  void* hook_arg = nullptr;
+
+  /// Consumes a pending cancellation request: true once per `cancel()`, like Python, where a
+  /// task that catches CancelledError may go on awaiting.
+  bool take_cancellation() noexcept { return std::exchange(cancel_requested, false); }
+};
+
+class promise_base {
+ public:
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      // Symmetric transfer: the awaiting coroutine resumes in place of this one, without
+      // growing the stack, at any optimisation level.
+      return self.promise().continuation_;
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  final_awaiter final_suspend() const noexcept { return {}; }
+  void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+  std::coroutine_handle<> continuation_ = std::noop_coroutine();
+  std::exception_ptr error_;
+  task_context* context_ = nullptr;
+};
+
+/// Where a task's result waits for its awaiter: a value, or nothing for `task<void>`.
+template <class T>
+struct value_promise : promise_base {
+  template <class U>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    value_.emplace(std::forward<U>(v));
+  }
+  T take() { return std::move(*value_); }
+  std::optional<T> value_;
+};
+
+template <>
+struct value_promise<void> : promise_base {
+  void return_void() noexcept {}
+  void take() noexcept {}
+};
+
+/// The task context of the coroutine whose promise is `p`, or nullptr for foreign coroutines.
+template <class Promise>
+task_context* context_of(Promise& p) noexcept {
+  if constexpr (std::is_base_of_v<promise_base, Promise>) {
+    return p.context_;
+  } else {
+    return nullptr;
+  }
+}
+
+}  // namespace detail
+
+/// A coroutine returning `T`, started when awaited (`co_await t`) or spawned on an event loop.
+///
+/// - Lazy: creating a task runs nothing. Awaiting it runs it on the awaiting coroutine's thread
+///   and returns its value or rethrows its exception.
+/// - Symmetric transfer on both ends, so long `co_await` chains never grow the stack, also at -O0.
+/// - Move-only. Awaiting a task a second time throws `std::logic_error`.
+///
+/// @par Cancellation
+/// A task awaited by another inherits the awaiting task's cancellation: cancelling the spawned
+/// task raises `cancelled_error` at whichever Trident awaitable the chain is suspended on.
+///
+/// @code
+///   aio::task<int> answer() { co_await aio::sleep(10ms); co_return 42; }
+///   aio::task<void> main_task() { int v = co_await answer(); }
+/// @endcode
+template <class T = void>
+class [[nodiscard]] task {
+ public:
+  struct promise_type : detail::value_promise<T> {
+    task get_return_object() noexcept { return task(std::coroutine_handle<promise_type>::from_promise(*this)); }
+  };
+  using value_type = T;
+
+  task() noexcept = default;
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      if (handle_) handle_.destroy();
+      handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() {
+    if (handle_) handle_.destroy();
+  }
+
+  /// Whether the coroutine ran to its end.
+  [[nodiscard]] bool done() const noexcept { return handle_ && handle_.done(); }
+
+  auto operator co_await() & noexcept { return awaiter{this}; }
+  auto operator co_await() && noexcept { return awaiter{this}; }
+
+  /// For Trident's runtime: the coroutine, and giving it up.
+  [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, nullptr); }
+
+ private:
+  explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+
+  struct awaiter {
+    task* self;
+    bool await_ready() const noexcept { return !self->handle_ || self->handle_.done(); }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> caller) noexcept {
+      auto& p = self->handle_.promise();
+      p.continuation_ = caller;
+      p.context_ = detail::context_of(caller.promise());
+      return self->handle_;
+    }
+    T await_resume() {
+      if (!self->handle_) throw std::logic_error("co_await on a task that has no coroutine (moved from?)");
+      auto& p = self->handle_.promise();
+      if (self->consumed_) throw std::logic_error("task awaited twice: its result was already taken");
+      self->consumed_ = true;
+      if (p.error_) std::rethrow_exception(p.error_);
+      return p.take();
+    }
+  };
+
+  std::coroutine_handle<promise_type> handle_;
+  bool consumed_ = false;
+};
+
+}  // namespace trident::aio

@@ -1,0 +1,318 @@
+#include "trident/aio/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <mutex>
+#include <system_error>
+#include <vector>
+
+#include "trident/aio/run_in.hpp"
+#include "trident/aio/spawn.hpp"
+
+// One step of the loop
+//   1. Run every coroutine that was ready when the step began (ones made ready meanwhile wait
+//      for the next step, so a coroutine that reschedules itself cannot starve the others).
+//   2. Wait in epoll_wait: not at all if something is ready, else until the earliest timer.
+//   3. Move callbacks posted from other threads (woken through the eventfd) to the ready work.
+//   4. Fire every timer whose deadline has passed, in deadline order.
+//
+// Cross-thread posts: a mutex-guarded vector plus an eventfd. `wake_pending_` makes one write
+// to the eventfd per batch of posts, not one per post.
+
+namespace trident::aio {
+
+namespace detail {
+
+class remote_endpoint {
+ public:
+  explicit remote_endpoint(int wake_fd) noexcept : wake_fd_(wake_fd) {}
+  remote_endpoint(const remote_endpoint&) = delete;
+  remote_endpoint& operator=(const remote_endpoint&) = delete;
+  ~remote_endpoint() { ::close(wake_fd_); }
+
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      queue_.push_back(std::move(fn));
+    }
+    if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+    }
+  }
+
+  /// Loop thread: after the eventfd fired.
+  void drain_wakeup() noexcept {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
+    wake_pending_.store(false, std::memory_order_release);
+  }
+
+  void take(std::vector<std::function<void()>>& out) {
+    std::lock_guard lock(mutex_);
+    out.swap(queue_);
+  }
+
+  bool empty() {
+    std::lock_guard lock(mutex_);
+    return queue_.empty();
+  }
+
+  void close() {
+    std::vector<std::function<void()>> dropped;
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    dropped.swap(queue_);
+  }
+
+  int fd() const noexcept { return wake_fd_; }
+
+ private:
+  int wake_fd_;
+  std::mutex mutex_;
+  std::vector<std::function<void()>> queue_;  // guarded by mutex_
+  bool closed_ = false;                       // guarded by mutex_
+  std::atomic<bool> wake_pending_{false};
+};
+
+void post(remote_endpoint& endpoint, std::function<void()> fn) { endpoint.post(std::move(fn)); }
+
+}  // namespace detail
+
+namespace {
+thread_local event_loop* running_loop = nullptr;
+
+bool earlier(const detail::timer_node* a, const detail::timer_node* b) noexcept {
+  return a->deadline != b->deadline ? a->deadline < b->deadline : a->sequence < b->sequence;
+}
+}  // namespace
+
+struct event_loop::impl {
+  int epoll_fd = -1;
+
+  std::vector<std::coroutine_handle<>> ready;
+  std::vector<std::coroutine_handle<>> running_batch;
+
+  std::vector<detail::timer_node*> heap;
+  std::uint64_t timer_sequence = 0;
+
+  std::shared_ptr<detail::remote_endpoint> remote;
+  std::atomic<bool> stop_requested{false};
+
+  detail::spawned_base* tasks = nullptr;  // intrusive list of live spawned tasks
+  std::size_t task_count = 0;
+  std::uint64_t steps = 0;
+
+  // -- timer heap ------------------------------------------------------------------------
+  void place(std::size_t i, detail::timer_node* t) noexcept {
+    heap[i] = t;
+    t->heap_index = i;
+  }
+  void sift_up(std::size_t i) noexcept {
+    detail::timer_node* t = heap[i];
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / 2;
+      if (!earlier(t, heap[parent])) break;
+      place(i, heap[parent]);
+      i = parent;
+    }
+    place(i, t);
+  }
+  void sift_down(std::size_t i) noexcept {
+    detail::timer_node* t = heap[i];
+    const std::size_t n = heap.size();
+    for (;;) {
+      std::size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && earlier(heap[child + 1], heap[child])) ++child;
+      if (!earlier(heap[child], t)) break;
+      place(i, heap[child]);
+      i = child;
+    }
+    place(i, t);
+  }
+  void remove_at(std::size_t i) noexcept {
+    detail::timer_node* removed = heap[i];
+    detail::timer_node* last = heap.back();
+    heap.pop_back();
+    removed->heap_index = SIZE_MAX;
+    if (i < heap.size()) {
+      place(i, last);
+      sift_down(i);
+      sift_up(last->heap_index);
+    }
+  }
+};
+
+event_loop::event_loop() : impl_(std::make_unique<impl>()) {
+  impl_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (impl_->epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  const int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) {
+    const int e = errno;
+    ::close(impl_->epoll_fd);
+    throw std::system_error(e, std::generic_category(), "eventfd");
+  }
+  impl_->remote = std::make_shared<detail::remote_endpoint>(wake_fd);  // owns wake_fd from here
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // nullptr marks the wake-up eventfd
+  if (::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev) != 0) {
+    const int e = errno;
+    ::close(impl_->epoll_fd);
+    throw std::system_error(e, std::generic_category(), "epoll_ctl(eventfd)");
+  }
+}
+
+event_loop::~event_loop() {
+  impl_->remote->close();
+  // Tasks that never finished (the loop was never run, or is destroyed early): destroy their
+  // coroutine chains. The root coroutine owns its task, which owns what it awaits.
+  while (impl_->tasks != nullptr) {
+    detail::spawned_base* s = impl_->tasks;
+    unregister_task(*s);
+    if (s->root) std::exchange(s->root, nullptr).destroy();
+    s->release();  // the root coroutine's reference
+  }
+  ::close(impl_->epoll_fd);  // the eventfd closes with the last holder of the endpoint
+}
+
+event_loop* event_loop::current() noexcept { return running_loop; }
+
+event_loop& event_loop::running() {
+  if (running_loop == nullptr) throw std::logic_error("no event loop is running on this thread (use aio::run)");
+  return *running_loop;
+}
+
+void event_loop::schedule(std::coroutine_handle<> h) { impl_->ready.push_back(h); }
+
+void event_loop::arm(detail::timer_node& t) {
+  t.sequence = impl_->timer_sequence++;
+  impl_->heap.push_back(&t);
+  impl_->sift_up(impl_->heap.size() - 1);
+}
+
+bool event_loop::disarm(detail::timer_node& t) noexcept {
+  if (t.heap_index == SIZE_MAX) return false;
+  impl_->remove_at(t.heap_index);
+  return true;
+}
+
+void event_loop::register_task(detail::spawned_base& s) noexcept {
+  s.prev = nullptr;
+  s.next = impl_->tasks;
+  if (impl_->tasks != nullptr) impl_->tasks->prev = &s;
+  impl_->tasks = &s;
+  ++impl_->task_count;
+}
+
+void event_loop::unregister_task(detail::spawned_base& s) noexcept {
+  if (s.prev != nullptr) {
+    s.prev->next = s.next;
+  } else if (impl_->tasks == &s) {
+    impl_->tasks = s.next;
+  } else {
+    return;  // not registered
+  }
+  if (s.next != nullptr) s.next->prev = s.prev;
+  s.prev = s.next = nullptr;
+  --impl_->task_count;
+}
+
+void event_loop::post(std::function<void()> fn) { impl_->remote->post(std::move(fn)); }
+
+std::shared_ptr<detail::remote_endpoint> event_loop::endpoint() const noexcept { return impl_->remote; }
+
+void event_loop::stop() {
+  impl_->stop_requested.store(true, std::memory_order_release);
+  post([] {});
+}
+
+loop_statistics event_loop::statistics() const noexcept {
+  return {impl_->ready.size(), impl_->heap.size(), impl_->task_count, impl_->steps};
+}
+
+void event_loop::run_loop(const std::function<bool()>& finished) {
+  running_loop = this;
+  struct reset {
+    ~reset() { running_loop = nullptr; }
+  } reset_current;
+  auto& d = *impl_;
+  std::vector<std::function<void()>> callbacks;
+  epoll_event events[64];
+  while (!finished() && !d.stop_requested.load(std::memory_order_acquire)) {
+    // 1. Run what is ready now.
+    d.running_batch.swap(d.ready);
+    for (auto h : d.running_batch) {
+      ++d.steps;
+      h.resume();
+    }
+    d.running_batch.clear();
+    if (finished()) break;
+
+    // 2. Wait for I/O, a post, or the earliest timer.
+    int timeout_ms = -1;
+    if (!d.ready.empty()) {
+      timeout_ms = 0;
+    } else if (!d.heap.empty()) {
+      const auto left = d.heap.front()->deadline - clock::now();
+      // Round up so a timer is never found "not yet due" on wake-up, which would spin.
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+      timeout_ms = ms <= 0 ? 0 : static_cast<int>(std::min<long long>(ms, INT_MAX));
+    }
+    const int n = ::epoll_wait(d.epoll_fd, events, 64, timeout_ms);
+    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+
+    // 3. Posted callbacks.
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.ptr == nullptr) d.remote->drain_wakeup();
+    }
+    d.remote->take(callbacks);
+    for (auto& fn : callbacks) fn();
+    callbacks.clear();
+
+    // 4. Due timers.
+    const auto now = clock::now();
+    while (!d.heap.empty() && d.heap.front()->deadline <= now) {
+      detail::timer_node* t = d.heap.front();
+      d.remove_at(0);
+      t->fire(t);
+    }
+  }
+}
+
+void event_loop::wind_down() {
+  auto& d = *impl_;
+  d.stop_requested.store(false, std::memory_order_release);
+  // Cancel every task still alive and run until they have finished, so their cleanup runs. A
+  // task that catches the cancellation and waits again is cancelled again, a bounded number of
+  // times; one that waits on something no Trident awaitable controls is left to the destructor.
+  for (int round = 0; round < 16 && d.tasks != nullptr; ++round) {
+    for (detail::spawned_base* s = d.tasks; s != nullptr;) {
+      detail::spawned_base* next = s->next;
+      s->cancel();
+      s = next;
+    }
+    run_loop([&d] {
+      if (d.tasks == nullptr) return true;
+      if (!d.ready.empty() || !d.heap.empty()) return false;
+      return d.remote->empty();  // nothing left that could resume a task
+    });
+  }
+}
+
+thread_pool& default_blocking_pool() {
+  static thread_pool pool(thread_pool::options{std::max<std::size_t>(4, thread_pool::default_thread_count()),
+                                               "trident-to-thread"});
+  return pool;
+}
+
+}  // namespace trident::aio
