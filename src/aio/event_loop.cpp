@@ -107,6 +107,8 @@ struct event_loop::impl {
   std::shared_ptr<detail::remote_endpoint> remote;
   std::atomic<bool> stop_requested{false};
 
+  std::vector<epoll_event> pending_events;  // the batch returned by the last epoll_wait
+
   detail::spawned_base* tasks = nullptr;  // intrusive list of live spawned tasks
   std::size_t task_count = 0;
   std::uint64_t steps = 0;
@@ -206,6 +208,21 @@ bool event_loop::disarm(detail::timer_node& t) noexcept {
   return true;
 }
 
+void event_loop::add_io(detail::io_handle& h) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = &h;
+  if (::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, h.fd, &ev) != 0) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD)");
+  }
+}
+
+void event_loop::remove_io(detail::io_handle& h) noexcept {
+  // No event batch can still refer to `h`: a batch is turned into ready coroutines before any
+  // coroutine runs, and only running coroutines remove handles.
+  ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_DEL, h.fd, nullptr);
+}
+
 void event_loop::register_task(detail::spawned_base& s) noexcept {
   s.prev = nullptr;
   s.next = impl_->tasks;
@@ -247,7 +264,7 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
   } reset_current;
   auto& d = *impl_;
   std::vector<std::function<void()>> callbacks;
-  epoll_event events[64];
+  d.pending_events.resize(256);
   while (!finished() && !d.stop_requested.load(std::memory_order_acquire)) {
     // 1. Run what is ready now.
     d.running_batch.swap(d.ready);
@@ -268,13 +285,27 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
       const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
       timeout_ms = ms <= 0 ? 0 : static_cast<int>(std::min<long long>(ms, INT_MAX));
     }
-    const int n = ::epoll_wait(d.epoll_fd, events, 64, timeout_ms);
+    d.pending_events.resize(256);
+    const int n = ::epoll_wait(d.epoll_fd, d.pending_events.data(), static_cast<int>(d.pending_events.size()), timeout_ms);
     if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    d.pending_events.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
 
-    // 3. Posted callbacks.
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) d.remote->drain_wakeup();
+    // 3. I/O readiness, then callbacks posted from other threads.
+    for (auto& ev : d.pending_events) {
+      if (ev.data.ptr == nullptr) {
+        d.remote->drain_wakeup();
+        continue;
+      }
+      auto* io = static_cast<detail::io_handle*>(ev.data.ptr);
+      const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
+      if ((ev.events & (EPOLLIN | EPOLLRDHUP)) || failed) {
+        if (auto h = std::exchange(io->reader, nullptr)) d.ready.push_back(h);
+      }
+      if ((ev.events & EPOLLOUT) || failed) {
+        if (auto h = std::exchange(io->writer, nullptr)) d.ready.push_back(h);
+      }
     }
+    d.pending_events.clear();
     d.remote->take(callbacks);
     for (auto& fn : callbacks) fn();
     callbacks.clear();

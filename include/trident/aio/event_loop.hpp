@@ -32,6 +32,14 @@ struct timer_node {
 
 class spawned_base;
 
+/// A file descriptor registered with a loop (edge-triggered): the coroutines waiting for it to
+/// become readable or writable. Owned by the I/O object (a stream, a listener). Loop thread only.
+struct io_handle {
+  int fd = -1;
+  std::coroutine_handle<> reader;  ///< Resumed when the fd becomes readable (or fails).
+  std::coroutine_handle<> writer;  ///< Resumed when the fd becomes writable (or fails).
+};
+
 /// The part of a loop that other threads may hold on to: posting to it stays safe after the
 /// loop is gone (the callback is then dropped). Thread safe.
 class remote_endpoint;
@@ -105,6 +113,11 @@ class event_loop {
   void arm(detail::timer_node& t);
   /// Disarms `t` if armed; returns whether it was.
   bool disarm(detail::timer_node& t) noexcept;
+
+  /// Registers `h.fd` for readiness events (edge-triggered). Throws std::system_error.
+  void add_io(detail::io_handle& h);
+  /// Unregisters `h.fd`; waiting coroutines are not resumed. Call before closing the fd.
+  void remove_io(detail::io_handle& h) noexcept;
 
   void register_task(detail::spawned_base& s) noexcept;
   void unregister_task(detail::spawned_base& s) noexcept;

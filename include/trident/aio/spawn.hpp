@@ -201,7 +201,15 @@ class task_handle {
       } else {
         state->retrieved = true;
         if (state->error) std::rethrow_exception(state->error);
-        if constexpr (!std::is_void_v<T>) return T(*state->value);
+        if constexpr (std::is_copy_constructible_v<T>) {
+          return T(*state->value);
+        } else if constexpr (!std::is_void_v<T>) {
+          // A move-only result can be taken once.
+          if (!state->value) throw std::logic_error("the task's move-only result was already taken");
+          T v = std::move(*state->value);
+          state->value.reset();
+          return v;
+        }
       }
     }
     /// The awaiting task was cancelled: cancel the awaited one (as awaiting an asyncio Task
@@ -209,8 +217,8 @@ class task_handle {
     static void on_cancel(void* arg) noexcept { static_cast<awaiter*>(arg)->state->cancel(); }
   };
 
-  /// Waits for the task and returns its value (a copy: several handles may await one task),
-  /// or rethrows its exception.
+  /// Waits for the task and returns its value, or rethrows its exception. Copyable values are
+  /// copied (several handles may await one task); a move-only value is moved out, once.
   ///
   /// @par Cancellation
   /// A cancellation point: if the awaiting task is cancelled, this task is cancelled too, and

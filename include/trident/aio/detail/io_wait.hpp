@@ -1,0 +1,60 @@
+#pragma once
+// The awaitable every socket operation suspends on: "until this fd is readable / writable".
+
+#include <coroutine>
+#include <utility>
+
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/task.hpp"
+#include "trident/core/errors.hpp"
+
+namespace trident::aio::detail {
+
+/// Suspends until `io` reports readiness for reading (`for_write` false) or writing. A
+/// cancellation point: cancelling the task unhooks it and raises `cancelled_error`; no data
+/// has been consumed at that point. Assumes `io` is registered with the running loop.
+class io_wait {
+ public:
+  io_wait(io_handle& io, bool for_write) noexcept : io_(io), for_write_(for_write) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    context_ = context_of(h.promise());
+    if (context_ != nullptr && context_->cancel_requested) return false;
+    loop_ = &event_loop::running();
+    waiter_ = h;
+    slot() = h;
+    if (context_ != nullptr) {
+      context_->cancel_hook = &on_cancel;
+      context_->hook_arg = this;
+    }
+    return true;
+  }
+
+  void await_resume() {
+    if (context_ == nullptr) return;
+    context_->cancel_hook = nullptr;
+    if (context_->take_cancellation()) throw cancelled_error("cancelled while waiting for a socket");
+  }
+
+ private:
+  std::coroutine_handle<>& slot() noexcept { return for_write_ ? io_.writer : io_.reader; }
+
+  static void on_cancel(void* arg) noexcept {
+    auto* self = static_cast<io_wait*>(arg);
+    if (self->slot() == self->waiter_) {
+      self->slot() = nullptr;
+      self->loop_->schedule(self->waiter_);
+    }
+  }
+
+  io_handle& io_;
+  bool for_write_;
+  event_loop* loop_ = nullptr;
+  task_context* context_ = nullptr;
+  std::coroutine_handle<> waiter_;
+};
+
+}  // namespace trident::aio::detail
