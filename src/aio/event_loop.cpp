@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -107,7 +108,7 @@ struct event_loop::impl {
   std::shared_ptr<detail::remote_endpoint> remote;
   std::atomic<bool> stop_requested{false};
 
-  std::vector<epoll_event> pending_events;  // the batch returned by the last epoll_wait
+  std::array<epoll_event, 256> events{};  // filled by epoll_wait each step
 
   detail::spawned_base* tasks = nullptr;  // intrusive list of live spawned tasks
   std::size_t task_count = 0;
@@ -218,8 +219,8 @@ void event_loop::add_io(detail::io_handle& h) {
 }
 
 void event_loop::remove_io(detail::io_handle& h) noexcept {
-  // No event batch can still refer to `h`: a batch is turned into ready coroutines before any
-  // coroutine runs, and only running coroutines remove handles.
+  // No event of a batch can still refer to `h`: a batch is turned into ready coroutines before
+  // any coroutine runs, and only running coroutines remove handles.
   ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_DEL, h.fd, nullptr);
 }
 
@@ -264,7 +265,6 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
   } reset_current;
   auto& d = *impl_;
   std::vector<std::function<void()>> callbacks;
-  d.pending_events.resize(256);
   while (!finished() && !d.stop_requested.load(std::memory_order_acquire)) {
     // 1. Run what is ready now.
     d.running_batch.swap(d.ready);
@@ -285,13 +285,12 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
       const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
       timeout_ms = ms <= 0 ? 0 : static_cast<int>(std::min<long long>(ms, INT_MAX));
     }
-    d.pending_events.resize(256);
-    const int n = ::epoll_wait(d.epoll_fd, d.pending_events.data(), static_cast<int>(d.pending_events.size()), timeout_ms);
+    const int n = ::epoll_wait(d.epoll_fd, d.events.data(), static_cast<int>(d.events.size()), timeout_ms);
     if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
-    d.pending_events.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
 
     // 3. I/O readiness, then callbacks posted from other threads.
-    for (auto& ev : d.pending_events) {
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = d.events[static_cast<std::size_t>(i)];
       if (ev.data.ptr == nullptr) {
         d.remote->drain_wakeup();
         continue;
@@ -305,7 +304,6 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
         if (auto h = std::exchange(io->writer, nullptr)) d.ready.push_back(h);
       }
     }
-    d.pending_events.clear();
     d.remote->take(callbacks);
     for (auto& fn : callbacks) fn();
     callbacks.clear();

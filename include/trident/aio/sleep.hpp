@@ -22,6 +22,11 @@ class sleep_awaiter : private detail::timer_node {
   explicit sleep_awaiter(clock::time_point deadline) noexcept : deadline_(deadline) {}
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+  /// A frame destroyed while asleep (a loop destroying tasks that never finished) leaves no
+  /// timer behind.
+  ~sleep_awaiter() {
+    if (loop_ != nullptr) loop_->disarm(*this);
+  }
 
   bool await_ready() const noexcept { return false; }
 

@@ -122,7 +122,9 @@ root_coroutine drive(spawned_state<T>* state, task<T> body) {
 /// A spawned task: await it for its result, cancel it, or ask whether it is done.
 ///
 /// Dropping every handle does not stop the task; the loop keeps it running (and cancels it at
-/// shutdown). An exception that nobody retrieved is reported on stderr when the last handle
+/// shutdown, after `main` has returned). So a spawned task must not use objects that die
+/// before it ends — the locals of the coroutine that spawned it, in particular: await its
+/// handle, or use `with_task_group`, which waits for its tasks before the scope ends. An exception that nobody retrieved is reported on stderr when the last handle
 /// goes, as asyncio's "Task exception was never retrieved".
 ///
 /// @par Cancellation

@@ -27,6 +27,8 @@ struct task_context {
   bool cancel_requested = false;
   /// Set by a cancellable awaitable while its coroutine is suspended on it; cancelling calls it
   /// once, and it must arrange for the coroutine to be resumed (its `await_resume` then throws).
+  /// The hook stays installed until `await_resume` clears it, so it must tolerate being called
+  /// for a waiter that was already woken and scheduled (and then do nothing).
   void (*cancel_hook)(void* arg) = nullptr;
   void* hook_arg = nullptr;
 
