@@ -90,5 +90,9 @@ std::string race_check_then_act(output& out);
 std::string deadlock(output& out);
 std::string producer_consumer(output& out);
 std::string priority_pipeline(output& out);
+std::string asyncio_gather(output& out);
+std::string run_in_executor(output& out);
+std::string async_scraper(output& out);
+std::string hybrid_async_pool(output& out);
 
 }  // namespace trident::lesson

@@ -41,6 +41,14 @@ constexpr std::array cells{
               "Exercise 3: Producer-Consumer", &producer_consumer},
     cell_info{9, "priority_pipeline", "Priority channel: larger values processed first", "priority channel",
               "Exercise 3: PriorityQueue variant", &priority_pipeline},
+    cell_info{10, "asyncio_gather", "Four simulated fetches on one thread with aio::gather", "asyncio",
+              "Introduction to Asyncio", &asyncio_gather},
+    cell_info{11, "run_in_executor", "Blocking calls offloaded with aio::run_in keep the loop responsive",
+              "asyncio + threads", "Choosing the Right Approach: run_in_executor", &run_in_executor},
+    cell_info{12, "async_scraper", "Seven URLs, three at a time, one failing; then retries with backoff",
+              "asyncio", "Exercise 2: Async Web Scraper", &async_scraper},
+    cell_info{13, "hybrid_async_pool", "Async fetches pipelined into CPU analysis on a thread pool",
+              "asyncio + threads", "Bonus: Hybrid Async + Multiprocessing", &hybrid_async_pool},
 };
 
 struct outcome {
