@@ -1,0 +1,440 @@
+// The `async` suite of `trident bench`: the same workloads on Trident's event loop (in this
+// process) and on Python's asyncio, with its default loop and with uvloop (subprocesses running
+// benchmarks/compare/async/asyncio_bench.py), in one run, in one table.
+//
+// Method
+//   1. Per case, Trident runs once untimed (sleepers_1m: with 100,000 tasks, as Python's
+//      warm-up does, so no second million tasks' memory is held by the allocator).
+//   2. `repeat` rounds follow; each round runs Trident once, then the Python script once per
+//      loop (`--repeat 1`; the script warms up inside its own process first), so a burst of load
+//      from other processes on a shared machine hits every implementation alike.
+//   3. The median of the rounds is reported. Every value here is lower-is-better.
+//
+// Memory (sleepers_1m_bytes): before each sleepers_1m run, freed heap is given back to the
+// kernel (malloc_trim), the peak RSS is reset to the current RSS (/proc/self/clear_refs: 5) and
+// VmRSS is read; after the run, (VmHWM - that VmRSS) / 1,000,000. Python does the same in its
+// own process (plus gc.collect()).
+
+#include <malloc.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "bench_suites.hpp"
+#include "report.hpp"
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/gather.hpp"
+#include "trident/aio/sleep.hpp"
+#include "trident/aio/spawn.hpp"
+#include "trident/aio/task.hpp"
+
+#ifndef TRIDENT_BENCH_COMPARE_DIR
+#define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
+#endif
+
+namespace trident::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t gather_count = 100'000;
+constexpr std::size_t ready_count = 10'000'000;
+
+void check(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(fmt::format("benchmark self-check failed: {}", what));
+}
+
+/// Keeps the compiler from merging loop iterations (e.g. summing a value loaded once).
+inline void clobber_memory() noexcept { asm volatile("" ::: "memory"); }
+
+// -- RSS ---------------------------------------------------------------------------------------
+
+/// A field of /proc/self/status in bytes ("VmRSS", "VmHWM").
+double status_bytes(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(field + ":")) return std::stod(line.substr(field.size() + 1)) * 1024;
+  }
+  throw std::runtime_error(fmt::format("{} not in /proc/self/status", field));
+}
+
+/// Gives freed heap back, resets VmHWM to the current RSS, and returns that RSS in bytes.
+double reset_peak_rss() {
+  ::malloc_trim(0);
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.close();
+  if (!clear) throw std::runtime_error("cannot reset the peak RSS through /proc/self/clear_refs");
+  return status_bytes("VmRSS");
+}
+
+// -- Trident workloads -------------------------------------------------------------------------
+// Free functions, not lambdas: a coroutine must not outlive the closure it was created from.
+
+aio::task<void> sleeper() { co_await aio::sleep(1s); }
+
+/// Spawns `n` sleepers, awaits each handle in turn; returns wall time minus the 1 s sleep.
+aio::task<double> sleepers_main(std::size_t n) {
+  auto& loop = aio::event_loop::running();
+  stopwatch clock;
+  std::vector<aio::task_handle<void>> handles;
+  handles.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) handles.push_back(aio::spawn(loop, sleeper()));
+  for (auto& h : handles) co_await h;
+  co_return clock.seconds() - 1.0;
+}
+
+aio::task<int> returns_at_once(int i) { co_return i; }
+
+/// µs per task: creating the coroutines, gathering them, and having every value.
+aio::task<double> gather_main(std::size_t n) {
+  stopwatch clock;
+  std::vector<aio::task<int>> tasks;
+  tasks.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) tasks.push_back(returns_at_once(static_cast<int>(i)));
+  auto values = co_await aio::gather(std::move(tasks));
+  const double s = clock.seconds();
+  check(values.size() == n && values.back() == static_cast<int>(n - 1), "gather_100k/trident values");
+  co_return s / static_cast<double>(n) * 1e6;
+}
+
+aio::task<int> ready_one() { co_return 1; }
+
+/// ns per `co_await ready_one()`: a new coroutine each time, which runs to its end at once.
+aio::task<double> ready_await_main() {
+  long long total = 0;
+  stopwatch clock;
+  for (std::size_t i = 0; i < ready_count; ++i) {
+    total += co_await ready_one();
+    clobber_memory();
+  }
+  const double s = clock.seconds();
+  check(total == static_cast<long long>(ready_count), "ready_await/trident sum");
+  co_return s / static_cast<double>(ready_count) * 1e9;
+}
+
+/// ns per `co_await handle` on a task_handle whose task has already finished: no coroutine is
+/// created and nothing suspends (Python: awaiting a done Future).
+aio::task<double> ready_await_done_main() {
+  auto handle = aio::spawn(ready_one());
+  check(co_await handle == 1, "ready_await_done/trident first await");
+  long long total = 0;
+  stopwatch clock;
+  for (std::size_t i = 0; i < ready_count; ++i) {
+    total += co_await handle;
+    clobber_memory();
+  }
+  const double s = clock.seconds();
+  check(total == static_cast<long long>(ready_count), "ready_await_done/trident sum");
+  co_return s / static_cast<double>(ready_count) * 1e9;
+}
+
+// -- Python subprocesses -----------------------------------------------------------------------
+
+struct python_run {
+  std::vector<result> rows;
+  std::vector<std::string> notes;
+  bool ok = true;
+};
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string python_interpreter() {
+  if (const char* p = std::getenv("TRIDENT_BENCH_PYTHON")) return p;
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+std::string python_script() {
+  const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
+  return (std::filesystem::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / "async" / "asyncio_bench.py").string();
+}
+
+/// Runs the script for one loop and the given cases; parses its JSON lines and notes.
+python_run run_python(const std::string& loop, const std::vector<std::string>& cases, int repeat) {
+  python_run out;
+  std::string cmd = fmt::format("{} {} --loop {} --repeat {}", shell_quote(python_interpreter()),
+                                shell_quote(python_script()), loop, repeat);
+  for (const auto& c : cases) cmd += " --case " + c;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    out.ok = false;
+    out.notes.push_back(fmt::format("could not start {}", cmd));
+    return out;
+  }
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+  const int status = ::pclose(pipe);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.starts_with("{")) {
+      const auto j = nlohmann::json::parse(line);
+      out.rows.push_back(result{"async", j.at("case").get<std::string>(), j.at("impl").get<std::string>(),
+                                j.at("value").get<double>(), j.at("unit").get<std::string>(), false, ""});
+    } else if (line.starts_with("note: ")) {
+      out.notes.push_back(line.substr(6));
+    }
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    out.ok = false;
+    out.notes.push_back(fmt::format("{} failed (status {}): no {} rows from this run", cmd, status, loop));
+  }
+  return out;
+}
+
+// -- cases -------------------------------------------------------------------------------------
+
+struct row_def {
+  std::string name;  ///< The case this row reports.
+  std::string unit;
+};
+
+/// One group of rows measured by the same runs (sleepers_1m gives two: time and bytes).
+struct case_def {
+  std::vector<row_def> rows;
+  std::function<void()> warm_up;
+  std::function<std::vector<double>()> run;  // one value per row
+};
+
+struct target_def {
+  std::string versus;  ///< "", "asyncio" or "uvloop"
+  double bound;        ///< trident <= bound (absolute), or ratio >= bound (versus a peer)
+  std::string text;
+};
+
+const std::map<std::string, target_def>& targets() {
+  static const std::map<std::string, target_def> t{
+      {"sleepers_1m", {"uvloop", 50, ">=50x uvloop"}},
+      {"sleepers_1m_bytes", {"", 250, "<=250 B"}},
+      {"gather_100k", {"asyncio", 100, ">=100x asyncio"}},
+      {"ready_await", {"", 5, "<=5 ns"}},
+  };
+  return t;
+}
+
+const std::vector<std::string>& case_names() {
+  static const std::vector<std::string> names{"sleepers_100k", "sleepers_1m",      "sleepers_1m_bytes", "gather_100k",
+                                              "ready_await",   "ready_await_done", "tcp_echo"};
+  return names;
+}
+
+std::string format_value(double v) {
+  if (v == 0) return "0";
+  if (std::abs(v) >= 1e4) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.4g}", v);
+}
+
+const result* find(const std::vector<result>& rows, const std::string& case_name, const std::string& impl) {
+  for (const auto& r : rows) {
+    if (r.case_name == case_name && r.impl == impl) return &r;
+  }
+  return nullptr;
+}
+
+/// Trident's advantage over `peer` (every unit here is lower-is-better): peer / trident.
+std::optional<double> advantage(const std::vector<result>& rows, const std::string& c, const std::string& peer) {
+  const result* t = find(rows, c, "trident");
+  const result* p = find(rows, c, peer);
+  if (t == nullptr || p == nullptr || t->value <= 0 || p->value <= 0) return std::nullopt;
+  return p->value / t->value;
+}
+
+void print_async_table(std::ostream& out, const std::vector<result>& rows, const std::vector<std::string>& notes) {
+  out << fmt::format("{:<18} {:<8} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", "case", "unit", "trident", "asyncio",
+                     "uvloop", "vs asyncio", "vs uvloop", "target");
+  std::vector<std::string> seen;
+  for (const auto& r : rows) {
+    if (std::find(seen.begin(), seen.end(), r.case_name) != seen.end()) continue;
+    seen.push_back(r.case_name);
+    const auto cell = [&](const std::string& impl) {
+      const result* x = find(rows, r.case_name, impl);
+      return x != nullptr ? format_value(x->value) : std::string("-");
+    };
+    const auto ratio = [&](const std::string& peer) {
+      const auto a = advantage(rows, r.case_name, peer);
+      return a ? fmt::format("{:.1f}x", *a) : std::string("-");
+    };
+    std::string target;
+    if (auto it = targets().find(r.case_name); it != targets().end()) {
+      const auto& t = it->second;
+      std::optional<bool> met;
+      if (t.versus.empty()) {
+        if (const result* x = find(rows, r.case_name, "trident")) met = x->value <= t.bound;
+      } else if (const auto a = advantage(rows, r.case_name, t.versus)) {
+        met = *a >= t.bound;
+      }
+      target = fmt::format("{} {}", t.text, !met ? "(no figure)" : *met ? "met" : "MISSED");
+    }
+    out << fmt::format("{:<18} {:<8} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", r.case_name, r.unit, cell("trident"),
+                       cell("asyncio"), cell("uvloop"), ratio("asyncio"), ratio("uvloop"), target);
+  }
+  out << "\nvs X: how many times better Trident's figure is than X's (X / trident; every unit: lower is better)\n";
+  for (const auto& n : notes) out << "note: " << n << '\n';
+}
+
+void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
+
+}  // namespace
+
+int run_async_suite(const bench_options& options) {
+  for (const auto& c : options.cases) {
+    if (std::find(case_names().begin(), case_names().end(), c) == case_names().end()) {
+      throw std::invalid_argument(
+          fmt::format("unknown case '{}' for suite 'async' (valid: {})", c, fmt::join(case_names(), ", ")));
+    }
+  }
+  const auto wanted = [&](const std::string& c) {
+    return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
+  };
+
+  std::vector<std::string> notes;
+  notes.push_back(fmt::format("median of {} round(s); each round runs trident, then asyncio_bench.py once per "
+                              "Python loop (which warms up in its own process first)",
+                              options.repeat));
+
+  std::vector<case_def> cases;
+  {
+    case_def c;
+    c.rows = {{"sleepers_100k", "s"}};
+    c.warm_up = [] { (void)aio::run(sleepers_main(100'000)); };
+    c.run = [] { return std::vector<double>{aio::run(sleepers_main(100'000))}; };
+    cases.push_back(std::move(c));
+  }
+  {
+    case_def c;
+    c.rows = {{"sleepers_1m", "s"}, {"sleepers_1m_bytes", "B/task"}};
+    c.warm_up = [] { (void)aio::run(sleepers_main(100'000)); };
+    c.run = [] {
+      const double base = reset_peak_rss();
+      const double s = aio::run(sleepers_main(1'000'000));
+      return std::vector<double>{s, (status_bytes("VmHWM") - base) / 1e6};
+    };
+    cases.push_back(std::move(c));
+  }
+  {
+    case_def c;
+    c.rows = {{"gather_100k", "us/task"}};
+    c.warm_up = [] { (void)aio::run(gather_main(gather_count)); };
+    c.run = [] { return std::vector<double>{aio::run(gather_main(gather_count))}; };
+    cases.push_back(std::move(c));
+  }
+  {
+    case_def c;
+    c.rows = {{"ready_await", "ns"}};
+    c.warm_up = [] { (void)aio::run(ready_await_main()); };
+    c.run = [] { return std::vector<double>{aio::run(ready_await_main())}; };
+    cases.push_back(std::move(c));
+  }
+  {
+    case_def c;
+    c.rows = {{"ready_await_done", "ns"}};
+    c.warm_up = [] { (void)aio::run(ready_await_done_main()); };
+    c.run = [] { return std::vector<double>{aio::run(ready_await_done_main())}; };
+    cases.push_back(std::move(c));
+  }
+
+  const std::vector<std::string> python_loops{"asyncio", "uvloop"};
+  std::map<std::string, bool> loop_failed;
+  std::vector<result> rows;
+  for (auto& c : cases) {
+    std::vector<std::string> names;
+    for (const auto& r : c.rows) {
+      if (wanted(r.name)) names.push_back(r.name);
+    }
+    if (names.empty()) continue;
+
+    c.warm_up();
+    settle();
+    std::vector<std::vector<double>> trident_samples(c.rows.size());
+    std::map<std::pair<std::string, std::string>, std::vector<double>> python_samples;  // (loop, case)
+    std::map<std::pair<std::string, std::string>, std::string> python_units;
+    for (int round = 0; round < options.repeat; ++round) {
+      const auto values = c.run();
+      for (std::size_t i = 0; i < c.rows.size(); ++i) trident_samples[i].push_back(values[i]);
+      settle();
+      for (const auto& loop : python_loops) {
+        if (loop_failed[loop]) continue;
+        auto py = run_python(loop, names, 1);
+        for (auto& n : py.notes) {
+          if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(std::move(n));
+        }
+        if (!py.ok || py.rows.empty()) {
+          loop_failed[loop] = true;  // not there, or broken: no rows for this loop from now on
+          continue;
+        }
+        for (const auto& r : py.rows) {
+          python_samples[{loop, r.case_name}].push_back(r.value);
+          python_units[{loop, r.case_name}] = r.unit;
+        }
+        settle();
+      }
+    }
+
+    for (std::size_t i = 0; i < c.rows.size(); ++i) {
+      if (!wanted(c.rows[i].name)) continue;
+      std::vector<result> group;
+      group.push_back(result{"async", c.rows[i].name, "trident", median(trident_samples[i]), c.rows[i].unit, false, ""});
+      for (const auto& loop : python_loops) {
+        auto it = python_samples.find({loop, c.rows[i].name});
+        if (it == python_samples.end()) continue;
+        group.push_back(result{"async", c.rows[i].name, loop, median(it->second), python_units[it->first], false, ""});
+      }
+      for (auto& r : group) {
+        if (options.json) {
+          print_json_line(std::cout, r);
+          std::cout.flush();
+        }
+        rows.push_back(std::move(r));
+      }
+    }
+  }
+
+  if (wanted("ready_await") || wanted("ready_await_done")) {
+    notes.push_back(fmt::format(
+        "ready_await: `co_await ready_one()` on a new task<int> that co_returns at once, {} times (Python: "
+        "`await ready()`, 1,000,000 times); ready_await_done: `co_await handle` on a task_handle<int> whose task "
+        "already finished, {} times (Python: `await fut` on a done Future)",
+        ready_count, ready_count));
+  }
+  if (wanted("sleepers_1m_bytes")) {
+    notes.push_back("sleepers_1m_bytes: (peak RSS - RSS before) / 1,000,000 over a sleepers_1m run, the vector of "
+                    "handles (Python: list of tasks) included");
+  }
+  if (wanted("tcp_echo")) {
+    notes.push_back("tcp_echo: not measured yet: aio::tcp_stream exists, the echo workload on both sides is still to be written");
+  }
+  if (options.json) {
+    for (const auto& n : notes) std::cerr << "note: " << n << '\n';
+  } else {
+    print_async_table(std::cout, rows, notes);
+  }
+  return 0;
+}
+
+}  // namespace trident::bench
