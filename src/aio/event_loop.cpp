@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -99,8 +101,16 @@ bool earlier(const detail::timer_node* a, const detail::timer_node* b) noexcept 
 struct event_loop::impl {
   int epoll_fd = -1;
 
-  std::vector<std::coroutine_handle<>> ready;
-  std::vector<std::coroutine_handle<>> running_batch;
+  struct ready_entry {
+    std::coroutine_handle<> handle;
+    const detail::task_context* context;  // for debug reports; may be null
+  };
+  std::vector<ready_entry> ready;
+  std::vector<ready_entry> running_batch;
+
+  bool debug = false;
+  clock::duration slow_step = std::chrono::milliseconds(100);
+  clock::duration longest_step{0};
 
   std::vector<detail::timer_node*> heap;
   std::uint64_t timer_sequence = 0;
@@ -156,6 +166,7 @@ struct event_loop::impl {
 };
 
 event_loop::event_loop() : impl_(std::make_unique<impl>()) {
+  if (const char* env = std::getenv("TRIDENT_AIO_DEBUG"); env != nullptr && env[0] == '1') impl_->debug = true;
   impl_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (impl_->epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   const int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -195,7 +206,16 @@ event_loop& event_loop::running() {
   return *running_loop;
 }
 
-void event_loop::schedule(std::coroutine_handle<> h) { impl_->ready.push_back(h); }
+void event_loop::schedule(std::coroutine_handle<> h, const detail::task_context* context) {
+  impl_->ready.push_back({h, context});
+}
+
+void event_loop::set_debug(bool enabled, std::chrono::milliseconds slow_step) noexcept {
+  impl_->debug = enabled;
+  impl_->slow_step = slow_step;
+}
+
+bool event_loop::debug() const noexcept { return impl_->debug; }
 
 void event_loop::arm(detail::timer_node& t) {
   t.sequence = impl_->timer_sequence++;
@@ -255,7 +275,8 @@ void event_loop::stop() {
 }
 
 loop_statistics event_loop::statistics() const noexcept {
-  return {impl_->ready.size(), impl_->heap.size(), impl_->task_count, impl_->steps};
+  return {impl_->ready.size(), impl_->heap.size(), impl_->task_count, impl_->steps,
+          std::chrono::duration_cast<std::chrono::nanoseconds>(impl_->longest_step)};
 }
 
 void event_loop::run_loop(const std::function<bool()>& finished) {
@@ -268,9 +289,22 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
   while (!finished() && !d.stop_requested.load(std::memory_order_acquire)) {
     // 1. Run what is ready now.
     d.running_batch.swap(d.ready);
-    for (auto h : d.running_batch) {
+    for (const auto& entry : d.running_batch) {
       ++d.steps;
-      h.resume();
+      if (!d.debug) {
+        entry.handle.resume();
+        continue;
+      }
+      const auto start = clock::now();
+      entry.handle.resume();
+      const auto took = clock::now() - start;
+      d.longest_step = std::max(d.longest_step, took);
+      if (took > d.slow_step) {
+        std::fprintf(stderr, "trident: task '%s' blocked the event loop for %.1f ms (slow-step threshold %.1f ms)\n",
+                     entry.context != nullptr ? entry.context->name : "(unnamed coroutine)",
+                     std::chrono::duration<double, std::milli>(took).count(),
+                     std::chrono::duration<double, std::milli>(d.slow_step).count());
+      }
     }
     d.running_batch.clear();
     if (finished()) break;
@@ -298,10 +332,10 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
       auto* io = static_cast<detail::io_handle*>(ev.data.ptr);
       const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
       if ((ev.events & (EPOLLIN | EPOLLRDHUP)) || failed) {
-        if (auto h = std::exchange(io->reader, nullptr)) d.ready.push_back(h);
+        if (auto h = std::exchange(io->reader, nullptr)) d.ready.push_back({h, nullptr});
       }
       if ((ev.events & EPOLLOUT) || failed) {
-        if (auto h = std::exchange(io->writer, nullptr)) d.ready.push_back(h);
+        if (auto h = std::exchange(io->writer, nullptr)) d.ready.push_back({h, nullptr});
       }
     }
     d.remote->take(callbacks);

@@ -55,6 +55,9 @@ struct loop_statistics {
   std::size_t timers = 0;        ///< Armed timers (sleeping coroutines, timeouts).
   std::size_t tasks = 0;         ///< Spawned tasks not finished.
   std::uint64_t steps = 0;       ///< Coroutine resumptions run so far.
+  /// Longest single resumption seen, in debug mode (zero otherwise): how long the loop was
+  /// blocked at worst.
+  std::chrono::nanoseconds longest_step{0};
 };
 
 /// An epoll reactor with a timer heap, a ready queue, and a cross-thread wake-up.
@@ -105,10 +108,18 @@ class event_loop {
 
   [[nodiscard]] loop_statistics statistics() const noexcept;
 
+  /// Debug mode (asyncio's debug mode): every resumption is timed, and one that keeps the loop
+  /// busy longer than `slow_step` is reported on stderr with the task's name — the sign of a
+  /// blocking call inside a coroutine. Off by default; also switched on by the environment
+  /// variable TRIDENT_AIO_DEBUG=1. Costs two clock reads per resumption while on.
+  void set_debug(bool enabled, std::chrono::milliseconds slow_step = std::chrono::milliseconds(100)) noexcept;
+  [[nodiscard]] bool debug() const noexcept;
+
   // -- For Trident's awaitables (loop thread only) ------------------------------------------
 
-  /// Queues `h` to be resumed on a later step of this loop.
-  void schedule(std::coroutine_handle<> h);
+  /// Queues `h` to be resumed on a later step of this loop. `context`, when known, names the
+  /// task in debug reports.
+  void schedule(std::coroutine_handle<> h, const detail::task_context* context = nullptr);
   /// Arms `t` (which must not be armed).
   void arm(detail::timer_node& t);
   /// Disarms `t` if armed; returns whether it was.

@@ -31,6 +31,7 @@ struct offload_state {
   std::exception_ptr error;
   std::coroutine_handle<> waiter;  // loop thread only; cleared when the awaiter gave up
   event_loop* loop = nullptr;
+  const task_context* context = nullptr;  // names the task in debug reports
 };
 
 template <class R, class F>
@@ -48,6 +49,7 @@ class offload_awaiter {
     state_ = std::make_shared<offload_state<R>>();
     state_->waiter = h;
     state_->loop = &loop;
+    state_->context = context_;
     pool_.post([state = state_, endpoint = loop.endpoint(), fn = std::move(fn_)]() mutable {
       try {
         if constexpr (std::is_void_v<R>) {
@@ -61,7 +63,7 @@ class offload_awaiter {
       }
       // Back on the loop thread (dropped if the loop has ended meanwhile).
       post(*endpoint, [state] {
-        if (auto w = std::exchange(state->waiter, nullptr)) state->loop->schedule(w);
+        if (auto w = std::exchange(state->waiter, nullptr)) state->loop->schedule(w, state->context);
       });
     });
     if (context_ != nullptr) {
@@ -85,7 +87,7 @@ class offload_awaiter {
   /// (threads cannot be interrupted) and its result is dropped.
   static void on_cancel(void* arg) noexcept {
     auto* self = static_cast<offload_awaiter*>(arg);
-    if (auto w = std::exchange(self->state_->waiter, nullptr)) self->state_->loop->schedule(w);
+    if (auto w = std::exchange(self->state_->waiter, nullptr)) self->state_->loop->schedule(w, self->context_);
   }
 
   thread_pool& pool_;

@@ -55,11 +55,11 @@ class sleep_awaiter : private detail::timer_node {
  private:
   static void on_timer(detail::timer_node* t) noexcept {
     auto* self = static_cast<sleep_awaiter*>(t);
-    self->loop_->schedule(self->waiter_);
+    self->loop_->schedule(self->waiter_, self->context_);
   }
   static void on_cancel(void* arg) noexcept {
     auto* self = static_cast<sleep_awaiter*>(arg);
-    if (self->loop_->disarm(*self)) self->loop_->schedule(self->waiter_);
+    if (self->loop_->disarm(*self)) self->loop_->schedule(self->waiter_, self->context_);
   }
 
   clock::time_point deadline_;

@@ -255,7 +255,7 @@ task_handle<T> spawn(event_loop& loop, task<T> t, const char* name = "task") {
   root.handle.promise().context_ = &state->context;
   state->root = root.handle;
   loop.register_task(*state);
-  loop.schedule(root.handle);
+  loop.schedule(root.handle, &state->context);
   state->add_ref();  // the handle's
   return task_handle<T>(state);
 }

@@ -6,6 +6,11 @@
 #include <string>
 
 #include "trident/aio/event_loop.hpp"
+#include "trident/aio/sleep.hpp"
+#include "trident/aio/spawn.hpp"
+
+#include <chrono>
+#include <thread>
 
 namespace trident::aio {
 namespace {
@@ -79,6 +84,29 @@ TEST(task, running_a_loop_inside_a_running_loop_is_a_clear_error) {
     co_return;
   };
   EXPECT_THROW(run(nested()), std::logic_error);
+}
+
+}  // namespace
+}  // namespace trident::aio
+
+namespace trident::aio {
+namespace {
+
+TEST(event_loop, debug_mode_names_a_task_that_blocks_the_loop) {
+  auto blocker = []() -> task<void> {
+    co_await sleep(std::chrono::milliseconds(0));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // a blocking call in a coroutine
+  };
+  testing::internal::CaptureStderr();
+  event_loop loop;
+  loop.set_debug(true, std::chrono::milliseconds(20));
+  loop.run_until_complete([&]() -> task<void> {
+    auto h = spawn(blocker(), "slow-parser");
+    co_await h;
+  }());
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("task 'slow-parser' blocked the event loop"), std::string::npos) << err;
+  EXPECT_GE(loop.statistics().longest_step, std::chrono::milliseconds(60));
 }
 
 }  // namespace

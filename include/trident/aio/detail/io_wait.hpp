@@ -46,7 +46,7 @@ class io_wait {
     auto* self = static_cast<io_wait*>(arg);
     if (self->slot() == self->waiter_) {
       self->slot() = nullptr;
-      self->loop_->schedule(self->waiter_);
+      self->loop_->schedule(self->waiter_, self->context_);
     }
   }
 

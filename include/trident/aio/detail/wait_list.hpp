@@ -101,7 +101,7 @@ class wait_list {
     unlink(*n);
     n->st = waiter_node::state::woken;
     n->reason = reason;
-    n->loop->schedule(n->handle);
+    n->loop->schedule(n->handle, n->context);
     return true;
   }
 
@@ -167,11 +167,11 @@ class parked_awaiter : protected waiter_node {
       case state::waiting:
         n->list->unlink(*n);
         n->st = state::cancelled;
-        n->loop->schedule(n->handle);
+        n->loop->schedule(n->handle, n->context);
         break;
       case state::orphaned:
         n->st = state::cancelled;
-        n->loop->schedule(n->handle);
+        n->loop->schedule(n->handle, n->context);
         break;
       default:  // already woken and scheduled: await_resume sees the pending cancellation
         break;
