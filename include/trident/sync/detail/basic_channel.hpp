@@ -54,8 +54,16 @@ namespace trident::detail {
 /// Marks a wait without a deadline.
 struct no_deadline {};
 
+/// Access for the awaitable ends, which live in a higher layer (aio) and are defined there;
+/// this layer only grants them the protected hooks and the lock below.
+template <class Channel>
+struct channel_hooks;
+
 template <class T, class Buffer>
 class basic_channel {
+  template <class Channel>
+  friend struct channel_hooks;
+
  public:
   using value_type = T;
 
