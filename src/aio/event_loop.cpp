@@ -193,6 +193,12 @@ event_loop::~event_loop() {
   while (impl_->tasks != nullptr) {
     detail::spawned_base* s = impl_->tasks;
     unregister_task(*s);
+    // Surviving handles must see an ended task, and a later cancel() must not call a hook that
+    // points into the frame destroyed here.
+    s->finished = true;
+    s->context.cancel_hook = nullptr;
+    if (!s->error) s->error = std::make_exception_ptr(cancelled_error("event loop destroyed before the task finished"));
+    s->retrieved = true;  // not an error anyone should be told about
     if (s->root) std::exchange(s->root, nullptr).destroy();
     s->release();  // the root coroutine's reference
   }
@@ -295,13 +301,15 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
         entry.handle.resume();
         continue;
       }
+      // Copied before resuming: the step may finish the task and free its context.
+      const char* name = entry.context != nullptr ? entry.context->name : "(unnamed coroutine)";
       const auto start = clock::now();
       entry.handle.resume();
       const auto took = clock::now() - start;
       d.longest_step = std::max(d.longest_step, took);
       if (took > d.slow_step) {
         std::fprintf(stderr, "trident: task '%s' blocked the event loop for %.1f ms (slow-step threshold %.1f ms)\n",
-                     entry.context != nullptr ? entry.context->name : "(unnamed coroutine)",
+                     name,
                      std::chrono::duration<double, std::milli>(took).count(),
                      std::chrono::duration<double, std::milli>(d.slow_step).count());
       }
@@ -339,7 +347,15 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
       }
     }
     d.remote->take(callbacks);
-    for (auto& fn : callbacks) fn();
+    for (auto& fn : callbacks) {
+      try {
+        fn();
+      } catch (const std::exception& e) {  // one failing callback must not stop the loop
+        std::fprintf(stderr, "trident: exception in a posted callback: %s\n", e.what());
+      } catch (...) {
+        std::fprintf(stderr, "trident: exception of unknown type in a posted callback\n");
+      }
+    }
     callbacks.clear();
 
     // 4. Due timers.

@@ -219,7 +219,8 @@ task<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t
     if (!co_await fill(16 * 1024)) {
       std::string partial = std::move(s.in);
       s.in.clear();
-      throw incomplete_read_error(std::move(partial), partial.size() + delimiter.size());
+      const std::size_t expected = partial.size() + delimiter.size();
+      throw incomplete_read_error(std::move(partial), expected);
     }
   }
 }

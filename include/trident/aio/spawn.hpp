@@ -185,7 +185,9 @@ class task_handle {
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
       waiter_context = detail::context_of(h.promise());
-      if (waiter_context != nullptr && waiter_context->cancel_requested) return false;
+      // A cancellation already pending for the waiter goes to the awaited task now, and the
+      // waiter still waits for it to end: a child is never left running behind its parent.
+      if (waiter_context != nullptr && waiter_context->cancel_requested) state->cancel();
       state->joiners.push_back(h);
       if (waiter_context != nullptr) {
         waiter_context->cancel_hook = &on_cancel;

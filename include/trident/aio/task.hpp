@@ -112,11 +112,13 @@ class [[nodiscard]] task {
   using value_type = T;
 
   task() noexcept = default;
-  task(task&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  task(task&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)), consumed_(std::exchange(other.consumed_, false)) {}
   task& operator=(task&& other) noexcept {
     if (this != &other) {
       if (handle_) handle_.destroy();
       handle_ = std::exchange(other.handle_, nullptr);
+      consumed_ = std::exchange(other.consumed_, false);
     }
     return *this;
   }

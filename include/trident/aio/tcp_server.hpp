@@ -21,7 +21,7 @@ namespace trident::aio {
 /// already accepted keep running until their handlers return. The destructor closes.
 ///
 /// @par Thread safety
-/// Loop thread only.
+/// Loop thread only. A server must not outlive the event loop it was started on.
 class tcp_server {
  public:
   using handler = std::function<task<void>(tcp_stream)>;

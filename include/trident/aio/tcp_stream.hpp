@@ -51,7 +51,8 @@ class limit_overrun_error : public error {
 /// bytes buffered, still to be sent.
 ///
 /// @par Thread safety
-/// Loop thread only; one reader and one writer at a time.
+/// Loop thread only; one reader and one writer at a time. A stream must not outlive the event
+/// loop it was created on (close or destroy it inside the loop's run).
 ///
 /// @code
 ///   auto s = co_await aio::open_connection("127.0.0.1", 8080);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -120,6 +121,40 @@ TEST(gather, hundred_thousand_children) {
     co_return sum;
   }());
   EXPECT_EQ(total, 99'999L * 100'000L / 2);
+}
+
+}  // namespace
+}  // namespace trident::aio
+
+namespace trident::aio {
+namespace {
+
+// Regression: a cancellation already pending when gather awaited its first child (the task had
+// been cancelled while running, so no hook could fire) made the wait return at once, and the
+// first child was neither cancelled nor awaited: it outlived the gather.
+TEST(gather, a_pending_cancellation_still_cancels_and_awaits_every_child) {
+  int running = 0;  // children that started and have not ended
+  auto child = [&]() -> task<int> {
+    ++running;
+    struct on_exit {
+      int* n;
+      ~on_exit() { --*n; }
+    } guard{&running};
+    co_await sleep(std::chrono::seconds(10));
+    co_return 0;
+  };
+  std::shared_ptr<task_handle<void>> self = std::make_shared<task_handle<void>>();
+  auto gatherer = [&]() -> task<void> {
+    self->cancel();  // cancelled while running: the request is pending, no hook is installed
+    std::vector<task<int>> ts;
+    for (int i = 0; i < 3; ++i) ts.push_back(child());
+    (void)co_await gather_outcomes(std::move(ts));
+  };
+  run([&]() -> task<void> {
+    *self = spawn(gatherer());
+    EXPECT_THROW(co_await *self, cancelled_error);
+    EXPECT_EQ(running, 0);  // every child ended (or never started) before the gatherer did
+  }());
 }
 
 }  // namespace

@@ -14,11 +14,17 @@ T event_loop::run_until_complete(task<T> main) {
   }
   task_handle<T> handle = spawn(*this, std::move(main), "main");
   auto* state = handle.state();
-  run_loop([state] { return state->finished; });
-  wind_down();
-  handle.state()->retrieved = true;
-  if (handle.state()->error) std::rethrow_exception(handle.state()->error);
-  if constexpr (!std::is_void_v<T>) return std::move(*handle.state()->value);
+  {
+    struct wind_down_on_exit {  // also when run_loop throws (epoll failure)
+      event_loop& loop;
+      ~wind_down_on_exit() { loop.wind_down(); }
+    } guard{*this};
+    run_loop([state] { return state->finished; });
+  }
+  state->retrieved = true;
+  if (!state->finished) throw cancelled_error("the event loop stopped before the main task finished");
+  if (state->error) std::rethrow_exception(state->error);
+  if constexpr (!std::is_void_v<T>) return std::move(*state->value);
 }
 
 }  // namespace trident::aio
