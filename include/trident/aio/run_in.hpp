@@ -35,7 +35,7 @@ struct offload_state {
 };
 
 template <class R, class F>
-class offload_awaiter {
+class offload_awaiter : private cancellable_wait {
  public:
   offload_awaiter(thread_pool& pool, F fn) : pool_(pool), fn_(std::move(fn)) {}
 
@@ -43,8 +43,7 @@ class offload_awaiter {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    context_ = context_of(h.promise());
-    if (context_ != nullptr && context_->cancel_requested) return false;
+    if (bind(h)) return false;
     auto& loop = event_loop::running();
     state_ = std::make_shared<offload_state<R>>();
     state_->waiter = h;
@@ -66,18 +65,12 @@ class offload_awaiter {
         if (auto w = std::exchange(state->waiter, nullptr)) state->loop->schedule(w, state->context);
       });
     });
-    if (context_ != nullptr) {
-      context_->cancel_hook = &on_cancel;
-      context_->hook_arg = this;
-    }
+    arm(&on_cancel, this);
     return true;
   }
 
   R await_resume() {
-    if (context_ != nullptr) {
-      context_->cancel_hook = nullptr;
-      if (context_->take_cancellation()) throw cancelled_error("cancelled while waiting for a thread");
-    }
+    end_wait("cancelled while waiting for a thread");
     if (state_->error) std::rethrow_exception(state_->error);
     if constexpr (!std::is_void_v<R>) return std::move(*state_->value);
   }
@@ -93,7 +86,6 @@ class offload_awaiter {
   thread_pool& pool_;
   F fn_;
   std::shared_ptr<offload_state<R>> state_;
-  task_context* context_ = nullptr;
 };
 
 }  // namespace detail

@@ -17,7 +17,7 @@ namespace trident::aio {
 /// @par Cancellation
 /// A cancellation point: cancelling the task while it sleeps disarms the timer and raises
 /// `cancelled_error` at once. Nothing is in flight, so nothing is lost.
-class sleep_awaiter : private detail::timer_node {
+class sleep_awaiter : private detail::timer_node, private detail::cancellable_wait {
  public:
   explicit sleep_awaiter(clock::time_point deadline) noexcept : deadline_(deadline) {}
   sleep_awaiter(const sleep_awaiter&) = delete;
@@ -32,25 +32,17 @@ class sleep_awaiter : private detail::timer_node {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    context_ = detail::context_of(h.promise());
-    if (context_ != nullptr && context_->cancel_requested) return false;
+    if (bind(h)) return false;
     loop_ = &event_loop::running();
     waiter_ = h;
     deadline = deadline_;
     fire = &on_timer;
     loop_->arm(*this);
-    if (context_ != nullptr) {
-      context_->cancel_hook = &on_cancel;
-      context_->hook_arg = this;
-    }
+    arm(&on_cancel, this);
     return true;
   }
 
-  void await_resume() {
-    if (context_ == nullptr) return;
-    context_->cancel_hook = nullptr;
-    if (context_->take_cancellation()) throw cancelled_error("cancelled while sleeping");
-  }
+  void await_resume() { end_wait("cancelled while sleeping"); }
 
  private:
   static void on_timer(detail::timer_node* t) noexcept {
@@ -64,7 +56,6 @@ class sleep_awaiter : private detail::timer_node {
 
   clock::time_point deadline_;
   event_loop* loop_ = nullptr;
-  detail::task_context* context_ = nullptr;
   std::coroutine_handle<> waiter_;
 };
 

@@ -86,6 +86,33 @@ task_context* context_of(Promise& p) noexcept {
   }
 }
 
+/// The cancellation half that Trident's awaitables share:
+///  1. `bind(h)` in `await_suspend` finds the awaiting task's context and says whether a
+///     cancellation is already pending (then the awaitable does not suspend);
+///  2. `arm(hook, arg)` once the awaitable is registered: cancelling the task calls `hook(arg)`,
+///     which must unregister it and schedule the coroutine (tolerating an already woken one);
+///  3. `end_wait(what)` in `await_resume` removes the hook and raises `cancelled_error` if the
+///     task was cancelled.
+class cancellable_wait {
+ protected:
+  template <class Promise>
+  bool bind(std::coroutine_handle<Promise> h) noexcept {
+    context_ = context_of(h.promise());
+    return context_ != nullptr && context_->cancel_requested;
+  }
+  void arm(void (*hook)(void*), void* arg) noexcept {
+    if (context_ == nullptr) return;
+    context_->cancel_hook = hook;
+    context_->hook_arg = arg;
+  }
+  void end_wait(const char* what) {
+    if (context_ == nullptr) return;
+    context_->cancel_hook = nullptr;
+    if (context_->take_cancellation()) throw cancelled_error(what);
+  }
+  task_context* context_ = nullptr;
+};
+
 }  // namespace detail
 
 /// A coroutine returning `T`, started when awaited (`co_await t`) or spawned on an event loop.

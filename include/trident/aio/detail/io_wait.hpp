@@ -13,7 +13,7 @@ namespace trident::aio::detail {
 /// Suspends until `io` reports readiness for reading (`for_write` false) or writing. A
 /// cancellation point: cancelling the task unhooks it and raises `cancelled_error`; no data
 /// has been consumed at that point. Assumes `io` is registered with the running loop.
-class io_wait {
+class io_wait : private cancellable_wait {
  public:
   io_wait(io_handle& io, bool for_write) noexcept : io_(io), for_write_(for_write) {}
 
@@ -21,23 +21,15 @@ class io_wait {
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    context_ = context_of(h.promise());
-    if (context_ != nullptr && context_->cancel_requested) return false;
+    if (bind(h)) return false;
     loop_ = &event_loop::running();
     waiter_ = h;
     slot() = h;
-    if (context_ != nullptr) {
-      context_->cancel_hook = &on_cancel;
-      context_->hook_arg = this;
-    }
+    arm(&on_cancel, this);
     return true;
   }
 
-  void await_resume() {
-    if (context_ == nullptr) return;
-    context_->cancel_hook = nullptr;
-    if (context_->take_cancellation()) throw cancelled_error("cancelled while waiting for a socket");
-  }
+  void await_resume() { end_wait("cancelled while waiting for a socket"); }
 
  private:
   std::coroutine_handle<>& slot() noexcept { return for_write_ ? io_.writer : io_.reader; }
@@ -53,7 +45,6 @@ class io_wait {
   io_handle& io_;
   bool for_write_;
   event_loop* loop_ = nullptr;
-  task_context* context_ = nullptr;
   std::coroutine_handle<> waiter_;
 };
 
