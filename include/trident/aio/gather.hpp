@@ -115,17 +115,6 @@ task<std::vector<result_t<T>>> gather(std::vector<task<T>> tasks) {
   co_return values;
 }
 
-namespace detail {
-template <class T>
-result_t<T> take_value(const task_handle<T>& h) {
-  if (auto e = h.exception()) std::rethrow_exception(e);
-  if constexpr (std::is_void_v<T>) {
-    return std::monostate{};
-  } else {
-    return *h.value_slot();
-  }
-}
-}  // namespace detail
 
 /// Waits until every handle's task has ended, without taking outcomes. Cancelling the waiting
 /// task cancels the task it is waiting on at that moment (see `task_handle::wait`).
@@ -152,7 +141,7 @@ task<std::tuple<result_t<Ts>...>> gather(task<Ts>... tasks) {
     co_await std::apply([](auto&... h) { return wait_all(h...); }, handles);
     throw cancelled_error("gather was cancelled");
   }
-  co_return std::apply([](auto&... h) { return std::tuple<result_t<Ts>...>(detail::take_value(h)...); }, handles);
+  co_return std::apply([](auto&... h) { return std::tuple<result_t<Ts>...>(std::move(detail::outcome_of(h).value())...); }, handles);
 }
 
 }  // namespace trident::aio
