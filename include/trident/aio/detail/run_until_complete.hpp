@@ -1,6 +1,8 @@
 #pragma once
 // event_loop::run_until_complete, kept apart so event_loop.hpp stays readable. Included at the
-// end of event_loop.hpp.
+// end of event_loop.hpp. When spawn.hpp is the header a program includes first, it is still
+// being read here: so `spawn` is found by argument-dependent lookup when `run_until_complete`
+// is instantiated, and the handle's type is left to `auto`.
 
 #include "trident/aio/spawn.hpp"
 
@@ -12,7 +14,7 @@ T event_loop::run_until_complete(task<T> main) {
     throw std::logic_error("an event loop is already running on this thread (loops do not nest; "
                            "await the task instead)");
   }
-  task_handle<T> handle = spawn(*this, std::move(main), "main");
+  auto handle = spawn(*this, std::move(main), "main");
   auto* state = handle.state();
   {
     struct wind_down_on_exit {  // also when run_loop throws (epoll failure)
