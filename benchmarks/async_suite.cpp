@@ -8,15 +8,19 @@
 //   2. `repeat` rounds follow; each round runs Trident once, then the Python script once per
 //      loop (`--repeat 1`; the script warms up inside its own process first), so a burst of load
 //      from other processes on a shared machine hits every implementation alike.
-//   3. The median of the rounds is reported. Every value here is lower-is-better.
+//   3. The median of the rounds is reported. Costs (s, µs, ns, B) are lower-is-better, rates
+//      (tcp_echo, round trips/s) higher-is-better.
 //
 // Memory (sleepers_1m_bytes): before each sleepers_1m run, freed heap is given back to the
 // kernel (malloc_trim), the peak RSS is reset to the current RSS (/proc/self/clear_refs: 5) and
 // VmRSS is read; after the run, (VmHWM - that VmRSS) / 1,000,000. Python does the same in its
 // own process (plus gc.collect()).
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +49,8 @@
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 #include "trident/aio/task.hpp"
+#include "trident/aio/tcp_server.hpp"
+#include "trident/aio/tcp_stream.hpp"
 
 #ifndef TRIDENT_BENCH_COMPARE_DIR
 #define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
@@ -147,6 +154,144 @@ aio::task<double> ready_await_done_main() {
   co_return s / static_cast<double>(ready_count) * 1e9;
 }
 
+// tcp_echo: an echo server in a second process, and 50 client connections on this thread's
+// loop, each writing 64 bytes and reading them back.
+
+constexpr std::size_t echo_connections = 50;
+constexpr std::size_t echo_message_bytes = 64;
+
+double echo_seconds() {
+  const char* env = std::getenv("TRIDENT_BENCH_ECHO_SECONDS");
+  return std::min(10.0, env != nullptr ? std::stod(env) : 3.0);
+}
+
+aio::task<void> echo_back(aio::tcp_stream stream) {
+  for (;;) {
+    std::string data = co_await stream.read();
+    if (data.empty()) co_return;
+    stream.write(data);
+    co_await stream.drain();
+  }
+}
+
+aio::task<void> serve_echo() {
+  auto server = co_await aio::start_server(echo_back, "127.0.0.1", 0);
+  std::printf("%u\n", static_cast<unsigned>(server.port()));
+  std::fflush(stdout);
+  co_await aio::sleep(std::chrono::hours(24));  // until the loop is stopped
+}
+
+constexpr const char* echo_server_variable = "TRIDENT_BENCH_ECHO_SERVER";
+
+/// The echo server process: this program again (`/proc/self/exe` with the same suite and case),
+/// told by the environment to serve instead of measuring. A process, not a thread, as Python's
+/// server is: two threads of one process measured slower here than two processes for both
+/// server and client. It prints its port, and ends when its standard input closes (so also
+/// when the benchmark dies).
+class echo_server_process {
+ public:
+  echo_server_process() {
+    int to_child[2];
+    int from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) {
+      throw std::system_error(errno, std::generic_category(), "pipe2 for the echo server");
+    }
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
+    ::posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
+    std::string variable = std::string(echo_server_variable) + "=1";
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+    env.push_back(variable.data());
+    env.push_back(nullptr);
+    std::string self = "/proc/self/exe", bench = "bench", suite = "async", case_flag = "--case", name = "tcp_echo";
+    char* argv[] = {self.data(), bench.data(), suite.data(), case_flag.data(), name.data(), nullptr};
+    const int rc = ::posix_spawn(&pid_, "/proc/self/exe", &actions, nullptr, argv, env.data());
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    stdin_ = to_child[1];
+    if (rc != 0) {
+      ::close(from_child[0]);
+      ::close(stdin_);
+      throw std::system_error(rc, std::generic_category(), "starting the echo server process");
+    }
+    char line[32] = {};
+    std::size_t got = 0;
+    while (got + 1 < sizeof line) {
+      const ssize_t n = ::read(from_child[0], line + got, 1);
+      if (n <= 0 || line[got] == '\n') break;
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(from_child[0]);
+    port_ = static_cast<std::uint16_t>(std::atoi(line));
+    if (port_ == 0) {
+      stop();
+      throw std::runtime_error("the echo server process did not report its port");
+    }
+  }
+  echo_server_process(const echo_server_process&) = delete;
+  echo_server_process& operator=(const echo_server_process&) = delete;
+  ~echo_server_process() { stop(); }
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  void stop() noexcept {
+    if (stdin_ >= 0) ::close(std::exchange(stdin_, -1));
+    if (pid_ > 0) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      pid_ = 0;
+    }
+  }
+  pid_t pid_ = 0;
+  int stdin_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+/// The body of the echo server process; returns its exit code.
+int run_echo_server() {
+  aio::event_loop loop;
+  // Standard input closing is the signal to end: a thread waits for it and stops the loop.
+  std::thread watcher([&loop] {
+    char c;
+    while (::read(STDIN_FILENO, &c, 1) > 0) {
+    }
+    loop.stop();
+  });
+  try {
+    loop.run_until_complete(serve_echo());
+  } catch (const cancelled_error&) {
+    // stop() ends it
+  }
+  watcher.join();
+  return 0;
+}
+
+aio::task<void> echo_client(std::uint16_t port, aio::clock::time_point end, std::uint64_t* round_trips) {
+  auto stream = co_await aio::open_connection("127.0.0.1", port);
+  const std::string message(echo_message_bytes, 'x');
+  while (aio::clock::now() < end) {
+    stream.write(message);
+    const std::string back = co_await stream.read_exactly(echo_message_bytes);
+    check(back == message, "tcp_echo/trident echoed bytes");
+    ++*round_trips;
+  }
+}
+
+/// Round trips per second over `seconds`.
+aio::task<double> tcp_echo_main(std::uint16_t port, double seconds) {
+  std::uint64_t round_trips = 0;
+  stopwatch clock;
+  const auto end = aio::clock::now() + std::chrono::duration_cast<aio::clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<aio::task<void>> clients;
+  for (std::size_t i = 0; i < echo_connections; ++i) clients.push_back(echo_client(port, end, &round_trips));
+  co_await aio::gather(std::move(clients));
+  co_return static_cast<double>(round_trips) / clock.seconds();
+}
+
 // -- Python subprocesses -----------------------------------------------------------------------
 
 struct python_run {
@@ -234,6 +379,7 @@ const std::map<std::string, target_def>& targets() {
       {"sleepers_1m_bytes", {"", 250, "<=250 B"}},
       {"gather_100k", {"asyncio", 100, ">=100x asyncio"}},
       {"ready_await", {"", 5, "<=5 ns"}},
+      {"tcp_echo", {"uvloop", 1.8, ">=1.8x uvloop"}},
   };
   return t;
 }
@@ -257,12 +403,15 @@ const result* find(const std::vector<result>& rows, const std::string& case_name
   return nullptr;
 }
 
-/// Trident's advantage over `peer` (every unit here is lower-is-better): peer / trident.
+/// Rates (per second) are higher-is-better; every other unit here is a cost.
+bool higher_is_better(const std::string& unit) { return unit.ends_with("/s"); }
+
+/// Trident's advantage over `peer`: peer / trident for costs, trident / peer for rates.
 std::optional<double> advantage(const std::vector<result>& rows, const std::string& c, const std::string& peer) {
   const result* t = find(rows, c, "trident");
   const result* p = find(rows, c, peer);
   if (t == nullptr || p == nullptr || t->value <= 0 || p->value <= 0) return std::nullopt;
-  return p->value / t->value;
+  return higher_is_better(t->unit) ? t->value / p->value : p->value / t->value;
 }
 
 void print_async_table(std::ostream& out, const std::vector<result>& rows, const std::vector<std::string>& notes) {
@@ -294,7 +443,8 @@ void print_async_table(std::ostream& out, const std::vector<result>& rows, const
     out << fmt::format("{:<18} {:<8} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", r.case_name, r.unit, cell("trident"),
                        cell("asyncio"), cell("uvloop"), ratio("asyncio"), ratio("uvloop"), target);
   }
-  out << "\nvs X: how many times better Trident's figure is than X's (X / trident; every unit: lower is better)\n";
+  out << "\nvs X: how many times better Trident's figure is than X's (X / trident for costs, trident / X for "
+         "rates such as rt/s)\n";
   for (const auto& n : notes) out << "note: " << n << '\n';
 }
 
@@ -303,6 +453,9 @@ void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 }  // namespace
 
 int run_async_suite(const bench_options& options) {
+  if (const char* serve = std::getenv(echo_server_variable); serve != nullptr && serve[0] == '1') {
+    return run_echo_server();
+  }
   for (const auto& c : options.cases) {
     if (std::find(case_names().begin(), case_names().end(), c) == case_names().end()) {
       throw std::invalid_argument(
@@ -356,6 +509,21 @@ int run_async_suite(const bench_options& options) {
     c.rows = {{"ready_await_done", "ns"}};
     c.warm_up = [] { (void)aio::run(ready_await_done_main()); };
     c.run = [] { return std::vector<double>{aio::run(ready_await_done_main())}; };
+    cases.push_back(std::move(c));
+  }
+
+  {
+    case_def c;
+    c.rows = {{"tcp_echo", "rt/s"}};
+    auto server = std::make_shared<std::optional<echo_server_process>>();
+    c.warm_up = [server] {
+      server->emplace();
+      (void)aio::run(tcp_echo_main((*server)->port(), 0.5));
+    };
+    c.run = [server] {
+      const double rate = aio::run(tcp_echo_main((*server)->port(), echo_seconds()));
+      return std::vector<double>{rate};
+    };
     cases.push_back(std::move(c));
   }
 
@@ -427,7 +595,10 @@ int run_async_suite(const bench_options& options) {
                     "handles (Python: list of tasks) included");
   }
   if (wanted("tcp_echo")) {
-    notes.push_back("tcp_echo: not measured yet: aio::tcp_stream exists, the echo workload on both sides is still to be written");
+    notes.push_back(fmt::format(
+        "tcp_echo: {} connections on 127.0.0.1, 64-byte messages, {:.1g} s a run (TRIDENT_BENCH_ECHO_SECONDS); "
+        "each server runs in a second process",
+        echo_connections, echo_seconds()));
   }
   if (options.json) {
     for (const auto& n : notes) std::cerr << "note: " << n << '\n';

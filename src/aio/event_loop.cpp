@@ -339,11 +339,20 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
       }
       auto* io = static_cast<detail::io_handle*>(ev.data.ptr);
       const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
+      if (failed || (ev.events & EPOLLRDHUP)) io->hangup = true;
       if ((ev.events & (EPOLLIN | EPOLLRDHUP)) || failed) {
-        if (auto h = std::exchange(io->reader, nullptr)) d.ready.push_back({h, nullptr});
+        if (auto h = std::exchange(io->reader, nullptr)) {
+          d.ready.push_back({h, nullptr});
+        } else {
+          io->read_edge = true;
+        }
       }
       if ((ev.events & EPOLLOUT) || failed) {
-        if (auto h = std::exchange(io->writer, nullptr)) d.ready.push_back({h, nullptr});
+        if (auto h = std::exchange(io->writer, nullptr)) {
+          d.ready.push_back({h, nullptr});
+        } else {
+          io->write_edge = true;
+        }
       }
     }
     d.remote->take(callbacks);

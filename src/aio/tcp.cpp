@@ -10,6 +10,10 @@
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -87,10 +91,59 @@ incomplete_read_error::incomplete_read_error(std::string partial, std::size_t ex
 // ---------------------------------------------------------------------------------------------
 // tcp_stream
 
+namespace {
+
+/// Received bytes not yet consumed: [head, tail) of one allocation that is reused, so a read
+/// neither zero-fills nor shifts memory on every call.
+class receive_buffer {
+ public:
+  [[nodiscard]] std::size_t size() const noexcept { return tail_ - head_; }
+  [[nodiscard]] bool empty() const noexcept { return head_ == tail_; }
+  [[nodiscard]] std::string_view view() const noexcept { return {data_.get() + head_, size()}; }
+
+  /// Removes and returns the first `n` bytes (n <= size()).
+  std::string take(std::size_t n) {
+    std::string out(data_.get() + head_, n);
+    head_ += n;
+    if (head_ == tail_) head_ = tail_ = 0;
+    return out;
+  }
+  std::string take_all() { return take(size()); }
+
+  /// Free space of at least `min_free` bytes after the data, moving or growing as needed.
+  std::span<char> prepare(std::size_t min_free) {
+    if (capacity_ - tail_ < min_free) {
+      if (head_ > 0 && capacity_ - size() >= min_free) {
+        std::memmove(data_.get(), data_.get() + head_, size());
+      } else {
+        const std::size_t capacity = std::max(capacity_ * 2, size() + min_free);
+        auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+        if (!empty()) std::memcpy(bigger.get(), data_.get() + head_, size());
+        data_ = std::move(bigger);
+        capacity_ = capacity;
+      }
+      tail_ -= head_;
+      head_ = 0;
+    }
+    return {data_.get() + tail_, capacity_ - tail_};
+  }
+  /// `n` bytes were written into the space `prepare` gave.
+  void commit(std::size_t n) noexcept { tail_ += n; }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t head_ = 0;
+  std::size_t tail_ = 0;
+};
+
+}  // namespace
+
 struct tcp_stream::state {
   detail::io_handle io;
   event_loop* loop = nullptr;
-  std::string in;        // received, not yet consumed
+  receive_buffer in;     // received, not yet consumed
+  bool drained = false;  // the last receive emptied the socket: wait before the next one
   std::string out;       // queued, not yet sent (from out_sent on)
   std::size_t out_sent = 0;
   bool eof = false;
@@ -162,43 +215,41 @@ task<bool> tcp_stream::fill(std::size_t want) {
   state& s = checked();
   if (s.eof) co_return false;
   for (;;) {
-    const std::size_t old = s.in.size();
-    s.in.resize(old + std::max<std::size_t>(want, 16 * 1024));
-    const ssize_t n = ::recv(s.io.fd, s.in.data() + old, s.in.size() - old, 0);
-    s.in.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
-    if (n > 0) co_return true;
+    if (s.drained) {
+      co_await detail::io_wait(s.io, false);
+      if (!state_ || state_->io.fd < 0) throw std::logic_error("tcp_stream closed while reading");
+    }
+    const std::span<char> space = s.in.prepare(std::max<std::size_t>(want, 16 * 1024));
+    const ssize_t n = ::recv(s.io.fd, space.data(), space.size(), 0);
+    if (n > 0) {
+      s.in.commit(static_cast<std::size_t>(n));
+      // A stream socket that returns less than asked has nothing more right now — unless the
+      // peer's end (or an error) came with the same edge: the next receive reports it.
+      s.drained = static_cast<std::size_t>(n) < space.size() && !s.io.hangup;
+      co_return true;
+    }
     if (n == 0) {
       s.eof = true;
       co_return false;
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw socket_error(errno, "receive from " + s.peer());
-    co_await detail::io_wait(s.io, false);
-    if (!state_ || state_->io.fd < 0) throw std::logic_error("tcp_stream closed while reading");
+    s.drained = true;
   }
 }
 
 task<std::string> tcp_stream::read(std::size_t max) {
   state& s = checked();
   if (s.in.empty() && !co_await fill(max)) co_return std::string();
-  const std::size_t n = std::min(max, s.in.size());
-  std::string out = s.in.substr(0, n);
-  s.in.erase(0, n);
-  co_return out;
+  co_return s.in.take(std::min(max, s.in.size()));
 }
 
 task<std::string> tcp_stream::read_exactly(std::size_t n) {
   state& s = checked();
   while (s.in.size() < n) {
-    if (!co_await fill(n - s.in.size())) {
-      std::string partial = std::move(s.in);
-      s.in.clear();
-      throw incomplete_read_error(std::move(partial), n);
-    }
+    if (!co_await fill(n - s.in.size())) throw incomplete_read_error(s.in.take_all(), n);
   }
-  std::string out = s.in.substr(0, n);
-  s.in.erase(0, n);
-  co_return out;
+  co_return s.in.take(n);
 }
 
 task<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t limit) {
@@ -206,19 +257,16 @@ task<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t
   state& s = checked();
   std::size_t searched = 0;
   for (;;) {
-    const auto at = s.in.find(delimiter, searched);
-    if (at != std::string::npos) {
+    const auto at = s.in.view().find(delimiter, searched);
+    if (at != std::string_view::npos) {
       const std::size_t n = at + delimiter.size();
       if (n > limit) throw limit_overrun_error(fmt::format("no delimiter within {} bytes", limit));
-      std::string out = s.in.substr(0, n);
-      s.in.erase(0, n);
-      co_return out;
+      co_return s.in.take(n);
     }
     if (s.in.size() > limit) throw limit_overrun_error(fmt::format("no delimiter within {} bytes", limit));
     searched = s.in.size() >= delimiter.size() ? s.in.size() - delimiter.size() + 1 : 0;
     if (!co_await fill(16 * 1024)) {
-      std::string partial = std::move(s.in);
-      s.in.clear();
+      std::string partial = s.in.take_all();
       const std::size_t expected = partial.size() + delimiter.size();
       throw incomplete_read_error(std::move(partial), expected);
     }

@@ -18,12 +18,18 @@ rows next to Trident's. Output: one JSON object per line, the format of `trident
                      one coroutine (C++: 10,000,000); ns per await.
   ready_await_done   `await fut` on a Future that is already done, 1,000,000 times; ns per
                      await.
+  tcp_echo           50 connections on 127.0.0.1, each sending a 64-byte message and waiting
+                     for it to come back, over and over, for ECHO_SECONDS (3 s; environment
+                     TRIDENT_BENCH_ECHO_SECONDS, at most 10); round trips per second. The echo
+                     server runs in a second process on the same loop kind. Both sides use
+                     asyncio Protocols, the fastest way Python has to move bytes.
 
 Each invocation runs every selected case once untimed (sleepers_1m: with 100,000 tasks, so the
 warm-up does not hold a second million tasks' worth of memory), then `--repeat` timed runs, and
 prints the median.
 
 Usage: asyncio_bench.py [--loop asyncio|uvloop] [--case NAME]... [--repeat N]
+       asyncio_bench.py --serve-echo [--loop asyncio|uvloop]   (the echo server: prints its port)
 """
 
 import argparse
@@ -31,7 +37,9 @@ import asyncio
 import ctypes
 import gc
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -120,6 +128,91 @@ async def ready_await_done():
     return elapsed / READY_N * 1e9
 
 
+# -- tcp_echo --------------------------------------------------------------------------------
+
+ECHO_CONNECTIONS = 50
+ECHO_MESSAGE = b"x" * 64
+
+
+def echo_seconds():
+    return min(10.0, float(os.environ.get("TRIDENT_BENCH_ECHO_SECONDS", "3")))
+
+
+class EchoServerProtocol(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+
+async def serve_echo():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(EchoServerProtocol, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    # Until the parent closes our stdin (or dies).
+    await loop.run_in_executor(None, sys.stdin.read)
+    server.close()
+
+
+class EchoClientProtocol(asyncio.Protocol):
+    def __init__(self, end, counts):
+        self.end, self.counts, self.pending = end, counts, 0
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.transport.write(ECHO_MESSAGE)
+
+    def data_received(self, data):
+        self.pending += len(data)
+        while self.pending >= len(ECHO_MESSAGE):
+            self.pending -= len(ECHO_MESSAGE)
+            self.counts[0] += 1
+            if time.perf_counter() < self.end:
+                self.transport.write(ECHO_MESSAGE)
+            else:
+                self.transport.close()
+                return
+
+    def connection_lost(self, exc):
+        self.counts[1] += 1
+        if self.counts[1] == ECHO_CONNECTIONS:
+            self.done.set_result(None)
+
+
+async def echo_client(port, seconds):
+    loop = asyncio.get_running_loop()
+    counts = [0, 0]  # round trips, connections closed
+    done = loop.create_future()
+    start = time.perf_counter()
+    end = start + seconds
+    for _ in range(ECHO_CONNECTIONS):
+        def make():
+            p = EchoClientProtocol(end, counts)
+            p.done = done
+            return p
+        await loop.create_connection(make, "127.0.0.1", port)
+    await done
+    return counts[0] / (time.perf_counter() - start)
+
+
+def tcp_echo_case(loop, repeat, _want):
+    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve-echo", "--loop", loop],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        run(echo_client(port, 0.5), loop)  # warm-up
+        rates = [run(echo_client(port, echo_seconds()), loop) for _ in range(repeat)]
+    finally:
+        server.stdin.close()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return [("tcp_echo", statistics.median(rates), "rt/s")]
+
+
 # -- cases -----------------------------------------------------------------------------------
 
 def run(coro, loop):
@@ -167,6 +260,7 @@ CASES = {
     "gather_100k": simple_case("gather_100k", lambda: gather_n(100_000), "us/task"),
     "ready_await": simple_case("ready_await", ready_await, "ns"),
     "ready_await_done": simple_case("ready_await_done", ready_await_done, "ns"),
+    "tcp_echo": tcp_echo_case,
 }
 
 
@@ -175,7 +269,11 @@ def main():
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--case", action="append", default=[])
+    parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_echo:
+        run(serve_echo(), args.loop)
+        return 0
     unknown = set(args.case) - set(CASES)
     if unknown:
         parser.error(f"unknown case(s) {sorted(unknown)}; valid: {sorted(CASES)}")

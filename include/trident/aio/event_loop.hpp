@@ -38,6 +38,12 @@ struct io_handle {
   int fd = -1;
   std::coroutine_handle<> reader;  ///< Resumed when the fd becomes readable (or fails).
   std::coroutine_handle<> writer;  ///< Resumed when the fd becomes writable (or fails).
+  /// An edge arrived with nobody waiting for it: the next wait in that direction returns at
+  /// once (and clears the flag) instead of missing the edge.
+  bool read_edge = false;
+  bool write_edge = false;
+  /// The peer hung up or the socket failed: a read finds the end or the error without waiting.
+  bool hangup = false;
 };
 
 /// The part of a loop that other threads may hold on to: posting to it stays safe after the

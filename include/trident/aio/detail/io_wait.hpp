@@ -10,9 +10,12 @@
 
 namespace trident::aio::detail {
 
-/// Suspends until `io` reports readiness for reading (`for_write` false) or writing. A
-/// cancellation point: cancelling the task unhooks it and raises `cancelled_error`; no data
-/// has been consumed at that point. Assumes `io` is registered with the running loop.
+/// Suspends until `io` reports readiness for reading (`for_write` false) or writing — or
+/// returns at once if an edge in that direction arrived since the last wait (consuming it).
+/// Callers wait only after the syscall said EAGAIN or after a short read, so an edge consumed
+/// here costs at most one syscall that finds nothing. A cancellation point: cancelling the
+/// task unhooks it and raises `cancelled_error`; no data has been consumed at that point.
+/// Assumes `io` is registered with the running loop.
 class io_wait : private cancellable_wait {
  public:
   io_wait(io_handle& io, bool for_write) noexcept : io_(io), for_write_(for_write) {}
@@ -22,6 +25,10 @@ class io_wait : private cancellable_wait {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     if (bind(h)) return false;
+    if (bool& edge = for_write_ ? io_.write_edge : io_.read_edge; edge) {
+      edge = false;
+      return false;
+    }
     loop_ = &event_loop::running();
     waiter_ = h;
     slot() = h;
