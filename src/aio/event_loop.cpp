@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -112,6 +113,10 @@ struct event_loop::impl {
   clock::duration slow_step = std::chrono::milliseconds(100);
   clock::duration longest_step{0};
 
+  /// Set on a loop that runs on virtual time: the time it stands at.
+  std::optional<clock::time_point> virtual_now;
+  clock::time_point now() const noexcept { return virtual_now ? *virtual_now : clock::now(); }
+
   std::vector<detail::timer_node*> heap;
   std::uint64_t timer_sequence = 0;
 
@@ -165,7 +170,8 @@ struct event_loop::impl {
   }
 };
 
-event_loop::event_loop() : impl_(std::make_unique<impl>()) {
+event_loop::event_loop(loop_options options) : impl_(std::make_unique<impl>()) {
+  if (options.virtual_time) impl_->virtual_now = clock::now();
   if (const char* env = std::getenv("TRIDENT_AIO_DEBUG"); env != nullptr && env[0] == '1') impl_->debug = true;
   impl_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (impl_->epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
@@ -222,6 +228,8 @@ void event_loop::set_debug(bool enabled, std::chrono::milliseconds slow_step) no
 }
 
 bool event_loop::debug() const noexcept { return impl_->debug; }
+
+clock::time_point event_loop::now() const noexcept { return impl_->now(); }
 
 void event_loop::arm(detail::timer_node& t) {
   t.sequence = impl_->timer_sequence++;
@@ -321,6 +329,8 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
     int timeout_ms = -1;
     if (!d.ready.empty()) {
       timeout_ms = 0;
+    } else if (!d.heap.empty() && d.virtual_now) {
+      timeout_ms = 0;  // poll only: the jump to the next timer comes below
     } else if (!d.heap.empty()) {
       const auto left = d.heap.front()->deadline - clock::now();
       // Round up so a timer is never found "not yet due" on wake-up, which would spin.
@@ -356,6 +366,7 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
       }
     }
     d.remote->take(callbacks);
+    const bool had_callbacks = !callbacks.empty();
     for (auto& fn : callbacks) {
       try {
         fn();
@@ -367,8 +378,11 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
     }
     callbacks.clear();
 
-    // 4. Due timers.
-    const auto now = clock::now();
+    // 4. Due timers. On virtual time, a loop with nothing else to do jumps to the first one.
+    if (d.virtual_now && n <= 0 && !had_callbacks && d.ready.empty() && !d.heap.empty()) {
+      d.virtual_now = std::max(*d.virtual_now, d.heap.front()->deadline);
+    }
+    const auto now = d.now();
     while (!d.heap.empty() && d.heap.front()->deadline <= now) {
       detail::timer_node* t = d.heap.front();
       d.remove_at(0);

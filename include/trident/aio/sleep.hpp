@@ -63,10 +63,12 @@ class sleep_awaiter : private detail::timer_node, private detail::cancellable_wa
 /// tasks once, like `asyncio.sleep(0)`).
 template <class Rep, class Period>
 sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
-  return sleep_awaiter(clock::now() + std::chrono::duration_cast<clock::duration>(duration));
+  const event_loop* loop = event_loop::current();
+  return sleep_awaiter((loop != nullptr ? loop->now() : clock::now()) + std::chrono::duration_cast<clock::duration>(duration));
 }
 
-/// Suspends the calling task until `deadline`.
+/// Suspends the calling task until `deadline`, a point of the loop's time (`event_loop::now()`,
+/// which is the steady clock unless the loop runs on virtual time).
 inline sleep_awaiter sleep_until(clock::time_point deadline) noexcept { return sleep_awaiter(deadline); }
 
 }  // namespace trident::aio

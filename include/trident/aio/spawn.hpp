@@ -22,6 +22,9 @@ namespace detail {
 /// Counted references: one for the running root coroutine, one per handle.
 class spawned_base {
  public:
+  static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
+  static void operator delete(void* state, std::size_t size) noexcept { frame_allocator::deallocate(state, size); }
+
   spawned_base* prev = nullptr;  ///< The loop's list of live tasks.
   spawned_base* next = nullptr;
   task_context context;

@@ -4,12 +4,14 @@
 /// (Python's coroutine object: nothing runs until it is awaited or spawned).
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 
+#include "trident/aio/detail/frame_allocator.hpp"
 #include "trident/core/errors.hpp"
 
 namespace trident::aio {
@@ -39,6 +41,11 @@ struct task_context {
 
 class promise_base {
  public:
+  // Frames come from the per-thread recycling cache: a short-lived `co_await child()` then
+  // costs no trip to the heap.
+  static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept { frame_allocator::deallocate(frame, size); }
+
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
     template <class Promise>

@@ -105,7 +105,7 @@ task<T> timeout(std::chrono::duration<Rep, Period> limit, task<T> body) {
   detail::task_context* context = co_await detail::current_context{};
   if (context == nullptr) throw std::logic_error("aio::timeout must be awaited from a Trident task");
   auto& loop = event_loop::running();
-  detail::scope_timer timer(loop, clock::now() + std::chrono::duration_cast<clock::duration>(limit), *context);
+  detail::scope_timer timer(loop, loop.now() + std::chrono::duration_cast<clock::duration>(limit), *context);
   bool expired = false;
   try {
     if constexpr (std::is_void_v<T>) {
@@ -140,7 +140,7 @@ task<T> wait_for(task<T> t, std::chrono::duration<Rep, Period> timeout) {
   auto handle = spawn(loop, std::move(t), "wait_for");
   bool timed_out = false;
   {
-    detail::deadline_timer timer(loop, clock::now() + std::chrono::duration_cast<clock::duration>(timeout),
+    detail::deadline_timer timer(loop, loop.now() + std::chrono::duration_cast<clock::duration>(timeout),
                                  *handle.state());
     co_await handle.wait();
     timed_out = timer.expired();

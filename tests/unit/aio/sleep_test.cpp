@@ -94,3 +94,50 @@ TEST(sleep, loop_shutdown_cancels_pending_tasks_and_runs_their_cleanup) {
 
 }  // namespace
 }  // namespace trident::aio
+
+namespace trident::aio {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(virtual_time, an_hour_of_sleeping_passes_at_once_and_in_order) {
+  const auto started = std::chrono::steady_clock::now();
+  auto order = run(
+      []() -> task<std::vector<int>> {
+        std::vector<int> seen;
+        auto sleeper = [](std::vector<int>* out, std::chrono::minutes d, int id) -> task<void> {
+          co_await sleep(d);
+          out->push_back(id);
+        };
+        auto& loop = event_loop::running();
+        const auto t0 = loop.now();
+        auto a = spawn(sleeper(&seen, 60min, 3));
+        auto b = spawn(sleeper(&seen, 20min, 1));
+        auto c = spawn(sleeper(&seen, 40min, 2));
+        co_await a;
+        co_await b;
+        co_await c;
+        EXPECT_EQ(loop.now() - t0, std::chrono::duration_cast<clock::duration>(60min));
+        co_return seen;
+      }(),
+      loop_options{.virtual_time = true});
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);  // not an hour: virtual time jumped
+}
+
+TEST(virtual_time, time_stands_still_while_tasks_run) {
+  const bool still = run(
+      []() -> task<bool> {
+        auto& loop = event_loop::running();
+        const auto t0 = loop.now();
+        volatile long spin = 0;
+        for (int i = 0; i < 1000000; ++i) spin = spin + i;
+        co_await sleep(0ms);
+        co_return loop.now() == t0;
+      }(),
+      loop_options{.virtual_time = true});
+  EXPECT_TRUE(still);
+}
+
+}  // namespace
+}  // namespace trident::aio

@@ -46,17 +46,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr loop_options virtual_clock{.virtual_time = true};
+
 task<int> value_after(std::chrono::milliseconds d, int v) {
   co_await sleep(d);
   co_return v;
 }
 
 TEST(timeout_scope, returns_the_value_when_the_body_finishes_in_time) {
-  EXPECT_EQ(run(timeout(200ms, value_after(1ms, 5))), 5);
+  EXPECT_EQ(run(timeout(200ms, value_after(1ms, 5)), virtual_clock), 5);
 }
 
 TEST(timeout_scope, raises_timeout_error_when_the_deadline_passes) {
-  EXPECT_THROW(run(timeout(5ms, value_after(10s, 5))), timeout_error);
+  EXPECT_THROW(run(timeout(5ms, value_after(10s, 5)), virtual_clock), timeout_error);
 }
 
 TEST(timeout_scope, the_task_goes_on_after_a_timeout_and_is_not_cancelled_later) {
@@ -66,7 +68,7 @@ TEST(timeout_scope, the_task_goes_on_after_a_timeout_and_is_not_cancelled_later)
     } catch (const timeout_error&) {
     }
     co_return co_await value_after(2ms, 9);  // would throw if a cancellation were left pending
-  }());
+  }(), virtual_clock);
   EXPECT_EQ(v, 9);
 }
 
@@ -88,7 +90,7 @@ TEST(timeout_scope, a_timeout_releases_a_semaphore_the_body_holds) {
     } catch (const timeout_error&) {
     }
     co_return sem.try_acquire();
-  }(&released));
+  }(&released), virtual_clock);
   EXPECT_EQ(released, 1);
   EXPECT_TRUE(reacquired);
 }
@@ -104,7 +106,7 @@ TEST(timeout_scope, outer_cancellation_stays_a_cancellation) {
       co_return true;
     }
     co_return false;
-  }());
+  }(), virtual_clock);
   EXPECT_TRUE(cancelled);
 }
 
