@@ -202,7 +202,7 @@ event_loop::~event_loop() {
     // Surviving handles must see an ended task, and a later cancel() must not call a hook that
     // points into the frame destroyed here.
     s->finished = true;
-    s->context.cancel_hook = nullptr;
+    s->cancel_hook = nullptr;
     if (!s->error) s->error = std::make_exception_ptr(cancelled_error("event loop destroyed before the task finished"));
     s->retrieved = true;  // not an error anyone should be told about
     if (s->root) std::exchange(s->root, nullptr).destroy();

@@ -4,9 +4,11 @@
 /// `asyncio.create_task`), and `task_handle<T>` to await, cancel or inspect it.
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -18,16 +20,16 @@ namespace trident::aio {
 
 namespace detail {
 
-/// The state of a spawned task, shared by its root coroutine and its handles. Loop thread only.
-/// Counted references: one for the running root coroutine, one per handle.
-class spawned_base {
+/// The state of a spawned task, shared by its root coroutine and its handles; it is also the
+/// task's context (every coroutine of the task points to it). Loop thread only. Counted
+/// references: one for the running root coroutine, one per handle.
+class spawned_base : public task_context {
  public:
   static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
   static void operator delete(void* state, std::size_t size) noexcept { frame_allocator::deallocate(state, size); }
 
   spawned_base* prev = nullptr;  ///< The loop's list of live tasks.
   spawned_base* next = nullptr;
-  task_context context;
   std::exception_ptr error;
   bool finished = false;
   bool retrieved = false;  ///< Someone looked at the outcome (await, result, exception).
@@ -46,17 +48,20 @@ class spawned_base {
   /// point. Returns false if the task already finished.
   bool cancel() noexcept {
     if (finished) return false;
-    context.cancel_requested = true;
-    if (auto hook = std::exchange(context.cancel_hook, nullptr)) hook(context.hook_arg);
+    cancel_requested = true;
+    if (auto hook = std::exchange(cancel_hook, nullptr)) hook(hook_arg);
     return true;
   }
 
-  /// Called by the root coroutine at its end.
+  /// The state that is this context. Assumes `c` is a spawned task's context.
+  static spawned_base* from_context(task_context* c) noexcept { return static_cast<spawned_base*>(c); }
+
+  /// Called when the root coroutine has ended and its outcome is stored.
   void finish() noexcept {
     finished = true;
     root = nullptr;
-    context.loop->unregister_task(*this);
-    for (auto h : joiners) context.loop->schedule(h);
+    loop->unregister_task(*this);
+    for (auto h : joiners) loop->schedule(h);
     joiners.clear();
   }
 
@@ -70,9 +75,9 @@ class spawned_base {
     } catch (const cancelled_error&) {
       // A cancelled task nobody awaited: that is how cancellation ends, not an error.
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "trident: exception in task '%s' was never retrieved: %s\n", context.name, e.what());
+      std::fprintf(stderr, "trident: exception in task '%s' was never retrieved: %s\n", name, e.what());
     } catch (...) {
-      std::fprintf(stderr, "trident: exception in task '%s' was never retrieved\n", context.name);
+      std::fprintf(stderr, "trident: exception in task '%s' was never retrieved\n", name);
     }
   }
   int refs_ = 1;  // the root coroutine's
@@ -82,43 +87,40 @@ template <class T>
 class spawned_state final : public spawned_base {
  public:
   std::optional<T> value;
+
+  /// `root_done` of a spawned `task<T>`: keeps the outcome, frees the frame, wakes
+  /// the joiners and drops the root's reference.
+  static void take_outcome(task_context* context, std::coroutine_handle<> root) noexcept {
+    auto* self = static_cast<spawned_state*>(from_context(context));
+    auto frame = std::coroutine_handle<typename task<T>::promise_type>::from_address(root.address());
+    auto& promise = frame.promise();
+    if (promise.error_) {
+      self->error = std::move(promise.error_);
+    } else {
+      try {
+        self->value.emplace(promise.take());
+      } catch (...) {  // the value's move constructor threw
+        self->error = std::current_exception();
+      }
+    }
+    frame.destroy();
+    self->finish();
+    self->release();
+  }
 };
 
 template <>
-class spawned_state<void> final : public spawned_base {};
-
-/// The coroutine that drives a spawned task: it awaits the user's task inside the spawned
-/// state's context and publishes the outcome. Its frame frees itself at the end.
-struct root_coroutine {
-  struct promise_type : promise_base {
-    root_coroutine get_return_object() noexcept {
-      return {std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_never final_suspend() const noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }  // the body catches everything
-  };
-  std::coroutine_handle<promise_type> handle;
-};
-
-template <class T>
-root_coroutine drive(spawned_state<T>* state, task<T> body) {
-  if (!state->context.take_cancellation()) {  // cancelled before its first step: never runs
-    try {
-      if constexpr (std::is_void_v<T>) {
-        co_await std::move(body);
-      } else {
-        state->value.emplace(co_await std::move(body));
-      }
-    } catch (...) {
-      state->error = std::current_exception();
-    }
-  } else {
-    state->error = std::make_exception_ptr(cancelled_error("task was cancelled before it started"));
+class spawned_state<void> final : public spawned_base {
+ public:
+  static void take_outcome(task_context* context, std::coroutine_handle<> root) noexcept {
+    auto* self = static_cast<spawned_state*>(from_context(context));
+    auto frame = std::coroutine_handle<task<void>::promise_type>::from_address(root.address());
+    if (frame.promise().error_) self->error = std::move(frame.promise().error_);
+    frame.destroy();
+    self->finish();
+    self->release();
   }
-  state->finish();
-  state->release();
-}
+};
 
 }  // namespace detail
 
@@ -253,14 +255,19 @@ class task_handle {
 /// Starts `t` on `loop` (the next step runs it) and returns its handle. Loop thread only.
 template <class T>
 task_handle<T> spawn(event_loop& loop, task<T> t, const char* name = "task") {
+  auto root = t.release();
+  if (!root) throw std::logic_error("spawn of a task that has no coroutine (moved from?)");
+  if (root.promise().continuation_) throw std::logic_error("spawn of a task that is already running");
   auto* state = new detail::spawned_state<T>();
-  state->context.loop = &loop;
-  state->context.name = name;
-  auto root = detail::drive<T>(state, std::move(t));
-  root.handle.promise().context_ = &state->context;
-  state->root = root.handle;
+  state->loop = &loop;
+  state->name = name;
+  state->root_done = &detail::spawned_state<T>::take_outcome;
+  // The task's own frame is the root: it runs in the state's context, and its final step hands
+  // the outcome over (see take_outcome). No extra coroutine per spawned task.
+  root.promise().context_ = state;
+  state->root = root;
   loop.register_task(*state);
-  loop.schedule(root.handle, &state->context);
+  loop.schedule(root, state);
   state->add_ref();  // the handle's
   return task_handle<T>(state);
 }

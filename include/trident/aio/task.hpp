@@ -33,6 +33,9 @@ struct task_context {
   /// for a waiter that was already woken and scheduled (and then do nothing).
   void (*cancel_hook)(void* arg) = nullptr;
   void* hook_arg = nullptr;
+  /// Called when the task's root coroutine (the one nobody awaits) reaches its end, with that
+  /// coroutine: the owner takes the outcome and may destroy the frame.
+  void (*root_done)(task_context* self, std::coroutine_handle<> root) noexcept = nullptr;
 
   /// Consumes a pending cancellation request: true once per `cancel()`, like Python, where a
   /// task that catches CancelledError may go on awaiting.
@@ -46,22 +49,40 @@ class promise_base {
   static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
   static void operator delete(void* frame, std::size_t size) noexcept { frame_allocator::deallocate(frame, size); }
 
+  /// Lazy start. A spawned task (the root of its chain: nobody awaits it) that was cancelled
+  /// before its first step does not run its body at all: the cancellation is raised here,
+  /// before the body, and ends the task as its outcome.
+  struct initial_awaiter {
+    promise_base* promise;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const {
+      if (!promise->continuation_ && promise->context_ != nullptr && promise->context_->take_cancellation()) {
+        throw cancelled_error("task was cancelled before it started");
+      }
+    }
+  };
+
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      auto& p = self.promise();
       // Symmetric transfer: the awaiting coroutine resumes in place of this one, without
       // growing the stack, at any optimisation level.
-      return self.promise().continuation_;
+      if (p.continuation_) return p.continuation_;
+      // A spawned root: its owner takes the outcome (and may destroy this frame).
+      p.context_->root_done(p.context_, self);
+      return std::noop_coroutine();
     }
     void await_resume() const noexcept {}
   };
 
-  std::suspend_always initial_suspend() const noexcept { return {}; }
+  initial_awaiter initial_suspend() noexcept { return {this}; }
   final_awaiter final_suspend() const noexcept { return {}; }
   void unhandled_exception() noexcept { error_ = std::current_exception(); }
 
-  std::coroutine_handle<> continuation_ = std::noop_coroutine();
+  std::coroutine_handle<> continuation_;  ///< Who awaits this coroutine; none for a spawned root.
   std::exception_ptr error_;
   task_context* context_ = nullptr;
 };
