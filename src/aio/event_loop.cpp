@@ -323,6 +323,9 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
       }
     }
     d.running_batch.clear();
+    // A burst (a million tasks spawned at once) must not keep a second queue of its size:
+    // `ready` grows again meanwhile, and the two would hold twice the memory.
+    if (d.running_batch.capacity() > 65536) std::vector<impl::ready_entry>().swap(d.running_batch);
     if (finished()) break;
 
     // 2. Wait for I/O, a post, or the earliest timer.

@@ -19,7 +19,7 @@ namespace trident::aio {
 /// `cancelled_error` at once. Nothing is in flight, so nothing is lost.
 class sleep_awaiter : private detail::timer_node, private detail::cancellable_wait {
  public:
-  explicit sleep_awaiter(clock::time_point deadline) noexcept : deadline_(deadline) {}
+  explicit sleep_awaiter(clock::time_point when) noexcept { deadline = when; }
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
   /// A frame destroyed while asleep (a loop destroying tasks that never finished) leaves no
@@ -35,7 +35,6 @@ class sleep_awaiter : private detail::timer_node, private detail::cancellable_wa
     if (bind(h)) return false;
     loop_ = &event_loop::running();
     waiter_ = h;
-    deadline = deadline_;
     fire = &on_timer;
     loop_->arm(*this);
     arm(&on_cancel, this);
@@ -54,7 +53,6 @@ class sleep_awaiter : private detail::timer_node, private detail::cancellable_wa
     if (self->loop_->disarm(*self)) self->loop_->schedule(self->waiter_, self->context_);
   }
 
-  clock::time_point deadline_;
   event_loop* loop_ = nullptr;
   std::coroutine_handle<> waiter_;
 };

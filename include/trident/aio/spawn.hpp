@@ -20,6 +20,15 @@ namespace trident::aio {
 
 namespace detail {
 
+/// A coroutine waiting for a spawned task to end: a link in the task's list of joiners, kept
+/// in the waiter's own frame (inside its awaiter), so waiting allocates nothing.
+struct join_node {
+  std::coroutine_handle<> waiter;
+  const task_context* waiter_context = nullptr;
+  join_node* next = nullptr;
+  bool linked = false;
+};
+
 /// The state of a spawned task, shared by its root coroutine and its handles; it is also the
 /// task's context (every coroutine of the task points to it). Loop thread only. Counted
 /// references: one for the running root coroutine, one per handle.
@@ -33,7 +42,7 @@ class spawned_base : public task_context {
   std::exception_ptr error;
   bool finished = false;
   bool retrieved = false;  ///< Someone looked at the outcome (await, result, exception).
-  std::vector<std::coroutine_handle<>> joiners;
+  join_node* joiners = nullptr;  ///< Newest first.
   std::coroutine_handle<> root;  ///< The root coroutine until it finishes.
 
   void add_ref() noexcept { ++refs_; }
@@ -61,8 +70,34 @@ class spawned_base : public task_context {
     finished = true;
     root = nullptr;
     loop->unregister_task(*this);
-    for (auto h : joiners) loop->schedule(h);
-    joiners.clear();
+    // Oldest first, as they came.
+    join_node* oldest_first = nullptr;
+    while (join_node* n = joiners) {
+      joiners = n->next;
+      n->next = oldest_first;
+      oldest_first = n;
+    }
+    while (join_node* n = oldest_first) {
+      oldest_first = n->next;
+      n->linked = false;
+      loop->schedule(n->waiter, n->waiter_context);
+    }
+  }
+
+  void add_joiner(join_node& n) noexcept {
+    n.next = joiners;
+    n.linked = true;
+    joiners = &n;
+  }
+  /// For a waiter whose frame goes away while it waits (a destroyed generator body, say).
+  void remove_joiner(join_node& n) noexcept {
+    for (join_node** at = &joiners; *at != nullptr; at = &(*at)->next) {
+      if (*at == &n) {
+        *at = n.next;
+        break;
+      }
+    }
+    n.linked = false;
   }
 
  protected:
@@ -185,6 +220,12 @@ class task_handle {
   struct awaiter {
     detail::spawned_state<T>* state;
     detail::task_context* waiter_context = nullptr;
+    detail::join_node node{};
+
+    /// A waiter destroyed while still waiting (its frame was destroyed) leaves the list.
+    ~awaiter() {
+      if (node.linked) state->remove_joiner(node);
+    }
 
     bool await_ready() const noexcept { return state->finished; }
     template <class Promise>
@@ -193,7 +234,9 @@ class task_handle {
       // A cancellation already pending for the waiter goes to the awaited task now, and the
       // waiter still waits for it to end: a child is never left running behind its parent.
       if (waiter_context != nullptr && waiter_context->cancel_requested) state->cancel();
-      state->joiners.push_back(h);
+      node.waiter = h;
+      node.waiter_context = waiter_context;
+      state->add_joiner(node);
       if (waiter_context != nullptr) {
         waiter_context->cancel_hook = &on_cancel;
         waiter_context->hook_arg = this;
