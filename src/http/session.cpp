@@ -654,7 +654,10 @@ void configure(session::impl& s, transfer& t, const request& req, const request_
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o.verify_tls ? 2L : 0L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // Wait for a connection being set up to the same host rather than open another, so HTTP/2
+  // can multiplex; only for https (where ALPN offers h2): for plain http it would hold every
+  // request of a burst until the first response shows the server speaks only HTTP/1.1.
+  if (url.starts_with("https:")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
   curl_easy_setopt(e, CURLOPT_USERAGENT, s.options.user_agent.c_str());
