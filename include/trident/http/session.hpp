@@ -26,6 +26,9 @@ struct session_options {
   /// Defaults for every request that carries no `options` of its own.
   request_options defaults{};
   std::string user_agent = "trident-http/0.1";
+  /// Proxy URL for every request ("http://host:port", "socks5://..."); empty: none. The
+  /// environment's http_proxy/https_proxy are not consulted (as aiohttp's trust_env=False).
+  std::string proxy;
 };
 
 /// Counters of a session.
