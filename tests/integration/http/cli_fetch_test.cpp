@@ -118,17 +118,18 @@ TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summ
   const child c = start({server.url("/files/quick"), server.url("/stall/50000"), server.url("/hang"), "-o",
                          (dir.path / "o").string()},
                         dir.path / "stdout");
-  // Wait until the stalled transfer has written its temporary file.
-  bool temp_seen = false;
-  for (int i = 0; i < 500 && !temp_seen; ++i) {
+  // Wait until the quick file is complete and the stalled transfer has its temporary file.
+  bool temp_seen = false, quick_done = false;
+  for (int i = 0; i < 1000 && !(temp_seen && quick_done); ++i) {
     std::this_thread::sleep_for(10ms);
     std::error_code ec;
     if (!fs::is_directory(dir.path / "o", ec)) continue;
     for (const auto& e : fs::directory_iterator(dir.path / "o", ec)) {
       temp_seen = temp_seen || e.path().filename().string().starts_with("50000.part-");
+      quick_done = quick_done || e.path().filename() == "quick";
     }
   }
-  EXPECT_TRUE(temp_seen);
+  EXPECT_TRUE(temp_seen && quick_done);
   ::kill(c.pid, SIGINT);
   EXPECT_EQ(finish(c), 130);
   EXPECT_EQ(dir.names("o"), (std::vector<std::string>{"quick"}));  // temporaries gone
