@@ -175,8 +175,13 @@ struct session::impl {
     }
     CURL* e = curl_easy_init();
     if (e == nullptr) throw trident::error("curl_easy_init failed");
+    set_constant_options(e);
     return e;
   }
+
+  /// Options that are the same for every request of this session: set once per easy handle
+  /// (several copy or parse a string in libcurl, which cost allocations on every request).
+  void set_constant_options(CURL* e) const noexcept;
 
   /// Keeps `e` for the next request. No curl_easy_reset: configure() sets every option it
   /// uses on every request (resetting and setting ~30 options again cost more per request
@@ -632,6 +637,25 @@ struct sink_spec {
   std::size_t high_water = 0;
 };
 
+}  // namespace
+
+void session::impl::set_constant_options(CURL* e) const noexcept {
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_write);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+  // Proxies only when asked for: the environment's http_proxy is not used behind the
+  // program's back (aiohttp's trust_env=False).
+  curl_easy_setopt(e, CURLOPT_PROXY, options.proxy.c_str());
+}
+
+namespace {
+
 void configure(session::impl& s, transfer& t, const request& req, const request_options& o, const std::string& url,
                const sink_spec& sink) {
   t.owner = &s;
@@ -644,14 +668,9 @@ void configure(session::impl& s, transfer& t, const request& req, const request_
   CURL* e = t.easy;
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf.data());
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o.max_redirects > 0 ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(o.max_redirects));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
@@ -660,17 +679,10 @@ void configure(session::impl& s, transfer& t, const request& req, const request_
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(o.stall_min_bytes_per_s));
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o.verify_tls ? 2L : 0L);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
   // Wait for a connection being set up to the same host rather than open another, so HTTP/2
   // can multiplex; only for https (where ALPN offers h2): for plain http it would hold every
   // request of a burst until the first response shows the server speaks only HTTP/1.1.
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, url.starts_with("https:") ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, s.options.user_agent.c_str());
-  // Proxies only when asked for: the environment's http_proxy is not used behind the
-  // program's back (aiohttp's trust_env=False), and reading it costs a dozen getenv per request.
-  curl_easy_setopt(e, CURLOPT_PROXY, s.options.proxy.c_str());
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body_bytes));  // 0: no limit
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);  // also undoes NOBODY/POST of an earlier request
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr));
