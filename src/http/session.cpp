@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -825,11 +826,18 @@ aio::task<response> session::download_to(request req, int fd) {
 
 aio::task<response> session::save_to(request req, std::filesystem::path path) {
   const std::string url = req.url;
-  std::string temp = path.string() + ".part-XXXXXX";
-  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) {
-    const int e = errno;
-    throw transfer_error(error_kind::file, "cannot create a file beside " + path.string() + ": " + std::strerror(e), url, 0, e);
+  // The temporary: beside `path` (so the rename stays on one file system), created with
+  // O_EXCL (never someone else's file) and mode 0666 less the umask, as the final file would be.
+  static std::atomic<std::uint64_t> counter{0};
+  std::string temp;
+  int fd = -1;
+  for (int tries = 0; fd < 0; ++tries) {
+    temp = path.string() + ".part-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && (errno != EEXIST || tries > 100)) {
+      const int e = errno;
+      throw transfer_error(error_kind::file, "cannot create a file beside " + path.string() + ": " + std::strerror(e), url, 0, e);
+    }
   }
   struct temp_guard {
     int fd;
@@ -840,7 +848,6 @@ aio::task<response> session::save_to(request req, std::filesystem::path path) {
       if (!keep) ::unlink(path.c_str());
     }
   } guard{fd, temp};
-  ::fchmod(fd, 0644);
   response r = co_await download_to(std::move(req), fd);
   r.raise_for_status();
   if (::close(std::exchange(guard.fd, -1)) != 0) {
