@@ -52,6 +52,7 @@
 #include "trident/aio/gather.hpp"
 #include "trident/http/fetch.hpp"
 #include "trident/http/session.hpp"
+#include "trident/http/test_server.hpp"
 
 #ifndef TRIDENT_BENCH_COMPARE_DIR
 #define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
@@ -80,17 +81,6 @@ fs::path compare_dir() {
   return fs::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / "http";
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string python_interpreter() {
-  if (const char* p = std::getenv("TRIDENT_BENCH_PYTHON")) return p;
-  return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
 /// Runs `cmd` through the shell; returns its stdout, or empty when it failed.
 std::optional<std::string> capture(const std::string& cmd) {
   FILE* pipe = ::popen(cmd.c_str(), "r");
@@ -101,18 +91,6 @@ std::optional<std::string> capture(const std::string& cmd) {
   const int status = ::pclose(pipe);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
   return text;
-}
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 bool port_open(int port) {
@@ -144,7 +122,7 @@ class nginx_fixture {
     }
     std::ofstream(prefix_ / "www" / "one_k.bin", std::ios::binary) << std::string(1024, 'k');
 
-    port_ = free_port();
+    port_ = http::closed_loopback_port();  // free a moment ago: nginx takes it
     std::ifstream in(compare_dir() / "nginx.conf.in");
     if (!in) throw std::runtime_error("cannot read " + (compare_dir() / "nginx.conf.in").string());
     std::string conf((std::istreambuf_iterator<char>(in)), {});

@@ -4,10 +4,6 @@
 // exercise's suggestion, with http::retry_policy: a URL that answers 503 twice succeeds on its
 // third attempt, backed off with full jitter; the refused one gives up after four attempts.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,19 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// A loopback port with nothing listening: bound, then closed.
-int refused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 struct scrape_result {
   std::string url;
   bool ok = false;
@@ -51,7 +34,7 @@ struct scrape_result {
 
 std::string http_scraper(output& out) {
   http::test_server server;
-  const std::string dead = "http://127.0.0.1:" + std::to_string(refused_port()) + "/error";
+  const std::string dead = "http://127.0.0.1:" + std::to_string(http::closed_loopback_port()) + "/error";
   aio::semaphore semaphore(3);
   int in_flight = 0, most_in_flight = 0;
 

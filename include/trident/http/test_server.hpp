@@ -56,4 +56,9 @@ class test_server {
   std::shared_ptr<state> state_;
 };
 
+/// A port on 127.0.0.1 with nothing listening (bound, read, closed): connecting to it is
+/// refused — for testing connection errors. Another program may take it meanwhile; in tests on
+/// one machine that is rare enough. Thread safe.
+[[nodiscard]] std::uint16_t closed_loopback_port();
+
 }  // namespace trident::http

@@ -154,16 +154,7 @@ TEST(http_session, malformed_url_and_unsupported_scheme_fail_before_sending) {
 }
 
 TEST(http_session, connection_refused_is_a_connect_error) {
-  // A port that was just free: bind, read the port, close.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
+  const int port = http::closed_loopback_port();
   with_session([port](http::session& s, http::test_server&) -> aio::task<void> {
     EXPECT_EQ(co_await failure_kind(s.get("http://127.0.0.1:" + std::to_string(port) + "/")), http::error_kind::connect);
   });
