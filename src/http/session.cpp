@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,6 +155,7 @@ struct session::impl {
   bool timeout_due = false;
   bool wake_pending = false;
   std::vector<CURL*> spare;  // easy handles kept for reuse
+  curl_slist* default_headers = nullptr;  // "User-Agent: ...", for requests without headers
   transfer* active = nullptr;
   session_statistics stats;
   std::minstd_rand rng{std::random_device{}()};
@@ -368,6 +370,7 @@ session::impl::impl(session_options o) : options(std::move(o)), loop(&aio::event
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(options.max_connections));
   }
 
+  default_headers = curl_slist_append(nullptr, ("User-Agent: " + options.user_agent).c_str());
   timer.owner = this;
   timer.fire = &impl::on_timer_fired;
   pump = pump_body().handle;
@@ -379,6 +382,7 @@ session::impl::impl(session_options o) : options(std::move(o)), loop(&aio::event
   } catch (...) {
     pump.destroy();
     curl_multi_cleanup(multi);
+    curl_slist_free_all(default_headers);
     ::close(wake_fd);
     ::close(epoll_fd);
     throw;
@@ -404,6 +408,7 @@ session::impl::~impl() {
   }
   for (CURL* e : spare) curl_easy_cleanup(e);
   curl_multi_cleanup(multi);
+  curl_slist_free_all(default_headers);
   ::close(wake_fd);
   ::close(epoll_fd);
 }
@@ -649,7 +654,6 @@ void session::impl::set_constant_options(CURL* e) const noexcept {
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
   // Proxies only when asked for: the environment's http_proxy is not used behind the
   // program's back (aiohttp's trust_env=False).
   curl_easy_setopt(e, CURLOPT_PROXY, options.proxy.c_str());
@@ -703,9 +707,19 @@ void configure(session::impl& s, transfer& t, const request& req, const request_
     if (next == nullptr) throw std::bad_alloc();
     t.headers = next;
   };
-  if (!req.content_type.empty()) add_header("Content-Type: " + req.content_type);
-  for (const auto& [name, value] : req.headers) add_header(name + ": " + value);
-  if (t.headers != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  // The User-Agent goes in as a plain header line: CURLOPT_USERAGENT costs a formatted
+  // allocation (aprintf) inside libcurl on every request. Requests without headers of their own
+  // share the session's one-line list.
+  if (req.content_type.empty() && req.headers.empty()) {
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s.default_headers);
+  } else {
+    bool own_agent = false;
+    for (const auto& h : req.headers) own_agent = own_agent || ::strcasecmp(h.first.c_str(), "User-Agent") == 0;
+    if (!own_agent) add_header("User-Agent: " + s.options.user_agent);
+    if (!req.content_type.empty()) add_header("Content-Type: " + req.content_type);
+    for (const auto& [name, value] : req.headers) add_header(name + ": " + value);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  }
 }
 
 response make_response(transfer& t, std::string body) {
