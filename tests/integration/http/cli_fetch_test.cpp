@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -137,6 +138,36 @@ TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summ
   EXPECT_NE(text.find("interrupted"), std::string::npos) << text;
   EXPECT_NE(text.find("1 ok"), std::string::npos) << text;
   EXPECT_NE(text.find("2 cancelled"), std::string::npos) << text;
+}
+
+/// Disk full, for real: a 64 KiB tmpfs mounted in a private mount namespace (`unshare -m`, so
+/// nobody else sees it), and a 1 MB download into it. Needs the right to mount (root in a
+/// container that allows it); skipped otherwise.
+TEST(cli_fetch, disk_full_reports_enospc_and_leaves_no_temporary) {
+  temp_dir dir;
+  const fs::path mnt = dir.path / "small";
+  fs::create_directory(mnt);
+  const std::string probe = "unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs " + mnt.string() + "' >/dev/null 2>&1";
+  if (std::system(probe.c_str()) != 0) GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here";
+
+  http::test_server server;
+  const fs::path out = dir.path / "stdout";
+  // Inside the namespace: mount, fetch a small file (fits) and a large one (does not), then
+  // list what is left in the directory.
+  const fs::path script = dir.path / "run.sh";
+  std::ofstream(script) << "mount -t tmpfs -o size=64k tmpfs " << mnt.string() << " || exit 99\n"
+                        << TRIDENT_CLI_PATH << " fetch --json -j 1 -o " << mnt.string() << " " << server.url("/files/small")
+                        << " " << server.url("/bytes/1000000") << "\n"
+                        << "rc=$?\n"
+                        << "echo \"left: $(ls -A " << mnt.string() << ")\"\n"
+                        << "exit $rc\n";
+  const std::string cmd = "unshare -m sh " + script.string() + " > " + out.string() + " 2>/dev/null";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string text = read_all(out);
+  EXPECT_NE(text.find("No space left on device"), std::string::npos) << text;
+  EXPECT_NE(text.find("left: small\n"), std::string::npos) << text;  // no temporary, no partial file
 }
 
 TEST(cli_fetch, no_urls_is_a_usage_error) {
