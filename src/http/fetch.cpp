@@ -9,6 +9,7 @@
 #include "trident/aio/gather.hpp"
 #include "trident/core/errors.hpp"
 #include "trident/http/file_names.hpp"
+#include "trident/trace/recorder.hpp"
 
 namespace trident::http {
 
@@ -55,7 +56,10 @@ struct run_state {
 aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
   fetch_result& r = st.results[i];
   const auto started = aio::clock::now();
+  const std::uint64_t trace_start = trace::now_ns();
   auto finish = [&](fetch_outcome o) {
+    // One span per URL on the timeline (`--trace`): downloads overlap on the loop's one thread.
+    trace::record("download", "http", trace_start, trace::now_ns(), r.url);
     r.outcome = o;
     r.seconds = std::chrono::duration<double>(aio::clock::now() - started).count();
     if (st.progress != nullptr) {
