@@ -393,3 +393,25 @@ TEST(http_session, streamed_body_reports_a_failure_part_way) {
     EXPECT_EQ(s.statistics().active, 0u);
   });
 }
+
+TEST(http_session, a_paused_stream_leaves_the_loop_idle) {
+  // Regression guard: a transfer paused for back-pressure must drop out of the session's epoll
+  // set; if its readable socket stayed there, the pump would wake itself over and over.
+  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+    http::body_stream stream = co_await s.open(get(server.url("/bytes/20000000")), 16 * 1024);
+    auto first = co_await stream.next();  // the transfer is now paused behind a full buffer
+    if (!first) {
+      ADD_FAILURE() << "no first chunk";
+      co_return;
+    }
+    auto& loop = aio::event_loop::running();
+    co_await aio::sleep(20ms);
+    const auto before = loop.statistics().steps;
+    co_await aio::sleep(200ms);
+    const auto steps = loop.statistics().steps - before;
+    EXPECT_LT(steps, 50u) << "the loop kept running while the stream was paused";
+    std::size_t total = first->size();
+    while (auto chunk = co_await stream.next()) total += chunk->size();
+    EXPECT_EQ(total, 20'000'000u);
+  });
+}
