@@ -415,3 +415,18 @@ TEST(http_session, a_paused_stream_leaves_the_loop_idle) {
     EXPECT_EQ(total, 20'000'000u);
   });
 }
+
+TEST(http_session, per_host_connection_limit_holds) {
+  http::session_options o;
+  o.max_connections = 50;
+  o.max_connections_per_host = 2;
+  with_session(
+      [](http::session& s, http::test_server& server) -> aio::task<void> {
+        std::vector<aio::task<http::response>> tasks;
+        for (int i = 0; i < 12; ++i) tasks.push_back(s.get(server.url("/delay/20/x" + std::to_string(i))));
+        auto rs = co_await aio::gather(std::move(tasks));
+        for (const auto& r : rs) EXPECT_EQ(r.status(), 200);
+        EXPECT_LE(server.connections(), 2u);  // queued in libcurl, never a third connection
+      },
+      o);
+}
