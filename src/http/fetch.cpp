@@ -93,11 +93,12 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
     finish(fetch_outcome::ok);
   } catch (const http_status_error& e) {
     r.status = e.status();
-    r.attempts = 0;
+    r.attempts = e.attempts();
     r.error = e.what();
     r.error_kind = "http_status";
     finish(fetch_outcome::failed);
   } catch (const transfer_error& e) {
+    r.attempts = e.attempts();
     r.error = e.what();
     r.error_kind = std::string(to_string(e.kind()));
     finish(fetch_outcome::failed);

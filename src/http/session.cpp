@@ -640,8 +640,13 @@ namespace {
 struct sink_spec {
   sink_mode mode = sink_mode::memory;
   int fd = -1;
+  bool rewindable = false;  // fd mode: a file of our own, emptied before a retry
   std::size_t high_water = 0;
 };
+
+/// Empties the file of a failed attempt so the next one starts from byte 0. Returns false when
+/// it cannot (then the failure stands).
+bool rewind(int fd) noexcept { return ::ftruncate(fd, 0) == 0 && ::lseek(fd, 0, SEEK_SET) == 0; }
 
 }  // namespace
 
@@ -773,8 +778,12 @@ aio::task<response> run(session::impl& s, request req, sink_spec sink, std::uniq
     // A stream that already has data reports a later failure from next(), in order.
     if (t->done && t->result != CURLE_OK && !(sink.mode == sink_mode::stream && t->has_data)) {
       transfer_error e = make_error(*t, url);
+      e.set_attempts(attempt);
+      // Body bytes already in someone else's fd cannot be taken back; in save_to's own file
+      // they can.
       const bool wrote = sink.mode == sink_mode::fd && t->received > 0 && !t->discarding;
-      if (may_retry && !wrote && retry_policy::retriable(e.kind())) {
+      const bool clean = !wrote || (sink.rewindable && rewind(sink.fd));
+      if (may_retry && clean && retry_policy::retriable(e.kind())) {
         if (auto d = next_delay(s, o.retry, attempt, started, std::nullopt)) {
           t.reset();
           co_await aio::sleep(*d);
@@ -862,8 +871,16 @@ aio::task<response> session::save_to(request req, std::filesystem::path path) {
       if (!keep) ::unlink(path.c_str());
     }
   } guard{fd, temp};
-  response r = co_await download_to(std::move(req), fd);
-  r.raise_for_status();
+  sink_spec sink;
+  sink.mode = sink_mode::fd;
+  sink.fd = fd;
+  sink.rewindable = true;
+  response r = co_await run(*impl_, std::move(req), sink, nullptr);
+  if (r.status() >= 400) {
+    http_status_error e(r.status(), r.url());
+    e.set_attempts(r.attempts());
+    throw e;
+  }
   if (::close(std::exchange(guard.fd, -1)) != 0) {
     const int e = errno;
     throw transfer_error(error_kind::file, "writing " + path.string() + " failed: " + std::strerror(e), url, 0, e);

@@ -35,9 +35,13 @@ class error : public trident::error {
  public:
   error(const std::string& what, std::string url) : trident::error(what), url_(std::move(url)) {}
   [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  /// Attempts made before giving up (more than 1 when a retry policy retried).
+  [[nodiscard]] int attempts() const noexcept { return attempts_; }
+  void set_attempts(int n) noexcept { attempts_ = n; }
 
  private:
   std::string url_;
+  int attempts_ = 1;
 };
 
 /// A transfer that did not produce a complete response. Nothing of its body is handed out as

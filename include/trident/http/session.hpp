@@ -121,7 +121,8 @@ class session {
   aio::task<response> post(std::string url, std::string body, std::string content_type);
 
   /// Sends `req` and writes the body to `path` as it arrives: into a temporary file beside it,
-  /// renamed to `path` only when the body is complete and the status is 2xx. On any failure
+  /// renamed to `path` only when the body is complete and the status is 2xx. A retry (by the
+  /// request's policy) empties the temporary and starts again. On any failure
   /// (transfer error, 4xx/5xx — as `http_status_error`, cancellation, disk full) the temporary
   /// file is removed and nothing is left under `path`. Returns the response with an empty body.
   aio::task<response> save_to(request req, std::filesystem::path path);

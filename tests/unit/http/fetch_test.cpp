@@ -111,6 +111,8 @@ TEST(http_fetch, downloads_everything_and_reports_each_failure) {
   expect(8, false, "http_status");
   EXPECT_EQ(results[8].status, 404);
   expect(9, false, "http_status");
+  EXPECT_EQ(results[9].attempts, 1);   // 500 is not retried
+  EXPECT_EQ(results[11].attempts, 2);  // a short body is, once (--retries 1)
   expect(10, false, "body_too_large");
   expect(11, false, "short_body");
   EXPECT_TRUE(results[12].error_kind == "connection" || results[12].error_kind == "short_body") << results[12].error;
