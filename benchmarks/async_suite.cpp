@@ -300,17 +300,6 @@ struct python_run {
   bool ok = true;
 };
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string python_interpreter() {
-  if (const char* p = std::getenv("TRIDENT_BENCH_PYTHON")) return p;
-  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
 std::string python_script() {
   const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
   return (std::filesystem::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / "async" / "asyncio_bench.py").string();

@@ -1,6 +1,8 @@
 #include "report.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <ostream>
 #include <stdexcept>
 
@@ -8,6 +10,17 @@
 #include <nlohmann/json.hpp>
 
 namespace trident::bench {
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string python_interpreter() {
+  if (const char* p = std::getenv("TRIDENT_BENCH_PYTHON")) return p;
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
 
 double median(std::vector<double> values) {
   if (values.empty()) throw std::invalid_argument("median of no values");

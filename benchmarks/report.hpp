@@ -22,6 +22,13 @@ class stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// `s` quoted for the shell (single quotes).
+std::string shell_quote(const std::string& s);
+
+/// The Python the comparison scripts run with: $TRIDENT_BENCH_PYTHON, else /usr/bin/python3
+/// (Debian's, where python3-* packages are), else python3 from PATH.
+std::string python_interpreter();
+
 /// The median of `values` (mean of the middle two for an even count). Throws on empty input.
 double median(std::vector<double> values);
 

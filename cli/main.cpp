@@ -9,6 +9,7 @@
 #include <string>
 
 #include "bench_suites.hpp"
+#include "fetch_command.hpp"
 #include "tour.hpp"
 #include "trident/trace/recorder.hpp"
 #include "trident/version.hpp"
@@ -64,12 +65,27 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100));
   bench_cmd->add_option("--trace", bench_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
 
+  trident::cli::fetch_flags fetch;
+  std::string fetch_trace;
+  auto* fetch_cmd = app.add_subcommand("fetch", "Download many URLs concurrently through one HTTP session");
+  fetch_cmd->add_option("urls", fetch.urls, "URLs to download (or URL<TAB>NAME)");
+  fetch_cmd->add_option("-i,--input", fetch.input, "Read URLs from FILE, one per line (URL or URL<TAB>NAME); - for stdin");
+  fetch_cmd->add_option("-o,--output", fetch.output_dir, "Directory to save into (created if missing)");
+  fetch_cmd->add_option("-j,--jobs", fetch.jobs, "Downloads at once")->check(CLI::Range(1, 10000));
+  fetch_cmd->add_option("--retries", fetch.retries, "Extra attempts after a connection error, timeout, 429 or 503")
+      ->check(CLI::Range(0, 100));
+  fetch_cmd->add_option("--timeout", fetch.timeout_s, "Seconds one attempt may take (0: no limit)")->check(CLI::NonNegativeNumber);
+  fetch_cmd->add_option("--max-size", fetch.max_size, "Largest body accepted, in bytes (0: no limit)");
+  fetch_cmd->add_flag("--skip-existing", fetch.skip_existing, "Do not download URLs whose file already exists");
+  fetch_cmd->add_flag("--json", fetch.json, "One JSON object per URL instead of the table");
+  fetch_cmd->add_option("--trace", fetch_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
+
   // CLI11 would report an unknown command word as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {
       (void)app.get_subcommand(argv[1]);
     } catch (const CLI::OptionNotFound&) {
-      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench; see trident --help)\n", argv[1]);
+      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch; see trident --help)\n", argv[1]);
       return 2;
     }
   }
@@ -82,6 +98,7 @@ int main(int argc, char** argv) {
   try {
     if (*tour_cmd) return with_trace(tour_trace, [&] { return trident::lesson::run_tour(tour); });
     if (*bench_cmd) return with_trace(bench_trace, [&] { return trident::bench::run_suite(bench); });
+    if (*fetch_cmd) return with_trace(fetch_trace, [&] { return trident::cli::run_fetch(fetch); });
   } catch (const std::exception& e) {
     std::fprintf(stderr, "trident: error: %s\n", e.what());
     return 1;

@@ -94,5 +94,8 @@ std::string asyncio_gather(output& out);
 std::string run_in_executor(output& out);
 std::string async_scraper(output& out);
 std::string hybrid_async_pool(output& out);
+std::string aiohttp_pages(output& out);
+std::string streaming_download(output& out);
+std::string http_scraper(output& out);
 
 }  // namespace trident::lesson

@@ -49,6 +49,12 @@ constexpr std::array cells{
               "asyncio", "Exercise 2: Async Web Scraper", &async_scraper},
     cell_info{13, "hybrid_async_pool", "Async fetches pipelined into CPU analysis on a thread pool",
               "asyncio + threads", "Bonus: Hybrid Async + Multiprocessing", &hybrid_async_pool},
+    cell_info{19, "aiohttp_pages", "Three pages concurrently through one pooled HTTP session", "asyncio + http",
+              "Asyncio: downloading pages with aiohttp", &aiohttp_pages},
+    cell_info{20, "streaming_download", "Files streamed to disk in 64 KiB chunks with back-pressure",
+              "asyncio + http", "Media pipeline: async download helpers", &streaming_download},
+    cell_info{21, "http_scraper", "Exercise 2 for real: semaphore of 3, a refused URL, retries with backoff",
+              "asyncio + http", "Exercise 2: Async Web Scraper (with retries)", &http_scraper},
 };
 
 struct outcome {

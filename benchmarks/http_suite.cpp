@@ -1,0 +1,415 @@
+// The `http` suite of `trident bench`: downloads from a local nginx through Trident's HTTP
+// session and through its peers, in one run.
+//
+// Method
+//   1. A temporary prefix gets 200 files of 75,000 random bytes and one of 1,024 bytes, and an
+//      nginx configuration (compare/http/nginx.conf.in) on a free 127.0.0.1 port. nginx runs in
+//      the foreground as a child process; it is stopped (SIGQUIT, then waited for) when the suite
+//      ends, also when a case throws.
+//   2. files_200x75k (seconds, lower is better): the 200 files into an empty directory, 50 at a
+//      time — `trident fetch -j 50` (http::fetch_all in this process, the code the command runs),
+//      compare/http/aiohttp_bench.py (one ClientSession, Semaphore(50), chunks written as they
+//      arrive; timed inside Python, start-up excluded), and `curl --parallel --parallel-max 50`
+//      (one process, timed from outside).
+//   3. requests_1k (requests/s, higher is better): 10,000 GETs of the 1 KB file, 50 in flight —
+//      through http::session in this process and through aiohttp, and `wrk -t2 -c50 -d3s` as the
+//      ceiling of what nginx serves here.
+//   4. `repeat` rounds, each running every implementation once in turn, so load from other
+//      processes on a shared machine hits all alike; the median of the rounds is reported.
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "bench_suites.hpp"
+#include "report.hpp"
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/gather.hpp"
+#include "trident/http/fetch.hpp"
+#include "trident/http/session.hpp"
+#include "trident/http/test_server.hpp"
+
+#ifndef TRIDENT_BENCH_COMPARE_DIR
+#define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
+#endif
+
+extern char** environ;
+
+namespace trident::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int file_count = 200;
+constexpr std::size_t file_bytes = 75'000;
+constexpr int request_count = 10'000;
+constexpr int concurrency = 50;
+
+const std::vector<std::string>& case_names() {
+  static const std::vector<std::string> names{"files_200x75k", "requests_1k"};
+  return names;
+}
+
+fs::path compare_dir() {
+  const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
+  return fs::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / "http";
+}
+
+/// Runs `cmd` through the shell; returns its stdout, or empty when it failed.
+std::optional<std::string> capture(const std::string& cmd) {
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return text;
+}
+
+bool port_open(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// The files and a running nginx serving them; stops nginx and removes everything on exit.
+class nginx_fixture {
+ public:
+  nginx_fixture() {
+    std::string tmpl = (fs::temp_directory_path() / "trident-bench-http-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    prefix_ = tmpl;
+    ::chmod(prefix_.c_str(), 0755);  // nginx workers may run as another user
+    fs::create_directories(prefix_ / "www");
+    fs::create_directories(prefix_ / "tmp");
+    std::mt19937_64 rng(75);
+    std::string data(file_bytes, '\0');
+    for (int i = 0; i < file_count; ++i) {
+      for (auto& c : data) c = static_cast<char>(rng());
+      std::ofstream(prefix_ / "www" / fmt::format("f{:03}.bin", i), std::ios::binary) << data;
+    }
+    std::ofstream(prefix_ / "www" / "one_k.bin", std::ios::binary) << std::string(1024, 'k');
+
+    port_ = http::closed_loopback_port();  // free a moment ago: nginx takes it
+    std::ifstream in(compare_dir() / "nginx.conf.in");
+    if (!in) throw std::runtime_error("cannot read " + (compare_dir() / "nginx.conf.in").string());
+    std::string conf((std::istreambuf_iterator<char>(in)), {});
+    auto replace_all = [&conf](const std::string& from, const std::string& to) {
+      for (std::size_t p; (p = conf.find(from)) != std::string::npos;) conf.replace(p, from.size(), to);
+    };
+    replace_all("@PREFIX@", prefix_.string());
+    replace_all("@PORT@", std::to_string(port_));
+    std::ofstream(prefix_ / "nginx.conf") << conf;
+
+    const std::string nginx = fs::exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+    const std::string log = (prefix_ / "nginx.log").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const std::string p = prefix_.string(), c = (prefix_ / "nginx.conf").string();
+    std::vector<char*> argv{const_cast<char*>(nginx.c_str()), const_cast<char*>("-p"), const_cast<char*>(p.c_str()),
+                            const_cast<char*>("-c"), const_cast<char*>(c.c_str()), nullptr};
+    const int rc = ::posix_spawnp(&pid_, nginx.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      fs::remove_all(prefix_);
+      throw std::runtime_error("cannot start nginx (is nginx-light installed?)");
+    }
+    for (int i = 0; i < 500 && !port_open(port_); ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        std::ifstream l(log);
+        std::string text((std::istreambuf_iterator<char>(l)), {});
+        fs::remove_all(prefix_);
+        throw std::runtime_error("nginx exited at start: " + text);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  nginx_fixture(const nginx_fixture&) = delete;
+  nginx_fixture& operator=(const nginx_fixture&) = delete;
+  ~nginx_fixture() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGQUIT);
+      int status = 0;
+      for (int i = 0; i < 300; ++i) {
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) break;
+        if (i == 200) ::kill(pid_, SIGKILL);
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    std::error_code ec;
+    fs::remove_all(prefix_, ec);
+  }
+
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return fmt::format("http://127.0.0.1:{}/{}", port_, path);
+  }
+  [[nodiscard]] const fs::path& prefix() const noexcept { return prefix_; }
+
+  /// An empty directory for one download run (the previous one removed).
+  fs::path fresh_dir(const std::string& name) const {
+    const fs::path d = prefix_ / "out" / name;
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+  }
+
+ private:
+  fs::path prefix_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+std::size_t count_complete(const fs::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += (e.is_regular_file() && e.file_size() == file_bytes) ? 1 : 0;
+  return n;
+}
+
+// -- the workloads -----------------------------------------------------------------------------
+
+double trident_files(const nginx_fixture& f) {
+  const fs::path dir = f.fresh_dir("trident");
+  std::vector<http::fetch_item> items;
+  for (int i = 0; i < file_count; ++i) items.push_back({f.url(fmt::format("f{:03}.bin", i)), ""});
+  auto main = [&]() -> aio::task<double> {
+    const auto start = std::chrono::steady_clock::now();
+    http::session_options so;
+    so.max_connections = concurrency;
+    http::session s(so);
+    http::fetch_options o;
+    o.output_dir = dir;
+    o.concurrency = concurrency;
+    auto results = co_await http::fetch_all(s, items, o);
+    for (const auto& r : results) {
+      if (!r.succeeded()) throw std::runtime_error("trident fetch failed: " + r.error);
+    }
+    co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const double s = aio::run(main());
+  if (count_complete(dir) != file_count) throw std::runtime_error("trident: files missing");
+  return s;
+}
+
+std::optional<double> aiohttp_files(const nginx_fixture& f, std::vector<std::string>& notes) {
+  const fs::path dir = f.fresh_dir("aiohttp");
+  const fs::path list = f.prefix() / "urls.txt";
+  {
+    std::ofstream out(list);
+    for (int i = 0; i < file_count; ++i) out << f.url(fmt::format("f{:03}.bin", i)) << '\n';
+  }
+  const auto text = capture(fmt::format("{} {} files {} {}", shell_quote(python_interpreter()),
+                                        shell_quote((compare_dir() / "aiohttp_bench.py").string()),
+                                        shell_quote(list.string()), shell_quote(dir.string())));
+  if (!text || count_complete(dir) != file_count) {
+    notes.push_back("aiohttp: the script failed (is python3-aiohttp installed?); no aiohttp rows");
+    return std::nullopt;
+  }
+  return nlohmann::json::parse(text->substr(0, text->find('\n'))).at("value").get<double>();
+}
+
+std::optional<double> curl_files(const nginx_fixture& f, std::vector<std::string>& notes) {
+  const fs::path dir = f.fresh_dir("curl");
+  const fs::path cfg = f.prefix() / "curl.cfg";
+  {
+    std::ofstream out(cfg);
+    for (int i = 0; i < file_count; ++i) {
+      out << "url = \"" << f.url(fmt::format("f{:03}.bin", i)) << "\"\n";
+      out << "output = \"" << (dir / fmt::format("f{:03}.bin", i)).string() << "\"\n";
+    }
+  }
+  const stopwatch watch;
+  const auto text = capture(fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null", concurrency,
+                                        shell_quote(cfg.string())));
+  const double s = watch.seconds();
+  if (!text || count_complete(dir) != file_count) {
+    notes.push_back("curl: `curl --parallel` failed (curl >= 7.66 needed); no curl rows");
+    return std::nullopt;
+  }
+  return s;
+}
+
+double trident_requests(const nginx_fixture& f) {
+  const std::string url = f.url("one_k.bin");
+  auto main = [&]() -> aio::task<double> {
+    http::session_options so;
+    so.max_connections = concurrency;
+    http::session s(so);
+    int remaining = request_count;
+    std::size_t bytes = 0;
+    auto worker = [&]() -> aio::task<void> {
+      while (remaining > 0) {
+        --remaining;
+        http::response r = co_await s.get(url);
+        if (r.status() != 200) throw std::runtime_error(fmt::format("status {}", r.status()));
+        bytes += r.body().size();
+      }
+    };
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<aio::task<void>> workers;
+    for (int i = 0; i < concurrency; ++i) workers.push_back(worker());
+    co_await aio::gather(std::move(workers));
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (bytes != static_cast<std::size_t>(request_count) * 1024) throw std::runtime_error("short bodies");
+    co_return request_count / secs;
+  };
+  return aio::run(main());
+}
+
+std::optional<double> aiohttp_requests(const nginx_fixture& f, std::vector<std::string>& notes) {
+  const auto text = capture(fmt::format("{} {} requests {} {}", shell_quote(python_interpreter()),
+                                        shell_quote((compare_dir() / "aiohttp_bench.py").string()),
+                                        shell_quote(f.url("one_k.bin")), request_count));
+  if (!text) {
+    notes.push_back("aiohttp: the script failed (is python3-aiohttp installed?); no aiohttp rows");
+    return std::nullopt;
+  }
+  return nlohmann::json::parse(text->substr(0, text->find('\n'))).at("value").get<double>();
+}
+
+std::optional<double> wrk_requests(const nginx_fixture& f, std::vector<std::string>& notes) {
+  const auto text = capture(fmt::format("wrk -t2 -c{} -d3s {}", concurrency, shell_quote(f.url("one_k.bin"))));
+  if (!text) {
+    notes.push_back("wrk: not installed or failed; no wrk rows");
+    return std::nullopt;
+  }
+  const auto p = text->find("Requests/sec:");
+  if (p == std::string::npos) return std::nullopt;
+  return std::stod(text->substr(p + 13));
+}
+
+void settle() { std::this_thread::sleep_for(50ms); }
+
+}  // namespace
+
+int run_http_suite(const bench_options& options) {
+  for (const auto& c : options.cases) {
+    if (std::find(case_names().begin(), case_names().end(), c) == case_names().end()) {
+      throw std::invalid_argument(fmt::format("unknown case '{}' for suite 'http' (valid: {})", c, fmt::join(case_names(), ", ")));
+    }
+  }
+  const auto wanted = [&](const std::string& c) {
+    return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
+  };
+  std::vector<std::string> notes;
+  notes.push_back(fmt::format("median of {} round(s); each round runs every implementation once, in turn", options.repeat));
+  const nginx_fixture server;
+
+  std::map<std::string, std::vector<double>> files, requests;  // impl -> samples
+  if (wanted("files_200x75k")) {
+    (void)trident_files(server);  // warm-up: page cache, nginx workers
+    for (int round = 0; round < options.repeat; ++round) {
+      files["trident"].push_back(trident_files(server));
+      settle();
+      if (auto v = aiohttp_files(server, notes)) files["aiohttp"].push_back(*v);
+      settle();
+      if (auto v = curl_files(server, notes)) files["curl"].push_back(*v);
+      settle();
+    }
+  }
+  if (wanted("requests_1k")) {
+    (void)trident_requests(server);
+    for (int round = 0; round < options.repeat; ++round) {
+      requests["trident"].push_back(trident_requests(server));
+      settle();
+      if (auto v = aiohttp_requests(server, notes)) requests["aiohttp"].push_back(*v);
+      settle();
+      if (auto v = wrk_requests(server, notes)) requests["wrk"].push_back(*v);
+      settle();
+    }
+  }
+
+  std::vector<result> rows;
+  for (const char* impl : {"trident", "aiohttp", "curl"}) {
+    if (auto it = files.find(impl); it != files.end()) {
+      rows.push_back(result{"http", "files_200x75k", impl, median(it->second), "s", false, ""});
+    }
+  }
+  for (const char* impl : {"trident", "aiohttp", "wrk"}) {
+    if (auto it = requests.find(impl); it != requests.end()) {
+      rows.push_back(result{"http", "requests_1k", impl, median(it->second), "req/s", true, ""});
+    }
+  }
+  std::sort(notes.begin(), notes.end());
+  notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
+
+  if (options.json) {
+    for (const auto& r : rows) print_json_line(std::cout, r);
+    for (const auto& n : notes) std::cerr << "note: " << n << '\n';
+    return 0;
+  }
+  auto value = [&](const std::string& c, const std::string& impl) -> std::optional<double> {
+    for (const auto& r : rows) {
+      if (r.case_name == c && r.impl == impl) return r.value;
+    }
+    return std::nullopt;
+  };
+  std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10}\n", "case", "unit", "trident", "aiohttp", "curl", "wrk");
+  for (const auto& c : case_names()) {
+    if (!wanted(c)) continue;
+    auto cell = [&](const char* impl) {
+      auto v = value(c, impl);
+      return v ? fmt::format("{:.4g}", *v) : std::string("-");
+    };
+    std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10}\n", c, c == "requests_1k" ? "req/s" : "s",
+                             cell("trident"), cell("aiohttp"), cell("curl"), cell("wrk"));
+  }
+  std::cout << '\n';
+  auto target = [&](const std::string& text, std::optional<double> ratio, double bound) {
+    std::cout << fmt::format("target {:<44} {}\n", text,
+                             ratio ? fmt::format("{:.2f}x: {}", *ratio, *ratio >= bound ? "met" : "MISSED") : "(no figure)");
+  };
+  if (wanted("files_200x75k")) {
+    const auto t = value("files_200x75k", "trident");
+    const auto c = value("files_200x75k", "curl");
+    const auto a = value("files_200x75k", "aiohttp");
+    target("files_200x75k: >= 2x as fast as curl --parallel", t && c ? std::optional(*c / *t) : std::nullopt, 2.0);
+    target("files_200x75k: >= 3x as fast as aiohttp", t && a ? std::optional(*a / *t) : std::nullopt, 3.0);
+  }
+  if (wanted("requests_1k")) {
+    const auto t = value("requests_1k", "trident");
+    const auto w = value("requests_1k", "wrk");
+    const auto a = value("requests_1k", "aiohttp");
+    target("requests_1k: >= 0.5x wrk's requests/s", t && w ? std::optional(*t / *w) : std::nullopt, 0.5);
+    target("requests_1k: >= 8x aiohttp's requests/s", t && a ? std::optional(*t / *a) : std::nullopt, 8.0);
+  }
+  for (const auto& n : notes) std::cout << "note: " << n << '\n';
+  return 0;
+}
+
+}  // namespace trident::bench

@@ -1,0 +1,89 @@
+#pragma once
+/// @file
+/// `http::fetch_all`: download many URLs into a directory through one session, with a
+/// concurrency limit, retries, and no half-written file ever left under a real name. What
+/// `trident fetch` runs; usable from any program.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trident/aio/task.hpp"
+#include "trident/http/session.hpp"
+
+namespace trident::http {
+
+/// One URL to download; `name` empty means "derive it from the URL" (`file_name_for`).
+struct fetch_item {
+  std::string url;
+  std::string name;
+};
+
+/// Parses one input line: `URL` or `URL<TAB>NAME`. Blank lines and lines starting with `#` give
+/// nothing. Surrounding whitespace is ignored. Pure function; thread safe.
+[[nodiscard]] std::optional<fetch_item> parse_fetch_line(std::string_view line);
+
+struct fetch_options {
+  std::filesystem::path output_dir = ".";
+  std::size_t concurrency = 32;              ///< Downloads in flight at once.
+  int retries = 2;                           ///< Extra attempts (see retry_policy).
+  std::chrono::milliseconds timeout{0};      ///< Per attempt, whole transfer (0: none).
+  std::uint64_t max_size = 0;                ///< Largest body accepted (0: no limit).
+  bool skip_existing = false;                ///< Leave URLs whose file already exists alone.
+  retry_policy retry = retry_policy::attempts(3);  ///< Delays; `max_attempts` comes from `retries`.
+};
+
+enum class fetch_outcome { ok, skipped, failed, cancelled };
+
+/// What happened to one URL. A plain value.
+struct fetch_result {
+  std::string url;
+  std::filesystem::path path;  ///< Where it was (or would have been) saved.
+  fetch_outcome outcome = fetch_outcome::cancelled;
+  int status = 0;              ///< HTTP status (0: no response).
+  std::uint64_t bytes = 0;
+  int attempts = 0;
+  double seconds = 0;
+  std::string error;           ///< Empty when ok.
+  std::string error_kind;      ///< `to_string(error_kind)`, "http_status", "cancelled", or empty.
+
+  [[nodiscard]] bool succeeded() const noexcept {
+    return outcome == fetch_outcome::ok || outcome == fetch_outcome::skipped;
+  }
+  /// One JSON object (no newline): url, status, bytes, path, attempts, seconds, error.
+  [[nodiscard]] std::string to_json() const;
+};
+
+/// Live counters of a `fetch_all` run, updated on the loop thread (read them from a task on the
+/// same loop, e.g. a progress display).
+struct fetch_progress {
+  std::size_t total = 0;
+  std::size_t done = 0;    ///< Finished, in any way.
+  std::size_t failed = 0;
+  std::uint64_t bytes = 0; ///< Body bytes received so far, over all attempts.
+};
+
+/// The paths the items will be saved to: each name made safe (`sanitize_file_name` or
+/// `file_name_for`), collisions suffixed in input order, joined to `dir`. Never outside `dir`.
+[[nodiscard]] std::vector<std::filesystem::path> plan_paths(const std::vector<fetch_item>& items,
+                                                            const std::filesystem::path& dir);
+
+/// Downloads every item into `options.output_dir` through `s`, at most `options.concurrency`
+/// at a time, each through `session::save_to` (temporary file, renamed when complete). A failed
+/// URL is reported in its result; the others go on. Results come back in input order.
+///
+/// @par Cancellation
+/// Cancelling the awaiting task stops the run: transfers in flight are aborted and their
+/// temporary files removed, URLs not started are not started, and `fetch_all` still returns
+/// every result (unfinished ones as `cancelled`). The cancellation is consumed.
+///
+/// @par Thread safety
+/// Loop thread only (the session's). `progress`, if given, must outlive the run.
+aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_item> items, fetch_options options,
+                                               fetch_progress* progress = nullptr);
+
+}  // namespace trident::http

@@ -1,0 +1,194 @@
+#include "trident/http/fetch.hpp"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <system_error>
+
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/gather.hpp"
+#include "trident/core/errors.hpp"
+#include "trident/http/file_names.hpp"
+#include "trident/trace/recorder.hpp"
+
+namespace trident::http {
+
+namespace {
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+struct run_state {
+  std::vector<fetch_item> items;
+  std::vector<std::filesystem::path> paths;
+  std::vector<fetch_result> results;
+  fetch_options options;
+  fetch_progress* progress = nullptr;
+  std::size_t next = 0;
+  bool stopping = false;
+};
+
+aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
+  fetch_result& r = st.results[i];
+  const auto started = aio::clock::now();
+  const std::uint64_t trace_start = trace::now_ns();
+  auto finish = [&](fetch_outcome o) {
+    // One span per URL on the timeline (`--trace`): downloads overlap on the loop's one thread.
+    trace::record("download", "http", trace_start, trace::now_ns(), r.url);
+    r.outcome = o;
+    r.seconds = std::chrono::duration<double>(aio::clock::now() - started).count();
+    if (st.progress != nullptr) {
+      ++st.progress->done;
+      if (o == fetch_outcome::failed || o == fetch_outcome::cancelled) ++st.progress->failed;
+    }
+  };
+  std::error_code ec;
+  if (st.options.skip_existing && std::filesystem::exists(r.path, ec)) {
+    r.bytes = std::filesystem::file_size(r.path, ec);
+    finish(fetch_outcome::skipped);
+    co_return;
+  }
+  request req;
+  req.url = st.items[i].url;
+  request_options o = s.options().defaults;
+  o.retry = st.options.retry;
+  o.retry.max_attempts = std::max(1, st.options.retries + 1);
+  o.total_timeout = st.options.timeout;
+  o.max_body_bytes = st.options.max_size;
+  if (st.progress != nullptr) {
+    fetch_progress* p = st.progress;
+    o.on_body_bytes = [p](std::size_t n) { p->bytes += n; };
+  }
+  req.options = std::move(o);
+  try {
+    response resp = co_await s.save_to(std::move(req), r.path);
+    r.status = resp.status();
+    r.bytes = resp.body_bytes();
+    r.attempts = resp.attempts();
+    finish(fetch_outcome::ok);
+  } catch (const http_status_error& e) {
+    r.status = e.status();
+    r.attempts = e.attempts();
+    r.error = e.what();
+    r.error_kind = "http_status";
+    finish(fetch_outcome::failed);
+  } catch (const transfer_error& e) {
+    r.attempts = e.attempts();
+    r.error = e.what();
+    r.error_kind = std::string(to_string(e.kind()));
+    finish(fetch_outcome::failed);
+  } catch (const cancelled_error&) {
+    r.error = "cancelled";
+    r.error_kind = "cancelled";
+    st.stopping = true;
+    finish(fetch_outcome::cancelled);
+  } catch (const std::exception& e) {
+    r.error = e.what();
+    r.error_kind = "other";
+    finish(fetch_outcome::failed);
+  }
+}
+
+aio::task<void> worker(session& s, run_state& st) {
+  while (!st.stopping && st.next < st.items.size()) {
+    const std::size_t i = st.next++;
+    co_await fetch_one(s, st, i);
+  }
+}
+
+}  // namespace
+
+std::optional<fetch_item> parse_fetch_line(std::string_view line) {
+  line = trim(line);
+  if (line.empty() || line.front() == '#') return std::nullopt;
+  fetch_item item;
+  if (const auto tab = line.find('\t'); tab != std::string_view::npos) {
+    item.url = std::string(trim(line.substr(0, tab)));
+    item.name = std::string(trim(line.substr(tab + 1)));
+  } else {
+    item.url = std::string(line);
+  }
+  return item;
+}
+
+std::vector<std::filesystem::path> plan_paths(const std::vector<fetch_item>& items, const std::filesystem::path& dir) {
+  name_allocator names;
+  std::vector<std::filesystem::path> out;
+  out.reserve(items.size());
+  for (const auto& item : items) {
+    const std::string base = item.name.empty() ? file_name_for(item.url) : sanitize_file_name(item.name);
+    out.push_back(dir / names.claim(base));
+  }
+  return out;
+}
+
+std::string fetch_result::to_json() const {
+  return fmt::format(R"({{"url":{},"status":{},"bytes":{},"path":{},"attempts":{},"seconds":{:.3f},"outcome":"{}","error":{}}})",
+                     json_string(url), status, bytes, json_string(path.string()), attempts, seconds,
+                     outcome == fetch_outcome::ok        ? "ok"
+                     : outcome == fetch_outcome::skipped ? "skipped"
+                     : outcome == fetch_outcome::failed  ? "failed"
+                                                         : "cancelled",
+                     error.empty() ? std::string("null") : json_string(error));
+}
+
+aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_item> items, fetch_options options,
+                                               fetch_progress* progress) {
+  auto st = std::make_unique<run_state>();
+  st->paths = plan_paths(items, options.output_dir);
+  st->results.resize(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    st->results[i].url = items[i].url;
+    st->results[i].path = st->paths[i];
+    st->results[i].error = "not started (cancelled)";
+    st->results[i].error_kind = "cancelled";
+  }
+  st->items = std::move(items);
+  st->options = std::move(options);
+  st->progress = progress;
+  if (progress != nullptr) *progress = fetch_progress{st->items.size(), 0, 0, 0};
+  const std::size_t n = std::min(std::max<std::size_t>(st->options.concurrency, 1), st->items.size());
+  std::vector<aio::task<void>> workers;
+  workers.reserve(n);
+  for (std::size_t w = 0; w < n; ++w) workers.push_back(worker(s, *st));
+  try {
+    co_await aio::gather_outcomes(std::move(workers));
+  } catch (const cancelled_error&) {
+    // Every worker has ended (gather waits for its children); unfinished items say cancelled.
+    st->stopping = true;
+  }
+  for (auto& r : st->results) {
+    if (r.outcome == fetch_outcome::ok || r.outcome == fetch_outcome::skipped) {
+      r.error.clear();
+      r.error_kind.clear();
+    }
+  }
+  co_return std::move(st->results);
+}
+
+}  // namespace trident::http

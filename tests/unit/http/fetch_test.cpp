@@ -1,0 +1,194 @@
+#include "trident/http/fetch.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/sleep.hpp"
+#include "trident/aio/spawn.hpp"
+#include "trident/http/test_server.hpp"
+
+using namespace std::chrono_literals;
+namespace aio = trident::aio;
+namespace http = trident::http;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string t = (fs::temp_directory_path() / "trident-fetch-XXXXXX").string();
+    path = ::mkdtemp(t.data());
+  }
+  ~temp_dir() { fs::remove_all(path); }
+  [[nodiscard]] std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+std::vector<http::fetch_result> run_fetch(std::vector<http::fetch_item> items, http::fetch_options o) {
+  auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
+    http::session s;
+    co_return co_await http::fetch_all(s, std::move(items), o);
+  };
+  return aio::run(main());
+}
+
+}  // namespace
+
+TEST(http_fetch, input_lines_with_and_without_names) {
+  EXPECT_FALSE(http::parse_fetch_line("").has_value());
+  EXPECT_FALSE(http::parse_fetch_line("   # comment").has_value());
+  auto a = http::parse_fetch_line("  http://h/a.txt \r\n");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->url, "http://h/a.txt");
+  EXPECT_EQ(a->name, "");
+  auto b = http::parse_fetch_line("http://h/a.txt\tmy name.txt");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->url, "http://h/a.txt");
+  EXPECT_EQ(b->name, "my name.txt");
+}
+
+TEST(http_fetch, plans_safe_distinct_paths) {
+  const fs::path dir = "/tmp/d";
+  auto paths = http::plan_paths({{"http://h/x/a.txt", ""}, {"http://h/y/a.txt", ""}, {"http://h/z", "../../etc/passwd"}},
+                                dir);
+  EXPECT_EQ(paths[0], dir / "a.txt");
+  EXPECT_EQ(paths[1], dir / "a-1.txt");
+  EXPECT_EQ(paths[2], dir / "___.._etc_passwd");
+}
+
+TEST(http_fetch, downloads_everything_and_reports_each_failure) {
+  http::test_server server;
+  temp_dir dir;
+  http::fetch_options o;
+  o.output_dir = dir.path;
+  o.concurrency = 4;
+  o.retries = 1;
+  o.retry.base_delay = 1ms;
+  o.max_size = 50'000;
+  o.timeout = 5s;
+  std::vector<http::fetch_item> items = {
+      {server.url("/files/a.txt"), ""},
+      {server.url("/files/b.txt"), "renamed.txt"},
+      {server.url("/bytes/40000"), ""},
+      {"http://exa mple/bad", ""},              // malformed
+      {"gopher://127.0.0.1/x", ""},             // unsupported scheme
+      {"http://no-such-host.invalid/x", ""},    // DNS
+      {"http://127.0.0.1:1/x", ""},             // refused
+      {"https://127.0.0.1:" + std::to_string(server.port()) + "/files/t", ""},  // TLS
+      {server.url("/status/404"), ""},
+      {server.url("/status/500"), ""},
+      {server.url("/bytes/60000"), "big"},      // over --max-size
+      {server.url("/short/3000"), "short"},     // shorter than Content-Length
+      {server.url("/reset/20000"), "reset"},
+      {server.url("/flaky/1/503"), "flaky"},    // retried, then ok
+  };
+  auto results = run_fetch(items, o);
+  ASSERT_EQ(results.size(), items.size());
+  auto expect = [&](std::size_t i, bool ok, const std::string& kind) {
+    EXPECT_EQ(results[i].succeeded(), ok) << i << " " << results[i].error;
+    EXPECT_EQ(results[i].error_kind, kind) << i << " " << results[i].error;
+  };
+  expect(0, true, "");
+  expect(1, true, "");
+  expect(2, true, "");
+  expect(3, false, "malformed_url");
+  expect(4, false, "unsupported_scheme");
+  expect(5, false, "dns");
+  expect(6, false, "connect");
+  expect(7, false, "tls");
+  expect(8, false, "http_status");
+  EXPECT_EQ(results[8].status, 404);
+  expect(9, false, "http_status");
+  EXPECT_EQ(results[9].attempts, 1);   // 500 is not retried
+  EXPECT_EQ(results[11].attempts, 2);  // a short body is, once (--retries 1)
+  expect(10, false, "body_too_large");
+  expect(11, false, "short_body");
+  EXPECT_TRUE(results[12].error_kind == "connection" || results[12].error_kind == "short_body") << results[12].error;
+  expect(13, true, "");
+  EXPECT_EQ(results[13].attempts, 2);
+  // Only complete files, under their names; no temporaries.
+  EXPECT_EQ(dir.names(), (std::vector<std::string>{"40000", "a.txt", "flaky", "renamed.txt"}));
+  std::ifstream in(dir.path / "a.txt");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "content of a.txt\n");
+  // JSON lines parse and carry the fields.
+  for (const auto& r : results) {
+    auto j = nlohmann::json::parse(r.to_json());
+    EXPECT_EQ(j["url"], r.url);
+    EXPECT_TRUE(j.contains("status") && j.contains("bytes") && j.contains("path") && j.contains("attempts") &&
+                j.contains("seconds") && j.contains("error"));
+  }
+}
+
+TEST(http_fetch, unwritable_output_directory_fails_each_url_cleanly) {
+  http::test_server server;
+  temp_dir dir;
+  const fs::path not_a_dir = dir.path / "file";
+  std::ofstream(not_a_dir) << "x";
+  http::fetch_options o;
+  o.output_dir = not_a_dir;
+  auto results = run_fetch({{server.url("/files/a"), ""}, {server.url("/files/b"), ""}}, o);
+  for (const auto& r : results) {
+    EXPECT_FALSE(r.succeeded());
+    EXPECT_EQ(r.error_kind, "file") << r.error;
+  }
+  if (::geteuid() != 0) {  // root writes anywhere: the permission case only means something otherwise
+    const fs::path ro = dir.path / "ro";
+    fs::create_directory(ro);
+    ::chmod(ro.c_str(), 0500);
+    o.output_dir = ro;
+    auto r2 = run_fetch({{server.url("/files/a"), ""}}, o);
+    EXPECT_EQ(r2[0].error_kind, "file");
+    ::chmod(ro.c_str(), 0700);
+  }
+}
+
+TEST(http_fetch, skip_existing_leaves_files_alone) {
+  http::test_server server;
+  temp_dir dir;
+  std::ofstream(dir.path / "a.txt") << "old";
+  http::fetch_options o;
+  o.output_dir = dir.path;
+  o.skip_existing = true;
+  auto results = run_fetch({{server.url("/files/a.txt"), ""}}, o);
+  EXPECT_EQ(results[0].outcome, http::fetch_outcome::skipped);
+  EXPECT_EQ(server.requests(), 0u);
+}
+
+TEST(http_fetch, cancelling_stops_transfers_removes_temporaries_and_returns_results) {
+  http::test_server server;
+  temp_dir dir;
+  http::fetch_options o;
+  o.output_dir = dir.path;
+  o.concurrency = 2;
+  std::vector<http::fetch_item> items = {{server.url("/files/quick"), ""},
+                                         {server.url("/stall/50000"), "s1"},
+                                         {server.url("/stall/50000"), "s2"},
+                                         {server.url("/files/never"), ""}};
+  auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
+    http::session s;
+    http::fetch_progress progress;
+    auto h = aio::spawn(http::fetch_all(s, items, o, &progress));
+    while (progress.bytes < 100'000) co_await aio::sleep(5ms);  // both stalls are mid-body
+    h.cancel();
+    co_return co_await h;
+  };
+  auto results = aio::run(main());
+  EXPECT_EQ(results[0].outcome, http::fetch_outcome::ok);
+  EXPECT_EQ(results[1].outcome, http::fetch_outcome::cancelled);
+  EXPECT_EQ(results[2].outcome, http::fetch_outcome::cancelled);
+  EXPECT_EQ(results[3].outcome, http::fetch_outcome::cancelled);
+  EXPECT_EQ(dir.names(), (std::vector<std::string>{"quick"}));
+}
