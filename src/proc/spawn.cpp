@@ -33,7 +33,7 @@ std::string missing_guard_hint() {
          "so that the re-executed binary serves as a worker";
 }
 
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes) {
+spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit) {
   if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
     throw worker_start_error(
         "this process was started as a Trident worker but ran the program's own code instead; " +
@@ -72,6 +72,7 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes) {
   posix_spawnattr_init(&attr);
   // dup2 onto itself clears close-on-exec in the child only (glibc >= 2.29).
   posix_spawn_file_actions_adddup2(&actions, child_end, child_end);
+  for (int fd : inherit) posix_spawn_file_actions_adddup2(&actions, fd, fd);
   sigset_t none;
   sigset_t all;
   sigemptyset(&none);

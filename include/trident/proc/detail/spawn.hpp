@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 namespace trident::proc::detail {
@@ -20,8 +21,10 @@ struct spawned_worker {
 /// posix_spawn (no fork of a threaded process), the channel as the only inherited descriptor,
 /// default signal dispositions and an empty signal mask. The worker dies with the thread that
 /// calls this (PR_SET_PDEATHSIG), so call it from a thread that lives as long as the worker's
-/// owner. Throws `worker_start_error`; refuses inside a stray worker (see worker_main.hpp).
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes);
+/// owner. `inherit` lists further descriptors the worker gets under the same numbers (the
+/// shared memory of `proc::queue`s handed to a `process`). Throws `worker_start_error`; refuses
+/// inside a stray worker (see worker_main.hpp).
+spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit = {});
 
 /// Reaps `pid` (blocking) and describes how it ended: "killed by signal 11 (SIGSEGV)",
 /// "exited with status 3". `signal` gets the signal number or 0, `code` the exit status or -1.
