@@ -41,7 +41,7 @@ TRIDENT_TASK(process_number);
 std::string prime_exercise(output& out) {
   const std::vector<std::int64_t> lesson_numbers{104729, 104743, 104759, 104761, 104773, 104779, 104789, 104801};
   std::vector<std::int64_t> numbers;
-  for (std::int64_t n = 1'000'000'000'039; numbers.size() < 64; n += 2) numbers.push_back(n);
+  for (std::int64_t n = 1'000'000'000'039; numbers.size() < 200; n += 2) numbers.push_back(n);
 
   proc::process_pool pool(2);
   for (const auto& r : pool.map(process_number, lesson_numbers)) {

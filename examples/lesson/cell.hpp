@@ -94,5 +94,10 @@ std::string asyncio_gather(output& out);
 std::string run_in_executor(output& out);
 std::string async_scraper(output& out);
 std::string hybrid_async_pool(output& out);
+std::string pool_map_pids(output& out);
+std::string process_queue(output& out);
+std::string prime_exercise(output& out);
+std::string hybrid_process(output& out);
+std::string crash_isolation(output& out);
 
 }  // namespace trident::lesson

@@ -49,6 +49,16 @@ constexpr std::array cells{
               "asyncio", "Exercise 2: Async Web Scraper", &async_scraper},
     cell_info{13, "hybrid_async_pool", "Async fetches pipelined into CPU analysis on a thread pool",
               "asyncio + threads", "Bonus: Hybrid Async + Multiprocessing", &hybrid_async_pool},
+    cell_info{14, "pool_map_pids", "Pool map over four inputs, each result with its worker's PID", "process pool",
+              "Multiprocessing", &pool_map_pids},
+    cell_info{15, "process_queue", "Producer and consumer processes through a shared-memory queue", "process + queue",
+              "Process Communication with Queues", &process_queue},
+    cell_info{16, "prime_exercise", "Prime checks: sequential vs a process pool, with the speedup", "process pool",
+              "Exercise 1: Parallel Data Processor", &prime_exercise},
+    cell_info{17, "hybrid_process", "Async fetches, each analysed in a worker process as it arrives",
+              "asyncio + process", "Bonus: Hybrid Async + Multiprocessing", &hybrid_process},
+    cell_info{18, "crash_isolation", "A task segfaults on purpose; the pool reports it and finishes the rest",
+              "process pool", "(beyond the lesson: crash isolation)", &crash_isolation},
 };
 
 struct outcome {

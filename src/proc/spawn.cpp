@@ -59,9 +59,29 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
                   const_cast<char*>(fd_text.c_str()), const_cast<char*>(parent_text.c_str()),
                   const_cast<char*>(limit_text.c_str()), nullptr};
   std::vector<char*> env;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Sanitizer builds: a worker's segfault must end it by the signal (what crash isolation
+  // reports), not by the sanitizer's report and exit status 1.
+#if defined(__SANITIZE_ADDRESS__)
+  const char* sanitizer_var = "ASAN_OPTIONS";
+#else
+  const char* sanitizer_var = "TSAN_OPTIONS";
+#endif
+  const char* old_options = std::getenv(sanitizer_var);
+  std::string sanitizer_options = std::string(sanitizer_var) + "=" + (old_options != nullptr ? old_options : "") +
+                                  (old_options != nullptr && *old_options != '\0' ? ":" : "") + "handle_segv=0";
+  const std::size_t var_len = std::strlen(sanitizer_var);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) == 0) continue;
+    if (std::strncmp(*e, sanitizer_var, var_len) == 0 && (*e)[var_len] == '=') continue;
+    env.push_back(*e);
+  }
+  env.push_back(sanitizer_options.data());
+#else
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) != 0) env.push_back(*e);
   }
+#endif
   static char pending[] = "TRIDENT_WORKER_PENDING=1";
   env.push_back(pending);
   env.push_back(nullptr);
