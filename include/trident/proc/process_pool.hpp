@@ -19,6 +19,7 @@
 #include "trident/exec/as_completed.hpp"
 #include "trident/exec/future.hpp"
 #include "trident/exec/thread_pool.hpp"
+#include "trident/exec/when_all.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/pool_job.hpp"
 #include "trident/proc/errors.hpp"
@@ -128,12 +129,7 @@ class process_pool {
   /// Like `submit`, with a per-task `timeout` (0: the pool's default).
   template <class R, class... P, class... Args>
   future<R> submit_for(std::chrono::milliseconds timeout, R (*fn)(P...), Args&&... args) {
-    static_assert(sizeof...(P) == sizeof...(Args), "submit: wrong number of arguments for the task");
-    using args_t = std::tuple<std::decay_t<P>...>;
-    auto job = std::make_unique<detail::typed_job<R>>();
-    detail::begin_payload(job->payload, detail::task_name_of(reinterpret_cast<detail::any_fn>(fn)));
-    encode_into(job->payload, args_t(std::forward<Args>(args)...));
-    detail::spill_large_payload(*job);
+    auto job = make_job(fn, std::forward<Args>(args)...);
     job->timeout = timeout;
     future<R> f = job->take_future();
     enqueue(std::move(job));
@@ -147,12 +143,22 @@ class process_pool {
   template <class R, class P, class Range>
   std::vector<R> map(R (*fn)(P), const Range& items, std::size_t chunksize = 1) {
     static_assert(!std::is_void_v<R>, "map needs a task that returns a value");
-    auto futures = submit_chunks(fn, items, chunksize);
+    // One wake-up for the caller when the last result is in (when_all), not one per item.
+    if (chunksize <= 1) {
+      std::vector<future<R>> futures;
+      std::vector<std::unique_ptr<detail::pool_job>> batch;
+      for (const auto& item : items) {
+        auto job = make_job(fn, item);
+        futures.push_back(job->take_future());
+        batch.push_back(std::move(job));
+      }
+      enqueue_all(std::move(batch));
+      return when_all(std::move(futures)).get();
+    }
+    auto chunks = when_all(submit_chunks(fn, items, chunksize)).get();
     std::vector<R> out;
-    out.reserve(items.size());
-    for (auto& f : futures) f.wait();
-    for (auto& f : futures) {
-      for (auto& r : f.get()) out.push_back(std::move(r));
+    for (auto& c : chunks) {
+      for (auto& r : c) out.push_back(std::move(r));
     }
     return out;
   }
@@ -208,6 +214,18 @@ class process_pool {
 
  private:
   struct impl;
+
+  /// A job running `fn(args...)`, its arguments encoded, large ones moved to shared memory.
+  template <class R, class... P, class... Args>
+  static std::unique_ptr<detail::typed_job<R>> make_job(R (*fn)(P...), Args&&... args) {
+    static_assert(sizeof...(P) == sizeof...(Args), "submit: wrong number of arguments for the task");
+    using args_t = std::tuple<std::decay_t<P>...>;
+    auto job = std::make_unique<detail::typed_job<R>>();
+    detail::begin_payload(job->payload, detail::task_name_of(reinterpret_cast<detail::any_fn>(fn)));
+    encode_into(job->payload, args_t(std::forward<Args>(args)...));
+    detail::spill_large_payload(*job);
+    return job;
+  }
 
   template <class R, class P, class Range>
   std::vector<future<std::vector<R>>> submit_chunks(R (*fn)(P), const Range& items, std::size_t chunksize) {
