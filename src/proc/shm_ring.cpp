@@ -40,8 +40,8 @@ struct ring_header {
   std::uint64_t capacity;
   std::uint64_t max_message;
   pthread_mutex_t mutex;
-  std::uint64_t head;   // next slot to read
-  std::uint64_t count;  // messages in the ring
+  std::uint64_t head;                // next slot to read
+  std::atomic<std::uint64_t> count;  // messages in the ring; changed under the mutex only
   std::atomic<std::uint32_t> not_empty;
   std::atomic<std::uint32_t> not_full;
   std::atomic<std::uint32_t> empty_waiters;
@@ -94,6 +94,15 @@ class ring_lock {
  private:
   ring_header* h_;
 };
+
+/// Spins (with `pause`) for a few microseconds or until `ready()`.
+template <class Ready>
+void spin_until(Ready ready) {
+  for (int i = 0; i < 512; ++i) {
+    if (ready()) return;
+    __builtin_ia32_pause();
+  }
+}
 
 bool expired(const std::chrono::steady_clock::time_point* deadline) {
   return deadline != nullptr && std::chrono::steady_clock::now() >= *deadline;
@@ -165,52 +174,96 @@ bool shm_ring::put(std::string_view message, const std::chrono::steady_clock::ti
     throw std::length_error("proc::queue: message of " + std::to_string(message.size()) +
                             " bytes exceeds the queue's slot size of " + std::to_string(h_->max_message));
   }
+  auto copy = [](void* context, char* dst, std::size_t) -> std::size_t {
+    auto* m = static_cast<std::string_view*>(context);
+    std::memcpy(dst, m->data(), m->size());
+    return m->size();
+  };
+  return put_with(copy, &message, deadline);
+}
+
+bool shm_ring::put_with(writer_fn write, void* context, const std::chrono::steady_clock::time_point* deadline) {
+  bool spun = false;
   for (;;) {
-    std::uint32_t seen;
+    std::uint32_t seen = 0;
     {
       ring_lock lock(h_);
       if (h_->closed.load(std::memory_order_relaxed)) throw channel_closed_error("proc::queue is closed");
-      if (h_->count < h_->capacity) {
-        char* s = slot(h_, h_->head + h_->count);
-        const auto n = static_cast<std::uint32_t>(message.size());
-        std::memcpy(s, &n, 4);
-        std::memcpy(s + 4, message.data(), message.size());
-        ++h_->count;
+      const std::uint64_t count = h_->count.load(std::memory_order_relaxed);
+      if (count < h_->capacity) {
+        char* s = slot(h_, h_->head + count);
+        const std::size_t n = write(context, s + 4, h_->max_message);
+        const auto n32 = static_cast<std::uint32_t>(n);
+        std::memcpy(s, &n32, 4);
+        h_->count.store(count + 1, std::memory_order_release);
         h_->not_empty.fetch_add(1, std::memory_order_release);
         if (h_->empty_waiters.load(std::memory_order_relaxed) > 0) futex_wake_shared(h_->not_empty, 1);
         return true;
       }
       if (expired(deadline)) return false;
-      seen = h_->not_full.load(std::memory_order_relaxed);
-      h_->full_waiters.fetch_add(1, std::memory_order_relaxed);
+      if (spun) {
+        seen = h_->not_full.load(std::memory_order_relaxed);
+        h_->full_waiters.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (!spun) {  // as in get_with: a consumer is usually about to make room
+      spun = true;
+      spin_until([&] {
+        return h_->count.load(std::memory_order_acquire) < h_->capacity || h_->closed.load(std::memory_order_relaxed);
+      });
+      continue;
     }
     futex_wait_shared(h_->not_full, seen, deadline);
     h_->full_waiters.fetch_sub(1, std::memory_order_relaxed);
+    spun = false;
   }
 }
 
 bool shm_ring::get(std::string& out, const std::chrono::steady_clock::time_point* deadline) {
+  auto copy = [](void* context, std::string_view m) { static_cast<std::string*>(context)->assign(m); };
+  return get_with(copy, &out, deadline);
+}
+
+bool shm_ring::get_with(reader_fn read, void* context, const std::chrono::steady_clock::time_point* deadline) {
+  bool spun = false;
   for (;;) {
-    std::uint32_t seen;
+    std::uint32_t seen = 0;
     {
       ring_lock lock(h_);
-      if (h_->count > 0) {
+      const std::uint64_t count = h_->count.load(std::memory_order_relaxed);
+      if (count > 0) {
         const char* s = slot(h_, h_->head);
         std::uint32_t n;
         std::memcpy(&n, s, 4);
-        out.assign(s + 4, std::min<std::size_t>(n, h_->max_message));
-        ++h_->head;
-        --h_->count;
-        h_->not_full.fetch_add(1, std::memory_order_release);
-        if (h_->full_waiters.load(std::memory_order_relaxed) > 0) futex_wake_shared(h_->not_full, 1);
+        struct release {
+          ring_header* h;
+          std::uint64_t count;
+          ~release() {
+            ++h->head;
+            h->count.store(count - 1, std::memory_order_release);
+            h->not_full.fetch_add(1, std::memory_order_release);
+            if (h->full_waiters.load(std::memory_order_relaxed) > 0) futex_wake_shared(h->not_full, 1);
+          }
+        } done{h_, count};
+        read(context, std::string_view(s + 4, std::min<std::size_t>(n, h_->max_message)));
         return true;
       }
       if (h_->closed.load(std::memory_order_relaxed) || expired(deadline)) return false;
-      seen = h_->not_empty.load(std::memory_order_relaxed);
-      h_->empty_waiters.fetch_add(1, std::memory_order_relaxed);
+      if (spun) {
+        seen = h_->not_empty.load(std::memory_order_relaxed);
+        h_->empty_waiters.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (!spun) {
+      // A producer in another process is often well under a microsecond from its next put:
+      // look briefly, unregistered (so it need not wake us), before paying for a sleep.
+      spun = true;
+      spin_until([&] { return h_->count.load(std::memory_order_acquire) > 0 || h_->closed.load(std::memory_order_relaxed); });
+      continue;
     }
     futex_wait_shared(h_->not_empty, seen, deadline);
     h_->empty_waiters.fetch_sub(1, std::memory_order_relaxed);
+    spun = false;  // woken: worth one more short look if another consumer took the value
   }
 }
 
@@ -219,7 +272,7 @@ bool shm_ring::wait_readable(const std::chrono::steady_clock::time_point* deadli
     std::uint32_t seen;
     {
       ring_lock lock(h_);
-      if (h_->count > 0 || h_->closed.load(std::memory_order_relaxed)) return true;
+      if (h_->count.load(std::memory_order_relaxed) > 0 || h_->closed.load(std::memory_order_relaxed)) return true;
       if (expired(deadline)) return false;
       seen = h_->not_empty.load(std::memory_order_relaxed);
       h_->empty_waiters.fetch_add(1, std::memory_order_relaxed);
@@ -244,10 +297,7 @@ void shm_ring::close() {
 
 bool shm_ring::closed() const noexcept { return h_->closed.load(std::memory_order_acquire) != 0; }
 
-std::size_t shm_ring::size() const {
-  ring_lock lock(h_);
-  return h_->count;
-}
+std::size_t shm_ring::size() const { return h_->count.load(std::memory_order_acquire); }
 
 std::size_t shm_ring::capacity() const noexcept { return h_->capacity; }
 std::size_t shm_ring::max_message() const noexcept { return h_->max_message; }

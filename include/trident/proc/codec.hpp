@@ -81,6 +81,13 @@ class string_sink : public std::streambuf {
   std::string& out_;
 };
 
+/// Writes into a fixed buffer; refuses (returns short) past its end, which cereal reports.
+class fixed_sink : public std::streambuf {
+ public:
+  fixed_sink(char* dst, std::size_t room) { setp(dst, dst + room); }
+  [[nodiscard]] std::size_t written() const noexcept { return static_cast<std::size_t>(pptr() - pbase()); }
+};
+
 }  // namespace detail
 
 /// Appends the encoding of `values...` to `out`.
@@ -94,6 +101,27 @@ void encode_into(std::string& out, const T&... values) {
   cereal::BinaryOutputArchive archive(stream);
   archive(values...);
 }
+
+namespace detail {
+/// Encodes `value` into `dst` (at most `room` bytes) and returns its length; throws
+/// std::length_error if it does not fit.
+template <class T>
+std::size_t encode_into_buffer(char* dst, std::size_t room, const T& value) {
+  static_assert(is_serializable_v<T>,
+                "trident::proc: this type cannot cross a process boundary; give it a serialize() "
+                "member, e.g. TRIDENT_SERIALIZABLE(field1, field2), or use standard types");
+  fixed_sink sink(dst, room);
+  std::ostream stream(&sink);
+  try {
+    cereal::BinaryOutputArchive archive(stream);
+    archive(value);
+  } catch (const cereal::Exception&) {
+    throw std::length_error("proc::queue: encoded message exceeds the queue's slot size of " +
+                            std::to_string(room) + " bytes");
+  }
+  return sink.written();
+}
+}  // namespace detail
 
 /// The encoding of `value`.
 template <class T>

@@ -58,17 +58,17 @@ class queue {
 
   /// Waits for room, then appends `value`. Throws channel_closed_error if the queue is closed,
   /// std::length_error if the encoded value exceeds the slot size.
-  void put(const T& value) { (void)ring().put(encode(value), nullptr); }
+  void put(const T& value) { (void)put_impl(value, nullptr); }
   /// Like `put`, waiting at most `timeout`; returns false if it timed out.
   template <class Rep, class Period>
   bool put_for(const T& value, std::chrono::duration<Rep, Period> timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    return ring().put(encode(value), &deadline);
+    return put_impl(value, &deadline);
   }
   /// Appends without waiting; false if the queue is full.
   bool try_put(const T& value) {
     const auto now = std::chrono::steady_clock::now();
-    return ring().put(encode(value), &now);
+    return put_impl(value, &now);
   }
 
   /// Waits for a value and takes it; nullopt once the queue is closed and drained.
@@ -123,10 +123,21 @@ class queue {
     if (!ring_) throw std::logic_error("proc::queue handle is empty");
     return *ring_;
   }
+  // Values are encoded straight into their slot and decoded straight out of it: no copy
+  // through an intermediate buffer.
+  bool put_impl(const T& value, const std::chrono::steady_clock::time_point* deadline) {
+    auto write = [](void* context, char* dst, std::size_t room) -> std::size_t {
+      return detail::encode_into_buffer(dst, room, *static_cast<const T*>(context));
+    };
+    return ring().put_with(write, const_cast<T*>(&value), deadline);
+  }
   std::optional<T> take(const std::chrono::steady_clock::time_point* deadline) {
-    std::string bytes;
-    if (!ring().get(bytes, deadline)) return std::nullopt;
-    return decode<T>(bytes);
+    std::optional<T> out;
+    auto read = [](void* context, std::string_view bytes) {
+      static_cast<std::optional<T>*>(context)->emplace(decode<T>(bytes));
+    };
+    if (!ring().get_with(read, &out, deadline)) return std::nullopt;
+    return out;
   }
 
   std::shared_ptr<detail::shm_ring> ring_;

@@ -31,12 +31,22 @@ class shm_ring {
   shm_ring& operator=(const shm_ring&) = delete;
   ~shm_ring();
 
+  /// Writes a message straight into a free slot: returns the bytes written to `dst` (at most
+  /// `room`), or throws to leave the slot free.
+  using writer_fn = std::size_t (*)(void* context, char* dst, std::size_t room);
+  /// Reads the oldest message in place; the slot is released afterwards, even if it throws.
+  using reader_fn = void (*)(void* context, std::string_view message);
+
   /// Copies `message` in; waits while full, up to `deadline` (nullptr: forever). Returns false
   /// on timeout; throws channel_closed_error if closed, std::length_error if too large.
   bool put(std::string_view message, const std::chrono::steady_clock::time_point* deadline);
+  /// Like `put`, with `write` filling the slot (under the ring's lock: keep it short).
+  bool put_with(writer_fn write, void* context, const std::chrono::steady_clock::time_point* deadline);
   /// Takes the oldest message into `out`; waits while empty, up to `deadline`. Returns false on
   /// timeout or when the ring is closed and empty (`closed()` tells which).
   bool get(std::string& out, const std::chrono::steady_clock::time_point* deadline);
+  /// Like `get`, handing the message to `read` in place (under the ring's lock).
+  bool get_with(reader_fn read, void* context, const std::chrono::steady_clock::time_point* deadline);
   /// Waits until a message is there or the ring is closed, up to `deadline`, without taking it.
   bool wait_readable(const std::chrono::steady_clock::time_point* deadline);
   void close();
