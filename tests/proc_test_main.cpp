@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -12,6 +13,13 @@
 #include "trident/proc/worker_main.hpp"
 
 int main(int argc, char** argv) {
+  // TRIDENT_TEST_FORGETFUL_MAIN plays a program that forgot the worker_main line: as a worker it
+  // runs "its own main" instead, which exits at once ("exit") or never answers ("hang").
+  if (const char* forgetful = std::getenv("TRIDENT_TEST_FORGETFUL_MAIN"); forgetful != nullptr && argc > 1 &&
+      std::strncmp(argv[1], "--trident-worker", 16) == 0) {
+    if (std::strcmp(forgetful, "hang") == 0) std::this_thread::sleep_for(std::chrono::minutes(5));
+    return 0;
+  }
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
   if (argc > 1 && std::strcmp(argv[1], "--pool-parent-helper") == 0) {
     // Starts a pool, prints its workers' PIDs, then waits to be killed by the test.

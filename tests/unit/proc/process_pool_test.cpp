@@ -346,6 +346,32 @@ TEST_F(process_pool_test, workers_die_with_a_parent_killed_by_sigkill) {
   }
 }
 
+TEST(process_pool_start, forgotten_worker_main_is_a_clear_error_not_a_hang) {
+  ::setenv("TRIDENT_TEST_FORGETFUL_MAIN", "exit", 1);
+  try {
+    process_pool pool(2);
+    FAIL() << "started";
+  } catch (const trident::proc::worker_start_error& e) {
+    EXPECT_NE(std::string(e.what()).find("worker_main(argc, argv)"), std::string::npos) << e.what();
+  }
+  ::unsetenv("TRIDENT_TEST_FORGETFUL_MAIN");
+  EXPECT_EQ(pt::wait_for_children(0), 0u);
+}
+
+TEST(process_pool_start, a_worker_that_never_answers_times_out) {
+  ::setenv("TRIDENT_TEST_FORGETFUL_MAIN", "hang", 1);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    process_pool pool(pool_options{.workers = 1, .start_timeout = std::chrono::milliseconds(300)});
+    FAIL() << "started";
+  } catch (const trident::proc::worker_start_error& e) {
+    EXPECT_NE(std::string(e.what()).find("handshake"), std::string::npos) << e.what();
+  }
+  ::unsetenv("TRIDENT_TEST_FORGETFUL_MAIN");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(pt::wait_for_children(0), 0u);
+}
+
 TEST(process_pool_start, refuses_inside_a_stray_worker) {
   ::setenv("TRIDENT_WORKER_PENDING", "1", 1);
   try {
