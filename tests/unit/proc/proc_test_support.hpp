@@ -59,11 +59,15 @@ inline std::size_t wait_for_children(std::size_t n, std::chrono::seconds limit =
   }
 }
 
+/// Entries of /dev/shm, without POSIX semaphores ("sem.*"): other programs on a shared machine
+/// (Python's multiprocessing, say) create and remove those at any time, and Trident uses none.
 inline std::set<std::string> dev_shm_entries() {
   std::set<std::string> out;
   DIR* d = ::opendir("/dev/shm");
   if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) out.insert(e->d_name);
+  while (dirent* e = ::readdir(d)) {
+    if (std::string(e->d_name).rfind("sem.", 0) != 0) out.insert(e->d_name);
+  }
   ::closedir(d);
   return out;
 }
