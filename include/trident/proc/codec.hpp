@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <streambuf>
@@ -88,6 +89,45 @@ class fixed_sink : public std::streambuf {
   [[nodiscard]] std::size_t written() const noexcept { return static_cast<std::size_t>(pptr() - pbase()); }
 };
 
+/// A stream per thread, pointed at a new buffer per call: constructing a std::ostream or
+/// std::istream looks up locale facets (dynamic_casts), which costs more than encoding an int.
+/// A nested use (a serialize() that encodes something itself) gets a stream of its own.
+template <class Stream>
+class stream_lease {
+ public:
+  explicit stream_lease(std::streambuf* buf) {
+    if (busy()) {
+      own_.emplace(buf);
+      stream_ = &*own_;
+    } else {
+      busy() = true;
+      stream_ = &cached();
+      stream_->rdbuf(buf);  // also clears the error state
+    }
+  }
+  stream_lease(const stream_lease&) = delete;
+  stream_lease& operator=(const stream_lease&) = delete;
+  ~stream_lease() {
+    if (!own_) {
+      stream_->rdbuf(nullptr);
+      busy() = false;
+    }
+  }
+  Stream& get() noexcept { return *stream_; }
+
+ private:
+  static Stream& cached() {
+    thread_local Stream stream(nullptr);
+    return stream;
+  }
+  static bool& busy() {
+    thread_local bool flag = false;
+    return flag;
+  }
+  Stream* stream_ = nullptr;
+  std::optional<Stream> own_;
+};
+
 }  // namespace detail
 
 /// Appends the encoding of `values...` to `out`.
@@ -97,8 +137,8 @@ void encode_into(std::string& out, const T&... values) {
                 "trident::proc: this type cannot cross a process boundary; give it a serialize() "
                 "member, e.g. TRIDENT_SERIALIZABLE(field1, field2), or use standard types");
   detail::string_sink sink(out);
-  std::ostream stream(&sink);
-  cereal::BinaryOutputArchive archive(stream);
+  detail::stream_lease<std::ostream> stream(&sink);
+  cereal::BinaryOutputArchive archive(stream.get());
   archive(values...);
 }
 
@@ -111,9 +151,9 @@ std::size_t encode_into_buffer(char* dst, std::size_t room, const T& value) {
                 "trident::proc: this type cannot cross a process boundary; give it a serialize() "
                 "member, e.g. TRIDENT_SERIALIZABLE(field1, field2), or use standard types");
   fixed_sink sink(dst, room);
-  std::ostream stream(&sink);
+  stream_lease<std::ostream> stream(&sink);
   try {
-    cereal::BinaryOutputArchive archive(stream);
+    cereal::BinaryOutputArchive archive(stream.get());
     archive(value);
   } catch (const cereal::Exception&) {
     throw std::length_error("proc::queue: encoded message exceeds the queue's slot size of " +
@@ -139,10 +179,10 @@ std::remove_cv_t<T> decode(std::string_view bytes) {
                 "trident::proc: this type cannot cross a process boundary; give it a serialize() "
                 "member, e.g. TRIDENT_SERIALIZABLE(field1, field2), or use standard types");
   detail::view_buf buf(bytes);
-  std::istream stream(&buf);
+  detail::stream_lease<std::istream> stream(&buf);
   std::remove_cv_t<T> value{};
   try {
-    cereal::BinaryInputArchive archive(stream);
+    cereal::BinaryInputArchive archive(stream.get());
     archive(value);
   } catch (const cereal::Exception& e) {
     throw protocol_error(std::string("cannot decode value: ") + e.what());
