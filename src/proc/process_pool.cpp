@@ -117,6 +117,16 @@ struct process_pool::impl {
   int epoll = -1;
   int wake_fd = -1;
   std::thread io;
+  std::mutex join_mutex;  // shutdown/terminate may be called from several threads at once
+
+  void join_io() {
+    std::lock_guard lock(join_mutex);
+    if (!io.joinable()) return;
+    if (io.get_id() == std::this_thread::get_id()) {
+      throw std::logic_error("process_pool: shutdown from its own I/O thread (a continuation)");
+    }
+    io.join();
+  }
 
   // I/O thread only.
   std::vector<std::unique_ptr<worker>> workers;
@@ -597,15 +607,12 @@ void process_pool::enqueue_all(std::vector<std::unique_ptr<detail::pool_job>> jo
 
 void process_pool::shutdown(shutdown_mode mode) {
   impl_->request_stop(mode == shutdown_mode::wait ? stop_kind::wait : stop_kind::cancel_pending);
-  if (impl_->io.joinable()) {
-    if (impl_->io.get_id() == std::this_thread::get_id()) throw std::logic_error("process_pool: shutdown from its own I/O thread");
-    impl_->io.join();
-  }
+  impl_->join_io();
 }
 
 void process_pool::terminate() {
   impl_->request_stop(stop_kind::terminate);
-  if (impl_->io.joinable()) impl_->io.join();
+  impl_->join_io();
 }
 
 std::size_t process_pool::size() const noexcept { return impl_->options.workers; }

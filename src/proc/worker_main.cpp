@@ -68,7 +68,14 @@ bool run_task(const detail::frame& f, detail::frame_writer& out, std::string& sc
     if (name_len > f.payload.size() - 4) throw protocol_error("task frame: name runs past the end");
     const std::string_view name = f.payload.substr(4, name_len);
     const std::string_view args = f.payload.substr(4 + name_len);
-    const detail::registered_task* t = detail::find_task(name);
+    // The same task arrives many times in a row (a map): skip the registry's lock and lookup.
+    static std::string last_name;
+    static const detail::registered_task* last = nullptr;
+    const detail::registered_task* t = last != nullptr && name == last_name ? last : detail::find_task(name);
+    if (t != nullptr && t != last) {
+      last_name = name;
+      last = t;
+    }
     if (t == nullptr) {
       throw unregistered_task_error("worker has no task named '" + std::string(name) +
                                     "' (is the worker the same binary, with TRIDENT_TASK in it?)");

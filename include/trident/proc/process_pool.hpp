@@ -97,7 +97,9 @@ class unordered_results;
 ///    parent: workers are SIGKILLed by the kernel if the parent dies, even by SIGKILL.
 ///
 /// @par Thread safety
-/// Every member function may be called from any thread, concurrently.
+/// Every member function may be called from any thread, concurrently, except `shutdown`,
+/// `terminate` and the destructor from inside a continuation that runs on the pool's own I/O
+/// thread (they would join it; `shutdown` throws std::logic_error there).
 ///
 /// @code
 ///   int square(int x) { return x * x; }
