@@ -5,6 +5,7 @@
 // program down.)
 
 #include <csignal>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,15 @@ namespace trident::lesson {
 
 namespace {
 
+// Read at run time, so the compiler neither folds the bad store nor warns about it.
+volatile std::uintptr_t bad_address = 8;
+
 int risky_square(int x) {
   if (x == 7) {
-    volatile int* nowhere = nullptr;
-    *nowhere = x;  // the bug: a segfault in native code
+    // The bug: a field written through a null struct pointer (address 8), a segfault in native
+    // code.
+    volatile int* nowhere = reinterpret_cast<volatile int*>(bad_address);
+    *nowhere = x;
   }
   return x * x;
 }

@@ -74,6 +74,7 @@ char* frame_reader::prepare(std::size_t min, std::size_t& room) {
 }
 
 void frame_reader::feed(std::string_view bytes) {
+  if (bytes.empty()) return;  // memcpy from a null view is undefined even for 0 bytes
   std::size_t room = 0;
   char* p = prepare(bytes.size(), room);
   std::memcpy(p, bytes.data(), bytes.size());

@@ -176,7 +176,7 @@ bool shm_ring::put(std::string_view message, const std::chrono::steady_clock::ti
   }
   auto copy = [](void* context, char* dst, std::size_t) -> std::size_t {
     auto* m = static_cast<std::string_view*>(context);
-    std::memcpy(dst, m->data(), m->size());
+    if (!m->empty()) std::memcpy(dst, m->data(), m->size());
     return m->size();
   };
   return put_with(copy, &message, deadline);

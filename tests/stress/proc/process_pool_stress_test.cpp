@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <random>
 #include <set>
@@ -15,10 +16,13 @@
 
 namespace {
 
+// Read at run time, so the compiler neither folds the bad store nor warns about it.
+volatile std::uintptr_t bad_address = 8;
+
 int maybe_crash(int x, int how) {
   switch (how) {
     case 1: {
-      volatile int* p = nullptr;
+      volatile int* p = reinterpret_cast<volatile int*>(bad_address);  // see the unit test
       *p = x;
       break;
     }
