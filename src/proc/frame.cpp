@@ -45,7 +45,8 @@ bool known_kind(std::uint8_t k) noexcept {
 
 shm_mapping::shm_mapping(int fd, std::size_t size) : size_(size) {
   if (size == 0) return;
-  addr_ = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  // MAP_POPULATE: one walk over the pages instead of a fault per page as the decoder reads.
+  addr_ = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (addr_ == MAP_FAILED) {
     addr_ = nullptr;
     throw protocol_error("cannot map a shared-memory payload: " + std::string(std::strerror(errno)));

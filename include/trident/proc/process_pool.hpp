@@ -149,10 +149,19 @@ class process_pool {
     if (chunksize <= 1) {
       std::vector<future<R>> futures;
       std::vector<std::unique_ptr<detail::pool_job>> batch;
+      std::size_t batch_bytes = 0;
       for (const auto& item : items) {
         auto job = make_job(fn, item);
         futures.push_back(job->take_future());
+        batch_bytes += job->payload_size;
         batch.push_back(std::move(job));
+        // Large items: hand them over a megabyte at a time, so the workers start while the
+        // rest is still being encoded.
+        if (batch_bytes >= (std::size_t{1} << 20)) {
+          enqueue_all(std::move(batch));
+          batch.clear();
+          batch_bytes = 0;
+        }
       }
       enqueue_all(std::move(batch));
       return when_all(std::move(futures)).get();
