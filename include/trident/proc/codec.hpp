@@ -4,6 +4,9 @@
 /// cereal). Standard containers, strings, numbers, tuples, pairs, optionals and variants work
 /// out of the box; a user struct opts in with one line, `TRIDENT_SERIALIZABLE(field, ...)`.
 /// A type the codec cannot handle fails to compile at the `submit`, not at run time.
+///
+/// Thread safety: every function here may be called from any thread at once (each thread
+/// encodes through its own stream). Nothing here blocks or can be cancelled.
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/array.hpp>

@@ -5,6 +5,9 @@
 /// the way Python's pickle refers to a function by its qualified name. A registered function is
 /// still an ordinary function: a thread pool runs it directly.
 ///
+/// Thread safety: registration happens during static initialisation (before `main`); lookups
+/// are thread-safe afterwards.
+///
 /// @code
 ///   int square(int x) { return x * x; }
 ///   TRIDENT_TASK(square);                       // at namespace scope, next to the definition
