@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -294,6 +295,40 @@ TEST_F(process_pool_test, terminate_kills_workers_and_fails_what_is_left) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   for (auto& f : fs) EXPECT_THROW(f.get(), trident::cancelled_error);
   EXPECT_EQ(pt::children().size(), 0u);
+}
+
+TEST_F(process_pool_test, shutdown_cancel_pending_cancels_queued_work) {
+  process_pool pool(1);
+  auto running = pool.submit(sleeps_ms, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::vector<trident::future<int>> queued;
+  for (int i = 0; i < 5; ++i) queued.push_back(pool.submit(sleeps_ms, 1));
+  pool.shutdown(trident::shutdown_mode::cancel_pending);
+  EXPECT_EQ(running.get(), 200);
+  for (auto& f : queued) EXPECT_THROW(f.get(), trident::cancelled_error);
+}
+
+TEST_F(process_pool_test, abandoning_imap_early_leaves_the_pool_usable) {
+  process_pool pool(2);
+  std::vector<int> in(1000, 3);
+  {
+    auto results = pool.imap(square, in, 1);
+    int seen = 0;
+    for (int v : results) {
+      EXPECT_EQ(v, 9);
+      if (++seen == 5) break;
+    }
+  }
+  EXPECT_EQ(pool.submit(square, 6).get(), 36);
+}
+
+TEST_F(process_pool_test, prints_its_state) {
+  process_pool pool(2);
+  (void)pool.submit(square, 2).get();
+  std::ostringstream text;
+  text << pool;
+  EXPECT_NE(text.str().find("workers:2"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("completed:1"), std::string::npos) << text.str();
 }
 
 TEST_F(process_pool_test, submits_from_many_threads) {

@@ -58,6 +58,25 @@ TEST(proc_run_in, the_loop_keeps_running_while_a_worker_computes) {
   EXPECT_EQ(ticks, 5);
 }
 
+TEST(proc_run_in, cancelling_the_waiting_task_resumes_it_at_once) {
+  trident::proc::process_pool pool(1);
+  auto main_task = [&]() -> aio::task<bool> {
+    auto waiter = [&]() -> aio::task<int> { co_return co_await aio::run_in(pool, nap_ms, 600); };
+    auto handle = aio::spawn(waiter());
+    co_await aio::sleep(50ms);
+    const auto start = std::chrono::steady_clock::now();
+    handle.cancel();
+    try {
+      (void)co_await handle;
+    } catch (const trident::cancelled_error&) {
+      co_return std::chrono::steady_clock::now() - start < std::chrono::milliseconds(400);
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(aio::run(main_task()));
+  EXPECT_EQ(pool.submit(cube, 2).get(), 8);
+}
+
 TEST(proc_run_in, remote_exception_reaches_the_coroutine) {
   trident::proc::process_pool pool(1);
   auto main_task = [&]() -> aio::task<std::string> {
