@@ -90,6 +90,7 @@ struct process_pool::impl {
     bool retiring = false;
     bool socket_open = true;
     bool want_out = false;
+    bool write_closed = false;  // the peer is gone for writing; still readable until reaped
     bool killed = false;
     std::exception_ptr failure;  // why we killed it, for its oldest job
     watch sock_watch{this, false};
@@ -352,7 +353,7 @@ struct process_pool::impl {
   void dispatch() {
     if (ready.empty()) return;
     std::size_t live = 0;
-    for (auto& w : workers) live += w->state == phase::ready && !w->retiring && !w->killed;
+    for (auto& w : workers) live += w->state == phase::ready && !w->retiring && !w->killed && !w->write_closed;
     if (live == 0) return;
     // Deeper pipelines when the queue is long (throughput), one task each when it is short
     // (balance between workers when tasks are uneven).
@@ -360,7 +361,7 @@ struct process_pool::impl {
     while (!ready.empty()) {
       worker* best = nullptr;
       for (auto& w : workers) {
-        if (w->state != phase::ready || w->retiring || w->killed || !w->socket_open) continue;
+        if (w->state != phase::ready || w->retiring || w->killed || !w->socket_open || w->write_closed) continue;
         if (w->in_flight.size() >= depth) continue;
         if (best == nullptr || w->in_flight.size() < best->in_flight.size()) best = w.get();
       }
@@ -398,7 +399,7 @@ struct process_pool::impl {
   }
 
   void flush(worker& w) {
-    if (!w.socket_open) return;
+    if (!w.socket_open || w.write_closed) return;
     bool alive;
     try {
       alive = w.writer.flush(w.proc.socket);
@@ -406,7 +407,14 @@ struct process_pool::impl {
       alive = false;
     }
     if (!alive) {
-      close_socket(w);  // the worker is gone; its pidfd will say how
+      // The worker is gone (its pidfd will say how), but results it sent before dying may
+      // still wait in our receive buffer: keep the socket for reading until it is reaped, or a
+      // task that finished would be charged with the crash.
+      w.write_closed = true;
+      if (w.want_out) {
+        watch_fd(w.proc.socket, EPOLLIN | EPOLLRDHUP, &w.sock_watch, EPOLL_CTL_MOD);
+        w.want_out = false;
+      }
       return;
     }
     const bool want = !w.writer.empty();

@@ -84,8 +84,9 @@ class unordered_results;
 /// message.
 ///
 /// @par Cancellation
-/// `future::cancel()` removes a task that was not yet sent to a worker. A task that a worker
-/// has started is not interrupted (give it a timeout for that).
+/// `future::cancel()` removes a task that was not yet sent to a worker. A task counts as
+/// started once it is sent: when the queue is long, the pool sends each worker a few tasks ahead
+/// (pipelining), and those run. A started task is not interrupted (give it a timeout for that).
 ///
 /// @par Shutdown
 /// 1. `shutdown()` (graceful, Python's `close(); join()`): no new work is accepted (`submit`

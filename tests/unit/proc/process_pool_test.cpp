@@ -305,7 +305,17 @@ TEST_F(process_pool_test, shutdown_cancel_pending_cancels_queued_work) {
   for (int i = 0; i < 5; ++i) queued.push_back(pool.submit(sleeps_ms, 1));
   pool.shutdown(trident::shutdown_mode::cancel_pending);
   EXPECT_EQ(running.get(), 200);
-  for (auto& f : queued) EXPECT_THROW(f.get(), trident::cancelled_error);
+  // The pool may already have sent the worker its next task (pipelining): that one counts as
+  // started and runs. Every other queued task is cancelled.
+  int cancelled = 0;
+  for (auto& f : queued) {
+    try {
+      EXPECT_EQ(f.get(), 1);
+    } catch (const trident::cancelled_error&) {
+      ++cancelled;
+    }
+  }
+  EXPECT_GE(cancelled, 4);
 }
 
 TEST_F(process_pool_test, abandoning_imap_early_leaves_the_pool_usable) {
