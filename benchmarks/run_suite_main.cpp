@@ -7,8 +7,11 @@
 #include <string>
 
 #include "bench_suites.hpp"
+#include "trident/proc/worker_main.hpp"
 
 int main(int argc, char** argv) {
+  // The process suite re-executes this binary as its workers.
+  if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
   trident::bench::bench_options options;
   try {
     for (int i = 1; i < argc; ++i) {

@@ -11,6 +11,7 @@
 #include "bench_suites.hpp"
 #include "fetch_command.hpp"
 #include "tour.hpp"
+#include "trident/proc/worker_main.hpp"
 #include "trident/trace/recorder.hpp"
 #include "trident/version.hpp"
 
@@ -42,6 +43,8 @@ const CLI::Validator trace_path{
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First word to Trident: a process pool re-executes this binary as its workers.
+  if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
   CLI::App app{"trident: threads, processes and async I/O for C++ — runs the concurrency lesson for real"};
   app.set_version_flag("--version", std::string("trident ") + TRIDENT_VERSION_STRING);
   app.require_subcommand(1);

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
-          libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libcurl4-openssl-dev python3)
+          libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libcurl4-openssl-dev libcereal-dev python3)
 
 install_missing() {
   local missing=()

@@ -5,12 +5,15 @@
 #include <exception>
 
 #include "cell.hpp"
+#include "trident/proc/worker_main.hpp"
 
 #ifndef TRIDENT_LESSON_CELL
 #error "TRIDENT_LESSON_CELL must name the cell this binary runs"
 #endif
 
-int main() {
+int main(int argc, char** argv) {
+  // The process cells re-execute this binary as their workers.
+  if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
   try {
     return trident::lesson::run_single(TRIDENT_LESSON_CELL);
   } catch (const std::exception& e) {

@@ -1,0 +1,104 @@
+#pragma once
+/// @file
+/// One unit of work on its way to a worker process, with the promise it completes. Internal.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "trident/exec/future.hpp"
+#include "trident/proc/codec.hpp"
+#include "trident/proc/detail/frame.hpp"
+
+namespace trident::proc::detail {
+
+/// Type-erased job. The pool's I/O thread owns it from `enqueue` until it completes or fails.
+class pool_job {
+ public:
+  pool_job() = default;
+  pool_job(const pool_job&) = delete;
+  pool_job& operator=(const pool_job&) = delete;
+  virtual ~pool_job() {
+    if (payload_fd >= 0) ::close(payload_fd);
+  }
+
+  frame_kind kind = frame_kind::task;
+  std::string payload;    ///< u32 name length, name, encoded arguments (empty if in `payload_fd`).
+  int payload_fd = -1;    ///< A memfd with the payload, for large arguments (kept for resends).
+  std::uint64_t payload_size = 0;
+  std::chrono::nanoseconds timeout{0};  ///< 0: none.
+  bool claimed = false;   ///< Set by the I/O thread when it first sends the job.
+
+  /// Marks the future running; false if the consumer cancelled it (then drop the job).
+  virtual bool claim() noexcept = 0;
+  /// Decodes the worker's result and publishes it (a decoding failure becomes the exception).
+  virtual void complete(std::string_view result) noexcept = 0;
+  virtual void fail(std::exception_ptr error) noexcept = 0;
+  /// Cancels the future (it was never started) or, if it was, fails it with `cancelled_error`.
+  virtual void cancel(const char* why) noexcept = 0;
+};
+
+template <class R>
+class typed_job final : public pool_job {
+ public:
+  future<R> take_future() {
+    future<R> f = promise_.get_future();
+    state_ = f.state();
+    return f;
+  }
+  bool claim() noexcept override { return state_->try_start(); }
+  void complete(std::string_view result) noexcept override {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        promise_.set_value();
+      } else {
+        promise_.set_value(decode<R>(result));
+      }
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
+  void fail(std::exception_ptr error) noexcept override {
+    try {
+      promise_.set_exception(std::move(error));
+    } catch (...) {  // already satisfied: nothing left to tell
+    }
+  }
+
+  void cancel(const char* why) noexcept override {
+    if (state_->try_cancel()) return;
+    try {
+      fail(std::make_exception_ptr(cancelled_error(why)));
+    } catch (...) {
+    }
+  }
+
+ private:
+  promise<R> promise_;
+  ::trident::detail::shared_state<R>* state_ = nullptr;  // kept alive by promise_'s reference
+};
+
+/// Starts a task payload: the name, ready for the encoded arguments to be appended.
+inline void begin_payload(std::string& out, std::string_view name) {
+  const auto n = static_cast<std::uint32_t>(name.size());
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(name);
+}
+
+/// Moves a large payload into a memfd, so it crosses to the worker without a pipe copy.
+inline void spill_large_payload(pool_job& job) {
+  job.payload_size = job.payload.size();
+  if (job.payload.size() >= shm_threshold) {
+    job.payload_fd = make_payload_fd(job.payload);
+    std::string().swap(job.payload);
+  }
+}
+
+}  // namespace trident::proc::detail

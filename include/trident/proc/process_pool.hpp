@@ -1,0 +1,440 @@
+#pragma once
+/// @file
+/// `process_pool`: a pool of worker processes that run registered tasks (Python's
+/// `multiprocessing.Pool` and `ProcessPoolExecutor`), with crash isolation.
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <iosfwd>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "trident/exec/as_completed.hpp"
+#include "trident/exec/future.hpp"
+#include "trident/exec/thread_pool.hpp"
+#include "trident/exec/when_all.hpp"
+#include "trident/proc/codec.hpp"
+#include "trident/proc/detail/pool_job.hpp"
+#include "trident/proc/errors.hpp"
+#include "trident/proc/task.hpp"
+
+namespace trident::proc {
+
+/// How a `process_pool` is set up.
+struct pool_options {
+  std::size_t workers = default_worker_count();
+  /// A worker exits and is replaced after this many tasks (0: never), as in Python's
+  /// `maxtasksperchild`: a cure for leaks in native code.
+  std::size_t max_tasks_per_child = 0;
+  /// Address-space limit of each worker in bytes (RLIMIT_AS; 0: none). A task that allocates
+  /// past it fails with `remote_error` of type `std::bad_alloc`. Not usable with sanitizer builds,
+  /// which reserve terabytes of address space.
+  std::size_t memory_limit_bytes = 0;
+  /// Default per-task timeout (0: none). A task running longer has its worker killed and fails
+  /// with `task_timeout_error`; the pool starts a replacement.
+  std::chrono::milliseconds task_timeout{0};
+  /// How long a starting worker may take to say hello before the pool gives up on it.
+  std::chrono::milliseconds start_timeout{10000};
+
+  /// The number of hardware threads (at least 1).
+  static std::size_t default_worker_count() noexcept;
+};
+
+/// A snapshot of a pool's counters.
+struct process_pool_statistics {
+  std::size_t workers = 0;
+  std::size_t queued = 0;      ///< Submitted, not yet sent to a worker.
+  std::size_t in_flight = 0;   ///< Sent to a worker, result not back yet.
+  std::size_t completed = 0;   ///< Finished with a value or an exception.
+  std::size_t crashed = 0;     ///< Tasks failed because their worker died or timed out.
+  std::size_t started = 0;     ///< Worker processes started, replacements included.
+  std::vector<int> worker_pids;
+};
+
+std::ostream& operator<<(std::ostream& out, const process_pool_statistics& s);
+
+template <class R>
+class ordered_results;
+template <class R>
+class unordered_results;
+
+/// A fixed number of worker processes running tasks registered with `TRIDENT_TASK`.
+///
+/// Workers are the program's own binary, re-executed in worker mode (so `main` must call
+/// `worker_main` first; see worker_main.hpp). Tasks and results cross as cereal-encoded frames
+/// on one Unix socket per worker, large ones (64 KiB and up) as a memfd; one I/O thread per
+/// pool, driven by epoll, feeds all workers and completes the futures.
+///
+/// @par Crash isolation
+/// A worker that dies while running a task (segfault, abort, killed from outside, out of memory)
+/// or runs past the task's timeout fails that task's future only, with `worker_crashed_error`
+/// naming the signal (or `task_timeout_error`); tasks queued behind it go to other workers, and a
+/// replacement worker starts. The pool never becomes unusable (unlike Python's
+/// `BrokenProcessPool`), except when workers cannot start at all (`worker_start_error`).
+///
+/// @par Exceptions
+/// An exception thrown by a task comes back as `remote_error` with the original type name and
+/// message.
+///
+/// @par Cancellation
+/// `future::cancel()` removes a task that was not yet sent to a worker. A task counts as
+/// started once it is sent: when the queue is long, the pool sends each worker a few tasks ahead
+/// (pipelining), and those run. A started task is not interrupted (give it a timeout for that).
+///
+/// @par Shutdown
+/// 1. `shutdown()` (graceful, Python's `close(); join()`): no new work is accepted (`submit`
+///    throws `shutdown_error`), queued tasks still run, then each worker is told to exit and is
+///    reaped. With `shutdown_mode::cancel_pending`, queued tasks are cancelled instead.
+/// 2. `terminate()` (immediate): workers are SIGKILLed and reaped; queued and running tasks fail
+///    with `cancelled_error`.
+/// 3. The destructor does `shutdown()`. No worker outlives the pool, and none outlives the
+///    parent: workers are SIGKILLed by the kernel if the parent dies, even by SIGKILL.
+///
+/// @par Thread safety
+/// Every member function may be called from any thread, concurrently, except `shutdown`,
+/// `terminate` and the destructor from inside a continuation that runs on the pool's own I/O
+/// thread (they would join it; `shutdown` throws std::logic_error there).
+///
+/// @code
+///   int square(int x) { return x * x; }
+///   TRIDENT_TASK(square);
+///   ...
+///   trident::proc::process_pool pool(4);
+///   trident::future<int> f = pool.submit(square, 7);
+///   std::vector<int> all = pool.map(square, std::vector{1, 2, 3});
+/// @endcode
+class process_pool {
+ public:
+  /// Starts `workers` worker processes and waits until each has answered its handshake.
+  /// Throws `worker_start_error` if they cannot start (for instance when `main` does not call
+  /// `worker_main`), std::invalid_argument for 0 workers.
+  explicit process_pool(std::size_t workers = pool_options::default_worker_count());
+  explicit process_pool(pool_options options);
+  process_pool(const process_pool&) = delete;
+  process_pool& operator=(const process_pool&) = delete;
+  ~process_pool();
+
+  /// Runs `fn(args...)` in a worker; `fn` must be registered with `TRIDENT_TASK`
+  /// (`unregistered_task_error` otherwise). Arguments are encoded at once, so the caller may
+  /// change or destroy them afterwards. Throws `shutdown_error` after shutdown.
+  template <class R, class... P, class... Args>
+  future<R> submit(R (*fn)(P...), Args&&... args) {
+    return submit_for(std::chrono::milliseconds(0), fn, std::forward<Args>(args)...);
+  }
+
+  /// Like `submit`, with a per-task `timeout` (0: the pool's default).
+  template <class R, class... P, class... Args>
+  future<R> submit_for(std::chrono::milliseconds timeout, R (*fn)(P...), Args&&... args) {
+    auto job = make_job(fn, std::forward<Args>(args)...);
+    job->timeout = timeout;
+    future<R> f = job->take_future();
+    enqueue(std::move(job));
+    return f;
+  }
+
+  /// Applies `fn` to every element of `items` in workers and returns the results in input order
+  /// (Python's `Pool.map`). Items go in chunks of `chunksize` (one frame and one future per
+  /// chunk). If calls throw, the first failing element's exception (in input order) is rethrown
+  /// after every chunk finished.
+  template <class R, class P, class Range>
+  std::vector<R> map(R (*fn)(P), const Range& items, std::size_t chunksize = 1) {
+    static_assert(!std::is_void_v<R>, "map needs a task that returns a value");
+    // One wake-up for the caller when the last result is in (when_all), not one per item.
+    if (chunksize <= 1) {
+      std::vector<future<R>> futures;
+      std::vector<std::unique_ptr<detail::pool_job>> batch;
+      std::size_t batch_bytes = 0;
+      for (const auto& item : items) {
+        auto job = make_job(fn, item);
+        futures.push_back(job->take_future());
+        batch_bytes += job->payload_size;
+        batch.push_back(std::move(job));
+        // Large items: hand them over a megabyte at a time, so the workers start while the
+        // rest is still being encoded.
+        if (batch_bytes >= (std::size_t{1} << 20)) {
+          enqueue_all(std::move(batch));
+          batch.clear();
+          batch_bytes = 0;
+        }
+      }
+      enqueue_all(std::move(batch));
+      return when_all(std::move(futures)).get();
+    }
+    auto chunks = when_all(submit_chunks(fn, items, chunksize)).get();
+    std::vector<R> out;
+    for (auto& c : chunks) {
+      for (auto& r : c) out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  /// Ordered, streaming `map` (Python's `Pool.imap`): a single-pass range whose elements are the
+  /// results in input order, each available as soon as it and those before it are done. At most
+  /// a window of chunks is in flight, so a long input never floods the pool.
+  template <class R, class P, class Range>
+  ordered_results<R> imap(R (*fn)(P), const Range& items, std::size_t chunksize = 1);
+
+  /// Like `imap`, but results come in completion order (Python's `Pool.imap_unordered`).
+  template <class R, class P, class Range>
+  unordered_results<R> imap_unordered(R (*fn)(P), const Range& items, std::size_t chunksize = 1);
+
+  /// Graceful stop; see the class comment. Idempotent; waits until every worker is reaped.
+  void shutdown(shutdown_mode mode = shutdown_mode::wait);
+
+  /// Immediate stop: kills the workers; see the class comment. Waits until they are reaped.
+  void terminate();
+
+  /// The number of worker processes.
+  [[nodiscard]] std::size_t size() const noexcept;
+
+  [[nodiscard]] process_pool_statistics statistics() const;
+
+  friend std::ostream& operator<<(std::ostream& out, const process_pool& pool);
+
+  /// For Trident's own layers: queues a job built by a typed front end.
+  void enqueue(std::unique_ptr<detail::pool_job> job);
+  void enqueue_all(std::vector<std::unique_ptr<detail::pool_job>> jobs);
+
+  /// One chunk of `fn` over `items[first, first + n)` as a job.
+  template <class R, class P, class It>
+  future<std::vector<R>> submit_chunk(R (*fn)(P), It first, std::size_t n,
+                                      std::vector<std::unique_ptr<detail::pool_job>>* batch = nullptr) {
+    using arg_t = std::tuple<std::decay_t<P>>;
+    std::vector<arg_t> args;
+    args.reserve(n);
+    for (std::size_t i = 0; i < n; ++i, ++first) args.emplace_back(*first);
+    auto job = std::make_unique<detail::typed_job<std::vector<R>>>();
+    job->kind = detail::frame_kind::chunk;
+    detail::begin_payload(job->payload, detail::task_name_of(reinterpret_cast<detail::any_fn>(fn)));
+    encode_into(job->payload, args);
+    detail::spill_large_payload(*job);
+    auto f = job->take_future();
+    if (batch != nullptr) {
+      batch->push_back(std::move(job));
+    } else {
+      enqueue(std::move(job));
+    }
+    return f;
+  }
+
+ private:
+  struct impl;
+
+  /// A job running `fn(args...)`, its arguments encoded, large ones moved to shared memory.
+  template <class R, class... P, class... Args>
+  static std::unique_ptr<detail::typed_job<R>> make_job(R (*fn)(P...), Args&&... args) {
+    static_assert(sizeof...(P) == sizeof...(Args), "submit: wrong number of arguments for the task");
+    using args_t = std::tuple<std::decay_t<P>...>;
+    auto job = std::make_unique<detail::typed_job<R>>();
+    detail::begin_payload(job->payload, detail::task_name_of(reinterpret_cast<detail::any_fn>(fn)));
+    encode_into(job->payload, args_t(std::forward<Args>(args)...));
+    detail::spill_large_payload(*job);
+    return job;
+  }
+
+  template <class R, class P, class Range>
+  std::vector<future<std::vector<R>>> submit_chunks(R (*fn)(P), const Range& items, std::size_t chunksize) {
+    if (chunksize == 0) chunksize = 1;
+    std::vector<future<std::vector<R>>> futures;
+    std::vector<std::unique_ptr<detail::pool_job>> batch;
+    const auto count = static_cast<std::size_t>(std::distance(std::begin(items), std::end(items)));
+    futures.reserve(count / chunksize + 1);
+    batch.reserve(count / chunksize + 1);
+    auto it = std::begin(items);
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t n = std::min(chunksize, count - done);
+      futures.push_back(submit_chunk(fn, it, n, &batch));
+      std::advance(it, n);
+      done += n;
+    }
+    enqueue_all(std::move(batch));
+    return futures;
+  }
+
+  std::unique_ptr<impl> impl_;
+};
+
+/// The results of `process_pool::imap`, in input order. Single pass; the pool must outlive it.
+/// Abandoning it early cancels the chunks not yet started. Thread safety: one thread at a time.
+template <class R>
+class ordered_results {
+ public:
+  using chunk_fn = std::function<future<std::vector<R>>(std::size_t first, std::size_t n)>;
+
+  ordered_results(chunk_fn submit, std::size_t count, std::size_t chunksize, std::size_t window)
+      : submit_(std::move(submit)), count_(count), chunksize_(chunksize), window_(window) {}
+  ordered_results(ordered_results&&) noexcept = default;
+  ~ordered_results() {
+    for (auto& f : in_flight_) {
+      if (f.valid()) f.cancel();
+    }
+  }
+
+  /// The next result in input order, or nullopt at the end; rethrows the item's exception.
+  std::optional<R> next() {
+    while (buffer_pos_ == buffer_.size()) {
+      fill();
+      if (in_flight_.empty()) return std::nullopt;
+      buffer_ = in_flight_.front().get();
+      buffer_pos_ = 0;
+      in_flight_.pop_front();
+    }
+    return std::move(buffer_[buffer_pos_++]);
+  }
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(ordered_results* r) : r_(r), current_(r->next()) {}
+    R& operator*() { return *current_; }
+    iterator& operator++() {
+      current_ = r_->next();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const { return !current_.has_value(); }
+
+   private:
+    ordered_results* r_ = nullptr;
+    std::optional<R> current_;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  void fill() {
+    while (in_flight_.size() < window_ && submitted_ < count_) {
+      const std::size_t n = std::min(chunksize_, count_ - submitted_);
+      in_flight_.push_back(submit_(submitted_, n));
+      submitted_ += n;
+    }
+  }
+
+  chunk_fn submit_;
+  std::size_t count_;
+  std::size_t chunksize_;
+  std::size_t window_;
+  std::size_t submitted_ = 0;
+  std::deque<future<std::vector<R>>> in_flight_;
+  std::vector<R> buffer_;
+  std::size_t buffer_pos_ = 0;
+};
+
+/// The results of `process_pool::imap_unordered`, in completion order. Single pass; the pool
+/// must outlive it. Abandoning it early cancels the chunks not yet started. One thread at a time.
+template <class R>
+class unordered_results {
+ public:
+  using chunk_fn = std::function<future<std::vector<R>>(std::size_t first, std::size_t n)>;
+
+  unordered_results(chunk_fn submit, std::size_t count, std::size_t chunksize, std::size_t window)
+      : submit_(std::move(submit)),
+        count_(count),
+        chunksize_(chunksize),
+        window_(window),
+        queue_(std::make_shared<::trident::detail::completion_queue>()) {
+    const std::size_t chunks = (count + chunksize - 1) / chunksize;
+    slots_.resize(chunks);
+  }
+  unordered_results(unordered_results&&) noexcept = default;
+  ~unordered_results() {
+    for (auto& f : slots_) {
+      if (f.valid()) f.cancel();
+    }
+    // Continuations still hold the queue (shared), so late completions are harmless.
+  }
+
+  /// The next result to finish, or nullopt at the end; rethrows the item's exception.
+  std::optional<R> next() {
+    while (buffer_pos_ == buffer_.size()) {
+      fill();
+      if (outstanding_ == 0) return std::nullopt;
+      const auto index = queue_->pop(nullptr);
+      --outstanding_;
+      buffer_ = slots_[*index].get();
+      buffer_pos_ = 0;
+    }
+    return std::move(buffer_[buffer_pos_++]);
+  }
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(unordered_results* r) : r_(r), current_(r->next()) {}
+    R& operator*() { return *current_; }
+    iterator& operator++() {
+      current_ = r_->next();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const { return !current_.has_value(); }
+
+   private:
+    unordered_results* r_ = nullptr;
+    std::optional<R> current_;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  void fill() {
+    while (outstanding_ < window_ && submitted_ < count_) {
+      const std::size_t n = std::min(chunksize_, count_ - submitted_);
+      const std::size_t slot = submitted_ / chunksize_;
+      slots_[slot] = submit_(submitted_, n);
+      auto* node = new ::trident::detail::completion_node(queue_, slot);
+      if (!slots_[slot].state()->add_continuation(node)) {
+        queue_->push(slot);
+        delete node;
+      }
+      ++outstanding_;
+      submitted_ += n;
+    }
+  }
+
+  chunk_fn submit_;
+  std::size_t count_;
+  std::size_t chunksize_;
+  std::size_t window_;
+  std::size_t submitted_ = 0;
+  std::size_t outstanding_ = 0;
+  std::shared_ptr<::trident::detail::completion_queue> queue_;
+  std::vector<future<std::vector<R>>> slots_;
+  std::vector<R> buffer_;
+  std::size_t buffer_pos_ = 0;
+};
+
+template <class R, class P, class Range>
+ordered_results<R> process_pool::imap(R (*fn)(P), const Range& items, std::size_t chunksize) {
+  if (chunksize == 0) chunksize = 1;
+  auto copy = std::make_shared<std::vector<std::decay_t<P>>>(std::begin(items), std::end(items));
+  const std::size_t count = copy->size();
+  return ordered_results<R>(
+      [this, fn, copy](std::size_t first, std::size_t n) { return submit_chunk(fn, copy->begin() + first, n); },
+      count, chunksize, 4 * size());
+}
+
+template <class R, class P, class Range>
+unordered_results<R> process_pool::imap_unordered(R (*fn)(P), const Range& items, std::size_t chunksize) {
+  if (chunksize == 0) chunksize = 1;
+  auto copy = std::make_shared<std::vector<std::decay_t<P>>>(std::begin(items), std::end(items));
+  const std::size_t count = copy->size();
+  return unordered_results<R>(
+      [this, fn, copy](std::size_t first, std::size_t n) { return submit_chunk(fn, copy->begin() + first, n); },
+      count, chunksize, 4 * size());
+}
+
+}  // namespace trident::proc

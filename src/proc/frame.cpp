@@ -1,0 +1,254 @@
+// The worker channel's frames: decoding (hardened against any byte sequence: the fuzz test
+// feeds it random input), encoding, and the socket I/O that carries descriptors along.
+
+#include "trident/proc/detail/frame.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "trident/proc/errors.hpp"
+
+namespace trident::proc::detail {
+
+namespace {
+
+struct header {
+  std::uint32_t magic;
+  std::uint8_t kind;
+  std::uint8_t flags;
+  std::uint16_t zero;
+  std::uint64_t id;
+  std::uint64_t size;
+};
+static_assert(sizeof(header) == frame_header_size);
+
+void write_header(std::string& out, frame_kind kind, std::uint8_t flags, std::uint64_t id, std::uint64_t size) {
+  const header h{frame_magic, static_cast<std::uint8_t>(kind), flags, 0, id, size};
+  out.append(reinterpret_cast<const char*>(&h), sizeof h);
+}
+
+bool known_kind(std::uint8_t k) noexcept {
+  return k >= static_cast<std::uint8_t>(frame_kind::hello) && k <= static_cast<std::uint8_t>(frame_kind::retire);
+}
+
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+
+}  // namespace
+
+shm_mapping::shm_mapping(int fd, std::size_t size) : size_(size) {
+  if (size == 0) return;
+  // MAP_POPULATE: one walk over the pages instead of a fault per page as the decoder reads.
+  addr_ = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (addr_ == MAP_FAILED) {
+    addr_ = nullptr;
+    throw protocol_error("cannot map a shared-memory payload: " + std::string(std::strerror(errno)));
+  }
+}
+
+shm_mapping::~shm_mapping() {
+  if (addr_ != nullptr) ::munmap(addr_, size_);
+}
+
+frame_reader::~frame_reader() {
+  for (int fd : fds_) ::close(fd);
+}
+
+char* frame_reader::prepare(std::size_t min, std::size_t& room) {
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (begin_ > 0 && buf_.size() - end_ < min) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (buf_.size() - end_ < min) buf_.resize(end_ + min);
+  room = buf_.size() - end_;
+  return buf_.data() + end_;
+}
+
+void frame_reader::feed(std::string_view bytes) {
+  if (bytes.empty()) return;  // memcpy from a null view is undefined even for 0 bytes
+  std::size_t room = 0;
+  char* p = prepare(bytes.size(), room);
+  std::memcpy(p, bytes.data(), bytes.size());
+  commit(bytes.size());
+}
+
+std::optional<frame> frame_reader::next() {
+  if (end_ - begin_ < frame_header_size) return std::nullopt;
+  header h;
+  std::memcpy(&h, buf_.data() + begin_, sizeof h);
+  if (h.magic != frame_magic) {
+    throw protocol_error("worker channel: bad frame magic (stream corrupted or not a Trident worker)");
+  }
+  if (!known_kind(h.kind)) throw protocol_error("worker channel: unknown frame kind " + std::to_string(h.kind));
+  if ((h.flags & ~flag_shm) != 0 || h.zero != 0) throw protocol_error("worker channel: reserved header bits set");
+  frame f;
+  f.kind = static_cast<frame_kind>(h.kind);
+  f.id = h.id;
+  if (h.flags & flag_shm) {
+    if (h.size > max_shm_payload) throw protocol_error("worker channel: shared-memory payload size out of range");
+    if (fds_.empty()) throw protocol_error("worker channel: shared-memory frame arrived without its descriptor");
+    const int fd = fds_.front();
+    fds_.pop_front();
+    struct ::stat st {};
+    const bool ok = ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= h.size;
+    if (!ok) {
+      ::close(fd);
+      throw protocol_error("worker channel: shared-memory payload shorter than its frame says");
+    }
+    try {
+      f.mapping = std::make_unique<shm_mapping>(fd, static_cast<std::size_t>(h.size));
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+    f.payload = f.mapping->bytes();
+    begin_ += frame_header_size;
+    return f;
+  }
+  if (h.size > max_inline_payload) throw protocol_error("worker channel: frame length out of range");
+  if (end_ - begin_ < frame_header_size + h.size) return std::nullopt;
+  f.payload = std::string_view(buf_.data() + begin_ + frame_header_size, static_cast<std::size_t>(h.size));
+  begin_ += frame_header_size + static_cast<std::size_t>(h.size);
+  return f;
+}
+
+void append_frame(std::string& out, frame_kind kind, std::uint64_t id, std::string_view payload) {
+  write_header(out, kind, 0, id, payload.size());
+  out.append(payload);
+}
+
+void append_shm_header(std::string& out, frame_kind kind, std::uint64_t id, std::uint64_t size) {
+  write_header(out, kind, flag_shm, id, size);
+}
+
+int make_payload_fd(std::string_view payload) {
+  const int fd = ::memfd_create("trident-payload", MFD_CLOEXEC);
+  if (fd < 0) throw_errno("memfd_create");
+  std::size_t done = 0;
+  while (done < payload.size()) {
+    const ssize_t n = ::write(fd, payload.data() + done, payload.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      throw std::system_error(e, std::generic_category(), "write to memfd");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return fd;
+}
+
+frame_writer::~frame_writer() {
+  for (auto& c : chunks_) {
+    if (c.fd >= 0) ::close(c.fd);
+  }
+}
+
+frame_writer::chunk& frame_writer::open_chunk() {
+  // Small frames share a chunk (one sendmsg for many); a chunk grows up to 256 KiB.
+  if (chunks_.empty() || chunks_.back().data.size() > 256 * 1024) chunks_.emplace_back();
+  return chunks_.back();
+}
+
+void frame_writer::add(frame_kind kind, std::uint64_t id, std::string_view payload) {
+  if (payload.size() >= shm_threshold) {
+    add_fd(kind, id, make_payload_fd(payload), payload.size());
+    return;
+  }
+  append_frame(open_chunk().data, kind, id, payload);
+}
+
+void frame_writer::add_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size) {
+  // The descriptor rides on the first byte of a fresh chunk, and the header is that first byte.
+  chunk& c = chunks_.emplace_back();
+  c.fd = fd;
+  append_shm_header(c.data, kind, id, size);
+}
+
+void frame_writer::add_shared_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw_errno("dup of a payload memfd");
+  add_fd(kind, id, copy, size);
+}
+
+
+bool frame_writer::flush(int socket) {
+  while (!chunks_.empty()) {
+    chunk& c = chunks_.front();
+    iovec iov{c.data.data() + c.sent, c.data.size() - c.sent};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    if (c.fd >= 0 && c.sent == 0) {
+      std::memset(control, 0, sizeof control);
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(cm), &c.fd, sizeof(int));
+    }
+    const ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      if (errno == EPIPE || errno == ECONNRESET) return false;
+      throw_errno("sendmsg on worker channel");
+    }
+    if (c.fd >= 0 && c.sent == 0) {
+      ::close(c.fd);  // the peer holds its own copy now
+      c.fd = -1;
+    }
+    c.sent += static_cast<std::size_t>(n);
+    if (c.sent == c.data.size()) chunks_.pop_front();
+  }
+  return true;
+}
+
+long read_into(int socket, frame_reader& reader) {
+  std::size_t room = 0;
+  char* p = reader.prepare(64 * 1024, room);
+  iovec iov{p, room};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 32)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+    if (errno == ECONNRESET) return 0;
+    throw_errno("recvmsg on worker channel");
+  }
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+      reader.push_fd(fd);
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC) throw protocol_error("worker channel: descriptors lost (control data truncated)");
+  reader.commit(static_cast<std::size_t>(n));
+  return n;
+}
+
+}  // namespace trident::proc::detail

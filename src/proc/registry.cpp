@@ -1,0 +1,80 @@
+// The task registry: name -> invokers (what a worker runs), address -> name (what a submit
+// sends). Filled by TRIDENT_TASK during static initialisation, read-only afterwards, so a
+// worker that re-executes the same binary has the same table before main() starts.
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "trident/proc/task.hpp"
+
+namespace trident::proc::detail {
+
+namespace {
+
+struct registry {
+  std::mutex mutex;
+  std::map<std::string, registered_task, std::less<>> by_name;
+  std::unordered_map<any_fn, std::string> by_address;
+};
+
+registry& table() {
+  static registry* r = new registry();  // never destroyed: tasks may run during static teardown
+  return *r;
+}
+
+std::string describe(any_fn address) {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(address), &info) != 0 && info.dli_sname != nullptr) {
+    int status = 0;
+    std::unique_ptr<char, decltype(&std::free)> demangled(
+        abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), &std::free);
+    return status == 0 && demangled ? demangled.get() : info.dli_sname;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%p", reinterpret_cast<void*>(address));
+  return std::string("the function at ") + text;
+}
+
+}  // namespace
+
+bool register_task(const char* name, any_fn address, invoker_fn one, invoker_fn chunk) {
+  auto& r = table();
+  std::lock_guard lock(r.mutex);
+  auto [it, inserted] = r.by_name.try_emplace(name, registered_task{name, one, chunk});
+  if (!inserted && it->second.one != one) {
+    std::fprintf(stderr, "trident: two different functions registered as task '%s'; give one another name\n", name);
+    std::abort();
+  }
+  r.by_address.emplace(address, name);
+  return true;
+}
+
+const registered_task* find_task(std::string_view name) {
+  auto& r = table();
+  std::lock_guard lock(r.mutex);
+  auto it = r.by_name.find(name);
+  return it == r.by_name.end() ? nullptr : &it->second;
+}
+
+const std::string& task_name_of(any_fn address) {
+  auto& r = table();
+  {
+    std::lock_guard lock(r.mutex);
+    auto it = r.by_address.find(address);
+    if (it != r.by_address.end()) return it->second;
+  }
+  throw unregistered_task_error(describe(address) +
+                                " is not registered as a task; add TRIDENT_TASK(<its name>) at namespace "
+                                "scope next to its definition");
+}
+
+}  // namespace trident::proc::detail

@@ -1,0 +1,148 @@
+// Worker start-up on the parent's side: re-exec of /proc/self/exe through posix_spawn.
+//
+// Why not fork(): the parent may run threads (a pool's I/O thread, thread pools, an event loop);
+// a forked child inherits their locks in whatever state they were, and may deadlock on the
+// first malloc. posix_spawn creates the child with vfork semantics and execs at once, so no user
+// code runs in a half-copied process; the worker starts from main() like any program.
+
+#include "trident/proc/detail/spawn.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "trident/proc/errors.hpp"
+
+extern char** environ;
+
+namespace trident::proc::detail {
+
+std::string missing_guard_hint() {
+  return "the program's main() must start with "
+         "`if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;` "
+         "so that the re-executed binary serves as a worker";
+}
+
+spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit) {
+  if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
+    throw worker_start_error(
+        "this process was started as a Trident worker but ran the program's own code instead; " +
+        missing_guard_hint());
+  }
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw worker_start_error(std::string("socketpair: ") + std::strerror(errno));
+  }
+  const int parent_end = fds[0];
+  const int child_end = fds[1];
+
+  const std::string marker = std::string("--trident-worker=") + mode;
+  const std::string fd_text = std::to_string(child_end);
+  const std::string parent_text = std::to_string(::getpid());
+  const std::string limit_text = std::to_string(memory_limit_bytes);
+  static const std::string exe = [] {
+    char path[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+    return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
+  }();
+  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(marker.c_str()),
+                  const_cast<char*>(fd_text.c_str()), const_cast<char*>(parent_text.c_str()),
+                  const_cast<char*>(limit_text.c_str()), nullptr};
+  std::vector<char*> env;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Sanitizer builds: a worker's segfault must end it by the signal (what crash isolation
+  // reports), not by the sanitizer's report and exit status 1.
+#if defined(__SANITIZE_ADDRESS__)
+  const char* sanitizer_var = "ASAN_OPTIONS";
+#else
+  const char* sanitizer_var = "TSAN_OPTIONS";
+#endif
+  const char* old_options = std::getenv(sanitizer_var);
+  std::string sanitizer_options = std::string(sanitizer_var) + "=" + (old_options != nullptr ? old_options : "") +
+                                  (old_options != nullptr && *old_options != '\0' ? ":" : "") + "handle_segv=0";
+  const std::size_t var_len = std::strlen(sanitizer_var);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) == 0) continue;
+    if (std::strncmp(*e, sanitizer_var, var_len) == 0 && (*e)[var_len] == '=') continue;
+    env.push_back(*e);
+  }
+  env.push_back(sanitizer_options.data());
+#else
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) != 0) env.push_back(*e);
+  }
+#endif
+  static char pending[] = "TRIDENT_WORKER_PENDING=1";
+  env.push_back(pending);
+  env.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  // dup2 onto itself clears close-on-exec in the child only (glibc >= 2.29).
+  posix_spawn_file_actions_adddup2(&actions, child_end, child_end);
+  for (int fd : inherit) posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  sigset_t none;
+  sigset_t all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(child_end);
+  if (rc != 0) {
+    ::close(parent_end);
+    throw worker_start_error(std::string("cannot start worker process: ") + std::strerror(rc));
+  }
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    const int e = errno;
+    ::kill(pid, SIGKILL);
+    int ignored_signal = 0;
+    int ignored_code = 0;
+    (void)reap(pid, ignored_signal, ignored_code);
+    ::close(parent_end);
+    throw worker_start_error(std::string("pidfd_open: ") + std::strerror(e));
+  }
+  ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  return {pid, parent_end, pidfd};
+}
+
+std::string signal_name(int signal) {
+  const char* abbrev = ::sigabbrev_np(signal);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
+}
+
+std::string reap(pid_t pid, int& signal, int& code) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  signal = 0;
+  code = -1;
+  if (r < 0) return "could not be reaped (" + std::string(std::strerror(errno)) + ")";
+  if (WIFSIGNALED(status)) {
+    signal = WTERMSIG(status);
+    return "was killed by signal " + std::to_string(signal) + " (" + signal_name(signal) + ")";
+  }
+  code = WEXITSTATUS(status);
+  return "exited with status " + std::to_string(code);
+}
+
+}  // namespace trident::proc::detail
