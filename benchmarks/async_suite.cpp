@@ -52,10 +52,6 @@
 #include "trident/aio/tcp_server.hpp"
 #include "trident/aio/tcp_stream.hpp"
 
-#ifndef TRIDENT_BENCH_COMPARE_DIR
-#define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
-#endif
-
 namespace trident::bench {
 namespace {
 
@@ -300,45 +296,17 @@ struct python_run {
   bool ok = true;
 };
 
-std::string python_script() {
-  const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
-  return (std::filesystem::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / "async" / "asyncio_bench.py").string();
-}
-
 /// Runs the script for one loop and the given cases; parses its JSON lines and notes.
 python_run run_python(const std::string& loop, const std::vector<std::string>& cases, int repeat) {
-  python_run out;
   std::string cmd = fmt::format("{} {} --loop {} --repeat {}", shell_quote(python_interpreter()),
-                                shell_quote(python_script()), loop, repeat);
+                                shell_quote(compare_script("async/asyncio_bench.py")), loop, repeat);
   for (const auto& c : cases) cmd += " --case " + c;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) {
-    out.ok = false;
-    out.notes.push_back(fmt::format("could not start {}", cmd));
-    return out;
-  }
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
-  const int status = ::pclose(pipe);
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.starts_with("{")) {
-      const auto j = nlohmann::json::parse(line);
-      out.rows.push_back(result{"async", j.at("case").get<std::string>(), j.at("impl").get<std::string>(),
-                                j.at("value").get<double>(), j.at("unit").get<std::string>(), false, ""});
-    } else if (line.starts_with("note: ")) {
-      out.notes.push_back(line.substr(6));
-    }
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    out.ok = false;
-    out.notes.push_back(fmt::format("{} failed (status {}): no {} rows from this run", cmd, status, loop));
-  }
+  const script_output script = run_script(cmd);
+  python_run out;
+  out.ok = script.ok;
+  out.notes = script.notes;
+  for (const auto& r : script.rows) out.rows.push_back(result{"async", r.case_name, r.impl, r.value, r.unit, false, ""});
+  if (!script.ok) out.notes.push_back(fmt::format("{}: no {} rows from this run", script.failure, loop));
   return out;
 }
 

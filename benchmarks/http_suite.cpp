@@ -54,10 +54,6 @@
 #include "trident/http/session.hpp"
 #include "trident/http/test_server.hpp"
 
-#ifndef TRIDENT_BENCH_COMPARE_DIR
-#define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
-#endif
-
 extern char** environ;
 
 namespace trident::bench {
@@ -76,10 +72,7 @@ const std::vector<std::string>& case_names() {
   return names;
 }
 
-fs::path compare_dir() {
-  const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
-  return fs::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / "http";
-}
+fs::path compare_dir() { return fs::path(compare_script("http")); }
 
 /// Runs `cmd` through the shell; returns its stdout, or empty when it failed.
 std::optional<std::string> capture(const std::string& cmd) {

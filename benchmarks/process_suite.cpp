@@ -151,44 +151,14 @@ const std::vector<case_def>& cases() {
   return all;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 std::vector<result> run_python(const std::vector<std::string>& names, int repeat, std::vector<std::string>& notes) {
-  const char* py = std::getenv("TRIDENT_BENCH_PYTHON");
-  const std::string interpreter = py != nullptr ? py : (std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-  const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
-  const std::string script =
-      (std::filesystem::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / "process" / "multiprocessing_bench.py").string();
-  std::string cmd = fmt::format("{} {} --repeat {}", shell_quote(interpreter), shell_quote(script), repeat);
+  std::string cmd = fmt::format("{} {} --repeat {}", shell_quote(python_interpreter()),
+                                shell_quote(compare_script("process/multiprocessing_bench.py")), repeat);
   for (const auto& n : names) cmd += " --case " + n;
+  const script_output script = run_script(cmd);
   std::vector<result> rows;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) {
-    notes.push_back(fmt::format("could not start {}", cmd));
-    return rows;
-  }
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
-  const int status = ::pclose(pipe);
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.starts_with("{")) continue;
-    const auto j = nlohmann::json::parse(line);
-    rows.push_back(result{"process", j.at("case").get<std::string>(), "python", j.at("value").get<double>(),
-                          j.at("unit").get<std::string>(), true, ""});
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    notes.push_back(fmt::format("{} failed (status {}); python rows may be missing", cmd, status));
-  }
+  for (const auto& r : script.rows) rows.push_back(result{"process", r.case_name, "python", r.value, r.unit, true, ""});
+  if (!script.ok) notes.push_back(fmt::format("{}; python rows may be missing", script.failure));
   return rows;
 }
 

@@ -1,6 +1,9 @@
 #include "report.hpp"
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
@@ -8,6 +11,10 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#ifndef TRIDENT_BENCH_COMPARE_DIR
+#define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
+#endif
 
 namespace trident::bench {
 
@@ -20,6 +27,41 @@ std::string shell_quote(const std::string& s) {
 std::string python_interpreter() {
   if (const char* p = std::getenv("TRIDENT_BENCH_PYTHON")) return p;
   return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+std::string compare_script(const std::string& relative) {
+  const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
+  return (std::filesystem::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / relative).string();
+}
+
+script_output run_script(const std::string& command) {
+  script_output out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    out.failure = fmt::format("could not start {}", command);
+    return out;
+  }
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+  const int status = ::pclose(pipe);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.starts_with("{")) {
+      const auto j = nlohmann::json::parse(line);
+      out.rows.push_back(script_row{j.at("case").get<std::string>(), j.value("impl", std::string()),
+                                    j.at("value").get<double>(), j.at("unit").get<std::string>()});
+    } else if (line.starts_with("note: ")) {
+      out.notes.push_back(line.substr(6));
+    }
+  }
+  out.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!out.ok) out.failure = fmt::format("{} failed (status {})", command, status);
+  return out;
 }
 
 double median(std::vector<double> values) {

@@ -29,6 +29,29 @@ std::string shell_quote(const std::string& s);
 /// (Debian's, where python3-* packages are), else python3 from PATH.
 std::string python_interpreter();
 
+/// A comparison script under benchmarks/compare: `relative` (e.g. "async/asyncio_bench.py")
+/// below $TRIDENT_BENCH_COMPARE_DIR, else below the source tree's compare folder.
+std::string compare_script(const std::string& relative);
+
+/// One JSON line a comparison script printed (impl empty if the line had none).
+struct script_row {
+  std::string case_name;
+  std::string impl;
+  double value = 0;
+  std::string unit;
+};
+
+/// What a comparison script printed and how it ended.
+struct script_output {
+  std::vector<script_row> rows;     ///< Its `{...}` lines.
+  std::vector<std::string> notes;   ///< Its `note: ` lines, without the prefix.
+  bool ok = false;                  ///< It started and exited with status 0.
+  std::string failure;              ///< Why not, for a note.
+};
+
+/// Runs `command` through the shell and parses its standard output.
+script_output run_script(const std::string& command);
+
 /// The median of `values` (mean of the middle two for an even count). Throws on empty input.
 double median(std::vector<double> values);
 

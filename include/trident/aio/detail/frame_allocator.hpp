@@ -43,7 +43,7 @@ class frame_allocator {
     return ::operator new(size);
   }
 
-  static void deallocate(void* p, std::size_t size) noexcept {
+  static void deallocate(void* p, [[maybe_unused]] std::size_t size) noexcept {
 #if !defined(__SANITIZE_ADDRESS__)
     const std::size_t c = size_class(size);
     lists& l = local;
