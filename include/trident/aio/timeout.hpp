@@ -19,10 +19,11 @@ namespace trident::aio {
 
 namespace detail {
 
-/// Cancels a spawned task when its deadline passes, unless disarmed first. Loop thread only.
+/// Cancels a task (the one whose context it holds: a spawned task's state, or the awaiting
+/// task's own context) when its deadline passes, unless disarmed first. Loop thread only.
 class deadline_timer : private timer_node {
  public:
-  deadline_timer(event_loop& loop, clock::time_point when, spawned_base& target) : loop_(loop), target_(target) {
+  deadline_timer(event_loop& loop, clock::time_point when, task_context& target) : loop_(loop), target_(target) {
     deadline = when;
     fire = &on_fire;
     loop_.arm(*this);
@@ -35,31 +36,6 @@ class deadline_timer : private timer_node {
  private:
   static void on_fire(timer_node* t) noexcept {
     auto* self = static_cast<deadline_timer*>(t);
-    self->expired_ = true;
-    self->target_.cancel();
-  }
-  event_loop& loop_;
-  spawned_base& target_;
-  bool expired_ = false;
-};
-
-/// Cancels the task whose context it holds when its deadline passes, unless disarmed first.
-/// Loop thread only.
-class scope_timer : private timer_node {
- public:
-  scope_timer(event_loop& loop, clock::time_point when, task_context& target) : loop_(loop), target_(target) {
-    deadline = when;
-    fire = &on_fire;
-    loop_.arm(*this);
-  }
-  scope_timer(const scope_timer&) = delete;
-  scope_timer& operator=(const scope_timer&) = delete;
-  ~scope_timer() { loop_.disarm(*this); }
-  [[nodiscard]] bool expired() const noexcept { return expired_; }
-
- private:
-  static void on_fire(timer_node* t) noexcept {
-    auto* self = static_cast<scope_timer*>(t);
     self->expired_ = true;
     self->target_.cancel_requested = true;
     if (auto hook = std::exchange(self->target_.cancel_hook, nullptr)) hook(self->target_.hook_arg);
@@ -105,7 +81,7 @@ task<T> timeout(std::chrono::duration<Rep, Period> limit, task<T> body) {
   detail::task_context* context = co_await detail::current_context{};
   if (context == nullptr) throw std::logic_error("aio::timeout must be awaited from a Trident task");
   auto& loop = event_loop::running();
-  detail::scope_timer timer(loop, loop.now() + std::chrono::duration_cast<clock::duration>(limit), *context);
+  detail::deadline_timer timer(loop, loop.now() + std::chrono::duration_cast<clock::duration>(limit), *context);
   bool expired = false;
   try {
     if constexpr (std::is_void_v<T>) {
