@@ -263,9 +263,37 @@ class process_pool {
 
 /// The results of `process_pool::imap`, in input order. Single pass; the pool must outlive it.
 /// Abandoning it early cancels the chunks not yet started. Thread safety: one thread at a time.
+namespace detail {
+
+/// Input iterator over a result stream whose `next()` returns `std::optional<R>` (nullopt at the
+/// end): what `ordered_results` and `unordered_results` hand to a range-for.
+template <class Source>
+class result_iterator {
+ public:
+  using value_type = typename Source::value_type;
+  using iterator_category = std::input_iterator_tag;
+  using difference_type = std::ptrdiff_t;
+  result_iterator() = default;
+  explicit result_iterator(Source* source) : source_(source), current_(source->next()) {}
+  value_type& operator*() { return *current_; }
+  result_iterator& operator++() {
+    current_ = source_->next();
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  bool operator==(std::default_sentinel_t) const { return !current_.has_value(); }
+
+ private:
+  Source* source_ = nullptr;
+  std::optional<value_type> current_;
+};
+
+}  // namespace detail
+
 template <class R>
 class ordered_results {
  public:
+  using value_type = R;
   using chunk_fn = std::function<future<std::vector<R>>(std::size_t first, std::size_t n)>;
 
   ordered_results(chunk_fn submit, std::size_t count, std::size_t chunksize, std::size_t window)
@@ -289,25 +317,7 @@ class ordered_results {
     return std::move(buffer_[buffer_pos_++]);
   }
 
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(ordered_results* r) : r_(r), current_(r->next()) {}
-    R& operator*() { return *current_; }
-    iterator& operator++() {
-      current_ = r_->next();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const { return !current_.has_value(); }
-
-   private:
-    ordered_results* r_ = nullptr;
-    std::optional<R> current_;
-  };
+  using iterator = detail::result_iterator<ordered_results>;
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() { return {}; }
 
@@ -335,6 +345,7 @@ class ordered_results {
 template <class R>
 class unordered_results {
  public:
+  using value_type = R;
   using chunk_fn = std::function<future<std::vector<R>>(std::size_t first, std::size_t n)>;
 
   unordered_results(chunk_fn submit, std::size_t count, std::size_t chunksize, std::size_t window)
@@ -367,25 +378,7 @@ class unordered_results {
     return std::move(buffer_[buffer_pos_++]);
   }
 
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(unordered_results* r) : r_(r), current_(r->next()) {}
-    R& operator*() { return *current_; }
-    iterator& operator++() {
-      current_ = r_->next();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const { return !current_.has_value(); }
-
-   private:
-    unordered_results* r_ = nullptr;
-    std::optional<R> current_;
-  };
+  using iterator = detail::result_iterator<unordered_results>;
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() { return {}; }
 
