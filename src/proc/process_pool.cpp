@@ -231,12 +231,14 @@ struct process_pool::impl {
         w.in_flight.pop_front();
         in_flight_count.fetch_sub(1, std::memory_order_relaxed);
         if (!w.in_flight.empty()) w.head_started = clock::now();
+        // Counted before the future completes: whoever has the result sees it counted (the
+        // future's release/acquire orders this increment before the waiter's read).
+        completed.fetch_add(1, std::memory_order_relaxed);
         if (f.kind == detail::frame_kind::result) {
           job->complete(f.payload);
         } else {
           job->fail(remote_from(f.payload));
         }
-        completed.fetch_add(1, std::memory_order_relaxed);
         return;
       }
       default:
@@ -279,8 +281,8 @@ struct process_pool::impl {
             "worker process " + std::to_string(w.proc.pid) + " " + how + " while running a task", w.proc.pid,
             signal, code));
       }
+      crashed.fetch_add(1, std::memory_order_relaxed);  // before the waiter can see the failure
       head->fail(error);
-      crashed.fetch_add(1, std::memory_order_relaxed);
       in_flight_count.fetch_sub(1, std::memory_order_relaxed);
       w.in_flight.pop_front();
       // The rest never started: back to the front of the queue, in their order.
