@@ -99,9 +99,7 @@ struct gather_slot : task_context {
   }
 
   void cancel() noexcept {
-    if (!frame) return;
-    cancel_requested = true;
-    if (auto hook = std::exchange(cancel_hook, nullptr)) hook(hook_arg);
+    if (frame) request_cancel();
   }
 };
 

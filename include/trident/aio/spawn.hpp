@@ -57,8 +57,7 @@ class spawned_base : public task_context {
   /// point. Returns false if the task already finished.
   bool cancel() noexcept {
     if (finished) return false;
-    cancel_requested = true;
-    if (auto hook = std::exchange(cancel_hook, nullptr)) hook(hook_arg);
+    request_cancel();
     return true;
   }
 

@@ -37,6 +37,13 @@ struct task_context {
   /// coroutine: the owner takes the outcome and may destroy the frame.
   void (*root_done)(task_context* self, std::coroutine_handle<> root) noexcept = nullptr;
 
+  /// Requests cancellation: the coroutine suspended on a Trident awaitable (if any) is woken
+  /// through its hook and raises `cancelled_error`; otherwise the next suspension point does.
+  void request_cancel() noexcept {
+    cancel_requested = true;
+    if (auto hook = std::exchange(cancel_hook, nullptr)) hook(hook_arg);
+  }
+
   /// Consumes a pending cancellation request: true once per `cancel()`, like Python, where a
   /// task that catches CancelledError may go on awaiting.
   bool take_cancellation() noexcept { return std::exchange(cancel_requested, false); }

@@ -37,8 +37,7 @@ class deadline_timer : private timer_node {
   static void on_fire(timer_node* t) noexcept {
     auto* self = static_cast<deadline_timer*>(t);
     self->expired_ = true;
-    self->target_.cancel_requested = true;
-    if (auto hook = std::exchange(self->target_.cancel_hook, nullptr)) hook(self->target_.hook_arg);
+    self->target_.request_cancel();
   }
   event_loop& loop_;
   task_context& target_;
@@ -82,7 +81,6 @@ task<T> timeout(std::chrono::duration<Rep, Period> limit, task<T> body) {
   if (context == nullptr) throw std::logic_error("aio::timeout must be awaited from a Trident task");
   auto& loop = event_loop::running();
   detail::deadline_timer timer(loop, loop.now() + std::chrono::duration_cast<clock::duration>(limit), *context);
-  bool expired = false;
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(body);
@@ -97,10 +95,8 @@ task<T> timeout(std::chrono::duration<Rep, Period> limit, task<T> body) {
     }
   } catch (const cancelled_error&) {
     if (!timer.expired()) throw;
-    expired = true;
   }
-  if (expired) throw timeout_error("the timeout scope's deadline passed");
-  throw std::logic_error("aio::timeout: unreachable");  // the body returned or threw
+  throw timeout_error("the timeout scope's deadline passed");
 }
 
 /// Runs `t` and returns its value; if it has not finished within `timeout`, cancels it, waits
