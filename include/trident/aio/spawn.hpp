@@ -10,7 +10,6 @@
 #include <optional>
 #include <stdexcept>
 #include <utility>
-#include <vector>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/task.hpp"
