@@ -362,7 +362,7 @@ int run_threads_suite(const bench_options& options) {
     return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
   };
 
-  const std::size_t threads = thread_pool::default_thread_count();
+  const std::size_t threads = thread_pool_options::default_worker_count();
   thread_pool pool(threads);
   std_pool plain(threads);
   const bool variants = std::getenv("TRIDENT_BENCH_VARIANTS") != nullptr;

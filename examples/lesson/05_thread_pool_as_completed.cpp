@@ -37,7 +37,7 @@ std::string thread_pool_as_completed(output& out) {
   std::vector<int> results;
   std::vector<int> order;
   {
-    trident::thread_pool pool({.threads = 4, .name = "lesson-pool"});
+    trident::thread_pool pool({.workers = 4, .name = "lesson-pool"});
     std::vector<trident::future<std::pair<std::string, int>>> futures;
     for (int i = 0; i < items; ++i) futures.push_back(pool.submit(process_data, i));
 

@@ -79,7 +79,7 @@ double seconds(aio::clock::duration d) { return std::chrono::duration<double>(d)
 }  // namespace
 
 std::string hybrid_async_pool(output& out) {
-  trident::thread_pool pool({.threads = 2, .name = "lesson-analysis"});
+  trident::thread_pool pool({.workers = 2, .name = "lesson-analysis"});
 
   // Loop thread only.
   int fetched = 0;

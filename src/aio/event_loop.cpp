@@ -32,7 +32,7 @@
 
 namespace trident::aio {
 
-namespace detail {
+namespace lowlevel {
 
 class remote_endpoint {
  public:
@@ -89,7 +89,7 @@ class remote_endpoint {
 
 void post(remote_endpoint& endpoint, std::function<void()> fn) { endpoint.post(std::move(fn)); }
 
-}  // namespace detail
+}  // namespace lowlevel
 
 namespace {
 thread_local event_loop* running_loop = nullptr;
@@ -100,7 +100,7 @@ struct event_loop::impl {
 
   struct ready_entry {
     std::coroutine_handle<> handle;
-    const detail::task_context* context;  // for debug reports; may be null
+    const lowlevel::task_context* context;  // for debug reports; may be null
   };
   std::vector<ready_entry> ready;
   std::vector<ready_entry> running_batch;
@@ -119,12 +119,12 @@ struct event_loop::impl {
   /// comparison and half of the time of firing them. Four children per node halve the depth.
   struct timer_entry {
     clock::time_point deadline;
-    detail::timer_node* node;
+    lowlevel::timer_node* node;
   };
   std::vector<timer_entry> heap;
   std::uint64_t timer_sequence = 0;
 
-  std::shared_ptr<detail::remote_endpoint> remote;
+  std::shared_ptr<lowlevel::remote_endpoint> remote;
   std::atomic<bool> stop_requested{false};
 
   std::array<epoll_event, 256> events{};  // filled by epoll_wait each step
@@ -173,7 +173,7 @@ struct event_loop::impl {
     place(i, e);
   }
   void remove_at(std::size_t i) noexcept {
-    detail::timer_node* removed = heap[i].node;
+    lowlevel::timer_node* removed = heap[i].node;
     const timer_entry last = heap.back();
     heap.pop_back();
     removed->heap_index = SIZE_MAX;
@@ -196,7 +196,7 @@ event_loop::event_loop(loop_options options) : impl_(std::make_unique<impl>()) {
     ::close(impl_->epoll_fd);
     throw std::system_error(e, std::generic_category(), "eventfd");
   }
-  impl_->remote = std::make_shared<detail::remote_endpoint>(wake_fd);  // owns wake_fd from here
+  impl_->remote = std::make_shared<lowlevel::remote_endpoint>(wake_fd);  // owns wake_fd from here
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // nullptr marks the wake-up eventfd
@@ -233,7 +233,7 @@ event_loop& event_loop::running() {
   return *running_loop;
 }
 
-void event_loop::schedule(std::coroutine_handle<> h, const detail::task_context* context) {
+void event_loop::schedule(std::coroutine_handle<> h, const lowlevel::task_context* context) {
   impl_->ready.push_back({h, context});
 }
 
@@ -246,28 +246,29 @@ bool event_loop::debug() const noexcept { return impl_->debug; }
 
 clock::time_point event_loop::now() const noexcept { return impl_->now(); }
 
-void event_loop::arm(detail::timer_node& t) {
+void event_loop::arm(lowlevel::timer_node& t) {
   t.sequence = impl_->timer_sequence++;
   impl_->heap.push_back({t.deadline, &t});
   impl_->sift_up(impl_->heap.size() - 1);
 }
 
-bool event_loop::disarm(detail::timer_node& t) noexcept {
+bool event_loop::disarm(lowlevel::timer_node& t) noexcept {
   if (t.heap_index == SIZE_MAX) return false;
   impl_->remove_at(t.heap_index);
   return true;
 }
 
-void event_loop::add_io(detail::io_handle& h) {
+void event_loop::add_io(lowlevel::io_handle& h) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = &h;
   if (::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, h.fd, &ev) != 0) {
     throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD)");
   }
+  h.loop = this;
 }
 
-void event_loop::remove_io(detail::io_handle& h) noexcept {
+void event_loop::remove_io(lowlevel::io_handle& h) noexcept {
   // No event of a batch can still refer to `h`: a batch is turned into ready coroutines before
   // any coroutine runs, and only running coroutines remove handles.
   ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_DEL, h.fd, nullptr);
@@ -296,7 +297,7 @@ void event_loop::unregister_task(detail::spawned_base& s) noexcept {
 
 void event_loop::post(std::function<void()> fn) { impl_->remote->post(std::move(fn)); }
 
-std::shared_ptr<detail::remote_endpoint> event_loop::endpoint() const noexcept { return impl_->remote; }
+std::shared_ptr<lowlevel::remote_endpoint> event_loop::endpoint() const noexcept { return impl_->remote; }
 
 void event_loop::stop() {
   impl_->stop_requested.store(true, std::memory_order_release);
@@ -365,7 +366,7 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
         d.remote->drain_wakeup();
         continue;
       }
-      auto* io = static_cast<detail::io_handle*>(ev.data.ptr);
+      auto* io = static_cast<lowlevel::io_handle*>(ev.data.ptr);
       const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
       if (failed || (ev.events & EPOLLRDHUP)) io->hangup = true;
       if ((ev.events & (EPOLLIN | EPOLLRDHUP)) || failed) {
@@ -402,7 +403,7 @@ void event_loop::run_loop(const std::function<bool()>& finished) {
     }
     const auto now = d.now();
     while (!d.heap.empty() && d.heap.front().deadline <= now) {
-      detail::timer_node* t = d.heap.front().node;
+      lowlevel::timer_node* t = d.heap.front().node;
       d.remove_at(0);
       t->fire(t);
     }
@@ -430,7 +431,7 @@ void event_loop::wind_down() {
 }
 
 thread_pool& default_blocking_pool() {
-  static thread_pool pool(thread_pool::options{std::max<std::size_t>(4, thread_pool::default_thread_count()),
+  static thread_pool pool(thread_pool_options{std::max<std::size_t>(4, thread_pool_options::default_worker_count()),
                                                "trident-to-thread"});
   return pool;
 }

@@ -19,7 +19,7 @@
 
 #include <fmt/format.h>
 
-#include "trident/aio/detail/io_wait.hpp"
+#include "trident/aio/lowlevel/io_wait.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/run_in.hpp"
 #include "trident/aio/sleep.hpp"
@@ -140,7 +140,7 @@ class receive_buffer {
 }  // namespace
 
 struct tcp_stream::state {
-  detail::io_handle io;
+  lowlevel::io_handle io;
   event_loop* loop = nullptr;
   receive_buffer in;     // received, not yet consumed
   bool drained = false;  // the last receive emptied the socket: wait before the next one
@@ -216,7 +216,7 @@ task<bool> tcp_stream::fill(std::size_t want) {
   if (s.eof) co_return false;
   for (;;) {
     if (s.drained) {
-      co_await detail::io_wait(s.io, false);
+      co_await lowlevel::io_wait(s.io, false);
       if (!state_ || state_->io.fd < 0) throw std::logic_error("tcp_stream closed while reading");
     }
     const std::span<char> space = s.in.prepare(std::max<std::size_t>(want, 16 * 1024));
@@ -282,7 +282,7 @@ void tcp_stream::write(std::string_view data) {
 task<void> tcp_stream::drain() {
   state& s = checked();
   while (!s.flush()) {
-    co_await detail::io_wait(s.io, true);
+    co_await lowlevel::io_wait(s.io, true);
     if (!state_ || state_->io.fd < 0) throw std::logic_error("tcp_stream closed while draining");
   }
 }
@@ -317,7 +317,7 @@ task<tcp_stream> tcp_stream::connect_to(const void* address_bytes, unsigned leng
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
     if (errno != EINPROGRESS) throw socket_error(errno, "connect to " + where);
     // Writable means connected or failed; SO_ERROR tells which.
-    co_await detail::io_wait(stream.state_->io, true);
+    co_await lowlevel::io_wait(stream.state_->io, true);
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -361,7 +361,7 @@ task<tcp_stream> open_connection(std::string host, std::uint16_t port, std::chro
 // start_server
 
 struct tcp_server::state {
-  detail::io_handle io;
+  lowlevel::io_handle io;
   event_loop* loop = nullptr;
   std::uint16_t port = 0;
   std::uint64_t accepted = 0;
@@ -406,9 +406,9 @@ task<void> tcp_server::accept_connections(std::weak_ptr<state> weak) {
       continue;
     }
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw socket_error(errno, "accept");
-    detail::io_handle& io = s->io;
+    lowlevel::io_handle& io = s->io;
     s.reset();  // do not keep the server alive while waiting
-    co_await detail::io_wait(io, false);
+    co_await lowlevel::io_wait(io, false);
   }
 }
 

@@ -15,7 +15,7 @@
 //     system allocator, so a burst cannot pin memory forever.
 //   - A thread's lists go to the transfer stacks (or the system) when the thread exits.
 
-namespace trident::detail {
+namespace trident::exec::detail {
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -153,4 +153,4 @@ void deallocate_node(void* p, std::size_t size) noexcept {
   this_thread_cache().push(c, p);
 }
 
-}  // namespace trident::detail
+}  // namespace trident::exec::detail

@@ -59,7 +59,7 @@
 //      and no task running, nothing can add work. Then all threads are joined.
 
 namespace trident {
-namespace detail {
+namespace exec::detail {
 
 bool futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                       std::chrono::steady_clock::time_point deadline) noexcept {
@@ -98,7 +98,7 @@ void report_unhandled_exception(std::exception_ptr e) noexcept {
   }
 }
 
-}  // namespace detail
+}  // namespace exec::detail
 
 namespace {
 
@@ -113,13 +113,13 @@ inline void cpu_relax() noexcept {
 
 }  // namespace
 
-struct thread_pool::impl final : detail::blocking_context {
+struct thread_pool::impl final : exec::detail::blocking_context {
   enum wake_state : std::uint32_t { parked = 0, notified = 1, running = 2 };
 
   struct alignas(64) worker {
-    detail::work_stealing_deque<detail::task_node*> deque;  // nested work: owner LIFO, thieves FIFO
+    exec::detail::work_stealing_deque<exec::detail::task_node*> deque;  // nested work: owner LIFO, thieves FIFO
     // Outside work: everyone, the owner too, takes from the steal end (FIFO); never popped.
-    detail::work_stealing_deque<detail::task_node*> inbox;
+    exec::detail::work_stealing_deque<exec::detail::task_node*> inbox;
     std::atomic<std::uint32_t> wake_word{running};
     // Written by the owner only (plain load+store, no locked instruction); read by statistics().
     std::atomic<std::uint64_t> executed{0};
@@ -131,7 +131,7 @@ struct thread_pool::impl final : detail::blocking_context {
     std::thread thread;
 
     void wake() noexcept {
-      if (wake_word.exchange(notified, std::memory_order_seq_cst) == parked) detail::futex_wake(wake_word, 1);
+      if (wake_word.exchange(notified, std::memory_order_seq_cst) == parked) exec::detail::futex_wake(wake_word, 1);
     }
     static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
       counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -161,10 +161,10 @@ struct thread_pool::impl final : detail::blocking_context {
   static thread_local impl* current_pool;
   static thread_local worker* current_worker;
 
-  impl(thread_pool* o, options opts) : owner(o), name(std::move(opts.name)) {
-    if (opts.threads == 0) throw std::invalid_argument("thread_pool needs at least one thread (got 0)");
-    workers.reserve(opts.threads);
-    for (std::size_t i = 0; i < opts.threads; ++i) {
+  impl(thread_pool* o, thread_pool_options opts) : owner(o), name(std::move(opts.name)) {
+    if (opts.workers == 0) throw std::invalid_argument("thread_pool needs at least one worker (got 0)");
+    workers.reserve(opts.workers);
+    for (std::size_t i = 0; i < opts.workers; ++i) {
       auto w = std::make_unique<worker>();
       w->index = i;
       w->rng.seed(static_cast<unsigned>(i * 7919 + 1));
@@ -189,7 +189,7 @@ struct thread_pool::impl final : detail::blocking_context {
   // ------------------------------------------------------------------------------------------
   // Publishing work
 
-  void schedule(detail::task_node* node) {
+  void schedule(exec::detail::task_node* node) {
     if (current_pool == this) {
       worker& w = *current_worker;
       try {
@@ -207,7 +207,7 @@ struct thread_pool::impl final : detail::blocking_context {
         node->discard();
         throw shutdown_error("cannot submit to a thread_pool after shutdown");
       }
-      node->next = reinterpret_cast<detail::task_node*>(head);
+      node->next = reinterpret_cast<exec::detail::task_node*>(head);
     } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
                                                 std::memory_order_release, std::memory_order_relaxed));
     submitted_outside.fetch_add(1, std::memory_order_relaxed);
@@ -246,25 +246,25 @@ struct thread_pool::impl final : detail::blocking_context {
   // Finding work
 
   /// Detaches the whole injection stack, keeping the closed bit. Returns it newest first.
-  detail::task_node* take_all_injected() noexcept {
+  exec::detail::task_node* take_all_injected() noexcept {
     std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
     do {
       if ((head & ~closed_bit) == 0) return nullptr;
     } while (!inject_head.compare_exchange_weak(head, head & closed_bit, std::memory_order_acquire,
                                                 std::memory_order_relaxed));
-    return reinterpret_cast<detail::task_node*>(head & ~closed_bit);
+    return reinterpret_cast<exec::detail::task_node*>(head & ~closed_bit);
   }
 
   /// Moves the injection stack into `w`'s inbox, oldest first, and takes the oldest node.
   /// Everyone, the owner included, takes from an inbox's steal end, so outside submissions start
   /// in the order they were made (as with Python's executor), whichever worker runs them.
-  detail::task_node* take_injected(worker& w) {
-    detail::task_node* newest_first = take_all_injected();
+  exec::detail::task_node* take_injected(worker& w) {
+    exec::detail::task_node* newest_first = take_all_injected();
     if (newest_first == nullptr) return nullptr;
-    detail::task_node* oldest_first = nullptr;
+    exec::detail::task_node* oldest_first = nullptr;
     std::uint64_t count = 0;
     while (newest_first != nullptr) {
-      detail::task_node* next = newest_first->next;
+      exec::detail::task_node* next = newest_first->next;
       newest_first->next = oldest_first;
       oldest_first = newest_first;
       newest_first = next;
@@ -272,9 +272,9 @@ struct thread_pool::impl final : detail::blocking_context {
     }
     worker::bump(w.taken_injected, count);
     if (count == 1) return oldest_first;
-    detail::task_node* first = oldest_first;
-    for (detail::task_node* n = first->next; n != nullptr;) {
-      detail::task_node* next = n->next;
+    exec::detail::task_node* first = oldest_first;
+    for (exec::detail::task_node* n = first->next; n != nullptr;) {
+      exec::detail::task_node* next = n->next;
       n->next = nullptr;
       w.inbox.push(n);
       n = next;
@@ -284,14 +284,14 @@ struct thread_pool::impl final : detail::blocking_context {
     return first;
   }
 
-  detail::task_node* steal(worker& w) {
+  exec::detail::task_node* steal(worker& w) {
     const std::size_t n = workers.size();
     if (n == 1) return nullptr;
     const std::size_t start = w.rng() % n;
     for (std::size_t i = 0; i < n; ++i) {
       worker& victim = *workers[(start + i) % n];
       if (&victim == &w) continue;
-      detail::task_node* node = victim.inbox.steal_unpopped();
+      exec::detail::task_node* node = victim.inbox.steal_unpopped();
       if (node == nullptr) node = victim.deque.steal();
       if (node != nullptr) {
         worker::bump(w.stolen);
@@ -301,7 +301,7 @@ struct thread_pool::impl final : detail::blocking_context {
     return nullptr;
   }
 
-  detail::task_node* find_work(worker& w) {
+  exec::detail::task_node* find_work(worker& w) {
     if (auto* node = w.deque.pop()) return node;
     if (auto* node = w.inbox.steal_unpopped()) return node;
     if (auto* node = take_injected(w)) return node;
@@ -316,7 +316,7 @@ struct thread_pool::impl final : detail::blocking_context {
     return false;
   }
 
-  void execute(worker& w, detail::task_node* node) noexcept {
+  void execute(worker& w, exec::detail::task_node* node) noexcept {
     const bool was_busy = w.busy.load(std::memory_order_relaxed);
     if (!was_busy) w.busy.store(true, std::memory_order_relaxed);
     run_traced(node);
@@ -329,7 +329,7 @@ struct thread_pool::impl final : detail::blocking_context {
   }
 
   /// Runs (and so frees) `node`, recording a timeline span when tracing is on.
-  void run_traced(detail::task_node* node) noexcept {
+  void run_traced(exec::detail::task_node* node) noexcept {
     if (!trace::enabled()) {
       node->run();
       return;
@@ -360,10 +360,10 @@ struct thread_pool::impl final : detail::blocking_context {
     if (!any_work_visible() && !ready()) {
       if (deadline != nullptr) {
         while (w.wake_word.load(std::memory_order_acquire) == parked &&
-               detail::futex_wait_until(w.wake_word, parked, *deadline)) {
+               exec::detail::futex_wait_until(w.wake_word, parked, *deadline)) {
         }
       } else {
-        while (w.wake_word.load(std::memory_order_acquire) == parked) detail::futex_wait(w.wake_word, parked);
+        while (w.wake_word.load(std::memory_order_acquire) == parked) exec::detail::futex_wait(w.wake_word, parked);
       }
     }
     w.wake_word.store(running, std::memory_order_relaxed);
@@ -398,7 +398,7 @@ struct thread_pool::impl final : detail::blocking_context {
   void worker_main(worker& w) {
     current_pool = this;
     current_worker = &w;
-    detail::current_blocking_context() = this;
+    exec::detail::current_blocking_context() = this;
     trace::set_thread_name(fmt::format("{}-{}", name, w.index));
     for (;;) {
       if (auto* node = find_work(w)) {
@@ -419,7 +419,7 @@ struct thread_pool::impl final : detail::blocking_context {
       }
       park(w, [this] { return stopping.load(std::memory_order_acquire); }, nullptr);
     }
-    detail::current_blocking_context() = nullptr;
+    exec::detail::current_blocking_context() = nullptr;
     current_worker = nullptr;
     current_pool = nullptr;
   }
@@ -430,12 +430,12 @@ struct thread_pool::impl final : detail::blocking_context {
   /// Wakes a parked worker when a state completes. Shared by the waiter and the state (two
   /// references), so either may finish first. `phase` keeps the waiter from leaving while a
   /// `wake` is in progress: 0 armed, 1 waking, 2 done (fired, or disarmed by the waiter).
-  struct wake_node final : detail::continuation {
+  struct wake_node final : exec::detail::continuation {
     worker* target;
     std::atomic<int> phase{0};
     std::atomic<int> refs{2};
     explicit wake_node(worker* w) : target(w) { fire = &on_fire; }
-    static void on_fire(detail::continuation* c) noexcept {
+    static void on_fire(exec::detail::continuation* c) noexcept {
       auto* self = static_cast<wake_node*>(c);
       int armed = 0;
       if (self->phase.compare_exchange_strong(armed, 1, std::memory_order_acq_rel)) {
@@ -457,7 +457,7 @@ struct thread_pool::impl final : detail::blocking_context {
     }
   };
 
-  bool help_until(detail::state_base& s, const std::chrono::steady_clock::time_point* deadline) {
+  bool help_until(exec::detail::state_base& s, const std::chrono::steady_clock::time_point* deadline) {
     worker* w = current_worker;
     if (current_pool != this || w == nullptr) {
       return deadline ? s.block_until(*deadline) : (s.block(), true);
@@ -490,21 +490,21 @@ struct thread_pool::impl final : detail::blocking_context {
     return s.is_done();
   }
 
-  void wait(detail::state_base& s) override { help_until(s, nullptr); }
-  bool wait_until(detail::state_base& s, std::chrono::steady_clock::time_point deadline) override {
+  void wait(exec::detail::state_base& s) override { help_until(s, nullptr); }
+  bool wait_until(exec::detail::state_base& s, std::chrono::steady_clock::time_point deadline) override {
     return help_until(s, &deadline);
   }
 
   bool try_run_one() {
     if (current_pool == this) {
       worker& w = *current_worker;
-      detail::task_node* node = find_work(w);
+      exec::detail::task_node* node = find_work(w);
       if (node != nullptr) execute(w, node);
       return node != nullptr;
     }
     // A thread outside the pool: steal, else take the injection stack, run its newest node and
     // give the rest back (submission order is not kept on this rare path).
-    detail::task_node* node = nullptr;
+    exec::detail::task_node* node = nullptr;
     for (auto& victim : workers) {
       if ((node = victim->inbox.steal_unpopped()) != nullptr || (node = victim->deque.steal()) != nullptr) break;
     }
@@ -512,7 +512,7 @@ struct thread_pool::impl final : detail::blocking_context {
       node = take_all_injected();
       if (node == nullptr) return false;
       taken_outside.fetch_add(1, std::memory_order_relaxed);
-      if (detail::task_node* rest = node->next) reinject(rest);
+      if (exec::detail::task_node* rest = node->next) reinject(rest);
       node->next = nullptr;
     }
     run_traced(node);
@@ -520,8 +520,8 @@ struct thread_pool::impl final : detail::blocking_context {
   }
 
   /// Pushes a newest-first chain taken from the injection stack back onto it.
-  void reinject(detail::task_node* chain) noexcept {
-    detail::task_node* last = chain;
+  void reinject(exec::detail::task_node* chain) noexcept {
+    exec::detail::task_node* last = chain;
     while (last->next != nullptr) last = last->next;
     std::uintptr_t head = inject_head.load(std::memory_order_relaxed);
     do {
@@ -530,7 +530,7 @@ struct thread_pool::impl final : detail::blocking_context {
         // Settle it here, as shutdown would have: run it, or cancel it.
         const bool cancel = cancel_on_shutdown.load(std::memory_order_acquire);
         while (chain != nullptr) {
-          detail::task_node* next = chain->next;
+          exec::detail::task_node* next = chain->next;
           chain->next = nullptr;
           if (cancel) {
             chain->discard();
@@ -541,7 +541,7 @@ struct thread_pool::impl final : detail::blocking_context {
         }
         return;
       }
-      last->next = reinterpret_cast<detail::task_node*>(head);
+      last->next = reinterpret_cast<exec::detail::task_node*>(head);
     } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(chain),
                                                 std::memory_order_release, std::memory_order_relaxed));
     wake_one_if_idle();
@@ -569,7 +569,7 @@ struct thread_pool::impl final : detail::blocking_context {
   /// their workers run it, since shutdown only cancels what was waiting at this moment.
   void discard_queued() {
     std::size_t discarded = 0;
-    for (detail::task_node* list = take_all_injected(); list != nullptr; ++discarded) {
+    for (exec::detail::task_node* list = take_all_injected(); list != nullptr; ++discarded) {
       auto* next = list->next;
       list->discard();
       list = next;
@@ -581,9 +581,9 @@ struct thread_pool::impl final : detail::blocking_context {
     }
   }
 
-  pool_statistics statistics() const {
-    pool_statistics s;
-    s.threads = workers.size();
+  thread_pool_statistics statistics() const {
+    thread_pool_statistics s;
+    s.workers = workers.size();
     std::uint64_t executed = 0, stolen = 0, running = 0, deques = 0, taken = 0;
     for (const auto& w : workers) {
       executed += w->executed.load(std::memory_order_relaxed);
@@ -605,20 +605,20 @@ struct thread_pool::impl final : detail::blocking_context {
 thread_local thread_pool::impl* thread_pool::impl::current_pool = nullptr;
 thread_local thread_pool::impl::worker* thread_pool::impl::current_worker = nullptr;
 
-std::size_t thread_pool::default_thread_count() noexcept {
+std::size_t thread_pool_options::default_worker_count() noexcept {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
 }
 
-thread_pool::thread_pool(std::size_t threads) : thread_pool(options{threads, "trident-pool"}) {}
+thread_pool::thread_pool(std::size_t workers) : thread_pool(thread_pool_options{.workers = workers}) {}
 
-thread_pool::thread_pool(options opts) : impl_(std::make_unique<impl>(this, std::move(opts))) {}
+thread_pool::thread_pool(thread_pool_options options) : impl_(std::make_unique<impl>(this, std::move(options))) {}
 
 thread_pool::~thread_pool() {
   if (impl_) impl_->shutdown(shutdown_mode::wait);
 }
 
-void thread_pool::schedule(detail::task_node* node) { impl_->schedule(node); }
+void thread_pool::schedule(exec::detail::task_node* node) { impl_->schedule(node); }
 
 void thread_pool::shutdown(shutdown_mode mode) { impl_->shutdown(mode); }
 
@@ -628,7 +628,7 @@ bool thread_pool::is_shut_down() const noexcept {
 
 std::size_t thread_pool::size() const noexcept { return impl_->workers.size(); }
 
-pool_statistics thread_pool::statistics() const { return impl_->statistics(); }
+thread_pool_statistics thread_pool::statistics() const { return impl_->statistics(); }
 
 thread_pool* thread_pool::current() noexcept {
   return impl::current_pool != nullptr ? impl::current_pool->owner : nullptr;
@@ -640,8 +640,8 @@ int thread_pool::current_worker_index() noexcept {
 
 bool thread_pool::try_run_one() { return impl_->try_run_one(); }
 
-std::ostream& operator<<(std::ostream& out, const pool_statistics& s) {
-  return out << fmt::format("[threads:{}, queued:{}, running:{}, completed:{}, stolen:{}]", s.threads, s.queued,
+std::ostream& operator<<(std::ostream& out, const thread_pool_statistics& s) {
+  return out << fmt::format("[workers:{}, queued:{}, running:{}, completed:{}, stolen:{}]", s.workers, s.queued,
                             s.running, s.completed, s.stolen);
 }
 

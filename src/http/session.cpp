@@ -129,7 +129,7 @@ struct transfer {
   bool done = false;
   CURLcode result = CURLE_OK;
   std::coroutine_handle<> waiter;
-  const aio::detail::task_context* context = nullptr;
+  const aio::lowlevel::task_context* context = nullptr;
   transfer* prev = nullptr;
   transfer* next = nullptr;
 
@@ -140,7 +140,7 @@ struct transfer {
 };
 
 struct session::impl {
-  struct curl_timer : aio::detail::timer_node {
+  struct curl_timer : aio::lowlevel::timer_node {
     impl* owner = nullptr;
   };
 
@@ -149,7 +149,7 @@ struct session::impl {
   CURLM* multi = nullptr;
   int epoll_fd = -1;
   int wake_fd = -1;
-  aio::detail::io_handle outer;
+  aio::lowlevel::io_handle outer;
   pump_handle pump;
   curl_timer timer;
   bool timeout_due = false;
@@ -315,7 +315,7 @@ struct session::impl {
     return 0;
   }
 
-  static void on_timer_fired(aio::detail::timer_node* node) noexcept {
+  static void on_timer_fired(aio::lowlevel::timer_node* node) noexcept {
     auto* self = static_cast<curl_timer*>(node)->owner;
     self->timeout_due = true;
     self->wake();
@@ -418,7 +418,7 @@ session::impl::~impl() {
 namespace {
 
 /// Suspends until the transfer is done, or (stream mode) has data.
-class transfer_wait : private aio::detail::cancellable_wait {
+class transfer_wait : private aio::lowlevel::cancellable_wait {
  public:
   transfer_wait(transfer& t, bool until_data) noexcept : t_(t), until_data_(until_data) {}
   bool await_ready() const noexcept { return t_.done || (until_data_ && !t_.body.empty()); }

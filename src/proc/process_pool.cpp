@@ -66,7 +66,7 @@ std::exception_ptr remote_from(std::string_view payload) {
 
 }  // namespace
 
-std::size_t pool_options::default_worker_count() noexcept {
+std::size_t process_pool_options::default_worker_count() noexcept {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
 }
@@ -97,9 +97,9 @@ struct process_pool::impl {
     watch pid_watch{this, true};
   };
 
-  explicit impl(pool_options o) : options(std::move(o)) {}
+  explicit impl(process_pool_options o) : options(std::move(o)) {}
 
-  pool_options options;
+  process_pool_options options;
 
   // Shared with user threads.
   mutable std::mutex mutex;
@@ -555,9 +555,9 @@ struct process_pool::impl {
   }
 };
 
-process_pool::process_pool(std::size_t workers) : process_pool(pool_options{.workers = workers}) {}
+process_pool::process_pool(std::size_t workers) : process_pool(process_pool_options{.workers = workers}) {}
 
-process_pool::process_pool(pool_options options) : impl_(std::make_unique<impl>(std::move(options))) {
+process_pool::process_pool(process_pool_options options) : impl_(std::make_unique<impl>(std::move(options))) {
   if (impl_->options.workers == 0) throw std::invalid_argument("process_pool needs at least one worker");
   // Refuse early inside a stray worker (see worker_main.hpp) rather than start a chain.
   if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {

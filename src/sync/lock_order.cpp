@@ -30,11 +30,11 @@
 
 namespace trident {
 
-namespace lock_order::detail {
+namespace sync::detail {
 #ifdef TRIDENT_LOCK_ORDER_DEFAULT_ON
-constinit std::atomic<bool> enabled_flag{true};
+constinit std::atomic<bool> lock_order_enabled{true};
 #else
-constinit std::atomic<bool> enabled_flag{false};
+constinit std::atomic<bool> lock_order_enabled{false};
 #endif
 
 namespace {
@@ -42,15 +42,15 @@ bool apply_environment() noexcept {
   if (const char* value = std::getenv("TRIDENT_LOCK_ORDER"); value != nullptr && *value != '\0') {
     const std::string_view v{value};
     const bool on = !(v == "0" || v == "off" || v == "OFF" || v == "false");
-    enabled_flag.store(on, std::memory_order_relaxed);
+    lock_order_enabled.store(on, std::memory_order_relaxed);
   }
   return true;
 }
 [[maybe_unused]] const bool environment_applied = apply_environment();
 }  // namespace
-}  // namespace lock_order::detail
+}  // namespace sync::detail
 
-namespace detail {
+namespace sync::detail {
 
 namespace {
 
@@ -267,15 +267,15 @@ bool tracked_lock::held_by_this_thread() const noexcept {
 
 void tracked_lock::forget() noexcept { lock_order_graph::instance().forget(this); }
 
-}  // namespace detail
+}  // namespace sync::detail
 
 namespace lock_order {
 
-void set_enabled(bool on) noexcept { detail::enabled_flag.store(on, std::memory_order_relaxed); }
+void set_enabled(bool on) noexcept { sync::detail::lock_order_enabled.store(on, std::memory_order_relaxed); }
 
-graph_statistics statistics() { return trident::detail::lock_order_graph::instance().statistics(); }
+graph_statistics statistics() { return trident::sync::detail::lock_order_graph::instance().statistics(); }
 
-void clear() { trident::detail::lock_order_graph::instance().clear(); }
+void clear() { trident::sync::detail::lock_order_graph::instance().clear(); }
 
 }  // namespace lock_order
 }  // namespace trident

@@ -94,7 +94,7 @@ class [[nodiscard]] async_generator {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       auto& p = gen_.promise();
       p.continuation_ = caller;
-      p.context_ = detail::context_of(caller.promise());  // the body runs as part of the consumer
+      p.context_ = lowlevel::context_of(caller.promise());  // the body runs as part of the consumer
       p.value_.reset();
       return gen_;
     }

@@ -13,50 +13,29 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/task.hpp"
 #include "trident/core/errors.hpp"
-#include "trident/sync/detail/basic_channel.hpp"
-#include "trident/sync/detail/waiter.hpp"
-
-namespace trident::detail {
-
-/// The channel internals the awaitable ends use (see the protocol in basic_channel.hpp).
-template <class Channel>
-struct channel_hooks {
-  using T = typename Channel::value_type;
-  static std::mutex& mutex(Channel& c) noexcept { return c.mutex_; }
-  static bool closed(Channel& c) noexcept { return c.closed_; }
-  static bool offer(Channel& c, T& v) { return c.offer_locked(v); }
-  static bool take(Channel& c, std::optional<T>& out) { return c.take_locked(out); }
-  static void link_sender(Channel& c, channel_waiter<T>& w) noexcept { c.link_sender(w); }
-  static void link_receiver(Channel& c, channel_waiter<T>& w) noexcept { c.link_receiver(w); }
-  static bool withdraw(Channel& c, channel_waiter<T>& w, bool is_sender) noexcept {
-    return c.cancel_locked(w, is_sender);
-  }
-};
-
-}  // namespace trident::detail
+#include "trident/sync/channel_types.hpp"
+#include "trident/sync/channel_waiter.hpp"
 
 namespace trident::aio {
 
 namespace detail {
 
-/// A coroutine blocked on a channel. The channel completes it under its own lock, from any
-/// thread; `wake` then resumes the coroutine on its loop (directly when already on that loop's
-/// thread, else through the loop's endpoint).
+/// A coroutine blocked on a channel, through the channel's low-level interface
+/// (sync/channel_waiter.hpp). The channel completes it under its own lock, from any thread;
+/// `wake` then resumes the coroutine on its loop (directly when already on that loop's thread,
+/// else through the loop's endpoint).
 ///
 /// Steps:
-///  1. `await_suspend`, under the channel lock: complete at once if possible (no suspension),
-///     else link the node and install the task's cancel hook.
+///  1. `await_suspend`: `send_or_link` / `receive_or_link` completes at once if it can (no
+///     suspension), else links the node; the task's cancel hook is installed.
 ///  2. The channel completes the node (`done` or `closed`), unlinks it and calls `wake`.
-///  3. Cancellation (loop thread): under the channel lock, withdraw the node if it is still
-///     linked and resume the coroutine, which raises `cancelled_error`. If the channel already
-///     completed it, the transfer stands and is reported; the cancellation stays pending and
-///     is raised at the task's next suspension point.
+///  3. Cancellation (loop thread): `withdraw` the node; if it was still linked, resume the
+///     coroutine, which raises `cancelled_error`. If the channel already completed it, the
+///     transfer stands and is reported; the cancellation stays pending and is raised at the
+///     task's next suspension point.
 ///  4. A frame destroyed while linked (a loop destroying unfinished tasks) withdraws the node.
 template <class Channel, bool IsSender>
-class channel_end : public trident::detail::channel_waiter<typename Channel::value_type> {
-  using hooks = trident::detail::channel_hooks<Channel>;
-  using state = trident::detail::intrusive_waiter::state;
-
+class channel_end : public channel_waiter<typename Channel::value_type> {
  public:
   using T = typename Channel::value_type;
 
@@ -64,48 +43,30 @@ class channel_end : public trident::detail::channel_waiter<typename Channel::val
   channel_end(const channel_end&) = delete;
   channel_end& operator=(const channel_end&) = delete;
   ~channel_end() {
-    if (!handle_) return;  // never linked (set on the loop thread before linking)
-    std::lock_guard lock(hooks::mutex(channel_));
-    if (linked_) hooks::withdraw(channel_, *this, IsSender);
+    if (handle_) channel_.withdraw(*this);  // offered (handle_ is set first); no-op once completed
   }
 
   void wake() noexcept override {
-    linked_ = false;  // under the channel lock, like every access to the link state
     if (event_loop::current() == loop_) {
       loop_->schedule(handle_, context_);
     } else {
-      trident::aio::detail::post(*endpoint_, [loop = loop_, h = handle_, c = context_] { loop->schedule(h, c); });
+      lowlevel::post(*endpoint_, [loop = loop_, h = handle_, c = context_] { loop->schedule(h, c); });
     }
   }
 
  protected:
-  template <class Promise, class TryNow>
-  bool suspend(std::coroutine_handle<Promise> h, TryNow try_now) {
-    context_ = context_of(h.promise());
+  /// `offer` is `send_or_link` or `receive_or_link` bound to this end; it returns true when it
+  /// linked the node (the coroutine must wait).
+  template <class Promise, class Offer>
+  bool suspend(std::coroutine_handle<Promise> h, Offer offer) {
+    context_ = lowlevel::context_of(h.promise());
     if (context_ != nullptr && context_->cancel_requested) return false;
+    // Everything `wake` reads is set before the node can be linked: another thread may complete
+    // it the moment it is.
     loop_ = &event_loop::running();
-    std::lock_guard lock(hooks::mutex(channel_));
-    // A receiver drains buffered values even from a closed channel; a sender fails once closed.
-    if (!IsSender && try_now()) {
-      this->outcome = state::done;
-      return false;
-    }
-    if (hooks::closed(channel_)) {
-      this->outcome = state::closed;
-      return false;
-    }
-    if (IsSender && try_now()) {
-      this->outcome = state::done;
-      return false;
-    }
     endpoint_ = loop_->endpoint();
     handle_ = h;
-    if constexpr (IsSender) {
-      hooks::link_sender(channel_, *this);
-    } else {
-      hooks::link_receiver(channel_, *this);
-    }
-    linked_ = true;
+    if (!offer()) return false;
     if (context_ != nullptr) {
       context_->cancel_hook = &on_cancel;
       context_->hook_arg = this;
@@ -118,7 +79,7 @@ class channel_end : public trident::detail::channel_waiter<typename Channel::val
   void finish_wait() {
     if (context_ == nullptr) return;
     context_->cancel_hook = nullptr;
-    if (this->outcome != state::done && context_->take_cancellation()) {
+    if (this->outcome != waiter_outcome::done && context_->take_cancellation()) {
       throw cancelled_error("cancelled while waiting on a channel");
     }
   }
@@ -128,20 +89,13 @@ class channel_end : public trident::detail::channel_waiter<typename Channel::val
  private:
   static void on_cancel(void* arg) noexcept {
     auto* self = static_cast<channel_end*>(arg);
-    bool withdrawn = false;
-    {
-      std::lock_guard lock(hooks::mutex(self->channel_));
-      withdrawn = self->linked_ && hooks::withdraw(self->channel_, *self, IsSender);
-      if (withdrawn) self->linked_ = false;
-    }
-    if (withdrawn) self->loop_->schedule(self->handle_, self->context_);
+    if (self->channel_.withdraw(*self)) self->loop_->schedule(self->handle_, self->context_);
   }
 
   event_loop* loop_ = nullptr;
-  std::shared_ptr<remote_endpoint> endpoint_;
+  std::shared_ptr<lowlevel::remote_endpoint> endpoint_;
   std::coroutine_handle<> handle_;
-  task_context* context_ = nullptr;
-  bool linked_ = false;  // guarded by the channel lock once linked
+  lowlevel::task_context* context_ = nullptr;
 };
 
 template <class Channel>
@@ -151,8 +105,7 @@ class receive_end : public channel_end<Channel, false> {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    this->incoming = &value_;
-    return this->suspend(h, [this] { return trident::detail::channel_hooks<Channel>::take(this->channel_, value_); });
+    return this->suspend(h, [this] { return this->channel_.receive_or_link(value_, *this) == receive_status::empty; });
   }
   std::optional<typename Channel::value_type> await_resume() {
     this->finish_wait();
@@ -170,12 +123,11 @@ class send_end : public channel_end<Channel, true> {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    this->outgoing = &value_;
-    return this->suspend(h, [this] { return trident::detail::channel_hooks<Channel>::offer(this->channel_, value_); });
+    return this->suspend(h, [this] { return this->channel_.send_or_link(value_, *this) == send_status::full; });
   }
   void await_resume() {
     this->finish_wait();
-    if (this->outcome == trident::detail::intrusive_waiter::state::closed) {
+    if (this->outcome == waiter_outcome::closed) {
       throw channel_closed_error("channel closed; the value was not delivered");
     }
   }

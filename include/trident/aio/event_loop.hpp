@@ -13,38 +13,17 @@
 #include <stdexcept>
 #include <utility>
 
+#include "trident/aio/lowlevel/io_handle.hpp"
+#include "trident/aio/lowlevel/timer_node.hpp"
 #include "trident/aio/task.hpp"
 
 namespace trident::aio {
 
-using clock = std::chrono::steady_clock;
-
 namespace detail {
-
-/// A timer in the loop's heap. Owned by whoever armed it (a sleeping coroutine's awaiter);
-/// `fire` runs on the loop thread when the deadline passes, unless disarmed first.
-struct timer_node {
-  clock::time_point deadline{};
-  std::uint64_t sequence = 0;       ///< Tie-break: equal deadlines fire in arming order.
-  std::size_t heap_index = SIZE_MAX;  ///< SIZE_MAX while not armed.
-  void (*fire)(timer_node* self) noexcept = nullptr;
-};
-
 class spawned_base;
+}  // namespace detail
 
-/// A file descriptor registered with a loop (edge-triggered): the coroutines waiting for it to
-/// become readable or writable. Owned by the I/O object (a stream, a listener). Loop thread only.
-struct io_handle {
-  int fd = -1;
-  std::coroutine_handle<> reader;  ///< Resumed when the fd becomes readable (or fails).
-  std::coroutine_handle<> writer;  ///< Resumed when the fd becomes writable (or fails).
-  /// An edge arrived with nobody waiting for it: the next wait in that direction returns at
-  /// once (and clears the flag) instead of missing the edge.
-  bool read_edge = false;
-  bool write_edge = false;
-  /// The peer hung up or the socket failed: a read finds the end or the error without waiting.
-  bool hangup = false;
-};
+namespace lowlevel {
 
 /// The part of a loop that other threads may hold on to: posting to it stays safe after the
 /// loop is gone (the callback is then dropped). Thread safe.
@@ -53,7 +32,7 @@ class remote_endpoint;
 /// Queues `fn` on the endpoint's loop, or drops it if that loop has ended. Thread safe.
 void post(remote_endpoint& endpoint, std::function<void()> fn);
 
-}  // namespace detail
+}  // namespace lowlevel
 
 /// A snapshot of a loop's counters.
 struct loop_statistics {
@@ -122,7 +101,7 @@ class event_loop {
 
   /// A handle through which other threads can post to this loop even after it is destroyed
   /// (posts then are dropped): what work handed to other threads keeps to report back.
-  [[nodiscard]] std::shared_ptr<detail::remote_endpoint> endpoint() const noexcept;
+  [[nodiscard]] std::shared_ptr<lowlevel::remote_endpoint> endpoint() const noexcept;
 
   [[nodiscard]] loop_statistics statistics() const noexcept;
 
@@ -137,16 +116,16 @@ class event_loop {
 
   /// Queues `h` to be resumed on a later step of this loop. `context`, when known, names the
   /// task in debug reports.
-  void schedule(std::coroutine_handle<> h, const detail::task_context* context = nullptr);
+  void schedule(std::coroutine_handle<> h, const lowlevel::task_context* context = nullptr);
   /// Arms `t` (which must not be armed).
-  void arm(detail::timer_node& t);
+  void arm(lowlevel::timer_node& t);
   /// Disarms `t` if armed; returns whether it was.
-  bool disarm(detail::timer_node& t) noexcept;
+  bool disarm(lowlevel::timer_node& t) noexcept;
 
   /// Registers `h.fd` for readiness events (edge-triggered). Throws std::system_error.
-  void add_io(detail::io_handle& h);
+  void add_io(lowlevel::io_handle& h);
   /// Unregisters `h.fd`; waiting coroutines are not resumed. Call before closing the fd.
-  void remove_io(detail::io_handle& h) noexcept;
+  void remove_io(lowlevel::io_handle& h) noexcept;
 
   void register_task(detail::spawned_base& s) noexcept;
   void unregister_task(detail::spawned_base& s) noexcept;

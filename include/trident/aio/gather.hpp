@@ -69,14 +69,14 @@ struct gather_group;
 /// its own coroutine frame, and no registration with the loop (the gathering task is
 /// registered, and cancelling it reaches every child through the wait below).
 template <class T>
-struct gather_slot : task_context {
+struct gather_slot : lowlevel::task_context {
   gather_group<T>* group = nullptr;
   std::coroutine_handle<> frame;  ///< The child's coroutine until it ends.
   std::optional<result_t<T>> value;
   std::exception_ptr error;
 
   /// `root_done`: the child ended; keep its outcome, free its frame, count it.
-  static void take_outcome(task_context* context, std::coroutine_handle<> root) noexcept {
+  static void take_outcome(lowlevel::task_context* context, std::coroutine_handle<> root) noexcept {
     auto* self = static_cast<gather_slot*>(context);
     auto child = std::coroutine_handle<typename task<T>::promise_type>::from_address(root.address());
     auto& promise = child.promise();
@@ -146,14 +146,14 @@ struct gather_group {
   std::vector<gather_slot<T>> slots;
   std::size_t remaining;
   std::coroutine_handle<> waiter;
-  const task_context* waiter_context = nullptr;
+  const lowlevel::task_context* waiter_context = nullptr;
 };
 
 /// Suspends the gathering coroutine until every child has ended. A cancellation point:
 /// cancelling the gathering task cancels every child, still waits for all of them, then
 /// raises `cancelled_error`.
 template <class T>
-class gather_wait : private cancellable_wait {
+class gather_wait : private lowlevel::cancellable_wait {
  public:
   explicit gather_wait(gather_group<T>& group) noexcept : group_(group) {}
   bool await_ready() const noexcept { return group_.remaining == 0; }

@@ -31,11 +31,11 @@ struct offload_state {
   std::exception_ptr error;
   std::coroutine_handle<> waiter;  // loop thread only; cleared when the awaiter gave up
   event_loop* loop = nullptr;
-  const task_context* context = nullptr;  // names the task in debug reports
+  const lowlevel::task_context* context = nullptr;  // names the task in debug reports
 };
 
 template <class R, class F>
-class offload_awaiter : private cancellable_wait {
+class offload_awaiter : private lowlevel::cancellable_wait {
  public:
   offload_awaiter(thread_pool& pool, F fn) : pool_(pool), fn_(std::move(fn)) {}
 

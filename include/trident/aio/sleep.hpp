@@ -17,7 +17,7 @@ namespace trident::aio {
 /// @par Cancellation
 /// A cancellation point: cancelling the task while it sleeps disarms the timer and raises
 /// `cancelled_error` at once. Nothing is in flight, so nothing is lost.
-class sleep_awaiter : private detail::timer_node, private detail::cancellable_wait {
+class sleep_awaiter : private lowlevel::timer_node, private lowlevel::cancellable_wait {
  public:
   explicit sleep_awaiter(clock::time_point when) noexcept { deadline = when; }
   sleep_awaiter(const sleep_awaiter&) = delete;
@@ -44,7 +44,7 @@ class sleep_awaiter : private detail::timer_node, private detail::cancellable_wa
   void await_resume() { end_wait("cancelled while sleeping"); }
 
  private:
-  static void on_timer(detail::timer_node* t) noexcept {
+  static void on_timer(lowlevel::timer_node* t) noexcept {
     auto* self = static_cast<sleep_awaiter*>(t);
     self->loop_->schedule(self->waiter_, self->context_);
   }

@@ -23,7 +23,7 @@ namespace detail {
 /// in the waiter's own frame (inside its awaiter), so waiting allocates nothing.
 struct join_node {
   std::coroutine_handle<> waiter;
-  const task_context* waiter_context = nullptr;
+  const lowlevel::task_context* waiter_context = nullptr;
   join_node* next = nullptr;
   bool linked = false;
 };
@@ -31,7 +31,7 @@ struct join_node {
 /// The state of a spawned task, shared by its root coroutine and its handles; it is also the
 /// task's context (every coroutine of the task points to it). Loop thread only. Counted
 /// references: one for the running root coroutine, one per handle.
-class spawned_base : public task_context {
+class spawned_base : public lowlevel::task_context {
  public:
   static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
   static void operator delete(void* state, std::size_t size) noexcept { frame_allocator::deallocate(state, size); }
@@ -61,7 +61,7 @@ class spawned_base : public task_context {
   }
 
   /// The state that is this context. Assumes `c` is a spawned task's context.
-  static spawned_base* from_context(task_context* c) noexcept { return static_cast<spawned_base*>(c); }
+  static spawned_base* from_context(lowlevel::task_context* c) noexcept { return static_cast<spawned_base*>(c); }
 
   /// Called when the root coroutine has ended and its outcome is stored.
   void finish() noexcept {
@@ -123,7 +123,7 @@ class spawned_state final : public spawned_base {
 
   /// `root_done` of a spawned `task<T>`: keeps the outcome, frees the frame, wakes
   /// the joiners and drops the root's reference.
-  static void take_outcome(task_context* context, std::coroutine_handle<> root) noexcept {
+  static void take_outcome(lowlevel::task_context* context, std::coroutine_handle<> root) noexcept {
     auto* self = static_cast<spawned_state*>(from_context(context));
     auto frame = std::coroutine_handle<typename task<T>::promise_type>::from_address(root.address());
     auto& promise = frame.promise();
@@ -145,7 +145,7 @@ class spawned_state final : public spawned_base {
 template <>
 class spawned_state<void> final : public spawned_base {
  public:
-  static void take_outcome(task_context* context, std::coroutine_handle<> root) noexcept {
+  static void take_outcome(lowlevel::task_context* context, std::coroutine_handle<> root) noexcept {
     auto* self = static_cast<spawned_state*>(from_context(context));
     auto frame = std::coroutine_handle<task<void>::promise_type>::from_address(root.address());
     if (frame.promise().error_) self->error = std::move(frame.promise().error_);
@@ -217,7 +217,7 @@ class task_handle {
   template <bool Settle>
   struct awaiter {
     detail::spawned_state<T>* state;
-    detail::task_context* waiter_context = nullptr;
+    lowlevel::task_context* waiter_context = nullptr;
     detail::join_node node{};
 
     /// A waiter destroyed while still waiting (its frame was destroyed) leaves the list.
@@ -228,7 +228,7 @@ class task_handle {
     bool await_ready() const noexcept { return state->finished; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
-      waiter_context = detail::context_of(h.promise());
+      waiter_context = lowlevel::context_of(h.promise());
       // A cancellation already pending for the waiter goes to the awaited task now, and the
       // waiter still waits for it to end: a child is never left running behind its parent.
       if (waiter_context != nullptr && waiter_context->cancel_requested) state->cancel();

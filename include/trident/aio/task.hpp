@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "trident/aio/detail/frame_allocator.hpp"
+#include "trident/aio/lowlevel/task_context.hpp"
 #include "trident/core/errors.hpp"
 
 namespace trident::aio {
@@ -19,35 +20,6 @@ namespace trident::aio {
 class event_loop;
 
 namespace detail {
-
-/// Per spawned task: who it belongs to and how to cancel its current suspension. Shared by
-/// every coroutine the task awaits (children inherit their parent's context), so a cancel
-/// reaches whichever coroutine of the chain is suspended. Loop thread only.
-struct task_context {
-  event_loop* loop = nullptr;
-  const char* name = "task";
-  bool cancel_requested = false;
-  /// Set by a cancellable awaitable while its coroutine is suspended on it; cancelling calls it
-  /// once, and it must arrange for the coroutine to be resumed (its `await_resume` then throws).
-  /// The hook stays installed until `await_resume` clears it, so it must tolerate being called
-  /// for a waiter that was already woken and scheduled (and then do nothing).
-  void (*cancel_hook)(void* arg) = nullptr;
-  void* hook_arg = nullptr;
-  /// Called when the task's root coroutine (the one nobody awaits) reaches its end, with that
-  /// coroutine: the owner takes the outcome and may destroy the frame.
-  void (*root_done)(task_context* self, std::coroutine_handle<> root) noexcept = nullptr;
-
-  /// Requests cancellation: the coroutine suspended on a Trident awaitable (if any) is woken
-  /// through its hook and raises `cancelled_error`; otherwise the next suspension point does.
-  void request_cancel() noexcept {
-    cancel_requested = true;
-    if (auto hook = std::exchange(cancel_hook, nullptr)) hook(hook_arg);
-  }
-
-  /// Consumes a pending cancellation request: true once per `cancel()`, like Python, where a
-  /// task that catches CancelledError may go on awaiting.
-  bool take_cancellation() noexcept { return std::exchange(cancel_requested, false); }
-};
 
 class promise_base {
  public:
@@ -91,7 +63,7 @@ class promise_base {
 
   std::coroutine_handle<> continuation_;  ///< Who awaits this coroutine; none for a spawned root.
   std::exception_ptr error_;
-  task_context* context_ = nullptr;
+  lowlevel::task_context* context_ = nullptr;
 };
 
 /// Where a task's result waits for its awaiter: a value, or nothing for `task<void>`.
@@ -109,43 +81,6 @@ template <>
 struct value_promise<void> : promise_base {
   void return_void() noexcept {}
   void take() noexcept {}
-};
-
-/// The task context of the coroutine whose promise is `p`, or nullptr for foreign coroutines.
-template <class Promise>
-task_context* context_of(Promise& p) noexcept {
-  if constexpr (std::is_base_of_v<promise_base, Promise>) {
-    return p.context_;
-  } else {
-    return nullptr;
-  }
-}
-
-/// The cancellation half that Trident's awaitables share:
-///  1. `bind(h)` in `await_suspend` finds the awaiting task's context and says whether a
-///     cancellation is already pending (then the awaitable does not suspend);
-///  2. `arm(hook, arg)` once the awaitable is registered: cancelling the task calls `hook(arg)`,
-///     which must unregister it and schedule the coroutine (tolerating an already woken one);
-///  3. `end_wait(what)` in `await_resume` removes the hook and raises `cancelled_error` if the
-///     task was cancelled.
-class cancellable_wait {
- protected:
-  template <class Promise>
-  bool bind(std::coroutine_handle<Promise> h) noexcept {
-    context_ = context_of(h.promise());
-    return context_ != nullptr && context_->cancel_requested;
-  }
-  void arm(void (*hook)(void*), void* arg) noexcept {
-    if (context_ == nullptr) return;
-    context_->cancel_hook = hook;
-    context_->hook_arg = arg;
-  }
-  void end_wait(const char* what) {
-    if (context_ == nullptr) return;
-    context_->cancel_hook = nullptr;
-    if (context_->take_cancellation()) throw cancelled_error(what);
-  }
-  task_context* context_ = nullptr;
 };
 
 }  // namespace detail
@@ -210,7 +145,7 @@ class [[nodiscard]] task {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> caller) noexcept {
       auto& p = self->handle_.promise();
       p.continuation_ = caller;
-      p.context_ = detail::context_of(caller.promise());
+      p.context_ = lowlevel::context_of(caller.promise());
       return self->handle_;
     }
     T await_resume() {

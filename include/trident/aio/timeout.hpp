@@ -21,9 +21,9 @@ namespace detail {
 
 /// Cancels a task (the one whose context it holds: a spawned task's state, or the awaiting
 /// task's own context) when its deadline passes, unless disarmed first. Loop thread only.
-class deadline_timer : private timer_node {
+class deadline_timer : private lowlevel::timer_node {
  public:
-  deadline_timer(event_loop& loop, clock::time_point when, task_context& target) : loop_(loop), target_(target) {
+  deadline_timer(event_loop& loop, clock::time_point when, lowlevel::task_context& target) : loop_(loop), target_(target) {
     deadline = when;
     fire = &on_fire;
     loop_.arm(*this);
@@ -34,27 +34,27 @@ class deadline_timer : private timer_node {
   [[nodiscard]] bool expired() const noexcept { return expired_; }
 
  private:
-  static void on_fire(timer_node* t) noexcept {
+  static void on_fire(lowlevel::timer_node* t) noexcept {
     auto* self = static_cast<deadline_timer*>(t);
     self->expired_ = true;
     self->target_.request_cancel();
   }
   event_loop& loop_;
-  task_context& target_;
+  lowlevel::task_context& target_;
   bool expired_ = false;
 };
 
 /// Awaitable that never suspends and yields the awaiting task's context (nullptr outside a
 /// Trident task).
 struct current_context {
-  task_context* context = nullptr;
+  lowlevel::task_context* context = nullptr;
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
-    context = context_of(h.promise());
+    context = lowlevel::context_of(h.promise());
     return false;
   }
-  task_context* await_resume() const noexcept { return context; }
+  lowlevel::task_context* await_resume() const noexcept { return context; }
 };
 
 }  // namespace detail
@@ -77,7 +77,7 @@ struct current_context {
 /// usual. If both happen at once, `timeout_error` wins. Must be awaited from a Trident task.
 template <class T, class Rep, class Period>
 task<T> timeout(std::chrono::duration<Rep, Period> limit, task<T> body) {
-  detail::task_context* context = co_await detail::current_context{};
+  lowlevel::task_context* context = co_await detail::current_context{};
   if (context == nullptr) throw std::logic_error("aio::timeout must be awaited from a Trident task");
   auto& loop = event_loop::running();
   detail::deadline_timer timer(loop, loop.now() + std::chrono::duration_cast<clock::duration>(limit), *context);

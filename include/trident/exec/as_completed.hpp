@@ -17,7 +17,7 @@
 
 namespace trident {
 
-namespace detail {
+namespace exec::detail {
 
 /// Indices of finished futures, in finishing order, filled by continuations on their states.
 class completion_queue {
@@ -87,7 +87,7 @@ struct completion_node final : continuation {
   }
 };
 
-}  // namespace detail
+}  // namespace exec::detail
 
 /// A single-pass range over `futures` that yields each one (by reference) as soon as it is
 /// ready, value, exception or cancellation alike: the first finished comes first.
@@ -110,11 +110,11 @@ template <class T>
 class completion_range {
  public:
   explicit completion_range(std::vector<future<T>>& futures)
-      : futures_(&futures), queue_(std::make_shared<detail::completion_queue>()) {
+      : futures_(&futures), queue_(std::make_shared<exec::detail::completion_queue>()) {
     for (std::size_t i = 0; i < futures.size(); ++i) {
       auto* state = futures[i].state();
       if (state == nullptr) throw future_error("as_completed: future has no state");
-      auto* node = new detail::completion_node(queue_, i);
+      auto* node = new exec::detail::completion_node(queue_, i);
       if (!state->add_continuation(node)) {
         queue_->push(i);
         delete node;
@@ -170,7 +170,7 @@ class completion_range {
   }
 
   std::vector<future<T>>* futures_;
-  std::shared_ptr<detail::completion_queue> queue_;
+  std::shared_ptr<exec::detail::completion_queue> queue_;
   std::size_t yielded_ = 0;
 };
 

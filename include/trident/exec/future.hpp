@@ -76,17 +76,17 @@ class future {
   /// The state of the task right now; never blocks.
   [[nodiscard]] future_status status() const {
     switch (checked().current()) {
-      case detail::status::pending: return future_status::pending;
-      case detail::status::running: return future_status::running;
-      case detail::status::value: return future_status::ready;
-      case detail::status::exception: return future_status::failed;
-      case detail::status::cancelled: return future_status::cancelled;
+      case exec::detail::status::pending: return future_status::pending;
+      case exec::detail::status::running: return future_status::running;
+      case exec::detail::status::value: return future_status::ready;
+      case exec::detail::status::exception: return future_status::failed;
+      case exec::detail::status::cancelled: return future_status::cancelled;
     }
     return future_status::pending;
   }
 
   /// Waits until the result is available.
-  void wait() const { detail::wait_for_state(checked()); }
+  void wait() const { exec::detail::wait_for_state(checked()); }
 
   /// Waits at most `timeout`; returns whether the result is available.
   template <class Rep, class Period>
@@ -96,22 +96,22 @@ class future {
 
   /// Waits until `deadline`; returns whether the result is available.
   bool wait_until(std::chrono::steady_clock::time_point deadline) const {
-    return detail::wait_for_state_until(checked(), deadline);
+    return exec::detail::wait_for_state_until(checked(), deadline);
   }
 
   /// Waits for the result and returns it, or rethrows the task's exception, or throws
   /// `cancelled_error`. Afterwards the future is no longer valid.
   T get() {
     wait();
-    detail::shared_state<T>* s = state_;
+    exec::detail::shared_state<T>* s = state_;
     state_ = nullptr;
     struct releaser {
-      detail::shared_state<T>* s;
+      exec::detail::shared_state<T>* s;
       ~releaser() { s->release(); }
     } guard{s};
     switch (s->current()) {
-      case detail::status::exception: std::rethrow_exception(s->error());
-      case detail::status::cancelled: throw cancelled_error("task was cancelled before it started");
+      case exec::detail::status::exception: std::rethrow_exception(s->error());
+      case exec::detail::status::cancelled: throw cancelled_error("task was cancelled before it started");
       default: break;
     }
     if constexpr (std::is_void_v<T>) {
@@ -135,20 +135,20 @@ class future {
   /// The exception the task ended with, or nullptr; never blocks, keeps the future valid.
   [[nodiscard]] std::exception_ptr exception() const {
     auto& s = checked();
-    if (s.current() == detail::status::cancelled) {
+    if (s.current() == exec::detail::status::cancelled) {
       return std::make_exception_ptr(cancelled_error("task was cancelled before it started"));
     }
-    return s.current() == detail::status::exception ? s.error() : nullptr;
+    return s.current() == exec::detail::status::exception ? s.error() : nullptr;
   }
 
   /// For Trident's combinators: the shared state, or nullptr.
-  [[nodiscard]] detail::shared_state<T>* state() const noexcept { return state_; }
+  [[nodiscard]] exec::detail::shared_state<T>* state() const noexcept { return state_; }
 
   /// Adopts a state whose reference the caller hands over.
-  explicit future(detail::shared_state<T>* adopted) noexcept : state_(adopted) {}
+  explicit future(exec::detail::shared_state<T>* adopted) noexcept : state_(adopted) {}
 
  private:
-  detail::shared_state<T>& checked() const {
+  exec::detail::shared_state<T>& checked() const {
     if (state_ == nullptr) throw future_error("future has no state (default-constructed, moved from, or already retrieved)");
     return *state_;
   }
@@ -156,7 +156,7 @@ class future {
     if (state_ != nullptr) std::exchange(state_, nullptr)->release();
   }
 
-  detail::shared_state<T>* state_ = nullptr;
+  exec::detail::shared_state<T>* state_ = nullptr;
 };
 
 /// The producing end of a `future<T>`, for results computed outside a thread pool (a callback,
@@ -169,7 +169,7 @@ class future {
 template <class T>
 class promise {
  public:
-  promise() : state_(new detail::promise_state<T>()) {}
+  promise() : state_(new exec::detail::promise_state<T>()) {}
   promise(promise&& other) noexcept
       : state_(std::exchange(other.state_, nullptr)), retrieved_(other.retrieved_) {}
   promise& operator=(promise&& other) noexcept {
@@ -188,36 +188,45 @@ class promise {
   future<T> get_future() {
     if (state_ == nullptr || retrieved_) throw future_error("promise has no future to give");
     retrieved_ = true;  // the state was born with the future's reference
-    return future<T>(static_cast<detail::shared_state<T>*>(state_));
+    return future<T>(static_cast<exec::detail::shared_state<T>*>(state_));
   }
 
   /// Publishes the value. Returns false if the future was cancelled first.
   template <class... Args>
   bool set_value(Args&&... args) {
     check_unsatisfied();
-    if (state_->current() == detail::status::cancelled) return false;
+    if (state_->current() == exec::detail::status::cancelled) return false;
     state_->emplace(std::forward<Args>(args)...);
-    return state_->finish(detail::status::value);
+    return state_->finish(exec::detail::status::value);
   }
 
   /// Publishes an exception. Returns false if the future was cancelled first.
   bool set_exception(std::exception_ptr e) {
     check_unsatisfied();
-    if (state_->current() == detail::status::cancelled) return false;
+    if (state_->current() == exec::detail::status::cancelled) return false;
     state_->set_error(std::move(e));
-    return state_->finish(detail::status::exception);
+    return state_->finish(exec::detail::status::exception);
   }
+
+  /// For producers that queue work before running it (a process pool): marks the work as
+  /// started, after which the consumer's `future::cancel()` no longer succeeds. False if the
+  /// consumer cancelled first (then drop the work) or it was already started.
+  bool try_start() noexcept { return state_ != nullptr && state_->try_start(); }
+
+  /// Cancels work that never started, as the consumer's `future::cancel()` would: the future
+  /// then throws `cancelled_error`. False if the work had started or finished.
+  bool try_cancel() noexcept { return state_ != nullptr && state_->try_cancel(); }
 
   /// Whether the consumer cancelled the future; a producer may stop early then.
   [[nodiscard]] bool is_cancelled() const noexcept {
-    return state_ != nullptr && state_->current() == detail::status::cancelled;
+    return state_ != nullptr && state_->current() == exec::detail::status::cancelled;
   }
 
  private:
   void check_unsatisfied() const {
     if (state_ == nullptr) throw future_error("promise has no state");
     const auto s = state_->current();
-    if (s == detail::status::value || s == detail::status::exception) {
+    if (s == exec::detail::status::value || s == exec::detail::status::exception) {
       throw future_error("promise already satisfied");
     }
   }
@@ -225,14 +234,14 @@ class promise {
     if (state_ == nullptr) return;
     if (!state_->is_done()) {
       state_->set_error(std::make_exception_ptr(broken_promise_error()));
-      state_->finish(detail::status::exception);
+      state_->finish(exec::detail::status::exception);
     }
     // The future's reference was never handed out: drop it too.
     if (!retrieved_) state_->release();
     std::exchange(state_, nullptr)->release();
   }
 
-  detail::promise_state<T>* state_;
+  exec::detail::promise_state<T>* state_;
   bool retrieved_ = false;
 };
 

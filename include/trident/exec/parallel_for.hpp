@@ -14,7 +14,7 @@
 
 namespace trident {
 
-namespace detail {
+namespace exec::detail {
 
 /// Chunk length for `count` items: about four chunks per worker (so stealing can even out
 /// uneven chunks), never below `min_grain`.
@@ -23,7 +23,7 @@ inline std::size_t chunk_length(std::size_t count, std::size_t workers, std::siz
   return std::max<std::size_t>({min_grain, 1, (count + target_chunks - 1) / target_chunks});
 }
 
-}  // namespace detail
+}  // namespace exec::detail
 
 /// Calls `body` for every index in [first, last) on the pool and waits for all calls.
 /// `body` is either `void(std::size_t index)` or `void(std::size_t begin, std::size_t end)` for a
@@ -32,7 +32,7 @@ inline std::size_t chunk_length(std::size_t count, std::size_t workers, std::siz
 template <class Body>
 void parallel_for(thread_pool& pool, std::size_t first, std::size_t last, Body&& body, std::size_t grain = 0) {
   if (last <= first) return;
-  const std::size_t length = detail::chunk_length(last - first, pool.size(), grain);
+  const std::size_t length = exec::detail::chunk_length(last - first, pool.size(), grain);
   task_group group(pool);
   for (std::size_t begin = first; begin < last; begin += length) {
     const std::size_t end = std::min(last, begin + length);
@@ -54,7 +54,7 @@ template <class T, class ChunkFold, class Combine = std::plus<T>>
 T parallel_reduce(thread_pool& pool, std::size_t first, std::size_t last, T init, ChunkFold&& chunk_fold,
                   Combine combine = {}, std::size_t grain = 0) {
   if (last <= first) return init;
-  const std::size_t length = detail::chunk_length(last - first, pool.size(), grain);
+  const std::size_t length = exec::detail::chunk_length(last - first, pool.size(), grain);
   const std::size_t chunks = (last - first + length - 1) / length;
   std::vector<T> partial(chunks, init);
   parallel_for(pool, 0, chunks, [&](std::size_t c) {

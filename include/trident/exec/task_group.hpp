@@ -49,7 +49,7 @@ class task_group {
   template <class F>
   void run(F&& fn) {
     reserve_one();
-    detail::task_node* node = nullptr;
+    exec::detail::task_node* node = nullptr;
     try {
       node = new group_task<std::decay_t<F>>(*this, std::forward<F>(fn));
     } catch (...) {
@@ -107,7 +107,7 @@ class task_group {
     } reset{joining_};
     const std::size_t returned = 1 + std::exchange(reserved_, 0);
     if (pending_.fetch_sub(returned, std::memory_order_acq_rel) != returned) {
-      detail::wait_for_state(done_);
+      exec::detail::wait_for_state(done_);
       while (!finisher_left_.load(std::memory_order_acquire)) std::this_thread::yield();
       finisher_left_.store(false, std::memory_order_relaxed);
       done_.rearm();
@@ -121,7 +121,7 @@ class task_group {
 
   void finish_one() noexcept {
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      done_.finish(detail::status::value);
+      done_.finish(exec::detail::status::value);
       finisher_left_.store(true, std::memory_order_release);
     }
   }
@@ -137,7 +137,7 @@ class task_group {
   /// instead of waiting forever. `fn` (and what it captured) is destroyed before the count drops,
   /// so nothing of the task outlives `wait()`.
   template <class F>
-  class group_task final : public detail::task_node {
+  class group_task final : public exec::detail::task_node {
    public:
     template <class G>
     group_task(task_group& group, G&& fn) : group_(group), fn_(std::forward<G>(fn)) {}
@@ -168,9 +168,9 @@ class task_group {
   };
 
   /// A completion signal owned by the group (never freed through its reference count).
-  class signal final : public detail::shared_state<void> {
+  class signal final : public exec::detail::shared_state<void> {
    public:
-    signal() noexcept : detail::shared_state<void>(1) {}
+    signal() noexcept : exec::detail::shared_state<void>(1) {}
 
    private:
     void destroy() noexcept override {}

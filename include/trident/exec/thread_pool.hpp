@@ -13,28 +13,32 @@
 #include <vector>
 
 #include "trident/core/errors.hpp"
+#include "trident/core/shutdown_mode.hpp"
 #include "trident/exec/detail/task_node.hpp"
 #include "trident/exec/future.hpp"
 
 namespace trident {
 
-/// How `thread_pool::shutdown` treats work that is queued but not started.
-enum class shutdown_mode {
-  wait,            ///< Run everything already queued, then stop (Python's `shutdown(wait=True)`).
-  cancel_pending,  ///< Cancel queued work (its futures throw `cancelled_error`), finish running work.
+/// How a `thread_pool` is set up.
+struct thread_pool_options {
+  std::size_t workers = default_worker_count();  ///< Worker threads (at least 1).
+  std::string name = "trident-pool";  ///< Prefix of worker thread names (timelines, `top -H`).
+
+  /// The number of hardware threads (at least 1).
+  static std::size_t default_worker_count() noexcept;
 };
 
 /// A snapshot of a pool's counters; each is read without stopping the pool, so the sum of a
 /// snapshot may be off by the tasks that moved while it was taken.
-struct pool_statistics {
-  std::size_t threads = 0;
+struct thread_pool_statistics {
+  std::size_t workers = 0;
   std::size_t queued = 0;     ///< Waiting in some queue (cancelled-but-queued tasks included).
   std::size_t running = 0;    ///< Being executed right now.
   std::size_t completed = 0;  ///< Ran to the end (with a value or an exception).
   std::size_t stolen = 0;     ///< Taken by a worker from another worker's deque.
 };
 
-std::ostream& operator<<(std::ostream& out, const pool_statistics& s);
+std::ostream& operator<<(std::ostream& out, const thread_pool_statistics& s);
 
 /// A fixed set of worker threads that run submitted callables.
 ///
@@ -72,17 +76,9 @@ std::ostream& operator<<(std::ostream& out, const pool_statistics& s);
 /// @endcode
 class thread_pool {
  public:
-  struct options {
-    std::size_t threads = default_thread_count();
-    std::string name = "trident-pool";  ///< Prefix of worker thread names (timelines, `top -H`).
-  };
-
-  /// The number of hardware threads (at least 1).
-  static std::size_t default_thread_count() noexcept;
-
-  /// Starts `threads` workers. Throws std::invalid_argument for 0.
-  explicit thread_pool(std::size_t threads = default_thread_count());
-  explicit thread_pool(options opts);
+  /// Starts `workers` worker threads. Throws std::invalid_argument for 0.
+  explicit thread_pool(std::size_t workers = thread_pool_options::default_worker_count());
+  explicit thread_pool(thread_pool_options options);
   thread_pool(const thread_pool&) = delete;
   thread_pool& operator=(const thread_pool&) = delete;
   ~thread_pool();
@@ -93,8 +89,8 @@ class thread_pool {
   auto submit(F&& fn, Args&&... args) -> future<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> {
     using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
     auto bound = bind(std::forward<F>(fn), std::forward<Args>(args)...);
-    auto* node = new detail::future_task<R, decltype(bound)>(std::move(bound));
-    future<R> result(static_cast<detail::shared_state<R>*>(node));
+    auto* node = new exec::detail::future_task<R, decltype(bound)>(std::move(bound));
+    future<R> result(static_cast<exec::detail::shared_state<R>*>(node));
     schedule(node);
     return result;
   }
@@ -104,7 +100,7 @@ class thread_pool {
   template <class F, class... Args>
   void post(F&& fn, Args&&... args) {
     auto bound = bind(std::forward<F>(fn), std::forward<Args>(args)...);
-    schedule(new detail::function_task<decltype(bound)>(std::move(bound)));
+    schedule(new exec::detail::function_task<decltype(bound)>(std::move(bound)));
   }
 
   /// Applies `fn` to every element of `items` on the pool and returns the results in input
@@ -124,7 +120,7 @@ class thread_pool {
   /// The number of worker threads.
   [[nodiscard]] std::size_t size() const noexcept;
 
-  [[nodiscard]] pool_statistics statistics() const;
+  [[nodiscard]] thread_pool_statistics statistics() const;
 
   /// The pool whose worker is the calling thread, or nullptr.
   [[nodiscard]] static thread_pool* current() noexcept;
@@ -150,7 +146,7 @@ class thread_pool {
   }
 
   /// Queues `node` (taking ownership) or, after shutdown, discards it and throws.
-  void schedule(detail::task_node* node);
+  void schedule(exec::detail::task_node* node);
 
   std::unique_ptr<impl> impl_;
 };

@@ -14,7 +14,7 @@
 
 namespace trident {
 
-namespace detail {
+namespace exec::detail {
 
 template <class T>
 using all_result_t = std::conditional_t<std::is_void_v<T>, void, std::vector<T>>;
@@ -73,17 +73,17 @@ struct any_node final : continuation {
   }
 };
 
-}  // namespace detail
+}  // namespace exec::detail
 
 /// A future of every input's value, in input order (`std::vector<T>`; `void` for `T = void`).
 /// It finishes when all inputs have finished; if any failed or was cancelled, it holds the
 /// exception of the first such input in input order. Takes ownership of the futures.
 template <class T>
-future<detail::all_result_t<T>> when_all(std::vector<future<T>> futures) {
+future<exec::detail::all_result_t<T>> when_all(std::vector<future<T>> futures) {
   for (auto& f : futures) {
     if (!f.valid()) throw future_error("when_all: future has no state");
   }
-  auto collector = std::make_shared<detail::all_collector<T>>(std::move(futures));
+  auto collector = std::make_shared<exec::detail::all_collector<T>>(std::move(futures));
   auto result = collector->out.get_future();
   if (collector->inputs.empty()) {
     collector->assemble();
@@ -92,8 +92,8 @@ future<detail::all_result_t<T>> when_all(std::vector<future<T>> futures) {
   // Registering on the last input may assemble right away, on this thread.
   const std::size_t n = collector->inputs.size();
   for (std::size_t i = 0; i < n; ++i) {
-    auto* node = new detail::all_node<T>(collector);
-    if (!collector->inputs[i].state()->add_continuation(node)) detail::all_node<T>::on_fire(node);
+    auto* node = new exec::detail::all_node<T>(collector);
+    if (!collector->inputs[i].state()->add_continuation(node)) exec::detail::all_node<T>::on_fire(node);
   }
   return result;
 }
@@ -107,11 +107,11 @@ future<std::size_t> when_any(std::vector<future<T>>& futures) {
   for (auto& f : futures) {
     if (!f.valid()) throw future_error("when_any: future has no state");
   }
-  auto state = std::make_shared<detail::any_state>();
+  auto state = std::make_shared<exec::detail::any_state>();
   auto result = state->out.get_future();
   for (std::size_t i = 0; i < futures.size(); ++i) {
-    auto* node = new detail::any_node(state, i);
-    if (!futures[i].state()->add_continuation(node)) detail::any_node::on_fire(node);
+    auto* node = new exec::detail::any_node(state, i);
+    if (!futures[i].state()->add_continuation(node)) exec::detail::any_node::on_fire(node);
   }
   return result;
 }

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "trident/core/shutdown_mode.hpp"
 #include "trident/exec/as_completed.hpp"
 #include "trident/exec/future.hpp"
 #include "trident/exec/thread_pool.hpp"
@@ -28,7 +29,7 @@
 namespace trident::proc {
 
 /// How a `process_pool` is set up.
-struct pool_options {
+struct process_pool_options {
   std::size_t workers = default_worker_count();
   /// A worker exits and is replaced after this many tasks (0: never), as in Python's
   /// `maxtasksperchild`: a cure for leaks in native code.
@@ -115,8 +116,8 @@ class process_pool {
   /// Starts `workers` worker processes and waits until each has answered its handshake.
   /// Throws `worker_start_error` if they cannot start (for instance when `main` does not call
   /// `worker_main`), std::invalid_argument for 0 workers.
-  explicit process_pool(std::size_t workers = pool_options::default_worker_count());
-  explicit process_pool(pool_options options);
+  explicit process_pool(std::size_t workers = process_pool_options::default_worker_count());
+  explicit process_pool(process_pool_options options);
   process_pool(const process_pool&) = delete;
   process_pool& operator=(const process_pool&) = delete;
   ~process_pool();
@@ -353,7 +354,7 @@ class unordered_results {
         count_(count),
         chunksize_(chunksize),
         window_(window),
-        queue_(std::make_shared<::trident::detail::completion_queue>()) {
+        queue_(std::make_shared<::trident::exec::detail::completion_queue>()) {
     const std::size_t chunks = (count + chunksize - 1) / chunksize;
     slots_.resize(chunks);
   }
@@ -388,7 +389,7 @@ class unordered_results {
       const std::size_t n = std::min(chunksize_, count_ - submitted_);
       const std::size_t slot = submitted_ / chunksize_;
       slots_[slot] = submit_(submitted_, n);
-      auto* node = new ::trident::detail::completion_node(queue_, slot);
+      auto* node = new ::trident::exec::detail::completion_node(queue_, slot);
       if (!slots_[slot].state()->add_continuation(node)) {
         queue_->push(slot);
         delete node;
@@ -404,7 +405,7 @@ class unordered_results {
   std::size_t window_;
   std::size_t submitted_ = 0;
   std::size_t outstanding_ = 0;
-  std::shared_ptr<::trident::detail::completion_queue> queue_;
+  std::shared_ptr<::trident::exec::detail::completion_queue> queue_;
   std::vector<future<std::vector<R>>> slots_;
   std::vector<R> buffer_;
   std::size_t buffer_pos_ = 0;

@@ -29,20 +29,20 @@ namespace detail {
 struct proc_wait_state {
   std::coroutine_handle<> waiter;  // loop thread only; cleared when resumed or abandoned
   event_loop* loop = nullptr;
-  const task_context* context = nullptr;
+  const lowlevel::task_context* context = nullptr;
 };
 
-struct proc_wake_node final : ::trident::detail::continuation {
+struct proc_wake_node final : ::trident::exec::detail::continuation {
   std::shared_ptr<proc_wait_state> state;
-  std::shared_ptr<remote_endpoint> endpoint;
-  proc_wake_node(std::shared_ptr<proc_wait_state> s, std::shared_ptr<remote_endpoint> e)
+  std::shared_ptr<lowlevel::remote_endpoint> endpoint;
+  proc_wake_node(std::shared_ptr<proc_wait_state> s, std::shared_ptr<lowlevel::remote_endpoint> e)
       : state(std::move(s)), endpoint(std::move(e)) {
     fire = &on_fire;
   }
-  static void on_fire(::trident::detail::continuation* c) noexcept {
+  static void on_fire(::trident::exec::detail::continuation* c) noexcept {
     auto* self = static_cast<proc_wake_node*>(c);
     try {
-      post(*self->endpoint, [state = self->state] {
+      lowlevel::post(*self->endpoint, [state = self->state] {
         if (auto w = std::exchange(state->waiter, nullptr)) state->loop->schedule(w, state->context);
       });
     } catch (...) {
@@ -53,7 +53,7 @@ struct proc_wake_node final : ::trident::detail::continuation {
 };
 
 template <class R>
-class future_awaiter : private cancellable_wait {
+class future_awaiter : private aio::lowlevel::cancellable_wait {
  public:
   explicit future_awaiter(future<R> f) : future_(std::move(f)) {}
 

@@ -43,8 +43,8 @@ namespace trident {
 /// for (int v : ch) total += v;             // ends when closed and drained
 /// @endcode
 template <class T>
-class channel : public detail::basic_channel<T, detail::fifo_buffer<T>> {
-  using base = detail::basic_channel<T, detail::fifo_buffer<T>>;
+class channel : public sync::detail::basic_channel<T, sync::detail::fifo_buffer<T>> {
+  using base = sync::detail::basic_channel<T, sync::detail::fifo_buffer<T>>;
 
  public:
   /// Throws std::invalid_argument when `capacity` is 0.

@@ -49,7 +49,7 @@ class event {
   /// Blocks until the flag is set or `timeout` passes; returns the flag.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& timeout) {
-    return wait_until(detail::deadline_after(timeout));
+    return wait_until(sync::detail::deadline_after(timeout));
   }
 
   /// Blocks until the flag is set or `deadline` passes; returns the flag.

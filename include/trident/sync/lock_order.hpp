@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "trident/core/errors.hpp"
-#include "trident/sync/detail/source_location.hpp"
+#include "trident/core/source_location.hpp"
 
 namespace trident {
 
@@ -85,20 +85,20 @@ class lock_order_error : public error {
   std::vector<edge> opposite_order_;
 };
 
-namespace lock_order {
+namespace sync::detail {
+/// The global switch of lock-order checking. Constant-initialised from the compile-time
+/// default, so that locks used during static initialisation see a defined value; the
+/// environment override is applied when the library's own static initialisers run.
+extern std::atomic<bool> lock_order_enabled;
+}  // namespace sync::detail
 
-namespace detail {
-/// The global switch. Constant-initialised from the compile-time default, so that locks used
-/// during static initialisation see a defined value; the environment override is applied when
-/// the library's own static initialisers run.
-extern std::atomic<bool> enabled_flag;
-}  // namespace detail
+namespace lock_order {
 
 /// Whether checked locks record and check lock order right now.
 [[nodiscard]] inline bool enabled() noexcept {
   // Relaxed: the switch orders nothing; a thread that sees a stale value for a moment only
   // checks (or skips checking) one more lock.
-  return detail::enabled_flag.load(std::memory_order_relaxed);
+  return sync::detail::lock_order_enabled.load(std::memory_order_relaxed);
 }
 
 /// Turns checking on or off for every thread. Locks taken while checking was on are still
@@ -122,7 +122,7 @@ void clear();
 
 }  // namespace lock_order
 
-namespace detail {
+namespace sync::detail {
 
 /// What the lock-order graph knows of one lock: its name and whether it is a node of the
 /// graph. A checked lock type derives from this and calls the three hooks around its native
@@ -166,5 +166,5 @@ class tracked_lock {
   std::atomic<bool> in_graph_{false};
 };
 
-}  // namespace detail
+}  // namespace sync::detail
 }  // namespace trident

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "trident/sync/detail/source_location.hpp"
+#include "trident/core/source_location.hpp"
 #include "trident/sync/lock_order.hpp"
 
 namespace trident {
@@ -45,7 +45,7 @@ namespace trident {
 /// }
 /// std::lock_guard plain{account_lock};    // also fine
 /// @endcode
-class mutex : public detail::tracked_lock {
+class mutex : public sync::detail::tracked_lock {
  public:
   using native_handle_type = std::mutex::native_handle_type;
 

@@ -35,13 +35,13 @@ namespace trident {
 /// jobs.receive()->name;                    // "page the on-call"
 /// @endcode
 template <class T, class Compare = std::less<T>>
-class priority_channel : public detail::basic_channel<T, detail::heap_buffer<T, Compare>> {
-  using base = detail::basic_channel<T, detail::heap_buffer<T, Compare>>;
+class priority_channel : public sync::detail::basic_channel<T, sync::detail::heap_buffer<T, Compare>> {
+  using base = sync::detail::basic_channel<T, sync::detail::heap_buffer<T, Compare>>;
 
  public:
   /// Throws std::invalid_argument when `capacity` is 0.
   explicit priority_channel(std::size_t capacity, Compare compare = Compare{})
-      : base(capacity, detail::heap_buffer<T, Compare>(std::move(compare))) {}
+      : base(capacity, sync::detail::heap_buffer<T, Compare>(std::move(compare))) {}
 };
 
 }  // namespace trident

@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "trident/sync/detail/source_location.hpp"
+#include "trident/core/source_location.hpp"
 #include "trident/sync/mutex.hpp"
 
 namespace trident {

@@ -57,12 +57,12 @@ TEST(thread_pool, exception_reaches_waiter_with_type_and_message) {
   EXPECT_EQ(pool.submit([] { return 1; }).get(), 1);
 }
 
-TEST(thread_pool, zero_threads_is_a_clear_error) {
+TEST(thread_pool, zero_workers_is_a_clear_error) {
   try {
     thread_pool pool(0);
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("at least one thread"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("at least one worker"), std::string::npos);
   }
 }
 
@@ -268,7 +268,7 @@ TEST(thread_pool, statistics_count_completed_and_print) {
   // completed is counted after the future is published; wait for the counters to settle.
   pool.shutdown();
   const auto s = pool.statistics();
-  EXPECT_EQ(s.threads, 2u);
+  EXPECT_EQ(s.workers, 2u);
   EXPECT_EQ(s.completed, 50u);
   EXPECT_EQ(s.queued, 0u);
   EXPECT_EQ(s.running, 0u);

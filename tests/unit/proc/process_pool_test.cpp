@@ -76,7 +76,7 @@ TRIDENT_TASK(allocate_mb);
 
 int unregistered(int x) { return x; }
 
-using trident::proc::pool_options;
+using trident::proc::process_pool_options;
 using trident::proc::process_pool;
 namespace pt = trident::proc::testing;
 
@@ -236,7 +236,7 @@ TEST_F(process_pool_test, timeout_kills_the_worker_and_fails_the_task) {
 }
 
 TEST_F(process_pool_test, max_tasks_per_child_replaces_workers) {
-  process_pool pool(pool_options{.workers = 1, .max_tasks_per_child = 3});
+  process_pool pool(process_pool_options{.workers = 1, .max_tasks_per_child = 3});
   std::set<int> pids;
   for (int i = 0; i < 9; ++i) pids.insert(pool.submit(pid_of_worker, 0).get());
   EXPECT_EQ(pids.size(), 3u);
@@ -253,7 +253,7 @@ TEST_F(process_pool_test, large_arguments_and_results_use_shared_memory) {
 
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 TEST_F(process_pool_test, memory_limit_turns_a_huge_allocation_into_bad_alloc) {
-  process_pool pool(pool_options{.workers = 1, .memory_limit_bytes = std::size_t{512} << 20});
+  process_pool pool(process_pool_options{.workers = 1, .memory_limit_bytes = std::size_t{512} << 20});
   EXPECT_EQ(pool.submit(allocate_mb, 16).get(), std::size_t{16} << 20);
   try {
     pool.submit(allocate_mb, 2048).get();
@@ -413,7 +413,7 @@ TEST(process_pool_start, a_worker_that_never_answers_times_out) {
   ::setenv("TRIDENT_TEST_FORGETFUL_MAIN", "hang", 1);
   const auto start = std::chrono::steady_clock::now();
   try {
-    process_pool pool(pool_options{.workers = 1, .start_timeout = std::chrono::milliseconds(300)});
+    process_pool pool(process_pool_options{.workers = 1, .start_timeout = std::chrono::milliseconds(300)});
     FAIL() << "started";
   } catch (const trident::proc::worker_start_error& e) {
     EXPECT_NE(std::string(e.what()).find("handshake"), std::string::npos) << e.what();

@@ -41,7 +41,7 @@ struct waiter_node {
   wait_list* list = nullptr;
   std::coroutine_handle<> handle;
   event_loop* loop = nullptr;
-  task_context* context = nullptr;
+  lowlevel::task_context* context = nullptr;
   state st = state::idle;
   unsigned char reason = 0;  ///< Set by the waker, for primitives with several kinds of wake-up.
 };
@@ -134,7 +134,7 @@ class parked_awaiter : protected waiter_node {
   /// Step 1: remembers the task context; returns whether a cancellation is pending.
   template <class Promise>
   bool bind(std::coroutine_handle<Promise> h) noexcept {
-    context = context_of(h.promise());
+    context = lowlevel::context_of(h.promise());
     return context != nullptr && context->cancel_requested;
   }
 

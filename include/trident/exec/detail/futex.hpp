@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace trident::detail {
+namespace trident::exec::detail {
 
 /// Blocks while `word` holds `expected`, until woken, a spurious wake-up, or `deadline`.
 /// Returns false once the deadline has passed. Callers re-check their condition in a loop.
@@ -20,4 +20,4 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexce
 /// Wakes up to `count` threads blocked on `word`.
 void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
 
-}  // namespace trident::detail
+}  // namespace trident::exec::detail

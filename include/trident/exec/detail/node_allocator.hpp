@@ -13,7 +13,7 @@
 
 #include <cstddef>
 
-namespace trident::detail {
+namespace trident::exec::detail {
 
 /// Memory for one node of `size` bytes (aligned as `new` would). Thread safe.
 void* allocate_node(std::size_t size);
@@ -21,4 +21,4 @@ void* allocate_node(std::size_t size);
 /// Returns memory from `allocate_node(size)`, on any thread. Thread safe.
 void deallocate_node(void* p, std::size_t size) noexcept;
 
-}  // namespace trident::detail
+}  // namespace trident::exec::detail

@@ -21,7 +21,7 @@
 
 #include "trident/exec/detail/futex.hpp"
 
-namespace trident::detail {
+namespace trident::exec::detail {
 
 enum class status : std::uint32_t { pending = 0, running = 1, value = 2, exception = 3, cancelled = 4 };
 
@@ -234,4 +234,4 @@ inline bool wait_for_state_until(state_base& s, std::chrono::steady_clock::time_
   return s.block_until(deadline);
 }
 
-}  // namespace trident::detail
+}  // namespace trident::exec::detail

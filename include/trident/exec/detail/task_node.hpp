@@ -12,7 +12,7 @@
 #include "trident/exec/detail/node_allocator.hpp"
 #include "trident/exec/detail/shared_state.hpp"
 
-namespace trident::detail {
+namespace trident::exec::detail {
 
 /// Queued work. `run` or `discard` is called exactly once, and either frees the node.
 class task_node {
@@ -95,4 +95,4 @@ class future_task final : public task_node, public shared_state<R> {
   std::optional<F> f_;
 };
 
-}  // namespace trident::detail
+}  // namespace trident::exec::detail

@@ -19,7 +19,7 @@
 #include <memory>
 #include <vector>
 
-namespace trident::detail {
+namespace trident::exec::detail {
 
 template <class T>
 class work_stealing_deque {
@@ -131,4 +131,4 @@ class work_stealing_deque {
   std::vector<std::unique_ptr<ring>> retired_;  // owner only; every ring ever used, freed at the end
 };
 
-}  // namespace trident::detail
+}  // namespace trident::exec::detail

@@ -48,12 +48,8 @@ class pool_job {
 template <class R>
 class typed_job final : public pool_job {
  public:
-  future<R> take_future() {
-    future<R> f = promise_.get_future();
-    state_ = f.state();
-    return f;
-  }
-  bool claim() noexcept override { return state_->try_start(); }
+  future<R> take_future() { return promise_.get_future(); }
+  bool claim() noexcept override { return promise_.try_start(); }
   void complete(std::string_view result) noexcept override {
     try {
       if constexpr (std::is_void_v<R>) {
@@ -73,7 +69,7 @@ class typed_job final : public pool_job {
   }
 
   void cancel(const char* why) noexcept override {
-    if (state_->try_cancel()) return;
+    if (promise_.try_cancel()) return;
     try {
       fail(std::make_exception_ptr(cancelled_error(why)));
     } catch (...) {
@@ -82,7 +78,6 @@ class typed_job final : public pool_job {
 
  private:
   promise<R> promise_;
-  ::trident::detail::shared_state<R>* state_ = nullptr;  // kept alive by promise_'s reference
 };
 
 /// Starts a task payload: the name, ready for the encoded arguments to be appended.

@@ -26,9 +26,9 @@
 ///  3. otherwise (unless `try_receive`) link a receiver waiter and sleep until a sender hands it
 ///     a value (`done`), `close()` (`closed`) or the deadline (unlink, `timeout`).
 ///
-/// Awaitable ends plug in as another `channel_waiter<T>` subclass whose `wake()` posts the
-/// coroutine's resumption to its event loop; they reuse `offer_locked`, `take_locked`,
-/// `link_sender`/`link_receiver` and `cancel`.
+/// Waiters other than threads (the aio layer's coroutine ends) use the public low-level
+/// interface below — `send_or_link`, `receive_or_link`, `withdraw` — whose protocol is written
+/// out in `sync/channel_waiter.hpp`.
 
 #include <cassert>
 #include <chrono>
@@ -49,21 +49,13 @@
 #include "trident/sync/detail/deadline.hpp"
 #include "trident/sync/detail/waiter.hpp"
 
-namespace trident::detail {
+namespace trident::sync::detail {
 
 /// Marks a wait without a deadline.
 struct no_deadline {};
 
-/// Access for the awaitable ends, which live in a higher layer (aio) and are defined there;
-/// this layer only grants them the protected hooks and the lock below.
-template <class Channel>
-struct channel_hooks;
-
 template <class T, class Buffer>
 class basic_channel {
-  template <class Channel>
-  friend struct channel_hooks;
-
  public:
   using value_type = T;
 
@@ -196,6 +188,56 @@ class basic_channel {
     return os << text;
   }
 
+  // --- low-level interface: waiters other than threads (see sync/channel_waiter.hpp) ---------
+
+  /// Sends `value` at once if a receiver waits or the buffer has room (`ok`, `w.outcome` set to
+  /// `done`, `value` moved from), fails on a closed channel (`closed`, `w.outcome` set to
+  /// `closed`, `value` untouched), else links `w` with `w.outgoing = &value` and returns `full`:
+  /// `w.wake()` comes once a receiver took the value or the channel closed. Never blocks.
+  send_status send_or_link(T& value, channel_waiter<T>& w) {
+    std::lock_guard lock{mutex_};
+    if (closed_) {
+      w.outcome = waiter_outcome::closed;
+      return send_status::closed;
+    }
+    if (offer_locked(value)) {
+      w.outcome = waiter_outcome::done;
+      return send_status::ok;
+    }
+    w.outcome = waiter_outcome::waiting;
+    w.outgoing = &value;
+    senders_.push_back(w);
+    return send_status::full;
+  }
+
+  /// Receives into `out` at once if a value is buffered (`ok`, also from a closed channel), ends
+  /// on a closed and drained channel (`closed`), else links `w` with `w.incoming = &out` and
+  /// returns `empty`: `w.wake()` comes once a sender handed it a value or the channel closed.
+  /// Sets `w.outcome` in every case. Never blocks.
+  receive_status receive_or_link(std::optional<T>& out, channel_waiter<T>& w) {
+    std::lock_guard lock{mutex_};
+    if (take_locked(out)) {
+      w.outcome = waiter_outcome::done;
+      return receive_status::ok;
+    }
+    if (closed_) {
+      w.outcome = waiter_outcome::closed;
+      return receive_status::closed;
+    }
+    w.outcome = waiter_outcome::waiting;
+    w.incoming = &out;
+    receivers_.push_back(w);
+    return receive_status::empty;
+  }
+
+  /// Takes back a waiter that `send_or_link` / `receive_or_link` linked, or that completed at
+  /// once. True if it was still linked (it is now unlinked, nothing was transferred); false if
+  /// the channel had completed it (read `w.outcome`: `done` means the transfer happened).
+  bool withdraw(channel_waiter<T>& w) noexcept {
+    std::lock_guard lock{mutex_};
+    return withdraw_locked(w);
+  }
+
   // --- range-for ----------------------------------------------------------------------------
 
   /// Input iterator that receives on increment; equals `end()` once the channel is closed and
@@ -232,8 +274,7 @@ class basic_channel {
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() const noexcept { return {}; }
 
- protected:
-  // --- hooks shared with the awaitable ends ---------------------------------------------------
+ private:
 
   /// Direct hand-off to a waiting receiver, else into the buffer. Moves from `value` only when
   /// it returns true. Assumes the caller holds `mutex_` and checked `closed_`.
@@ -244,7 +285,7 @@ class basic_channel {
       receivers_.remove(receiver);
       ++sent_;
       ++received_;
-      receiver.outcome = intrusive_waiter::state::done;
+      receiver.outcome = waiter_outcome::done;
       receiver.wake();
       return true;
     }
@@ -267,28 +308,21 @@ class basic_channel {
       buffer_.push(std::move(*sender.outgoing));
       senders_.remove(sender);
       ++sent_;
-      sender.outcome = intrusive_waiter::state::done;
+      sender.outcome = waiter_outcome::done;
       sender.wake();
     }
     return true;
   }
 
-  /// Links a waiter that found no room / no value. Assumes the caller holds `mutex_`.
-  void link_sender(channel_waiter<T>& w) noexcept { senders_.push_back(w); }
-  void link_receiver(channel_waiter<T>& w) noexcept { receivers_.push_back(w); }
-
-  /// Withdraws a linked waiter (timeout, cancellation). Returns false when the channel already
-  /// completed it (read `outcome`: `done` means the transfer happened and must be reported).
-  /// Assumes the caller holds `mutex_`; `is_sender` names the list the waiter was linked to.
-  bool cancel_locked(channel_waiter<T>& w, bool is_sender) noexcept {
-    if (w.outcome != intrusive_waiter::state::waiting) return false;
-    (is_sender ? senders_ : receivers_).remove(w);
+  /// Unlinks `w` if it is still waiting (timeout, cancellation); false when the channel already
+  /// completed it. A linked sender points `outgoing` at its value, a receiver does not, which
+  /// names its list. Assumes the caller holds `mutex_`.
+  bool withdraw_locked(channel_waiter<T>& w) noexcept {
+    if (w.outcome != waiter_outcome::waiting) return false;
+    (w.outgoing != nullptr ? senders_ : receivers_).remove(w);
     return true;
   }
 
-  mutable std::mutex mutex_;
-
- private:
   static std::size_t checked_capacity(std::size_t capacity) {
     if (capacity == 0) {
       throw std::invalid_argument(std::string(Buffer::kind) +
@@ -301,8 +335,8 @@ class basic_channel {
   /// Assumes the caller holds `mutex_`.
   static void complete_all(waiter_list& list) noexcept {
     while (!list.empty()) {
-      intrusive_waiter& w = list.pop_front();
-      w.outcome = intrusive_waiter::state::closed;
+      channel_waiter_base& w = list.pop_front();
+      w.outcome = waiter_outcome::closed;
       w.wake();
     }
   }
@@ -312,7 +346,7 @@ class basic_channel {
   template <class Deadline>
   static void sleep(std::unique_lock<std::mutex>& lock, thread_channel_waiter<T>& w,
                     const Deadline* deadline) {
-    while (w.outcome == intrusive_waiter::state::waiting) {
+    while (w.outcome == waiter_outcome::waiting) {
       if constexpr (std::is_same_v<Deadline, no_deadline>) {
         w.woken.wait(lock);
       } else {
@@ -328,10 +362,10 @@ class basic_channel {
     if (offer_locked(value)) return send_status::ok;
     thread_channel_waiter<T> self;
     self.outgoing = &value;
-    link_sender(self);
+    senders_.push_back(self);
     sleep(lock, self, deadline);
-    if (cancel_locked(self, true)) return send_status::timeout;
-    return self.outcome == intrusive_waiter::state::done ? send_status::ok : send_status::closed;
+    if (withdraw_locked(self)) return send_status::timeout;
+    return self.outcome == waiter_outcome::done ? send_status::ok : send_status::closed;
   }
 
   template <class Deadline>
@@ -347,18 +381,19 @@ class basic_channel {
     } else {
       thread_channel_waiter<T> self;
       self.incoming = &result.value;
-      link_receiver(self);
+      receivers_.push_back(self);
       sleep(lock, self, deadline);
-      if (cancel_locked(self, false)) {
+      if (withdraw_locked(self)) {
         result.status = receive_status::timeout;
       } else {
-        result.status = self.outcome == intrusive_waiter::state::done ? receive_status::ok
+        result.status = self.outcome == waiter_outcome::done ? receive_status::ok
                                                                       : receive_status::closed;
       }
     }
     return result;
   }
 
+  mutable std::mutex mutex_;
   const std::size_t capacity_;
   Buffer buffer_;
   waiter_list senders_;
@@ -368,4 +403,4 @@ class basic_channel {
   std::size_t received_ = 0;
 };
 
-}  // namespace trident::detail
+}  // namespace trident::sync::detail

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace trident::detail {
+namespace trident::sync::detail {
 
 /// First in, first out.
 template <class T>
@@ -61,4 +61,4 @@ class heap_buffer {
   Compare compare_;
 };
 
-}  // namespace trident::detail
+}  // namespace trident::sync::detail

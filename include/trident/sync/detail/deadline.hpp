@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-namespace trident::detail {
+namespace trident::sync::detail {
 
 /// `steady_clock::now() + timeout`, saturated at `time_point::max()` (so that
 /// `duration::max()` means "wait forever" instead of overflowing into the past) and clamped at
@@ -21,4 +21,4 @@ template <class Rep, class Period>
   return now + std::chrono::ceil<clock::duration>(timeout);
 }
 
-}  // namespace trident::detail
+}  // namespace trident::sync::detail

@@ -1,51 +1,14 @@
 #pragma once
 /// @file
-/// Intrusive waiter nodes: how a party blocked on a channel is represented.
-///
-/// A blocked party (a thread today, a coroutine once the awaitable ends land) owns one node,
-/// on its stack or in its coroutine frame, and links it into a `waiter_list` inside the channel.
-/// The channel completes a waiter by (1) doing the operation on its behalf (moving the value
-/// out of `outgoing` or into `incoming`), (2) setting `outcome`, (3) unlinking the node and
-/// (4) calling `wake()` -- all while holding the channel's internal lock. A waiter that gives up
-/// (timeout, cancellation) takes the same lock and, if `outcome` is still `waiting`, unlinks
-/// itself; otherwise the operation already happened and it must report success.
+/// The channels' private waiter machinery: the intrusive FIFO of waiters and the waiter of a
+/// blocked thread. The protocol is in the public `sync/channel_waiter.hpp`.
 
 #include <condition_variable>
 #include <cstddef>
-#include <optional>
 
-namespace trident::detail {
+#include "trident/sync/channel_waiter.hpp"
 
-/// One blocked party. Not copyable or movable: the channel holds its address while linked.
-class intrusive_waiter {
- public:
-  enum class state : unsigned char {
-    waiting,  ///< linked, the operation has not happened
-    done,     ///< the channel did the operation for this waiter
-    closed,   ///< the channel was closed; nothing was transferred
-  };
-
-  intrusive_waiter() = default;
-  intrusive_waiter(const intrusive_waiter&) = delete;
-  intrusive_waiter& operator=(const intrusive_waiter&) = delete;
-
-  /// Called exactly once per completion, with the channel's internal lock held, after
-  /// `outcome` was set and the node unlinked. Must not block and must not call back into the
-  /// channel: a thread waiter notifies its condition variable; a coroutine waiter posts its
-  /// resumption to its event loop.
-  virtual void wake() noexcept = 0;
-
-  /// How the wait ended. Written and read only under the channel's internal lock.
-  state outcome = state::waiting;
-
- protected:
-  ~intrusive_waiter() = default;
-
- private:
-  friend class waiter_list;
-  intrusive_waiter* prev_ = nullptr;
-  intrusive_waiter* next_ = nullptr;
-};
+namespace trident::sync::detail {
 
 /// A FIFO of waiters with O(1) removal from anywhere (for timeouts and cancellation).
 /// Thread safety: none; assumes the caller holds the lock of the object that owns the list.
@@ -54,7 +17,7 @@ class waiter_list {
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
-  void push_back(intrusive_waiter& w) noexcept {
+  void push_back(channel_waiter_base& w) noexcept {
     w.prev_ = tail_;
     w.next_ = nullptr;
     (tail_ != nullptr ? tail_->next_ : head_) = &w;
@@ -63,17 +26,17 @@ class waiter_list {
   }
 
   /// Precondition: not empty.
-  [[nodiscard]] intrusive_waiter& front() const noexcept { return *head_; }
+  [[nodiscard]] channel_waiter_base& front() const noexcept { return *head_; }
 
   /// Precondition: not empty.
-  intrusive_waiter& pop_front() noexcept {
-    intrusive_waiter& w = *head_;
+  channel_waiter_base& pop_front() noexcept {
+    channel_waiter_base& w = *head_;
     remove(w);
     return w;
   }
 
   /// Precondition: `w` is linked in this list.
-  void remove(intrusive_waiter& w) noexcept {
+  void remove(channel_waiter_base& w) noexcept {
     (w.prev_ != nullptr ? w.prev_->next_ : head_) = w.next_;
     (w.next_ != nullptr ? w.next_->prev_ : tail_) = w.prev_;
     w.prev_ = w.next_ = nullptr;
@@ -81,21 +44,9 @@ class waiter_list {
   }
 
  private:
-  intrusive_waiter* head_ = nullptr;
-  intrusive_waiter* tail_ = nullptr;
+  channel_waiter_base* head_ = nullptr;
+  channel_waiter_base* tail_ = nullptr;
   std::size_t size_ = 0;
-};
-
-/// A waiter on a channel of `T`: a sender points `outgoing` at the value it offers (moved from
-/// only when the outcome is `done`); a receiver points `incoming` at where the value lands.
-template <class T>
-class channel_waiter : public intrusive_waiter {
- public:
-  T* outgoing = nullptr;
-  std::optional<T>* incoming = nullptr;
-
- protected:
-  ~channel_waiter() = default;
 };
 
 /// A blocked thread. Its condition variable waits on the channel's own lock, so the channel's
@@ -108,4 +59,4 @@ class thread_channel_waiter final : public channel_waiter<T> {
   std::condition_variable woken;
 };
 
-}  // namespace trident::detail
+}  // namespace trident::sync::detail

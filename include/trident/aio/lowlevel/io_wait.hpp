@@ -1,5 +1,7 @@
 #pragma once
-// The awaitable every socket operation suspends on: "until this fd is readable / writable".
+/// @file
+/// Low-level interface: the awaitable every socket operation suspends on, "until this fd is
+/// readable / writable". Part of `aio/lowlevel.hpp`.
 
 #include <coroutine>
 #include <utility>
@@ -8,7 +10,7 @@
 #include "trident/aio/task.hpp"
 #include "trident/core/errors.hpp"
 
-namespace trident::aio::detail {
+namespace trident::aio::lowlevel {
 
 /// Suspends until `io` reports readiness for reading (`for_write` false) or writing — or
 /// returns at once if an edge in that direction arrived since the last wait (consuming it).
@@ -29,7 +31,7 @@ class io_wait : private cancellable_wait {
       edge = false;
       return false;
     }
-    loop_ = &event_loop::running();
+    loop_ = io_.loop;
     waiter_ = h;
     slot() = h;
     arm(&on_cancel, this);
@@ -55,4 +57,10 @@ class io_wait : private cancellable_wait {
   std::coroutine_handle<> waiter_;
 };
 
-}  // namespace trident::aio::detail
+/// Waits until `io` may be readable; see `io_wait`.
+[[nodiscard]] inline io_wait wait_readable(io_handle& io) noexcept { return io_wait(io, false); }
+
+/// Waits until `io` may be writable; see `io_wait`.
+[[nodiscard]] inline io_wait wait_writable(io_handle& io) noexcept { return io_wait(io, true); }
+
+}  // namespace trident::aio::lowlevel
