@@ -46,6 +46,7 @@
 #include "report.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 #include "trident/aio/task.hpp"
@@ -258,7 +259,7 @@ int run_echo_server() {
     loop.stop();
   });
   try {
-    loop.run_until_complete(serve_echo());
+    aio::run_until_complete(loop, serve_echo());
   } catch (const cancelled_error&) {
     // stop() ends it
   }

@@ -50,6 +50,7 @@
 #include "report.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/http/fetch.hpp"
 #include "trident/http/session.hpp"
 #include "trident/http/test_server.hpp"

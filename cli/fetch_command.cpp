@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "trident/aio/event_loop.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 #include "trident/http/fetch.hpp"

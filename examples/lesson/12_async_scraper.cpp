@@ -16,6 +16,7 @@
 #include "cell.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/aio/semaphore.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/task.hpp"

@@ -14,6 +14,7 @@
 #include "cell.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/http/file_names.hpp"
 #include "trident/http/session.hpp"
 #include "trident/http/test_server.hpp"

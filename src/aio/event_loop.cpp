@@ -309,7 +309,15 @@ loop_statistics event_loop::statistics() const noexcept {
           std::chrono::duration_cast<std::chrono::nanoseconds>(impl_->longest_step)};
 }
 
-void event_loop::run_loop(const std::function<bool()>& finished) {
+void event_loop::run_until(const std::function<bool()>& finished) {
+  if (running_loop != nullptr) {
+    throw std::logic_error("an event loop is already running on this thread (loops do not nest; "
+                           "await the task instead)");
+  }
+  run_steps(finished);
+}
+
+void event_loop::run_steps(const std::function<bool()>& finished) {
   running_loop = this;
   struct reset {
     ~reset() { running_loop = nullptr; }
@@ -422,7 +430,7 @@ void event_loop::wind_down() {
       s->cancel();
       s = next;
     }
-    run_loop([&d] {
+    run_steps([&d] {
       if (d.tasks == nullptr) return true;
       if (!d.ready.empty() || !d.heap.empty()) return false;
       return d.remote->empty();  // nothing left that could resume a task

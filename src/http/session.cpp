@@ -1,3 +1,4 @@
+#include "trident/aio/run.hpp"
 #include "trident/http/session.hpp"
 
 #include <curl/curl.h>

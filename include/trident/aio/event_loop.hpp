@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// `aio::event_loop`: one thread running many coroutines, switching whenever one waits
-/// (Python's asyncio event loop), plus `aio::run`, the counterpart of `asyncio.run`.
+/// (Python's asyncio event loop). The runners that drive it — `aio::run`, the counterpart of
+/// `asyncio.run`, and `aio::run_until_complete` — are in run.hpp, above the tasks they spawn.
 
 #include <chrono>
 #include <coroutine>
@@ -58,7 +59,7 @@ struct loop_options {
 /// An epoll reactor with a timer heap, a ready queue, and a cross-thread wake-up.
 ///
 /// @par Thread safety
-/// A loop is driven by one thread, the one inside `run_until_complete`. Only `post` (and
+/// A loop is driven by one thread, the one inside a runner (`aio::run_until_complete`). Only `post` (and
 /// `call_soon_threadsafe`) and `stop` may be called from other threads; everything else is for
 /// the loop thread, from coroutines and callbacks it runs. One loop per thread: running a loop
 /// on a thread where one is already running throws `std::logic_error`.
@@ -81,17 +82,12 @@ class event_loop {
   /// The loop running on the calling thread; throws std::logic_error when there is none.
   [[nodiscard]] static event_loop& running();
 
-  /// Runs the loop until `main` finishes, then winds down (see Shutdown). Returns `main`'s
-  /// value or rethrows its exception.
-  template <class T>
-  T run_until_complete(task<T> main);
-
   /// Schedules `fn` to run on the loop thread. Thread safe; the counterpart of
   /// `loop.call_soon_threadsafe`. Callbacks posted after the loop finished are dropped.
   void post(std::function<void()> fn);
   void call_soon_threadsafe(std::function<void()> fn) { post(std::move(fn)); }
 
-  /// Asks a running loop to return from `run_until_complete` early, cancelling `main`. Thread
+  /// Asks a running loop to return from its runner early, cancelling the main task. Thread
   /// safe.
   void stop();
 
@@ -130,22 +126,20 @@ class event_loop {
   void register_task(detail::spawned_base& s) noexcept;
   void unregister_task(detail::spawned_base& s) noexcept;
 
+  // -- For runners (run.hpp) ---------------------------------------------------------------------
+
+  /// Makes this the calling thread's loop and runs steps until `finished()` holds (checked
+  /// between steps) or `stop` is called. Throws std::logic_error if a loop already runs on this
+  /// thread (loops do not nest: await the task instead), std::system_error if epoll fails.
+  void run_until(const std::function<bool()>& finished);
+  /// Cancels every task still alive and runs until they have finished, so their cleanup runs
+  /// (step 2 of Shutdown). Clears a pending `stop`.
+  void wind_down();
+
  private:
   struct impl;
-  /// Runs loop steps until `finished()` holds (checked between steps) or `stop` is called.
-  void run_loop(const std::function<bool()>& finished);
-  void wind_down();
+  void run_steps(const std::function<bool()>& finished);
   std::unique_ptr<impl> impl_;
 };
 
-/// Runs `main` on a new event loop on the calling thread and returns its result (Python's
-/// `asyncio.run`). `options.virtual_time` runs it on virtual time (for tests).
-template <class T>
-T run(task<T> main, loop_options options = {}) {
-  event_loop loop(options);
-  return loop.run_until_complete(std::move(main));
-}
-
 }  // namespace trident::aio
-
-#include "trident/aio/detail/run_until_complete.hpp"

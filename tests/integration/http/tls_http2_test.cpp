@@ -22,6 +22,7 @@
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/http/session.hpp"
 #include "trident/http/test_server.hpp"

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <vector>
 
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 
 namespace trident::aio {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "trident/aio/gather.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 #include "trident/aio/timeout.hpp"

@@ -1,3 +1,4 @@
+#include "trident/aio/run.hpp"
 #include "trident/aio/run_in.hpp"
 
 #include <gtest/gtest.h>

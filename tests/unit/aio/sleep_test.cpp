@@ -1,3 +1,4 @@
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+#include "trident/aio/run.hpp"
 #include "trident/aio/task_group.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+#include "trident/aio/run.hpp"
 #include "trident/aio/task.hpp"
 
 #include <gtest/gtest.h>
@@ -80,7 +81,7 @@ TEST(task, deep_await_chains_do_not_overflow_the_stack) {
 TEST(task, running_a_loop_inside_a_running_loop_is_a_clear_error) {
   auto nested = []() -> task<void> {
     event_loop inner;
-    inner.run_until_complete(forty_two());
+    run_until_complete(inner, forty_two());
     co_return;
   };
   EXPECT_THROW(run(nested()), std::logic_error);
@@ -100,7 +101,7 @@ TEST(event_loop, debug_mode_names_a_task_that_blocks_the_loop) {
   testing::internal::CaptureStderr();
   event_loop loop;
   loop.set_debug(true, std::chrono::milliseconds(20));
-  loop.run_until_complete([&]() -> task<void> {
+  run_until_complete(loop, [&]() -> task<void> {
     auto h = spawn(blocker(), "slow-parser");
     co_await h;
   }());

@@ -1,3 +1,4 @@
+#include "trident/aio/run.hpp"
 #include "trident/http/fetch.hpp"
 
 #include <gtest/gtest.h>

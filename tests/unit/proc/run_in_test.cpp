@@ -1,3 +1,4 @@
+#include "trident/aio/run.hpp"
 #include "trident/proc/run_in.hpp"
 
 #include <gtest/gtest.h>
