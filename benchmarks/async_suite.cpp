@@ -43,6 +43,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_suites.hpp"
+#include "compare_scripts.hpp"
 #include "report.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"

@@ -47,6 +47,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_suites.hpp"
+#include "compare_scripts.hpp"
 #include "report.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
@@ -72,7 +73,7 @@ const std::vector<std::string>& case_names() {
   return names;
 }
 
-fs::path compare_dir() { return fs::path(compare_script("http")); }
+fs::path http_compare_dir() { return compare_dir() / "http"; }
 
 /// Runs `cmd` through the shell; returns its stdout, or empty when it failed.
 std::optional<std::string> capture(const std::string& cmd) {
@@ -116,8 +117,8 @@ class nginx_fixture {
     std::ofstream(prefix_ / "www" / "one_k.bin", std::ios::binary) << std::string(1024, 'k');
 
     port_ = http::closed_loopback_port();  // free a moment ago: nginx takes it
-    std::ifstream in(compare_dir() / "nginx.conf.in");
-    if (!in) throw std::runtime_error("cannot read " + (compare_dir() / "nginx.conf.in").string());
+    std::ifstream in(http_compare_dir() / "nginx.conf.in");
+    if (!in) throw std::runtime_error("cannot read " + (http_compare_dir() / "nginx.conf.in").string());
     std::string conf((std::istreambuf_iterator<char>(in)), {});
     auto replace_all = [&conf](const std::string& from, const std::string& to) {
       for (std::size_t p; (p = conf.find(from)) != std::string::npos;) conf.replace(p, from.size(), to);
@@ -227,7 +228,7 @@ std::optional<double> aiohttp_files(const nginx_fixture& f, std::vector<std::str
     for (int i = 0; i < file_count; ++i) out << f.url(fmt::format("f{:03}.bin", i)) << '\n';
   }
   const auto text = capture(fmt::format("{} {} files {} {}", shell_quote(python_interpreter()),
-                                        shell_quote((compare_dir() / "aiohttp_bench.py").string()),
+                                        shell_quote((http_compare_dir() / "aiohttp_bench.py").string()),
                                         shell_quote(list.string()), shell_quote(dir.string())));
   if (!text || count_complete(dir) != file_count) {
     notes.push_back("aiohttp: the script failed (is python3-aiohttp installed?); no aiohttp rows");
@@ -286,7 +287,7 @@ double trident_requests(const nginx_fixture& f) {
 
 std::optional<double> aiohttp_requests(const nginx_fixture& f, std::vector<std::string>& notes) {
   const auto text = capture(fmt::format("{} {} requests {} {}", shell_quote(python_interpreter()),
-                                        shell_quote((compare_dir() / "aiohttp_bench.py").string()),
+                                        shell_quote((http_compare_dir() / "aiohttp_bench.py").string()),
                                         shell_quote(f.url("one_k.bin")), request_count));
   if (!text) {
     notes.push_back("aiohttp: the script failed (is python3-aiohttp installed?); no aiohttp rows");

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "bench_suites.hpp"
+#include "compare_scripts.hpp"
 #include "report.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/process_pool.hpp"

@@ -4,35 +4,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <ostream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#ifndef TRIDENT_BENCH_COMPARE_DIR
-#define TRIDENT_BENCH_COMPARE_DIR "benchmarks/compare"
-#endif
-
 namespace trident::bench {
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string python_interpreter() {
-  if (const char* p = std::getenv("TRIDENT_BENCH_PYTHON")) return p;
-  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
-std::string compare_script(const std::string& relative) {
-  const char* dir = std::getenv("TRIDENT_BENCH_COMPARE_DIR");
-  return (std::filesystem::path(dir != nullptr ? dir : TRIDENT_BENCH_COMPARE_DIR) / relative).string();
-}
 
 script_output run_script(const std::string& command) {
   script_output out;

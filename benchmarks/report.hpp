@@ -22,17 +22,6 @@ class stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
-/// `s` quoted for the shell (single quotes).
-std::string shell_quote(const std::string& s);
-
-/// The Python the comparison scripts run with: $TRIDENT_BENCH_PYTHON, else /usr/bin/python3
-/// (Debian's, where python3-* packages are), else python3 from PATH.
-std::string python_interpreter();
-
-/// A comparison script under benchmarks/compare: `relative` (e.g. "async/asyncio_bench.py")
-/// below $TRIDENT_BENCH_COMPARE_DIR, else below the source tree's compare folder.
-std::string compare_script(const std::string& relative);
-
 /// One JSON line a comparison script printed (impl empty if the line had none).
 struct script_row {
   std::string case_name;
