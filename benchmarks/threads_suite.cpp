@@ -1,9 +1,11 @@
 // The `threads` suite of `trident bench`: the same workloads on Trident's thread_pool, on oneTBB
-// and on a plain std::thread pool, in one process and one run.
+// and on a plain std::thread pool in this process, and on Python's ThreadPoolExecutor
+// (benchmarks/compare/threads/threadpool_executor.py, run once per round), in one run.
 //
 // Method (the shared runner's, runner.hpp)
 //   1. Per case, inputs are built once, outside the timings (parallel_sum's 800 MB array).
-//   2. Every implementation runs once untimed (allocator and page warm-up, threads started).
+//   2. Every in-process implementation runs once untimed (allocator and page warm-up, threads
+//      started); the Python script warms up in its own process on every run.
 //   3. `repeat` rounds follow; each round runs every implementation once, in turn, so a burst of
 //      load from other processes on a shared machine hits all of them alike. Between two runs
 //      the suite sleeps briefly, so one runtime's spinning workers never steal CPU from the next.
@@ -341,6 +343,7 @@ int run_threads_suite(const bench_options& options) {
     if (!plain) plain.emplace(threads);
   };
   const bool variants = std::getenv("TRIDENT_BENCH_VARIANTS") != nullptr;
+  const std::shared_ptr<implementation> python = external_impl::python_script("python", "threads/threadpool_executor.py");
 
 #if defined(TRIDENT_HAVE_TBB)
   const std::string ref = "tbb";
@@ -361,6 +364,7 @@ int run_threads_suite(const bench_options& options) {
     c.impls.push_back(in_process("tbb", [] { return spawn_tbb(); }));
 #endif
     c.impls.push_back(in_process("std", [&] { return spawn_std(*plain); }));
+    c.impls.push_back(python);
     runner.add(std::move(c));
   }
   {
@@ -370,6 +374,7 @@ int run_threads_suite(const bench_options& options) {
     c.impls.push_back(in_process("tbb", [] { return future_tbb(); }));
 #endif
     c.impls.push_back(in_process("std", [&] { return future_std(*plain); }));
+    c.impls.push_back(python);
     runner.add(std::move(c));
   }
   {
@@ -379,6 +384,7 @@ int run_threads_suite(const bench_options& options) {
 #if defined(TRIDENT_HAVE_TBB)
     c.impls.push_back(in_process("tbb", [] { return fib_tbb(); }));
 #endif
+    c.impls.push_back(python);
     runner.add(std::move(c));
   }
   {
@@ -395,13 +401,15 @@ int run_threads_suite(const bench_options& options) {
 #if defined(TRIDENT_HAVE_TBB)
     c.impls.push_back(in_process("tbb", [&] { return sum_tbb(data, want_sum); }));
 #endif
+    c.impls.push_back(python);
     runner.add(std::move(c));
   }
 
   runner.check_requested_cases();
-  runner.note(fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; "
-                          "median of {} round(s), implementations interleaved",
-                          threads, threads, options.repeat));
+  runner.note(fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; python: "
+                          "ThreadPoolExecutor({} workers; 16 for fib30); median of {} round(s), implementations "
+                          "interleaved",
+                          threads, threads, threads, options.repeat));
   suite_results out = runner.run();
 
   if (runner.wanted("fib30")) {
@@ -409,6 +417,18 @@ int run_threads_suite(const bench_options& options) {
                         "in std::future::get deadlocks once every worker waits (no cutoff is allowed)");
     out.notes.push_back("fib30/trident: a task_group per call, as oneTBB's row does "
                         "(TRIDENT_BENCH_VARIANTS=1 adds submit-both-then-get() as trident-submit)");
+    out.notes.push_back("fib30/python is NOT the same workload: fib(20) with tasks for the top 4 levels only (a task "
+                        "per call deadlocks ThreadPoolExecutor), its time scaled to fib(30)'s call count; read it as "
+                        "an order of magnitude");
+  }
+  for (const auto& r : out.rows) {
+    if (r.impl != "trident") continue;
+    if (const result* py = find_result(out.rows, r.case_name, "python"); py != nullptr && py->value > 0 && r.value > 0) {
+      const double speedup = r.higher_is_better ? r.value / py->value : py->value / r.value;
+      out.notes.push_back(fmt::format("{}: trident {:.0f}x python (python sizes scaled down, values per C++ "
+                                      "workload; see threadpool_executor.py)",
+                                      r.case_name, speedup));
+    }
   }
   if (options.json) {
     for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
