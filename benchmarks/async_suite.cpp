@@ -2,14 +2,14 @@
 // process) and on Python's asyncio, with its default loop and with uvloop (subprocesses running
 // benchmarks/compare/async/asyncio_bench.py), in one run, in one table.
 //
-// Method
+// Method (the shared runner's, runner.hpp)
 //   1. Per case, Trident runs once untimed (sleepers_1m: with 100,000 tasks, as Python's
 //      warm-up does, so no second million tasks' memory is held by the allocator).
 //   2. `repeat` rounds follow; each round runs Trident once, then the Python script once per
 //      loop (`--repeat 1`; the script warms up inside its own process first), so a burst of load
 //      from other processes on a shared machine hits every implementation alike.
-//   3. The median of the rounds is reported. Costs (s, µs, ns, B) are lower-is-better, rates
-//      (tcp_echo, round trips/s) higher-is-better.
+//   3. The median of the rounds is reported, with its range. Costs (s, µs, ns, B) are
+//      lower-is-better, rates (tcp_echo, round trips/s) higher-is-better.
 //
 // Memory (sleepers_1m_bytes): before each sleepers_1m run, freed heap is given back to the
 // kernel (malloc_trim), the peak RSS is reset to the current RSS (/proc/self/clear_refs: 5) and
@@ -39,11 +39,10 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "bench_suites.hpp"
 #include "report.hpp"
+#include "runner.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
@@ -289,41 +288,7 @@ aio::task<double> tcp_echo_main(std::uint16_t port, double seconds) {
   co_return static_cast<double>(round_trips) / clock.seconds();
 }
 
-// -- Python subprocesses -----------------------------------------------------------------------
-
-struct python_run {
-  std::vector<result> rows;
-  std::vector<std::string> notes;
-  bool ok = true;
-};
-
-/// Runs the script for one loop and the given cases; parses its JSON lines and notes.
-python_run run_python(const std::string& loop, const std::vector<std::string>& cases, int repeat) {
-  std::string cmd = fmt::format("{} {} --loop {} --repeat {}", shell_quote(python_interpreter()),
-                                shell_quote(compare_script("async/asyncio_bench.py")), loop, repeat);
-  for (const auto& c : cases) cmd += " --case " + c;
-  const script_output script = run_script(cmd);
-  python_run out;
-  out.ok = script.ok;
-  out.notes = script.notes;
-  for (const auto& r : script.rows) out.rows.push_back(result{"async", r.case_name, r.impl, r.value, r.unit, false, ""});
-  if (!script.ok) out.notes.push_back(fmt::format("{}: no {} rows from this run", script.failure, loop));
-  return out;
-}
-
 // -- cases -------------------------------------------------------------------------------------
-
-struct row_def {
-  std::string name;  ///< The case this row reports.
-  std::string unit;
-};
-
-/// One group of rows measured by the same runs (sleepers_1m gives two: time and bytes).
-struct case_def {
-  std::vector<row_def> rows;
-  std::function<void()> warm_up;
-  std::function<std::vector<double>()> run;  // one value per row
-};
 
 struct target_def {
   std::string versus;  ///< "", "asyncio" or "uvloop"
@@ -342,23 +307,10 @@ const std::map<std::string, target_def>& targets() {
   return t;
 }
 
-const std::vector<std::string>& case_names() {
-  static const std::vector<std::string> names{"sleepers_100k", "sleepers_1m",      "sleepers_1m_bytes", "gather_100k",
-                                              "ready_await",   "ready_await_done", "tcp_echo"};
-  return names;
-}
-
-std::string format_value(double v) {
+std::string format_cell(double v) {
   if (v == 0) return "0";
   if (std::abs(v) >= 1e4) return fmt::format("{:.0f}", v);
   return fmt::format("{:.4g}", v);
-}
-
-const result* find(const std::vector<result>& rows, const std::string& case_name, const std::string& impl) {
-  for (const auto& r : rows) {
-    if (r.case_name == case_name && r.impl == impl) return &r;
-  }
-  return nullptr;
 }
 
 /// Rates (per second) are higher-is-better; every other unit here is a cost.
@@ -366,8 +318,8 @@ bool higher_is_better(const std::string& unit) { return unit.ends_with("/s"); }
 
 /// Trident's advantage over `peer`: peer / trident for costs, trident / peer for rates.
 std::optional<double> advantage(const std::vector<result>& rows, const std::string& c, const std::string& peer) {
-  const result* t = find(rows, c, "trident");
-  const result* p = find(rows, c, peer);
+  const result* t = find_result(rows, c, "trident");
+  const result* p = find_result(rows, c, peer);
   if (t == nullptr || p == nullptr || t->value <= 0 || p->value <= 0) return std::nullopt;
   return higher_is_better(t->unit) ? t->value / p->value : p->value / t->value;
 }
@@ -380,8 +332,8 @@ void print_async_table(std::ostream& out, const std::vector<result>& rows, const
     if (std::find(seen.begin(), seen.end(), r.case_name) != seen.end()) continue;
     seen.push_back(r.case_name);
     const auto cell = [&](const std::string& impl) {
-      const result* x = find(rows, r.case_name, impl);
-      return x != nullptr ? format_value(x->value) : std::string("-");
+      const result* x = find_result(rows, r.case_name, impl);
+      return x != nullptr ? format_cell(x->value) : std::string("-");
     };
     const auto ratio = [&](const std::string& peer) {
       const auto a = advantage(rows, r.case_name, peer);
@@ -392,7 +344,7 @@ void print_async_table(std::ostream& out, const std::vector<result>& rows, const
       const auto& t = it->second;
       std::optional<bool> met;
       if (t.versus.empty()) {
-        if (const result* x = find(rows, r.case_name, "trident")) met = x->value <= t.bound;
+        if (const result* x = find_result(rows, r.case_name, "trident")) met = x->value <= t.bound;
       } else if (const auto a = advantage(rows, r.case_name, t.versus)) {
         met = *a >= t.bound;
       }
@@ -401,12 +353,12 @@ void print_async_table(std::ostream& out, const std::vector<result>& rows, const
     out << fmt::format("{:<18} {:<8} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", r.case_name, r.unit, cell("trident"),
                        cell("asyncio"), cell("uvloop"), ratio("asyncio"), ratio("uvloop"), target);
   }
+  out << "\nranges (lowest-highest round):";
+  for (const auto& r : rows) out << fmt::format(" {}/{} {};", r.case_name, r.impl, format_range(r));
   out << "\nvs X: how many times better Trident's figure is than X's (X / trident for costs, trident / X for "
          "rates such as rt/s)\n";
   for (const auto& n : notes) out << "note: " << n << '\n';
 }
-
-void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 
 }  // namespace
 
@@ -414,154 +366,70 @@ int run_async_suite(const bench_options& options) {
   if (const char* serve = std::getenv(echo_server_variable); serve != nullptr && serve[0] == '1') {
     return run_echo_server();
   }
-  for (const auto& c : options.cases) {
-    if (std::find(case_names().begin(), case_names().end(), c) == case_names().end()) {
-      throw std::invalid_argument(
-          fmt::format("unknown case '{}' for suite 'async' (valid: {})", c, fmt::join(case_names(), ", ")));
-    }
+  suite_runner runner("async", options, std::chrono::milliseconds(20));
+  std::vector<std::shared_ptr<implementation>> python_loops;
+  for (const char* loop : {"asyncio", "uvloop"}) {
+    python_loops.push_back(external_impl::python_script(loop, "async/asyncio_bench.py", fmt::format("--loop {}", loop)));
   }
-  const auto wanted = [&](const std::string& c) {
-    return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
+  // A case: its rows, and Trident's warm-up and run (one value per row).
+  const auto add_case = [&](std::vector<row_spec> rows, std::function<void()> warm_up, in_process_impl::run_fn run) {
+    for (auto& r : rows) r.higher_is_better = higher_is_better(r.unit);
+    bench_case c{std::move(rows), "", {}, {}, {}};
+    c.impls.push_back(std::make_shared<in_process_impl>("trident", std::move(run), std::move(warm_up)));
+    for (const auto& p : python_loops) c.impls.push_back(p);
+    runner.add(std::move(c));
   };
+  add_case({{"sleepers_100k", "s"}}, [] { (void)aio::run(sleepers_main(100'000)); },
+           [] { return std::vector<double>{aio::run(sleepers_main(100'000))}; });
+  add_case({{"sleepers_1m", "s"}, {"sleepers_1m_bytes", "B/task"}}, [] { (void)aio::run(sleepers_main(100'000)); },
+           [] {
+             const double base = reset_peak_rss();
+             const double s = aio::run(sleepers_main(1'000'000));
+             return std::vector<double>{s, (status_bytes("VmHWM") - base) / 1e6};
+           });
+  add_case({{"gather_100k", "us/task"}}, [] { (void)aio::run(gather_main(gather_count)); },
+           [] { return std::vector<double>{aio::run(gather_main(gather_count))}; });
+  add_case({{"ready_await", "ns"}}, [] { (void)aio::run(ready_await_main()); },
+           [] { return std::vector<double>{aio::run(ready_await_main())}; });
+  add_case({{"ready_await_done", "ns"}}, [] { (void)aio::run(ready_await_done_main()); },
+           [] { return std::vector<double>{aio::run(ready_await_done_main())}; });
+  std::optional<echo_server_process> server;  // started by the warm-up, stopped at the end
+  add_case(
+      {{"tcp_echo", "rt/s"}},
+      [&server] {
+        server.emplace();
+        (void)aio::run(tcp_echo_main(server->port(), 0.5));
+      },
+      [&server] { return std::vector<double>{aio::run(tcp_echo_main(server->port(), echo_seconds()))}; });
 
-  std::vector<std::string> notes;
-  notes.push_back(fmt::format("median of {} round(s); each round runs trident, then asyncio_bench.py once per "
-                              "Python loop (which warms up in its own process first)",
-                              options.repeat));
+  runner.check_requested_cases();
+  runner.note(fmt::format("median of {} round(s); each round runs trident, then asyncio_bench.py once per "
+                          "Python loop (which warms up in its own process first)",
+                          options.repeat));
+  suite_results out = runner.run();
+  server.reset();
 
-  std::vector<case_def> cases;
-  {
-    case_def c;
-    c.rows = {{"sleepers_100k", "s"}};
-    c.warm_up = [] { (void)aio::run(sleepers_main(100'000)); };
-    c.run = [] { return std::vector<double>{aio::run(sleepers_main(100'000))}; };
-    cases.push_back(std::move(c));
-  }
-  {
-    case_def c;
-    c.rows = {{"sleepers_1m", "s"}, {"sleepers_1m_bytes", "B/task"}};
-    c.warm_up = [] { (void)aio::run(sleepers_main(100'000)); };
-    c.run = [] {
-      const double base = reset_peak_rss();
-      const double s = aio::run(sleepers_main(1'000'000));
-      return std::vector<double>{s, (status_bytes("VmHWM") - base) / 1e6};
-    };
-    cases.push_back(std::move(c));
-  }
-  {
-    case_def c;
-    c.rows = {{"gather_100k", "us/task"}};
-    c.warm_up = [] { (void)aio::run(gather_main(gather_count)); };
-    c.run = [] { return std::vector<double>{aio::run(gather_main(gather_count))}; };
-    cases.push_back(std::move(c));
-  }
-  {
-    case_def c;
-    c.rows = {{"ready_await", "ns"}};
-    c.warm_up = [] { (void)aio::run(ready_await_main()); };
-    c.run = [] { return std::vector<double>{aio::run(ready_await_main())}; };
-    cases.push_back(std::move(c));
-  }
-  {
-    case_def c;
-    c.rows = {{"ready_await_done", "ns"}};
-    c.warm_up = [] { (void)aio::run(ready_await_done_main()); };
-    c.run = [] { return std::vector<double>{aio::run(ready_await_done_main())}; };
-    cases.push_back(std::move(c));
-  }
-
-  {
-    case_def c;
-    c.rows = {{"tcp_echo", "rt/s"}};
-    auto server = std::make_shared<std::optional<echo_server_process>>();
-    c.warm_up = [server] {
-      server->emplace();
-      (void)aio::run(tcp_echo_main((*server)->port(), 0.5));
-    };
-    c.run = [server] {
-      const double rate = aio::run(tcp_echo_main((*server)->port(), echo_seconds()));
-      return std::vector<double>{rate};
-    };
-    cases.push_back(std::move(c));
-  }
-
-  const std::vector<std::string> python_loops{"asyncio", "uvloop"};
-  std::map<std::string, bool> loop_failed;
-  std::vector<result> rows;
-  for (auto& c : cases) {
-    std::vector<std::string> names;
-    for (const auto& r : c.rows) {
-      if (wanted(r.name)) names.push_back(r.name);
-    }
-    if (names.empty()) continue;
-
-    c.warm_up();
-    settle();
-    std::vector<std::vector<double>> trident_samples(c.rows.size());
-    std::map<std::pair<std::string, std::string>, std::vector<double>> python_samples;  // (loop, case)
-    std::map<std::pair<std::string, std::string>, std::string> python_units;
-    for (int round = 0; round < options.repeat; ++round) {
-      const auto values = c.run();
-      for (std::size_t i = 0; i < c.rows.size(); ++i) trident_samples[i].push_back(values[i]);
-      settle();
-      for (const auto& loop : python_loops) {
-        if (loop_failed[loop]) continue;
-        auto py = run_python(loop, names, 1);
-        for (auto& n : py.notes) {
-          if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(std::move(n));
-        }
-        if (!py.ok || py.rows.empty()) {
-          loop_failed[loop] = true;  // not there, or broken: no rows for this loop from now on
-          continue;
-        }
-        for (const auto& r : py.rows) {
-          python_samples[{loop, r.case_name}].push_back(r.value);
-          python_units[{loop, r.case_name}] = r.unit;
-        }
-        settle();
-      }
-    }
-
-    for (std::size_t i = 0; i < c.rows.size(); ++i) {
-      if (!wanted(c.rows[i].name)) continue;
-      std::vector<result> group;
-      group.push_back(result{"async", c.rows[i].name, "trident", median(trident_samples[i]), c.rows[i].unit, false, ""});
-      for (const auto& loop : python_loops) {
-        auto it = python_samples.find({loop, c.rows[i].name});
-        if (it == python_samples.end()) continue;
-        group.push_back(result{"async", c.rows[i].name, loop, median(it->second), python_units[it->first], false, ""});
-      }
-      for (auto& r : group) {
-        if (options.json) {
-          print_json_line(std::cout, r);
-          std::cout.flush();
-        }
-        rows.push_back(std::move(r));
-      }
-    }
-  }
-
-  if (wanted("ready_await") || wanted("ready_await_done")) {
-    notes.push_back(fmt::format(
+  if (runner.wanted("ready_await") || runner.wanted("ready_await_done")) {
+    out.notes.push_back(fmt::format(
         "ready_await: `co_await ready_one()` on a new task<int> that co_returns at once, {} times (Python: "
         "`await ready()`, 1,000,000 times); ready_await_done: `co_await handle` on a task_handle<int> whose task "
         "already finished, {} times (Python: `await fut` on a done Future)",
         ready_count, ready_count));
   }
-  if (wanted("sleepers_1m_bytes")) {
-    notes.push_back("sleepers_1m_bytes: (peak RSS - RSS before) / 1,000,000 over a sleepers_1m run, the vector of "
-                    "handles (Python: list of tasks) included");
+  if (runner.wanted("sleepers_1m_bytes")) {
+    out.notes.push_back("sleepers_1m_bytes: (peak RSS - RSS before) / 1,000,000 over a sleepers_1m run, the vector of "
+                        "handles (Python: list of tasks) included");
   }
-  if (wanted("tcp_echo")) {
-    notes.push_back(fmt::format(
+  if (runner.wanted("tcp_echo")) {
+    out.notes.push_back(fmt::format(
         "tcp_echo: {} connections on 127.0.0.1, 64-byte messages, {:.1g} s a run (TRIDENT_BENCH_ECHO_SECONDS); "
         "each server runs in a second process",
         echo_connections, echo_seconds()));
   }
   if (options.json) {
-    for (const auto& n : notes) std::cerr << "note: " << n << '\n';
+    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
   } else {
-    print_async_table(std::cout, rows, notes);
+    print_async_table(std::cout, out.rows, out.notes);
   }
   return 0;
 }

@@ -14,8 +14,10 @@
 //   3. requests_1k (requests/s, higher is better): 10,000 GETs of the 1 KB file, 50 in flight —
 //      through http::session in this process and through aiohttp, and `wrk -t2 -c50 -d3s` as the
 //      ceiling of what nginx serves here.
-//   4. `repeat` rounds, each running every implementation once in turn, so load from other
-//      processes on a shared machine hits all alike; the median of the rounds is reported.
+//   4. The shared runner (runner.hpp): one untimed Trident run per case, then `repeat` rounds,
+//      each running every implementation once in turn, so load from other processes on a shared
+//      machine hits all alike; the median of the rounds is reported, with its range. The peers
+//      are external implementations: a command per round, its output parsed.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,10 +46,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "bench_suites.hpp"
+#include "compare_scripts.hpp"
 #include "report.hpp"
+#include "runner.hpp"
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
@@ -68,24 +71,7 @@ constexpr std::size_t file_bytes = 75'000;
 constexpr int request_count = 10'000;
 constexpr int concurrency = 50;
 
-const std::vector<std::string>& case_names() {
-  static const std::vector<std::string> names{"files_200x75k", "requests_1k"};
-  return names;
-}
-
-fs::path compare_dir() { return fs::path(compare_script("http")); }
-
-/// Runs `cmd` through the shell; returns its stdout, or empty when it failed.
-std::optional<std::string> capture(const std::string& cmd) {
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return text;
-}
+fs::path http_compare_dir() { return compare_dir() / "http"; }
 
 bool port_open(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -117,8 +103,8 @@ class nginx_fixture {
     std::ofstream(prefix_ / "www" / "one_k.bin", std::ios::binary) << std::string(1024, 'k');
 
     port_ = http::closed_loopback_port();  // free a moment ago: nginx takes it
-    std::ifstream in(compare_dir() / "nginx.conf.in");
-    if (!in) throw std::runtime_error("cannot read " + (compare_dir() / "nginx.conf.in").string());
+    std::ifstream in(http_compare_dir() / "nginx.conf.in");
+    if (!in) throw std::runtime_error("cannot read " + (http_compare_dir() / "nginx.conf.in").string());
     std::string conf((std::istreambuf_iterator<char>(in)), {});
     auto replace_all = [&conf](const std::string& from, const std::string& to) {
       for (std::size_t p; (p = conf.find(from)) != std::string::npos;) conf.replace(p, from.size(), to);
@@ -220,42 +206,47 @@ double trident_files(const nginx_fixture& f) {
   return s;
 }
 
-std::optional<double> aiohttp_files(const nginx_fixture& f, std::vector<std::string>& notes) {
-  const fs::path dir = f.fresh_dir("aiohttp");
-  const fs::path list = f.prefix() / "urls.txt";
-  {
-    std::ofstream out(list);
-    for (int i = 0; i < file_count; ++i) out << f.url(fmt::format("f{:03}.bin", i)) << '\n';
-  }
-  const auto text = capture(fmt::format("{} {} files {} {}", shell_quote(python_interpreter()),
-                                        shell_quote((compare_dir() / "aiohttp_bench.py").string()),
-                                        shell_quote(list.string()), shell_quote(dir.string())));
-  if (!text || count_complete(dir) != file_count) {
-    notes.push_back("aiohttp: the script failed (is python3-aiohttp installed?); no aiohttp rows");
-    return std::nullopt;
-  }
-  return nlohmann::json::parse(text->substr(0, text->find('\n'))).at("value").get<double>();
+/// The peers' commands write into fresh directories; a run that left files missing failed.
+void check_complete(const fs::path& dir, const std::string& impl) {
+  if (count_complete(dir) != file_count) throw unavailable_error(fmt::format("{} left files missing", impl));
 }
 
-std::optional<double> curl_files(const nginx_fixture& f, std::vector<std::string>& notes) {
-  const fs::path dir = f.fresh_dir("curl");
-  const fs::path cfg = f.prefix() / "curl.cfg";
-  {
+std::string aiohttp_script() { return shell_quote(python_interpreter()) + " " + shell_quote((http_compare_dir() / "aiohttp_bench.py").string()); }
+
+/// compare/http/aiohttp_bench.py: one ClientSession, Semaphore(50), timed inside Python.
+std::shared_ptr<implementation> aiohttp_files(const std::optional<nginx_fixture>& f) {
+  auto command = [&f](const std::vector<row_spec>&) {
+    const fs::path dir = f->fresh_dir("aiohttp");
+    const fs::path list = f->prefix() / "urls.txt";
+    std::ofstream out(list);
+    for (int i = 0; i < file_count; ++i) out << f->url(fmt::format("f{:03}.bin", i)) << '\n';
+    return fmt::format("{} files {} {}", aiohttp_script(), shell_quote(list.string()), shell_quote(dir.string()));
+  };
+  auto parse = [&f](const command_output& out, const std::vector<row_spec>& rows) {
+    check_complete(f->prefix() / "out" / "aiohttp", "aiohttp");
+    return json_figures(out.text, rows);
+  };
+  return std::make_shared<external_impl>("aiohttp", std::move(command), std::move(parse));
+}
+
+/// `curl --parallel`: one process, timed from outside (its start included).
+std::shared_ptr<implementation> curl_files(const std::optional<nginx_fixture>& f) {
+  auto command = [&f](const std::vector<row_spec>&) {
+    const fs::path dir = f->fresh_dir("curl");
+    const fs::path cfg = f->prefix() / "curl.cfg";
     std::ofstream out(cfg);
     for (int i = 0; i < file_count; ++i) {
-      out << "url = \"" << f.url(fmt::format("f{:03}.bin", i)) << "\"\n";
+      out << "url = \"" << f->url(fmt::format("f{:03}.bin", i)) << "\"\n";
       out << "output = \"" << (dir / fmt::format("f{:03}.bin", i)).string() << "\"\n";
     }
-  }
-  const stopwatch watch;
-  const auto text = capture(fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null", concurrency,
-                                        shell_quote(cfg.string())));
-  const double s = watch.seconds();
-  if (!text || count_complete(dir) != file_count) {
-    notes.push_back("curl: `curl --parallel` failed (curl >= 7.66 needed); no curl rows");
-    return std::nullopt;
-  }
-  return s;
+    return fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null", concurrency,
+                       shell_quote(cfg.string()));
+  };
+  auto parse = [&f](const command_output& out, const std::vector<row_spec>&) {
+    check_complete(f->prefix() / "out" / "curl", "curl (>= 7.66 needed for --parallel)");
+    return std::vector<figure>{{"files_200x75k", out.seconds, "s"}};
+  };
+  return std::make_shared<external_impl>("curl", std::move(command), std::move(parse));
 }
 
 double trident_requests(const nginx_fixture& f) {
@@ -285,97 +276,64 @@ double trident_requests(const nginx_fixture& f) {
   return aio::run(main());
 }
 
-std::optional<double> aiohttp_requests(const nginx_fixture& f, std::vector<std::string>& notes) {
-  const auto text = capture(fmt::format("{} {} requests {} {}", shell_quote(python_interpreter()),
-                                        shell_quote((compare_dir() / "aiohttp_bench.py").string()),
-                                        shell_quote(f.url("one_k.bin")), request_count));
-  if (!text) {
-    notes.push_back("aiohttp: the script failed (is python3-aiohttp installed?); no aiohttp rows");
-    return std::nullopt;
-  }
-  return nlohmann::json::parse(text->substr(0, text->find('\n'))).at("value").get<double>();
+std::shared_ptr<implementation> aiohttp_requests(const std::optional<nginx_fixture>& f) {
+  auto command = [&f](const std::vector<row_spec>&) {
+    return fmt::format("{} requests {} {}", aiohttp_script(), shell_quote(f->url("one_k.bin")), request_count);
+  };
+  return std::make_shared<external_impl>("aiohttp", std::move(command));
 }
 
-std::optional<double> wrk_requests(const nginx_fixture& f, std::vector<std::string>& notes) {
-  const auto text = capture(fmt::format("wrk -t2 -c{} -d3s {}", concurrency, shell_quote(f.url("one_k.bin"))));
-  if (!text) {
-    notes.push_back("wrk: not installed or failed; no wrk rows");
-    return std::nullopt;
-  }
-  const auto p = text->find("Requests/sec:");
-  if (p == std::string::npos) return std::nullopt;
-  return std::stod(text->substr(p + 13));
+/// `wrk -t2 -c50 -d3s`: the ceiling of what nginx serves here.
+std::shared_ptr<implementation> wrk_requests(const std::optional<nginx_fixture>& f) {
+  auto command = [&f](const std::vector<row_spec>&) {
+    return fmt::format("wrk -t2 -c{} -d3s {}", concurrency, shell_quote(f->url("one_k.bin")));
+  };
+  auto parse = [](const command_output& out, const std::vector<row_spec>&) {
+    const auto p = out.text.find("Requests/sec:");
+    if (p == std::string::npos) throw unavailable_error("wrk printed no Requests/sec");
+    return std::vector<figure>{{"requests_1k", std::stod(out.text.substr(p + 13)), "req/s"}};
+  };
+  return std::make_shared<external_impl>("wrk", std::move(command), std::move(parse));
 }
-
-void settle() { std::this_thread::sleep_for(50ms); }
 
 }  // namespace
 
 int run_http_suite(const bench_options& options) {
-  for (const auto& c : options.cases) {
-    if (std::find(case_names().begin(), case_names().end(), c) == case_names().end()) {
-      throw std::invalid_argument(fmt::format("unknown case '{}' for suite 'http' (valid: {})", c, fmt::join(case_names(), ", ")));
-    }
+  suite_runner runner("http", options, std::chrono::milliseconds(50));
+  std::optional<nginx_fixture> server;  // started once the --case names are checked
+  {
+    bench_case c{{{"files_200x75k", "s", false}}, "", {}, {}, {}};
+    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_files(*server); }));
+    c.impls.push_back(aiohttp_files(server));
+    c.impls.push_back(curl_files(server));
+    runner.add(std::move(c));
   }
-  const auto wanted = [&](const std::string& c) {
-    return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
-  };
-  std::vector<std::string> notes;
-  notes.push_back(fmt::format("median of {} round(s); each round runs every implementation once, in turn", options.repeat));
-  const nginx_fixture server;
-
-  std::map<std::string, std::vector<double>> files, requests;  // impl -> samples
-  if (wanted("files_200x75k")) {
-    (void)trident_files(server);  // warm-up: page cache, nginx workers
-    for (int round = 0; round < options.repeat; ++round) {
-      files["trident"].push_back(trident_files(server));
-      settle();
-      if (auto v = aiohttp_files(server, notes)) files["aiohttp"].push_back(*v);
-      settle();
-      if (auto v = curl_files(server, notes)) files["curl"].push_back(*v);
-      settle();
-    }
+  {
+    bench_case c{{{"requests_1k", "req/s", true}}, "", {}, {}, {}};
+    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_requests(*server); }));
+    c.impls.push_back(aiohttp_requests(server));
+    c.impls.push_back(wrk_requests(server));
+    runner.add(std::move(c));
   }
-  if (wanted("requests_1k")) {
-    (void)trident_requests(server);
-    for (int round = 0; round < options.repeat; ++round) {
-      requests["trident"].push_back(trident_requests(server));
-      settle();
-      if (auto v = aiohttp_requests(server, notes)) requests["aiohttp"].push_back(*v);
-      settle();
-      if (auto v = wrk_requests(server, notes)) requests["wrk"].push_back(*v);
-      settle();
-    }
-  }
-
-  std::vector<result> rows;
-  for (const char* impl : {"trident", "aiohttp", "curl"}) {
-    if (auto it = files.find(impl); it != files.end()) {
-      rows.push_back(result{"http", "files_200x75k", impl, median(it->second), "s", false, ""});
-    }
-  }
-  for (const char* impl : {"trident", "aiohttp", "wrk"}) {
-    if (auto it = requests.find(impl); it != requests.end()) {
-      rows.push_back(result{"http", "requests_1k", impl, median(it->second), "req/s", true, ""});
-    }
-  }
-  std::sort(notes.begin(), notes.end());
-  notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
+  runner.check_requested_cases();
+  runner.note(fmt::format("median of {} round(s); each round runs every implementation once, in turn", options.repeat));
+  server.emplace();
+  const suite_results out = runner.run();
+  server.reset();
+  const auto& rows = out.rows;
+  const auto& notes = out.notes;
 
   if (options.json) {
-    for (const auto& r : rows) print_json_line(std::cout, r);
     for (const auto& n : notes) std::cerr << "note: " << n << '\n';
     return 0;
   }
   auto value = [&](const std::string& c, const std::string& impl) -> std::optional<double> {
-    for (const auto& r : rows) {
-      if (r.case_name == c && r.impl == impl) return r.value;
-    }
-    return std::nullopt;
+    const result* r = find_result(rows, c, impl);
+    return r != nullptr ? std::optional(r->value) : std::nullopt;
   };
   std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10}\n", "case", "unit", "trident", "aiohttp", "curl", "wrk");
-  for (const auto& c : case_names()) {
-    if (!wanted(c)) continue;
+  for (const std::string c : {"files_200x75k", "requests_1k"}) {
+    if (!runner.wanted(c)) continue;
     auto cell = [&](const char* impl) {
       auto v = value(c, impl);
       return v ? fmt::format("{:.4g}", *v) : std::string("-");
@@ -383,19 +341,21 @@ int run_http_suite(const bench_options& options) {
     std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10}\n", c, c == "requests_1k" ? "req/s" : "s",
                              cell("trident"), cell("aiohttp"), cell("curl"), cell("wrk"));
   }
-  std::cout << '\n';
+  std::cout << "\nranges (lowest-highest round):";
+  for (const auto& r : rows) std::cout << fmt::format(" {}/{} {};", r.case_name, r.impl, format_range(r));
+  std::cout << "\n\n";
   auto target = [&](const std::string& text, std::optional<double> ratio, double bound) {
     std::cout << fmt::format("target {:<44} {}\n", text,
                              ratio ? fmt::format("{:.2f}x: {}", *ratio, *ratio >= bound ? "met" : "MISSED") : "(no figure)");
   };
-  if (wanted("files_200x75k")) {
+  if (runner.wanted("files_200x75k")) {
     const auto t = value("files_200x75k", "trident");
     const auto c = value("files_200x75k", "curl");
     const auto a = value("files_200x75k", "aiohttp");
     target("files_200x75k: >= 2x as fast as curl --parallel", t && c ? std::optional(*c / *t) : std::nullopt, 2.0);
     target("files_200x75k: >= 3x as fast as aiohttp", t && a ? std::optional(*a / *t) : std::nullopt, 3.0);
   }
-  if (wanted("requests_1k")) {
+  if (runner.wanted("requests_1k")) {
     const auto t = value("requests_1k", "trident");
     const auto w = value("requests_1k", "wrk");
     const auto a = value("requests_1k", "aiohttp");

@@ -4,28 +4,24 @@
 //
 // Method
 //   1. Every pool has 2 worker processes, started outside the timings (except pool_start).
-//   2. Each case runs once untimed, then `repeat` timed runs; the median is reported. The Python
-//      script does the same in its own process, after Trident's rounds.
+//   2. The shared runner (runner.hpp): per case, Trident runs once untimed, then `repeat` rounds
+//      each run Trident once and the Python script once (`--case C --repeat 1`: it starts its
+//      pools and runs the case once untimed in its own process first); medians of the rounds.
 //   3. Definitions are the script's (see its docstring); values are per second or per task.
 
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <functional>
+#include <chrono>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include "bench_suites.hpp"
 #include "report.hpp"
+#include "runner.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/queue.hpp"
@@ -151,82 +147,43 @@ const std::vector<case_def>& cases() {
   return all;
 }
 
-std::vector<result> run_python(const std::vector<std::string>& names, int repeat, std::vector<std::string>& notes) {
-  std::string cmd = fmt::format("{} {} --repeat {}", shell_quote(python_interpreter()),
-                                shell_quote(compare_script("process/multiprocessing_bench.py")), repeat);
-  for (const auto& n : names) cmd += " --case " + n;
-  const script_output script = run_script(cmd);
-  std::vector<result> rows;
-  for (const auto& r : script.rows) rows.push_back(result{"process", r.case_name, "python", r.value, r.unit, true, ""});
-  if (!script.ok) notes.push_back(fmt::format("{}; python rows may be missing", script.failure));
-  return rows;
-}
-
 }  // namespace
 
 int run_process_suite(const bench_options& options) {
-  std::vector<std::string> valid;
-  for (const auto& c : cases()) valid.push_back(c.name);
-  for (const auto& c : options.cases) {
-    if (std::find(valid.begin(), valid.end(), c) == valid.end()) {
-      throw std::invalid_argument(fmt::format("unknown case '{}' for suite 'process' (valid: {})", c, fmt::join(valid, ", ")));
-    }
-  }
-  const auto wanted = [&](const std::string& c) {
-    return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
-  };
-  std::vector<std::string> notes;
-  notes.push_back(fmt::format("median of {} run(s) after one untimed run; 2 worker processes everywhere; python: "
-                              "multiprocessing.Pool (map, payload, start) and ProcessPoolExecutor (submit, roundtrip)",
-                              options.repeat));
-
-  std::vector<result> trident_rows;
-  std::vector<std::string> names;
-  {
-    proc::process_pool pool(2);
-    for (const auto& c : cases()) {
-      if (!wanted(c.name)) continue;
-      names.push_back(c.name);
-      (void)c.run(pool);
-      std::vector<double> samples;
-      for (int r = 0; r < options.repeat; ++r) samples.push_back(c.run(pool));
-      result row{"process", c.name, "trident", median(samples), c.unit, c.higher_is_better, "python"};
-      if (options.json) {
-        print_json_line(std::cout, row);
-        std::cout.flush();
-      }
-      trident_rows.push_back(row);
-    }
-  }
-  auto python_rows = run_python(names, options.repeat, notes);
-
-  std::vector<result> rows;
+  suite_runner runner("process", options, std::chrono::milliseconds(20));
+  // One pool for every case, started on first use (not for a run that only fails a --case check).
+  std::optional<proc::process_pool> pool;
+  const std::shared_ptr<implementation> python =
+      external_impl::python_script("python", "process/multiprocessing_bench.py");
   for (const auto& c : cases()) {
-    if (!wanted(c.name)) continue;
-    const result* mine = nullptr;
-    const result* theirs = nullptr;
-    for (const auto& r : trident_rows) mine = r.case_name == c.name ? &r : mine;
-    for (auto& r : python_rows) {
-      if (r.case_name == c.name) {
-        r.higher_is_better = c.higher_is_better;
-        theirs = &r;
-      }
-    }
-    if (mine != nullptr) rows.push_back(*mine);
-    if (theirs != nullptr) {
-      if (options.json) print_json_line(std::cout, *theirs);
-      rows.push_back(*theirs);
-    }
+    bench_case bc{{{c.name, c.unit, c.higher_is_better}}, "python", {}, {}, {}};
+    bc.setup = [&pool] {
+      if (!pool) pool.emplace(2);
+    };
+    bc.impls.push_back(std::make_shared<in_process_impl>("trident", [&pool, run = c.run] { return run(*pool); }));
+    bc.impls.push_back(python);
+    runner.add(std::move(bc));
+  }
+  runner.note(fmt::format("median of {} round(s), trident and python interleaved; 2 worker processes everywhere; "
+                          "python: multiprocessing.Pool (map, payload, start) and ProcessPoolExecutor (submit, "
+                          "roundtrip)",
+                          options.repeat));
+  suite_results out = runner.run();
+  pool.reset();
+
+  for (const auto& c : cases()) {
+    const result* mine = find_result(out.rows, c.name, "trident");
+    const result* theirs = find_result(out.rows, c.name, "python");
     if (mine != nullptr && theirs != nullptr) {
       const double ratio = c.higher_is_better ? mine->value / theirs->value : theirs->value / mine->value;
-      notes.push_back(fmt::format("{}: {:.1f}x python (target {}): {}", c.name, ratio, c.target_text,
-                                  ratio >= c.target ? "met" : "NOT met"));
+      out.notes.push_back(fmt::format("{}: {:.1f}x python (target {}): {}", c.name, ratio, c.target_text,
+                                      ratio >= c.target ? "met" : "NOT met"));
     }
   }
   if (options.json) {
-    for (const auto& n : notes) std::cerr << "note: " << n << '\n';
+    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
   } else {
-    print_table(std::cout, rows, notes);
+    print_table(std::cout, out.rows, out.notes);
   }
   return 0;
 }

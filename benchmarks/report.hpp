@@ -22,40 +22,10 @@ class stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
-/// `s` quoted for the shell (single quotes).
-std::string shell_quote(const std::string& s);
-
-/// The Python the comparison scripts run with: $TRIDENT_BENCH_PYTHON, else /usr/bin/python3
-/// (Debian's, where python3-* packages are), else python3 from PATH.
-std::string python_interpreter();
-
-/// A comparison script under benchmarks/compare: `relative` (e.g. "async/asyncio_bench.py")
-/// below $TRIDENT_BENCH_COMPARE_DIR, else below the source tree's compare folder.
-std::string compare_script(const std::string& relative);
-
-/// One JSON line a comparison script printed (impl empty if the line had none).
-struct script_row {
-  std::string case_name;
-  std::string impl;
-  double value = 0;
-  std::string unit;
-};
-
-/// What a comparison script printed and how it ended.
-struct script_output {
-  std::vector<script_row> rows;     ///< Its `{...}` lines.
-  std::vector<std::string> notes;   ///< Its `note: ` lines, without the prefix.
-  bool ok = false;                  ///< It started and exited with status 0.
-  std::string failure;              ///< Why not, for a note.
-};
-
-/// Runs `command` through the shell and parses its standard output.
-script_output run_script(const std::string& command);
-
 /// The median of `values` (mean of the middle two for an even count). Throws on empty input.
 double median(std::vector<double> values);
 
-/// One measured figure: the median over the repeats of one implementation on one case.
+/// One measured figure: the median over the rounds of one implementation on one case.
 struct result {
   std::string suite;
   std::string case_name;
@@ -64,13 +34,25 @@ struct result {
   std::string unit;
   bool higher_is_better = true;  ///< tasks/s: true; seconds: false.
   std::string reference;         ///< The impl this row's ratio is taken against ("" for none).
+  double low = 0;                ///< The lowest round.
+  double high = 0;               ///< The highest round.
+  std::size_t runs = 0;          ///< How many rounds the median is of.
 };
+
+/// The row of `impl` on `case_name`, or nullptr.
+const result* find_result(const std::vector<result>& rows, const std::string& case_name, const std::string& impl);
 
 /// `{"suite":…,"case":…,"impl":…,"value":…,"unit":…}` and a newline; nothing else.
 void print_json_line(std::ostream& out, const result& r);
 
-/// A table of `rows` with a speed-up column against each row's reference in the same case
-/// (>1 means faster than the reference, whichever way the unit runs), then `notes`.
+/// A table of `rows` with each median's range and a speed-up column against each row's reference
+/// in the same case (>1 means faster than the reference, whichever way the unit runs), then `notes`.
 void print_table(std::ostream& out, const std::vector<result>& rows, const std::vector<std::string>& notes);
+
+/// `low-high` of a row's rounds, for tables of a suite's own layout.
+std::string format_range(const result& r);
+
+/// A value with a k or M suffix and four significant digits.
+std::string format_value(double v);
 
 }  // namespace trident::bench

@@ -1,13 +1,15 @@
 // The `threads` suite of `trident bench`: the same workloads on Trident's thread_pool, on oneTBB
-// and on a plain std::thread pool, in one process and one run.
+// and on a plain std::thread pool in this process, and on Python's ThreadPoolExecutor
+// (benchmarks/compare/threads/threadpool_executor.py, run once per round), in one run.
 //
-// Method
+// Method (the shared runner's, runner.hpp)
 //   1. Per case, inputs are built once, outside the timings (parallel_sum's 800 MB array).
-//   2. Every implementation runs once untimed (allocator and page warm-up, threads started).
+//   2. Every in-process implementation runs once untimed (allocator and page warm-up, threads
+//      started); the Python script warms up in its own process on every run.
 //   3. `repeat` rounds follow; each round runs every implementation once, in turn, so a burst of
 //      load from other processes on a shared machine hits all of them alike. Between two runs
 //      the suite sleeps briefly, so one runtime's spinning workers never steal CPU from the next.
-//   4. The median of the rounds is reported.
+//   4. The median of the rounds is reported, with its range.
 
 #include <algorithm>
 #include <atomic>
@@ -21,16 +23,17 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "bench_suites.hpp"
 #include "report.hpp"
+#include "runner.hpp"
 #include "trident/exec/parallel_for.hpp"
 #include "trident/exec/task_group.hpp"
 #include "trident/exec/thread_pool.hpp"
@@ -327,136 +330,111 @@ double sum_tbb(const std::vector<double>& data, double want) {
 
 // ---------------------------------------------------------------------------------------------
 
-struct impl_def {
-  std::string name;
-  std::function<double()> run;
-};
-
-struct case_def {
-  std::string name;
-  std::string unit;
-  bool higher_is_better;
-  std::string reference;
-  std::function<void()> setup;     // before the warm-up (untimed)
-  std::function<void()> teardown;  // after the last round
-  std::vector<impl_def> impls;
-};
-
-const std::vector<std::string>& case_names() {
-  static const std::vector<std::string> names{"spawn_empty", "future_int", "fib30", "parallel_sum"};
-  return names;
-}
-
-void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
-
 }  // namespace
 
 int run_threads_suite(const bench_options& options) {
-  for (const auto& c : options.cases) {
-    if (std::find(case_names().begin(), case_names().end(), c) == case_names().end()) {
-      throw std::invalid_argument(
-          fmt::format("unknown case '{}' for suite 'threads' (valid: {})", c, fmt::join(case_names(), ", ")));
-    }
-  }
-  const auto wanted = [&](const std::string& c) {
-    return options.cases.empty() || std::find(options.cases.begin(), options.cases.end(), c) != options.cases.end();
-  };
-
+  suite_runner runner("threads", options, std::chrono::milliseconds(20));
   const std::size_t threads = thread_pool_options::default_worker_count();
-  thread_pool pool(threads);
-  std_pool plain(threads);
+  // Started on first use, so that a run that only fails its --case check starts no threads.
+  std::optional<thread_pool> pool;
+  std::optional<std_pool> plain;
+  const auto start_pools = [&] {
+    if (!pool) pool.emplace(threads);
+    if (!plain) plain.emplace(threads);
+  };
   const bool variants = std::getenv("TRIDENT_BENCH_VARIANTS") != nullptr;
+  const std::shared_ptr<implementation> python = external_impl::python_script("python", "threads/threadpool_executor.py");
 
-  std::vector<std::string> notes;
-  notes.push_back(fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; "
-                              "median of {} round(s), implementations interleaved",
-                              threads, threads, options.repeat));
 #if defined(TRIDENT_HAVE_TBB)
   const std::string ref = "tbb";
 #else
   const std::string ref;
-  notes.push_back("built without oneTBB: no tbb rows");
+  runner.note("built without oneTBB: no tbb rows");
 #endif
+  const auto in_process = [](std::string name, std::function<double()> run) -> std::shared_ptr<implementation> {
+    return std::make_shared<in_process_impl>(std::move(name), std::move(run));
+  };
 
   std::vector<double> data;
   double want_sum = 0;
-
-  std::vector<case_def> cases;
   {
-    case_def c{"spawn_empty", "tasks/s", true, ref, {}, {}, {}};
-    c.impls.push_back({"trident", [&] { return spawn_trident(pool); }});
+    bench_case c{{{"spawn_empty", "tasks/s", true}}, ref, start_pools, {}, {}};
+    c.impls.push_back(in_process("trident", [&] { return spawn_trident(*pool); }));
 #if defined(TRIDENT_HAVE_TBB)
-    c.impls.push_back({"tbb", [] { return spawn_tbb(); }});
+    c.impls.push_back(in_process("tbb", [] { return spawn_tbb(); }));
 #endif
-    c.impls.push_back({"std", [&] { return spawn_std(plain); }});
-    cases.push_back(std::move(c));
+    c.impls.push_back(in_process("std", [&] { return spawn_std(*plain); }));
+    c.impls.push_back(python);
+    runner.add(std::move(c));
   }
   {
-    case_def c{"future_int", "tasks/s", true, ref, {}, {}, {}};
-    c.impls.push_back({"trident", [&] { return future_trident(pool); }});
+    bench_case c{{{"future_int", "tasks/s", true}}, ref, start_pools, {}, {}};
+    c.impls.push_back(in_process("trident", [&] { return future_trident(*pool); }));
 #if defined(TRIDENT_HAVE_TBB)
-    c.impls.push_back({"tbb", [] { return future_tbb(); }});
+    c.impls.push_back(in_process("tbb", [] { return future_tbb(); }));
 #endif
-    c.impls.push_back({"std", [&] { return future_std(plain); }});
-    cases.push_back(std::move(c));
+    c.impls.push_back(in_process("std", [&] { return future_std(*plain); }));
+    c.impls.push_back(python);
+    runner.add(std::move(c));
   }
   {
-    case_def c{"fib30", "s", false, ref, {}, {}, {}};
-    c.impls.push_back({"trident", [&] { return fib_trident(pool, fib_trident_group); }});
-    if (variants) c.impls.push_back({"trident-submit", [&] { return fib_trident(pool, fib_trident_submit); }});
+    bench_case c{{{"fib30", "s", false}}, ref, start_pools, {}, {}};
+    c.impls.push_back(in_process("trident", [&] { return fib_trident(*pool, fib_trident_group); }));
+    if (variants) c.impls.push_back(in_process("trident-submit", [&] { return fib_trident(*pool, fib_trident_submit); }));
 #if defined(TRIDENT_HAVE_TBB)
-    c.impls.push_back({"tbb", [] { return fib_tbb(); }});
+    c.impls.push_back(in_process("tbb", [] { return fib_tbb(); }));
 #endif
-    cases.push_back(std::move(c));
+    c.impls.push_back(python);
+    runner.add(std::move(c));
   }
   {
-    case_def c{"parallel_sum", "s", false, "sequential", {}, {}, {}};
+    bench_case c{{{"parallel_sum", "s", false}}, "sequential", {}, {}, {}};
     c.setup = [&] {
+      start_pools();
       data.resize(sum_count);
       for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<double>(i % 1000) + 0.5;
       want_sum = sum_sqrt(data.data(), data.size());
     };
     c.teardown = [&] { std::vector<double>().swap(data); };
-    c.impls.push_back({"sequential", [&] { return sum_sequential(data, want_sum); }});
-    c.impls.push_back({"trident", [&] { return sum_trident(pool, data, want_sum); }});
+    c.impls.push_back(in_process("sequential", [&] { return sum_sequential(data, want_sum); }));
+    c.impls.push_back(in_process("trident", [&] { return sum_trident(*pool, data, want_sum); }));
 #if defined(TRIDENT_HAVE_TBB)
-    c.impls.push_back({"tbb", [&] { return sum_tbb(data, want_sum); }});
+    c.impls.push_back(in_process("tbb", [&] { return sum_tbb(data, want_sum); }));
 #endif
-    cases.push_back(std::move(c));
+    c.impls.push_back(python);
+    runner.add(std::move(c));
   }
 
-  std::vector<result> rows;
-  for (auto& c : cases) {
-    if (!wanted(c.name)) continue;
-    if (c.setup) c.setup();
-    for (auto& impl : c.impls) {
-      (void)impl.run();
-      settle();
-    }
-    std::vector<std::vector<double>> samples(c.impls.size());
-    for (int round = 0; round < options.repeat; ++round) {
-      for (std::size_t i = 0; i < c.impls.size(); ++i) {
-        samples[i].push_back(c.impls[i].run());
-        settle();
-      }
-    }
-    if (c.teardown) c.teardown();
-    for (std::size_t i = 0; i < c.impls.size(); ++i) {
-      result r{"threads", c.name, c.impls[i].name, median(samples[i]), c.unit, c.higher_is_better, c.reference};
-      if (options.json) {
-        print_json_line(std::cout, r);
-        std::cout.flush();
-      }
-      rows.push_back(std::move(r));
+  runner.check_requested_cases();
+  runner.note(fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; python: "
+                          "ThreadPoolExecutor({} workers; 16 for fib30); median of {} round(s), implementations "
+                          "interleaved",
+                          threads, threads, threads, options.repeat));
+  suite_results out = runner.run();
+
+  if (runner.wanted("fib30")) {
+    out.notes.push_back("fib30/std absent: both children of every call are tasks, and a pool whose workers block "
+                        "in std::future::get deadlocks once every worker waits (no cutoff is allowed)");
+    out.notes.push_back("fib30/trident: a task_group per call, as oneTBB's row does "
+                        "(TRIDENT_BENCH_VARIANTS=1 adds submit-both-then-get() as trident-submit)");
+    out.notes.push_back("fib30/python is NOT the same workload: fib(20) with tasks for the top 4 levels only (a task "
+                        "per call deadlocks ThreadPoolExecutor), its time scaled to fib(30)'s call count; read it as "
+                        "an order of magnitude");
+  }
+  for (const auto& r : out.rows) {
+    if (r.impl != "trident") continue;
+    if (const result* py = find_result(out.rows, r.case_name, "python"); py != nullptr && py->value > 0 && r.value > 0) {
+      const double speedup = r.higher_is_better ? r.value / py->value : py->value / r.value;
+      out.notes.push_back(fmt::format("{}: trident {:.0f}x python (python sizes scaled down, values per C++ "
+                                      "workload; see threadpool_executor.py)",
+                                      r.case_name, speedup));
     }
   }
-  if (wanted("fib30")) {
-    notes.push_back("fib30/std absent: both children of every call are tasks, and a pool whose workers block "
-                    "in std::future::get deadlocks once every worker waits (no cutoff is allowed)");
-    notes.push_back("fib30/trident: a task_group per call, as oneTBB's row does "
-                    "(TRIDENT_BENCH_VARIANTS=1 adds submit-both-then-get() as trident-submit)");
+  if (options.json) {
+    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
+  } else {
+    print_table(std::cout, out.rows, out.notes);
   }
-  if (!options.json) print_table(std::cout, rows, notes);
   return 0;
 }
 

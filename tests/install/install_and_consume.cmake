@@ -1,11 +1,7 @@
 # Installs the build tree into a scratch prefix, then configures, builds and runs a separate
 # project that uses find_package(trident). Run by ctest with -D BUILD_DIR, SOURCE_DIR, WORK_DIR.
-file(REMOVE_RECURSE ${WORK_DIR})
-execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix
-                RESULT_VARIABLE rc OUTPUT_QUIET)
-if(rc)
-  message(FATAL_ERROR "cmake --install failed: ${rc}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/install_build_tree.cmake)
+install_build_tree(${WORK_DIR}/prefix)
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/consumer -B ${WORK_DIR}/build
                         -G Ninja -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_CXX_COMPILER=${CXX}
                 RESULT_VARIABLE rc)

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """The `threads` workloads of `trident bench` in Python, with concurrent.futures.ThreadPoolExecutor.
 
-Prints one JSON object per line, the same format as `trident bench threads --json`, with
-impl "python". Sizes are scaled down where Python cannot run the C++ size in reasonable time;
-every value is a rate (tasks/s) or a time for the same amount of work as the C++ case, so rows
-compare directly:
+`trident bench threads` runs this script once per round (`--case C --repeat 1`) as its `python`
+implementation, interleaved with Trident's and the other runtimes' runs. It prints one JSON
+object per line, the same format as `trident bench threads --json`, with impl "python".
+Sizes are scaled down where Python cannot run the C++ size in reasonable time; every value
+is a rate (tasks/s) or a time for the same amount of work as the C++ case, so rows compare
+directly:
 
   spawn_empty   100,000 empty tasks (C++: 1,000,000), reported as tasks/s.
   future_int    200,000 tasks returning an int through a Future (same as C++), tasks/s.
@@ -17,7 +19,7 @@ compare directly:
   parallel_sum  sum of sqrt over 10,000,000 doubles (C++: 100,000,000) in chunks on the pool;
                 the time is scaled x10 to the C++ size.
 
-Usage: threadpool_executor.py [--repeat N]
+Usage: threadpool_executor.py [--case NAME]... [--repeat N]
 """
 
 import argparse
