@@ -48,9 +48,8 @@ std::string http_scraper(output& out) {
     out.line("Fetching: {}", url);
     http::request req;
     req.url = url;
-    req.options = session.options().defaults;
-    req.options->retry = retry;
-    req.options->connect_timeout = 2s;
+    req.options.retry = retry;  // the other options stay the session's
+    req.options.connect_timeout = 2s;
     scrape_result r;
     r.url = url;
     try {

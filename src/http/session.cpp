@@ -122,7 +122,9 @@ struct transfer {
   std::size_t high_water = 0;
   bool paused = false;
   bool has_data = false;  // stream: the first body bytes (so status and headers) are in
-  const std::function<void(std::size_t)>* on_bytes = nullptr;
+  // A copy, not a pointer into the request: a body_stream's transfer outlives the coroutine
+  // that configured it.
+  std::function<void(std::size_t)> on_bytes;
   response::header_list response_headers;
 
   bool active = false;  // added to the multi handle
@@ -339,6 +341,7 @@ transfer::~transfer() {
 }
 
 session::impl::impl(session_options o) : options(std::move(o)), loop(&aio::event_loop::running()) {
+  options.defaults = options.defaults.with_defaults(request_options::builtin());
   global_init();
   epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
@@ -497,7 +500,7 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
   }
   t.received += n;
   if (t.owner != nullptr) t.owner->stats.body_bytes += n;
-  if (t.on_bytes != nullptr && *t.on_bytes) (*t.on_bytes)(n);
+  if (t.on_bytes) t.on_bytes(n);
   return n;
 }
 
@@ -673,27 +676,27 @@ void configure(session::impl& s, transfer& t, const request& req, const request_
   t.mode = sink.mode;
   t.fd = sink.fd;
   t.high_water = sink.high_water;
-  t.max_body = o.max_body_bytes;
-  t.on_bytes = &o.on_body_bytes;
+  t.max_body = *o.max_body_bytes;
+  t.on_bytes = o.on_body_bytes;
   CURL* e = t.easy;
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf.data());
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o.max_redirects > 0 ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(o.max_redirects));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.total_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o.stall_timeout.count()));  // 0: off
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(o.stall_min_bytes_per_s));
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o.verify_tls ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o.verify_tls ? 2L : 0L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, *o.max_redirects > 0 ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(*o.max_redirects));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout->count()));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.total_timeout->count()));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o.stall_timeout->count()));  // 0: off
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(*o.stall_min_bytes_per_s));
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, *o.verify_tls ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, *o.verify_tls ? 2L : 0L);
   // Wait for a connection being set up to the same host rather than open another, so HTTP/2
   // can multiplex; only for https (where ALPN offers h2): for plain http it would hold every
   // request of a burst until the first response shows the server speaks only HTTP/1.1.
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, url.starts_with("https:") ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body_bytes));  // 0: no limit
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(*o.max_body_bytes));  // 0: no limit
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);  // also undoes NOBODY/POST of an earlier request
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
@@ -765,9 +768,11 @@ namespace {
 /// Runs `req` with retries. Stream mode: returns once the first body bytes (or the end) are
 /// in, handing the live transfer to `keep`.
 aio::task<response> run(session::impl& s, request req, sink_spec sink, std::unique_ptr<transfer>* keep) {
-  const request_options& o = req.options ? *req.options : s.options.defaults;
+  // Field by field: what the request leaves unset comes from the session (whose own unset
+  // fields were filled from the built-in defaults when it was made), so every field is set.
+  const request_options o = req.options.with_defaults(s.options.defaults);
   const std::string url = build_url(req);
-  const bool may_retry = idempotent(req.method) && o.retry.max_attempts > 1;
+  const bool may_retry = idempotent(req.method) && o.retry->max_attempts > 1;
   const auto started = aio::clock::now();
   for (int attempt = 1;; ++attempt) {
     if (attempt > 1) ++s.stats.retries;
@@ -784,7 +789,7 @@ aio::task<response> run(session::impl& s, request req, sink_spec sink, std::uniq
       const bool wrote = sink.mode == sink_mode::fd && t->received > 0 && !t->discarding;
       const bool clean = !wrote || (sink.rewindable && rewind(sink.fd));
       if (may_retry && clean && retry_policy::retriable(e.kind())) {
-        if (auto d = next_delay(s, o.retry, attempt, started, std::nullopt)) {
+        if (auto d = next_delay(s, *o.retry, attempt, started, std::nullopt)) {
           t.reset();
           co_await aio::sleep(*d);
           continue;
@@ -797,7 +802,7 @@ aio::task<response> run(session::impl& s, request req, sink_spec sink, std::uniq
     if (may_retry && retry_policy::retriable(r.status())) {
       std::optional<std::chrono::milliseconds> after;
       if (auto h = r.header("Retry-After")) after = parse_retry_after(*h);
-      if (auto d = next_delay(s, o.retry, attempt, started, after)) {
+      if (auto d = next_delay(s, *o.retry, attempt, started, after)) {
         t.reset();
         co_await aio::sleep(*d);
         continue;

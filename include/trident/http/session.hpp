@@ -23,7 +23,9 @@ struct session_options {
   int max_connections = 100;
   /// Connections open at once to one host (CURLMOPT_MAX_HOST_CONNECTIONS). Zero: no limit.
   int max_connections_per_host = 0;
-  /// Defaults for every request that carries no `options` of its own.
+  /// Defaults for every request, field by field: a request's unset option fields take these.
+  /// Fields left unset here take the built-in defaults (`request_options::builtin()`);
+  /// `session::options()` reports them filled in.
   request_options defaults{};
   std::string user_agent = "trident-http/0.1";
   /// Proxy URL for every request ("http://host:port", "socks5://..."); empty: none. The
@@ -135,6 +137,8 @@ class session {
   /// Sends `req` and returns once status and headers are in; the body is read from the stream.
   aio::task<body_stream> open(request req, std::size_t buffer_bytes = 256 * 1024);
 
+  /// The options the session was made with, `defaults` completed from the built-in ones (every
+  /// field set).
   [[nodiscard]] const session_options& options() const noexcept;
   [[nodiscard]] session_statistics statistics() const noexcept;
 

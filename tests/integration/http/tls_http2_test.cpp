@@ -138,8 +138,7 @@ TEST(http_tls, verification_is_on_by_default_and_off_only_when_asked_then_http2)
     // 2. Explicitly off for these requests: HTTP/2 by ALPN, many requests at once.
     http::request r;
     r.url = server.url("/hello.txt");
-    r.options = s.options().defaults;
-    r.options->verify_tls = false;
+    r.options.verify_tls = false;
     std::vector<aio::task<http::response>> tasks;
     for (int i = 0; i < 20; ++i) tasks.push_back(s.send(r));
     auto rs = co_await aio::gather(std::move(tasks));
@@ -148,6 +147,15 @@ TEST(http_tls, verification_is_on_by_default_and_off_only_when_asked_then_http2)
       EXPECT_EQ(resp.text(), "hello over tls\n");
       EXPECT_EQ(resp.http_version(), "2");
     }
+    // 3. Off for the session, and a request that sets only a header keeps it off.
+    http::session_options insecure;
+    insecure.defaults.verify_tls = false;
+    http::session s2(insecure);
+    http::request h;
+    h.url = server.url("/hello.txt");
+    h.headers.emplace_back("X-Test", "only a header");
+    http::response kept = co_await s2.send(h);
+    EXPECT_EQ(kept.status(), 200);
   };
   aio::run(main());
 }

@@ -195,8 +195,7 @@ TEST(http_session, body_over_the_maximum_is_a_clear_error) {
         // Counted as it arrives (a body without Content-Length is not available here; a short
         // declared length with more data is not HTTP, so check the streaming count instead).
         http::request r = get(server.url("/drip/20/1"));
-        r.options = s.options().defaults;
-        r.options->max_body_bytes = 10;
+        r.options.max_body_bytes = 10;
         EXPECT_EQ(co_await failure_kind(s.send(r)), http::error_kind::body_too_large);
       },
       o);
@@ -210,22 +209,66 @@ TEST(http_session, redirects_are_followed_up_to_the_limit) {
     EXPECT_EQ(r.url(), server.url("/redirect/0"));
     EXPECT_EQ(co_await failure_kind(s.get(server.url("/loop"))), http::error_kind::too_many_redirects);
     http::request none = get(server.url("/redirect/1"));
-    none.options = http::request_options{};
-    none.options->max_redirects = 0;
+    none.options.max_redirects = 0;
     EXPECT_EQ((co_await s.send(none)).status(), 302);
   });
+}
+
+// Regression: a request's options used to replace the session's as a whole, so a request that
+// set only a header or one option silently ran with the built-in timeouts, redirect limit, body
+// limit and TLS setting (a fresh request_options{}) instead of the session's.
+TEST(http_session, a_request_that_sets_one_option_keeps_the_sessions_other_options) {
+  http::session_options o;
+  o.defaults.total_timeout = 200ms;
+  o.defaults.max_redirects = 0;
+  o.defaults.max_body_bytes = 100;
+  o.defaults.verify_tls = false;
+  std::size_t counted = 0;
+  o.defaults.on_body_bytes = [&counted](std::size_t n) { counted += n; };
+  with_session(
+      [&counted](http::session& s, http::test_server& server) -> aio::task<void> {
+        // Only a header, then a header and another option: the session's short total timeout
+        // still fires against a server that never answers.
+        http::request slow = get(server.url("/hang"));
+        slow.headers.emplace_back("X-Test", "only a header");
+        EXPECT_EQ(co_await failure_kind(s.send(slow)), http::error_kind::timeout);
+        slow.options.stall_timeout = 60s;
+        const auto start = std::chrono::steady_clock::now();
+        EXPECT_EQ(co_await failure_kind(s.send(slow)), http::error_kind::timeout);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+        // One other option set: the session's redirect limit (none) and body limit still hold,
+        // and its progress callback still counts.
+        http::request moved = get(server.url("/redirect/1"));
+        moved.options.connect_timeout = 5s;
+        EXPECT_EQ((co_await s.send(moved)).status(), 302);
+        http::request big = get(server.url("/bytes/1000"));
+        big.options.connect_timeout = 5s;
+        EXPECT_EQ(co_await failure_kind(s.send(big)), http::error_kind::body_too_large);
+        counted = 0;
+        http::request small = get(server.url("/bytes/50"));
+        small.options.connect_timeout = 5s;
+        EXPECT_EQ((co_await s.send(small)).body().size(), 50u);
+        EXPECT_EQ(counted, 50u);
+        // What the request sets wins over the session.
+        http::request unlimited = get(server.url("/bytes/1000"));
+        unlimited.options.max_body_bytes = 0;
+        EXPECT_EQ((co_await s.send(unlimited)).body().size(), 1000u);
+        // The session reports its defaults completed, TLS setting kept (observed over TLS in
+        // tests/integration/http/tls_http2_test.cpp).
+        EXPECT_EQ(s.options().defaults.verify_tls, false);
+        EXPECT_EQ(s.options().defaults.connect_timeout, 10'000ms);
+      },
+      o);
 }
 
 TEST(http_session, total_and_stall_timeouts) {
   with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
     http::request r = get(server.url("/hang"));
-    r.options = http::request_options{};
-    r.options->total_timeout = 200ms;
+    r.options.total_timeout = 200ms;
     EXPECT_EQ(co_await failure_kind(s.send(r)), http::error_kind::timeout);
     http::request st = get(server.url("/stall/1000"));
-    st.options = http::request_options{};
-    st.options->stall_timeout = 1s;
-    st.options->stall_min_bytes_per_s = 1;
+    st.options.stall_timeout = 1s;
+    st.options.stall_min_bytes_per_s = 1;
     EXPECT_EQ(co_await failure_kind(s.send(st)), http::error_kind::timeout);
   });
 }
@@ -249,9 +292,8 @@ TEST(http_session, cancelling_the_task_aborts_the_transfer) {
 TEST(http_session, retries_503_and_429_with_retry_after) {
   with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
     http::request r = get(server.url("/flaky/2/503"));
-    r.options = http::request_options{};
-    r.options->retry = http::retry_policy::attempts(4);
-    r.options->retry.base_delay = 10ms;
+    r.options.retry = http::retry_policy::attempts(4);
+    r.options.retry->base_delay = 10ms;
     http::response ok = co_await s.send(r);
     EXPECT_EQ(ok.status(), 200);
     EXPECT_EQ(ok.attempts(), 3);
@@ -267,7 +309,7 @@ TEST(http_session, retries_503_and_429_with_retry_after) {
     // Out of attempts: the last response is returned.
     http::request many = get(server.url("/flaky/5/503"));
     many.options = r.options;
-    many.options->retry.max_attempts = 2;
+    many.options.retry->max_attempts = 2;
     http::response last = co_await s.send(many);
     EXPECT_EQ(last.status(), 503);
     EXPECT_EQ(last.attempts(), 2);
@@ -280,9 +322,8 @@ TEST(http_session, post_is_never_retried) {
     r.method = "POST";
     r.url = server.url("/flaky/1/503");
     r.body = "x";
-    r.options = http::request_options{};
-    r.options->retry = http::retry_policy::attempts(3);
-    r.options->retry.base_delay = 1ms;
+    r.options.retry = http::retry_policy::attempts(3);
+    r.options.retry->base_delay = 1ms;
     http::response resp = co_await s.send(r);
     EXPECT_EQ(resp.status(), 503);
     EXPECT_EQ(resp.attempts(), 1);
@@ -292,9 +333,8 @@ TEST(http_session, post_is_never_retried) {
 TEST(http_session, connection_errors_are_retried) {
   with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
     http::request r = get(server.url("/short/10"));
-    r.options = http::request_options{};
-    r.options->retry = http::retry_policy::attempts(3);
-    r.options->retry.base_delay = 1ms;
+    r.options.retry = http::retry_policy::attempts(3);
+    r.options.retry->base_delay = 1ms;
     try {
       co_await s.send(r);
       ADD_FAILURE() << "no throw";
