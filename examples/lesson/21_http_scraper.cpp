@@ -15,7 +15,7 @@
 #include "trident/aio/gather.hpp"
 #include "trident/aio/semaphore.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 namespace trident::lesson {
 
@@ -33,8 +33,8 @@ struct scrape_result {
 }  // namespace
 
 std::string http_scraper(output& out) {
-  http::test_server server;
-  const std::string dead = "http://127.0.0.1:" + std::to_string(http::closed_loopback_port()) + "/error";
+  trident::testing::http_server server;
+  const std::string dead = "http://127.0.0.1:" + std::to_string(trident::testing::closed_loopback_port()) + "/error";
   aio::semaphore semaphore(3);
   int in_flight = 0, most_in_flight = 0;
 

@@ -1,4 +1,4 @@
-// `trident fetch` as a user runs it: a child process against http::test_server, reading its
+// `trident fetch` as a user runs it: a child process against trident::testing::http_server, reading its
 // stdout and exit code, and Ctrl-C (SIGINT) in the middle of transfers.
 
 #include <fcntl.h>
@@ -17,12 +17,11 @@
 #include <thread>
 #include <vector>
 
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 extern char** environ;
 
 namespace fs = std::filesystem;
-namespace http = trident::http;
 using namespace std::chrono_literals;
 
 #ifdef TRIDENT_CLI_PATH
@@ -80,7 +79,7 @@ std::string read_all(const fs::path& p) {
 }  // namespace
 
 TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
-  http::test_server server;
+  trident::testing::http_server server;
   temp_dir dir;
   const fs::path list = dir.path / "urls.txt";
   std::ofstream(list) << server.url("/files/a.txt") << "\n# a comment\n\n"
@@ -105,7 +104,7 @@ TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
 }
 
 TEST(cli_fetch, all_good_exits_zero) {
-  http::test_server server;
+  trident::testing::http_server server;
   temp_dir dir;
   const child c = start({server.url("/files/x"), server.url("/files/x"), "-o", (dir.path / "o").string()}, dir.path / "stdout");
   EXPECT_EQ(finish(c), 0);
@@ -114,7 +113,7 @@ TEST(cli_fetch, all_good_exits_zero) {
 }
 
 TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summary) {
-  http::test_server server;
+  trident::testing::http_server server;
   temp_dir dir;
   const child c = start({server.url("/files/quick"), server.url("/stall/50000"), server.url("/hang"), "-o",
                          (dir.path / "o").string()},
@@ -150,7 +149,7 @@ TEST(cli_fetch, disk_full_reports_enospc_and_leaves_no_temporary) {
   const std::string probe = "unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs " + mnt.string() + "' >/dev/null 2>&1";
   if (std::system(probe.c_str()) != 0) GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here";
 
-  http::test_server server;
+  trident::testing::http_server server;
   const fs::path out = dir.path / "stdout";
   // Inside the namespace: mount, fetch a small file (fits) and a large one (does not), then
   // list what is left in the directory.

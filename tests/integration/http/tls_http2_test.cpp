@@ -24,7 +24,7 @@
 #include "trident/aio/gather.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 extern char** environ;
 
@@ -58,7 +58,7 @@ class tls_nginx {
       why = "openssl could not make a certificate";
       return;
     }
-    port_ = http::closed_loopback_port();
+    port_ = trident::testing::closed_loopback_port();
     const std::string p = prefix_.string();
     std::ofstream(prefix_ / "nginx.conf")
         << "daemon off;\nmaster_process off;\npid " << p << "/nginx.pid;\nerror_log " << p << "/error.log warn;\n"

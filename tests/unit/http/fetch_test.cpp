@@ -12,7 +12,7 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 using namespace std::chrono_literals;
 namespace aio = trident::aio;
@@ -69,7 +69,7 @@ TEST(http_fetch, plans_safe_distinct_paths) {
 }
 
 TEST(http_fetch, downloads_everything_and_reports_each_failure) {
-  http::test_server server;
+  trident::testing::http_server server;
   temp_dir dir;
   http::fetch_options o;
   o.output_dir = dir.path;
@@ -133,7 +133,7 @@ TEST(http_fetch, downloads_everything_and_reports_each_failure) {
 }
 
 TEST(http_fetch, unwritable_output_directory_fails_each_url_cleanly) {
-  http::test_server server;
+  trident::testing::http_server server;
   temp_dir dir;
   const fs::path not_a_dir = dir.path / "file";
   std::ofstream(not_a_dir) << "x";
@@ -156,7 +156,7 @@ TEST(http_fetch, unwritable_output_directory_fails_each_url_cleanly) {
 }
 
 TEST(http_fetch, skip_existing_leaves_files_alone) {
-  http::test_server server;
+  trident::testing::http_server server;
   temp_dir dir;
   std::ofstream(dir.path / "a.txt") << "old";
   http::fetch_options o;
@@ -168,7 +168,7 @@ TEST(http_fetch, skip_existing_leaves_files_alone) {
 }
 
 TEST(http_fetch, cancelling_stops_transfers_removes_temporaries_and_returns_results) {
-  http::test_server server;
+  trident::testing::http_server server;
   temp_dir dir;
   http::fetch_options o;
   o.output_dir = dir.path;

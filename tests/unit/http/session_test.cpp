@@ -18,7 +18,7 @@
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
 #include "trident/aio/timeout.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 using namespace std::chrono_literals;
 namespace aio = trident::aio;
@@ -29,7 +29,7 @@ namespace {
 /// Runs `body(session, server)` on a fresh loop with a fresh test server.
 template <class Body>
 void with_session(Body body, http::session_options options = {}) {
-  http::test_server server;
+  trident::testing::http_server server;
   auto main = [&]() -> aio::task<void> {
     http::session s(options);
     co_await body(s, server);
@@ -76,7 +76,7 @@ aio::task<http::error_kind> failure_kind(aio::task<http::response> t) {
 }  // namespace
 
 TEST(http_session, get_returns_status_headers_and_body) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::response r = co_await s.get(server.url("/text/one"));
     EXPECT_EQ(r.status(), 200);
     EXPECT_TRUE(r.ok());
@@ -90,9 +90,9 @@ TEST(http_session, get_returns_status_headers_and_body) {
 TEST(http_session, many_concurrent_requests_share_pooled_connections) {
   http::session_options o;
   o.max_connections = 4;
-  http::test_server* srv = nullptr;
+  trident::testing::http_server* srv = nullptr;
   with_session(
-      [&srv](http::session& s, http::test_server& server) -> aio::task<void> {
+      [&srv](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
         srv = &server;
         std::vector<aio::task<http::response>> tasks;
         for (int i = 0; i < 40; ++i) tasks.push_back(s.get(server.url("/bytes/" + std::to_string(1000 + i))));
@@ -105,7 +105,7 @@ TEST(http_session, many_concurrent_requests_share_pooled_connections) {
 }
 
 TEST(http_session, head_post_headers_and_query_parameters) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::response h = co_await s.head(server.url("/bytes/5000"));
     EXPECT_EQ(h.status(), 200);
     EXPECT_TRUE(h.body().empty());
@@ -126,7 +126,7 @@ TEST(http_session, head_post_headers_and_query_parameters) {
 }
 
 TEST(http_session, raise_for_status_carries_status_and_url) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::response r = co_await s.get(server.url("/status/404"));
     EXPECT_EQ(r.status(), 404);
     try {
@@ -143,7 +143,7 @@ TEST(http_session, raise_for_status_carries_status_and_url) {
 }
 
 TEST(http_session, malformed_url_and_unsupported_scheme_fail_before_sending) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     EXPECT_EQ(co_await failure_kind(s.get("http://exa mple.com/")), http::error_kind::malformed_url);
     EXPECT_EQ(co_await failure_kind(s.get("")), http::error_kind::malformed_url);
     EXPECT_EQ(co_await failure_kind(s.get("not a url at all")), http::error_kind::malformed_url);
@@ -154,21 +154,21 @@ TEST(http_session, malformed_url_and_unsupported_scheme_fail_before_sending) {
 }
 
 TEST(http_session, connection_refused_is_a_connect_error) {
-  const int port = http::closed_loopback_port();
-  with_session([port](http::session& s, http::test_server&) -> aio::task<void> {
+  const int port = trident::testing::closed_loopback_port();
+  with_session([port](http::session& s, trident::testing::http_server&) -> aio::task<void> {
     EXPECT_EQ(co_await failure_kind(s.get("http://127.0.0.1:" + std::to_string(port) + "/")), http::error_kind::connect);
   });
 }
 
 TEST(http_session, dns_failure_is_a_dns_error) {
-  with_session([](http::session& s, http::test_server&) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server&) -> aio::task<void> {
     // RFC 6761: ".invalid" never resolves.
     EXPECT_EQ(co_await failure_kind(s.get("http://no-such-host.invalid/")), http::error_kind::dns);
   });
 }
 
 TEST(http_session, tls_failure_is_a_tls_error) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     // The test server speaks plain HTTP, so a TLS handshake with it fails.
     const std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/text/x";
     EXPECT_EQ(co_await failure_kind(s.get(url)), http::error_kind::tls);
@@ -176,7 +176,7 @@ TEST(http_session, tls_failure_is_a_tls_error) {
 }
 
 TEST(http_session, short_body_reset_and_empty_reply_are_reported) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     EXPECT_EQ(co_await failure_kind(s.get(server.url("/short/1000"))), http::error_kind::short_body);
     const auto reset = co_await failure_kind(s.get(server.url("/reset/100000")));
     EXPECT_TRUE(reset == http::error_kind::connection || reset == http::error_kind::short_body) << to_string(reset);
@@ -188,7 +188,7 @@ TEST(http_session, body_over_the_maximum_is_a_clear_error) {
   http::session_options o;
   o.defaults.max_body_bytes = 10'000;
   with_session(
-      [](http::session& s, http::test_server& server) -> aio::task<void> {
+      [](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
         EXPECT_EQ((co_await s.get(server.url("/bytes/10000"))).body().size(), 10'000u);
         // Known from Content-Length.
         EXPECT_EQ(co_await failure_kind(s.get(server.url("/bytes/10001"))), http::error_kind::body_too_large);
@@ -202,7 +202,7 @@ TEST(http_session, body_over_the_maximum_is_a_clear_error) {
 }
 
 TEST(http_session, redirects_are_followed_up_to_the_limit) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::response r = co_await s.get(server.url("/redirect/3"));
     EXPECT_EQ(r.status(), 200);
     EXPECT_EQ(r.text(), "arrived\n");
@@ -226,7 +226,7 @@ TEST(http_session, a_request_that_sets_one_option_keeps_the_sessions_other_optio
   std::size_t counted = 0;
   o.defaults.on_body_bytes = [&counted](std::size_t n) { counted += n; };
   with_session(
-      [&counted](http::session& s, http::test_server& server) -> aio::task<void> {
+      [&counted](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
         // Only a header, then a header and another option: the session's short total timeout
         // still fires against a server that never answers.
         http::request slow = get(server.url("/hang"));
@@ -262,7 +262,7 @@ TEST(http_session, a_request_that_sets_one_option_keeps_the_sessions_other_optio
 }
 
 TEST(http_session, total_and_stall_timeouts) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::request r = get(server.url("/hang"));
     r.options.total_timeout = 200ms;
     EXPECT_EQ(co_await failure_kind(s.send(r)), http::error_kind::timeout);
@@ -274,7 +274,7 @@ TEST(http_session, total_and_stall_timeouts) {
 }
 
 TEST(http_session, cancelling_the_task_aborts_the_transfer) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     auto h = aio::spawn(s.get(server.url("/hang")));
     co_await aio::sleep(50ms);
     EXPECT_EQ(s.statistics().active, 1u);
@@ -290,7 +290,7 @@ TEST(http_session, cancelling_the_task_aborts_the_transfer) {
 }
 
 TEST(http_session, retries_503_and_429_with_retry_after) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::request r = get(server.url("/flaky/2/503"));
     r.options.retry = http::retry_policy::attempts(4);
     r.options.retry->base_delay = 10ms;
@@ -317,7 +317,7 @@ TEST(http_session, retries_503_and_429_with_retry_after) {
 }
 
 TEST(http_session, post_is_never_retried) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::request r;
     r.method = "POST";
     r.url = server.url("/flaky/1/503");
@@ -331,7 +331,7 @@ TEST(http_session, post_is_never_retried) {
 }
 
 TEST(http_session, connection_errors_are_retried) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::request r = get(server.url("/short/10"));
     r.options.retry = http::retry_policy::attempts(3);
     r.options.retry->base_delay = 1ms;
@@ -348,7 +348,7 @@ TEST(http_session, connection_errors_are_retried) {
 
 TEST(http_session, save_to_writes_the_file_or_nothing) {
   temp_dir dir;
-  with_session([&dir](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([&dir](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     const auto path = dir.path / "big.bin";
     http::response r = co_await s.save_to(get(server.url("/bytes/3000000")), path);
     EXPECT_EQ(r.status(), 200);
@@ -373,7 +373,7 @@ TEST(http_session, save_to_an_unwritable_place_is_a_file_error) {
   temp_dir dir;
   const auto file = dir.path / "plain-file";
   std::ofstream(file) << "x";
-  with_session([&file](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([&file](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     try {
       co_await s.save_to(get(server.url("/text/x")), file / "inside-a-file");
       ADD_FAILURE() << "no throw";
@@ -387,7 +387,7 @@ TEST(http_session, save_to_an_unwritable_place_is_a_file_error) {
 TEST(http_session, disk_full_is_a_file_error_with_enospc) {
   const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
   if (full < 0) GTEST_SKIP() << "no /dev/full";
-  with_session([full](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([full](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     try {
       co_await s.download_to(get(server.url("/bytes/100000")), full);
       ADD_FAILURE() << "no throw";
@@ -400,7 +400,7 @@ TEST(http_session, disk_full_is_a_file_error_with_enospc) {
 }
 
 TEST(http_session, streamed_body_arrives_in_chunks_with_back_pressure) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::body_stream stream = co_await s.open(get(server.url("/bytes/2000000")), 16 * 1024);
     EXPECT_EQ(stream.head().status(), 200);
     std::size_t total = 0, chunks = 0;
@@ -421,7 +421,7 @@ TEST(http_session, streamed_body_arrives_in_chunks_with_back_pressure) {
 }
 
 TEST(http_session, streamed_body_reports_a_failure_part_way) {
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::body_stream stream = co_await s.open(get(server.url("/short/1000")));
     std::size_t total = 0;
     try {
@@ -443,7 +443,7 @@ TEST(http_session, streamed_body_reports_a_failure_part_way) {
 TEST(http_session, a_paused_stream_leaves_the_loop_idle) {
   // Regression guard: a transfer paused for back-pressure must drop out of the session's epoll
   // set; if its readable socket stayed there, the pump would wake itself over and over.
-  with_session([](http::session& s, http::test_server& server) -> aio::task<void> {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     http::body_stream stream = co_await s.open(get(server.url("/bytes/20000000")), 16 * 1024);
     auto first = co_await stream.next();  // the transfer is now paused behind a full buffer
     if (!first) {
@@ -467,7 +467,7 @@ TEST(http_session, per_host_connection_limit_holds) {
   o.max_connections = 50;
   o.max_connections_per_host = 2;
   with_session(
-      [](http::session& s, http::test_server& server) -> aio::task<void> {
+      [](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
         std::vector<aio::task<http::response>> tasks;
         for (int i = 0; i < 12; ++i) tasks.push_back(s.get(server.url("/delay/20/x" + std::to_string(i))));
         auto rs = co_await aio::gather(std::move(tasks));
