@@ -2,13 +2,7 @@
 
 #include <curl/curl.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <optional>
 #include <random>
 #include <system_error>
@@ -16,6 +10,7 @@
 #include "curl_driver.hpp"
 #include "transfer.hpp"
 #include "trident/aio/sleep.hpp"
+#include "trident/core/atomic_file.hpp"
 
 // The session API: a request becomes one transfer per attempt (transfer.cpp), run by the
 // session's curl_driver (curl_driver.cpp); `run` below is the retry loop around the attempts.
@@ -127,7 +122,7 @@ aio::task<response> run(session::impl& s, request req, sink_spec sink, std::uniq
       // Body bytes already in someone else's fd cannot be taken back; in save_to's own file
       // they can.
       const bool wrote = sink.mode == sink_mode::fd && t->received > 0 && !t->discarding;
-      const bool clean = !wrote || (sink.rewindable && rewind(sink.fd));
+      const bool clean = !wrote || rewind(sink);
       if (may_retry && clean && retry_policy::retriable(e.kind())) {
         if (auto d = next_delay(s.rng, *o.retry, attempt, started, std::nullopt)) {
           t.reset();
@@ -151,6 +146,11 @@ aio::task<response> run(session::impl& s, request req, sink_spec sink, std::uniq
     if (keep != nullptr) *keep = std::move(t);
     co_return r;
   }
+}
+
+/// A file error of save_to as the transfer_error its callers catch.
+transfer_error file_error(const std::system_error& e, const std::string& url) {
+  return transfer_error(error_kind::file, e.what(), url, 0, e.code().value());
 }
 
 }  // namespace
@@ -194,47 +194,32 @@ aio::task<response> session::download_to(request req, int fd) {
 
 aio::task<response> session::save_to(request req, std::filesystem::path path) {
   const std::string url = req.url;
-  // The temporary: beside `path` (so the rename stays on one file system), created with
-  // O_EXCL (never someone else's file) and mode 0666 less the umask, as the final file would be.
-  static std::atomic<std::uint64_t> counter{0};
-  std::string temp;
-  int fd = -1;
-  for (int tries = 0; fd < 0; ++tries) {
-    temp = path.string() + ".part-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && (errno != EEXIST || tries > 100)) {
-      const int e = errno;
-      throw transfer_error(error_kind::file, "cannot create a file beside " + path.string() + ": " + std::strerror(e), url, 0, e);
-    }
+  // save_to has always replaced an existing file (as curl -o does); trident fetch leaves
+  // existing files alone only when asked (--skip-existing), before it calls save_to.
+  atomic_file::options file_options;
+  file_options.if_exists = atomic_file::existing::replace;
+  std::optional<atomic_file> file;
+  try {
+    file.emplace(path, file_options);
+  } catch (const std::system_error& e) {
+    throw file_error(e, url);
   }
-  struct temp_guard {
-    int fd;
-    std::string path;
-    bool keep = false;
-    ~temp_guard() {
-      if (fd >= 0) ::close(fd);
-      if (!keep) ::unlink(path.c_str());
-    }
-  } guard{fd, temp};
   sink_spec sink;
   sink.mode = sink_mode::fd;
-  sink.fd = fd;
-  sink.rewindable = true;
-  response r = co_await run(*impl_, std::move(req), sink, nullptr);
+  sink.fd = file->native_handle();
+  sink.file = &*file;
+  auto attempts = run(*impl_, std::move(req), sink, nullptr);
+  response r = co_await std::move(attempts);
   if (r.status() >= 400) {
     http_status_error e(r.status(), r.url());
     e.set_attempts(r.attempts());
-    throw e;
+    throw e;  // `file` abandons the partial download
   }
-  if (::close(std::exchange(guard.fd, -1)) != 0) {
-    const int e = errno;
-    throw transfer_error(error_kind::file, "writing " + path.string() + " failed: " + std::strerror(e), url, 0, e);
+  try {
+    file->commit();
+  } catch (const std::system_error& e) {
+    throw file_error(e, url);
   }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    throw transfer_error(error_kind::file, "cannot rename the download to " + path.string() + ": " + std::strerror(e), url, 0, e);
-  }
-  guard.keep = true;
   co_return r;
 }
 

@@ -275,6 +275,14 @@ transfer_error make_error(const transfer& t, const std::string& url) {
   return transfer_error(k, std::string(to_string(k)) + " error for " + url + ": " + detail, url, t.result);
 }
 
-bool rewind(int fd) noexcept { return ::ftruncate(fd, 0) == 0 && ::lseek(fd, 0, SEEK_SET) == 0; }
+bool rewind(const sink_spec& sink) noexcept {
+  if (sink.file == nullptr) return false;
+  try {
+    sink.file->rewind();
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
+}
 
 }  // namespace trident::http

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "trident/aio/event_loop.hpp"
+#include "trident/core/atomic_file.hpp"
 #include "trident/http/errors.hpp"
 #include "trident/http/request.hpp"
 #include "trident/http/response.hpp"
@@ -32,7 +33,8 @@ enum class sink_mode {
 struct sink_spec {
   sink_mode mode = sink_mode::memory;
   int fd = -1;
-  bool rewindable = false;  // fd mode: a file of our own, emptied before a retry
+  /// fd mode: the file of save_to, emptied before a retry (else bytes written stay written).
+  atomic_file* file = nullptr;
   std::size_t high_water = 0;
 };
 
@@ -95,7 +97,7 @@ transfer_error make_error(const transfer& t, const std::string& url);
 
 /// Empties the file of a failed attempt so that the next one starts from byte 0. False when it
 /// cannot (then the failure stands).
-bool rewind(int fd) noexcept;
+bool rewind(const sink_spec& sink) noexcept;
 
 /// Suspends until the transfer is done or (`until_data`, stream mode) has data.
 ///

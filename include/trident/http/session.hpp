@@ -97,7 +97,7 @@ class body_stream {
 /// @par Cancellation
 /// Every awaiting function is a cancellation point. Cancelling the task that awaits a request
 /// removes its transfer from libcurl at once: the connection is closed (its state mid-transfer
-/// is unknown) and its slot is free for the next request. `save_to` removes its temporary file.
+/// is unknown) and its slot is free for the next request. `save_to` abandons its unfinished file.
 ///
 /// @code
 ///   http::session s;
@@ -122,11 +122,12 @@ class session {
   aio::task<response> head(std::string url);
   aio::task<response> post(std::string url, std::string body, std::string content_type);
 
-  /// Sends `req` and writes the body to `path` as it arrives: into a temporary file beside it,
-  /// renamed to `path` only when the body is complete and the status is 2xx. A retry (by the
-  /// request's policy) empties the temporary and starts again. On any failure
-  /// (transfer error, 4xx/5xx — as `http_status_error`, cancellation, disk full) the temporary
-  /// file is removed and nothing is left under `path`. Returns the response with an empty body.
+  /// Sends `req` and writes the body to `path` as it arrives, through a `trident::atomic_file`:
+  /// `path` gets the file only when the body is complete and the status is 2xx, and an existing
+  /// file there is then replaced at once. A retry (by the request's policy) empties the file and
+  /// starts again. On any failure (transfer error, 4xx/5xx — as `http_status_error`,
+  /// cancellation, disk full — as `transfer_error` of kind `file`) nothing is left under `path`
+  /// and no temporary beside it. Returns the response with an empty body.
   aio::task<response> save_to(request req, std::filesystem::path path);
 
   /// Sends `req` and writes the body to the open file descriptor `fd` as it arrives (no

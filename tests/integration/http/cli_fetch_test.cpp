@@ -118,15 +118,18 @@ TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summ
   const child c = start({server.url("/files/quick"), server.url("/stall/50000"), server.url("/hang"), "-o",
                          (dir.path / "o").string()},
                         dir.path / "stdout");
-  // Wait until the quick file is complete and the stalled transfer has its temporary file.
+  // Wait until the quick file is complete and the stalled transfer has its file open. That file
+  // is unnamed (O_TMPFILE, see trident/core/atomic_file.hpp): it shows in the process's open
+  // descriptors only, as "<dir>/#<inode> (deleted)".
   bool temp_seen = false, quick_done = false;
   for (int i = 0; i < 1000 && !(temp_seen && quick_done); ++i) {
     std::this_thread::sleep_for(10ms);
     std::error_code ec;
     if (!fs::is_directory(dir.path / "o", ec)) continue;
-    for (const auto& e : fs::directory_iterator(dir.path / "o", ec)) {
-      temp_seen = temp_seen || e.path().filename().string().starts_with("50000.part-");
-      quick_done = quick_done || e.path().filename() == "quick";
+    for (const auto& e : fs::directory_iterator(dir.path / "o", ec)) quick_done = quick_done || e.path().filename() == "quick";
+    for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(c.pid) + "/fd", ec)) {
+      const std::string target = fs::read_symlink(e.path(), ec).string();
+      temp_seen = temp_seen || (target.starts_with((dir.path / "o").string() + "/") && target.ends_with(" (deleted)"));
     }
   }
   EXPECT_TRUE(temp_seen && quick_done);

@@ -369,6 +369,22 @@ TEST(http_session, save_to_writes_the_file_or_nothing) {
   });
 }
 
+TEST(http_session, save_to_replaces_an_existing_file_only_with_a_complete_one) {
+  temp_dir dir;
+  const auto path = dir.path / "page.txt";
+  std::ofstream(path) << "old";
+  with_session([&path, &dir](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
+    // A failed download leaves the old file as it was.
+    EXPECT_THROW(co_await s.save_to(get(server.url("/status/500")), path), http::http_status_error);
+    EXPECT_EQ(co_await failure_kind(s.save_to(get(server.url("/short/5000")), path)), http::error_kind::short_body);
+    EXPECT_EQ(read_file(path), "old");
+    // A complete one replaces it, as save_to always has.
+    EXPECT_EQ((co_await s.save_to(get(server.url("/text/new")), path)).status(), 200);
+    EXPECT_EQ(read_file(path), "hello from /text/new");
+    EXPECT_EQ(dir.entries(), 1u);
+  });
+}
+
 TEST(http_session, save_to_an_unwritable_place_is_a_file_error) {
   temp_dir dir;
   const auto file = dir.path / "plain-file";
