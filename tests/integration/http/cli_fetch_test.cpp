@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "trident/testing/http_server.hpp"
+#include "trident/testing/temp_dir.hpp"
 
 extern char** environ;
 
@@ -26,22 +27,9 @@ using namespace std::chrono_literals;
 
 #ifdef TRIDENT_CLI_PATH
 
-namespace {
+using trident::testing::temp_dir;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "trident-cli-fetch-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  [[nodiscard]] std::vector<std::string> names(const fs::path& sub) const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path / sub)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+namespace {
 
 struct child {
   pid_t pid = -1;
@@ -80,7 +68,7 @@ std::string read_all(const fs::path& p) {
 
 TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
   trident::testing::http_server server;
-  temp_dir dir;
+  temp_dir dir{"trident-cli-fetch"};
   const fs::path list = dir.path / "urls.txt";
   std::ofstream(list) << server.url("/files/a.txt") << "\n# a comment\n\n"
                       << server.url("/files/b.txt") << "\tnamed.txt\n"
@@ -105,7 +93,7 @@ TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
 
 TEST(cli_fetch, all_good_exits_zero) {
   trident::testing::http_server server;
-  temp_dir dir;
+  temp_dir dir{"trident-cli-fetch"};
   const child c = start({server.url("/files/x"), server.url("/files/x"), "-o", (dir.path / "o").string()}, dir.path / "stdout");
   EXPECT_EQ(finish(c), 0);
   EXPECT_EQ(dir.names("o"), (std::vector<std::string>{"x", "x-1"}));
@@ -114,7 +102,7 @@ TEST(cli_fetch, all_good_exits_zero) {
 
 TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summary) {
   trident::testing::http_server server;
-  temp_dir dir;
+  temp_dir dir{"trident-cli-fetch"};
   const child c = start({server.url("/files/quick"), server.url("/stall/50000"), server.url("/hang"), "-o",
                          (dir.path / "o").string()},
                         dir.path / "stdout");
@@ -146,7 +134,7 @@ TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summ
 /// nobody else sees it), and a 1 MB download into it. Needs the right to mount (root in a
 /// container that allows it); skipped otherwise.
 TEST(cli_fetch, disk_full_reports_enospc_and_leaves_no_temporary) {
-  temp_dir dir;
+  temp_dir dir{"trident-cli-fetch"};
   const fs::path mnt = dir.path / "small";
   fs::create_directory(mnt);
   const std::string probe = "unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs " + mnt.string() + "' >/dev/null 2>&1";
@@ -173,7 +161,7 @@ TEST(cli_fetch, disk_full_reports_enospc_and_leaves_no_temporary) {
 }
 
 TEST(cli_fetch, no_urls_is_a_usage_error) {
-  temp_dir dir;
+  temp_dir dir{"trident-cli-fetch"};
   const child c = start({"-o", dir.path.string()}, dir.path / "stdout");
   EXPECT_EQ(finish(c), 2);
 }

@@ -12,25 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "trident/testing/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using trident::atomic_file;
 
-namespace {
+using trident::testing::temp_dir;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "trident-atomic-file-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  [[nodiscard]] std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+namespace {
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -46,7 +35,7 @@ class atomic_file_both : public ::testing::TestWithParam<bool> {
     o.unnamed_temporary = GetParam();
     return o;
   }
-  temp_dir dir;
+  temp_dir dir{"trident-atomic-file"};
 };
 
 /// Whether `dir` takes O_TMPFILE files (tmpfs and ext4 do; some file systems do not).
@@ -169,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(ways, atomic_file_both, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "unnamed" : "named_temporary"; });
 
 TEST(atomic_file, a_killed_writer_leaves_nothing_behind) {
-  temp_dir dir;
+  temp_dir dir{"trident-atomic-file"};
   if (!supports_unnamed(dir.path)) GTEST_SKIP() << dir.path << " has no O_TMPFILE";
   for (const int how : {SIGKILL, 0}) {  // killed, and an _exit without commit
     const pid_t pid = ::fork();
@@ -188,7 +177,7 @@ TEST(atomic_file, a_killed_writer_leaves_nothing_behind) {
 }
 
 TEST(atomic_file, a_relative_target_is_written_in_the_current_directory) {
-  temp_dir dir;
+  temp_dir dir{"trident-atomic-file"};
   const auto old = fs::current_path();
   fs::current_path(dir.path);
   {
@@ -201,7 +190,7 @@ TEST(atomic_file, a_relative_target_is_written_in_the_current_directory) {
 }
 
 TEST(atomic_file, a_missing_directory_is_a_clear_error) {
-  temp_dir dir;
+  temp_dir dir{"trident-atomic-file"};
   try {
     atomic_file f(dir.path / "no" / "such" / "dir" / "f");
     ADD_FAILURE() << "no error";
@@ -212,7 +201,7 @@ TEST(atomic_file, a_missing_directory_is_a_clear_error) {
 }
 
 TEST(atomic_file, moves_keep_one_owner) {
-  temp_dir dir;
+  temp_dir dir{"trident-atomic-file"};
   atomic_file a(dir.path / "m");
   a.write(std::string_view("moved"));
   atomic_file b(std::move(a));

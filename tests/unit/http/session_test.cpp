@@ -19,10 +19,13 @@
 #include "trident/aio/spawn.hpp"
 #include "trident/aio/timeout.hpp"
 #include "trident/testing/http_server.hpp"
+#include "trident/testing/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 namespace aio = trident::aio;
 namespace http = trident::http;
+
+using trident::testing::temp_dir;
 
 namespace {
 
@@ -43,18 +46,6 @@ std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
-
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "trident-http-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-  [[nodiscard]] std::size_t entries() const {
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path), {}));
-  }
-};
 
 http::request get(std::string url) {
   http::request r;
@@ -347,7 +338,7 @@ TEST(http_session, connection_errors_are_retried) {
 }
 
 TEST(http_session, save_to_writes_the_file_or_nothing) {
-  temp_dir dir;
+  temp_dir dir{"trident-http"};
   with_session([&dir](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
     const auto path = dir.path / "big.bin";
     http::response r = co_await s.save_to(get(server.url("/bytes/3000000")), path);
@@ -359,18 +350,18 @@ TEST(http_session, save_to_writes_the_file_or_nothing) {
     const auto bad = dir.path / "short.bin";
     EXPECT_EQ(co_await failure_kind(s.save_to(get(server.url("/short/5000")), bad)), http::error_kind::short_body);
     EXPECT_THROW(co_await s.save_to(get(server.url("/status/404")), dir.path / "missing"), http::http_status_error);
-    EXPECT_EQ(dir.entries(), 1u);  // only big.bin: no temporaries, nothing half-written
+    EXPECT_EQ(dir.names().size(), 1u);  // only big.bin: no temporaries, nothing half-written
 
     auto h = aio::spawn(s.save_to(get(server.url("/stall/100000")), dir.path / "cancelled.bin"));
     co_await aio::sleep(100ms);
     h.cancel();
     EXPECT_THROW(co_await h, trident::cancelled_error);
-    EXPECT_EQ(dir.entries(), 1u);
+    EXPECT_EQ(dir.names().size(), 1u);
   });
 }
 
 TEST(http_session, save_to_replaces_an_existing_file_only_with_a_complete_one) {
-  temp_dir dir;
+  temp_dir dir{"trident-http"};
   const auto path = dir.path / "page.txt";
   std::ofstream(path) << "old";
   with_session([&path, &dir](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
@@ -381,12 +372,12 @@ TEST(http_session, save_to_replaces_an_existing_file_only_with_a_complete_one) {
     // A complete one replaces it, as save_to always has.
     EXPECT_EQ((co_await s.save_to(get(server.url("/text/new")), path)).status(), 200);
     EXPECT_EQ(read_file(path), "hello from /text/new");
-    EXPECT_EQ(dir.entries(), 1u);
+    EXPECT_EQ(dir.names().size(), 1u);
   });
 }
 
 TEST(http_session, save_to_an_unwritable_place_is_a_file_error) {
-  temp_dir dir;
+  temp_dir dir{"trident-http"};
   const auto file = dir.path / "plain-file";
   std::ofstream(file) << "x";
   with_session([&file](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
