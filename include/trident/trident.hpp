@@ -4,6 +4,7 @@
 
 #include "trident/version.hpp"
 
+#include "trident/core/atomic_file.hpp"
 #include "trident/core/errors.hpp"
 
 #include "trident/trace/recorder.hpp"
