@@ -37,7 +37,8 @@ namespace trident {
 /// costs an fsync of the file and of its directory, milliseconds each on a disk, which would
 /// dominate a burst of small downloads that can simply be fetched again. With `durable`,
 /// `commit()` fsyncs the file before it gets its name and the directory after, so once
-/// `commit()` returns the name and the content are both on disk.
+/// `commit()` returns the name and the content are both on disk. (Should only that last
+/// directory fsync fail, `commit()` throws with the file already under its name.)
 ///
 /// Errors: every failure throws `std::system_error` with the errno (`ENOSPC`, `EEXIST`, ...) and
 /// the path in its message; `write` retries `EINTR` and short writes. After a failed `write` or
@@ -105,7 +106,8 @@ class atomic_file {
   /// The descriptor being written, for writers that write on their own; what they write counts
   /// as content. -1 once committed or abandoned. Do not close it.
   [[nodiscard]] int native_handle() const noexcept { return fd_; }
-  /// Whether the content goes into an unnamed `O_TMPFILE` file (else a named temporary).
+  /// Whether the content goes into an unnamed `O_TMPFILE` file (else a named temporary). Meaningful
+  /// until `commit` or `abandon`.
   [[nodiscard]] bool unnamed() const noexcept { return temporary_.empty(); }
   [[nodiscard]] const std::filesystem::path& target() const noexcept { return target_; }
 
