@@ -56,7 +56,7 @@
 #include "trident/aio/run.hpp"
 #include "trident/http/fetch.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 extern char** environ;
 
@@ -102,7 +102,7 @@ class nginx_fixture {
     }
     std::ofstream(prefix_ / "www" / "one_k.bin", std::ios::binary) << std::string(1024, 'k');
 
-    port_ = http::closed_loopback_port();  // free a moment ago: nginx takes it
+    port_ = trident::testing::closed_loopback_port();  // free a moment ago: nginx takes it
     std::ifstream in(http_compare_dir() / "nginx.conf.in");
     if (!in) throw std::runtime_error("cannot read " + (http_compare_dir() / "nginx.conf.in").string());
     std::string conf((std::istreambuf_iterator<char>(in)), {});

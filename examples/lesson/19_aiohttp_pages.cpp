@@ -16,12 +16,12 @@
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 namespace trident::lesson {
 
 std::string aiohttp_pages(output& out) {
-  http::test_server server;  // the stand-in for the university's web site
+  trident::testing::http_server server;  // the stand-in for the university's web site
   const std::filesystem::path downloads =
       std::filesystem::temp_directory_path() / ("trident-tour-downloads-" + std::to_string(::getpid()));
   std::filesystem::create_directories(downloads);

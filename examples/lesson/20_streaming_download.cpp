@@ -17,12 +17,12 @@
 #include "trident/aio/run.hpp"
 #include "trident/http/file_names.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 namespace trident::lesson {
 
 std::string streaming_download(output& out) {
-  http::test_server server;
+  trident::testing::http_server server;
   const std::filesystem::path dest =
       std::filesystem::temp_directory_path() / ("trident-tour-media-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dest);

@@ -16,7 +16,7 @@
 #include "trident/aio/run.hpp"
 #include "trident/aio/semaphore.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 namespace trident::lesson {
 
@@ -34,8 +34,8 @@ struct scrape_result {
 }  // namespace
 
 std::string http_scraper(output& out) {
-  http::test_server server;
-  const std::string dead = "http://127.0.0.1:" + std::to_string(http::closed_loopback_port()) + "/error";
+  trident::testing::http_server server;
+  const std::string dead = "http://127.0.0.1:" + std::to_string(trident::testing::closed_loopback_port()) + "/error";
   aio::semaphore semaphore(3);
   int in_flight = 0, most_in_flight = 0;
 
@@ -49,9 +49,8 @@ std::string http_scraper(output& out) {
     out.line("Fetching: {}", url);
     http::request req;
     req.url = url;
-    req.options = session.options().defaults;
-    req.options->retry = retry;
-    req.options->connect_timeout = 2s;
+    req.options.retry = retry;  // the other options stay the session's
+    req.options.connect_timeout = 2s;
     scrape_result r;
     r.url = url;
     try {

@@ -9,6 +9,7 @@
 
 #include "trident/version.hpp"
 
+#include "trident/core/atomic_file.hpp"
 #include "trident/core/errors.hpp"
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/core/source_location.hpp"
@@ -72,4 +73,3 @@
 #include "trident/http/response.hpp"
 #include "trident/http/retry_policy.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"

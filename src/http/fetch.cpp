@@ -75,16 +75,16 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
   }
   request req;
   req.url = st.items[i].url;
-  request_options o = s.options().defaults;
+  // Only what fetch decides; the session's other defaults (TLS, redirects...) stay.
+  request_options& o = req.options;
   o.retry = st.options.retry;
-  o.retry.max_attempts = std::max(1, st.options.retries + 1);
+  o.retry->max_attempts = std::max(1, st.options.retries + 1);
   o.total_timeout = st.options.timeout;
   o.max_body_bytes = st.options.max_size;
   if (st.progress != nullptr) {
     fetch_progress* p = st.progress;
     o.on_body_bytes = [p](std::size_t n) { p->bytes += n; };
   }
-  req.options = std::move(o);
   try {
     response resp = co_await s.save_to(std::move(req), r.path);
     r.status = resp.status();

@@ -7,13 +7,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
+
+#include "trident/core/atomic_file.hpp"
 
 // Each thread appends to its own buffer; the registry keeps every buffer alive (shared_ptr) after
 // its thread exits so that spans of short-lived threads still reach the export. A buffer's mutex
@@ -186,25 +188,14 @@ void write_chrome_json(std::ostream& out) {
 }
 
 void write_chrome_json_file(const std::string& path) {
-  const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      throw std::system_error(errno, std::generic_category(), "cannot create trace file '" + temporary + "'");
-    }
-    write_chrome_json(out);
-    out.flush();
-    if (!out) {
-      const int saved = errno;
-      std::remove(temporary.c_str());
-      throw std::system_error(saved, std::generic_category(), "cannot write trace file '" + temporary + "'");
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int saved = errno;
-    std::remove(temporary.c_str());
-    throw std::system_error(saved, std::generic_category(), "cannot rename trace file to '" + path + "'");
-  }
+  // Whole or not at all: a failed export never leaves half a file, and replaces an older trace.
+  std::ostringstream text;
+  write_chrome_json(text);
+  atomic_file::options options;
+  options.if_exists = atomic_file::existing::replace;
+  atomic_file file(path, options);
+  file.write(text.view());
+  file.commit();
 }
 
 }  // namespace trident::trace

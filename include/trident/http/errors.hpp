@@ -45,7 +45,7 @@ class error : public trident::error {
 };
 
 /// A transfer that did not produce a complete response. Nothing of its body is handed out as
-/// if it were complete: `save_to` removes its temporary file, `get` returns no response.
+/// if it were complete: `save_to` discards its unfinished file, `get` returns no response.
 class transfer_error : public error {
  public:
   transfer_error(error_kind kind, const std::string& what, std::string url, int curl_code = 0, int sys_errno = 0)

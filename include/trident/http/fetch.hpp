@@ -73,12 +73,12 @@ struct fetch_progress {
                                                             const std::filesystem::path& dir);
 
 /// Downloads every item into `options.output_dir` through `s`, at most `options.concurrency`
-/// at a time, each through `session::save_to` (temporary file, renamed when complete). A failed
+/// at a time, each through `session::save_to` (an atomic_file, named when complete). A failed
 /// URL is reported in its result; the others go on. Results come back in input order.
 ///
 /// @par Cancellation
 /// Cancelling the awaiting task stops the run: transfers in flight are aborted and their
-/// temporary files removed, URLs not started are not started, and `fetch_all` still returns
+/// unfinished files discarded, URLs not started are not started, and `fetch_all` still returns
 /// every result (unfinished ones as `cancelled`). The cancellation is consumed.
 ///
 /// @par Thread safety

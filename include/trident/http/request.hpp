@@ -14,29 +14,45 @@
 
 namespace trident::http {
 
-/// Limits and policies of one request. Unset fields take the session's defaults
-/// (`session_options::defaults`).
+/// Limits and policies of one request, field by field.
+///
+/// Every field is optional: an unset field takes the session's default
+/// (`session_options::defaults`), and a field the session leaves unset takes the built-in
+/// default named in its comment (`request_options::builtin()`). A request that sets only
+/// `total_timeout` therefore keeps the session's TLS, redirect, body-size and retry settings;
+/// `with_defaults` is that merge.
+///
+/// A plain value; copy it freely.
 struct request_options {
-  /// Longest wait for the connection (TCP and TLS) to be established.
-  std::chrono::milliseconds connect_timeout{10'000};
-  /// Longest time for the whole transfer (zero: no limit).
-  std::chrono::milliseconds total_timeout{0};
+  /// Longest wait for the connection (TCP and TLS) to be established. Built in: 10 s.
+  std::optional<std::chrono::milliseconds> connect_timeout;
+  /// Longest time for the whole transfer (zero: no limit). Built in: no limit.
+  std::optional<std::chrono::milliseconds> total_timeout;
   /// A transfer that receives less than `stall_min_bytes_per_s` for this long fails with a
-  /// timeout (zero: no stall detection). libcurl measures it in whole seconds.
-  std::chrono::seconds stall_timeout{30};
-  std::uint64_t stall_min_bytes_per_s = 1;
-  /// Redirects followed (zero: none; the 3xx response is returned).
-  int max_redirects = 10;
+  /// timeout (zero: no stall detection). libcurl measures it in whole seconds. Built in: 30 s.
+  std::optional<std::chrono::seconds> stall_timeout;
+  /// Built in: 1 byte per second.
+  std::optional<std::uint64_t> stall_min_bytes_per_s;
+  /// Redirects followed (zero: none; the 3xx response is returned). Built in: 10.
+  std::optional<int> max_redirects;
   /// Largest body accepted (zero: no limit); a larger one fails with `body_too_large` as soon
-  /// as it is known (from Content-Length, or when the received bytes pass it).
-  std::uint64_t max_body_bytes = 0;
+  /// as it is known (from Content-Length, or when the received bytes pass it). Built in: no limit.
+  std::optional<std::uint64_t> max_body_bytes;
   /// Verify the server's certificate and host name against the system CA store. Turning it off
-  /// is explicit and per session or request.
-  bool verify_tls = true;
-  retry_policy retry{};
+  /// is explicit and per session or request. Built in: true.
+  std::optional<bool> verify_tls;
+  /// One policy, set or inherited as a whole (its fields belong together: to change one, copy
+  /// the session's — `*s.options().defaults.retry` — and edit it). Built in: one attempt.
+  std::optional<retry_policy> retry;
   /// Called on the loop thread with the size of each received chunk of body (for progress
-  /// displays). Must not throw or await.
+  /// displays). Must not throw or await. Empty: unset (the session's, if any).
   std::function<void(std::size_t)> on_body_bytes;
+
+  /// This request's fields, each unset one taken from `defaults`. Pure function.
+  [[nodiscard]] request_options with_defaults(const request_options& defaults) const;
+
+  /// Trident's own defaults, every field set (the values named above).
+  [[nodiscard]] static request_options builtin();
 };
 
 /// One HTTP request. A plain value.
@@ -50,8 +66,8 @@ struct request {
   std::string body;
   /// Content-Type of `body` (sent only when not empty).
   std::string content_type;
-  /// Overrides of the session's defaults for this request only.
-  std::optional<request_options> options;
+  /// This request's limits and policies; unset fields take the session's defaults.
+  request_options options;
 };
 
 }  // namespace trident::http

@@ -23,7 +23,9 @@ struct session_options {
   int max_connections = 100;
   /// Connections open at once to one host (CURLMOPT_MAX_HOST_CONNECTIONS). Zero: no limit.
   int max_connections_per_host = 0;
-  /// Defaults for every request that carries no `options` of its own.
+  /// Defaults for every request, field by field: a request's unset option fields take these.
+  /// Fields left unset here take the built-in defaults (`request_options::builtin()`);
+  /// `session::options()` reports them filled in.
   request_options defaults{};
   std::string user_agent = "trident-http/0.1";
   /// Proxy URL for every request ("http://host:port", "socks5://..."); empty: none. The
@@ -95,7 +97,7 @@ class body_stream {
 /// @par Cancellation
 /// Every awaiting function is a cancellation point. Cancelling the task that awaits a request
 /// removes its transfer from libcurl at once: the connection is closed (its state mid-transfer
-/// is unknown) and its slot is free for the next request. `save_to` removes its temporary file.
+/// is unknown) and its slot is free for the next request. `save_to` abandons its unfinished file.
 ///
 /// @code
 ///   http::session s;
@@ -120,11 +122,12 @@ class session {
   aio::task<response> head(std::string url);
   aio::task<response> post(std::string url, std::string body, std::string content_type);
 
-  /// Sends `req` and writes the body to `path` as it arrives: into a temporary file beside it,
-  /// renamed to `path` only when the body is complete and the status is 2xx. A retry (by the
-  /// request's policy) empties the temporary and starts again. On any failure
-  /// (transfer error, 4xx/5xx — as `http_status_error`, cancellation, disk full) the temporary
-  /// file is removed and nothing is left under `path`. Returns the response with an empty body.
+  /// Sends `req` and writes the body to `path` as it arrives, through a `trident::atomic_file`:
+  /// `path` gets the file only when the body is complete and the status is 2xx, and an existing
+  /// file there is then replaced at once. A retry (by the request's policy) empties the file and
+  /// starts again. On any failure (transfer error, 4xx/5xx — as `http_status_error`,
+  /// cancellation, disk full — as `transfer_error` of kind `file`) nothing is left under `path`
+  /// and no temporary beside it. Returns the response with an empty body.
   aio::task<response> save_to(request req, std::filesystem::path path);
 
   /// Sends `req` and writes the body to the open file descriptor `fd` as it arrives (no
@@ -135,6 +138,8 @@ class session {
   /// Sends `req` and returns once status and headers are in; the body is read from the stream.
   aio::task<body_stream> open(request req, std::size_t buffer_bytes = 256 * 1024);
 
+  /// The options the session was made with, `defaults` completed from the built-in ones (every
+  /// field set).
   [[nodiscard]] const session_options& options() const noexcept;
   [[nodiscard]] session_statistics statistics() const noexcept;
 

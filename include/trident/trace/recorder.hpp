@@ -59,8 +59,8 @@ void record(const char* name, const char* category, std::uint64_t start_ns, std:
 /// complete events in microseconds, plus thread and process name metadata).
 void write_chrome_json(std::ostream& out);
 
-/// Writes the Chrome trace JSON to `path`, first into a temporary file beside it, then renamed,
-/// so a failure never leaves a half-written trace. Throws std::system_error on I/O failure.
+/// Writes the Chrome trace JSON to `path` as a `trident::atomic_file` (replacing an existing
+/// file), so a failure never leaves a half-written trace. Throws std::system_error on I/O failure.
 void write_chrome_json_file(const std::string& path);
 
 /// Records the time between its construction and destruction as one span, if recording was on

@@ -1,4 +1,4 @@
-// `trident fetch` as a user runs it: a child process against http::test_server, reading its
+// `trident fetch` as a user runs it: a child process against trident::testing::http_server, reading its
 // stdout and exit code, and Ctrl-C (SIGINT) in the middle of transfers.
 
 #include <fcntl.h>
@@ -17,32 +17,19 @@
 #include <thread>
 #include <vector>
 
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
+#include "trident/testing/temp_dir.hpp"
 
 extern char** environ;
 
 namespace fs = std::filesystem;
-namespace http = trident::http;
 using namespace std::chrono_literals;
 
 #ifdef TRIDENT_CLI_PATH
 
-namespace {
+using trident::testing::temp_dir;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "trident-cli-fetch-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  [[nodiscard]] std::vector<std::string> names(const fs::path& sub) const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path / sub)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+namespace {
 
 struct child {
   pid_t pid = -1;
@@ -80,8 +67,8 @@ std::string read_all(const fs::path& p) {
 }  // namespace
 
 TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
-  http::test_server server;
-  temp_dir dir;
+  trident::testing::http_server server;
+  temp_dir dir{"trident-cli-fetch"};
   const fs::path list = dir.path / "urls.txt";
   std::ofstream(list) << server.url("/files/a.txt") << "\n# a comment\n\n"
                       << server.url("/files/b.txt") << "\tnamed.txt\n"
@@ -105,8 +92,8 @@ TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
 }
 
 TEST(cli_fetch, all_good_exits_zero) {
-  http::test_server server;
-  temp_dir dir;
+  trident::testing::http_server server;
+  temp_dir dir{"trident-cli-fetch"};
   const child c = start({server.url("/files/x"), server.url("/files/x"), "-o", (dir.path / "o").string()}, dir.path / "stdout");
   EXPECT_EQ(finish(c), 0);
   EXPECT_EQ(dir.names("o"), (std::vector<std::string>{"x", "x-1"}));
@@ -114,20 +101,23 @@ TEST(cli_fetch, all_good_exits_zero) {
 }
 
 TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summary) {
-  http::test_server server;
-  temp_dir dir;
+  trident::testing::http_server server;
+  temp_dir dir{"trident-cli-fetch"};
   const child c = start({server.url("/files/quick"), server.url("/stall/50000"), server.url("/hang"), "-o",
                          (dir.path / "o").string()},
                         dir.path / "stdout");
-  // Wait until the quick file is complete and the stalled transfer has its temporary file.
+  // Wait until the quick file is complete and the stalled transfer has its file open. That file
+  // is unnamed (O_TMPFILE, see trident/core/atomic_file.hpp): it shows in the process's open
+  // descriptors only, as "<dir>/#<inode> (deleted)".
   bool temp_seen = false, quick_done = false;
   for (int i = 0; i < 1000 && !(temp_seen && quick_done); ++i) {
     std::this_thread::sleep_for(10ms);
     std::error_code ec;
     if (!fs::is_directory(dir.path / "o", ec)) continue;
-    for (const auto& e : fs::directory_iterator(dir.path / "o", ec)) {
-      temp_seen = temp_seen || e.path().filename().string().starts_with("50000.part-");
-      quick_done = quick_done || e.path().filename() == "quick";
+    for (const auto& e : fs::directory_iterator(dir.path / "o", ec)) quick_done = quick_done || e.path().filename() == "quick";
+    for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(c.pid) + "/fd", ec)) {
+      const std::string target = fs::read_symlink(e.path(), ec).string();
+      temp_seen = temp_seen || (target.starts_with((dir.path / "o").string() + "/") && target.ends_with(" (deleted)"));
     }
   }
   EXPECT_TRUE(temp_seen && quick_done);
@@ -144,13 +134,13 @@ TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summ
 /// nobody else sees it), and a 1 MB download into it. Needs the right to mount (root in a
 /// container that allows it); skipped otherwise.
 TEST(cli_fetch, disk_full_reports_enospc_and_leaves_no_temporary) {
-  temp_dir dir;
+  temp_dir dir{"trident-cli-fetch"};
   const fs::path mnt = dir.path / "small";
   fs::create_directory(mnt);
   const std::string probe = "unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs " + mnt.string() + "' >/dev/null 2>&1";
   if (std::system(probe.c_str()) != 0) GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here";
 
-  http::test_server server;
+  trident::testing::http_server server;
   const fs::path out = dir.path / "stdout";
   // Inside the namespace: mount, fetch a small file (fits) and a large one (does not), then
   // list what is left in the directory.
@@ -171,7 +161,7 @@ TEST(cli_fetch, disk_full_reports_enospc_and_leaves_no_temporary) {
 }
 
 TEST(cli_fetch, no_urls_is_a_usage_error) {
-  temp_dir dir;
+  temp_dir dir{"trident-cli-fetch"};
   const child c = start({"-o", dir.path.string()}, dir.path / "stdout");
   EXPECT_EQ(finish(c), 2);
 }

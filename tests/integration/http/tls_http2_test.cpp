@@ -25,7 +25,7 @@
 #include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/http/session.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 extern char** environ;
 
@@ -59,7 +59,7 @@ class tls_nginx {
       why = "openssl could not make a certificate";
       return;
     }
-    port_ = http::closed_loopback_port();
+    port_ = trident::testing::closed_loopback_port();
     const std::string p = prefix_.string();
     std::ofstream(prefix_ / "nginx.conf")
         << "daemon off;\nmaster_process off;\npid " << p << "/nginx.pid;\nerror_log " << p << "/error.log warn;\n"
@@ -139,8 +139,7 @@ TEST(http_tls, verification_is_on_by_default_and_off_only_when_asked_then_http2)
     // 2. Explicitly off for these requests: HTTP/2 by ALPN, many requests at once.
     http::request r;
     r.url = server.url("/hello.txt");
-    r.options = s.options().defaults;
-    r.options->verify_tls = false;
+    r.options.verify_tls = false;
     std::vector<aio::task<http::response>> tasks;
     for (int i = 0; i < 20; ++i) tasks.push_back(s.send(r));
     auto rs = co_await aio::gather(std::move(tasks));
@@ -149,6 +148,15 @@ TEST(http_tls, verification_is_on_by_default_and_off_only_when_asked_then_http2)
       EXPECT_EQ(resp.text(), "hello over tls\n");
       EXPECT_EQ(resp.http_version(), "2");
     }
+    // 3. Off for the session, and a request that sets only a header keeps it off.
+    http::session_options insecure;
+    insecure.defaults.verify_tls = false;
+    http::session s2(insecure);
+    http::request h;
+    h.url = server.url("/hello.txt");
+    h.headers.emplace_back("X-Test", "only a header");
+    http::response kept = co_await s2.send(h);
+    EXPECT_EQ(kept.status(), 200);
   };
   aio::run(main());
 }

@@ -13,29 +13,17 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
+#include "trident/testing/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 namespace aio = trident::aio;
 namespace http = trident::http;
 namespace fs = std::filesystem;
 
-namespace {
+using trident::testing::temp_dir;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "trident-fetch-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  [[nodiscard]] std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+namespace {
 
 std::vector<http::fetch_result> run_fetch(std::vector<http::fetch_item> items, http::fetch_options o) {
   auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
@@ -70,8 +58,8 @@ TEST(http_fetch, plans_safe_distinct_paths) {
 }
 
 TEST(http_fetch, downloads_everything_and_reports_each_failure) {
-  http::test_server server;
-  temp_dir dir;
+  trident::testing::http_server server;
+  temp_dir dir{"trident-fetch"};
   http::fetch_options o;
   o.output_dir = dir.path;
   o.concurrency = 4;
@@ -134,8 +122,8 @@ TEST(http_fetch, downloads_everything_and_reports_each_failure) {
 }
 
 TEST(http_fetch, unwritable_output_directory_fails_each_url_cleanly) {
-  http::test_server server;
-  temp_dir dir;
+  trident::testing::http_server server;
+  temp_dir dir{"trident-fetch"};
   const fs::path not_a_dir = dir.path / "file";
   std::ofstream(not_a_dir) << "x";
   http::fetch_options o;
@@ -157,8 +145,8 @@ TEST(http_fetch, unwritable_output_directory_fails_each_url_cleanly) {
 }
 
 TEST(http_fetch, skip_existing_leaves_files_alone) {
-  http::test_server server;
-  temp_dir dir;
+  trident::testing::http_server server;
+  temp_dir dir{"trident-fetch"};
   std::ofstream(dir.path / "a.txt") << "old";
   http::fetch_options o;
   o.output_dir = dir.path;
@@ -169,8 +157,8 @@ TEST(http_fetch, skip_existing_leaves_files_alone) {
 }
 
 TEST(http_fetch, cancelling_stops_transfers_removes_temporaries_and_returns_results) {
-  http::test_server server;
-  temp_dir dir;
+  trident::testing::http_server server;
+  temp_dir dir{"trident-fetch"};
   http::fetch_options o;
   o.output_dir = dir.path;
   o.concurrency = 2;

@@ -1,4 +1,4 @@
-#include "trident/http/test_server.hpp"
+#include "trident/testing/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,9 +26,9 @@
 // on a blocking socket. Stopping: a flag plus shutdown() of every socket wakes every blocked
 // thread; waits use a condition variable so that a stop interrupts them.
 
-namespace trident::http {
+namespace trident::testing {
 
-struct test_server::state {
+struct http_server::state {
   int listen_fd = -1;
   int stop_pipe[2] = {-1, -1};  // written once to wake the acceptor
   std::uint16_t port = 0;
@@ -121,7 +121,7 @@ void hard_close(int fd) {
 }
 
 /// Serves requests on `fd` until the client closes, a fault ends the connection, or stop.
-void serve(test_server::state& s, int fd) {
+void serve(http_server::state& s, int fd) {
   std::string buffer;
   char chunk[16 * 1024];
   for (;;) {
@@ -269,7 +269,7 @@ void serve(test_server::state& s, int fd) {
 
 }  // namespace
 
-test_server::test_server() : state_(std::make_shared<state>()) {
+http_server::http_server() : state_(std::make_shared<state>()) {
   auto& s = *state_;
   s.listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s.listen_fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
@@ -319,7 +319,7 @@ test_server::test_server() : state_(std::make_shared<state>()) {
   });
 }
 
-test_server::~test_server() {
+http_server::~http_server() {
   auto& s = *state_;
   {
     std::lock_guard lock(s.mutex);
@@ -357,11 +357,11 @@ std::uint16_t closed_loopback_port() {
   return ntohs(a.sin_port);
 }
 
-std::uint16_t test_server::port() const noexcept { return state_->port; }
-std::string test_server::url(const std::string& path) const {
+std::uint16_t http_server::port() const noexcept { return state_->port; }
+std::string http_server::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(state_->port) + path;
 }
-std::uint64_t test_server::requests() const noexcept { return state_->requests.load(std::memory_order_relaxed); }
-std::uint64_t test_server::connections() const noexcept { return state_->connections.load(std::memory_order_relaxed); }
+std::uint64_t http_server::requests() const noexcept { return state_->requests.load(std::memory_order_relaxed); }
+std::uint64_t http_server::connections() const noexcept { return state_->connections.load(std::memory_order_relaxed); }
 
-}  // namespace trident::http
+}  // namespace trident::testing

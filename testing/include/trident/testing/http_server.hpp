@@ -1,13 +1,14 @@
 #pragma once
 /// @file
-/// `http::test_server`: a loopback HTTP/1.1 server that misbehaves on request, for testing
-/// clients (like Trio's `trio.testing`: test helpers ship with the library).
+/// `testing::http_server`: a loopback HTTP/1.1 server that misbehaves on request, for testing
+/// HTTP clients. Part of `trident::testing` (like Trio's `trio.testing`): tests, the tour and the
+/// benchmarks link it; it is neither linked into nor installed with the library.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
-namespace trident::http {
+namespace trident::testing {
 
 /// Serves on 127.0.0.1 at an ephemeral port from its own threads (one per connection), so it
 /// works beside any event loop — including the one of the client under test. Keep-alive.
@@ -35,12 +36,12 @@ namespace trident::http {
 /// @par Thread safety
 /// `port`, `url`, `requests` are thread safe. The destructor stops the server: it closes every
 /// connection and joins its threads.
-class test_server {
+class http_server {
  public:
-  test_server();
-  test_server(const test_server&) = delete;
-  test_server& operator=(const test_server&) = delete;
-  ~test_server();
+  http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+  ~http_server();
 
   [[nodiscard]] std::uint16_t port() const noexcept;
   /// "http://127.0.0.1:PORT" + `path`.
@@ -61,4 +62,4 @@ class test_server {
 /// one machine that is rare enough. Thread safe.
 [[nodiscard]] std::uint16_t closed_loopback_port();
 
-}  // namespace trident::http
+}  // namespace trident::testing
