@@ -16,6 +16,7 @@
 #include "trident/sync/synchronized.hpp"
 
 #include "trident/exec/as_completed.hpp"
+#include "trident/exec/continuation.hpp"
 #include "trident/exec/future.hpp"
 #include "trident/exec/parallel_for.hpp"
 #include "trident/exec/task_group.hpp"

@@ -12,14 +12,14 @@
 ///
 /// Protocol (the loop thread `L`, the thread `P` that makes the future ready):
 ///  1. `await_suspend` (L) links a `continuation` on the future (exec/continuation.hpp) holding
-///     a shared `wait_state` and the loop's endpoint, and installs the task's cancel hook. If
+///     a shared `remote_wait_state` and the loop's endpoint, and installs the task's cancel hook. If
 ///     the future is ready first, the coroutine does not suspend.
 ///  2. `fire` (P) posts "resume the waiter, if it still waits" to the loop's endpoint; it never
 ///     touches the coroutine or the loop directly. If the loop has ended, the post is dropped.
 ///  3. Cancellation (L): the future is cancelled (a task not started never runs), the waiter
-///     is cleared from `wait_state` and the coroutine resumes with `cancelled_error`. The
+///     is cleared from `remote_wait_state` and the coroutine resumes with `cancelled_error`. The
 ///     continuation stays linked — continuations cannot be withdrawn — and when it fires later
-///     its post finds no waiter; `wait_state` is shared, so that late post touches no freed
+///     its post finds no waiter; `remote_wait_state` is shared, so that late post touches no freed
 ///     memory.
 
 #include <coroutine>
@@ -37,32 +37,44 @@ namespace trident::aio {
 
 namespace detail {
 
-/// Shared by the awaiter (loop thread) and its continuation's post (run on the loop thread):
-/// whichever comes second finds `waiter` cleared.
-struct future_wait_state {
+/// A coroutine suspended until another thread says it may go on (a future became ready, a
+/// queue in shared memory became readable). Shared by the awaiter (loop thread) and the
+/// wake-up posted to the loop (run on the loop thread): whichever comes second finds `waiter`
+/// cleared, so a late wake-up after a cancellation touches no freed frame.
+struct remote_wait_state {
   std::coroutine_handle<> waiter;  // loop thread only; cleared when resumed or abandoned
   event_loop* loop = nullptr;
   const task_context* context = nullptr;
+
+  /// Loop thread: resumes the waiter unless it was resumed already.
+  void resume() {
+    if (auto w = std::exchange(waiter, nullptr)) loop->schedule(w, context);
+  }
 };
+
+/// Any thread: posts `state->resume()` to the loop behind `endpoint`, dropped if that loop has
+/// ended. Terminates if the post cannot allocate: a lost wake-up would leave the task
+/// suspended forever.
+inline void post_resume(remote_endpoint& endpoint, std::shared_ptr<remote_wait_state> state) noexcept {
+  try {
+    post(endpoint, [state = std::move(state)] { state->resume(); });
+  } catch (...) {
+    std::terminate();
+  }
+}
 
 /// Step 2 of the protocol: the continuation linked on the future.
 struct future_wake_node final : ::trident::continuation {
-  future_wake_node(std::shared_ptr<future_wait_state> s, std::shared_ptr<remote_endpoint> e) noexcept
+  future_wake_node(std::shared_ptr<remote_wait_state> s, std::shared_ptr<remote_endpoint> e) noexcept
       : state(std::move(s)), endpoint(std::move(e)) {
     fire = &on_fire;
   }
   static void on_fire(::trident::continuation* c) noexcept {
     auto* self = static_cast<future_wake_node*>(c);
-    try {
-      post(*self->endpoint, [state = std::move(self->state)] {
-        if (auto w = std::exchange(state->waiter, nullptr)) state->loop->schedule(w, state->context);
-      });
-    } catch (...) {
-      std::terminate();  // a lost wake-up would leave the task suspended forever
-    }
+    post_resume(*self->endpoint, std::move(self->state));
     delete self;
   }
-  std::shared_ptr<future_wait_state> state;
+  std::shared_ptr<remote_wait_state> state;
   std::shared_ptr<remote_endpoint> endpoint;
 };
 
@@ -83,7 +95,7 @@ class [[nodiscard]] future_awaiter : private detail::cancellable_wait {
       return false;
     }
     auto& loop = event_loop::running();
-    state_ = std::make_shared<detail::future_wait_state>();
+    state_ = std::make_shared<detail::remote_wait_state>();
     state_->waiter = h;
     state_->loop = &loop;
     state_->context = context_;
@@ -107,11 +119,11 @@ class [[nodiscard]] future_awaiter : private detail::cancellable_wait {
   static void on_cancel(void* arg) noexcept {
     auto* self = static_cast<future_awaiter*>(arg);
     (void)self->future_.cancel();
-    if (auto w = std::exchange(self->state_->waiter, nullptr)) self->state_->loop->schedule(w, self->context_);
+    self->state_->resume();
   }
 
   future<T> future_;
-  std::shared_ptr<detail::future_wait_state> state_;
+  std::shared_ptr<detail::remote_wait_state> state_;
 };
 
 /// Awaits `f` on the running loop: the task resumes on the loop thread with `f`'s value, or
