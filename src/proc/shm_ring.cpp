@@ -152,7 +152,7 @@ class ring_watcher {
   ~ring_watcher() {
     {
       std::lock_guard lock(mutex_);
-      stop_ = true;
+      stop_requested_.store(true, std::memory_order_relaxed);  // under mutex_: no lost notify
     }
     hooks_changed_.notify_one();
     poke();
@@ -228,14 +228,19 @@ class ring_watcher {
   void run() noexcept {
     std::unique_lock lock(mutex_);
     for (;;) {
-      hooks_changed_.wait(lock, [this] { return stop_ || head_ != nullptr; });
-      if (stop_) return;
+      hooks_changed_.wait(lock, [this] { return stop_requested_.load(std::memory_order_relaxed) || head_ != nullptr; });
+      if (stop_requested_.load(std::memory_order_relaxed)) return;
       lock.unlock();
       bool ready = true;
+      bool idle = false;
       std::uint32_t seen = 0;
       try {  // step 1
         ring_lock ring(h_);
-        ready = ready_locked();
+        // Looked at under the ring lock, as `poke` bumps the word under it: a stop or a last
+        // withdrawal that came after the hooks were checked is seen here, or its bump is seen
+        // by FUTEX_WAIT. Either way the watcher does not sleep on through it.
+        idle = stop_requested_.load(std::memory_order_relaxed) || count_.load(std::memory_order_relaxed) == 0;
+        ready = idle || ready_locked();
         if (!ready) {
           seen = word().load(std::memory_order_relaxed);
           sleepers().fetch_add(1, std::memory_order_relaxed);
@@ -253,6 +258,7 @@ class ring_watcher {
         continue;  // step 3
       }
       lock.lock();
+      if (idle) continue;
       while (head_ != nullptr) {
         ring_wake_hook* hook = head_;
         unlink(*hook);
@@ -266,7 +272,7 @@ class ring_watcher {
   std::mutex mutex_;
   std::condition_variable hooks_changed_;
   ring_wake_hook* head_ = nullptr;  // guarded by mutex_
-  bool stop_ = false;               // guarded by mutex_
+  std::atomic<bool> stop_requested_{false};  // set under mutex_; also read under the ring lock
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> wakeups_{0};
   std::thread thread_;  // last: starts once the members above exist
