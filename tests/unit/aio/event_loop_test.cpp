@@ -19,6 +19,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// Waits for an event nobody sets: ends only by cancellation.
+task<void> wait_forever() {
+  event never;
+  co_await never.wait();
+}
+
 TEST(event_loop_post, callbacks_from_another_thread_run_on_the_loop_thread_in_posting_order) {
   event_loop loop;
   const auto loop_thread = std::this_thread::get_id();
@@ -78,8 +84,8 @@ TEST(event_loop_stop, stop_from_inside_cancels_main_and_run_until_complete_throw
                    ~cleanup() { flag = true; }
                  } guard{cleaned_up};
                  loop.stop();
-                 event never;
-                 co_await never.wait();  // main is cancelled here while the loop winds down
+                 auto forever = wait_forever();  // named: see DESIGN.md, compiler reality
+                 co_await forever;               // main is cancelled here while the loop winds down
                }()),
                cancelled_error);
   EXPECT_TRUE(cleaned_up);
@@ -94,8 +100,8 @@ TEST(event_loop_stop, stop_from_another_thread_cancels_main_and_run_until_comple
   });
   EXPECT_THROW(loop.run_until_complete([&]() -> task<void> {
                  main_waiting = true;
-                 event never;
-                 co_await never.wait();
+                 auto forever = wait_forever();
+                 co_await forever;
                }()),
                cancelled_error);
   stopper.join();
@@ -109,8 +115,8 @@ TEST(event_loop_stop, a_stopped_loop_also_cancels_spawned_tasks_and_runs_their_c
       bool& flag;
       ~cleanup() { flag = true; }
     } guard{child_cleaned_up};
-    event never;
-    co_await never.wait();
+    auto forever = wait_forever();  // named: see DESIGN.md, compiler reality
+    co_await forever;
   };
   EXPECT_THROW(loop.run_until_complete([&]() -> task<void> {
                  auto h = spawn(child());
@@ -122,14 +128,16 @@ TEST(event_loop_stop, a_stopped_loop_also_cancels_spawned_tasks_and_runs_their_c
   EXPECT_TRUE(child_cleaned_up);
 }
 
+/// Fails with `what` on its second step, after its spawner moved on.
+task<void> fail_after_a_step(const char* what) {
+  co_await sleep(0ms);
+  throw std::runtime_error(what);
+}
+
 TEST(event_loop_unretrieved, a_failed_task_whose_handle_was_dropped_is_reported_on_stderr) {
-  auto failing = []() -> task<void> {
-    co_await sleep(0ms);
-    throw std::runtime_error("nobody looked at me");
-  };
   testing::internal::CaptureStderr();
   run([&]() -> task<void> {
-    { auto dropped = spawn(failing(), "forgotten"); }
+    { auto dropped = spawn(fail_after_a_step("nobody looked at me"), "forgotten"); }
     co_await sleep(0ms);
     co_await sleep(0ms);
   }());
@@ -140,26 +148,18 @@ TEST(event_loop_unretrieved, a_failed_task_whose_handle_was_dropped_is_reported_
 }
 
 TEST(event_loop_unretrieved, a_failure_someone_awaited_is_not_reported) {
-  auto failing = []() -> task<void> {
-    co_await sleep(0ms);
-    throw std::runtime_error("seen");
-  };
   testing::internal::CaptureStderr();
   run([&]() -> task<void> {
-    auto h = spawn(failing(), "awaited");
+    auto h = spawn(fail_after_a_step("seen"), "awaited");
     EXPECT_THROW(co_await h, std::runtime_error);
   }());
   EXPECT_EQ(testing::internal::GetCapturedStderr().find("never retrieved"), std::string::npos);
 }
 
 TEST(event_loop_unretrieved, a_cancelled_task_nobody_awaited_is_not_reported) {
-  auto waits = []() -> task<void> {
-    event never;
-    co_await never.wait();
-  };
   testing::internal::CaptureStderr();
   run([&]() -> task<void> {
-    { auto dropped = spawn(waits(), "cancelled at shutdown"); }
+    { auto dropped = spawn(wait_forever(), "cancelled at shutdown"); }
     co_await sleep(0ms);
   }());
   EXPECT_EQ(testing::internal::GetCapturedStderr().find("never retrieved"), std::string::npos);

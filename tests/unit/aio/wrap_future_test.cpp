@@ -76,55 +76,51 @@ TEST(wrap_future, a_future_of_void_resumes_the_task) {
   EXPECT_TRUE(ran);
 }
 
-TEST(wrap_future, cancelling_the_awaiting_task_resumes_it_and_a_later_completion_touches_nothing_freed) {
-  thread_pool pool(1);
+/// A pool task that has started and runs until `finish()`: cancelling its future can no longer
+/// withdraw it, so its completion comes after the awaiting task gave up.
+struct started_task {
+  thread_pool pool{1};
   trident::event started;
   trident::event release;
-  auto running = pool.submit([&] {
+  future<int> result = pool.submit([this] {
     started.set();
     release.wait();
     return 5;
   });
-  started.wait();  // running: cancelling the future can no longer withdraw it
-  // Named: a spawned coroutine lambda must outlive its frame (it holds the captures).
-  auto wait_for_it = [&]() -> task<int> {
-    auto pending = wrap_future(std::move(running));
-    co_return co_await pending;
-  };
-  run([&]() -> task<void> {
-    auto waiter = spawn(wait_for_it());
-    co_await sleep(0ms);
-    waiter.cancel();
-    EXPECT_THROW(co_await waiter, cancelled_error);
-    // The waiter's frame is gone; the task completes now, while the loop still runs.
+  started_task() { started.wait(); }
+  ~started_task() { release.set(); }  // before the pool drains
+  void finish() {
     release.set();
     pool.shutdown();
+  }
+};
+
+/// Spawns a task awaiting `f`, cancels it while it waits, and checks it ended with
+/// cancelled_error; its frame is gone when this returns.
+task<void> cancel_while_awaiting(future<int>& f) {
+  auto wait_for_it = [&]() -> task<int> {
+    auto pending = wrap_future(std::move(f));
+    co_return co_await pending;
+  };
+  auto waiter = spawn(wait_for_it());
+  co_await sleep(0ms);  // the waiter runs up to its co_await and suspends
+  waiter.cancel();
+  EXPECT_THROW(co_await waiter, cancelled_error);
+}
+
+TEST(wrap_future, cancelling_the_awaiting_task_resumes_it_and_a_later_completion_touches_nothing_freed) {
+  started_task work;
+  run([&]() -> task<void> {
+    auto cancelled = cancel_while_awaiting(work.result);  // named: see DESIGN.md, compiler reality
+    co_await cancelled;
+    work.finish();  // completes now, while the loop still runs: its post finds no waiter
   }());
 }
 
 TEST(wrap_future, a_future_completed_after_its_loop_ended_is_dropped_safely) {
-  thread_pool pool(1);
-  trident::event started;
-  trident::event release;
-  auto running = pool.submit([&] {
-    started.set();
-    release.wait();
-    return 5;
-  });
-  started.wait();
-  // Named: a spawned coroutine lambda must outlive its frame (it holds the captures).
-  auto wait_for_it = [&]() -> task<int> {
-    auto pending = wrap_future(std::move(running));
-    co_return co_await pending;
-  };
-  run([&]() -> task<void> {
-    auto waiter = spawn(wait_for_it());
-    co_await sleep(0ms);
-    waiter.cancel();
-    EXPECT_THROW(co_await waiter, cancelled_error);
-  }());
-  release.set();  // the loop is destroyed: the continuation's post is dropped
-  pool.shutdown();
+  started_task work;
+  run(cancel_while_awaiting(work.result));
+  work.finish();  // the loop is destroyed: the continuation's post is dropped
 }
 
 TEST(wrap_future, cancelling_the_awaiting_task_withdraws_a_task_that_has_not_started) {

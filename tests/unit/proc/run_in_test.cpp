@@ -98,12 +98,18 @@ TEST(proc_run_in, queue_receive_does_not_block_the_loop_and_ends_on_close) {
   auto main_task = [&]() -> aio::task<int> {
     auto consumer = [&]() -> aio::task<int> {
       int sum = 0;
-      while (auto v = co_await aio::receive(q)) sum += *v;
+      for (;;) {
+        auto next = aio::receive(q);  // named: g++ 12 and temporaries in co_await (DESIGN.md)
+        auto v = co_await next;
+        if (!v) break;
+        sum += *v;
+      }
       co_return sum;
     };
     auto producer = [&]() -> aio::task<void> {
       for (int i = 1; i <= 10; ++i) {
-        co_await aio::send(q, i);
+        auto send = aio::send(q, i);
+        co_await send;
         co_await aio::sleep(1ms);
       }
       q.close();
@@ -134,7 +140,8 @@ TEST(proc_queue_receive, a_waiting_coroutine_is_woken_once_per_value_from_anothe
   auto consumer = [&]() -> aio::task<int> {
     int sum = 0;
     for (int i = 0; i < 3; ++i) {
-      auto v = co_await aio::receive(q);
+      auto next = aio::receive(q);
+      auto v = co_await next;
       sum += v.value_or(-100);
     }
     co_return sum;
@@ -158,7 +165,12 @@ TEST(proc_queue_receive, a_coroutine_receives_everything_another_process_sends_t
   child.start();
   auto consumer = [&]() -> aio::task<long> {
     long sum = 0;
-    while (auto v = co_await aio::receive(q)) sum += *v;
+    for (;;) {
+      auto next = aio::receive(q);
+      auto v = co_await next;
+      if (!v) break;
+      sum += *v;
+    }
     co_return sum;
   };
   EXPECT_EQ(aio::run(consumer()), 200 * 201 / 2);
@@ -168,7 +180,10 @@ TEST(proc_queue_receive, a_coroutine_receives_everything_another_process_sends_t
 
 TEST(proc_queue_receive, cancelling_a_waiting_receive_takes_nothing_and_releases_the_watcher) {
   trident::proc::queue<int> q(4);
-  auto waiter = [&]() -> aio::task<std::optional<int>> { co_return co_await aio::receive(q); };
+  auto waiter = [&]() -> aio::task<std::optional<int>> {
+    auto next = aio::receive(q);
+    co_return co_await next;
+  };
   aio::run([&]() -> aio::task<void> {
     auto h = aio::spawn(waiter());
     while (q.statistics().waiting_coroutines == 0) co_await aio::sleep(0ms);
@@ -190,7 +205,10 @@ TEST(proc_queue_send, a_coroutine_waits_for_room_and_its_value_arrives_once) {
     EXPECT_EQ(q.receive(), 1);
     EXPECT_EQ(q.receive(), 2);
   });
-  aio::run([&]() -> aio::task<void> { co_await aio::send(q, 2); }());
+  aio::run([&]() -> aio::task<void> {
+    auto send = aio::send(q, 2);
+    co_await send;
+  }());
   consumer.join();
   EXPECT_EQ(q.try_receive().status, trident::receive_status::empty);
 }
@@ -209,12 +227,14 @@ TEST(proc_queue_close, close_wakes_a_waiting_receiver_with_nullopt_and_a_waiting
   bool receiver_ended = false;
   bool sender_refused = false;
   auto receiver = [&]() -> aio::task<void> {
-    auto v = co_await aio::receive(empty_q);
+    auto next = aio::receive(empty_q);
+    auto v = co_await next;
     receiver_ended = !v.has_value();
   };
   auto sender = [&]() -> aio::task<void> {
     try {
-      co_await aio::send(full_q, 1);
+      auto send = aio::send(full_q, 1);
+      co_await send;
     } catch (const trident::channel_closed_error&) {
       sender_refused = true;
     }
