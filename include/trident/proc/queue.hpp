@@ -34,7 +34,7 @@ struct queue_statistics {
   /// Watcher threads of every process asleep on the ring for their coroutines right now.
   std::size_t sleeping_watchers = 0;
   /// Times this process's watcher threads woke up: once per change of the queue they slept
-  /// through, never on a timer.
+  /// through (or per wait withdrawn by a cancelled coroutine), never on a timer.
   std::uint64_t watcher_wakeups = 0;
 };
 
@@ -57,8 +57,9 @@ struct queue_statistics {
 /// @par From coroutines
 /// `co_await aio::receive(q)` and `co_await aio::send(q, v)` (proc/run_in.hpp), the same verbs
 /// as for `trident::channel` and `aio::queue`, never block the event loop: a waiting coroutine
-/// leaves a wake-up hook with one watcher thread per queue handle and direction, which sleeps
-/// on the queue's futex (no polling) and wakes the coroutine through its loop.
+/// leaves a wake-up hook with a watcher thread (one per queue and direction in each process,
+/// shared by the handle's copies, started on first use), which sleeps on the queue's futex (no
+/// polling) and wakes the coroutine through its loop.
 ///
 /// @par Thread safety
 /// All members may be called from any thread of any process holding the queue.
