@@ -37,14 +37,14 @@ std::size_t payload_length(std::string bytes) { return bytes.size(); }
 TRIDENT_TASK(payload_length);
 
 void produce_small(proc::queue<int> q, int count) {
-  for (int i = 0; i < count; ++i) q.put(i);
+  for (int i = 0; i < count; ++i) q.send(i);
   q.close();
 }
 TRIDENT_TASK(produce_small);
 
 void produce_64k(proc::queue<std::string> q, int count) {
   const std::string payload(65536, 'x');
-  for (int i = 0; i < count; ++i) q.put(payload);
+  for (int i = 0; i < count; ++i) q.send(payload);
   q.close();
 }
 TRIDENT_TASK(produce_64k);
@@ -98,7 +98,7 @@ double queue_small(proc::process_pool&) {
   stopwatch clock;
   producer.start();
   int n = 0;
-  while (q.get()) ++n;
+  while (q.receive()) ++n;
   const double s = clock.seconds();
   producer.join();
   check(n == 200'000, "queue_small count");
@@ -111,7 +111,7 @@ double queue_64k(proc::process_pool&) {
   stopwatch clock;
   producer.start();
   int n = 0;
-  while (auto v = q.get()) n += v->size() == 65536;
+  while (auto v = q.receive()) n += v->size() == 65536;
   const double s = clock.seconds();
   producer.join();
   check(n == 2'000, "queue_64k count");

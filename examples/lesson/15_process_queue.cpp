@@ -1,6 +1,6 @@
 // Lesson cell "Process Communication with Queues": a producer process and a consumer process
 // exchange items through an inter-process queue. The lesson ends the stream with a `None`
-// sentinel; here the producer closes the queue, and the consumer's `get` returns nothing once
+// sentinel; here the producer closes the queue, and the consumer's `receive` returns nothing once
 // it has drained what is left. The consumer reports what it consumed through a second queue.
 
 #include <chrono>
@@ -23,7 +23,7 @@ void producer(proc::queue<std::string> items, std::vector<std::string> data, boo
   for (const auto& item : data) {
     if (verbose) std::printf("  [producer %d] producing %s\n", proc::current_pid(), item.c_str());
     std::fflush(stdout);
-    items.put(item);
+    items.send(item);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   items.close();  // no sentinel: closing ends the consumer's loop
@@ -31,10 +31,10 @@ void producer(proc::queue<std::string> items, std::vector<std::string> data, boo
 TRIDENT_TASK(producer);
 
 void consumer(proc::queue<std::string> items, proc::queue<std::string> report, bool verbose) {
-  while (auto item = items.get()) {
+  while (auto item = items.receive()) {
     if (verbose) std::printf("  [consumer %d] consuming %s\n", proc::current_pid(), item->c_str());
     std::fflush(stdout);
-    report.put(*item);
+    report.send(*item);
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
   }
   report.close();
@@ -54,7 +54,7 @@ std::string process_queue(output& out) {
   consumer_process.start();
   out.line("Started producer (PID {}) and consumer (PID {})", producer_process.pid(), consumer_process.pid());
   std::vector<std::string> consumed;
-  while (auto item = report.get()) consumed.push_back(*item);
+  while (auto item = report.receive()) consumed.push_back(*item);
   producer_process.join();
   consumer_process.join();
   out.line("All processing complete; exit codes {} and {}", producer_process.exitcode().value_or(-999),

@@ -26,6 +26,8 @@
 #include "trident/sync/synchronized.hpp"
 
 #include "trident/exec/as_completed.hpp"
+#include "trident/exec/completion_queue.hpp"
+#include "trident/exec/continuation.hpp"
 #include "trident/exec/future.hpp"
 #include "trident/exec/parallel_for.hpp"
 #include "trident/exec/task_group.hpp"
@@ -43,6 +45,7 @@
 #include "trident/aio/lowlevel.hpp"
 #include "trident/aio/lowlevel/io_handle.hpp"
 #include "trident/aio/lowlevel/io_wait.hpp"
+#include "trident/aio/lowlevel/remote_wait.hpp"
 #include "trident/aio/lowlevel/task_context.hpp"
 #include "trident/aio/lowlevel/timer_node.hpp"
 #include "trident/aio/queue.hpp"
@@ -56,6 +59,7 @@
 #include "trident/aio/tcp_server.hpp"
 #include "trident/aio/tcp_stream.hpp"
 #include "trident/aio/timeout.hpp"
+#include "trident/aio/wrap_future.hpp"
 
 #include "trident/proc/codec.hpp"
 #include "trident/proc/errors.hpp"

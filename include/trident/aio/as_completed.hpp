@@ -28,7 +28,7 @@ task<T> report_finish(std::shared_ptr<finish_queue> finished, std::size_t index,
   struct on_exit {
     finish_queue& q;
     std::size_t index;
-    ~on_exit() { q.try_put(index); }  // unbounded: never fails, never waits
+    ~on_exit() { (void)q.try_send(index); }  // unbounded: never fails, never waits
   } report{*finished, index};
   co_return co_await std::move(body);
 }
@@ -68,7 +68,7 @@ class completion_order {
   /// each one).
   task<std::optional<task_handle<T>>> next() {
     if (returned_ == handles_.size()) co_return std::nullopt;
-    const auto index = co_await finished_->get();  // the queue is never closed: always a value
+    const auto index = co_await finished_->receive();  // the queue is never closed: always a value
     ++returned_;
     co_return std::exchange(handles_[*index], task_handle<T>());
   }

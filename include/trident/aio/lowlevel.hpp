@@ -52,5 +52,6 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/lowlevel/io_handle.hpp"
 #include "trident/aio/lowlevel/io_wait.hpp"
+#include "trident/aio/lowlevel/remote_wait.hpp"
 #include "trident/aio/lowlevel/task_context.hpp"
 #include "trident/aio/lowlevel/timer_node.hpp"

@@ -3,13 +3,14 @@
 /// `aio::queue`: a producer/consumer queue for coroutines of one loop (Python's `asyncio.Queue`,
 /// `LifoQueue` and `PriorityQueue`), with `close()` so consumers end without a sentinel.
 ///
-/// Hand-off protocol (what makes it fair and cancel safe):
+/// Hand-off protocol (what makes it fair and cancel safe). "Getters" are waiting receivers,
+/// "putters" waiting senders:
 ///   1. A getter waits only while no item is free, a putter only while no slot is free. Items
 ///      and slots are "free" when not promised to a woken waiter.
 ///   2. A put that finds getters waiting promises one item to the longest getter
 ///      (`reserved_items_`) and wakes it; a get that frees a slot promises it to the longest
 ///      putter (`reserved_slots_`). Nobody can take a promised item or slot in between, so
-///      waiters are served first come, first served (no barging by try_get/try_put).
+///      waiters are served first come, first served (no barging by try_receive/try_send).
 ///   3. The promised getter takes the item when it resumes (the one at the head by the order
 ///      policy at that moment); the promised putter pushes its item when it resumes.
 ///   4. A woken waiter that sees a cancellation instead passes its promise to the next waiter
@@ -26,6 +27,7 @@
 #include <functional>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -34,6 +36,7 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/task.hpp"
 #include "trident/core/errors.hpp"
+#include "trident/sync/channel_types.hpp"
 
 namespace trident::aio {
 
@@ -114,38 +117,44 @@ struct priority_order {
 };
 
 /// A queue between coroutines of one loop (`asyncio.Queue`), bounded (`maxsize > 0`; a full
-/// queue makes `put` wait) or unbounded (`maxsize == 0`). The `Order` policy picks which item
-/// `get` returns: `fifo_order` (default), `lifo_order`, or `priority_order<Compare>` (smallest
+/// queue makes `send` wait) or unbounded (`maxsize == 0`). The `Order` policy picks which item
+/// `receive` returns: `fifo_order` (default), `lifo_order`, or `priority_order<Compare>` (smallest
 /// first) — see the aliases `fifo_queue`, `lifo_queue`, `priority_queue`.
 ///
-/// - `put`/`get` wait; `try_put`/`try_get` do not. Waiting getters and putters are served in
-///   arrival order; an item or slot freed while someone waits goes to the longest waiter.
+/// - `co_await q.send(v)` / `co_await q.receive()` wait (also spelled `aio::send(q, v)` /
+///   `aio::receive(q)`, the verbs every Trident queue and channel shares); `try_send` /
+///   `try_receive` do not, and return `send_status` / `receive_result` as channels do.
+///   Waiting receivers and senders are served in arrival order; an item or slot freed while
+///   someone waits goes to the longest waiter.
 /// - `task_done()` after processing each item, `join()` to wait until every item put so far
 ///   has been processed (asyncio's `task_done`/`join`).
-/// - `close()`: later puts throw `channel_closed_error`; getters drain what is left and then get
-///   `std::nullopt`, so consumers need no sentinel: `while (auto v = co_await q.get()) ...`.
+/// - `close()`: later sends throw `channel_closed_error`; receivers drain what is left and then
+///   get `std::nullopt`, so consumers need no sentinel: `while (auto v = co_await q.receive())`.
 ///
 /// @par Thread safety
-/// Loop thread only (construction may happen anywhere). The queue must outlive its waiters.
+/// Loop thread only (construction may happen anywhere); there is no blocking form for threads.
+/// To connect threads and coroutines use `trident::channel` (blocking `send`/`receive` for
+/// threads, `co_await aio::send`/`aio::receive` for coroutines). The queue must outlive its
+/// waiters.
 ///
 /// @par Cancellation
-/// `put`, `get` and `join` are cancellation points (also when they could complete at once).
-/// Cancel safety:
-/// - A cancelled `get()` never loses an item: it either returned the item or raised
+/// `send`, `receive` and `join` are cancellation points (also when they could complete at
+/// once). Cancel safety:
+/// - A cancelled `receive()` never loses an item: it either returned the item or raised
 ///   `cancelled_error` with the item still in the queue (passed on to the next getter if one
 ///   waits).
-/// - A cancelled `put(v)` either delivered `v` (it returned) or raised `cancelled_error` with
+/// - A cancelled `send(v)` either delivered `v` (it returned) or raised `cancelled_error` with
 ///   `v` not in the queue; a freed slot promised to it passes on to the next putter.
 /// - Other waiters keep their places.
 ///
 /// @code
 ///   aio::fifo_queue<std::string> q(10);
 ///   aio::task<void> producer() {
-///     for (auto& url : urls) co_await q.put(url);
+///     for (auto& url : urls) co_await q.send(url);
 ///     q.close();
 ///   }
 ///   aio::task<void> consumer() {
-///     while (auto url = co_await q.get()) { co_await fetch(*url); q.task_done(); }
+///     while (auto url = co_await q.receive()) { co_await fetch(*url); q.task_done(); }
 ///   }
 /// @endcode
 template <class T, class Order = fifo_order>
@@ -155,10 +164,10 @@ class queue {
  public:
   using value_type = T;
 
-  /// Awaiter of `get()`.
-  class get_awaiter : detail::parked_awaiter {
+  /// Awaiter of `receive()`.
+  class receive_awaiter : detail::parked_awaiter {
    public:
-    explicit get_awaiter(queue& q) noexcept : q_(q) {}
+    explicit receive_awaiter(queue& q) noexcept : q_(q) {}
     bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
@@ -183,10 +192,10 @@ class queue {
     queue& q_;
   };
 
-  /// Awaiter of `put()`; holds the item until it is in the queue.
-  class put_awaiter : detail::parked_awaiter {
+  /// Awaiter of `send()`; holds the item until it is in the queue.
+  class send_awaiter : detail::parked_awaiter {
    public:
-    put_awaiter(queue& q, T v) : q_(q), value_(std::move(v)) {}
+    send_awaiter(queue& q, T v) : q_(q), value_(std::move(v)) {}
     bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
@@ -202,7 +211,7 @@ class queue {
       if (cancelled || q_.closed_) {
         if (promised_slot) q_.offer_slot();
         if (cancelled) throw cancelled_error("cancelled while putting into a queue");
-        throw channel_closed_error("put on a closed queue");
+        throw channel_closed_error("send on a closed queue");
       }
       q_.push(std::move(value_));
     }
@@ -217,31 +226,40 @@ class queue {
   queue(const queue&) = delete;
   queue& operator=(const queue&) = delete;
 
-  /// Puts `v`, waiting while the queue is full. Throws `channel_closed_error` if the queue is
-  /// (or gets) closed before `v` is in. A cancellation point.
-  [[nodiscard]] put_awaiter put(T v) { return put_awaiter(*this, std::move(v)); }
+  /// `co_await q.send(v)`: puts `v`, waiting while the queue is full. Throws
+  /// `channel_closed_error` if the queue is (or gets) closed before `v` is in. A cancellation
+  /// point. Same as `co_await aio::send(q, v)`.
+  [[nodiscard]] send_awaiter send(T v) { return send_awaiter(*this, std::move(v)); }
 
-  /// The next item by the order policy, waiting while there is none; `nullopt` once the queue
-  /// is closed and drained. A cancellation point.
-  [[nodiscard]] get_awaiter get() noexcept { return get_awaiter(*this); }
+  /// `co_await q.receive()`: the next item by the order policy, waiting while there is none;
+  /// `nullopt` once the queue is closed and drained. A cancellation point. Same as
+  /// `co_await aio::receive(q)`.
+  [[nodiscard]] receive_awaiter receive() noexcept { return receive_awaiter(*this); }
 
-  /// Puts `v` if there is a free slot now (and nobody waits for one); returns whether it did.
-  /// `v` is only moved from on success. Throws `channel_closed_error` on a closed queue.
+  /// Puts `v` if there is a free slot now (and nobody waits for one): `ok`, `full`, or
+  /// `closed`. `v` is only moved from on `ok`.
   template <class U = T>
-  bool try_put(U&& v) {
-    if (closed_) throw channel_closed_error("put on a closed queue");
-    if (free_slots() == 0) return false;
+  send_status try_send(U&& v) {
+    if (closed_) return send_status::closed;
+    if (free_slots() == 0) return send_status::full;
     push(T(std::forward<U>(v)));
-    return true;
+    return send_status::ok;
   }
 
-  /// The next item if one is free now (not promised to a waiting getter), else `nullopt`.
-  std::optional<T> try_get() {
-    if (free_items() == 0) return std::nullopt;
-    return take();
+  /// The next item if one is free now (not promised to a waiting receiver): `ok` with it,
+  /// `empty`, or `closed` (closed and drained).
+  receive_result<T> try_receive() {
+    receive_result<T> r;
+    if (free_items() > 0) {
+      r.value.emplace(take());
+      r.status = receive_status::ok;
+    } else {
+      r.status = closed_ ? receive_status::closed : receive_status::empty;
+    }
+    return r;
   }
 
-  /// Marks one item taken by `get` as processed. Throws std::logic_error if called more often
+  /// Marks one item taken by `receive` as processed. Throws std::logic_error if called more often
   /// than items were put (asyncio's ValueError).
   void task_done() {
     if (unfinished_ == 0) throw std::logic_error("queue::task_done called more times than items were put");
@@ -251,7 +269,7 @@ class queue {
   /// Waits until every item put so far has been marked `task_done`. A cancellation point.
   [[nodiscard]] event::wait_awaiter join() noexcept { return all_done_.wait(); }
 
-  /// No more puts: waiting putters throw `channel_closed_error`, getters drain the queue and then
+  /// No more sends: waiting senders throw `channel_closed_error`, getters drain the queue and then
   /// get `nullopt`. Idempotent.
   void close() {
     closed_ = true;
@@ -267,8 +285,8 @@ class queue {
   [[nodiscard]] bool closed() const noexcept { return closed_; }
   /// Items put and not yet marked `task_done`.
   [[nodiscard]] std::size_t unfinished() const noexcept { return unfinished_; }
-  [[nodiscard]] std::size_t waiting_getters() const noexcept { return getters_.size(); }
-  [[nodiscard]] std::size_t waiting_putters() const noexcept { return putters_.size(); }
+  [[nodiscard]] std::size_t waiting_receivers() const noexcept { return getters_.size(); }
+  [[nodiscard]] std::size_t waiting_senders() const noexcept { return putters_.size(); }
 
  private:
   [[nodiscard]] std::size_t free_items() const noexcept { return items_.size() - reserved_items_; }
@@ -308,6 +326,20 @@ class queue {
   detail::wait_list putters_;
   event all_done_;  // set while unfinished_ == 0
 };
+
+/// `co_await aio::send(q, v)`: the verb shared with channels and `proc::queue`; see
+/// `queue::send`.
+template <class T, class Order>
+[[nodiscard]] typename queue<T, Order>::send_awaiter send(queue<T, Order>& q, std::type_identity_t<T> v) {
+  return q.send(std::move(v));
+}
+
+/// `co_await aio::receive(q)`: the verb shared with channels and `proc::queue`; see
+/// `queue::receive`.
+template <class T, class Order>
+[[nodiscard]] typename queue<T, Order>::receive_awaiter receive(queue<T, Order>& q) noexcept {
+  return q.receive();
+}
 
 /// `asyncio.Queue`.
 template <class T>

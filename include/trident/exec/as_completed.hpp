@@ -13,81 +13,11 @@
 #include <vector>
 
 #include "trident/core/errors.hpp"
+#include "trident/exec/completion_queue.hpp"
 #include "trident/exec/future.hpp"
 
 namespace trident {
 
-namespace exec::detail {
-
-/// Indices of finished futures, in finishing order, filled by continuations on their states.
-class completion_queue {
- public:
-  void push(std::size_t index) {
-    promise_state<void>* wake = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      done_.push_back(index);
-      wake = std::exchange(waiting_, nullptr);
-    }
-    if (wake != nullptr) {
-      wake->finish(status::value);
-      wake->release();
-    }
-  }
-
-  /// The next finished index, waiting for it (running pool work meanwhile on a worker thread);
-  /// nullopt if `deadline` passes first.
-  std::optional<std::size_t> pop(const std::chrono::steady_clock::time_point* deadline) {
-    promise_state<void>* signal = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      if (!done_.empty()) return take();
-      signal = new promise_state<void>();  // references: this waiter's and push's
-      waiting_ = signal;
-    }
-    const bool done = deadline ? wait_for_state_until(*signal, *deadline) : (wait_for_state(*signal), true);
-    std::lock_guard lock(mutex_);
-    if (!done && waiting_ == signal) {  // timed out and no push claimed the signal
-      waiting_ = nullptr;
-      signal->finish(status::value);  // frees what a parked worker hung on it
-      signal->release();
-    }
-    signal->release();
-    if (done_.empty()) return std::nullopt;
-    return take();
-  }
-
- private:
-  std::size_t take() {
-    const std::size_t i = done_.front();
-    done_.pop_front();
-    return i;
-  }
-
-  std::mutex mutex_;
-  std::deque<std::size_t> done_;
-  promise_state<void>* waiting_ = nullptr;
-};
-
-struct completion_node final : continuation {
-  std::shared_ptr<completion_queue> queue;
-  std::size_t index;
-  completion_node(std::shared_ptr<completion_queue> q, std::size_t i) : queue(std::move(q)), index(i) {
-    fire = &on_fire;
-  }
-  static void on_fire(continuation* c) noexcept {
-    auto* self = static_cast<completion_node*>(c);
-    try {
-      self->queue->push(self->index);
-    } catch (...) {
-      // push allocates only when the deque grows; losing the index would hang the reader.
-      std::terminate();
-    }
-    delete self;
-  }
-};
-
-}  // namespace exec::detail
 
 /// A single-pass range over `futures` that yields each one (by reference) as soon as it is
 /// ready, value, exception or cancellation alike: the first finished comes first.
@@ -110,15 +40,10 @@ template <class T>
 class completion_range {
  public:
   explicit completion_range(std::vector<future<T>>& futures)
-      : futures_(&futures), queue_(std::make_shared<exec::detail::completion_queue>()) {
+      : futures_(&futures), queue_(std::make_shared<completion_queue>()) {
     for (std::size_t i = 0; i < futures.size(); ++i) {
-      auto* state = futures[i].state();
-      if (state == nullptr) throw future_error("as_completed: future has no state");
-      auto* node = new exec::detail::completion_node(queue_, i);
-      if (!state->add_continuation(node)) {
-        queue_->push(i);
-        delete node;
-      }
+      if (!futures[i].valid()) throw future_error("as_completed: future has no state");
+      queue_->watch(futures[i], i);
     }
   }
 
@@ -163,14 +88,14 @@ class completion_range {
  private:
   future<T>* next_impl(const std::chrono::steady_clock::time_point* deadline) {
     if (yielded_ == futures_->size()) return nullptr;
-    auto index = queue_->pop(deadline);
+    auto index = deadline != nullptr ? queue_->pop_until(*deadline) : queue_->pop();
     if (!index) throw timeout_error("as_completed: no future finished within the timeout");
     ++yielded_;
     return &(*futures_)[*index];
   }
 
   std::vector<future<T>>* futures_;
-  std::shared_ptr<exec::detail::completion_queue> queue_;
+  std::shared_ptr<completion_queue> queue_;
   std::size_t yielded_ = 0;
 };
 

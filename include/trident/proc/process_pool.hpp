@@ -18,6 +18,7 @@
 
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/exec/as_completed.hpp"
+#include "trident/exec/completion_queue.hpp"
 #include "trident/exec/future.hpp"
 #include "trident/exec/thread_pool.hpp"
 #include "trident/exec/when_all.hpp"
@@ -354,7 +355,7 @@ class unordered_results {
         count_(count),
         chunksize_(chunksize),
         window_(window),
-        queue_(std::make_shared<::trident::exec::detail::completion_queue>()) {
+        queue_(std::make_shared<completion_queue>()) {
     const std::size_t chunks = (count + chunksize - 1) / chunksize;
     slots_.resize(chunks);
   }
@@ -371,9 +372,9 @@ class unordered_results {
     while (buffer_pos_ == buffer_.size()) {
       fill();
       if (outstanding_ == 0) return std::nullopt;
-      const auto index = queue_->pop(nullptr);
+      const std::size_t index = queue_->pop();
       --outstanding_;
-      buffer_ = slots_[*index].get();
+      buffer_ = slots_[index].get();
       buffer_pos_ = 0;
     }
     return std::move(buffer_[buffer_pos_++]);
@@ -389,11 +390,7 @@ class unordered_results {
       const std::size_t n = std::min(chunksize_, count_ - submitted_);
       const std::size_t slot = submitted_ / chunksize_;
       slots_[slot] = submit_(submitted_, n);
-      auto* node = new ::trident::exec::detail::completion_node(queue_, slot);
-      if (!slots_[slot].state()->add_continuation(node)) {
-        queue_->push(slot);
-        delete node;
-      }
+      queue_->watch(slots_[slot], slot);
       ++outstanding_;
       submitted_ += n;
     }
@@ -405,7 +402,7 @@ class unordered_results {
   std::size_t window_;
   std::size_t submitted_ = 0;
   std::size_t outstanding_ = 0;
-  std::shared_ptr<::trident::exec::detail::completion_queue> queue_;
+  std::shared_ptr<completion_queue> queue_;
   std::vector<future<std::vector<R>>> slots_;
   std::vector<R> buffer_;
   std::size_t buffer_pos_ = 0;

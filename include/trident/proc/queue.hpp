@@ -4,6 +4,8 @@
 /// shared memory with futex wake-ups.
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -11,20 +13,40 @@
 #include <utility>
 
 #include "trident/core/errors.hpp"
+#include "trident/sync/channel_types.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/inherit.hpp"
 #include "trident/proc/detail/shm_ring.hpp"
 
 namespace trident::proc {
 
+namespace detail {
+struct queue_access;  // proc/run_in.hpp: the awaitables' way to the ring
+}  // namespace detail
+
+/// A snapshot of a `proc::queue` (Trio's `statistics()`).
+struct queue_statistics {
+  std::size_t size = 0;      ///< values in the queue right now, all processes
+  std::size_t capacity = 0;
+  bool closed = false;
+  /// Coroutines of this process waiting on this handle's ring (to receive or to send).
+  std::size_t waiting_coroutines = 0;
+  /// Watcher threads of every process asleep on the ring for their coroutines right now.
+  std::size_t sleeping_watchers = 0;
+  /// Times this process's watcher threads woke up: once per change of the queue they slept
+  /// through (or per wait withdrawn by a cancelled coroutine), never on a timer.
+  std::uint64_t watcher_wakeups = 0;
+};
+
 /// A bounded many-producer many-consumer FIFO of `T` values shared by processes.
 ///
 /// Values are encoded with the codec (`codec.hpp`) into fixed-size slots of a shared-memory
 /// ring (a memfd: nothing appears under /dev/shm, and it disappears with the last process that
-/// maps it). `put` waits while the queue is full, `get` while it is empty — blocked in the
-/// kernel on a futex, never polling; both have `try_` and timed forms. `close()` ends the
-/// stream: producers' `put` then throws `channel_closed_error`, consumers drain what is left and
-/// then `get` returns nullopt, so no sentinel value is needed.
+/// maps it). `send` waits while the queue is full, `receive` while it is empty — blocked in the
+/// kernel on a futex, never polling; both have `try_` and timed forms with the result types of
+/// `trident::channel` (`send_status`, `receive_result`). `close()` ends the stream: producers'
+/// `send` then throws `channel_closed_error`, consumers drain what is left and then `receive`
+/// returns nullopt, so no sentinel value is needed.
 ///
 /// @par Sharing
 /// A `queue` is a handle; copies refer to the same queue. It reaches another process by
@@ -33,8 +55,11 @@ namespace trident::proc {
 /// `std::logic_error`.
 ///
 /// @par From coroutines
-/// `aio::queue_get(q)` and `aio::queue_put(q, v)` (proc/aio.hpp) wait on a helper thread and
-/// never block the event loop.
+/// `co_await aio::receive(q)` and `co_await aio::send(q, v)` (proc/run_in.hpp), the same verbs
+/// as for `trident::channel` and `aio::queue`, never block the event loop: a waiting coroutine
+/// leaves a wake-up hook with a watcher thread (one per queue and direction in each process,
+/// shared by the handle's copies, started on first use), which sleeps on the queue's futex (no
+/// polling) and wakes the coroutine through its loop.
 ///
 /// @par Thread safety
 /// All members may be called from any thread of any process holding the queue.
@@ -43,7 +68,7 @@ namespace trident::proc {
 ///   proc::queue<std::string> q(16);
 ///   proc::process consumer(consume, q);
 ///   consumer.start();
-///   q.put("data_1");
+///   q.send("data_1");
 ///   q.close();
 ///   consumer.join();
 /// @endcode
@@ -58,31 +83,34 @@ class queue {
 
   /// Waits for room, then appends `value`. Throws channel_closed_error if the queue is closed,
   /// std::length_error if the encoded value exceeds the slot size.
-  void put(const T& value) { (void)put_impl(value, nullptr); }
-  /// Like `put`, waiting at most `timeout`; returns false if it timed out.
+  void send(const T& value) { (void)put_impl(value, nullptr); }
+  /// Like `send`, waiting at most `timeout`: `ok`, `timeout`, or `closed` (nothing thrown).
   template <class Rep, class Period>
-  bool put_for(const T& value, std::chrono::duration<Rep, Period> timeout) {
+  send_status send_for(const T& value, std::chrono::duration<Rep, Period> timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    return put_impl(value, &deadline);
+    return send_until(value, &deadline);
   }
-  /// Appends without waiting; false if the queue is full.
-  bool try_put(const T& value) {
+  /// Appends without waiting: `ok`, `full`, or `closed` (nothing thrown).
+  send_status try_send(const T& value) {
     const auto now = std::chrono::steady_clock::now();
-    return put_impl(value, &now);
+    const send_status s = send_until(value, &now);
+    return s == send_status::timeout ? send_status::full : s;
   }
 
   /// Waits for a value and takes it; nullopt once the queue is closed and drained.
-  std::optional<T> get() { return take(nullptr); }
-  /// Like `get`, waiting at most `timeout`; nullopt on timeout too (`closed()` tells apart).
+  std::optional<T> receive() { return take(nullptr); }
+  /// Like `receive`, waiting at most `timeout`: `ok` with the value, `timeout`, or `closed`
+  /// (closed and drained).
   template <class Rep, class Period>
-  std::optional<T> get_for(std::chrono::duration<Rep, Period> timeout) {
+  receive_result<T> receive_for(std::chrono::duration<Rep, Period> timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    return take(&deadline);
+    return receive_until(&deadline, receive_status::timeout);
   }
-  /// Takes a value without waiting; nullopt if there is none.
-  std::optional<T> try_get() {
+  /// Takes a value without waiting: `ok` with the value, `empty`, or `closed` (closed and
+  /// drained).
+  receive_result<T> try_receive() {
     const auto now = std::chrono::steady_clock::now();
-    return take(&now);
+    return receive_until(&now, receive_status::empty);
   }
 
   /// Waits until a value is there or the queue is closed, up to `timeout`, taking nothing.
@@ -98,6 +126,10 @@ class queue {
   /// Values in the queue right now.
   [[nodiscard]] std::size_t size() const { return ring().size(); }
   [[nodiscard]] std::size_t capacity() const { return ring().capacity(); }
+  [[nodiscard]] queue_statistics statistics() const {
+    auto& r = ring();
+    return {r.size(), r.capacity(), r.closed(), r.watched(), r.sleeping_watchers(), r.watcher_wakeups()};
+  }
 
   /// Encoding for `process` arguments: the memfd's number, which the child inherits.
   template <class Archive>
@@ -119,6 +151,8 @@ class queue {
   }
 
  private:
+  friend struct detail::queue_access;
+
   detail::shm_ring& ring() const {
     if (!ring_) throw std::logic_error("proc::queue handle is empty");
     return *ring_;
@@ -130,6 +164,25 @@ class queue {
       return detail::encode_into_buffer(dst, room, *static_cast<const T*>(context));
     };
     return ring().put_with(write, const_cast<T*>(&value), deadline);
+  }
+  send_status send_until(const T& value, const std::chrono::steady_clock::time_point* deadline) {
+    if (closed()) return send_status::closed;
+    try {
+      return put_impl(value, deadline) ? send_status::ok : send_status::timeout;
+    } catch (const channel_closed_error&) {  // closed while it waited
+      return send_status::closed;
+    }
+  }
+  receive_result<T> receive_until(const std::chrono::steady_clock::time_point* deadline, receive_status none) {
+    receive_result<T> r;
+    r.value = take(deadline);
+    if (!r.value && closed()) r.value = take_now();  // closed after the wait: drain first
+    r.status = r.value ? receive_status::ok : (closed() ? receive_status::closed : none);
+    return r;
+  }
+  std::optional<T> take_now() {
+    const auto now = std::chrono::steady_clock::now();
+    return take(&now);
   }
   std::optional<T> take(const std::chrono::steady_clock::time_point* deadline) {
     std::optional<T> out;

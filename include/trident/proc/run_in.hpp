@@ -1,108 +1,106 @@
 #pragma once
 /// @file
 /// The process layer on the event loop: `aio::run_in(process_pool&, fn, args...)` (Python's
-/// `loop.run_in_executor(ProcessPoolExecutor, ...)`), and `aio::queue_get` / `aio::queue_put`
-/// for `proc::queue` without blocking the loop.
+/// `loop.run_in_executor(ProcessPoolExecutor, ...)`), and `aio::receive` / `aio::send` for
+/// `proc::queue` without blocking the loop.
 
 #include <chrono>
 #include <coroutine>
 #include <exception>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/run_in.hpp"
-#include "trident/aio/sleep.hpp"
 #include "trident/aio/task.hpp"
+#include "trident/aio/wrap_future.hpp"
 #include "trident/core/errors.hpp"
 #include "trident/exec/future.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/queue.hpp"
+#include "trident/sync/channel_types.hpp"
 
-namespace trident::aio {
+namespace trident::proc::detail {
 
-namespace detail {
-
-/// Shared between the awaiter (loop thread) and the future's continuation (the pool's I/O
-/// thread): whichever side comes second finds the other's mark.
-struct proc_wait_state {
-  std::coroutine_handle<> waiter;  // loop thread only; cleared when resumed or abandoned
-  event_loop* loop = nullptr;
-  const lowlevel::task_context* context = nullptr;
-};
-
-struct proc_wake_node final : ::trident::exec::detail::continuation {
-  std::shared_ptr<proc_wait_state> state;
-  std::shared_ptr<lowlevel::remote_endpoint> endpoint;
-  proc_wake_node(std::shared_ptr<proc_wait_state> s, std::shared_ptr<lowlevel::remote_endpoint> e)
-      : state(std::move(s)), endpoint(std::move(e)) {
-    fire = &on_fire;
-  }
-  static void on_fire(::trident::exec::detail::continuation* c) noexcept {
-    auto* self = static_cast<proc_wake_node*>(c);
-    try {
-      lowlevel::post(*self->endpoint, [state = self->state] {
-        if (auto w = std::exchange(state->waiter, nullptr)) state->loop->schedule(w, state->context);
-      });
-    } catch (...) {
-      std::terminate();  // a lost wake-up would hang the task forever
-    }
-    delete self;
+/// The awaitables' way to a queue's ring (a friend of `proc::queue`).
+struct queue_access {
+  template <class T>
+  static shm_ring& ring(const queue<T>& q) {
+    return q.ring();
   }
 };
 
-template <class R>
-class future_awaiter : private aio::lowlevel::cancellable_wait {
+
+/// Suspends a coroutine until a `proc::queue`'s ring is readable or writable, through a
+/// `ring_wake_hook` left with the ring's watcher thread (protocol in src/proc/shm_ring.cpp).
+/// The hook posts the wake-up to the loop; cancelling withdraws the hook (or, if it fired
+/// already, leaves its post to find no waiter) and resumes the coroutine with
+/// `cancelled_error`. The caller re-checks the queue after every resumption.
+class proc_queue_wait : private aio::lowlevel::cancellable_wait {
  public:
-  explicit future_awaiter(future<R> f) : future_(std::move(f)) {}
+  proc_queue_wait(detail::shm_ring& ring, detail::ring_readiness readiness) noexcept
+      : ring_(ring), readiness_(readiness) {
+    hook_.fire = &on_fire;
+  }
+  proc_queue_wait(const proc_queue_wait&) = delete;
+  proc_queue_wait& operator=(const proc_queue_wait&) = delete;
+  ~proc_queue_wait() {
+    if (state_) (void)ring_.unwatch(readiness_, hook_);  // a frame destroyed while it waits
+  }
 
-  bool await_ready() const { return future_.ready(); }
+  bool await_ready() const noexcept { return false; }
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    if (bind(h)) {
-      future_.cancel();
-      return false;
-    }
-    auto& loop = event_loop::running();
-    state_ = std::make_shared<proc_wait_state>();
+    if (bind(h)) return false;
+    auto& loop = aio::event_loop::running();
+    state_ = std::make_shared<aio::lowlevel::remote_wait_state>();
     state_->waiter = h;
     state_->loop = &loop;
     state_->context = context_;
-    auto* node = new proc_wake_node(state_, loop.endpoint());
-    if (!future_.state()->add_continuation(node)) {
-      delete node;
-      state_->waiter = nullptr;
-      return false;  // finished meanwhile
-    }
+    hook_.state = state_;
+    hook_.endpoint = loop.endpoint();
+    ring_.watch(readiness_, hook_);
     arm(&on_cancel, this);
     return true;
   }
 
-  R await_resume() {
-    end_wait("cancelled while waiting for a worker process");
-    return future_.get();
-  }
+  void await_resume() { end_wait("cancelled while waiting on a proc::queue"); }
 
  private:
-  /// The awaiting task was cancelled: a task not yet sent to a worker is withdrawn; one that is
-  /// running finishes in its worker and its result is dropped. The task resumes now.
-  static void on_cancel(void* arg) noexcept {
-    auto* self = static_cast<future_awaiter*>(arg);
-    (void)self->future_.cancel();
-    if (auto w = std::exchange(self->state_->waiter, nullptr)) self->state_->loop->schedule(w, self->context_);
+  struct hook final : detail::ring_wake_hook {
+    std::shared_ptr<aio::lowlevel::remote_wait_state> state;
+    std::shared_ptr<aio::lowlevel::remote_endpoint> endpoint;
+  };
+
+  /// Watcher thread, under its lock.
+  static void on_fire(detail::ring_wake_hook* h) noexcept {
+    auto* self = static_cast<hook*>(h);
+    aio::lowlevel::post_resume(*self->endpoint, self->state);
   }
 
-  future<R> future_;
-  std::shared_ptr<proc_wait_state> state_;
+  static void on_cancel(void* arg) noexcept {
+    auto* self = static_cast<proc_queue_wait*>(arg);
+    (void)self->ring_.unwatch(self->readiness_, self->hook_);
+    self->state_->resume();
+  }
+
+  detail::shm_ring& ring_;
+  detail::ring_readiness readiness_;
+  hook hook_;
+  std::shared_ptr<aio::lowlevel::remote_wait_state> state_;
 };
 
-}  // namespace detail
+}  // namespace trident::proc::detail
+
+namespace trident::aio {
 
 /// Runs the registered task `fn(args...)` on a worker process of `pool` and resumes the awaiting
 /// coroutine with its result (or `remote_error`, `worker_crashed_error`, …) on the loop thread.
-/// The loop keeps running other tasks meanwhile; no thread is blocked.
+/// The loop keeps running other tasks meanwhile; no thread is blocked. Built on
+/// `wrap_future(pool.submit(...))`.
 ///
 /// @par Cancellation
 /// A cancellation point: cancelling the awaiting task resumes it at once with
@@ -114,38 +112,48 @@ class future_awaiter : private aio::lowlevel::cancellable_wait {
 /// @endcode
 template <class R, class... P, class... Args>
 auto run_in(proc::process_pool& pool, R (*fn)(P...), Args&&... args) {
-  return detail::future_awaiter<R>(pool.submit(fn, std::forward<Args>(args)...));
+  return wrap_future(pool.submit(fn, std::forward<Args>(args)...));
 }
 
-/// Takes the next value of `q` without blocking the loop; nullopt once `q` is closed and drained.
+/// Receives the next value of `q` from a coroutine without blocking the loop: the value, or
+/// nullopt once `q` is closed and drained — the verb of `aio::receive(channel)` and
+/// `aio::receive(aio::queue)`.
 ///
-/// The wait happens on a thread of `default_blocking_pool()` in slices of at most 100 ms, and
-/// the value is taken on the loop thread. @par Cancel safety
-/// Cancel-safe: a cancelled `queue_get` has taken nothing from the queue.
+/// While `q` is empty the coroutine waits without a thread of its own and without polling: it
+/// leaves a wake-up hook with the queue handle's watcher thread, which sleeps on the queue's
+/// futex and posts the wake-up to the loop when a value arrives (from any process) or the
+/// queue is closed (see src/proc/shm_ring.cpp, docs/proc.md). The handle `q` must outlive the
+/// call (copies of it may come and go).
+///
+/// @par Cancellation
+/// A cancellation point while it waits. Cancel-safe: a cancelled `receive` has taken nothing.
 template <class T>
-task<std::optional<T>> queue_get(proc::queue<T>& q) {
+task<std::optional<T>> receive(proc::queue<T>& q) {
   for (;;) {
-    if (auto v = q.try_get()) co_return v;
-    if (q.closed()) {
-      if (auto v = q.try_get()) co_return v;
-      co_return std::nullopt;
-    }
-    // A named awaiter, not a temporary in the co_await expression: g++ 12 destroys temporaries
-    // with captured handles there twice.
-    auto wait = to_thread([handle = q]() mutable { return handle.wait_readable_for(std::chrono::milliseconds(100)); });
-    (void)co_await wait;
+    receive_result<T> r = q.try_receive();
+    if (r.status == receive_status::ok) co_return std::move(r.value);
+    if (r.status == receive_status::closed) co_return std::nullopt;
+    proc::detail::proc_queue_wait readable(proc::detail::queue_access::ring(q), proc::detail::ring_readiness::readable);
+    co_await readable;
   }
 }
 
-/// Puts `value` into `q` without blocking the loop: waits for room on a helper thread.
-/// Throws `channel_closed_error` if `q` is closed. @par Cancel safety
-/// Not cancel-safe once the put is under way: cancelling may still deliver the value (at most
-/// once); a cancelled call never delivers it twice.
+/// Sends `value` on `q` from a coroutine without blocking the loop, waiting (as `receive`
+/// does, without a thread or polling) while `q` is full. Throws `channel_closed_error` if `q`
+/// is or gets closed, std::length_error if the value does not fit a slot. The handle `q` must
+/// outlive the call.
+///
+/// @par Cancellation
+/// A cancellation point while it waits. Cancel-safe: a cancelled `send` delivered nothing.
 template <class T>
-task<void> queue_put(proc::queue<T>& q, T value) {
-  if (q.try_put(value)) co_return;
-  auto put = to_thread([handle = q, value = std::move(value)]() mutable { handle.put(value); });  // named: see queue_get
-  co_await put;
+task<void> send(proc::queue<T>& q, std::type_identity_t<T> value) {
+  for (;;) {
+    const send_status s = q.try_send(value);
+    if (s == send_status::ok) co_return;
+    if (s == send_status::closed) throw channel_closed_error("proc::queue is closed; the value was not delivered");
+    proc::detail::proc_queue_wait writable(proc::detail::queue_access::ring(q), proc::detail::ring_readiness::writable);
+    co_await writable;
+  }
 }
 
 }  // namespace trident::aio

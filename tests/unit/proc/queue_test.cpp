@@ -17,12 +17,12 @@ namespace {
 using trident::proc::queue;
 
 void produce_numbers(queue<int> q, int first, int count) {
-  for (int i = 0; i < count; ++i) q.put(first + i);
+  for (int i = 0; i < count; ++i) q.send(first + i);
 }
 TRIDENT_TASK(produce_numbers);
 
 void echo_doubled(queue<int> in, queue<int> out) {
-  while (auto v = in.get()) out.put(*v * 2);
+  while (auto v = in.receive()) out.send(*v * 2);
   out.close();
 }
 TRIDENT_TASK(echo_doubled);
@@ -32,43 +32,56 @@ TRIDENT_TASK(takes_a_queue);
 
 TEST(proc_queue, fifo_within_one_process) {
   queue<std::string> q(4);
-  EXPECT_TRUE(q.try_put("a"));
-  q.put("b");
+  EXPECT_EQ(q.try_send("a"), trident::send_status::ok);
+  q.send("b");
   EXPECT_EQ(q.size(), 2u);
-  EXPECT_EQ(q.get(), "a");
-  EXPECT_EQ(q.try_get(), "b");
-  EXPECT_FALSE(q.try_get().has_value());
+  EXPECT_EQ(q.receive(), "a");
+  EXPECT_EQ(q.try_receive().value, "b");
+  EXPECT_EQ(q.try_receive().status, trident::receive_status::empty);
 }
 
-TEST(proc_queue, bounded_put_times_out_when_full) {
+TEST(proc_queue, bounded_send_times_out_when_full) {
   queue<int> q(2);
-  q.put(1);
-  q.put(2);
-  EXPECT_FALSE(q.try_put(3));
-  EXPECT_FALSE(q.put_for(3, std::chrono::milliseconds(20)));
-  EXPECT_FALSE(q.get_for(std::chrono::milliseconds(1)) == std::nullopt);
+  q.send(1);
+  q.send(2);
+  EXPECT_EQ(q.try_send(3), trident::send_status::full);
+  EXPECT_EQ(q.send_for(3, std::chrono::milliseconds(20)), trident::send_status::timeout);
+  EXPECT_EQ(q.receive_for(std::chrono::milliseconds(1)).value, 1);
 }
 
-TEST(proc_queue, get_times_out_when_empty) {
+TEST(proc_queue, receive_times_out_when_empty) {
   queue<int> q(2);
-  EXPECT_FALSE(q.get_for(std::chrono::milliseconds(20)).has_value());
+  const auto r = q.receive_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(r.status, trident::receive_status::timeout);
+  EXPECT_FALSE(r.has_value());
   EXPECT_FALSE(q.closed());
+}
+
+TEST(proc_queue, non_waiting_and_timed_forms_report_closed_without_throwing) {
+  queue<int> q(2);
+  q.send(1);
+  q.close();
+  EXPECT_EQ(q.try_send(2), trident::send_status::closed);
+  EXPECT_EQ(q.send_for(2, std::chrono::milliseconds(1)), trident::send_status::closed);
+  EXPECT_EQ(q.receive_for(std::chrono::milliseconds(1)).value, 1);  // drained first
+  EXPECT_EQ(q.try_receive().status, trident::receive_status::closed);
+  EXPECT_EQ(q.receive_for(std::chrono::milliseconds(1)).status, trident::receive_status::closed);
 }
 
 TEST(proc_queue, close_drains_then_ends_consumers_and_refuses_producers) {
   queue<int> q(8);
-  q.put(1);
-  q.put(2);
+  q.send(1);
+  q.send(2);
   q.close();
-  EXPECT_THROW(q.put(3), trident::channel_closed_error);
-  EXPECT_EQ(q.get(), 1);
-  EXPECT_EQ(q.get(), 2);
-  EXPECT_FALSE(q.get().has_value());
+  EXPECT_THROW(q.send(3), trident::channel_closed_error);
+  EXPECT_EQ(q.receive(), 1);
+  EXPECT_EQ(q.receive(), 2);
+  EXPECT_FALSE(q.receive().has_value());
 }
 
 TEST(proc_queue, close_wakes_a_blocked_consumer) {
   queue<int> q(1);
-  std::thread t([&] { EXPECT_FALSE(q.get().has_value()); });
+  std::thread t([&] { EXPECT_FALSE(q.receive().has_value()); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   q.close();
   t.join();
@@ -76,18 +89,18 @@ TEST(proc_queue, close_wakes_a_blocked_consumer) {
 
 TEST(proc_queue, oversized_message_is_refused) {
   queue<std::string> q(2, 16);
-  EXPECT_THROW(q.put(std::string(100, 'x')), std::length_error);
-  q.put("short");
-  EXPECT_EQ(q.get(), "short");
+  EXPECT_THROW(q.send(std::string(100, 'x')), std::length_error);
+  q.send("short");
+  EXPECT_EQ(q.receive(), "short");
 }
 
 TEST(proc_queue, many_threads_many_items) {
   queue<int> q(16);
   std::atomic<long> sum{0};
   std::vector<std::thread> threads;
-  for (int p = 0; p < 3; ++p) threads.emplace_back([&, p] { for (int i = 0; i < 2000; ++i) q.put(p * 10000 + i); });
+  for (int p = 0; p < 3; ++p) threads.emplace_back([&, p] { for (int i = 0; i < 2000; ++i) q.send(p * 10000 + i); });
   std::vector<std::thread> consumers;
-  for (int c = 0; c < 3; ++c) consumers.emplace_back([&] { while (auto v = q.get()) sum += *v; });
+  for (int c = 0; c < 3; ++c) consumers.emplace_back([&] { while (auto v = q.receive()) sum += *v; });
   for (auto& t : threads) t.join();
   q.close();
   for (auto& t : consumers) t.join();
@@ -103,7 +116,7 @@ TEST(proc_queue, producers_in_other_processes) {
   a.start();
   b.start();
   long sum = 0;
-  for (int i = 0; i < 1000; ++i) sum += *q.get();
+  for (int i = 0; i < 1000; ++i) sum += *q.receive();
   a.join();
   b.join();
   EXPECT_EQ(a.exitcode(), 0);
@@ -120,11 +133,11 @@ TEST(proc_queue, a_child_consumes_until_close) {
   trident::proc::process p(echo_doubled, in, out);
   p.start();
   std::thread feeder([&] {
-    for (int i = 1; i <= 100; ++i) in.put(i);
+    for (int i = 1; i <= 100; ++i) in.send(i);
     in.close();
   });
   long sum = 0;
-  while (auto v = out.get()) sum += *v;
+  while (auto v = out.receive()) sum += *v;
   feeder.join();
   p.join();
   EXPECT_EQ(sum, 2 * 5050);

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "trident/aio/gather.hpp"
+#include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
+#include "trident/proc/process.hpp"
 
 namespace {
 
@@ -91,17 +94,23 @@ TEST(proc_run_in, remote_exception_reaches_the_coroutine) {
   EXPECT_EQ(aio::run(main_task()), "std::out_of_range");
 }
 
-TEST(proc_run_in, queue_get_does_not_block_the_loop_and_ends_on_close) {
+TEST(proc_run_in, queue_receive_does_not_block_the_loop_and_ends_on_close) {
   trident::proc::queue<int> q(4);
   auto main_task = [&]() -> aio::task<int> {
     auto consumer = [&]() -> aio::task<int> {
       int sum = 0;
-      while (auto v = co_await aio::queue_get(q)) sum += *v;
+      for (;;) {
+        auto next = aio::receive(q);  // named: g++ 12 and temporaries in co_await (DESIGN.md)
+        auto v = co_await next;
+        if (!v) break;
+        sum += *v;
+      }
       co_return sum;
     };
     auto producer = [&]() -> aio::task<void> {
       for (int i = 1; i <= 10; ++i) {
-        co_await aio::queue_put(q, i);
+        auto send = aio::send(q, i);
+        co_await send;
         co_await aio::sleep(1ms);
       }
       q.close();
@@ -111,6 +120,136 @@ TEST(proc_run_in, queue_get_does_not_block_the_loop_and_ends_on_close) {
     co_return sum;
   };
   EXPECT_EQ(aio::run(main_task()), 55);
+}
+
+/// Waits (yielding the thread, no timed sleep) until `ready()`; the test's ctest timeout bounds it.
+template <class Ready>
+void spin_until(Ready ready) {
+  while (!ready()) std::this_thread::yield();
+}
+
+TEST(proc_queue_receive, a_waiting_coroutine_is_woken_once_per_value_from_another_thread_never_by_a_poll) {
+  trident::proc::queue<int> q(4);
+  std::thread producer([&] {
+    for (int i = 1; i <= 3; ++i) {
+      // Send only once the previous value is taken and the coroutine's watcher sleeps on the
+      // queue again: each value must be what wakes it.
+      spin_until([&] { return q.size() == 0 && q.statistics().sleeping_watchers == 1; });
+      q.send(i);
+    }
+  });
+  auto consumer = [&]() -> aio::task<int> {
+    int sum = 0;
+    for (int i = 0; i < 3; ++i) {
+      auto next = aio::receive(q);
+      auto v = co_await next;
+      sum += v.value_or(-100);
+    }
+    co_return sum;
+  };
+  EXPECT_EQ(aio::run(consumer()), 6);
+  producer.join();
+  const auto stats = q.statistics();
+  EXPECT_EQ(stats.watcher_wakeups, 3u);  // one per value: no slices of polling in between
+  EXPECT_EQ(stats.waiting_coroutines, 0u);
+}
+
+void send_numbers(trident::proc::queue<int> q, int count) {
+  for (int i = 1; i <= count; ++i) q.send(i);
+  q.close();
+}
+TRIDENT_TASK(send_numbers);
+
+TEST(proc_queue_receive, a_coroutine_receives_everything_another_process_sends_then_nullopt) {
+  trident::proc::queue<int> q(4);
+  trident::proc::process child(send_numbers, q, 200);
+  child.start();
+  auto consumer = [&]() -> aio::task<long> {
+    long sum = 0;
+    for (;;) {
+      auto next = aio::receive(q);
+      auto v = co_await next;
+      if (!v) break;
+      sum += *v;
+    }
+    co_return sum;
+  };
+  EXPECT_EQ(aio::run(consumer()), 200 * 201 / 2);
+  child.join();
+  EXPECT_EQ(child.exitcode(), 0);
+}
+
+TEST(proc_queue_receive, cancelling_a_waiting_receive_takes_nothing_and_releases_the_watcher) {
+  trident::proc::queue<int> q(4);
+  auto waiter = [&]() -> aio::task<std::optional<int>> {
+    auto next = aio::receive(q);
+    co_return co_await next;
+  };
+  aio::run([&]() -> aio::task<void> {
+    auto h = aio::spawn(waiter());
+    while (q.statistics().waiting_coroutines == 0) co_await aio::sleep(0ms);
+    h.cancel();
+    EXPECT_THROW(co_await h, trident::cancelled_error);
+    EXPECT_EQ(q.statistics().waiting_coroutines, 0u);
+    q.send(7);
+    EXPECT_EQ(q.try_receive().value, 7);  // the cancelled receive took nothing
+  }());
+  // The watcher was poked: it no longer counts as a sleeper, so senders wake one thread again.
+  spin_until([&] { return q.statistics().sleeping_watchers == 0; });
+}
+
+TEST(proc_queue_send, a_coroutine_waits_for_room_and_its_value_arrives_once) {
+  trident::proc::queue<int> q(1);
+  q.send(1);
+  std::thread consumer([&] {
+    spin_until([&] { return q.statistics().sleeping_watchers == 1; });
+    EXPECT_EQ(q.receive(), 1);
+    EXPECT_EQ(q.receive(), 2);
+  });
+  aio::run([&]() -> aio::task<void> {
+    auto send = aio::send(q, 2);
+    co_await send;
+  }());
+  consumer.join();
+  EXPECT_EQ(q.try_receive().status, trident::receive_status::empty);
+}
+
+TEST(proc_queue_close, close_wakes_a_waiting_receiver_with_nullopt_and_a_waiting_sender_with_closed) {
+  trident::proc::queue<int> empty_q(1);
+  trident::proc::queue<int> full_q(1);
+  full_q.send(0);
+  std::thread closer([&] {
+    spin_until([&] {
+      return empty_q.statistics().waiting_coroutines == 1 && full_q.statistics().waiting_coroutines == 1;
+    });
+    empty_q.close();
+    full_q.close();
+  });
+  bool receiver_ended = false;
+  bool sender_refused = false;
+  auto receiver = [&]() -> aio::task<void> {
+    auto next = aio::receive(empty_q);
+    auto v = co_await next;
+    receiver_ended = !v.has_value();
+  };
+  auto sender = [&]() -> aio::task<void> {
+    try {
+      auto send = aio::send(full_q, 1);
+      co_await send;
+    } catch (const trident::channel_closed_error&) {
+      sender_refused = true;
+    }
+  };
+  aio::run([&]() -> aio::task<void> {
+    auto r = aio::spawn(receiver());
+    auto s = aio::spawn(sender());
+    co_await r;
+    co_await s;
+  }());
+  closer.join();
+  EXPECT_TRUE(receiver_ended);
+  EXPECT_TRUE(sender_refused);
+  EXPECT_EQ(full_q.try_receive().value, 0);  // what was in stays receivable
 }
 
 }  // namespace

@@ -19,19 +19,16 @@
 #include <type_traits>
 #include <utility>
 
+#include "trident/exec/continuation.hpp"
 #include "trident/exec/detail/futex.hpp"
 
 namespace trident::exec::detail {
 
 enum class status : std::uint32_t { pending = 0, running = 1, value = 2, exception = 3, cancelled = 4 };
 
-/// A callback registered on a shared state; `fire` runs exactly once, on the thread that
-/// publishes the result (or at registration's refusal, never: see `add_continuation`).
-/// `fire` owns the node's lifetime from then on.
-struct continuation {
-  continuation* next = nullptr;
-  void (*fire)(continuation* self) noexcept = nullptr;
-};
+/// The public hook (exec/continuation.hpp states its contract), under the name the combinators
+/// have always used.
+using continuation = ::trident::continuation;
 
 class state_base {
  public:

@@ -7,12 +7,32 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 namespace trident::proc::detail {
 
 struct ring_header;
+class ring_watcher;
+
+/// Which readiness a `ring_wake_hook` waits for.
+enum class ring_readiness : unsigned char {
+  readable,  ///< a message is there, or the ring is closed
+  writable,  ///< a slot is free, or the ring is closed
+};
+
+/// A registration to hear, without blocking a thread, that a ring became readable or writable:
+/// what a coroutine waiting on a `proc::queue` leaves with the ring. `fire` runs once, on the
+/// ring's watcher thread, with the watcher's lock held: it must be short and must not call the
+/// ring (post to an event loop and return). Owned by the registrant, which must keep it alive
+/// until it fired or `unwatch` returned.
+struct ring_wake_hook {
+  void (*fire)(ring_wake_hook* self) noexcept = nullptr;
+  ring_wake_hook* next = nullptr;  // the watcher's list; guarded by its lock
+  ring_wake_hook* prev = nullptr;
+  bool linked = false;
+};
 
 /// A bounded multi-producer multi-consumer queue of byte messages in shared memory.
 ///
@@ -56,11 +76,29 @@ class shm_ring {
   [[nodiscard]] std::size_t max_message() const noexcept;
   [[nodiscard]] int descriptor() const noexcept { return fd_; }
 
+  /// Registers `hook` to fire once the ring is `readiness` (checked by the watcher thread, so
+  /// it may fire at once). The first registration in a direction starts that direction's
+  /// watcher thread. Throws std::system_error if the thread cannot start.
+  void watch(ring_readiness readiness, ring_wake_hook& hook);
+  /// Withdraws `hook`: true if it was still registered (it will not fire), false if it fired
+  /// (its `fire` has returned). Safe to call from inside no `fire`.
+  bool unwatch(ring_readiness readiness, ring_wake_hook& hook) noexcept;
+  /// Coroutines (hooks) of this process registered right now, in both directions.
+  [[nodiscard]] std::size_t watched() const noexcept;
+  /// Times this process's watcher threads were woken from the futex: one per wake-up, never a
+  /// timed poll. For tests and statistics.
+  [[nodiscard]] std::uint64_t watcher_wakeups() const noexcept;
+  /// Watchers of every process sleeping on this ring right now, in both directions.
+  [[nodiscard]] std::size_t sleeping_watchers() const noexcept;
+
  private:
   void map(std::size_t bytes);
+  ring_watcher& watcher(ring_readiness readiness);
   int fd_ = -1;
   std::size_t bytes_ = 0;
   ring_header* h_ = nullptr;
+  mutable std::mutex watchers_mutex_;  // guards creating the watchers
+  std::unique_ptr<ring_watcher> watchers_[2];
 };
 
 }  // namespace trident::proc::detail
