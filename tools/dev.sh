@@ -3,7 +3,8 @@
 #
 #   tools/dev.sh tour          build (release preset) and run `trident tour`
 #   tools/dev.sh test          build (release preset) and run the whole test suite
-#   tools/dev.sh test tsan     the same under a sanitizer preset (tsan | asan | debug)
+#   tools/dev.sh test tsan     the same under another preset (tsan | asan | debug); arguments
+#                              after the preset go to ctest (e.g. -L concurrency)
 #
 # Packages are installed with apt-get only when absent (as root, or through sudo).
 set -euo pipefail
@@ -33,6 +34,7 @@ build() {
 
 action=${1:-tour}
 preset=${2:-release}
+shift $(( $# > 2 ? 2 : $# ))
 case "$action" in
   tour)
     install_missing
@@ -42,7 +44,7 @@ case "$action" in
   test)
     install_missing
     build "$preset"
-    ctest --preset "$preset"
+    ctest --preset "$preset" "$@"
     ;;
   *)
     echo "usage: tools/dev.sh tour | test [release|debug|tsan|asan]" >&2
