@@ -46,7 +46,8 @@ void stop() noexcept;
 /// Whether spans are being recorded now.
 [[nodiscard]] bool enabled() noexcept;
 
-/// Discards every recorded span. Thread safe, but spans that end concurrently may survive.
+/// Discards every recorded span, and those imported from other processes (`import_spans`).
+/// Thread safe, but spans that end concurrently may survive.
 void clear();
 
 /// Names the calling thread in exported timelines (the "thread_name" metadata of Chrome traces).
