@@ -14,6 +14,7 @@
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/core/source_location.hpp"
 
+#include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
 
 #include "trident/sync/channel.hpp"

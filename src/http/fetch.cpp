@@ -56,10 +56,11 @@ struct run_state {
 aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
   fetch_result& r = st.results[i];
   const auto started = aio::clock::now();
-  const std::uint64_t trace_start = trace::now_ns();
+  const std::uint64_t trace_start = trace::enabled() ? trace::now_ns() : 0;  // 0: not traced
   auto finish = [&](fetch_outcome o) {
-    // One span per URL on the timeline (`--trace`): downloads overlap on the loop's one thread.
-    trace::record("download", "http", trace_start, trace::now_ns(), r.url);
+    // One span per URL on the timeline (`--trace`). Downloads overlap on the loop's one thread,
+    // so they are asynchronous spans (a track each), never complete events on the thread's lane.
+    if (trace_start != 0) trace::record_async("download", "http", trace_start, trace::now_ns(), r.url);
     r.outcome = o;
     r.seconds = std::chrono::duration<double>(aio::clock::now() - started).count();
     if (st.progress != nullptr) {

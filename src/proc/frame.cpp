@@ -36,7 +36,7 @@ void write_header(std::string& out, frame_kind kind, std::uint8_t flags, std::ui
 }
 
 bool known_kind(std::uint8_t k) noexcept {
-  return k >= static_cast<std::uint8_t>(frame_kind::hello) && k <= static_cast<std::uint8_t>(frame_kind::retire);
+  return k >= static_cast<std::uint8_t>(frame_kind::hello) && k <= static_cast<std::uint8_t>(frame_kind::trace_spans);
 }
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }

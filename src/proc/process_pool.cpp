@@ -46,6 +46,8 @@
 #include <thread>
 
 #include "trident/proc/detail/spawn.hpp"
+#include "trident/trace/process_spans.hpp"
+#include "trident/trace/recorder.hpp"
 
 namespace trident::proc {
 
@@ -163,8 +165,15 @@ struct process_pool::impl {
     w->start_deadline = clock::now() + options.start_timeout;
     watch_fd(w->proc.socket, EPOLLIN | EPOLLRDHUP, &w->sock_watch);
     watch_fd(w->proc.pidfd, EPOLLIN, &w->pid_watch);
+    ask_to_trace(*w);
     workers.push_back(std::move(w));
     publish_pids();
+  }
+
+  /// While this process traces, a new worker records a span per task and sends its spans back
+  /// (`trace_spans` frames, merged into this process's export); otherwise it records nothing.
+  void ask_to_trace(worker& w) {
+    if (trace::enabled()) w.writer.add(detail::frame_kind::trace_on, started.load(std::memory_order_relaxed), {});
   }
 
   void publish_pids() {
@@ -241,6 +250,9 @@ struct process_pool::impl {
         }
         return;
       }
+      case detail::frame_kind::trace_spans:
+        trace::import_spans(f.payload);
+        return;
       default:
         throw protocol_error("worker channel: a worker sent a frame only the parent may send");
     }

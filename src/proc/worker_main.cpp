@@ -30,9 +30,13 @@
 #include <typeinfo>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/frame.hpp"
 #include "trident/proc/task.hpp"
+#include "trident/trace/process_spans.hpp"
+#include "trident/trace/recorder.hpp"
 
 namespace trident::proc {
 
@@ -95,6 +99,38 @@ bool run_task(const detail::frame& f, detail::frame_writer& out, std::string& sc
 
 bool send_all(int fd, detail::frame_writer& out) { return out.flush(fd); }
 
+// ---- tracing: on only when the parent asks (a `trace_on` frame), so an untraced pool pays
+// nothing. The worker then records a span per task and sends its spans just before each result,
+// so the parent holds a task's span by the time its future completes; a crash loses only the
+// spans of the task that crashed. Spans travel in the channel rather than in files: nothing to
+// clean up, nothing left behind by a killed worker, and no second path between the processes.
+
+void start_tracing(std::uint64_t worker_number) {
+  trace::set_process_name(fmt::format("worker {} (pid {})", worker_number, ::getpid()));
+  trace::set_thread_name(fmt::format("worker {} tasks", worker_number));
+  trace::start();
+}
+
+/// Runs one task frame inside a span (the task's registered name is its detail), then sends the
+/// spans recorded so far ahead of the task's result frame.
+bool run_task_traced(int fd, const detail::frame& f, detail::frame_writer& out, std::string& scratch, bool report) {
+  const std::uint64_t start = trace::now_ns();
+  detail::frame_writer result;
+  const bool ok = run_task(f, result, scratch, report);
+  std::string name;
+  if (f.payload.size() >= 4) {
+    std::uint32_t name_len;
+    std::memcpy(&name_len, f.payload.data(), 4);
+    if (name_len <= f.payload.size() - 4) name = f.payload.substr(4, name_len);
+  }
+  trace::record(f.kind == detail::frame_kind::chunk ? "chunk" : "task", "process_pool", start, trace::now_ns(),
+                std::move(name));
+  const std::string packed = trace::take_spans_for_parent();
+  if (!packed.empty()) out.add(detail::frame_kind::trace_spans, 0, packed);
+  if (send_all(fd, out)) send_all(fd, result);
+  return ok;
+}
+
 int serve(int fd, bool one_shot) {
   detail::frame_writer out;
   out.add(detail::frame_kind::hello, static_cast<std::uint64_t>(::getpid()), {});
@@ -117,8 +153,13 @@ int serve(int fd, bool one_shot) {
         send_all(fd, out);
         return 0;
       }
+      if (f->kind == detail::frame_kind::trace_on) {
+        start_tracing(f->id);
+        continue;
+      }
       if (f->kind != detail::frame_kind::task && f->kind != detail::frame_kind::chunk) continue;
-      const bool ok = run_task(*f, out, scratch, one_shot);
+      const bool ok = trace::enabled() ? run_task_traced(fd, *f, out, scratch, one_shot)
+                                       : run_task(*f, out, scratch, one_shot);
       if (one_shot) {
         send_all(fd, out);
         return ok ? 0 : 1;  // like Python's Process: an uncaught exception is exit status 1

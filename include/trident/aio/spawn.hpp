@@ -5,6 +5,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/task.hpp"
 #include "trident/core/errors.hpp"
+#include "trident/trace/recorder.hpp"
 
 namespace trident::aio {
 
@@ -43,6 +45,7 @@ class spawned_base : public lowlevel::task_context {
   bool retrieved = false;  ///< Someone looked at the outcome (await, result, exception).
   join_node* joiners = nullptr;  ///< Newest first.
   std::coroutine_handle<> root;  ///< The root coroutine until it finishes.
+  std::uint64_t trace_start_ns = 0;  ///< When it was spawned, if tracing was on then; else 0.
 
   void add_ref() noexcept { ++refs_; }
   void release() noexcept {
@@ -65,6 +68,7 @@ class spawned_base : public lowlevel::task_context {
 
   /// Called when the root coroutine has ended and its outcome is stored.
   void finish() noexcept {
+    if (trace_start_ns != 0) record_trace_span();
     finished = true;
     root = nullptr;
     loop->unregister_task(*this);
@@ -102,6 +106,15 @@ class spawned_base : public lowlevel::task_context {
   virtual ~spawned_base() = default;
 
  private:
+  /// The task's life, spawn to end, as an asynchronous span: tasks interleave on the loop
+  /// thread, so their spans overlap and cannot be complete events on that thread's lane.
+  void record_trace_span() const noexcept {
+    try {
+      trace::record_async(name, "coroutine", trace_start_ns, trace::now_ns());
+    } catch (...) {
+      // Out of memory for the trace buffer: the timeline loses this span, the task goes on.
+    }
+  }
   void report_unretrieved() const noexcept {
     try {
       std::rethrow_exception(error);
@@ -303,6 +316,8 @@ task_handle<T> spawn(event_loop& loop, task<T> t, const char* name = "task") {
   state->loop = &loop;
   state->name = name;
   state->root_done = &detail::spawned_state<T>::take_outcome;
+  // Tracing off costs this one relaxed load per spawn.
+  if (trace::enabled()) state->trace_start_ns = trace::now_ns();
   // The task's own frame is the root: it runs in the state's context, and its final step hands
   // the outcome over (see take_outcome). No extra coroutine per spawned task.
   root.promise().context_ = state;

@@ -18,7 +18,14 @@
 namespace trident::trace {
 
 /// One finished span. `name` and `category` point to strings with static storage duration
-/// (string literals); dynamic labels go in `detail` (for example a task's index or URL).
+/// (string literals, or names interned by `import_spans`); dynamic labels go in `detail` (for
+/// example a task's index or URL).
+///
+/// A *synchronous* span (`async_id == 0`) is exported as a complete event ("ph":"X") on its
+/// thread's lane, so the spans of one thread must nest (a stack). An *asynchronous* span
+/// (`async_id != 0`) may overlap others on the same thread — coroutines interleaving on a loop
+/// thread, downloads in flight together — and is exported as a "b"/"e" pair with that id, which
+/// viewers draw on a track of its own.
 struct span_record {
   const char* name = "";
   const char* category = "";
@@ -27,6 +34,7 @@ struct span_record {
   std::uint64_t end_ns = 0;
   std::uint32_t thread_id = 0;  ///< Kernel thread id (gettid).
   std::uint32_t process_id = 0;
+  std::uint64_t async_id = 0;  ///< Nonzero: an asynchronous span (unique within its process).
 };
 
 /// Begins recording on every thread. Spans already recorded are kept. Thread safe.
@@ -38,11 +46,16 @@ void stop() noexcept;
 /// Whether spans are being recorded now.
 [[nodiscard]] bool enabled() noexcept;
 
-/// Discards every recorded span. Thread safe, but spans that end concurrently may survive.
+/// Discards every recorded span, and those imported from other processes (`import_spans`).
+/// Thread safe, but spans that end concurrently may survive.
 void clear();
 
 /// Names the calling thread in exported timelines (the "thread_name" metadata of Chrome traces).
 void set_thread_name(std::string_view name);
+
+/// Names the calling process in exported timelines (the "process_name" metadata). Without it a
+/// process is named "trident (pid P)". Thread safe.
+void set_process_name(std::string_view name);
 
 /// Nanoseconds on the recorder's clock; the value `span_record::start_ns` uses.
 [[nodiscard]] std::uint64_t now_ns() noexcept;
@@ -52,11 +65,19 @@ void set_thread_name(std::string_view name);
 void record(const char* name, const char* category, std::uint64_t start_ns, std::uint64_t end_ns,
             std::string detail = {});
 
+/// Appends a finished *asynchronous* span (see `span_record`) to the calling thread's buffer if
+/// recording is on: use it for work that overlaps other spans on the same thread (coroutines,
+/// transfers in flight together). `name` and `category` must have static storage duration.
+void record_async(const char* name, const char* category, std::uint64_t start_ns, std::uint64_t end_ns,
+                  std::string detail = {});
+
 /// A copy of every span recorded so far, from all threads, sorted by start time.
 [[nodiscard]] std::vector<span_record> snapshot();
 
-/// Writes every span recorded so far as Chrome trace JSON (`{"traceEvents":[...]}` with "X"
-/// complete events in microseconds, plus thread and process name metadata).
+/// Writes every span recorded so far (this process's and those imported from others) as Chrome
+/// trace JSON: `{"traceEvents":[...]}` with "X" complete events for synchronous spans and
+/// "b"/"e" pairs for asynchronous ones, in microseconds, plus a "process_name" metadata event
+/// for every process and a "thread_name" one for every thread lane that any event uses.
 void write_chrome_json(std::ostream& out);
 
 /// Writes the Chrome trace JSON to `path` as a `trident::atomic_file` (replacing an existing

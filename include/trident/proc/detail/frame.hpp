@@ -28,6 +28,10 @@ enum class frame_kind : std::uint8_t {
   result = 4,    ///< worker -> parent: encoded result of task `id`.
   error = 5,     ///< worker -> parent: encoded (type name, message) of the exception of task `id`.
   retire = 6,    ///< parent -> worker: exit after the tasks already sent.
+  trace_on = 7,  ///< parent -> worker, only while the parent traces: record a span per task;
+                 ///< id = the worker's number in its pool (its lane is named after it).
+  trace_spans = 8,  ///< worker -> parent, before a task's result: the spans recorded since the
+                    ///< last such frame, packed by `trace::take_spans_for_parent`.
 };
 
 inline constexpr std::uint32_t frame_magic = 0x31445254;  // "TRD1"
