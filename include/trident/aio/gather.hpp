@@ -6,6 +6,7 @@
 /// (`gather(..., return_exceptions=True)`).
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <stdexcept>
