@@ -96,8 +96,12 @@ aio::task<int> demo() {
   std::cout << "rung from another thread, resumed on the loop thread\n";
 
   // Nobody rings: the timeout scope cancels the wait through on_cancel.
+  // The lambda and its task are named before the co_await: g++ 12 frees temporaries of a
+  // co_await operand while the coroutine still uses them.
+  auto wait_for_bell = [&bell]() -> aio::task<void> { co_await bell.wait(); };
+  auto unanswered = wait_for_bell();
   try {
-    co_await aio::timeout(30ms, [&bell]() -> aio::task<void> { co_await bell.wait(); }());
+    co_await aio::timeout(30ms, std::move(unanswered));
   } catch (const trident::timeout_error&) {
     ++checks;
     std::cout << "a wait nobody answered ended by the timeout scope\n";

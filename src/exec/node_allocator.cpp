@@ -35,6 +35,16 @@ constexpr std::size_t class_count = 4;
 constexpr std::uint32_t batch_size = 256;
 constexpr std::size_t max_batches = 256;  // per class: at most 16 MiB of 256-byte nodes kept
 
+/// Returns a block to the system allocator. The size helps it when the compiler offers sized
+/// deallocation; clang does not by default (-fsized-deallocation), and needs no flag here.
+void free_to_system(void* p, [[maybe_unused]] std::size_t size) noexcept {
+#if defined(__cpp_sized_deallocation)
+  ::operator delete(p, size);
+#else
+  ::operator delete(p);
+#endif
+}
+
 struct free_block {
   free_block* next;
   free_block* next_batch;  // valid in the first block of a batch on a transfer stack
@@ -67,7 +77,7 @@ void release_batch(std::size_t c, free_block* batch, std::uint32_t length) noexc
   }
   while (batch != nullptr) {
     free_block* next = batch->next;
-    ::operator delete(static_cast<void*>(batch), (c + 1) * class_bytes);
+    free_to_system(batch, (c + 1) * class_bytes);
     batch = next;
   }
 }
@@ -143,11 +153,11 @@ void* allocate_node(std::size_t size) {
 void deallocate_node(void* p, std::size_t size) noexcept {
   const std::size_t c = (size - 1) / class_bytes;
   if (!cache_enabled || size == 0 || c >= class_count) {
-    ::operator delete(p, size);
+    free_to_system(p, size);
     return;
   }
   if (cache_gone) {
-    ::operator delete(p, (c + 1) * class_bytes);
+    free_to_system(p, (c + 1) * class_bytes);
     return;
   }
   this_thread_cache().push(c, p);

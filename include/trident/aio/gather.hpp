@@ -1,10 +1,12 @@
 #pragma once
 /// @file
 /// `aio::gather`: run several tasks concurrently and collect their results in argument order
-/// (Python's `asyncio.gather`), and `gather_outcomes`, which returns each result or exception
+/// (Python's `asyncio.gather`, failing fast the structured way of asyncio's `TaskGroup` and
+/// Trio's nursery), and `gather_outcomes`, which returns each result or exception
 /// (`gather(..., return_exceptions=True)`).
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -95,6 +97,7 @@ struct gather_slot : lowlevel::task_context {
     }
     child.destroy();
     self->frame = nullptr;
+    if (self->error) self->group->child_failed(*self);
     self->group->child_ended();
   }
 
@@ -106,7 +109,10 @@ struct gather_slot : lowlevel::task_context {
 /// The children of one vector `gather` and the coroutine waiting for them. Loop thread only.
 template <class T>
 struct gather_group {
-  explicit gather_group(std::vector<task<T>>& tasks) : slots(tasks.size()), remaining(tasks.size()) {}
+  /// `fail_fast`: the first child to fail cancels its siblings (`gather`); otherwise every child
+  /// runs to its end (`gather_outcomes`).
+  gather_group(std::vector<task<T>>& tasks, bool fail_fast)
+      : slots(tasks.size()), remaining(tasks.size()), fail_fast(fail_fast) {}
   gather_group(const gather_group&) = delete;
   gather_group& operator=(const gather_group&) = delete;
   /// Frames of children that never ended (the loop is being destroyed with this gather
@@ -139,12 +145,23 @@ struct gather_group {
     if (--remaining == 0 && waiter) slots.front().loop->schedule(std::exchange(waiter, nullptr), waiter_context);
   }
 
+  /// A child ended with `failed.error`. The first failure is kept for `gather` to raise and,
+  /// under `fail_fast`, cancels the siblings still running; the gather still waits for them.
+  void child_failed(const gather_slot<T>& failed) noexcept {
+    if (first_failure) return;
+    first_failure = failed.error;
+    if (fail_fast) cancel_all();
+  }
+
   void cancel_all() noexcept {
     for (auto& s : slots) s.cancel();
   }
 
   std::vector<gather_slot<T>> slots;
   std::size_t remaining;
+  bool fail_fast;
+  /// The exception of the child that failed first in time, or null.
+  std::exception_ptr first_failure;
   std::coroutine_handle<> waiter;
   const lowlevel::task_context* waiter_context = nullptr;
 };
@@ -190,7 +207,7 @@ class gather_wait : private lowlevel::cancellable_wait {
 /// them to end before `cancelled_error` propagates. No child is left running.
 template <class T>
 task<std::vector<outcome<T>>> gather_outcomes(std::vector<task<T>> tasks) {
-  detail::gather_group<T> group(tasks);
+  detail::gather_group<T> group(tasks, /*fail_fast=*/false);
   group.start(event_loop::running(), tasks);
   co_await detail::gather_wait<T>(group);
   std::vector<outcome<T>> results;
@@ -206,20 +223,34 @@ task<std::vector<outcome<T>>> gather_outcomes(std::vector<task<T>> tasks) {
 }
 
 /// Runs every task concurrently and returns their values in input order (Python's
-/// `asyncio.gather`). If any failed, rethrows the exception of the first failed task in input
-/// order — after *all* tasks have finished: unlike asyncio, which raises at the first failure
-/// and leaves the other children running unsupervised, Trident never leaves children behind.
+/// `asyncio.gather`), failing fast the structured way: when a child fails, `gather` cancels
+/// every sibling still running, waits for them to unwind (their destructors and `catch` blocks
+/// run, and a sibling that catches the cancellation and goes on awaiting is still waited for),
+/// then rethrows the exception of the child that failed first in time. The siblings' own
+/// `cancelled_error`s are not reported; use `gather_outcomes` to see every child's outcome.
+///
+/// Unlike `asyncio.gather`, which raises at the first failure and leaves the siblings running
+/// unsupervised, and like asyncio's `TaskGroup` and Trio's nursery, no child is ever left
+/// behind: when `gather` returns or throws, every child has ended. A failure therefore arrives
+/// as soon as the siblings have unwound, not when the slowest of them would have finished.
 ///
 /// @par Cancellation
-/// As `gather_outcomes`: cancelling the gathering task cancels every child first.
+/// As `gather_outcomes`: cancelling the gathering task cancels every child, waits for all of
+/// them, then raises `cancelled_error` (also when a child had failed first).
+///
+/// @code
+///   std::vector<aio::task<int>> parts;
+///   parts.push_back(fetch_part(1));
+///   parts.push_back(fetch_part(2));
+///   auto all = aio::gather(std::move(parts));  // named first: see "g++ 12" in the README
+///   std::vector<int> sizes = co_await std::move(all);
+/// @endcode
 template <class T>
 task<std::vector<result_t<T>>> gather(std::vector<task<T>> tasks) {
-  detail::gather_group<T> group(tasks);
+  detail::gather_group<T> group(tasks, /*fail_fast=*/true);
   group.start(event_loop::running(), tasks);
   co_await detail::gather_wait<T>(group);
-  for (auto& slot : group.slots) {
-    if (slot.error) std::rethrow_exception(slot.error);
-  }
+  if (group.first_failure) std::rethrow_exception(group.first_failure);
   std::vector<result_t<T>> values;
   values.reserve(group.slots.size());
   for (auto& slot : group.slots) values.push_back(std::move(*slot.value));
@@ -233,25 +264,45 @@ task<void> wait_all(const task_handle<Ts>&... handles) {
   ((co_await handles.wait()), ...);
 }
 
+namespace detail {
+
+/// Runs `child` and stores its value in `out`, so that children of different types can share
+/// one vector `gather` (and with it the fail-fast rule).
+template <class T>
+task<void> store_result(task<T> child, std::optional<result_t<T>>& out) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(child);
+    out.emplace();
+  } else {
+    out.emplace(co_await std::move(child));
+  }
+}
+
+template <class... Ts, class... Rs, std::size_t... I>
+std::vector<task<void>> store_results(std::tuple<task<Ts>...>& children, std::tuple<std::optional<Rs>...>& out,
+                                      std::index_sequence<I...>) {
+  std::vector<task<void>> stored;
+  stored.reserve(sizeof...(Ts));
+  (stored.push_back(store_result(std::move(std::get<I>(children)), std::get<I>(out))), ...);
+  return stored;
+}
+
+template <class... Rs, std::size_t... I>
+std::tuple<Rs...> take_results(std::tuple<std::optional<Rs>...>& out, std::index_sequence<I...>) {
+  return std::tuple<Rs...>(std::move(*std::get<I>(out))...);
+}
+
+}  // namespace detail
+
 /// `gather` over tasks of different types: a tuple of values (`std::monostate` for `void`),
-/// with the same rules as the vector form.
+/// with the same rules as the vector form (fail fast, no child left behind).
 template <class... Ts>
 task<std::tuple<result_t<Ts>...>> gather(task<Ts>... tasks) {
-  auto& loop = event_loop::running();
-  std::tuple<task_handle<Ts>...> handles(spawn(loop, std::move(tasks), "gather")...);
-  // Wait for every child (cancelling all if this task is cancelled), then take values in order.
-  bool cancelled = false;
-  try {
-    co_await std::apply([](auto&... h) { return wait_all(h...); }, handles);
-  } catch (const cancelled_error&) {
-    cancelled = true;
-  }
-  if (cancelled) {
-    std::apply([](auto&... h) { (h.cancel(), ...); }, handles);
-    co_await std::apply([](auto&... h) { return wait_all(h...); }, handles);
-    throw cancelled_error("gather was cancelled");
-  }
-  co_return std::apply([](auto&... h) { return std::tuple<result_t<Ts>...>(std::move(detail::outcome_of(h).value())...); }, handles);
+  std::tuple<std::optional<result_t<Ts>>...> results;
+  std::tuple<task<Ts>...> children(std::move(tasks)...);
+  auto all = gather(detail::store_results(children, results, std::index_sequence_for<Ts...>{}));
+  co_await std::move(all);
+  co_return detail::take_results(results, std::index_sequence_for<Ts...>{});
 }
 
 }  // namespace trident::aio

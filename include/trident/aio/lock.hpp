@@ -3,6 +3,7 @@
 /// `aio::lock`: mutual exclusion between coroutines of one loop (Python's `asyncio.Lock`), and
 /// `lock_guard`, which unlocks in its destructor.
 
+#include <cstddef>
 #include <stdexcept>
 #include <utility>
 

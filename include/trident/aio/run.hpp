@@ -4,6 +4,7 @@
 /// an event loop from the calling thread until a main task ends. They sit above the tasks they
 /// spawn, as asyncio's runners.py sits above tasks.py: nothing below includes this header.
 
+#include <exception>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>

@@ -10,6 +10,7 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "trident/aio/event_loop.hpp"

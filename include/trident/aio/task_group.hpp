@@ -4,8 +4,10 @@
 /// nursery) — the group owns its tasks, the first failure cancels the siblings, and leaving
 /// waits for all.
 
+#include <cstddef>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -104,10 +106,11 @@ class task_group {
 /// spawned into the group; see `task_group` for the rules.
 ///
 /// @code
-///   co_await aio::with_task_group([&](aio::task_group& g) -> aio::task<void> {
+///   auto fetch_all = [&](aio::task_group& g) -> aio::task<void> {
 ///     for (auto& url : urls) g.spawn(fetch(url));
 ///     co_return;
-///   });
+///   };
+///   co_await aio::with_task_group(fetch_all);  // named first: g++ 12 (see the README)
 /// @endcode
 template <class Body>
 task<void> with_task_group(Body body) {

@@ -5,6 +5,7 @@
 /// `async with asyncio.timeout(...)`).
 
 #include <chrono>
+#include <coroutine>
 #include <exception>
 #include <stdexcept>
 #include <type_traits>
@@ -64,10 +65,13 @@ struct current_context {
 /// `async with asyncio.timeout(limit)`). Cheaper than `wait_for`, which spawns a task.
 ///
 /// @code
-///   co_await aio::timeout(2s, [&]() -> aio::task<void> {
+///   auto greet = [&]() -> aio::task<void> {
 ///     auto conn = co_await aio::open_connection(host, port);
 ///     co_await conn.read_until("\n");
-///   }());
+///   };
+///   // Named before co_await: g++ 12 frees temporaries of a co_await operand too early (README).
+///   auto body = greet();
+///   co_await aio::timeout(2s, std::move(body));
 /// @endcode
 ///
 /// @par Cancellation

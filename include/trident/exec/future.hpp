@@ -17,13 +17,23 @@ namespace trident {
 template <class T>
 class promise;
 
-/// What a non-blocking look at a future found.
-enum class future_status {
+/// What a non-blocking look at a future found (`future::status()`).
+enum class future_state {
   pending,    ///< Not started yet; `cancel()` would still succeed.
   running,    ///< Started, not finished.
-  ready,      ///< Finished with a value.
+  succeeded,  ///< Finished with a value.
   failed,     ///< Finished with an exception.
   cancelled,  ///< Cancelled before it started.
+};
+
+/// What a timed wait (`future::wait_for`, `wait_until`) found, as `std::future_status`:
+/// `ready` once the result is available, however the task ended (value, exception or
+/// cancellation: `get()` will not block), `timeout` when the time ran out first.
+/// `std::future_status::deferred` has no counterpart: a Trident future never defers its work
+/// to the waiting thread.
+enum class future_status {
+  ready,    ///< The result is available; `get()` returns or throws at once.
+  timeout,  ///< The time ran out before the result was available.
 };
 
 /// The eventual result of a task: a value, an exception, or cancellation.
@@ -74,29 +84,30 @@ class future {
   [[nodiscard]] bool ready() const { return checked().is_done(); }
 
   /// The state of the task right now; never blocks.
-  [[nodiscard]] future_status status() const {
+  [[nodiscard]] future_state status() const {
     switch (checked().current()) {
-      case exec::detail::status::pending: return future_status::pending;
-      case exec::detail::status::running: return future_status::running;
-      case exec::detail::status::value: return future_status::ready;
-      case exec::detail::status::exception: return future_status::failed;
-      case exec::detail::status::cancelled: return future_status::cancelled;
+      case exec::detail::status::pending: return future_state::pending;
+      case exec::detail::status::running: return future_state::running;
+      case exec::detail::status::value: return future_state::succeeded;
+      case exec::detail::status::exception: return future_state::failed;
+      case exec::detail::status::cancelled: return future_state::cancelled;
     }
-    return future_status::pending;
+    return future_state::pending;
   }
 
   /// Waits until the result is available.
   void wait() const { exec::detail::wait_for_state(checked()); }
 
-  /// Waits at most `timeout`; returns whether the result is available.
+  /// Waits at most `timeout` (as `std::future::wait_for`): `future_status::ready` if the result
+  /// is available, `future_status::timeout` if not. Never `deferred` (see `future_status`).
   template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+  [[nodiscard]] future_status wait_for(std::chrono::duration<Rep, Period> timeout) const {
     return wait_until(std::chrono::steady_clock::now() + timeout);
   }
 
-  /// Waits until `deadline`; returns whether the result is available.
-  bool wait_until(std::chrono::steady_clock::time_point deadline) const {
-    return exec::detail::wait_for_state_until(checked(), deadline);
+  /// Waits until `deadline` (as `std::future::wait_until`); returns as `wait_for`.
+  [[nodiscard]] future_status wait_until(std::chrono::steady_clock::time_point deadline) const {
+    return exec::detail::wait_for_state_until(checked(), deadline) ? future_status::ready : future_status::timeout;
   }
 
   /// Waits for the result and returns it, or rethrows the task's exception, or throws
@@ -125,7 +136,7 @@ class future {
   /// the future stays valid then, so the caller may wait again or cancel.
   template <class Rep, class Period>
   T get_for(std::chrono::duration<Rep, Period> timeout) {
-    if (!wait_for(timeout)) throw timeout_error("future not ready within the timeout");
+    if (wait_for(timeout) == future_status::timeout) throw timeout_error("future not ready within the timeout");
     return get();
   }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "trident/exec/task_group.hpp"

@@ -2,6 +2,7 @@
 /// @file
 /// `thread_pool`: a work-stealing pool of threads (Python's `ThreadPoolExecutor`, done for C++).
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <iosfwd>

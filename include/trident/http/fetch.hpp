@@ -5,6 +5,7 @@
 /// `trident fetch` runs; usable from any program.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>

@@ -3,6 +3,7 @@
 /// `http::request` and its per-request options: what `session::send` sends.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>

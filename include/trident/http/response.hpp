@@ -3,6 +3,7 @@
 /// `http::response`: status, headers and (for `get`/`post`) the body of one HTTP response.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -3,9 +3,11 @@
 /// `http::session`: a pool of HTTP connections driven by the event loop (aiohttp's
 /// `ClientSession`), on libcurl's multi-socket interface.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "trident/aio/async_generator.hpp"

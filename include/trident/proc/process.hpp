@@ -3,6 +3,7 @@
 /// `process`: one registered function run in a child process (Python's
 /// `multiprocessing.Process`).
 
+#include <cstdint>
 #include <sys/types.h>
 
 #include <chrono>

@@ -3,6 +3,7 @@
 /// `process_pool`: a pool of worker processes that run registered tasks (Python's
 /// `multiprocessing.Pool` and `ProcessPoolExecutor`), with crash isolation.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "trident/core/source_location.hpp"
 #include "trident/sync/lock_order.hpp"

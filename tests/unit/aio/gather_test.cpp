@@ -49,11 +49,14 @@ TEST(gather, mixed_types_give_a_tuple) {
   (void)b;
 }
 
-TEST(gather, first_failure_in_argument_order_is_rethrown_after_all_finish) {
-  bool slow_finished = false;
+TEST(gather, the_failure_raised_is_the_first_in_time_and_no_child_is_left_behind) {
+  bool slow_ended = false;
   auto slow = [&]() -> task<int> {
+    struct on_exit {
+      bool* ended;
+      ~on_exit() { *ended = true; }
+    } guard{&slow_ended};
     co_await sleep(30ms);
-    slow_finished = true;
     co_return 0;
   };
   try {
@@ -63,12 +66,12 @@ TEST(gather, first_failure_in_argument_order_is_rethrown_after_all_finish) {
       ts.push_back(failing_after(10ms, "second"));
       ts.push_back(failing_after(1ms, "third"));
       co_return co_await gather(std::move(ts));
-    }());
-    FAIL();
+    }(), {.virtual_time = true});
+    FAIL() << "gather did not raise";
   } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "second");
+    EXPECT_STREQ(e.what(), "third");
   }
-  EXPECT_TRUE(slow_finished);  // no child is left behind
+  EXPECT_TRUE(slow_ended);  // cancelled and unwound before gather raised
 }
 
 TEST(gather, outcomes_keep_values_and_exceptions) {
@@ -122,6 +125,143 @@ TEST(gather, hundred_thousand_children) {
     co_return sum;
   }());
   EXPECT_EQ(total, 99'999L * 100'000L / 2);
+}
+
+// Regression (issue #10, bug 10): gather held a failure until the slowest sibling ended. With
+// children that fail at 30 ms and sleep for 10 s, the error reached the caller after 10 s,
+// and the sleeper ran on for all that time although its result could no longer be used.
+// Now the failure cancels the sleeper, waits for it to unwind, and arrives at 30 ms.
+TEST(gather, a_failure_cancels_the_siblings_instead_of_waiting_for_the_slowest) {
+  bool sibling_cleaned_up = false;
+  bool sibling_saw_cancellation = false;
+  auto sleeper = [&]() -> task<int> {
+    struct on_exit {
+      bool* cleaned_up;
+      ~on_exit() { *cleaned_up = true; }
+    } guard{&sibling_cleaned_up};
+    try {
+      co_await sleep(10s);
+    } catch (const cancelled_error&) {
+      sibling_saw_cancellation = true;
+      throw;
+    }
+    co_return 0;
+  };
+  run([&]() -> task<void> {
+    const auto start = event_loop::running().now();
+    std::vector<task<int>> ts;
+    ts.push_back(after(5ms, 1));
+    ts.push_back(failing_after(30ms, "failed at 30 ms"));
+    ts.push_back(sleeper());
+    auto all = gather(std::move(ts));
+    try {
+      (void)co_await std::move(all);
+      ADD_FAILURE() << "gather did not raise";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "failed at 30 ms");
+      EXPECT_EQ(event_loop::running().now() - start, 30ms);
+      // The sibling unwound before the failure reached us, not after.
+      EXPECT_TRUE(sibling_saw_cancellation);
+      EXPECT_TRUE(sibling_cleaned_up);
+    }
+  }(), {.virtual_time = true});
+}
+
+TEST(gather, the_tuple_form_also_cancels_the_siblings_at_the_first_failure) {
+  bool sibling_cleaned_up = false;
+  auto sleeper = [&]() -> task<void> {
+    struct on_exit {
+      bool* cleaned_up;
+      ~on_exit() { *cleaned_up = true; }
+    } guard{&sibling_cleaned_up};
+    co_await sleep(10s);
+  };
+  run([&]() -> task<void> {
+    const auto start = event_loop::running().now();
+    auto all = gather(after(5ms, 1), failing_after(30ms, "failed at 30 ms"), sleeper());
+    try {
+      (void)co_await std::move(all);
+      ADD_FAILURE() << "gather did not raise";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "failed at 30 ms");
+      EXPECT_EQ(event_loop::running().now() - start, 30ms);
+      EXPECT_TRUE(sibling_cleaned_up);
+    }
+  }(), {.virtual_time = true});
+}
+
+TEST(gather, a_sibling_that_catches_the_cancellation_and_keeps_running_is_still_awaited) {
+  bool stubborn_finished = false;
+  auto stubborn = [&]() -> task<int> {
+    bool cancelled = false;
+    try {
+      co_await sleep(10s);
+    } catch (const cancelled_error&) {
+      cancelled = true;  // C++ forbids co_await in a handler: go on below
+    }
+    if (cancelled) {
+      // Python lets a task that caught CancelledError go on awaiting; so does Trident.
+      co_await sleep(50ms);
+      stubborn_finished = true;
+    }
+    co_return 0;
+  };
+  run([&]() -> task<void> {
+    const auto start = event_loop::running().now();
+    std::vector<task<int>> ts;
+    ts.push_back(stubborn());
+    ts.push_back(failing_after(30ms, "failed at 30 ms"));
+    auto all = gather(std::move(ts));
+    EXPECT_THROW((void)co_await std::move(all), std::runtime_error);
+    EXPECT_TRUE(stubborn_finished);
+    EXPECT_EQ(event_loop::running().now() - start, 80ms);
+  }(), {.virtual_time = true});
+}
+
+TEST(gather, cancelling_the_gatherer_on_virtual_time_cancels_every_child_of_both_forms) {
+  int unwound = 0;
+  auto child = [&]() -> task<int> {
+    struct on_exit {
+      int* n;
+      ~on_exit() { ++*n; }
+    } guard{&unwound};
+    co_await sleep(10s);
+    co_return 0;
+  };
+  auto vector_form = [&]() -> task<void> {
+    std::vector<task<int>> ts;
+    for (int i = 0; i < 3; ++i) ts.push_back(child());
+    auto all = gather(std::move(ts));
+    (void)co_await std::move(all);
+  };
+  auto tuple_form = [&]() -> task<void> {
+    auto all = gather(child(), child());
+    (void)co_await std::move(all);
+  };
+  run([&]() -> task<void> {
+    const auto start = event_loop::running().now();
+    auto v = spawn(vector_form());
+    auto t = spawn(tuple_form());
+    co_await sleep(5ms);
+    v.cancel();
+    t.cancel();
+    EXPECT_THROW(co_await v, cancelled_error);
+    EXPECT_THROW(co_await t, cancelled_error);
+    EXPECT_EQ(unwound, 5);
+    EXPECT_EQ(event_loop::running().now() - start, 5ms);
+  }(), {.virtual_time = true});
+}
+
+TEST(gather, outcomes_still_wait_for_every_child_after_a_failure) {
+  auto outcomes = run([]() -> task<std::vector<outcome<int>>> {
+    std::vector<task<int>> ts;
+    ts.push_back(failing_after(1ms, "early"));
+    ts.push_back(after(10s, 2));
+    co_return co_await gather_outcomes(std::move(ts));
+  }(), {.virtual_time = true});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[0].has_value());
+  EXPECT_EQ(outcomes[1].value(), 2);  // not cancelled: gather_outcomes collects everything
 }
 
 }  // namespace

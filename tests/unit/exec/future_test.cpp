@@ -54,12 +54,25 @@ TEST(future, set_twice_throws_and_keeps_first_value) {
 TEST(future, wait_for_times_out_then_succeeds) {
   promise<int> p;
   auto f = p.get_future();
-  EXPECT_FALSE(f.wait_for(10ms));
+  EXPECT_EQ(f.wait_for(10ms), future_status::timeout);
+  EXPECT_EQ(f.wait_until(std::chrono::steady_clock::now()), future_status::timeout);
   EXPECT_THROW(f.get_for(1ms), timeout_error);
   EXPECT_TRUE(f.valid());  // a timed-out get leaves the future usable
   p.set_value(4);
-  EXPECT_TRUE(f.wait_for(0ms));
+  EXPECT_EQ(f.wait_for(0ms), future_status::ready);
   EXPECT_EQ(f.get(), 4);
+}
+
+// std::future users test `wait_for(...) == ready` before `get()`: a task that ended with an
+// exception must count as ready too (its state is `failed`), or such a loop would wait forever.
+TEST(future, wait_for_reports_ready_for_a_failed_task_as_std_future_does) {
+  promise<int> p;
+  auto f = p.get_future();
+  p.set_exception(std::make_exception_ptr(std::runtime_error("boom")));
+  EXPECT_EQ(f.wait_for(0ms), future_status::ready);
+  EXPECT_EQ(f.wait_until(std::chrono::steady_clock::now()), future_status::ready);
+  EXPECT_EQ(f.status(), future_state::failed);
+  EXPECT_THROW(f.get(), std::runtime_error);
 }
 
 TEST(future, cancel_promise_backed_future_makes_set_value_report_false) {
@@ -76,7 +89,7 @@ TEST(future, waiting_on_cancelled_future_throws_cancelled_error_without_hanging)
   testing::worker_blocker blocker(pool);
   auto f = pool.submit([] { return 1; });
   f.cancel();
-  EXPECT_TRUE(f.wait_for(0ms));  // already done: cancelled
+  EXPECT_EQ(f.wait_for(0ms), future_status::ready);  // already done: cancelled
   EXPECT_NE(f.exception(), nullptr);
   EXPECT_THROW(f.get(), cancelled_error);
   blocker.release();
@@ -86,7 +99,7 @@ TEST(future, exception_is_visible_without_consuming_the_future) {
   promise<int> p;
   auto f = p.get_future();
   p.set_exception(std::make_exception_ptr(std::runtime_error("boom")));
-  EXPECT_EQ(f.status(), future_status::failed);
+  EXPECT_EQ(f.status(), future_state::failed);
   ASSERT_NE(f.exception(), nullptr);
   EXPECT_TRUE(f.valid());
   EXPECT_THROW(f.get(), std::runtime_error);
@@ -99,7 +112,7 @@ TEST(future, timed_wait_inside_pool_worker_runs_other_tasks_and_times_out) {
   auto waiter = pool.submit([&] {
     auto helper = thread_pool::current()->submit([] { return 2; });
     // The single worker must run `helper` itself while waiting on `blocked`.
-    const bool ready = blocked.wait_for(50ms);
+    const bool ready = blocked.wait_for(50ms) == future_status::ready;
     return std::make_pair(ready, helper.get());
   });
   auto [ready, helped] = waiter.get();

@@ -101,7 +101,7 @@ TEST(thread_pool, shutdown_cancel_pending_cancels_queued_futures) {
   // Release the running task only once shutdown has cancelled the queue; shutdown then joins.
   std::thread releaser([&] {
     for (auto& f : queued) {
-      while (f.status() != future_status::cancelled) std::this_thread::yield();
+      while (f.status() != future_state::cancelled) std::this_thread::yield();
     }
     gate.set();
   });
@@ -129,9 +129,9 @@ TEST(thread_pool, cancel_prevents_a_queued_task_from_running) {
   testing::worker_blocker blocker(pool);
   std::atomic<bool> ran{false};
   auto f = pool.submit([&] { ran = true; });
-  EXPECT_EQ(f.status(), future_status::pending);
+  EXPECT_EQ(f.status(), future_state::pending);
   EXPECT_TRUE(f.cancel());
-  EXPECT_EQ(f.status(), future_status::cancelled);
+  EXPECT_EQ(f.status(), future_state::cancelled);
   blocker.release();
   EXPECT_THROW(f.get(), cancelled_error);
   pool.shutdown();

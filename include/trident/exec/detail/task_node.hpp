@@ -21,9 +21,11 @@ class task_node {
   // most derived type, which `delete this` in the final classes below provides.
   static void* operator new(std::size_t size) { return allocate_node(size); }
   static void operator delete(void* p, std::size_t size) noexcept { deallocate_node(p, size); }
-  // Over-aligned results (alignas beyond what new guarantees) bypass the node cache.
+  // Over-aligned results (alignas beyond what new guarantees) bypass the node cache. They are
+  // freed with the unsized global delete: the sized one exists only under
+  // -fsized-deallocation, which clang leaves off, and this header is public.
   static void* operator new(std::size_t size, std::align_val_t a) { return ::operator new(size, a); }
-  static void operator delete(void* p, std::size_t size, std::align_val_t a) noexcept { ::operator delete(p, size, a); }
+  static void operator delete(void* p, std::size_t /*size*/, std::align_val_t a) noexcept { ::operator delete(p, a); }
 
   task_node* next = nullptr;  ///< Link for the pool's injection stack.
   virtual void run() noexcept = 0;

@@ -4,6 +4,7 @@
 /// Thread safety: none; the channel calls them with its internal lock held.
 
 #include <algorithm>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <string_view>
