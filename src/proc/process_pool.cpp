@@ -13,6 +13,9 @@
 //      from when it became the oldest.
 //   4. Results come back in order; each completes its job's promise on this thread.
 //   5. The worker's pidfd becomes readable when it exits; it is reaped at once (no zombies).
+//      Where pidfd_open is unavailable (old kernels, seccomp, valgrind), a SIGCHLD handler pokes
+//      an eventfd in the epoll set instead and each such worker is polled with
+//      waitpid(pid, WNOHANG): only our own PIDs, so other children's statuses stay the program's.
 //      If it died with jobs in flight, the oldest one fails (worker_crashed_error naming the
 //      signal, or task_timeout_error if we killed it for its timeout); the others go back to
 //      the front of the queue. A replacement starts unless the pool is stopping.
@@ -136,6 +139,10 @@ struct process_pool::impl {
   bool initial_start = true;
   std::uint64_t next_id = 1;
   watch wake_watch{nullptr, false};
+  watch sigchld_watch{nullptr, false};
+  bool watching_sigchld = false;
+  bool reap_check_pending = false;
+  static constexpr std::chrono::milliseconds fallback_reap_interval{200};
 
   void wake() {
     if (!wake_pending.exchange(true, std::memory_order_acq_rel)) {
@@ -162,9 +169,35 @@ struct process_pool::impl {
     ::fcntl(w->proc.socket, F_SETFL, ::fcntl(w->proc.socket, F_GETFL) | O_NONBLOCK);
     w->start_deadline = clock::now() + options.start_timeout;
     watch_fd(w->proc.socket, EPOLLIN | EPOLLRDHUP, &w->sock_watch);
-    watch_fd(w->proc.pidfd, EPOLLIN, &w->pid_watch);
+    if (w->proc.pidfd >= 0) {
+      watch_fd(w->proc.pidfd, EPOLLIN, &w->pid_watch);
+    } else {
+      watch_sigchld();
+      reap_check_pending = true;  // it may have died before the handler was in place
+    }
     workers.push_back(std::move(w));
     publish_pids();
+  }
+
+  // The no-pidfd fallback: every SIGCHLD of the program wakes this loop.
+  void watch_sigchld() {
+    if (watching_sigchld) return;
+    watch_fd(detail::sigchld_event_fd(), EPOLLIN | EPOLLET, &sigchld_watch);
+    watching_sigchld = true;
+  }
+
+  // Reaps the workers without a pidfd that have exited; leaves every other child alone.
+  void reap_workers_without_pidfd() {
+    reap_check_pending = false;
+    for (auto& w : workers) {
+      if (w->proc.pidfd >= 0 || w->state == phase::exited) continue;
+      int signal = 0;
+      int code = -1;
+      auto how = detail::try_reap(w->proc.pid, signal, code);
+      if (!how) continue;
+      if (w->socket_open) on_readable(*w);  // results sent just before the exit still count
+      on_exited(*w, *how, signal, code);
+    }
   }
 
   void publish_pids() {
@@ -249,12 +282,17 @@ struct process_pool::impl {
   // ---- a worker exited ----
   void on_exit(worker& w) {
     if (w.state == phase::exited) return;
-    close_socket(w);
     int signal = 0;
     int code = -1;
     const std::string how = detail::reap(w.proc.pid, signal, code);
     ::epoll_ctl(epoll, EPOLL_CTL_DEL, w.proc.pidfd, nullptr);
     ::close(w.proc.pidfd);
+    on_exited(w, how, signal, code);
+  }
+
+  // The worker has been reaped; `how` says how it ended.
+  void on_exited(worker& w, const std::string& how, int signal, int code) {
+    close_socket(w);
     const bool was_starting = w.state == phase::starting;
     w.state = phase::exited;
     if (was_starting && stop == stop_kind::none) {
@@ -441,6 +479,12 @@ struct process_pool::impl {
         if (t.count() > 0) earliest = std::min(earliest, w->head_started + t);
       }
     }
+    // Without pidfds, SIGCHLD is the only exit notice, and a program that installs its own
+    // SIGCHLD handler after ours silences it: look now and then as well.
+    const bool polling = std::any_of(workers.begin(), workers.end(),
+                                     [](auto& w) { return w->proc.pidfd < 0 && w->state != phase::exited; });
+    if (polling) earliest = std::min(earliest, clock::now() + fallback_reap_interval);
+    if (reap_check_pending) return 0;
     if (earliest == clock::time_point::max()) return -1;
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(earliest - clock::now()).count();
     return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
@@ -478,6 +522,9 @@ struct process_pool::impl {
     }
     epoll_event events[64];
     for (;;) {
+      // A start failure with no worker left has nothing to wait for: no pidfd, no socket and no
+      // deadline would ever end the epoll_wait below (the constructor would hang joining us).
+      if (stop != stop_kind::none && workers.empty()) break;
       const int n = ::epoll_wait(epoll, events, 64, next_timeout_ms());
       if (n < 0 && errno != EINTR) {
         std::fprintf(stderr, "trident: process pool epoll_wait failed: %s\n", std::strerror(errno));
@@ -490,6 +537,10 @@ struct process_pool::impl {
           (void)!::read(wake_fd, &v, sizeof v);
           continue;
         }
+        if (w == &sigchld_watch) {
+          reap_check_pending = true;  // shared and edge-triggered: never read here
+          continue;
+        }
         if (w->w->state == phase::exited) continue;
         if (w->is_pidfd) {
           // Drain what it said before dying: results sent just before a crash still count.
@@ -500,6 +551,7 @@ struct process_pool::impl {
           if ((events[i].events & EPOLLOUT) && w->w->socket_open) flush(*w->w);
         }
       }
+      if (watching_sigchld) reap_workers_without_pidfd();
       take_incoming();
       check_deadlines();
       if (initial_start && stop == stop_kind::none &&
