@@ -504,7 +504,8 @@ struct process_pool::impl {
         const auto t = timeout_of(*w->in_flight.front().second);
         if (t.count() > 0 && now >= w->head_started + t) {
           kill_worker(*w, std::make_exception_ptr(task_timeout_error(
-                              "task ran longer than its timeout of " +
+                              "task '" + std::string(w->in_flight.front().second->task_name) +
+                                  "' ran longer than its timeout of " +
                                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) +
                                   " ms; worker process " + std::to_string(w->proc.pid) + " was killed",
                               w->proc.pid)));
