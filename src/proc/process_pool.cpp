@@ -116,7 +116,25 @@ struct process_pool::impl {
   std::atomic<bool> wake_pending{false};
   std::vector<int> pids;  // guarded by mutex
 
-  std::atomic<std::size_t> queued{0}, in_flight_count{0}, completed{0}, crashed{0}, started{0};
+  // The task counters. Every task is in exactly one bucket; a change moves it from one bucket to
+  // another under `stats_mutex`, so a `statistics()` snapshot always adds up (see its doc).
+  struct task_counts {
+    std::size_t submitted = 0, queued = 0, in_flight = 0, completed = 0, crashed = 0, cancelled = 0;
+  };
+  mutable std::mutex stats_mutex;
+  task_counts counts;  // guarded by stats_mutex
+  std::atomic<std::size_t> started{0};
+
+  void move_tasks(std::size_t task_counts::*from, std::size_t task_counts::*to, std::size_t n = 1) {
+    if (n == 0) return;
+    std::lock_guard lock(stats_mutex);
+    if (counts.*from < n) {
+      std::fprintf(stderr, "trident: process pool task counters out of step\n");
+      std::abort();
+    }
+    counts.*from -= n;
+    counts.*to += n;
+  }
 
   int epoll = -1;
   int wake_fd = -1;
@@ -262,11 +280,9 @@ struct process_pool::impl {
         }
         auto job = std::move(w.in_flight.front().second);
         w.in_flight.pop_front();
-        in_flight_count.fetch_sub(1, std::memory_order_relaxed);
         if (!w.in_flight.empty()) w.head_started = clock::now();
-        // Counted before the future completes: whoever has the result sees it counted (the
-        // future's release/acquire orders this increment before the waiter's read).
-        completed.fetch_add(1, std::memory_order_relaxed);
+        // Counted before the future completes: whoever has the result sees it counted.
+        move_tasks(&task_counts::in_flight, &task_counts::completed);
         if (f.kind == detail::frame_kind::result) {
           job->complete(f.payload);
         } else {
@@ -316,19 +332,27 @@ struct process_pool::impl {
         error = std::make_exception_ptr(cancelled_error("process pool was terminated"));
       } else if (!error) {
         error = std::make_exception_ptr(worker_crashed_error(
-            "worker process " + std::to_string(w.proc.pid) + " " + how + " while running a task", w.proc.pid,
+            "worker process " + std::to_string(w.proc.pid) + " " + how + " while running task '" +
+                std::string(head->task_name) + "'", w.proc.pid,
             signal, code));
       }
-      crashed.fetch_add(1, std::memory_order_relaxed);  // before the waiter can see the failure
+      // Counted before the waiter can see the failure.
+      move_tasks(&task_counts::in_flight,
+                 stop == stop_kind::terminate ? &task_counts::cancelled : &task_counts::crashed);
       head->fail(error);
-      in_flight_count.fetch_sub(1, std::memory_order_relaxed);
       w.in_flight.pop_front();
-      // The rest never started: back to the front of the queue, in their order.
+      // The rest never started: back to the front of the queue, in their order (and back in
+      // the queued count: leaving them out of it is what made `queued` wrap below zero once
+      // they were sent again).
+      // Under shutdown(cancel_pending) they are cancelled like the rest of the queue (requeued,
+      // they used to fail with shutdown_error once the last worker was gone).
       for (auto it = w.in_flight.rbegin(); it != w.in_flight.rend(); ++it) {
-        in_flight_count.fetch_sub(1, std::memory_order_relaxed);
-        if (stop == stop_kind::terminate) {
-          it->second->cancel("process pool was terminated");
+        if (stop == stop_kind::terminate || stop == stop_kind::cancel_pending) {
+          move_tasks(&task_counts::in_flight, &task_counts::cancelled);
+          it->second->cancel(stop == stop_kind::terminate ? "process pool was terminated"
+                                                           : "process pool was shut down before the task started");
         } else {
+          move_tasks(&task_counts::in_flight, &task_counts::queued);
           ready.push_front(std::move(it->second));
         }
       }
@@ -355,8 +379,8 @@ struct process_pool::impl {
 
   void fail_all_queued(std::exception_ptr error) {
     take_incoming();
+    move_tasks(&task_counts::queued, &task_counts::cancelled, ready.size());
     for (auto& job : ready) job->fail(error);
-    queued.fetch_sub(ready.size(), std::memory_order_relaxed);
     ready.clear();
   }
 
@@ -380,8 +404,8 @@ struct process_pool::impl {
   void begin_stop(stop_kind kind) {
     stop = kind;
     if (kind == stop_kind::cancel_pending || kind == stop_kind::terminate) {
+      move_tasks(&task_counts::queued, &task_counts::cancelled, ready.size());
       for (auto& job : ready) job->cancel("process pool was shut down before the task started");
-      queued.fetch_sub(ready.size(), std::memory_order_relaxed);
       ready.clear();
     }
     if (kind == stop_kind::terminate) {
@@ -408,9 +432,11 @@ struct process_pool::impl {
       if (best == nullptr) return;
       auto job = std::move(ready.front());
       ready.pop_front();
-      queued.fetch_sub(1, std::memory_order_relaxed);
       if (!job->claimed) {
-        if (!job->claim()) continue;  // cancelled while queued
+        if (!job->claim()) {  // cancelled while queued
+          move_tasks(&task_counts::queued, &task_counts::cancelled);
+          continue;
+        }
         job->claimed = true;
       }
       send(*best, std::move(job));
@@ -426,12 +452,13 @@ struct process_pool::impl {
         w.writer.add(job->kind, id, job->payload);
       }
     } catch (...) {
+      move_tasks(&task_counts::queued, &task_counts::completed);  // finished, with this exception
       job->fail(std::current_exception());
       return;
     }
     if (w.in_flight.empty()) w.head_started = clock::now();
     w.in_flight.emplace_back(id, std::move(job));
-    in_flight_count.fetch_add(1, std::memory_order_relaxed);
+    move_tasks(&task_counts::queued, &task_counts::in_flight);
     if (options.max_tasks_per_child != 0 && ++w.sent >= options.max_tasks_per_child) {
       w.writer.add(detail::frame_kind::retire, 0, {});
       w.retiring = true;
@@ -651,8 +678,12 @@ void process_pool::enqueue(std::unique_ptr<detail::pool_job> job) {
     if (!impl_->broken.empty()) throw worker_start_error(impl_->broken);
     if (!impl_->accepting) throw shutdown_error("process pool is shut down");
     impl_->incoming.push_back(std::move(job));
+    // Counted while the job cannot yet be taken, so the I/O thread never moves it out of
+    // `queued` before it is in.
+    std::lock_guard stats_lock(impl_->stats_mutex);
+    ++impl_->counts.submitted;
+    ++impl_->counts.queued;
   }
-  impl_->queued.fetch_add(1, std::memory_order_relaxed);
   impl_->wake();
 }
 
@@ -663,8 +694,10 @@ void process_pool::enqueue_all(std::vector<std::unique_ptr<detail::pool_job>> jo
     if (!impl_->broken.empty()) throw worker_start_error(impl_->broken);
     if (!impl_->accepting) throw shutdown_error("process pool is shut down");
     for (auto& j : jobs) impl_->incoming.push_back(std::move(j));
+    std::lock_guard stats_lock(impl_->stats_mutex);
+    impl_->counts.submitted += n;
+    impl_->counts.queued += n;
   }
-  impl_->queued.fetch_add(n, std::memory_order_relaxed);
   impl_->wake();
 }
 
@@ -683,10 +716,15 @@ std::size_t process_pool::size() const noexcept { return impl_->options.workers;
 process_pool_statistics process_pool::statistics() const {
   process_pool_statistics s;
   s.workers = impl_->options.workers;
-  s.queued = impl_->queued.load(std::memory_order_relaxed);
-  s.in_flight = impl_->in_flight_count.load(std::memory_order_relaxed);
-  s.completed = impl_->completed.load(std::memory_order_relaxed);
-  s.crashed = impl_->crashed.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(impl_->stats_mutex);
+    s.submitted = impl_->counts.submitted;
+    s.queued = impl_->counts.queued;
+    s.in_flight = impl_->counts.in_flight;
+    s.completed = impl_->counts.completed;
+    s.crashed = impl_->counts.crashed;
+    s.cancelled = impl_->counts.cancelled;
+  }
   s.started = impl_->started.load(std::memory_order_relaxed);
   std::lock_guard lock(impl_->mutex);
   s.worker_pids = impl_->pids;
@@ -694,8 +732,9 @@ process_pool_statistics process_pool::statistics() const {
 }
 
 std::ostream& operator<<(std::ostream& out, const process_pool_statistics& s) {
-  return out << "workers:" << s.workers << " queued:" << s.queued << " in_flight:" << s.in_flight
-             << " completed:" << s.completed << " crashed:" << s.crashed << " started:" << s.started;
+  return out << "workers:" << s.workers << " submitted:" << s.submitted << " queued:" << s.queued
+             << " in_flight:" << s.in_flight << " completed:" << s.completed << " crashed:" << s.crashed
+             << " cancelled:" << s.cancelled << " started:" << s.started;
 }
 
 std::ostream& operator<<(std::ostream& out, const process_pool& pool) {

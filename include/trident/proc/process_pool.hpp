@@ -77,13 +77,28 @@ struct arguments_fit<std::tuple<P...>, Args...> : std::bool_constant<(std::is_co
 
 }  // namespace detail
 
-/// A snapshot of a pool's counters.
+/// A snapshot of a pool's counters, taken at one instant.
+///
+/// Every task submitted (a `map` chunk counts as one) is in exactly one of five buckets, and a
+/// snapshot is consistent, so at every instant, not only when the pool is idle:
+/// - `submitted == queued + in_flight + completed + crashed + cancelled`;
+/// - `queued` and `in_flight` never wrap below zero; `submitted`, `completed`, `crashed`,
+///   `cancelled` and `started` never decrease;
+/// - a task is counted in `completed`, `crashed` or `cancelled` before its future becomes ready,
+///   except one cancelled through its future while queued: it moves to `cancelled` when the I/O
+///   thread drops it, soon after;
+/// - when a worker dies, its task that was running counts in `crashed`, and the tasks sent
+///   behind it go back to `queued` (they run on another worker);
+/// - once `shutdown()` or `terminate()` returned: `queued == 0`, `in_flight == 0`, no
+///   `worker_pids`, and the counters no longer change.
 struct process_pool_statistics {
-  std::size_t workers = 0;
+  std::size_t workers = 0;     ///< Worker processes the pool keeps running.
+  std::size_t submitted = 0;   ///< Tasks accepted by `submit` and friends.
   std::size_t queued = 0;      ///< Submitted, not yet sent to a worker.
   std::size_t in_flight = 0;   ///< Sent to a worker, result not back yet.
-  std::size_t completed = 0;   ///< Finished with a value or an exception.
-  std::size_t crashed = 0;     ///< Tasks failed because their worker died or timed out.
+  std::size_t completed = 0;   ///< Finished with a value or an exception (`remote_error`).
+  std::size_t crashed = 0;     ///< Failed because their worker died or ran past the task's timeout.
+  std::size_t cancelled = 0;   ///< Never ran: cancelled, or dropped by a shutdown or start failure.
   std::size_t started = 0;     ///< Worker processes started, replacements included.
   std::vector<int> worker_pids;
 };
