@@ -89,6 +89,63 @@ TEST_F(process_pool_start_failure, first_worker_that_cannot_spawn_raises_worker_
   }
 }
 
+// The same bug through the real limit, not the injection: the helper below runs as an unused
+// user with RLIMIT_NPROC 2 (its main thread and the pool's I/O thread), so posix_spawn of the
+// first worker fails with EAGAIN. Needs root (setpriv), as the CI containers have.
+TEST(process_pool_start_failure_helper, pool_under_a_process_limit_raises_worker_start_error) {
+  if (std::getenv("TRIDENT_TEST_NPROC_HELPER") == nullptr) GTEST_SKIP() << "runs only inside the test below";
+  ::alarm(30);  // a hang ends the helper (and fails the test below) instead of lingering
+  try {
+    process_pool pool(1);
+    FAIL() << "the pool started under RLIMIT_NPROC 2";
+  } catch (const trident::proc::worker_start_error& e) {
+    EXPECT_NE(std::string(e.what()).find(std::strerror(EAGAIN)), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(process_pool_start_failure, real_process_limit_raises_worker_start_error_not_a_hang) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer's own thread takes one of the two processes the limit allows";
+#endif
+  if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0 || ::access("/usr/bin/prlimit", X_OK) != 0) {
+    GTEST_SKIP() << "needs root, setpriv and prlimit (util-linux)";
+  }
+  char self[4096] = {};
+  ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
+  // A user with no process of its own (the limit counts all of that user's processes).
+  std::string argv_text[] = {"/usr/bin/prlimit", "--nproc=2", "/usr/bin/setpriv", "--reuid=64999", "--regid=64999",
+                             "--clear-groups", self,
+                             "--gtest_filter=process_pool_start_failure_helper.pool_under_a_process_limit_raises_"
+                             "worker_start_error"};
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  char helper_flag[] = "TRIDENT_TEST_NPROC_HELPER=1";
+  env.push_back(helper_flag);
+  env.push_back(nullptr);
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  ASSERT_EQ(rc, 0) << std::strerror(rc);
+  std::string output;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) output.append(buffer, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;  // ran, not skipped
+}
+
 TEST_F(process_pool_start_failure, replacement_that_cannot_spawn_breaks_the_pool_without_hanging) {
   process_pool pool(1);
   EXPECT_EQ(pool.submit(fallback_square, 3).get(), 9);
