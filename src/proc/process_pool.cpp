@@ -374,13 +374,17 @@ struct process_pool::impl {
     }
     stop = stop_kind::terminate;
     for (auto& w : workers) kill_worker(*w, nullptr);
-    fail_all_queued(std::make_exception_ptr(worker_start_error(message)));
+    fail_all_queued<worker_start_error>(message);
   }
 
-  void fail_all_queued(std::exception_ptr error) {
+  // Each job gets an exception object of its own, and this thread keeps no reference to it: an
+  // exception_ptr shared with the waiter and released here races in ThreadSanitizer's eyes (its
+  // reference count is inside uninstrumented libstdc++; see tests/tsan.supp).
+  template <class Error>
+  void fail_all_queued(const std::string& message) {
     take_incoming();
     move_tasks(&task_counts::queued, &task_counts::cancelled, ready.size());
-    for (auto& job : ready) job->fail(error);
+    for (auto& job : ready) job->fail(std::make_exception_ptr(Error(message)));
     ready.clear();
   }
 
@@ -620,7 +624,7 @@ struct process_pool::impl {
       if (stop != stop_kind::none && workers.empty()) break;
     }
     // Anything that slipped in after the stop (none can: accepting is false) or is left over.
-    fail_all_queued(std::make_exception_ptr(shutdown_error("process pool was shut down")));
+    fail_all_queued<shutdown_error>("process pool was shut down");
     publish_pids();
   }
 
