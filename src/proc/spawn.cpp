@@ -89,7 +89,10 @@ int sigchld_event_fd() {
     action.sa_sigaction = &on_sigchld;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_SIGINFO | SA_RESTART;
-    ::sigaction(SIGCHLD, &action, &previous_sigchld);
+    // Read the program's handler before ours goes in, so a SIGCHLD arriving in between still
+    // finds it to call.
+    ::sigaction(SIGCHLD, nullptr, &previous_sigchld);
+    ::sigaction(SIGCHLD, &action, nullptr);
   });
   return sigchld_fd;
 }

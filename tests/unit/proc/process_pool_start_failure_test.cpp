@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -246,6 +247,30 @@ TEST_F(process_pool_without_pidfd, leaves_the_exit_status_of_other_children_to_t
   int status = -1;
   ASSERT_EQ(::waitpid(other, &status, 0), other) << "the pool reaped a child that was not its own";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+std::atomic<int> program_sigchld_count{0};
+
+TEST_F(process_pool_without_pidfd, the_programs_own_sigchld_handler_still_runs) {
+  struct sigaction mine{};
+  struct sigaction old{};
+  mine.sa_handler = [](int) { program_sigchld_count.fetch_add(1); };
+  sigemptyset(&mine.sa_mask);
+  mine.sa_flags = SA_RESTART;
+  ASSERT_EQ(::sigaction(SIGCHLD, &mine, &old), 0);
+  {
+    process_pool pool(1);
+    auto bad = pool.submit(fallback_segfaults, 0);
+    EXPECT_THROW(bad.get(), trident::proc::worker_crashed_error);
+    EXPECT_EQ(pool.submit(fallback_square, 6).get(), 36);
+  }
+  // The handler runs on whichever thread took the signal; give it time to count.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (program_sigchld_count.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GT(program_sigchld_count.load(), 0);
+  ::sigaction(SIGCHLD, &old, nullptr);
 }
 
 TEST_F(process_pool_without_pidfd, process_join_reports_the_exit_code) {
