@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <stdexcept>
 #include <utility>
 
@@ -65,15 +68,26 @@ void process::start() {
 bool process::wait_exit(int timeout_ms) {
   if (exitcode_) return true;
   if (pid_ <= 0) throw std::logic_error("process not started");
-  pollfd p{pidfd_, POLLIN, 0};
-  int r;
-  do {
-    r = ::poll(&p, 1, timeout_ms);
-  } while (r < 0 && errno == EINTR);
-  if (r == 0) return false;
   int sig = 0;
   int code = -1;
-  (void)detail::reap(pid_, sig, code);
+  if (pidfd_ < 0) {
+    // No pidfd on this system (see spawn.hpp): poll our own PID, never anyone else's.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    auto pause = std::chrono::microseconds(200);
+    while (!detail::try_reap(pid_, sig, code)) {
+      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(20));
+    }
+  } else {
+    pollfd p{pidfd_, POLLIN, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return false;
+    (void)detail::reap(pid_, sig, code);
+  }
   exitcode_ = sig != 0 ? -sig : code;
   ::close(socket_);
   socket_ = -1;

@@ -13,6 +13,9 @@
 //      from when it became the oldest.
 //   4. Results come back in order; each completes its job's promise on this thread.
 //   5. The worker's pidfd becomes readable when it exits; it is reaped at once (no zombies).
+//      Where pidfd_open is unavailable (old kernels, seccomp, valgrind), a SIGCHLD handler pokes
+//      an eventfd in the epoll set instead and each such worker is polled with
+//      waitpid(pid, WNOHANG): only our own PIDs, so other children's statuses stay the program's.
 //      If it died with jobs in flight, the oldest one fails (worker_crashed_error naming the
 //      signal, or task_timeout_error if we killed it for its timeout); the others go back to
 //      the front of the queue. A replacement starts unless the pool is stopping.
@@ -115,7 +118,25 @@ struct process_pool::impl {
   std::atomic<bool> wake_pending{false};
   std::vector<int> pids;  // guarded by mutex
 
-  std::atomic<std::size_t> queued{0}, in_flight_count{0}, completed{0}, crashed{0}, started{0};
+  // The task counters. Every task is in exactly one bucket; a change moves it from one bucket to
+  // another under `stats_mutex`, so a `statistics()` snapshot always adds up (see its doc).
+  struct task_counts {
+    std::size_t submitted = 0, queued = 0, in_flight = 0, completed = 0, crashed = 0, cancelled = 0;
+  };
+  mutable std::mutex stats_mutex;
+  task_counts counts;  // guarded by stats_mutex
+  std::atomic<std::size_t> started{0};
+
+  void move_tasks(std::size_t task_counts::*from, std::size_t task_counts::*to, std::size_t n = 1) {
+    if (n == 0) return;
+    std::lock_guard lock(stats_mutex);
+    if (counts.*from < n) {
+      std::fprintf(stderr, "trident: process pool task counters out of step\n");
+      std::abort();
+    }
+    counts.*from -= n;
+    counts.*to += n;
+  }
 
   int epoll = -1;
   int wake_fd = -1;
@@ -138,6 +159,10 @@ struct process_pool::impl {
   bool initial_start = true;
   std::uint64_t next_id = 1;
   watch wake_watch{nullptr, false};
+  watch sigchld_watch{nullptr, false};
+  bool watching_sigchld = false;
+  bool reap_check_pending = false;
+  static constexpr std::chrono::milliseconds fallback_reap_interval{200};
 
   void wake() {
     if (!wake_pending.exchange(true, std::memory_order_acq_rel)) {
@@ -164,7 +189,12 @@ struct process_pool::impl {
     ::fcntl(w->proc.socket, F_SETFL, ::fcntl(w->proc.socket, F_GETFL) | O_NONBLOCK);
     w->start_deadline = clock::now() + options.start_timeout;
     watch_fd(w->proc.socket, EPOLLIN | EPOLLRDHUP, &w->sock_watch);
-    watch_fd(w->proc.pidfd, EPOLLIN, &w->pid_watch);
+    if (w->proc.pidfd >= 0) {
+      watch_fd(w->proc.pidfd, EPOLLIN, &w->pid_watch);
+    } else {
+      watch_sigchld();
+      reap_check_pending = true;  // it may have died before the handler was in place
+    }
     ask_to_trace(*w);
     workers.push_back(std::move(w));
     publish_pids();
@@ -174,6 +204,27 @@ struct process_pool::impl {
   /// (`trace_spans` frames, merged into this process's export); otherwise it records nothing.
   void ask_to_trace(worker& w) {
     if (trace::enabled()) w.writer.add(detail::frame_kind::trace_on, started.load(std::memory_order_relaxed), {});
+  }
+
+  // The no-pidfd fallback: every SIGCHLD of the program wakes this loop.
+  void watch_sigchld() {
+    if (watching_sigchld) return;
+    watch_fd(detail::sigchld_event_fd(), EPOLLIN | EPOLLET, &sigchld_watch);
+    watching_sigchld = true;
+  }
+
+  // Reaps the workers without a pidfd that have exited; leaves every other child alone.
+  void reap_workers_without_pidfd() {
+    reap_check_pending = false;
+    for (auto& w : workers) {
+      if (w->proc.pidfd >= 0 || w->state == phase::exited) continue;
+      int signal = 0;
+      int code = -1;
+      auto how = detail::try_reap(w->proc.pid, signal, code);
+      if (!how) continue;
+      if (w->socket_open) on_readable(*w);  // results sent just before the exit still count
+      on_exited(*w, *how, signal, code);
+    }
   }
 
   void publish_pids() {
@@ -238,11 +289,9 @@ struct process_pool::impl {
         }
         auto job = std::move(w.in_flight.front().second);
         w.in_flight.pop_front();
-        in_flight_count.fetch_sub(1, std::memory_order_relaxed);
         if (!w.in_flight.empty()) w.head_started = clock::now();
-        // Counted before the future completes: whoever has the result sees it counted (the
-        // future's release/acquire orders this increment before the waiter's read).
-        completed.fetch_add(1, std::memory_order_relaxed);
+        // Counted before the future completes: whoever has the result sees it counted.
+        move_tasks(&task_counts::in_flight, &task_counts::completed);
         if (f.kind == detail::frame_kind::result) {
           job->complete(f.payload);
         } else {
@@ -261,12 +310,17 @@ struct process_pool::impl {
   // ---- a worker exited ----
   void on_exit(worker& w) {
     if (w.state == phase::exited) return;
-    close_socket(w);
     int signal = 0;
     int code = -1;
     const std::string how = detail::reap(w.proc.pid, signal, code);
     ::epoll_ctl(epoll, EPOLL_CTL_DEL, w.proc.pidfd, nullptr);
     ::close(w.proc.pidfd);
+    on_exited(w, how, signal, code);
+  }
+
+  // The worker has been reaped; `how` says how it ended.
+  void on_exited(worker& w, const std::string& how, int signal, int code) {
+    close_socket(w);
     const bool was_starting = w.state == phase::starting;
     w.state = phase::exited;
     if (was_starting && stop == stop_kind::none) {
@@ -290,19 +344,27 @@ struct process_pool::impl {
         error = std::make_exception_ptr(cancelled_error("process pool was terminated"));
       } else if (!error) {
         error = std::make_exception_ptr(worker_crashed_error(
-            "worker process " + std::to_string(w.proc.pid) + " " + how + " while running a task", w.proc.pid,
+            "worker process " + std::to_string(w.proc.pid) + " " + how + " while running task '" +
+                std::string(head->task_name) + "'", w.proc.pid,
             signal, code));
       }
-      crashed.fetch_add(1, std::memory_order_relaxed);  // before the waiter can see the failure
+      // Counted before the waiter can see the failure.
+      move_tasks(&task_counts::in_flight,
+                 stop == stop_kind::terminate ? &task_counts::cancelled : &task_counts::crashed);
       head->fail(error);
-      in_flight_count.fetch_sub(1, std::memory_order_relaxed);
       w.in_flight.pop_front();
-      // The rest never started: back to the front of the queue, in their order.
+      // The rest never started: back to the front of the queue, in their order (and back in
+      // the queued count: leaving them out of it is what made `queued` wrap below zero once
+      // they were sent again).
+      // Under shutdown(cancel_pending) they are cancelled like the rest of the queue (requeued,
+      // they used to fail with shutdown_error once the last worker was gone).
       for (auto it = w.in_flight.rbegin(); it != w.in_flight.rend(); ++it) {
-        in_flight_count.fetch_sub(1, std::memory_order_relaxed);
-        if (stop == stop_kind::terminate) {
-          it->second->cancel("process pool was terminated");
+        if (stop == stop_kind::terminate || stop == stop_kind::cancel_pending) {
+          move_tasks(&task_counts::in_flight, &task_counts::cancelled);
+          it->second->cancel(stop == stop_kind::terminate ? "process pool was terminated"
+                                                           : "process pool was shut down before the task started");
         } else {
+          move_tasks(&task_counts::in_flight, &task_counts::queued);
           ready.push_front(std::move(it->second));
         }
       }
@@ -324,13 +386,17 @@ struct process_pool::impl {
     }
     stop = stop_kind::terminate;
     for (auto& w : workers) kill_worker(*w, nullptr);
-    fail_all_queued(std::make_exception_ptr(worker_start_error(message)));
+    fail_all_queued<worker_start_error>(message);
   }
 
-  void fail_all_queued(std::exception_ptr error) {
+  // Each job gets an exception object of its own, and this thread keeps no reference to it: an
+  // exception_ptr shared with the waiter and released here races in ThreadSanitizer's eyes (its
+  // reference count is inside uninstrumented libstdc++; see tests/tsan.supp).
+  template <class Error>
+  void fail_all_queued(const std::string& message) {
     take_incoming();
-    for (auto& job : ready) job->fail(error);
-    queued.fetch_sub(ready.size(), std::memory_order_relaxed);
+    move_tasks(&task_counts::queued, &task_counts::cancelled, ready.size());
+    for (auto& job : ready) job->fail(std::make_exception_ptr(Error(message)));
     ready.clear();
   }
 
@@ -354,8 +420,8 @@ struct process_pool::impl {
   void begin_stop(stop_kind kind) {
     stop = kind;
     if (kind == stop_kind::cancel_pending || kind == stop_kind::terminate) {
+      move_tasks(&task_counts::queued, &task_counts::cancelled, ready.size());
       for (auto& job : ready) job->cancel("process pool was shut down before the task started");
-      queued.fetch_sub(ready.size(), std::memory_order_relaxed);
       ready.clear();
     }
     if (kind == stop_kind::terminate) {
@@ -382,9 +448,11 @@ struct process_pool::impl {
       if (best == nullptr) return;
       auto job = std::move(ready.front());
       ready.pop_front();
-      queued.fetch_sub(1, std::memory_order_relaxed);
       if (!job->claimed) {
-        if (!job->claim()) continue;  // cancelled while queued
+        if (!job->claim()) {  // cancelled while queued
+          move_tasks(&task_counts::queued, &task_counts::cancelled);
+          continue;
+        }
         job->claimed = true;
       }
       send(*best, std::move(job));
@@ -400,12 +468,13 @@ struct process_pool::impl {
         w.writer.add(job->kind, id, job->payload);
       }
     } catch (...) {
+      move_tasks(&task_counts::queued, &task_counts::completed);  // finished, with this exception
       job->fail(std::current_exception());
       return;
     }
     if (w.in_flight.empty()) w.head_started = clock::now();
     w.in_flight.emplace_back(id, std::move(job));
-    in_flight_count.fetch_add(1, std::memory_order_relaxed);
+    move_tasks(&task_counts::queued, &task_counts::in_flight);
     if (options.max_tasks_per_child != 0 && ++w.sent >= options.max_tasks_per_child) {
       w.writer.add(detail::frame_kind::retire, 0, {});
       w.retiring = true;
@@ -453,6 +522,12 @@ struct process_pool::impl {
         if (t.count() > 0) earliest = std::min(earliest, w->head_started + t);
       }
     }
+    // Without pidfds, SIGCHLD is the only exit notice, and a program that installs its own
+    // SIGCHLD handler after ours silences it: look now and then as well.
+    const bool polling = std::any_of(workers.begin(), workers.end(),
+                                     [](auto& w) { return w->proc.pidfd < 0 && w->state != phase::exited; });
+    if (polling) earliest = std::min(earliest, clock::now() + fallback_reap_interval);
+    if (reap_check_pending) return 0;
     if (earliest == clock::time_point::max()) return -1;
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(earliest - clock::now()).count();
     return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
@@ -472,7 +547,8 @@ struct process_pool::impl {
         const auto t = timeout_of(*w->in_flight.front().second);
         if (t.count() > 0 && now >= w->head_started + t) {
           kill_worker(*w, std::make_exception_ptr(task_timeout_error(
-                              "task ran longer than its timeout of " +
+                              "task '" + std::string(w->in_flight.front().second->task_name) +
+                                  "' ran longer than its timeout of " +
                                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) +
                                   " ms; worker process " + std::to_string(w->proc.pid) + " was killed",
                               w->proc.pid)));
@@ -490,6 +566,9 @@ struct process_pool::impl {
     }
     epoll_event events[64];
     for (;;) {
+      // A start failure with no worker left has nothing to wait for: no pidfd, no socket and no
+      // deadline would ever end the epoll_wait below (the constructor would hang joining us).
+      if (stop != stop_kind::none && workers.empty()) break;
       const int n = ::epoll_wait(epoll, events, 64, next_timeout_ms());
       if (n < 0 && errno != EINTR) {
         std::fprintf(stderr, "trident: process pool epoll_wait failed: %s\n", std::strerror(errno));
@@ -502,6 +581,10 @@ struct process_pool::impl {
           (void)!::read(wake_fd, &v, sizeof v);
           continue;
         }
+        if (w == &sigchld_watch) {
+          reap_check_pending = true;  // shared and edge-triggered: never read here
+          continue;
+        }
         if (w->w->state == phase::exited) continue;
         if (w->is_pidfd) {
           // Drain what it said before dying: results sent just before a crash still count.
@@ -512,6 +595,7 @@ struct process_pool::impl {
           if ((events[i].events & EPOLLOUT) && w->w->socket_open) flush(*w->w);
         }
       }
+      if (watching_sigchld) reap_workers_without_pidfd();
       take_incoming();
       check_deadlines();
       if (initial_start && stop == stop_kind::none &&
@@ -552,7 +636,7 @@ struct process_pool::impl {
       if (stop != stop_kind::none && workers.empty()) break;
     }
     // Anything that slipped in after the stop (none can: accepting is false) or is left over.
-    fail_all_queued(std::make_exception_ptr(shutdown_error("process pool was shut down")));
+    fail_all_queued<shutdown_error>("process pool was shut down");
     publish_pids();
   }
 
@@ -610,8 +694,12 @@ void process_pool::enqueue(std::unique_ptr<detail::pool_job> job) {
     if (!impl_->broken.empty()) throw worker_start_error(impl_->broken);
     if (!impl_->accepting) throw shutdown_error("process pool is shut down");
     impl_->incoming.push_back(std::move(job));
+    // Counted while the job cannot yet be taken, so the I/O thread never moves it out of
+    // `queued` before it is in.
+    std::lock_guard stats_lock(impl_->stats_mutex);
+    ++impl_->counts.submitted;
+    ++impl_->counts.queued;
   }
-  impl_->queued.fetch_add(1, std::memory_order_relaxed);
   impl_->wake();
 }
 
@@ -622,8 +710,10 @@ void process_pool::enqueue_all(std::vector<std::unique_ptr<detail::pool_job>> jo
     if (!impl_->broken.empty()) throw worker_start_error(impl_->broken);
     if (!impl_->accepting) throw shutdown_error("process pool is shut down");
     for (auto& j : jobs) impl_->incoming.push_back(std::move(j));
+    std::lock_guard stats_lock(impl_->stats_mutex);
+    impl_->counts.submitted += n;
+    impl_->counts.queued += n;
   }
-  impl_->queued.fetch_add(n, std::memory_order_relaxed);
   impl_->wake();
 }
 
@@ -642,10 +732,15 @@ std::size_t process_pool::size() const noexcept { return impl_->options.workers;
 process_pool_statistics process_pool::statistics() const {
   process_pool_statistics s;
   s.workers = impl_->options.workers;
-  s.queued = impl_->queued.load(std::memory_order_relaxed);
-  s.in_flight = impl_->in_flight_count.load(std::memory_order_relaxed);
-  s.completed = impl_->completed.load(std::memory_order_relaxed);
-  s.crashed = impl_->crashed.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(impl_->stats_mutex);
+    s.submitted = impl_->counts.submitted;
+    s.queued = impl_->counts.queued;
+    s.in_flight = impl_->counts.in_flight;
+    s.completed = impl_->counts.completed;
+    s.crashed = impl_->counts.crashed;
+    s.cancelled = impl_->counts.cancelled;
+  }
   s.started = impl_->started.load(std::memory_order_relaxed);
   std::lock_guard lock(impl_->mutex);
   s.worker_pids = impl_->pids;
@@ -653,8 +748,9 @@ process_pool_statistics process_pool::statistics() const {
 }
 
 std::ostream& operator<<(std::ostream& out, const process_pool_statistics& s) {
-  return out << "workers:" << s.workers << " queued:" << s.queued << " in_flight:" << s.in_flight
-             << " completed:" << s.completed << " crashed:" << s.crashed << " started:" << s.started;
+  return out << "workers:" << s.workers << " submitted:" << s.submitted << " queued:" << s.queued
+             << " in_flight:" << s.in_flight << " completed:" << s.completed << " crashed:" << s.crashed
+             << " cancelled:" << s.cancelled << " started:" << s.started;
 }
 
 std::ostream& operator<<(std::ostream& out, const process_pool& pool) {

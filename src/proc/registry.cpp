@@ -31,6 +31,8 @@ registry& table() {
   return *r;
 }
 
+// Unregistered functions only (a registered one is named by its TRIDENT_TASK name): the symbol
+// where the binary exports it (-rdynamic), else the address.
 std::string describe(any_fn address) {
   Dl_info info{};
   if (::dladdr(reinterpret_cast<void*>(address), &info) != 0 && info.dli_sname != nullptr) {
@@ -72,9 +74,11 @@ const std::string& task_name_of(any_fn address) {
     auto it = r.by_address.find(address);
     if (it != r.by_address.end()) return it->second;
   }
-  throw unregistered_task_error(describe(address) +
-                                " is not registered as a task; add TRIDENT_TASK(<its name>) at namespace "
-                                "scope next to its definition");
+  throw unregistered_task_error(
+      describe(address) +
+      " is not registered as a task: add TRIDENT_TASK(<its name>) at namespace scope next to its definition "
+      "(the worker runs the task by that name). A lambda, even one turned into a function pointer with +, "
+      "cannot be a task: move its body into a named function and register that");
 }
 
 }  // namespace trident::proc::detail

@@ -15,10 +15,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+
+#include <atomic>
+#include <cstdint>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trident/proc/errors.hpp"
@@ -31,6 +37,64 @@ std::string missing_guard_hint() {
   return "the program's main() must start with "
          "`if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;` "
          "so that the re-executed binary serves as a worker";
+}
+
+int injected_failure(const char* call) {
+  const char* spec = std::getenv("TRIDENT_PROC_FAULT");
+  if (spec == nullptr) return 0;
+  static constexpr std::pair<std::string_view, int> names[] = {
+      {"EAGAIN", EAGAIN}, {"ENOSYS", ENOSYS}, {"EPERM", EPERM}, {"ENOMEM", ENOMEM}, {"EMFILE", EMFILE}};
+  std::string_view rest(spec);
+  const std::string_view wanted(call);
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos || item.substr(0, eq) != wanted) continue;
+    for (auto [name, value] : names) {
+      if (item.substr(eq + 1) == name) return value;
+    }
+  }
+  return 0;
+}
+
+namespace {
+
+int sigchld_fd = -1;
+struct sigaction previous_sigchld{};
+
+void on_sigchld(int signal, siginfo_t* info, void* context) {
+  const int saved_errno = errno;
+  const std::uint64_t one = 1;
+  (void)!::write(sigchld_fd, &one, sizeof one);
+  errno = saved_errno;
+  // The program's own handler still runs: SIGCHLD belongs to the program, not to Trident.
+  if ((previous_sigchld.sa_flags & SA_SIGINFO) != 0) {
+    if (previous_sigchld.sa_sigaction != nullptr) previous_sigchld.sa_sigaction(signal, info, context);
+  } else if (previous_sigchld.sa_handler != SIG_DFL && previous_sigchld.sa_handler != SIG_IGN &&
+             previous_sigchld.sa_handler != nullptr) {
+    previous_sigchld.sa_handler(signal);
+  }
+}
+
+}  // namespace
+
+int sigchld_event_fd() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    sigchld_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (sigchld_fd < 0) throw worker_start_error(std::string("eventfd: ") + std::strerror(errno));
+    struct sigaction action{};
+    action.sa_sigaction = &on_sigchld;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    // Read the program's handler before ours goes in, so a SIGCHLD arriving in between still
+    // finds it to call.
+    ::sigaction(SIGCHLD, nullptr, &previous_sigchld);
+    ::sigaction(SIGCHLD, &action, nullptr);
+  });
+  return sigchld_fd;
 }
 
 spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit) {
@@ -101,15 +165,25 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, env.data());
+  const int injected_spawn = injected_failure("spawn");
+  const int rc = injected_spawn != 0 ? injected_spawn : ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(child_end);
   if (rc != 0) {
     ::close(parent_end);
-    throw worker_start_error(std::string("cannot start worker process: ") + std::strerror(rc));
+    std::string message = std::string("cannot start worker process: ") + std::strerror(rc);
+    if (rc == EAGAIN) message += " (the user's process limit, ulimit -u, may be reached)";
+    throw worker_start_error(message);
   }
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  const int injected_pidfd = injected_failure("pidfd_open");
+  const int pidfd = injected_pidfd != 0 ? (errno = injected_pidfd, -1)
+                                        : static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0 && (errno == ENOSYS || errno == EPERM)) {
+    // No pidfds here (old kernel, seccomp, valgrind): the owner reaps on SIGCHLD instead.
+    (void)sigchld_event_fd();
+    return {pid, parent_end, -1};
+  }
   if (pidfd < 0) {
     const int e = errno;
     ::kill(pid, SIGKILL);
@@ -128,12 +202,9 @@ std::string signal_name(int signal) {
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
 }
 
-std::string reap(pid_t pid, int& signal, int& code) {
-  int status = 0;
-  pid_t r;
-  do {
-    r = ::waitpid(pid, &status, 0);
-  } while (r < 0 && errno == EINTR);
+namespace {
+
+std::string describe_status(pid_t r, int status, int& signal, int& code) {
   signal = 0;
   code = -1;
   if (r < 0) return "could not be reaped (" + std::string(std::strerror(errno)) + ")";
@@ -143,6 +214,27 @@ std::string reap(pid_t pid, int& signal, int& code) {
   }
   code = WEXITSTATUS(status);
   return "exited with status " + std::to_string(code);
+}
+
+}  // namespace
+
+std::string reap(pid_t pid, int& signal, int& code) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  return describe_status(r, status, signal, code);
+}
+
+std::optional<std::string> try_reap(pid_t pid, int& signal, int& code) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return std::nullopt;
+  return describe_status(r, status, signal, code);
 }
 
 }  // namespace trident::proc::detail

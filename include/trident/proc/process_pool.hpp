@@ -50,13 +50,56 @@ struct process_pool_options {
   static std::size_t default_worker_count() noexcept;
 };
 
-/// A snapshot of a pool's counters.
+namespace detail {
+
+/// Whether `F` is (a reference to) a plain function or function pointer: what can be a task.
+template <class F>
+inline constexpr bool is_task_function_v =
+    std::is_pointer_v<std::decay_t<F>> && std::is_function_v<std::remove_pointer_t<std::decay_t<F>>>;
+
+template <class F, bool = is_task_function_v<F>>
+struct task_result {
+  using type = void;  // not a task: `submit` stops at its static_assert
+};
+template <class F>
+struct task_result<F, true> {
+  using type = typename fn_traits<std::decay_t<F>>::result;
+};
+/// What `submit(fn, ...)` returns a future of.
+template <class F>
+using task_result_t = typename task_result<F>::type;
+
+/// Whether arguments `Args` can initialise the parameters `std::tuple<P...>` one by one.
+template <class Params, class... Args>
+struct arguments_fit : std::false_type {};
+template <class... P, class... Args>
+  requires(sizeof...(P) == sizeof...(Args))
+struct arguments_fit<std::tuple<P...>, Args...> : std::bool_constant<(std::is_constructible_v<P, Args&&> && ...)> {};
+
+}  // namespace detail
+
+/// A snapshot of a pool's counters, taken at one instant.
+///
+/// Every task submitted (a `map` chunk counts as one) is in exactly one of five buckets, and a
+/// snapshot is consistent, so at every instant, not only when the pool is idle:
+/// - `submitted == queued + in_flight + completed + crashed + cancelled`;
+/// - `queued` and `in_flight` never wrap below zero; `submitted`, `completed`, `crashed`,
+///   `cancelled` and `started` never decrease;
+/// - a task is counted in `completed`, `crashed` or `cancelled` before its future becomes ready,
+///   except one cancelled through its future while queued: it moves to `cancelled` when the I/O
+///   thread drops it, soon after;
+/// - when a worker dies, its task that was running counts in `crashed`, and the tasks sent
+///   behind it go back to `queued` (they run on another worker);
+/// - once `shutdown()` or `terminate()` returned: `queued == 0`, `in_flight == 0`, no
+///   `worker_pids`, and the counters no longer change.
 struct process_pool_statistics {
-  std::size_t workers = 0;
+  std::size_t workers = 0;     ///< Worker processes the pool keeps running.
+  std::size_t submitted = 0;   ///< Tasks accepted by `submit` and friends.
   std::size_t queued = 0;      ///< Submitted, not yet sent to a worker.
   std::size_t in_flight = 0;   ///< Sent to a worker, result not back yet.
-  std::size_t completed = 0;   ///< Finished with a value or an exception.
-  std::size_t crashed = 0;     ///< Tasks failed because their worker died or timed out.
+  std::size_t completed = 0;   ///< Finished with a value or an exception (`remote_error`).
+  std::size_t crashed = 0;     ///< Failed because their worker died or ran past the task's timeout.
+  std::size_t cancelled = 0;   ///< Never ran: cancelled, or dropped by a shutdown or start failure.
   std::size_t started = 0;     ///< Worker processes started, replacements included.
   std::vector<int> worker_pids;
 };
@@ -124,22 +167,46 @@ class process_pool {
   process_pool& operator=(const process_pool&) = delete;
   ~process_pool();
 
-  /// Runs `fn(args...)` in a worker; `fn` must be registered with `TRIDENT_TASK`
-  /// (`unregistered_task_error` otherwise). Arguments are encoded at once, so the caller may
-  /// change or destroy them afterwards. Throws `shutdown_error` after shutdown.
-  template <class R, class... P, class... Args>
-  future<R> submit(R (*fn)(P...), Args&&... args) {
-    return submit_for(std::chrono::milliseconds(0), fn, std::forward<Args>(args)...);
+  /// Runs `fn(args...)` in a worker; `fn` must be a function registered with `TRIDENT_TASK`
+  /// (`unregistered_task_error` otherwise). A lambda or other callable object does not compile:
+  /// code cannot cross a process boundary, only a name can (as with Python's pickle). Arguments
+  /// are encoded at once, so the caller may change or destroy them afterwards. Throws
+  /// `shutdown_error` after shutdown.
+  template <class F, class... Args>
+  future<detail::task_result_t<F>> submit(F&& fn, Args&&... args) {
+    return submit_for(std::chrono::milliseconds(0), std::forward<F>(fn), std::forward<Args>(args)...);
   }
 
   /// Like `submit`, with a per-task `timeout` (0: the pool's default).
-  template <class R, class... P, class... Args>
-  future<R> submit_for(std::chrono::milliseconds timeout, R (*fn)(P...), Args&&... args) {
-    auto job = make_job(fn, std::forward<Args>(args)...);
-    job->timeout = timeout;
-    future<R> f = job->take_future();
-    enqueue(std::move(job));
-    return f;
+  template <class F, class... Args>
+  future<detail::task_result_t<F>> submit_for(std::chrono::milliseconds timeout, F&& fn, Args&&... args) {
+    // Checked here, each with one clear message, and nothing instantiated past a failed check:
+    // otherwise a lambda or a wrong argument list ends in hundreds of lines from deep inside
+    // std::tuple and cereal.
+    constexpr bool is_function = detail::is_task_function_v<F>;
+    static_assert(is_function,
+                  "process_pool::submit needs a named function registered with TRIDENT_TASK(name) at namespace "
+                  "scope; a lambda or other callable object cannot cross a process boundary (as with Python's "
+                  "pickle): move its body into a function and register that");
+    if constexpr (is_function) {
+      using fn_t = std::decay_t<F>;
+      using params = typename detail::fn_traits<fn_t>::args;
+      constexpr bool count_fits = std::tuple_size_v<params> == sizeof...(Args);
+      static_assert(count_fits, "process_pool::submit: the number of arguments differs from the task's parameters");
+      if constexpr (count_fits) {
+        constexpr bool types_fit = detail::arguments_fit<params, Args...>::value;
+        static_assert(types_fit,
+                      "process_pool::submit: an argument cannot be converted to the task's parameter type");
+        if constexpr (types_fit) {
+          auto job = make_job(static_cast<fn_t>(fn), std::forward<Args>(args)...);
+          job->timeout = timeout;
+          future<detail::task_result_t<F>> f = job->take_future();
+          enqueue(std::move(job));
+          return f;
+        }
+      }
+    }
+    return {};  // not reached: a static_assert above failed
   }
 
   /// Applies `fn` to every element of `items` in workers and returns the results in input order
@@ -215,7 +282,8 @@ class process_pool {
     for (std::size_t i = 0; i < n; ++i, ++first) args.emplace_back(*first);
     auto job = std::make_unique<detail::typed_job<std::vector<R>>>();
     job->kind = detail::frame_kind::chunk;
-    detail::begin_payload(job->payload, detail::task_name_of(reinterpret_cast<detail::any_fn>(fn)));
+    job->task_name = detail::task_name_of(reinterpret_cast<detail::any_fn>(fn));
+    detail::begin_payload(job->payload, job->task_name);
     encode_into(job->payload, args);
     detail::spill_large_payload(*job);
     auto f = job->take_future();
@@ -236,7 +304,8 @@ class process_pool {
     static_assert(sizeof...(P) == sizeof...(Args), "submit: wrong number of arguments for the task");
     using args_t = std::tuple<std::decay_t<P>...>;
     auto job = std::make_unique<detail::typed_job<R>>();
-    detail::begin_payload(job->payload, detail::task_name_of(reinterpret_cast<detail::any_fn>(fn)));
+    job->task_name = detail::task_name_of(reinterpret_cast<detail::any_fn>(fn));
+    detail::begin_payload(job->payload, job->task_name);
     encode_into(job->payload, args_t(std::forward<Args>(args)...));
     detail::spill_large_payload(*job);
     return job;

@@ -34,6 +34,9 @@ class pool_job {
   int payload_fd = -1;    ///< A memfd with the payload, for large arguments (kept for resends).
   std::uint64_t payload_size = 0;
   std::chrono::nanoseconds timeout{0};  ///< 0: none.
+  /// The name the task was registered under (the registry's string, which lives as long as the
+  /// program), for error messages: they name the task without needing symbols (-rdynamic).
+  std::string_view task_name;
   bool claimed = false;   ///< Set by the I/O thread when it first sends the job.
 
   /// Marks the future running; false if the consumer cancelled it (then drop the job).
