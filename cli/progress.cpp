@@ -62,7 +62,7 @@ std::string render(const progress_state& s, int width) {
   std::vector<part> parts;
   parts.push_back({fmt::format("{}/{} {}", s.items_done, s.items_total, s.item_word), 0});
   const auto total = expected_total(s);
-  if (total) {
+  if (total && (total->bytes > 0 || s.bytes_done > 0)) {  // "0 B/0 B" says nothing
     parts.push_back({fmt::format("{}/{}{}", human_bytes(static_cast<double>(s.bytes_done)), total->exact ? "" : "~",
                                  human_bytes(static_cast<double>(total->bytes))),
                      2});

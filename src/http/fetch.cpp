@@ -266,6 +266,15 @@ aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_ite
     // Every worker has ended (gather waits for its children); unfinished items say cancelled.
     st->stopping = true;
   }
+  // URLs never started end as cancelled too: count them, so that the counters agree with the
+  // results (a display that said "2 cancelled" over a summary of 3 would mislead).
+  if (progress != nullptr) {
+    for (std::size_t i = st->next; i < st->items.size(); ++i) {
+      ++progress->done;
+      ++progress->cancelled;
+      --progress->unsized;
+    }
+  }
   for (auto& r : st->results) {
     if (r.outcome == fetch_outcome::ok || r.outcome == fetch_outcome::skipped) {
       r.error.clear();
