@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,20 +116,23 @@ void prepare_output_dir(const std::filesystem::path& dir) {
 }
 
 /// Removes the named temporaries (`NAME.part-PID-N`, see atomic_file) in `dir` that a killed
-/// run left behind: only those whose PID is no live process (kill(PID, 0) says ESRCH), so a
-/// running writer's file — ours or another user's — is never touched. Says so on stderr.
+/// run left behind: only this user's, and only those whose PID is no live process (kill(PID, 0)
+/// says ESRCH), so a running writer's file, or another user's, is never touched. Says so on
+/// stderr.
 void remove_stale_temporaries(const std::filesystem::path& dir) {
-  static const std::regex temporary_name(R"(.+\.part-([0-9]+)-[0-9]+)");
+  static const std::regex temporary_name(R"(.+\.part-([0-9]{1,9})-[0-9]+)");  // a pid_t fits 9 digits
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     std::smatch m;
     if (!std::regex_match(name, m, temporary_name)) continue;
     const long long pid = std::stoll(m[1].str());
-    if (pid <= 0 || pid > INT32_MAX || static_cast<pid_t>(pid) == ::getpid()) continue;
+    if (pid <= 0 || static_cast<pid_t>(pid) == ::getpid()) continue;
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    // Only a regular file of this user: another user's dead writer is that user's to clean up.
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid()) continue;
     std::error_code remove_ec;
-    if (!it->is_regular_file(remove_ec)) continue;
     if (std::filesystem::remove(it->path(), remove_ec)) {
       std::fprintf(stderr, "trident fetch: removed %s, an unfinished download of process %lld, which no longer runs\n",
                    it->path().c_str(), pid);

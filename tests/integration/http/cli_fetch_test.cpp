@@ -197,7 +197,10 @@ TEST(cli_fetch, next_run_removes_stale_temporaries_of_dead_processes_only) {
   const std::string stale = "x.part-" + std::to_string(dead) + "-1";
   const std::string live = "y.part-" + std::to_string(::getpid()) + "-1";  // this test is running
   const std::string unrelated = "notes.part-ab-1";
-  for (const auto& name : {stale, live, unrelated}) std::ofstream(dir.path / name) << "partial";
+  // Another user's, also of a dead process: theirs to clean up (checked where chown is possible).
+  const std::string others = "z.part-" + std::to_string(dead) + "-2";
+  for (const auto& name : {stale, live, unrelated, others}) std::ofstream(dir.path / name) << "partial";
+  const bool others_owned = ::chown((dir.path / others).c_str(), 65534, 65534) == 0;
   const child c = start({server.url("/files/quick"), "-o", dir.path.string()}, dir.path / "stdout",
                         {.err_file = dir.path / "stderr"});
   EXPECT_EQ(finish(c), 0);
@@ -205,6 +208,9 @@ TEST(cli_fetch, next_run_removes_stale_temporaries_of_dead_processes_only) {
   EXPECT_EQ(std::count(names.begin(), names.end(), stale), 0) << "stale temporary left";
   EXPECT_EQ(std::count(names.begin(), names.end(), live), 1) << "a live process's temporary was removed";
   EXPECT_EQ(std::count(names.begin(), names.end(), unrelated), 1);
+  if (others_owned) {
+    EXPECT_EQ(std::count(names.begin(), names.end(), others), 1) << "another user's file was removed";
+  }
   EXPECT_EQ(std::count(names.begin(), names.end(), "quick"), 1);
   const std::string err = read_all(dir.path / "stderr");
   EXPECT_NE(err.find("removed " + (dir.path / stale).string()), std::string::npos) << err;
