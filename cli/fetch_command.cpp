@@ -22,12 +22,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <regex>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <string_view>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -119,23 +120,33 @@ void prepare_output_dir(const std::filesystem::path& dir) {
 /// run left behind: only this user's, and only those whose PID is no live process (kill(PID, 0)
 /// says ESRCH), so a running writer's file, or another user's, is never touched. Says so on
 /// stderr.
+/// The PID in `NAME.part-PID-N`, or 0 when `name` is not such a name.
+pid_t temporary_writer(std::string_view name) {
+  const auto part = name.rfind(".part-");
+  if (part == std::string_view::npos || part == 0) return 0;
+  const std::string_view rest = name.substr(part + 6);
+  const auto dash = rest.find('-');
+  auto digits = [](std::string_view t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  // A pid_t has at most 9 digits here (pid_max is at most 2^22).
+  if (dash == std::string_view::npos || dash > 9 || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) return 0;
+  return static_cast<pid_t>(std::stol(std::string(rest.substr(0, dash))));
+}
+
 void remove_stale_temporaries(const std::filesystem::path& dir) {
-  static const std::regex temporary_name(R"(.+\.part-([0-9]{1,9})-[0-9]+)");  // a pid_t fits 9 digits
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    std::smatch m;
-    if (!std::regex_match(name, m, temporary_name)) continue;
-    const long long pid = std::stoll(m[1].str());
-    if (pid <= 0 || static_cast<pid_t>(pid) == ::getpid()) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    const pid_t pid = temporary_writer(it->path().filename().string());
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
     // Only a regular file of this user: another user's dead writer is that user's to clean up.
     struct stat info {};
     if (::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid()) continue;
     std::error_code remove_ec;
     if (std::filesystem::remove(it->path(), remove_ec)) {
-      std::fprintf(stderr, "trident fetch: removed %s, an unfinished download of process %lld, which no longer runs\n",
-                   it->path().c_str(), pid);
+      std::fprintf(stderr, "trident fetch: removed %s, an unfinished download of process %d, which no longer runs\n",
+                   it->path().c_str(), static_cast<int>(pid));
     }
   }
 }
