@@ -11,10 +11,14 @@
 //      compare/http/aiohttp_bench.py (one ClientSession, Semaphore(50), chunks written as they
 //      arrive; timed inside Python, start-up excluded), and `curl --parallel --parallel-max 50`
 //      (one process, timed from outside).
-//   3. requests_1k (requests/s, higher is better): 10,000 GETs of the 1 KB file, 50 in flight —
+//   3. files_5000x10k (seconds, lower is better): 5,000 files of 10,000 bytes, 200 at a time —
+//      where per-file costs (system calls, file creation, scheduling) dominate, not bandwidth.
+//      Trident as in 2; `curl --parallel --parallel-max 200` and `wget2 --max-threads 200`
+//      (one process each, timed from outside). The files are made only when the case runs.
+//   4. requests_1k (requests/s, higher is better): 10,000 GETs of the 1 KB file, 50 in flight —
 //      through http::session in this process and through aiohttp, and `wrk -t2 -c50 -d3s` as the
 //      ceiling of what nginx serves here.
-//   4. The shared runner (runner.hpp): one untimed Trident run per case, then `repeat` rounds,
+//   5. The shared runner (runner.hpp): one untimed Trident run per case, then `repeat` rounds,
 //      each running every implementation once in turn, so load from other processes on a shared
 //      machine hits all alike; the median of the rounds is reported, with its range. The peers
 //      are external implementations: a command per round, its output parsed.
@@ -70,6 +74,9 @@ constexpr int file_count = 200;
 constexpr std::size_t file_bytes = 75'000;
 constexpr int request_count = 10'000;
 constexpr int concurrency = 50;
+constexpr int small_file_count = 5'000;
+constexpr std::size_t small_file_bytes = 10'000;
+constexpr int small_concurrency = 200;
 
 fs::path http_compare_dir() { return compare_dir() / "http"; }
 
@@ -87,7 +94,7 @@ bool port_open(int port) {
 /// The files and a running nginx serving them; stops nginx and removes everything on exit.
 class nginx_fixture {
  public:
-  nginx_fixture() {
+  explicit nginx_fixture(bool small_files) {
     std::string tmpl = (fs::temp_directory_path() / "trident-bench-http-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     prefix_ = tmpl;
@@ -101,6 +108,14 @@ class nginx_fixture {
       std::ofstream(prefix_ / "www" / fmt::format("f{:03}.bin", i), std::ios::binary) << data;
     }
     std::ofstream(prefix_ / "www" / "one_k.bin", std::ios::binary) << std::string(1024, 'k');
+    if (small_files) {
+      fs::create_directories(prefix_ / "www" / "small");
+      std::string small(small_file_bytes, '\0');
+      for (int i = 0; i < small_file_count; ++i) {
+        for (auto& c : small) c = static_cast<char>(rng());
+        std::ofstream(prefix_ / "www" / "small" / fmt::format("s{:04}.bin", i), std::ios::binary) << small;
+      }
+    }
 
     port_ = trident::testing::closed_loopback_port();  // free a moment ago: nginx takes it
     std::ifstream in(http_compare_dir() / "nginx.conf.in");
@@ -175,11 +190,13 @@ class nginx_fixture {
   pid_t pid_ = -1;
 };
 
-std::size_t count_complete(const fs::path& dir) {
+std::size_t count_complete(const fs::path& dir, std::size_t bytes = file_bytes) {
   std::size_t n = 0;
-  for (const auto& e : fs::directory_iterator(dir)) n += (e.is_regular_file() && e.file_size() == file_bytes) ? 1 : 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) n += (e.is_regular_file() && e.file_size() == bytes) ? 1 : 0;
   return n;
 }
+
+std::string small_url(const nginx_fixture& f, int i) { return f.url(fmt::format("small/s{:04}.bin", i)); }
 
 // -- the workloads -----------------------------------------------------------------------------
 
@@ -249,6 +266,71 @@ std::shared_ptr<implementation> curl_files(const std::optional<nginx_fixture>& f
   return std::make_shared<external_impl>("curl", std::move(command), std::move(parse));
 }
 
+// -- files_5000x10k ----------------------------------------------------------------------------
+
+double trident_small_files(const nginx_fixture& f) {
+  const fs::path dir = f.fresh_dir("trident-small");
+  std::vector<http::fetch_item> items;
+  for (int i = 0; i < small_file_count; ++i) items.push_back({small_url(f, i), ""});
+  auto main = [&]() -> aio::task<double> {
+    const auto start = std::chrono::steady_clock::now();
+    http::session_options so;
+    so.max_connections = small_concurrency;
+    http::session s(so);
+    http::fetch_options o;
+    o.output_dir = dir;
+    o.concurrency = small_concurrency;
+    auto results = co_await http::fetch_all(s, items, o);
+    for (const auto& r : results) {
+      if (!r.succeeded()) throw std::runtime_error("trident fetch failed: " + r.error);
+    }
+    co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const double s = aio::run(main());
+  if (count_complete(dir, small_file_bytes) != small_file_count) throw std::runtime_error("trident: files missing");
+  return s;
+}
+
+void check_small_complete(const fs::path& dir, const std::string& impl) {
+  if (count_complete(dir, small_file_bytes) != small_file_count) throw unavailable_error(fmt::format("{} left files missing", impl));
+}
+
+std::shared_ptr<implementation> curl_small_files(const std::optional<nginx_fixture>& f) {
+  auto command = [&f](const std::vector<row_spec>&) {
+    const fs::path dir = f->fresh_dir("curl-small");
+    const fs::path cfg = f->prefix() / "curl-small.cfg";
+    std::ofstream out(cfg);
+    for (int i = 0; i < small_file_count; ++i) {
+      out << "url = \"" << small_url(*f, i) << "\"\n";
+      out << "output = \"" << (dir / fmt::format("s{:04}.bin", i)).string() << "\"\n";
+    }
+    return fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null",
+                       small_concurrency, shell_quote(cfg.string()));
+  };
+  auto parse = [&f](const command_output& out, const std::vector<row_spec>&) {
+    check_small_complete(f->prefix() / "out" / "curl-small", "curl (>= 7.66 needed for --parallel)");
+    return std::vector<figure>{{"files_5000x10k", out.seconds, "s"}};
+  };
+  return std::make_shared<external_impl>("curl", std::move(command), std::move(parse));
+}
+
+/// GNU Wget2 (Debian's `wget2`): threads, one connection each, HTTP/1.1 keep-alive.
+std::shared_ptr<implementation> wget2_small_files(const std::optional<nginx_fixture>& f) {
+  auto command = [&f](const std::vector<row_spec>&) {
+    const fs::path dir = f->fresh_dir("wget2-small");
+    const fs::path list = f->prefix() / "wget2-small.txt";
+    std::ofstream out(list);
+    for (int i = 0; i < small_file_count; ++i) out << small_url(*f, i) << '\n';
+    return fmt::format("wget2 -q --no-robots --max-threads={} -P {} -i {} 2>/dev/null", small_concurrency,
+                       shell_quote(dir.string()), shell_quote(list.string()));
+  };
+  auto parse = [&f](const command_output& out, const std::vector<row_spec>&) {
+    check_small_complete(f->prefix() / "out" / "wget2-small", "wget2 (Debian package wget2)");
+    return std::vector<figure>{{"files_5000x10k", out.seconds, "s"}};
+  };
+  return std::make_shared<external_impl>("wget2", std::move(command), std::move(parse));
+}
+
 double trident_requests(const nginx_fixture& f) {
   const std::string url = f.url("one_k.bin");
   auto main = [&]() -> aio::task<double> {
@@ -309,6 +391,13 @@ int run_http_suite(const bench_options& options) {
     runner.add(std::move(c));
   }
   {
+    bench_case c{{{"files_5000x10k", "s", false}}, "", {}, {}, {}};
+    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_small_files(*server); }));
+    c.impls.push_back(curl_small_files(server));
+    c.impls.push_back(wget2_small_files(server));
+    runner.add(std::move(c));
+  }
+  {
     bench_case c{{{"requests_1k", "req/s", true}}, "", {}, {}, {}};
     c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_requests(*server); }));
     c.impls.push_back(aiohttp_requests(server));
@@ -317,7 +406,7 @@ int run_http_suite(const bench_options& options) {
   }
   runner.check_requested_cases();
   runner.note(fmt::format("median of {} round(s); each round runs every implementation once, in turn", options.repeat));
-  server.emplace();
+  server.emplace(runner.wanted("files_5000x10k"));
   const suite_results out = runner.run();
   server.reset();
   const auto& rows = out.rows;
@@ -331,15 +420,16 @@ int run_http_suite(const bench_options& options) {
     const result* r = find_result(rows, c, impl);
     return r != nullptr ? std::optional(r->value) : std::nullopt;
   };
-  std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10}\n", "case", "unit", "trident", "aiohttp", "curl", "wrk");
-  for (const std::string c : {"files_200x75k", "requests_1k"}) {
+  std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "case", "unit", "trident", "aiohttp", "curl",
+                           "wget2", "wrk");
+  for (const std::string c : {"files_200x75k", "files_5000x10k", "requests_1k"}) {
     if (!runner.wanted(c)) continue;
     auto cell = [&](const char* impl) {
       auto v = value(c, impl);
       return v ? fmt::format("{:.4g}", *v) : std::string("-");
     };
-    std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10}\n", c, c == "requests_1k" ? "req/s" : "s",
-                             cell("trident"), cell("aiohttp"), cell("curl"), cell("wrk"));
+    std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10} {:>10}\n", c, c == "requests_1k" ? "req/s" : "s",
+                             cell("trident"), cell("aiohttp"), cell("curl"), cell("wget2"), cell("wrk"));
   }
   std::cout << "\nranges (lowest-highest round):";
   for (const auto& r : rows) std::cout << fmt::format(" {}/{} {};", r.case_name, r.impl, format_range(r));
@@ -354,6 +444,11 @@ int run_http_suite(const bench_options& options) {
     const auto a = value("files_200x75k", "aiohttp");
     target("files_200x75k: >= 2x as fast as curl --parallel", t && c ? std::optional(*c / *t) : std::nullopt, 2.0);
     target("files_200x75k: >= 3x as fast as aiohttp", t && a ? std::optional(*a / *t) : std::nullopt, 3.0);
+  }
+  if (runner.wanted("files_5000x10k")) {
+    const auto t = value("files_5000x10k", "trident");
+    const auto c = value("files_5000x10k", "curl");
+    target("files_5000x10k: >= 1x as fast as curl --parallel", t && c ? std::optional(*c / *t) : std::nullopt, 1.0);
   }
   if (runner.wanted("requests_1k")) {
     const auto t = value("requests_1k", "trident");

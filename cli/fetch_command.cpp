@@ -1,19 +1,34 @@
 // `trident fetch`: reads the URL list, runs http::fetch_all on an event loop, shows progress on
-// a terminal and prints the summary. Ctrl-C: a signal thread (SIGINT is blocked everywhere
-// else) posts a cancel to the loop; fetch_all then aborts the transfers in flight, removes
-// their temporaries and returns the results, so the summary is still printed.
+// a terminal and prints the summary.
+//
+// Stopping: Ctrl-C (SIGINT), SIGTERM (`kill`, `timeout`) and SIGHUP (the terminal closed) all
+// mean "stop, but tidy up". They are blocked in every thread and taken by one signal thread,
+// which posts a cancel to the loop; fetch_all then aborts the transfers in flight, discards
+// their unfinished files and returns the results, so the summary is still printed, and the
+// exit code says which signal (128 + N, as a shell reports it).
+//
+// What a stop cannot tidy (SIGKILL, a power cut) may leave a named temporary
+// NAME.part-PID-N (see trident/core/atomic_file.hpp) on file systems without O_TMPFILE. The
+// next run into the same folder removes those whose PID is no longer a live process.
 
 #include "fetch_command.hpp"
 
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <string_view>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -24,34 +39,12 @@
 #include "trident/aio/spawn.hpp"
 #include "trident/http/fetch.hpp"
 
+#include "exit_codes.hpp"
+#include "progress.hpp"
+
 namespace trident::cli {
 
 namespace {
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) {
-    b /= 1000;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} {}", b, units[u]) : fmt::format("{:.1f} {}", b, units[u]);
-}
-
-void draw_progress(const http::fetch_progress& p, double seconds) {
-  const double rate = seconds > 0 ? static_cast<double>(p.bytes) / seconds : 0;
-  const double frac = p.total == 0 ? 1.0 : static_cast<double>(p.done) / static_cast<double>(p.total);
-  const int width = 24;
-  const int filled = static_cast<int>(frac * width);
-  std::string eta = "--";
-  if (p.done > 0 && p.done < p.total) {
-    eta = fmt::format("{:.0f}s", seconds / static_cast<double>(p.done) * static_cast<double>(p.total - p.done));
-  }
-  std::fprintf(stderr, "\r\x1b[2K[%s%s] %zu/%zu files  %s  %s/s  ETA %s  failed %zu", std::string(filled, '#').c_str(),
-               std::string(width - filled, '.').c_str(), p.done, p.total, human_bytes(static_cast<double>(p.bytes)).c_str(),
-               human_bytes(rate).c_str(), eta.c_str(), p.failed);
-  std::fflush(stderr);
-}
 
 const char* outcome_name(http::fetch_outcome o) {
   switch (o) {
@@ -103,7 +96,7 @@ std::vector<http::fetch_item> read_items(const fetch_flags& flags) {
     std::istream* in = &std::cin;
     if (flags.input != "-") {
       file.open(flags.input);
-      if (!file) throw std::runtime_error("cannot read URL list '" + flags.input + "'");
+      if (!file) throw usage_error("cannot read URL list '" + flags.input + "': " + std::strerror(errno));
       in = &file;
     }
     for (std::string line; std::getline(*in, line);) {
@@ -113,16 +106,83 @@ std::vector<http::fetch_item> read_items(const fetch_flags& flags) {
   return items;
 }
 
+/// Makes sure downloads can be saved into `dir` before any request is made, so that a folder
+/// that cannot be used is reported once, with its real reason, instead of once per URL.
+void prepare_output_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
+  if (!ec && ::access(dir.c_str(), W_OK | X_OK) != 0) ec = std::error_code(errno, std::generic_category());
+  if (ec) throw usage_error("cannot save into output folder '" + dir.string() + "': " + ec.message());
+}
+
+/// Removes the named temporaries (`NAME.part-PID-N`, see atomic_file) in `dir` that a killed
+/// run left behind: only this user's, and only those whose PID is no live process (kill(PID, 0)
+/// says ESRCH), so a running writer's file, or another user's, is never touched. Says so on
+/// stderr.
+/// The PID in `NAME.part-PID-N`, or 0 when `name` is not such a name.
+pid_t temporary_writer(std::string_view name) {
+  const auto part = name.rfind(".part-");
+  if (part == std::string_view::npos || part == 0) return 0;
+  const std::string_view rest = name.substr(part + 6);
+  const auto dash = rest.find('-');
+  auto digits = [](std::string_view t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  // A pid_t has at most 9 digits here (pid_max is at most 2^22).
+  if (dash == std::string_view::npos || dash > 9 || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) return 0;
+  return static_cast<pid_t>(std::stol(std::string(rest.substr(0, dash))));
+}
+
+void remove_stale_temporaries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const pid_t pid = temporary_writer(it->path().filename().string());
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    // Only a regular file of this user: another user's dead writer is that user's to clean up.
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid()) continue;
+    std::error_code remove_ec;
+    if (std::filesystem::remove(it->path(), remove_ec)) {
+      std::fprintf(stderr, "trident fetch: removed %s, an unfinished download of process %d, which no longer runs\n",
+                   it->path().c_str(), static_cast<int>(pid));
+    }
+  }
+}
+
+/// Raises the soft limit on open files to the hard one: a downloader of many URLs at once
+/// needs a descriptor per connection and per file, and the soft limit (often 1024) is only a
+/// default. fetch_all caps its transfers by what is available in any case.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+progress_state state_of(const http::fetch_progress& p) {
+  progress_state s;
+  s.items_total = p.total;
+  s.items_done = p.done;
+  s.items_failed = p.failed;
+  s.items_cancelled = p.cancelled;
+  s.bytes_done = p.bytes_done;
+  s.bytes_expected = p.bytes_expected;
+  s.items_unsized = p.unsized;
+  return s;
+}
+
 }  // namespace
 
 int run_fetch(const fetch_flags& flags) {
   auto items = read_items(flags);
   if (items.empty()) {
-    std::fprintf(stderr, "trident fetch: no URLs given (arguments, -i FILE or -i -)\n");
-    return 2;
+    throw usage_error("fetch: no URLs given (arguments, -i FILE or -i -)");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(flags.output_dir, ec);  // if it fails, each URL says why
+  prepare_output_dir(flags.output_dir);
+  remove_stale_temporaries(flags.output_dir);
+  raise_open_file_limit();
 
   http::fetch_options options;
   options.output_dir = flags.output_dir;
@@ -132,15 +192,17 @@ int run_fetch(const fetch_flags& flags) {
   options.max_size = flags.max_size;
   options.skip_existing = flags.skip_existing;
 
-  // SIGINT goes to the signal thread only: block it before any other thread starts.
+  // The stop signals go to the signal thread only: block them before any other thread starts.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGUSR1);  // "stop waiting": sent by this function when done
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const bool live = !flags.json && ::isatty(STDERR_FILENO) != 0;
-  std::atomic<bool> interrupted{false};
+  std::atomic<int> stop_signal{0};
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
 
@@ -151,11 +213,12 @@ int run_fetch(const fetch_flags& flags) {
     http::session session(so);
     http::fetch_progress progress;
     auto job = aio::spawn(http::fetch_all(session, std::move(items), options, &progress), "fetch");
-    std::thread watcher([&loop, &job, &interrupted, signals] {
+    std::thread watcher([&loop, &job, &stop_signal, signals] {
       for (;;) {
         int sig = 0;
-        if (sigwait(&signals, &sig) != 0 || sig != SIGINT) return;
-        interrupted = true;
+        if (sigwait(&signals, &sig) != 0 || sig == SIGUSR1) return;
+        int none = 0;
+        stop_signal.compare_exchange_strong(none, sig);  // the first one names the exit code
         loop.post([&job] { job.cancel(); });
       }
     });
@@ -167,9 +230,10 @@ int run_fetch(const fetch_flags& flags) {
       }
     } stop{watcher};
     if (live) {
+      progress_line line(stderr, STDERR_FILENO);
       auto ticker = [&]() -> aio::task<void> {
         for (;;) {
-          draw_progress(progress, elapsed());
+          line.draw(state_of(progress), progress.bytes);
           co_await aio::sleep(std::chrono::milliseconds(150));
         }
       };
@@ -177,8 +241,8 @@ int run_fetch(const fetch_flags& flags) {
       co_await job.wait();
       tick.cancel();
       co_await tick.wait();
-      draw_progress(progress, elapsed());
-      std::fputc('\n', stderr);
+      line.draw(state_of(progress), progress.bytes);
+      line.finish();
     }
     co_return co_await job;
   };
@@ -188,15 +252,18 @@ int run_fetch(const fetch_flags& flags) {
   if (flags.json) {
     for (const auto& r : results) std::printf("%s\n", r.to_json().c_str());
   } else {
-    if (interrupted) std::printf("interrupted: transfers in flight were cancelled and their temporary files removed\n");
+    if (stop_signal != 0) {
+      std::printf("interrupted by %s: transfers in flight were cancelled and their temporary files removed\n",
+                  sigabbrev_np(stop_signal) != nullptr ? (std::string("SIG") + sigabbrev_np(stop_signal)).c_str() : "a signal");
+    }
     print_summary(results, elapsed());
   }
   std::fflush(stdout);
-  if (interrupted) return 130;
+  if (stop_signal != 0) return exit_code::for_signal(stop_signal);
   for (const auto& r : results) {
-    if (!r.succeeded()) return 1;
+    if (!r.succeeded()) return exit_code::some_failed;
   }
-  return 0;
+  return exit_code::ok;
 }
 
 }  // namespace trident::cli

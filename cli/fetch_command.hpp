@@ -19,7 +19,9 @@ struct fetch_flags {
   bool json = false;
 };
 
-/// Runs the command; returns the exit code (0 only if every URL succeeded, 130 on Ctrl-C).
+/// Runs the command; returns the exit code (exit_codes.hpp: 0 every URL succeeded, 1 some
+/// failed, 128+N stopped by signal N). Throws `usage_error` for what makes it unable to start
+/// (no URLs, unreadable list, unusable output folder).
 int run_fetch(const fetch_flags& flags);
 
 }  // namespace trident::cli

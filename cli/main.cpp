@@ -9,6 +9,7 @@
 #include <string>
 
 #include "bench_suites.hpp"
+#include "exit_codes.hpp"
 #include "fetch_command.hpp"
 #include "tour.hpp"
 #include "trident/proc/worker_main.hpp"
@@ -40,6 +41,21 @@ const CLI::Validator trace_path{
     },
     "FILE"};
 
+/// A whole number, said plainly when it is not one ("-j abc"); CLI11's own conversion error
+/// only repeats the flag.
+const CLI::Validator whole_number{
+    [](std::string& text) -> std::string {
+      std::size_t used = 0;
+      try {
+        (void)std::stoll(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (text.empty() || used != text.size()) return "'" + text + "' is not a number";
+      return {};
+    },
+    ""};  // the option's type (INT) is already in its help
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,6 +64,8 @@ int main(int argc, char** argv) {
   CLI::App app{"trident: threads, processes and async I/O for C++ — runs the concurrency lesson for real"};
   app.set_version_flag("--version", std::string("trident ") + TRIDENT_VERSION_STRING);
   app.require_subcommand(1);
+  app.footer(trident::cli::exit_code::help_footer);
+  app.option_defaults()->always_capture_default();
 
   trident::lesson::tour_options tour;
   std::string tour_trace;
@@ -65,20 +83,22 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--case", bench.cases, "Only these cases");
   bench_cmd->add_flag("--json", bench.json, "One JSON object per line instead of a table");
   bench_cmd->add_option("--repeat", bench.repeat, "Runs per case and implementation (median reported)")
+      ->check(whole_number)
       ->check(CLI::Range(1, 100));
   bench_cmd->add_option("--trace", bench_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
 
   trident::cli::fetch_flags fetch;
   std::string fetch_trace;
   auto* fetch_cmd = app.add_subcommand("fetch", "Download many URLs concurrently through one HTTP session");
-  fetch_cmd->add_option("urls", fetch.urls, "URLs to download (or URL<TAB>NAME)");
+  fetch_cmd->add_option("urls", fetch.urls, "URLs to download (or URL<TAB>NAME)")->default_str("");
   fetch_cmd->add_option("-i,--input", fetch.input, "Read URLs from FILE, one per line (URL or URL<TAB>NAME); - for stdin");
   fetch_cmd->add_option("-o,--output", fetch.output_dir, "Directory to save into (created if missing)");
-  fetch_cmd->add_option("-j,--jobs", fetch.jobs, "Downloads at once")->check(CLI::Range(1, 10000));
+  fetch_cmd->add_option("-j,--jobs", fetch.jobs, "Downloads at once")->check(whole_number)->check(CLI::Range(1, 10000));
   fetch_cmd->add_option("--retries", fetch.retries, "Extra attempts after a connection error, timeout, 429 or 503")
+      ->check(whole_number)
       ->check(CLI::Range(0, 100));
   fetch_cmd->add_option("--timeout", fetch.timeout_s, "Seconds one attempt may take (0: no limit)")->check(CLI::NonNegativeNumber);
-  fetch_cmd->add_option("--max-size", fetch.max_size, "Largest body accepted, in bytes (0: no limit)");
+  fetch_cmd->add_option("--max-size", fetch.max_size, "Largest body accepted, in bytes (0: no limit)")->check(whole_number);
   fetch_cmd->add_flag("--skip-existing", fetch.skip_existing, "Do not download URLs whose file already exists");
   fetch_cmd->add_flag("--json", fetch.json, "One JSON object per URL instead of the table");
   fetch_cmd->add_option("--trace", fetch_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
@@ -89,22 +109,28 @@ int main(int argc, char** argv) {
       (void)app.get_subcommand(argv[1]);
     } catch (const CLI::OptionNotFound&) {
       std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch; see trident --help)\n", argv[1]);
-      return 2;
+      return trident::cli::exit_code::usage;
     }
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // help and version to stdout (exit 0), errors to stderr (non-zero)
+    // Help and version go to stdout (exit 0); every parse error to stderr with the one usage
+    // code, not CLI11's own numbers (105, 109...), which no other command uses.
+    const int rc = app.exit(e);
+    return rc == 0 ? trident::cli::exit_code::ok : trident::cli::exit_code::usage;
   }
 
   try {
     if (*tour_cmd) return with_trace(tour_trace, [&] { return trident::lesson::run_tour(tour); });
     if (*bench_cmd) return with_trace(bench_trace, [&] { return trident::bench::run_suite(bench); });
     if (*fetch_cmd) return with_trace(fetch_trace, [&] { return trident::cli::run_fetch(fetch); });
+  } catch (const trident::cli::usage_error& e) {
+    std::fprintf(stderr, "trident: %s\n", e.what());
+    return trident::cli::exit_code::usage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "trident: error: %s\n", e.what());
-    return 1;
+    return trident::cli::exit_code::some_failed;
   }
-  return 0;
+  return trident::cli::exit_code::ok;
 }

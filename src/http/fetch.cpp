@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
+#include <cerrno>
 #include <memory>
 #include <system_error>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
+#include "trident/aio/sleep.hpp"
 #include "trident/core/errors.hpp"
 #include "trident/http/file_names.hpp"
 #include "trident/trace/recorder.hpp"
@@ -43,8 +47,16 @@ std::string json_string(std::string_view s) {
   return out;
 }
 
+/// What the progress counters need to know of one item between callbacks.
+struct item_progress {
+  std::uint64_t attempt_bytes = 0;  // of the current attempt, in `bytes_done`
+  std::int64_t expected = -1;       // in `bytes_expected`; -1: unknown (in `unsized`)
+  int body_starts = 0;              // attempts whose body began
+};
+
 struct run_state {
   std::vector<fetch_item> items;
+  std::vector<item_progress> items_progress;
   std::vector<std::filesystem::path> paths;
   std::vector<fetch_result> results;
   fetch_options options;
@@ -57,15 +69,28 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
   fetch_result& r = st.results[i];
   const auto started = aio::clock::now();
   const std::uint64_t trace_start = trace::enabled() ? trace::now_ns() : 0;  // 0: not traced
+  item_progress& ip = st.items_progress[i];
   auto finish = [&](fetch_outcome o) {
     // One span per URL on the timeline (`--trace`). Downloads overlap on the loop's one thread,
     // so they are asynchronous spans (a track each), never complete events on the thread's lane.
     if (trace_start != 0) trace::record_async("download", "http", trace_start, trace::now_ns(), r.url);
     r.outcome = o;
     r.seconds = std::chrono::duration<double>(aio::clock::now() - started).count();
-    if (st.progress != nullptr) {
-      ++st.progress->done;
-      if (o == fetch_outcome::failed || o == fetch_outcome::cancelled) ++st.progress->failed;
+    if (st.progress == nullptr) return;
+    fetch_progress& p = *st.progress;
+    ++p.done;
+    if (o == fetch_outcome::failed) ++p.failed;
+    if (o == fetch_outcome::cancelled) ++p.cancelled;
+    // The item leaves the estimate: its size is now exact (done), or it will never be done.
+    if (ip.expected < 0) {
+      --p.unsized;
+    } else {
+      p.bytes_expected -= static_cast<std::uint64_t>(ip.expected);
+    }
+    p.bytes_done -= ip.attempt_bytes;
+    if (o == fetch_outcome::ok || o == fetch_outcome::skipped) {
+      p.bytes_expected += r.bytes;
+      p.bytes_done += r.bytes;
     }
   };
   std::error_code ec;
@@ -82,15 +107,49 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
   o.retry->max_attempts = std::max(1, st.options.retries + 1);
   o.total_timeout = st.options.timeout;
   o.max_body_bytes = st.options.max_size;
-  if (st.progress != nullptr) {
-    fetch_progress* p = st.progress;
-    o.on_body_bytes = [p](std::size_t n) { p->bytes += n; };
+  fetch_progress* p = st.progress;
+  o.on_body_start = [p, &ip](std::int64_t length) {
+    ++ip.body_starts;
+    if (p == nullptr) return;
+    // A new attempt starts its item again from byte 0.
+    p->bytes_done -= ip.attempt_bytes;
+    ip.attempt_bytes = 0;
+    if (length < 0) return;
+    if (ip.expected < 0) {
+      --p->unsized;
+    } else {
+      p->bytes_expected -= static_cast<std::uint64_t>(ip.expected);
+    }
+    ip.expected = length;
+    p->bytes_expected += static_cast<std::uint64_t>(length);
+  };
+  if (p != nullptr) {
+    o.on_body_bytes = [p, &ip](std::size_t n) {
+      p->bytes += n;
+      p->bytes_done += n;
+      ip.attempt_bytes += n;
+    };
   }
   try {
-    response resp = co_await s.save_to(std::move(req), r.path);
-    r.status = resp.status();
-    r.bytes = resp.body_bytes();
-    r.attempts = resp.attempts();
+    // Out of descriptors is not this URL's fault: wait for others to finish and start again.
+    // (Capping the transfers by the descriptors free at the start makes this rare; it happens
+    // when something else in the process takes descriptors meanwhile.)
+    std::chrono::milliseconds pause{5};
+    for (;;) {
+      try {
+        request attempt = req;
+        auto saving = s.save_to(std::move(attempt), r.path);
+        response resp = co_await std::move(saving);
+        r.status = resp.status();
+        r.bytes = resp.body_bytes();
+        r.attempts = resp.attempts();
+        break;
+      } catch (const transfer_error& e) {
+        if (e.sys_errno() != EMFILE && e.sys_errno() != ENFILE) throw;
+      }
+      co_await aio::sleep(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    }
     finish(fetch_outcome::ok);
   } catch (const http_status_error& e) {
     r.status = e.status();
@@ -104,6 +163,9 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
     r.error_kind = std::string(to_string(e.kind()));
     finish(fetch_outcome::failed);
   } catch (const cancelled_error&) {
+    // The session reports attempts only when the request ends by itself; cut short, it was at
+    // least the one begun (or as many as got a body).
+    r.attempts = std::max(1, ip.body_starts);
     r.error = "cancelled";
     r.error_kind = "cancelled";
     st.stopping = true;
@@ -113,6 +175,22 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
     r.error_kind = "other";
     finish(fetch_outcome::failed);
   }
+}
+
+/// How many transfers the descriptors still free can carry: each needs a socket and its output
+/// file, and the rest of the program (libcurl's own, the loop's, stdio, a trace file) keeps a
+/// reserve. Counted once, at the start of a run.
+std::size_t descriptor_capacity() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  std::size_t open = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) ++open;
+  constexpr std::size_t reserve = 16;
+  constexpr std::size_t per_transfer = 2;
+  const auto limit_now = static_cast<std::size_t>(limit.rlim_cur);
+  if (open + reserve + per_transfer >= limit_now) return 1;
+  return (limit_now - open - reserve) / per_transfer;
 }
 
 aio::task<void> worker(session& s, run_state& st) {
@@ -163,6 +241,7 @@ aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_ite
   auto st = std::make_unique<run_state>();
   st->paths = plan_paths(items, options.output_dir);
   st->results.resize(items.size());
+  st->items_progress.resize(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     st->results[i].url = items[i].url;
     st->results[i].path = st->paths[i];
@@ -172,8 +251,13 @@ aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_ite
   st->items = std::move(items);
   st->options = std::move(options);
   st->progress = progress;
-  if (progress != nullptr) *progress = fetch_progress{st->items.size(), 0, 0, 0};
-  const std::size_t n = std::min(std::max<std::size_t>(st->options.concurrency, 1), st->items.size());
+  if (progress != nullptr) {
+    *progress = fetch_progress{};
+    progress->total = st->items.size();
+    progress->unsized = st->items.size();
+  }
+  const std::size_t n = std::min({std::max<std::size_t>(st->options.concurrency, 1), st->items.size(),
+                                  std::max<std::size_t>(descriptor_capacity(), 1)});
   std::vector<aio::task<void>> workers;
   workers.reserve(n);
   for (std::size_t w = 0; w < n; ++w) workers.push_back(worker(s, *st));
@@ -182,6 +266,15 @@ aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_ite
   } catch (const cancelled_error&) {
     // Every worker has ended (gather waits for its children); unfinished items say cancelled.
     st->stopping = true;
+  }
+  // URLs never started end as cancelled too: count them, so that the counters agree with the
+  // results (a display that said "2 cancelled" over a summary of 3 would mislead).
+  if (progress != nullptr) {
+    for (std::size_t i = st->next; i < st->items.size(); ++i) {
+      ++progress->done;
+      ++progress->cancelled;
+      --progress->unsized;
+    }
   }
   for (auto& r : st->results) {
     if (r.outcome == fetch_outcome::ok || r.outcome == fetch_outcome::skipped) {

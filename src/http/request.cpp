@@ -16,6 +16,7 @@ request_options request_options::with_defaults(const request_options& defaults) 
   inherit(out.verify_tls, defaults.verify_tls);
   inherit(out.retry, defaults.retry);
   inherit(out.on_body_bytes, defaults.on_body_bytes);
+  inherit(out.on_body_start, defaults.on_body_start);
   return out;
 }
 

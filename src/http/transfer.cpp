@@ -43,6 +43,14 @@ namespace {
 std::size_t on_write(char* data, std::size_t size, std::size_t count, void* userp) noexcept {
   auto& t = *static_cast<transfer*>(userp);
   const std::size_t n = size * count;
+  if (!t.body_started) {
+    t.body_started = true;
+    if (t.on_body_start) {
+      curl_off_t length = -1;
+      curl_easy_getinfo(t.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+      t.on_body_start(static_cast<std::int64_t>(length));
+    }
+  }
   if (t.max_body != 0 && t.received + n > t.max_body) {
     t.too_large = true;
     return 0;
@@ -154,6 +162,7 @@ void configure(curl_driver& driver, transfer& t, const request& req, const reque
   t.high_water = sink.high_water;
   t.max_body = *o.max_body_bytes;
   t.on_bytes = o.on_body_bytes;
+  t.on_body_start = o.on_body_start;
   CURL* e = t.easy;
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
@@ -272,7 +281,12 @@ transfer_error make_error(const transfer& t, const std::string& url) {
   }
   const error_kind k = kind_of(t.result);
   std::string detail = t.errbuf[0] != '\0' ? std::string(t.errbuf.data()) : std::string(curl_easy_strerror(t.result));
-  return transfer_error(k, std::string(to_string(k)) + " error for " + url + ": " + detail, url, t.result);
+  // The system's errno too (EMFILE when no socket could be made): callers tell running out of
+  // descriptors from a refused connection by it.
+  long os_errno = 0;
+  if (t.easy != nullptr) curl_easy_getinfo(t.easy, CURLINFO_OS_ERRNO, &os_errno);
+  return transfer_error(k, std::string(to_string(k)) + " error for " + url + ": " + detail, url, t.result,
+                        static_cast<int>(os_errno));
 }
 
 bool rewind(const sink_spec& sink) noexcept {

@@ -61,6 +61,8 @@ struct transfer {
   // A copy, not a pointer into the request: a body_stream's transfer outlives the coroutine
   // that configured it.
   std::function<void(std::size_t)> on_bytes;
+  std::function<void(std::int64_t)> on_body_start;
+  bool body_started = false;
   response::header_list response_headers;
 
   bool active = false;  // added to the multi handle

@@ -54,7 +54,8 @@ class transfer_error : public error {
   [[nodiscard]] error_kind kind() const noexcept { return kind_; }
   /// libcurl's CURLcode, or 0 when the error was found before libcurl ran.
   [[nodiscard]] int curl_code() const noexcept { return curl_code_; }
-  /// The system error number for `error_kind::file` (e.g. ENOSPC), else 0.
+  /// The system error number: the file's for `error_kind::file` (e.g. ENOSPC); for the other
+  /// kinds, the last one libcurl met (e.g. EMFILE, ECONNREFUSED), 0 if none.
   [[nodiscard]] int sys_errno() const noexcept { return errno_; }
 
  private:

@@ -30,7 +30,9 @@ struct fetch_item {
 
 struct fetch_options {
   std::filesystem::path output_dir = ".";
-  std::size_t concurrency = 32;              ///< Downloads in flight at once.
+  /// Downloads in flight at once, at most. Fewer when the process cannot open enough file
+  /// descriptors for them (each needs a socket and its output file; see `fetch_all`).
+  std::size_t concurrency = 32;
   int retries = 2;                           ///< Extra attempts (see retry_policy).
   std::chrono::milliseconds timeout{0};      ///< Per attempt, whole transfer (0: none).
   std::uint64_t max_size = 0;                ///< Largest body accepted (0: no limit).
@@ -60,12 +62,26 @@ struct fetch_result {
 };
 
 /// Live counters of a `fetch_all` run, updated on the loop thread (read them from a task on the
-/// same loop, e.g. a progress display).
+/// same loop, e.g. a progress display). A plain value: copy it to keep a snapshot.
+///
+/// Files: `done` counts every finished item; `failed` and `cancelled` are the parts of it that
+/// will say so in their results (a cancelled item is never counted as failed).
+///
+/// Bytes: `bytes` is everything received, retried attempts included (what a rate is made of).
+/// `bytes_done` and `bytes_expected` measure the work: `bytes_done` is the finished files plus
+/// the current attempt of each one in flight (a retry starts its item again from 0);
+/// `bytes_expected` is the size of every item whose size is known — from Content-Length when
+/// its body begins, or from the file once finished. Failed and cancelled items leave both.
+/// `unsized` items (not finished, size not yet known) are not in `bytes_expected`.
 struct fetch_progress {
   std::size_t total = 0;
-  std::size_t done = 0;    ///< Finished, in any way.
-  std::size_t failed = 0;
-  std::uint64_t bytes = 0; ///< Body bytes received so far, over all attempts.
+  std::size_t done = 0;       ///< Finished, in any way (ok, skipped, failed, cancelled).
+  std::size_t failed = 0;     ///< Finished as failed.
+  std::size_t cancelled = 0;  ///< Finished as cancelled.
+  std::uint64_t bytes = 0;    ///< Body bytes received so far, over all attempts.
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_expected = 0;
+  std::size_t unsized = 0;
 };
 
 /// The paths the items will be saved to: each name made safe (`sanitize_file_name` or
@@ -76,6 +92,15 @@ struct fetch_progress {
 /// Downloads every item into `options.output_dir` through `s`, at most `options.concurrency`
 /// at a time, each through `session::save_to` (an atomic_file, named when complete). A failed
 /// URL is reported in its result; the others go on. Results come back in input order.
+///
+/// File descriptors: work that could be done is never failed for want of descriptors. The
+/// transfers in flight are capped by the descriptors still free under RLIMIT_NOFILE when the run
+/// starts (two each, keeping some for the rest of the program), and an attempt that still meets
+/// EMFILE or ENFILE (other threads took descriptors meanwhile) waits and starts again instead of
+/// failing its URL. Raising the limit itself is the program's decision (`trident fetch` raises
+/// its soft limit to the hard one).
+///
+/// `attempts` of a cancelled result counts the attempts begun, the one cut short included.
 ///
 /// @par Cancellation
 /// Cancelling the awaiting task stops the run: transfers in flight are aborted and their

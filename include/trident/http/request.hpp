@@ -48,6 +48,11 @@ struct request_options {
   /// Called on the loop thread with the size of each received chunk of body (for progress
   /// displays). Must not throw or await. Empty: unset (the session's, if any).
   std::function<void(std::size_t)> on_body_bytes;
+  /// Called on the loop thread when a response body begins to arrive, once per attempt (so a
+  /// retried download says "start again from byte 0"), with its Content-Length, or -1 when the
+  /// server did not say. For progress displays that show bytes expected. Must not throw or
+  /// await. Empty: unset (the session's, if any).
+  std::function<void(std::int64_t)> on_body_start;
 
   /// This request's fields, each unset one taken from `defaults`. Pure function.
   [[nodiscard]] request_options with_defaults(const request_options& defaults) const;

@@ -181,3 +181,48 @@ TEST(http_fetch, cancelling_stops_transfers_removes_temporaries_and_returns_resu
   EXPECT_EQ(results[3].outcome, http::fetch_outcome::cancelled);
   EXPECT_EQ(dir.names(), (std::vector<std::string>{"quick"}));
 }
+
+/// The counters a progress display reads: bytes expected from Content-Length while bodies
+/// arrive, and after a cancel the same counts as the results (regression, issue #10: the line
+/// said "failed 2" where the summary said "2 cancelled", and URLs never started were not
+/// counted at all).
+TEST(http_fetch, progress_counts_bytes_expected_and_agrees_with_the_results_after_a_cancel) {
+  trident::testing::http_server server;
+  temp_dir dir{"trident-fetch"};
+  http::fetch_options o;
+  o.output_dir = dir.path;
+  o.concurrency = 2;
+  std::vector<http::fetch_item> items = {{server.url("/bytes/1000"), "quick"},
+                                         {server.url("/stall/50000"), "s1"},
+                                         {server.url("/stall/50000"), "s2"},
+                                         {server.url("/bytes/10"), "never"}};
+  http::fetch_progress mid;
+  http::fetch_progress end;
+  auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
+    http::session s;
+    http::fetch_progress progress;
+    auto h = aio::spawn(http::fetch_all(s, items, o, &progress));
+    while (progress.bytes < 101'000) co_await aio::sleep(5ms);  // quick done, both stalls mid-body
+    mid = progress;
+    h.cancel();
+    auto results = co_await h;
+    end = progress;
+    co_return results;
+  };
+  auto results = aio::run(main());
+  EXPECT_EQ(mid.total, 4u);
+  EXPECT_EQ(mid.done, 1u);
+  EXPECT_EQ(mid.bytes_expected, 1000u + 2 * 100'000u);  // the stalls announce 2 x 50,000
+  EXPECT_EQ(mid.bytes_done, 1000u + 2 * 50'000u);
+  EXPECT_EQ(mid.unsized, 1u);  // "never" has not started
+  EXPECT_EQ(end.done, 4u);
+  EXPECT_EQ(end.cancelled, 3u);
+  EXPECT_EQ(end.failed, 0u);
+  EXPECT_EQ(end.unsized, 0u);
+  EXPECT_EQ(end.bytes_expected, 1000u);  // what will ever be done: the finished file
+  EXPECT_EQ(end.bytes_done, 1000u);
+  std::size_t cancelled = 0;
+  for (const auto& r : results) cancelled += r.outcome == http::fetch_outcome::cancelled ? 1 : 0;
+  EXPECT_EQ(cancelled, end.cancelled);
+  EXPECT_EQ(results[1].attempts, 1);  // cut short in its first attempt
+}
