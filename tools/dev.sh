@@ -3,7 +3,7 @@
 #
 #   tools/dev.sh tour          build (release preset) and run `trident tour`
 #   tools/dev.sh test          build (release preset) and run the whole test suite
-#   tools/dev.sh test tsan     the same under another preset (tsan | asan | debug); arguments
+#   tools/dev.sh test tsan     the same under another preset (tsan | asan | debug | clang); arguments
 #                              after the preset go to ctest (e.g. -L concurrency)
 #
 # Packages are installed with apt-get only when absent (as root, or through sudo).
@@ -14,6 +14,8 @@ packages=(cmake ninja-build g++ pkg-config libfmt-dev libcli11-dev nlohmann-json
           libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libcurl4-openssl-dev libcereal-dev python3)
 
 install_missing() {
+  # The clang preset needs Debian's clang-16 (with libstdc++ 12, as g++ uses).
+  [ "${preset:-}" = clang ] && packages+=(clang-16)
   local missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,7 +49,7 @@ case "$action" in
     ctest --preset "$preset" "$@"
     ;;
   *)
-    echo "usage: tools/dev.sh tour | test [release|debug|tsan|asan]" >&2
+    echo "usage: tools/dev.sh tour | test [release|debug|tsan|asan|clang] [ctest arguments]" >&2
     exit 2
     ;;
 esac
