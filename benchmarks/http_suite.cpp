@@ -198,35 +198,57 @@ std::size_t count_complete(const fs::path& dir, std::size_t bytes = file_bytes) 
 
 std::string small_url(const nginx_fixture& f, int i) { return f.url(fmt::format("small/s{:04}.bin", i)); }
 
+/// One many-files workload: what every implementation downloads, how many at a time, and how a
+/// run is checked (every file present with its full size).
+struct file_set {
+  const char* case_name;
+  const char* dir;  ///< prefix of each implementation's output folder
+  int count;
+  std::size_t bytes;
+  int concurrency;
+  std::string (*url)(const nginx_fixture& f, int i);
+  std::string (*file_name)(int i);
+};
+
+const file_set large_files{"files_200x75k", "", file_count, file_bytes, concurrency,
+                           [](const nginx_fixture& f, int i) { return f.url(fmt::format("f{:03}.bin", i)); },
+                           [](int i) { return fmt::format("f{:03}.bin", i); }};
+const file_set small_files{"files_5000x10k", "-small", small_file_count, small_file_bytes, small_concurrency,
+                           &small_url, [](int i) { return fmt::format("s{:04}.bin", i); }};
+
+/// The peers' commands write into fresh directories; a run that left files missing failed.
+void check_complete(const fs::path& dir, const file_set& set, const std::string& impl) {
+  if (count_complete(dir, set.bytes) != static_cast<std::size_t>(set.count)) {
+    throw unavailable_error(fmt::format("{} left files missing", impl));
+  }
+}
+
 // -- the workloads -----------------------------------------------------------------------------
 
-double trident_files(const nginx_fixture& f) {
-  const fs::path dir = f.fresh_dir("trident");
+/// `http::fetch_all` in this process: what `trident fetch` runs.
+double trident_files(const nginx_fixture& f, const file_set& set) {
+  const fs::path dir = f.fresh_dir(std::string("trident") + set.dir);
   std::vector<http::fetch_item> items;
-  for (int i = 0; i < file_count; ++i) items.push_back({f.url(fmt::format("f{:03}.bin", i)), ""});
+  for (int i = 0; i < set.count; ++i) items.push_back({set.url(f, i), ""});
   auto main = [&]() -> aio::task<double> {
     const auto start = std::chrono::steady_clock::now();
     http::session_options so;
-    so.max_connections = concurrency;
+    so.max_connections = static_cast<std::size_t>(set.concurrency);
     http::session s(so);
     http::fetch_options o;
     o.output_dir = dir;
-    o.concurrency = concurrency;
+    o.concurrency = static_cast<std::size_t>(set.concurrency);
     auto results = co_await http::fetch_all(s, items, o);
     for (const auto& r : results) {
       if (!r.succeeded()) throw std::runtime_error("trident fetch failed: " + r.error);
     }
     co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  const double s = aio::run(main());
-  if (count_complete(dir) != file_count) throw std::runtime_error("trident: files missing");
-  return s;
+  const double seconds = aio::run(main());
+  if (count_complete(dir, set.bytes) != static_cast<std::size_t>(set.count)) throw std::runtime_error("trident: files missing");
+  return seconds;
 }
 
-/// The peers' commands write into fresh directories; a run that left files missing failed.
-void check_complete(const fs::path& dir, const std::string& impl) {
-  if (count_complete(dir) != file_count) throw unavailable_error(fmt::format("{} left files missing", impl));
-}
 
 std::string aiohttp_script() { return shell_quote(python_interpreter()) + " " + shell_quote((http_compare_dir() / "aiohttp_bench.py").string()); }
 
@@ -240,79 +262,33 @@ std::shared_ptr<implementation> aiohttp_files(const std::optional<nginx_fixture>
     return fmt::format("{} files {} {}", aiohttp_script(), shell_quote(list.string()), shell_quote(dir.string()));
   };
   auto parse = [&f](const command_output& out, const std::vector<row_spec>& rows) {
-    check_complete(f->prefix() / "out" / "aiohttp", "aiohttp");
+    check_complete(f->prefix() / "out" / "aiohttp", large_files, "aiohttp");
     return json_figures(out.text, rows);
   };
   return std::make_shared<external_impl>("aiohttp", std::move(command), std::move(parse));
 }
 
 /// `curl --parallel`: one process, timed from outside (its start included).
-std::shared_ptr<implementation> curl_files(const std::optional<nginx_fixture>& f) {
-  auto command = [&f](const std::vector<row_spec>&) {
-    const fs::path dir = f->fresh_dir("curl");
-    const fs::path cfg = f->prefix() / "curl.cfg";
+std::shared_ptr<implementation> curl_files(const std::optional<nginx_fixture>& f, const file_set& set) {
+  auto command = [&f, &set](const std::vector<row_spec>&) {
+    const fs::path dir = f->fresh_dir(std::string("curl") + set.dir);
+    const fs::path cfg = f->prefix() / (std::string("curl") + set.dir + ".cfg");
     std::ofstream out(cfg);
-    for (int i = 0; i < file_count; ++i) {
-      out << "url = \"" << f->url(fmt::format("f{:03}.bin", i)) << "\"\n";
-      out << "output = \"" << (dir / fmt::format("f{:03}.bin", i)).string() << "\"\n";
+    for (int i = 0; i < set.count; ++i) {
+      out << "url = \"" << set.url(*f, i) << "\"\n";
+      out << "output = \"" << (dir / set.file_name(i)).string() << "\"\n";
     }
-    return fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null", concurrency,
+    return fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null", set.concurrency,
                        shell_quote(cfg.string()));
   };
-  auto parse = [&f](const command_output& out, const std::vector<row_spec>&) {
-    check_complete(f->prefix() / "out" / "curl", "curl (>= 7.66 needed for --parallel)");
-    return std::vector<figure>{{"files_200x75k", out.seconds, "s"}};
+  auto parse = [&f, &set](const command_output& out, const std::vector<row_spec>&) {
+    check_complete(f->prefix() / "out" / (std::string("curl") + set.dir), set, "curl (>= 7.66 needed for --parallel)");
+    return std::vector<figure>{{set.case_name, out.seconds, "s"}};
   };
   return std::make_shared<external_impl>("curl", std::move(command), std::move(parse));
 }
 
 // -- files_5000x10k ----------------------------------------------------------------------------
-
-double trident_small_files(const nginx_fixture& f) {
-  const fs::path dir = f.fresh_dir("trident-small");
-  std::vector<http::fetch_item> items;
-  for (int i = 0; i < small_file_count; ++i) items.push_back({small_url(f, i), ""});
-  auto main = [&]() -> aio::task<double> {
-    const auto start = std::chrono::steady_clock::now();
-    http::session_options so;
-    so.max_connections = small_concurrency;
-    http::session s(so);
-    http::fetch_options o;
-    o.output_dir = dir;
-    o.concurrency = small_concurrency;
-    auto results = co_await http::fetch_all(s, items, o);
-    for (const auto& r : results) {
-      if (!r.succeeded()) throw std::runtime_error("trident fetch failed: " + r.error);
-    }
-    co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  const double s = aio::run(main());
-  if (count_complete(dir, small_file_bytes) != small_file_count) throw std::runtime_error("trident: files missing");
-  return s;
-}
-
-void check_small_complete(const fs::path& dir, const std::string& impl) {
-  if (count_complete(dir, small_file_bytes) != small_file_count) throw unavailable_error(fmt::format("{} left files missing", impl));
-}
-
-std::shared_ptr<implementation> curl_small_files(const std::optional<nginx_fixture>& f) {
-  auto command = [&f](const std::vector<row_spec>&) {
-    const fs::path dir = f->fresh_dir("curl-small");
-    const fs::path cfg = f->prefix() / "curl-small.cfg";
-    std::ofstream out(cfg);
-    for (int i = 0; i < small_file_count; ++i) {
-      out << "url = \"" << small_url(*f, i) << "\"\n";
-      out << "output = \"" << (dir / fmt::format("s{:04}.bin", i)).string() << "\"\n";
-    }
-    return fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null",
-                       small_concurrency, shell_quote(cfg.string()));
-  };
-  auto parse = [&f](const command_output& out, const std::vector<row_spec>&) {
-    check_small_complete(f->prefix() / "out" / "curl-small", "curl (>= 7.66 needed for --parallel)");
-    return std::vector<figure>{{"files_5000x10k", out.seconds, "s"}};
-  };
-  return std::make_shared<external_impl>("curl", std::move(command), std::move(parse));
-}
 
 /// GNU Wget2 (Debian's `wget2`): threads, one connection each, HTTP/1.1 keep-alive.
 std::shared_ptr<implementation> wget2_small_files(const std::optional<nginx_fixture>& f) {
@@ -325,7 +301,7 @@ std::shared_ptr<implementation> wget2_small_files(const std::optional<nginx_fixt
                        shell_quote(dir.string()), shell_quote(list.string()));
   };
   auto parse = [&f](const command_output& out, const std::vector<row_spec>&) {
-    check_small_complete(f->prefix() / "out" / "wget2-small", "wget2 (Debian package wget2)");
+    check_complete(f->prefix() / "out" / "wget2-small", small_files, "wget2 (Debian package wget2)");
     return std::vector<figure>{{"files_5000x10k", out.seconds, "s"}};
   };
   return std::make_shared<external_impl>("wget2", std::move(command), std::move(parse));
@@ -385,15 +361,15 @@ int run_http_suite(const bench_options& options) {
   std::optional<nginx_fixture> server;  // started once the --case names are checked
   {
     bench_case c{{{"files_200x75k", "s", false}}, "", {}, {}, {}};
-    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_files(*server); }));
+    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_files(*server, large_files); }));
     c.impls.push_back(aiohttp_files(server));
-    c.impls.push_back(curl_files(server));
+    c.impls.push_back(curl_files(server, large_files));
     runner.add(std::move(c));
   }
   {
     bench_case c{{{"files_5000x10k", "s", false}}, "", {}, {}, {}};
-    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_small_files(*server); }));
-    c.impls.push_back(curl_small_files(server));
+    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_files(*server, small_files); }));
+    c.impls.push_back(curl_files(server, small_files));
     c.impls.push_back(wget2_small_files(server));
     runner.add(std::move(c));
   }
