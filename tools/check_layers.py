@@ -27,6 +27,7 @@ BELOW["exec"] = ["sync", "trace", "core"]
 BELOW["aio"] = ["exec", "sync", "trace", "core"]
 BELOW["proc"] = ["aio", "exec", "sync", "trace", "core"]
 BELOW["http"] = ["aio", "exec", "sync", "trace", "core"]
+BELOW["advisor"] = ["proc", "aio", "exec", "sync", "trace", "core"]
 LAYERS = list(BELOW)
 
 NAMED_DETAIL = re.compile(r"\b(" + "|".join(LAYERS) + r")::detail\b")

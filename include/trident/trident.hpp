@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Umbrella header: every public header of the runtime layers, core to http (what the target
+/// Umbrella header: every public header of the runtime layers, core to http and the advisor (what the target
 /// trident::trident links). A program that needs one layer can include that layer's headers and
 /// link its target alone (trident::exec, trident::aio, …). Optional layers with heavy
 /// dependencies get umbrellas of their own, so including this never pulls them in.
@@ -8,6 +8,9 @@
 /// tools/check_layers.py fails when a public header is missing here.
 
 #include "trident/version.hpp"
+
+#include "trident/advisor/measure.hpp"
+#include "trident/advisor/recommend.hpp"
 
 #include "trident/core/atomic_file.hpp"
 #include "trident/core/errors.hpp"

@@ -1,0 +1,10 @@
+// Scaffold: replaced by the scenario's implementation.
+#include "scenario.hpp"
+
+namespace trident::scenarios {
+
+scenario make_db_scenario(const scenario_options&) {
+  throw scenario_skipped("the db scenario is not built yet");
+}
+
+}  // namespace trident::scenarios

@@ -1,0 +1,105 @@
+#pragma once
+/// @file
+/// The lesson's "choosing the right approach" scenarios, run for real: what one scenario is
+/// (a set-up and the models it runs under), and what each model's run returns. `trident
+/// scenarios`, the tour's last section, `trident advise` and `trident bench scenarios` run them.
+///
+/// A scenario is made by its factory (`make_web_scenario` …), which does the set-up that is not
+/// measured — starting the loopback server, generating or finding the cached images, starting
+/// the private PostgreSQL server and loading its table — and returns the models. Each model's
+/// `run` does the whole job once under that model, creating and destroying its own pools, so
+/// `advisor::measure` around it sees everything the model costs. The resources of the set-up
+/// live in `scenario::resources` and are released when the scenario is destroyed (the server
+/// stopped, the database removed).
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace trident::scenarios {
+
+/// The scale of a run: `small` for tests and the tour (a few seconds in all), `full` for the
+/// lesson's sizes (200 URLs, 50 images of 3000×2000, 10 queries on a table of millions of rows,
+/// 50 datasets).
+enum class scale { small, full };
+
+/// What a factory is given.
+struct scenario_options {
+  scale size = scale::full;
+  std::uint64_t seed = 42;  ///< Seeds every random choice (latencies, sizes, image texture).
+  /// Where generated inputs are kept between runs (images). Default: $XDG_CACHE_HOME/trident or
+  /// ~/.cache/trident (see `default_cache_dir`).
+  std::filesystem::path cache_dir;
+  /// Worker count for thread and process pools that use "one per core".
+  std::size_t cores = 0;  ///< 0: the number of hardware threads.
+  /// Progress lines during set-up (e.g. "generating 50 images…"); may be empty.
+  std::function<void(const std::string&)> say;
+};
+
+/// What one run of a model returns. Every model of a scenario must return the same `items`,
+/// `failed` and `digest` for the same options: that is how the runner checks that they did the
+/// same work ("every model produced the same results").
+struct model_result {
+  std::size_t items = 0;    ///< Items handled (URLs, images, queries, datasets).
+  std::size_t failed = 0;   ///< Items that failed as the scenario expects (e.g. the failing URLs).
+  std::uint64_t digest = 0; ///< Order-independent digest of the results (e.g. a sum of per-item hashes).
+  std::string detail;       ///< Optional extra for the table (e.g. "3 retried").
+};
+
+/// One way of running the scenario's job.
+struct model {
+  /// Name in tables and JSON, e.g. "sequential", "threads_10", "threads_200", "processes_2",
+  /// "async_50", "async_200", "async_to_thread", "async_libpq", "hybrid", "hybrid_pipelined".
+  std::string name;
+  /// Family, for the rules that compare kinds: "sequential", "threads", "processes", "async",
+  /// "hybrid".
+  std::string family;
+  /// Configured concurrency (threads, processes or requests in flight); 1 for sequential.
+  std::size_t concurrency = 1;
+  /// One line for people: "200 URLs through 200 threads, one blocking request each".
+  std::string description;
+  /// Does the job once. Throws on an unexpected failure (the runner reports the model as failed
+  /// and goes on with the others).
+  std::function<model_result()> run;
+};
+
+/// A scenario ready to run.
+struct scenario {
+  std::string name;    ///< "web", "images", "db", "mixed".
+  std::string title;   ///< "200 URLs", "50 images", "10 database queries", "50 datasets: fetch + analyse".
+  /// The model the lesson's guide recommends, by family ("async", "processes", "threads", "hybrid"),
+  /// to compare with the computed recommendation.
+  std::string lesson_choice;
+  std::vector<model> models;
+  /// Set-up resources (server, database, …); destroyed with the scenario.
+  std::shared_ptr<void> resources;
+};
+
+/// Thrown by a factory when the scenario cannot run here, with what to do about it (e.g.
+/// "PostgreSQL is not installed: sudo apt-get install postgresql"). The runner prints it and
+/// skips the scenario; it is not a failure of the command.
+class scenario_skipped : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// $XDG_CACHE_HOME/trident, else $HOME/.cache/trident, else /tmp/trident-cache-UID.
+[[nodiscard]] std::filesystem::path default_cache_dir();
+
+// The factories, one per scenario (web.cpp, images.cpp, db.cpp, mixed.cpp).
+[[nodiscard]] scenario make_web_scenario(const scenario_options& options);
+[[nodiscard]] scenario make_images_scenario(const scenario_options& options);
+[[nodiscard]] scenario make_db_scenario(const scenario_options& options);
+[[nodiscard]] scenario make_mixed_scenario(const scenario_options& options);
+
+/// The scenario names in order, and the factory for a name (nullptr for an unknown one).
+[[nodiscard]] const std::vector<std::string>& scenario_names();
+using factory = scenario (*)(const scenario_options&);
+[[nodiscard]] factory find_factory(const std::string& name);
+
+}  // namespace trident::scenarios

@@ -1,0 +1,195 @@
+// advisor::measure: wall and CPU time of a run, and the process tree's peak memory, threads and
+// processes, sampled from /proc by a thread of its own.
+
+#include "trident/advisor/measure.hpp"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace trident::advisor {
+namespace {
+
+double seconds_of(const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; }
+
+double cpu_now() {
+  rusage self{};
+  rusage children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  return seconds_of(self.ru_utime) + seconds_of(self.ru_stime) + seconds_of(children.ru_utime) +
+         seconds_of(children.ru_stime);
+}
+
+/// Fields of /proc/PID/status: resident kB, threads, parent pid. False if the process is gone.
+struct status_fields {
+  std::uint64_t resident_kb = 0;
+  std::uint64_t peak_resident_kb = 0;
+  int threads = 0;
+  pid_t parent = 0;
+};
+
+bool read_status(pid_t pid, status_fields& out) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+  std::FILE* file = std::fopen(path, "re");
+  if (file == nullptr) return false;
+  char line[256];
+  while (std::fgets(line, sizeof line, file) != nullptr) {
+    if (std::strncmp(line, "VmRSS:", 6) == 0) {
+      out.resident_kb = std::strtoull(line + 6, nullptr, 10);
+    } else if (std::strncmp(line, "VmHWM:", 6) == 0) {
+      out.peak_resident_kb = std::strtoull(line + 6, nullptr, 10);
+    } else if (std::strncmp(line, "Threads:", 8) == 0) {
+      out.threads = std::atoi(line + 8);
+    } else if (std::strncmp(line, "PPid:", 5) == 0) {
+      out.parent = static_cast<pid_t>(std::atoi(line + 5));
+    }
+  }
+  std::fclose(file);
+  return true;
+}
+
+/// The children of every thread of `pid`, from /proc/PID/task/TID/children (Linux 3.5+ with
+/// CONFIG_PROC_CHILDREN). False when the kernel does not provide those files.
+bool children_of(pid_t pid, std::vector<pid_t>& out) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task", static_cast<int>(pid));
+  DIR* tasks = ::opendir(path);
+  if (tasks == nullptr) return true;  // gone: no children
+  bool supported = true;
+  while (const dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] == '.') continue;
+    char children_path[320];
+    std::snprintf(children_path, sizeof children_path, "/proc/%d/task/%s/children", static_cast<int>(pid), entry->d_name);
+    std::FILE* file = std::fopen(children_path, "re");
+    if (file == nullptr) {
+      if (errno == ENOENT) supported = false;
+      continue;
+    }
+    long child = 0;
+    while (std::fscanf(file, "%ld", &child) == 1) out.push_back(static_cast<pid_t>(child));
+    std::fclose(file);
+  }
+  ::closedir(tasks);
+  return supported;
+}
+
+/// Every process's parent, by a full pass over /proc: the fallback when children files are missing.
+std::unordered_map<pid_t, std::vector<pid_t>> all_children() {
+  std::unordered_map<pid_t, std::vector<pid_t>> children;
+  if (DIR* proc = ::opendir("/proc"); proc != nullptr) {
+    while (const dirent* entry = ::readdir(proc)) {
+      char* end = nullptr;
+      const long pid = std::strtol(entry->d_name, &end, 10);
+      if (end == entry->d_name || *end != '\0' || pid <= 0) continue;
+      status_fields f;
+      if (read_status(static_cast<pid_t>(pid), f)) children[f.parent].push_back(static_cast<pid_t>(pid));
+    }
+    ::closedir(proc);
+  }
+  return children;
+}
+
+}  // namespace
+
+tree_sample sample_process_tree() {
+  tree_sample sample;
+  std::vector<pid_t> pending{::getpid()};
+  std::unordered_map<pid_t, std::vector<pid_t>> fallback;
+  bool use_fallback = false;
+  while (!pending.empty()) {
+    const pid_t pid = pending.back();
+    pending.pop_back();
+    status_fields f;
+    if (!read_status(pid, f)) continue;
+    sample.resident_bytes += f.resident_kb * 1024;
+    sample.threads += f.threads;
+    sample.processes += 1;
+    if (!use_fallback) {
+      std::vector<pid_t> kids;
+      if (children_of(pid, kids)) {
+        pending.insert(pending.end(), kids.begin(), kids.end());
+        continue;
+      }
+      use_fallback = true;
+      fallback = all_children();
+    }
+    if (auto it = fallback.find(pid); it != fallback.end()) pending.insert(pending.end(), it->second.begin(), it->second.end());
+  }
+  return sample;
+}
+
+usage measure(const std::function<void()>& body, const measure_options& options) {
+  usage result;
+  result.memory_source = "proc";
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool done = false;
+  tree_sample peak;
+  auto take = [&peak] {
+    const tree_sample now = sample_process_tree();
+    peak.resident_bytes = std::max(peak.resident_bytes, now.resident_bytes);
+    peak.threads = std::max(peak.threads, now.threads);
+    peak.processes = std::max(peak.processes, now.processes);
+  };
+  status_fields before;
+  read_status(::getpid(), before);
+  const auto period = std::chrono::milliseconds(std::max<std::uint32_t>(1, options.sample_period_ms));
+  std::thread sampler([&] {
+    std::unique_lock lock(mutex);
+    while (!done) {
+      lock.unlock();
+      take();
+      lock.lock();
+      wake.wait_for(lock, period, [&] { return done; });
+    }
+  });
+  const double cpu_start = cpu_now();
+  const auto wall_start = std::chrono::steady_clock::now();
+  std::exception_ptr failure;
+  try {
+    body();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  const auto wall_end = std::chrono::steady_clock::now();
+  const double cpu_end = cpu_now();
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  wake.notify_all();
+  sampler.join();
+  if (failure) std::rethrow_exception(failure);
+
+  result.wall_seconds = std::chrono::duration<double>(wall_end - wall_start).count();
+  result.cpu_seconds = std::max(0.0, cpu_end - cpu_start);
+  // The sampler's own thread was alive at every sample; it is not part of the work.
+  result.peak_threads = std::max(1, peak.threads - 1);
+  result.peak_processes = std::max(1, peak.processes);
+  // A spike between samples in this process still shows in its high-water mark, when the mark
+  // rose during the run.
+  status_fields after;
+  read_status(::getpid(), after);
+  const std::uint64_t own_peak = after.peak_resident_kb > before.peak_resident_kb ? after.peak_resident_kb * 1024 : 0;
+  result.peak_bytes = std::max<std::uint64_t>(peak.resident_bytes, own_peak);
+  return result;
+}
+
+}  // namespace trident::advisor
