@@ -9,6 +9,7 @@
 
 #include "trident/version.hpp"
 
+#include "trident/advisor/advise.hpp"
 #include "trident/advisor/measure.hpp"
 #include "trident/advisor/recommend.hpp"
 

@@ -1,0 +1,71 @@
+// advisor::measure: CPU time, peak memory and the process tree's threads and processes.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "trident/advisor/measure.hpp"
+#include "trident/proc/process_pool.hpp"
+#include "trident/proc/task.hpp"
+
+namespace {
+
+int sleep_in_worker(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+TRIDENT_TASK(sleep_in_worker);
+
+TEST(Measure, SeesAllocatedMemoryEvenWhenFreedBeforeTheEnd) {
+  constexpr std::size_t bytes = 64u << 20;
+  const auto cost = trident::advisor::measure([] {
+    auto block = std::make_unique<char[]>(bytes);
+    std::memset(block.get(), 1, bytes);  // touched: resident
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  });
+  EXPECT_GE(cost.peak_bytes, bytes);
+  EXPECT_GT(cost.wall_seconds, 0.0);
+  EXPECT_EQ(cost.memory_source, "proc");
+}
+
+TEST(Measure, CountsThreadsAndChildProcessesOfTheTree) {
+  const auto cost = trident::advisor::measure([] {
+    trident::proc::process_pool pool(2);
+    std::vector<trident::future<int>> calls;
+    for (int i = 0; i < 4; ++i) calls.push_back(pool.submit(sleep_in_worker, 50));
+    for (auto& c : calls) (void)c.get();
+  });
+  EXPECT_GE(cost.peak_processes, 3);  // this process and two workers
+  EXPECT_GE(cost.peak_threads, 3);
+}
+
+TEST(Measure, CountsCpuTimeOfBusyWork) {
+  volatile std::uint64_t sink = 0;
+  const auto cost = trident::advisor::measure([&sink] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    std::uint64_t x = 1;
+    while (std::chrono::steady_clock::now() < until) x = x * 6364136223846793005ULL + 1;
+    sink = x;
+  });
+  EXPECT_GT(cost.cpu_seconds, 0.0);
+  EXPECT_LE(cost.cpu_seconds, cost.wall_seconds * 1.5 + 0.05);  // one thread cannot use much more than its wall time
+  EXPECT_GE(cost.wall_seconds, 0.1);
+}
+
+TEST(Measure, RethrowsTheBodysException) {
+  EXPECT_THROW((void)trident::advisor::measure([] { throw std::runtime_error("boom"); }), std::runtime_error);
+}
+
+TEST(SampleProcessTree, SeesThisProcessAlone) {
+  const auto sample = trident::advisor::sample_process_tree();
+  EXPECT_EQ(sample.processes, 1);
+  EXPECT_GE(sample.threads, 1);
+  EXPECT_GT(sample.resident_bytes, 0u);
+}
+
+}  // namespace
