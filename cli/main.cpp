@@ -11,6 +11,8 @@
 #include "bench_suites.hpp"
 #include "exit_codes.hpp"
 #include "fetch_command.hpp"
+#include "scenarios_command.hpp"
+#include "service_process.hpp"
 #include "tour.hpp"
 #include "trident/proc/worker_main.hpp"
 #include "trident/trace/recorder.hpp"
@@ -61,6 +63,8 @@ const CLI::Validator whole_number{
 int main(int argc, char** argv) {
   // First word to Trident: a process pool re-executes this binary as its workers.
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
+  // Then the scenario services (loopback server, private PostgreSQL), which also re-execute it.
+  if (auto rc = trident::scenarios::service_main(argc, argv)) return *rc;
   CLI::App app{"trident: threads, processes and async I/O for C++ — runs the concurrency lesson for real"};
   app.set_version_flag("--version", std::string("trident ") + TRIDENT_VERSION_STRING);
   app.require_subcommand(1);
@@ -103,12 +107,44 @@ int main(int argc, char** argv) {
   fetch_cmd->add_flag("--json", fetch.json, "One JSON object per URL instead of the table");
   fetch_cmd->add_option("--trace", fetch_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
 
+  trident::cli::scenarios_flags scenarios;
+  std::string scenarios_trace;
+  const std::string scenario_list = [] {
+    std::string list;
+    for (const auto& name : trident::cli::scenario_choices()) list += (list.empty() ? "" : "|") + name;
+    return list;
+  }();
+  auto* scenarios_cmd = app.add_subcommand(
+      "scenarios", "Run the lesson's 'choosing the right approach' guide for real: each scenario under every model, "
+                   "measured, with a computed recommendation");
+  scenarios_cmd->add_option("scenario", scenarios.names, "Scenarios to run (" + scenario_list + "; default all)")
+      ->check(CLI::IsMember(trident::cli::scenario_choices()));
+  scenarios_cmd->add_option("--size", scenarios.size, "small: a few seconds in all; full: the lesson's sizes")
+      ->check(CLI::IsMember({"small", "full"}));
+  scenarios_cmd->add_option("--repeat", scenarios.repeat, "Runs per model (the median is reported)")
+      ->check(whole_number)
+      ->check(CLI::Range(1, 100));
+  scenarios_cmd->add_option("--seed", scenarios.seed, "Seed of every random choice (latencies, sizes, images)")
+      ->check(whole_number);
+  scenarios_cmd->add_flag("--json", scenarios.json, "One JSON object per scenario and model instead of tables");
+  scenarios_cmd->add_option("--trace", scenarios_trace, "Write a timeline to FILE (.html: a page; else Chrome trace JSON)")
+      ->check(trace_path);
+
+  trident::cli::scenarios_flags advise;
+  auto* advise_cmd = app.add_subcommand(
+      "advise", "Recommend a model for each scenario's per-item work, from a measured sample (advisor::advise)");
+  advise_cmd->add_option("scenario", advise.names, "Scenarios (" + scenario_list + "; default all)")
+      ->check(CLI::IsMember(trident::cli::scenario_choices()));
+  advise_cmd->add_option("--size", advise.size, "Scale of the scenario the sample is drawn from")
+      ->check(CLI::IsMember({"small", "full"}));
+  advise_cmd->add_flag("--json", advise.json, "One JSON object per scenario");
+
   // CLI11 would report an unknown command word as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {
       (void)app.get_subcommand(argv[1]);
     } catch (const CLI::OptionNotFound&) {
-      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch; see trident --help)\n", argv[1]);
+      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch, scenarios, advise; see trident --help)\n", argv[1]);
       return trident::cli::exit_code::usage;
     }
   }
@@ -125,6 +161,8 @@ int main(int argc, char** argv) {
     if (*tour_cmd) return with_trace(tour_trace, [&] { return trident::lesson::run_tour(tour); });
     if (*bench_cmd) return with_trace(bench_trace, [&] { return trident::bench::run_suite(bench); });
     if (*fetch_cmd) return with_trace(fetch_trace, [&] { return trident::cli::run_fetch(fetch); });
+    if (*scenarios_cmd) return with_trace(scenarios_trace, [&] { return trident::cli::run_scenarios(scenarios); });
+    if (*advise_cmd) return trident::cli::run_advise(advise);
   } catch (const trident::cli::usage_error& e) {
     std::fprintf(stderr, "trident: %s\n", e.what());
     return trident::cli::exit_code::usage;

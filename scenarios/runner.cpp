@@ -149,28 +149,34 @@ scenario_report run_scenario(const scenario& s, const run_options& options) {
   return report;
 }
 
-void print_report(std::FILE* out, const scenario_report& report) {
-  fmt::print(out, "\n{} — {}\n", report.name, report.title);
-  fmt::print(out, "  {:<18} {:>8} {:>8} {:>10} {:>8} {:>6} {:>8}  {}\n", "model", "wall s", "cpu s", "peak mem",
-             "threads", "procs", "speed-up", "results");
+std::string format_report(const scenario_report& report) {
+  std::string out = fmt::format("{} — {}\n", report.name, report.title);
+  out += fmt::format("  {:<18} {:>8} {:>8} {:>10} {:>8} {:>6} {:>8}  {}\n", "model", "wall s", "cpu s", "peak mem",
+                     "threads", "procs", "speed-up", "results");
   for (const model_run& r : report.runs) {
     if (!r.ok) {
-      fmt::print(out, "  {:<18} failed: {}\n", r.model, r.error);
+      out += fmt::format("  {:<18} failed: {}\n", r.model, r.error);
       continue;
     }
     const std::string results =
         fmt::format("{} {}/{}{}", r.same_results ? "same" : "DIFFERENT", r.result.items - r.result.failed,
                     r.result.items, r.result.detail.empty() ? "" : " " + r.result.detail);
-    fmt::print(out, "  {:<18} {:>8.2f} {:>8.2f} {:>10} {:>8} {:>6} {:>7.2f}x  {}{}\n", r.model, r.cost.wall_seconds,
-               r.cost.cpu_seconds, advisor::format_bytes(r.cost.peak_bytes), r.cost.peak_threads,
-               r.cost.peak_processes, r.speedup, results, r.recommended ? "  <- recommended" : "");
+    out += fmt::format("  {:<18} {:>8.2f} {:>8.2f} {:>10} {:>8} {:>6} {:>7.2f}x  {}{}\n", r.model, r.cost.wall_seconds,
+                       r.cost.cpu_seconds, advisor::format_bytes(r.cost.peak_bytes), r.cost.peak_threads,
+                       r.cost.peak_processes, r.speedup, results, r.recommended ? "  <- recommended" : "");
   }
   if (report.pick) {
-    fmt::print(out, "  recommended: {}\n", report.pick->reason);
+    out += fmt::format("  recommended: {}\n", report.pick->reason);
   } else {
-    fmt::print(out, "  no recommendation: no model produced the expected results\n");
+    out += "  no recommendation: no model produced the expected results\n";
   }
-  for (const std::string& remark : report.remarks) fmt::print(out, "  {}\n", remark);
+  for (const std::string& remark : report.remarks) out += fmt::format("  {}\n", remark);
+  return out;
+}
+
+void print_report(std::FILE* out, const scenario_report& report) {
+  const std::string text = "\n" + format_report(report);
+  std::fputs(text.c_str(), out);
   std::fflush(out);
 }
 

@@ -58,7 +58,11 @@ struct scenario_report {
 /// Runs every model of `s` in order. Never throws for a model's failure (recorded in its run).
 [[nodiscard]] scenario_report run_scenario(const scenario& s, const run_options& options = {});
 
-/// The report as a table with the recommendation and remarks, for a terminal or a log.
+/// The report as a table with the recommendation and remarks, for a terminal or a log (lines
+/// end in '\n').
+[[nodiscard]] std::string format_report(const scenario_report& report);
+
+/// Writes `format_report(report)` to `out`.
 void print_report(std::FILE* out, const scenario_report& report);
 
 /// One JSON object per model (one line each): scenario, model, family, concurrency, wall_s,

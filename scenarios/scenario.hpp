@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "trident/advisor/advise.hpp"
+
 namespace trident::scenarios {
 
 /// The scale of a run: `small` for tests and the tour (a few seconds in all), `full` for the
@@ -76,6 +78,9 @@ struct scenario {
   /// to compare with the computed recommendation.
   std::string lesson_choice;
   std::vector<model> models;
+  /// Runs `advisor::advise` on a sample of this scenario's items with its per-item work (for
+  /// `trident advise`); empty when the scenario's work does not split into items.
+  std::function<advisor::advice(const advisor::advise_options&)> advise;
   /// Set-up resources (server, database, …); destroyed with the scenario.
   std::shared_ptr<void> resources;
 };

@@ -102,5 +102,6 @@ std::string crash_isolation(output& out);
 std::string aiohttp_pages(output& out);
 std::string streaming_download(output& out);
 std::string http_scraper(output& out);
+std::string choosing(output& out);
 
 }  // namespace trident::lesson

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "cell.hpp"
+#include "service_process.hpp"
 #include "trident/proc/worker_main.hpp"
 
 #ifndef TRIDENT_LESSON_CELL
@@ -14,6 +15,8 @@
 int main(int argc, char** argv) {
   // The process cells re-execute this binary as their workers.
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
+  // The choosing cell starts scenario services (loopback server, PostgreSQL), which re-execute it too.
+  if (auto rc = trident::scenarios::service_main(argc, argv)) return *rc;
   try {
     return trident::lesson::run_single(TRIDENT_LESSON_CELL);
   } catch (const std::exception& e) {

@@ -1,0 +1,208 @@
+// `trident scenarios` / `trident advise`: flags in, scenarios run, tables or JSON lines out.
+//
+// Stopping: the first Ctrl-C lets the model in progress finish, prints what was measured and
+// exits 130; a second Ctrl-C, SIGTERM or SIGHUP exits at once. Either way nothing is left
+// behind: the scenario services (loopback server, PostgreSQL) end and clean up when this process
+// ends, and process-pool workers die with their parent.
+
+#include "scenarios_command.hpp"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exit_codes.hpp"
+#include "runner.hpp"
+#include "scenario.hpp"
+
+namespace trident::cli {
+namespace {
+
+std::vector<std::string> selected(const scenarios_flags& flags) {
+  std::vector<std::string> names;
+  for (const std::string& name : flags.names) {
+    if (name == "all") {
+      names = scenarios::scenario_names();
+      return names;
+    }
+    if (scenarios::find_factory(name) == nullptr) {
+      throw usage_error(fmt::format("unknown scenario '{}' (choose from: {})", name, fmt::join(scenario_choices(), ", ")));
+    }
+    names.push_back(name);
+  }
+  if (names.empty()) names = scenarios::scenario_names();
+  return names;
+}
+
+const char* signal_name(int sig) {
+  static thread_local std::string name;
+  const char* abbrev = sigabbrev_np(sig);
+  name = abbrev != nullptr ? std::string("SIG") + abbrev : "a signal";
+  return name.c_str();
+}
+
+/// Takes SIGINT, SIGTERM and SIGHUP on a thread of its own for the lifetime of the object.
+class stop_signals {
+ public:
+  stop_signals() {
+    sigemptyset(&set_);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set_, sig);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any other thread starts
+    watcher_ = std::thread([this] {
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
+        int none = 0;
+        const bool first = first_.compare_exchange_strong(none, sig);
+        if (first && sig == SIGINT) {
+          std::fprintf(stderr, "\ntrident: stopping after the model in progress (Ctrl-C again to stop now)\n");
+          continue;
+        }
+        // At once: the services and workers clean up after themselves when this process ends.
+        std::fprintf(stderr, "\ntrident: stopped by %s\n", signal_name(sig));
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::_Exit(exit_code::for_signal(first_.load()));
+      }
+    });
+  }
+  stop_signals(const stop_signals&) = delete;
+  stop_signals& operator=(const stop_signals&) = delete;
+  ~stop_signals() {
+    pthread_kill(watcher_.native_handle(), SIGUSR1);
+    watcher_.join();
+    pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
+  }
+  [[nodiscard]] int received() const noexcept { return first_.load(); }
+
+ private:
+  sigset_t set_{};
+  std::atomic<int> first_{0};
+  std::thread watcher_;
+};
+
+scenarios::scenario_options options_from(const scenarios_flags& flags, bool quiet) {
+  scenarios::scenario_options options;
+  options.size = flags.size == "small" ? scenarios::scale::small : scenarios::scale::full;
+  options.seed = flags.seed;
+  options.cache_dir = scenarios::default_cache_dir();
+  if (!quiet) {
+    options.say = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
+  }
+  return options;
+}
+
+}  // namespace
+
+std::vector<std::string> scenario_choices() {
+  std::vector<std::string> names = scenarios::scenario_names();
+  names.push_back("all");
+  return names;
+}
+
+int run_scenarios(const scenarios_flags& flags) {
+  const std::vector<std::string> names = selected(flags);
+  stop_signals stop;
+  const scenarios::scenario_options options = options_from(flags, false);
+  int rc = exit_code::ok;
+  std::vector<std::string> skipped;
+  for (const std::string& name : names) {
+    if (stop.received() != 0) break;
+    std::fprintf(stderr, "%s: setting up…\n", name.c_str());
+    std::optional<scenarios::scenario> s;
+    try {
+      s.emplace(scenarios::find_factory(name)(options));
+    } catch (const scenarios::scenario_skipped& e) {
+      std::fprintf(stderr, "%s: skipped: %s\n", name.c_str(), e.what());
+      skipped.push_back(name);
+      continue;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: set-up failed: %s\n", name.c_str(), e.what());
+      rc = exit_code::some_failed;
+      continue;
+    }
+    scenarios::run_options run;
+    run.repeat = static_cast<std::size_t>(flags.repeat);
+    run.say = [](const std::string& line) { std::fprintf(stderr, "  running %s\n", line.c_str()); };
+    run.stop_requested = [&stop] { return stop.received() != 0; };
+    const scenarios::scenario_report report = scenarios::run_scenario(*s, run);
+    if (flags.json) {
+      for (const std::string& line : scenarios::json_lines(report)) std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    } else {
+      scenarios::print_report(stdout, report);
+    }
+    for (const auto& r : report.runs) {
+      if (!r.ok || !r.same_results) rc = exit_code::some_failed;
+    }
+  }
+  if (!skipped.empty() && !flags.json) {
+    std::printf("\nskipped: %s (see above for what to install)\n", fmt::format("{}", fmt::join(skipped, ", ")).c_str());
+  }
+  std::fflush(stdout);
+  if (stop.received() != 0) return exit_code::for_signal(stop.received());
+  return rc;
+}
+
+int run_advise(const scenarios_flags& flags) {
+  const std::vector<std::string> names = selected(flags);
+  stop_signals stop;
+  const scenarios::scenario_options options = options_from(flags, flags.json);
+  int rc = exit_code::ok;
+  for (const std::string& name : names) {
+    if (stop.received() != 0) break;
+    std::optional<scenarios::scenario> s;
+    try {
+      s.emplace(scenarios::find_factory(name)(options));
+    } catch (const scenarios::scenario_skipped& e) {
+      std::fprintf(stderr, "%s: skipped: %s\n", name.c_str(), e.what());
+      continue;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: set-up failed: %s\n", name.c_str(), e.what());
+      rc = exit_code::some_failed;
+      continue;
+    }
+    if (!s->advise) {
+      std::fprintf(stderr, "%s: its work does not split into items; run `trident scenarios %s`\n", name.c_str(), name.c_str());
+      continue;
+    }
+    const advisor::advice a = s->advise(advisor::advise_options{});
+    if (flags.json) {
+      std::printf("{\"scenario\":\"%s\",\"recommended\":\"%s\",\"family\":\"%s\",\"workers\":%zu,\"cpu_per_wall\":%.4f,"
+                  "\"seconds_per_item\":%.6f}\n",
+                  name.c_str(), a.model.c_str(), a.family.c_str(), a.workers, a.cpu_per_wall, a.seconds_per_item);
+    } else {
+      std::printf("\n%s — %s\n", s->name.c_str(), s->title.c_str());
+      for (const auto& run : a.runs) {
+        if (run.ok) {
+          std::printf("  %-22s %8.3f s  cpu %7.3f s  %10s  %4d threads  %2d procs\n", run.model.c_str(),
+                      run.cost.wall_seconds, run.cost.cpu_seconds, advisor::format_bytes(run.cost.peak_bytes).c_str(),
+                      run.cost.peak_threads, run.cost.peak_processes);
+        } else {
+          std::printf("  %-22s failed: %s\n", run.model.c_str(), run.error.c_str());
+        }
+      }
+      std::printf("  advice: %s with %zu worker%s — %s\n", a.family.c_str(), a.workers, a.workers == 1 ? "" : "s",
+                  a.reason.c_str());
+    }
+    std::fflush(stdout);
+    for (const auto& run : a.runs) {
+      if (!run.ok) rc = exit_code::some_failed;
+    }
+  }
+  if (stop.received() != 0) return exit_code::for_signal(stop.received());
+  return rc;
+}
+
+}  // namespace trident::cli
