@@ -7,13 +7,14 @@
 
 namespace trident::bench {
 
-// Defined in threads_suite.cpp, async_suite.cpp, http_suite.cpp and process_suite.cpp.
+// Defined in threads_suite.cpp, async_suite.cpp, http_suite.cpp, process_suite.cpp and scenarios_suite.cpp.
 int run_threads_suite(const bench_options& options);
 int run_async_suite(const bench_options& options);
 int run_http_suite(const bench_options& options);
 int run_process_suite(const bench_options& options);
+int run_scenarios_suite(const bench_options& options);
 
-std::vector<std::string> suite_names() { return {"threads", "async", "http", "process"}; }
+std::vector<std::string> suite_names() { return {"threads", "async", "http", "process", "scenarios"}; }
 
 int run_suite(const bench_options& options) {
   if (options.repeat < 1) throw std::invalid_argument(fmt::format("--repeat must be at least 1 (got {})", options.repeat));
@@ -21,6 +22,7 @@ int run_suite(const bench_options& options) {
   if (options.suite == "async") return run_async_suite(options);
   if (options.suite == "http") return run_http_suite(options);
   if (options.suite == "process") return run_process_suite(options);
+  if (options.suite == "scenarios") return run_scenarios_suite(options);
   throw std::invalid_argument(fmt::format("unknown benchmark suite '{}' (valid: {})", options.suite,
                                           fmt::join(suite_names(), ", ")));
 }

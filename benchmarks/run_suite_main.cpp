@@ -7,11 +7,14 @@
 #include <string>
 
 #include "bench_suites.hpp"
+#include "service_process.hpp"
 #include "trident/proc/worker_main.hpp"
 
 int main(int argc, char** argv) {
   // The process suite re-executes this binary as its workers.
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
+  // The scenarios suite starts services (loopback server, PostgreSQL) that re-execute it too.
+  if (auto rc = trident::scenarios::service_main(argc, argv)) return *rc;
   trident::bench::bench_options options;
   try {
     for (int i = 1; i < argc; ++i) {

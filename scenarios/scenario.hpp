@@ -81,6 +81,10 @@ struct scenario {
   /// Runs `advisor::advise` on a sample of this scenario's items with its per-item work (for
   /// `trident advise`); empty when the scenario's work does not split into items.
   std::function<advisor::advice(const advisor::advise_options&)> advise;
+  /// What the same job written elsewhere needs, as one JSON object, for `trident bench
+  /// scenarios` (benchmarks/compare/scenarios/lesson_scenarios.py): web and mixed
+  /// {"urls":[…]}, images {"paths":[…]}, db {"dsn":"…","queries":[…]}.
+  std::string peer_inputs_json;
   /// Set-up resources (server, database, …); destroyed with the scenario.
   std::shared_ptr<void> resources;
 };
