@@ -109,12 +109,12 @@ void ensure_vips() {
   });
 }
 
-/// libvips' message without its trailing newline; clears libvips' error buffer, which would
-/// otherwise keep every earlier message.
+/// The first line of libvips' message (a damaged JPEG repeats the same line once per strip);
+/// clears libvips' error buffer, which would otherwise keep every earlier message.
 std::string vips_message(const vips::VError& e) {
   std::string why = e.what();
   vips_error_clear();
-  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  why = why.substr(0, why.find('\n'));
   return why.empty() ? std::string("libvips failed") : why;
 }
 
