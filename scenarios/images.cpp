@@ -37,6 +37,7 @@
 #include "trident/aio/run.hpp"
 #include "trident/aio/run_in.hpp"
 #include "trident/aio/task.hpp"
+#include "trident/core/shutdown_mode.hpp"
 #include "trident/exec/future.hpp"
 #include "trident/exec/thread_pool.hpp"
 #include "trident/proc/codec.hpp"
@@ -224,7 +225,9 @@ void remove_abandoned_temporaries(const fs::path& root, const std::string& prefi
     const std::string name = entry.path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
     const std::string pid_text = name.substr(prefix.size());
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) {
+      continue;  // not one of ours
+    }
     const auto pid = static_cast<pid_t>(std::stol(pid_text));
     if (pid != ::getpid() && ::kill(pid, 0) == -1 && errno == ESRCH) fs::remove_all(entry.path(), ec);
   }
@@ -280,9 +283,16 @@ std::vector<std::string> ensure_inputs(const fs::path& dir, const image_set& set
       done.push_back(pool.submit([file, seed, &set] { generate_image(file, set.width, set.height, seed); }));
     }
     const std::size_t step = std::max<std::size_t>(1, done.size() / 5);
-    for (std::size_t i = 0; i < done.size(); ++i) {
-      done[i].get();  // the first failure ends the generation; the pool finishes the others first
-      if ((i + 1) % step == 0 && i + 1 < done.size()) say(fmt::format("images: {}/{}", i + 1, done.size()));
+    try {
+      for (std::size_t i = 0; i < done.size(); ++i) {
+        done[i].get();
+        if ((i + 1) % step == 0 && i + 1 < done.size()) say(fmt::format("images: {}/{}", i + 1, done.size()));
+      }
+    } catch (...) {
+      // The first failure ends the generation: images not started are dropped, those running
+      // finish before the temporary folder goes.
+      pool.shutdown(shutdown_mode::cancel_pending);
+      throw;
     }
   }
   std::uintmax_t bytes = 0;

@@ -148,6 +148,18 @@ TEST(Images, AnAbandonedGenerationIsClearedAway) {
   EXPECT_EQ(s.models[0].run().items, 8u);
 }
 
+TEST(Images, ACacheFolderThatCannotBeMadeIsAClearError) {
+  trident::testing::temp_dir cache("trident-images");
+  std::ofstream(cache.path / "not-a-folder") << "a file where the cache folder should go";
+  try {
+    (void)make_images_scenario(small_options(cache.path / "not-a-folder"));
+    ADD_FAILURE() << "made a scenario without its inputs";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("not-a-folder"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(cache.names(), std::vector<std::string>{"not-a-folder"});
+}
+
 TEST(Images, ADamagedCachedImageFailsEachModelWithItsName) {
   trident::testing::temp_dir cache("trident-images");
   (void)make_images_scenario(small_options(cache.path));
