@@ -132,6 +132,22 @@ TEST(Images, TheCachedSetIsReusedNotRegenerated) {
   EXPECT_EQ(second.models[0].run().digest, digest);
 }
 
+TEST(Images, TheSameSeedGivesTheSameImagesAnotherSeedOthers) {
+  trident::testing::temp_dir one("trident-images");
+  trident::testing::temp_dir two("trident-images");
+  (void)make_images_scenario(small_options(one.path));
+  (void)make_images_scenario(small_options(two.path));
+  auto other = small_options(two.path);
+  other.seed = 8;
+  (void)make_images_scenario(other);
+  const fs::path eight = two.path / "scenarios" / "images-v1-8-small";
+  for (const auto& name : one.names("scenarios/images-v1-7-small")) {
+    const std::string bytes = read_file(set_dir(one.path) / name);
+    EXPECT_EQ(bytes, read_file(set_dir(two.path) / name)) << name;
+    EXPECT_NE(bytes, read_file(eight / name)) << name;
+  }
+}
+
 TEST(Images, AnAbandonedGenerationIsClearedAway) {
   trident::testing::temp_dir cache("trident-images");
   // A generation killed half-way leaves its temporary folder, named after its process.
