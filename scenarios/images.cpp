@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "scenario.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
@@ -69,6 +71,7 @@ struct image_result {
   int height = 0;
   std::uint64_t hash = 0;
   TRIDENT_SERIALIZABLE(width, height, hash)
+  friend bool operator==(const image_result&, const image_result&) = default;
 };
 
 /// splitmix64's finaliser: spreads the bits of `x` (seeds, digests).
@@ -395,6 +398,11 @@ scenario make_images_scenario(const scenario_options& options) {
   s.models.push_back(model{"async_to_thread", "async", cores,
                            fmt::format("{}, an event loop gathering one run_in per image on {} threads", what, cores),
                            [paths, cores] { return run_async_to_thread(paths, cores); }});
+  s.advise = [paths](const advisor::advise_options& advise_options) {
+    const std::vector<std::string> sample(paths->begin(), paths->begin() + std::min<std::ptrdiff_t>(8, std::ssize(*paths)));
+    return advisor::advise(images_process_one, sample, advise_options);
+  };
+  s.peer_inputs_json = nlohmann::json{{"paths", *paths}}.dump();
   return s;
 }
 
