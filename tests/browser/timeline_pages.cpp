@@ -8,6 +8,7 @@
 //   a thread pool's workers and a process pool's worker processes.
 // hundred_thousand.html: 100,000 spans on four threads, for the page's level of detail.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -42,17 +43,29 @@ long long collatz_steps(long long n) {
 }
 TRIDENT_TASK(collatz_steps);
 
-/// What the page must show: every lane with spans and how many, and the names given here.
+/// What the page must show: every lane with spans, how many, the share of the traced time (first
+/// start to last end) during which at least one of them ran, and the names given here.
 nlohmann::json expected(const std::map<std::uint32_t, std::string>& names_given, const std::set<int>& worker_pids) {
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::size_t> per_lane;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::pair<std::uint64_t, std::uint64_t>>> per_lane;
   std::size_t total = 0;
+  std::uint64_t first = UINT64_MAX, last = 0;
   for (const auto& s : trace::snapshot()) {
-    ++per_lane[{s.process_id, s.thread_id}];
+    per_lane[{s.process_id, s.thread_id}].emplace_back(s.start_ns, s.end_ns);
+    first = std::min(first, s.start_ns);
+    last = std::max(last, s.end_ns);
     ++total;
   }
   nlohmann::json lanes = nlohmann::json::array();
-  for (const auto& [lane, count] : per_lane) {
-    nlohmann::json entry{{"pid", lane.first}, {"tid", lane.second}, {"spans", count}};
+  for (auto& [lane, spans] : per_lane) {
+    std::sort(spans.begin(), spans.end());
+    std::uint64_t busy = 0, covered_to = 0;
+    for (const auto& [start, end] : spans) {
+      const auto from = std::max(start, covered_to);
+      if (end > from) busy += end - from;
+      covered_to = std::max(covered_to, end);
+    }
+    const double busy_percent = last > first ? 100.0 * static_cast<double>(busy) / static_cast<double>(last - first) : 0;
+    nlohmann::json entry{{"pid", lane.first}, {"tid", lane.second}, {"spans", spans.size()}, {"busyPercent", busy_percent}};
     if (auto it = names_given.find(lane.second); it != names_given.end() && lane.first == static_cast<std::uint32_t>(::getpid())) {
       entry["name"] = it->second;
     }
