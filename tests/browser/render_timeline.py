@@ -7,7 +7,8 @@ PROGRAM (tests/browser/timeline_pages.cpp) records spans and writes NAME.html pa
 NAME.expected.json each into DIR. For every page this script asks Chromium for the DOM after
 the page's script ran (--dump-dom), reads the summary the page publishes in
 <pre id="timeline-summary"> (the same object as window.tridentTimeline), and checks it against
-what was recorded: the lanes (pid, tid), the spans on each, the names given to threads, worker
+what was recorded: the lanes (pid, tid), the spans on each, the sub-rows their overlapping
+asynchronous spans need (the most in flight at once), the names given to threads, worker
 processes on lanes of their own, and every lane's busy share. It then takes a screenshot
 (DIR/NAME.png, 1400x900) for a person to look at, and finally hovers, zooms and pans a copy of
 the page with synthetic events: a tooltip must show a span, and no script error may occur.
@@ -157,6 +158,9 @@ def compare(name, summary, expected):
             problems.append(f"lane {got['name']!r} shows {got['spans']} spans, recorded {want['spans']}")
         if "name" in want and got["name"] != want["name"]:
             problems.append(f"lane tid {key[1]} is named {got['name']!r}, the program named it {want['name']!r}")
+        if got["asyncRows"] != want["asyncRows"]:
+            problems.append(f"lane {got['name']!r} lays its asynchronous spans out on {got['asyncRows']} sub-rows; "
+                            f"at most {want['asyncRows']} overlap")
         # The page rounds to a tenth of a percent.
         if abs(got["busyPercent"] - want["busyPercent"]) > 0.051:
             problems.append(f"lane {got['name']!r} shows {got['busyPercent']}% busy, recorded {want['busyPercent']:.3f}%")

@@ -7,6 +7,7 @@
 // threads_and_workers.html: spans from named threads (nested and overlapping asynchronous ones),
 //   a thread pool's workers and a process pool's worker processes.
 // hundred_thousand.html: 100,000 spans on four threads, for the page's level of detail.
+// many_in_flight.html: 20,000 asynchronous spans on one thread, hundreds overlapping at a time.
 
 #include <algorithm>
 #include <cstdint>
@@ -43,14 +44,36 @@ long long collatz_steps(long long n) {
 }
 TRIDENT_TASK(collatz_steps);
 
+/// The most intervals [start, end) that overlap at one instant: the sub-rows a lane needs so
+/// that its asynchronous spans never overlap within a row.
+std::size_t most_at_once(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& intervals) {
+  std::vector<std::pair<std::uint64_t, int>> events;  // an end sorts before a start at the same time
+  for (const auto& [start, end] : intervals) {
+    events.emplace_back(start, 1);
+    events.emplace_back(end, 0);
+  }
+  std::sort(events.begin(), events.end());
+  std::size_t now = 0, most = 0;
+  for (const auto& [at, is_start] : events) {
+    if (is_start != 0) {
+      most = std::max(most, ++now);
+    } else {
+      --now;
+    }
+  }
+  return most;
+}
+
 /// What the page must show: every lane with spans, how many, the share of the traced time (first
 /// start to last end) during which at least one of them ran, and the names given here.
 nlohmann::json expected(const std::map<std::uint32_t, std::string>& names_given, const std::set<int>& worker_pids) {
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::pair<std::uint64_t, std::uint64_t>>> per_lane;
+  using interval = std::pair<std::uint64_t, std::uint64_t>;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<interval>> per_lane, async_per_lane;
   std::size_t total = 0;
   std::uint64_t first = UINT64_MAX, last = 0;
   for (const auto& s : trace::snapshot()) {
     per_lane[{s.process_id, s.thread_id}].emplace_back(s.start_ns, s.end_ns);
+    if (s.async_id != 0) async_per_lane[{s.process_id, s.thread_id}].emplace_back(s.start_ns, s.end_ns);
     first = std::min(first, s.start_ns);
     last = std::max(last, s.end_ns);
     ++total;
@@ -65,7 +88,8 @@ nlohmann::json expected(const std::map<std::uint32_t, std::string>& names_given,
       covered_to = std::max(covered_to, end);
     }
     const double busy_percent = last > first ? 100.0 * static_cast<double>(busy) / static_cast<double>(last - first) : 0;
-    nlohmann::json entry{{"pid", lane.first}, {"tid", lane.second}, {"spans", spans.size()}, {"busyPercent", busy_percent}};
+    nlohmann::json entry{{"pid", lane.first}, {"tid", lane.second}, {"spans", spans.size()}, {"busyPercent", busy_percent},
+                         {"asyncRows", most_at_once(async_per_lane[lane])}};
     if (auto it = names_given.find(lane.second); it != names_given.end() && lane.first == static_cast<std::uint32_t>(::getpid())) {
       entry["name"] = it->second;
     }
@@ -159,6 +183,28 @@ void hundred_thousand(const fs::path& dir) {
   write_page(dir, "hundred_thousand", expected(names_given, {}));
 }
 
+void many_in_flight(const fs::path& dir) {
+  trace::clear();
+  trace::set_process_name("many transfers in flight");
+  std::map<std::uint32_t, std::string> names_given;
+  trace::start();
+  std::thread loop([&names_given] {
+    names_given[static_cast<std::uint32_t>(::gettid())] = "event loop";
+    trace::set_thread_name("event loop");
+    // 20,000 transfers, one started every microsecond, each lasting 50 to 850 µs: hundreds in
+    // flight at once, as on a loop thread that drives many downloads.
+    const auto origin = trace::now_ns();
+    for (std::uint64_t i = 0; i < 20'000; ++i) {
+      const std::uint64_t start = origin + i * 1000;
+      const std::uint64_t length = 50'000 + (i * 7919) % 800'000;
+      trace::record_async("download", "http", start, start + length, "file " + std::to_string(i));
+    }
+  });
+  loop.join();
+  trace::stop();
+  write_page(dir, "many_in_flight", expected(names_given, {}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,6 +218,7 @@ int main(int argc, char** argv) {
     fs::create_directories(dir);
     threads_and_workers(dir);
     hundred_thousand(dir);
+    many_in_flight(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "timeline_pages: %s\n", e.what());
     return 1;
