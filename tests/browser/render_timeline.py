@@ -146,6 +146,9 @@ def compare(name, summary, expected):
         problems.append("rendered is not true")
     if summary.get("spanCount") != expected["spanCount"]:
         problems.append(f"spanCount {summary.get('spanCount')}, recorded {expected['spanCount']}")
+    categories = {c["name"]: c["spans"] for c in summary.get("categories", [])}
+    if categories != expected["categories"]:
+        problems.append(f"categories {categories}, recorded {expected['categories']}")
     shown = {(lane["pid"], lane["tid"]): lane for lane in summary.get("lanes", [])}
     recorded = {(lane["pid"], lane["tid"]): lane for lane in expected["lanes"]}
     for key in sorted(recorded.keys() - shown.keys()):

@@ -69,9 +69,11 @@ std::size_t most_at_once(const std::vector<std::pair<std::uint64_t, std::uint64_
 nlohmann::json expected(const std::map<std::uint32_t, std::string>& names_given, const std::set<int>& worker_pids) {
   using interval = std::pair<std::uint64_t, std::uint64_t>;
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<interval>> per_lane, async_per_lane;
+  std::map<std::string, std::size_t> categories;
   std::size_t total = 0;
   std::uint64_t first = UINT64_MAX, last = 0;
   for (const auto& s : trace::snapshot()) {
+    ++categories[s.category];
     per_lane[{s.process_id, s.thread_id}].emplace_back(s.start_ns, s.end_ns);
     if (s.async_id != 0) async_per_lane[{s.process_id, s.thread_id}].emplace_back(s.start_ns, s.end_ns);
     first = std::min(first, s.start_ns);
@@ -95,7 +97,11 @@ nlohmann::json expected(const std::map<std::uint32_t, std::string>& names_given,
     }
     lanes.push_back(entry);
   }
-  return {{"spanCount", total}, {"lanes", lanes}, {"writerPid", ::getpid()}, {"workerPids", worker_pids}};
+  return {{"spanCount", total},
+          {"lanes", lanes},
+          {"categories", categories},
+          {"writerPid", ::getpid()},
+          {"workerPids", worker_pids}};
 }
 
 void write_page(const fs::path& dir, const std::string& stem, const nlohmann::json& what) {
@@ -125,6 +131,10 @@ void threads_and_workers(const fs::path& dir) {
           trace::record_async("download", "http", begin, trace::now_ns() + 2000, "file-a-" + std::to_string(i));
           trace::record_async("download", "http", begin + 500, trace::now_ns() + 3000, "file-b-" + std::to_string(i));
         }
+        // Names that are special to JavaScript objects, and text that is special to HTML.
+        const auto at = trace::now_ns();
+        trace::record("constructor", "__proto__", at, at + 100, "</script><b>not bold</b>");
+        trace::record("toString", "constructor", at + 200, at + 300);
       });
     }
     for (auto& th : threads) th.join();
