@@ -11,7 +11,8 @@ what was recorded: the lanes (pid, tid), the spans on each, the sub-rows their o
 asynchronous spans need (the most in flight at once), the names given to threads, worker
 processes on lanes of their own, and every lane's busy share. It then takes a screenshot
 (DIR/NAME.png, 1400x900) for a person to look at, and finally hovers, zooms and pans a copy of
-the page with synthetic events: a tooltip must show a span, and no script error may occur.
+the page with synthetic events (and folds its first process): a tooltip must show a span, a
+folded lane none, and no script error may occur.
 No timing is asserted.
 
 Exit status 0 when every page matches, 1 otherwise (each problem on its own line).
@@ -100,6 +101,14 @@ setTimeout(function () {
       if (!tip.hidden) hover = tip.textContent;
     }
   }
+  // Before anything scrolls: fold the first process (a click on its band), then hover where
+  // its first lane was.
+  canvas.dispatchEvent(new PointerEvent("pointerdown", init(400, 40)));
+  canvas.dispatchEvent(new PointerEvent("pointerup", init(400, 40)));
+  canvas.dispatchEvent(new PointerEvent("pointermove", init(700, 60)));
+  var foldedHover = !tip.hidden;
+  canvas.dispatchEvent(new PointerEvent("pointerdown", init(400, 40)));
+  canvas.dispatchEvent(new PointerEvent("pointerup", init(400, 40)));
   canvas.dispatchEvent(new WheelEvent("wheel", init(700, 120, { deltaY: -600 })));
   canvas.dispatchEvent(new WheelEvent("wheel", init(700, 120, { deltaX: 300 })));
   canvas.dispatchEvent(new PointerEvent("pointerdown", init(800, 200)));
@@ -112,7 +121,7 @@ setTimeout(function () {
   setTimeout(function () {
     var out = document.createElement("pre");
     out.id = "probe";
-    out.textContent = JSON.stringify({ hover: hover, errors: window.probeErrors });
+    out.textContent = JSON.stringify({ hover: hover, foldedHover: foldedHover, errors: window.probeErrors });
     document.body.appendChild(out);
   }, 300);
 }, 100);
@@ -137,6 +146,8 @@ def probe(chromium, page):
     if not m:
         raise RuntimeError("the probe reported nothing (did the page's script stop?)")
     result = json.loads(html.unescape(m.group(1)))
+    if result["foldedHover"]:
+        result["errors"].append("a folded process's lane still shows a tooltip")
     return result["hover"], result["errors"]
 
 
