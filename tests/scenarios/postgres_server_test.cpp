@@ -163,6 +163,24 @@ TEST(PostgresServer, ABusySocketIsAClearError) {
   EXPECT_TRUE(alive(first.server_pid()));
 }
 
+TEST(PostgresServer, NoPermissionIsAClearErrorAndLeavesNothing) {
+  SKIP_WITHOUT_POSTGRES();
+  base_dir base;
+  // Root may write anywhere, but its server user (nobody) cannot enter a 0700 directory of root's;
+  // another user cannot create its run's directory in a read-only one.
+  fs::permissions(base.dir.path, ::geteuid() == 0 ? fs::perms(0700) : fs::perms(0500));
+  try {
+    postgres_server server(options_in(base));
+    FAIL() << "a server started where it has no permission";
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("PostgreSQL did not start"), std::string::npos) << message;
+    EXPECT_NE(message.find("Permission denied"), std::string::npos) << message;
+  }
+  fs::permissions(base.dir.path, fs::perms(0755));
+  EXPECT_TRUE(base.names().empty());
+}
+
 TEST(PostgresServer, AStaleDirectoryIsSweptAndALiveOneIsKept) {
   base_dir base;
   // A directory whose service is gone: a child that ended and was reaped.
