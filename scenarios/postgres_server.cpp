@@ -303,9 +303,20 @@ std::string describe_status(int status) {
 
 struct service_state {
   fs::path directory;
+  fs::path log;     ///< The log of the step under way (initdb.log, then server.log).
+  int log_fd = -1;
   pid_t server = 0;
   bool server_reaped = false;
 };
+
+/// Opens `name` in the run's directory as the log of the next step (closing the last one).
+int open_log(service_state& state, const char* name) {
+  if (state.log_fd >= 0) ::close(state.log_fd);
+  state.log = state.directory / name;
+  state.log_fd = ::open(state.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (state.log_fd < 0) fail_errno("cannot create " + state.log.string());
+  return state.log_fd;
+}
 
 /// Step 5: fast shutdown, then the whole process group killed after `grace`; waits for it.
 void stop_server(service_state& state, std::chrono::seconds grace) {
@@ -386,7 +397,6 @@ int postgres_service(const std::vector<std::string>& args, const service_context
   stop_watch stop(context.life_fd(), signal_fd);
 
   service_state state;
-  int log_fd = -1;
   int rc = 0;
   try {
     sweep_stale_postgres_dirs(base_dir);
@@ -408,15 +418,10 @@ int postgres_service(const std::vector<std::string>& args, const service_context
       if (::mkdir(path.c_str(), 0700) != 0) fail_errno("mkdir " + path.string());
       if (who.change && ::chown(path.c_str(), who.uid, who.gid) != 0) fail_errno("chown " + path.string());
     }
-    const fs::path log_path = state.directory / "server.log";
-    log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) fail_errno("cannot create " + log_path.string());
-
     const auto deadline = steady_clock::now() + start_timeout;
     child_spec spec;
     spec.env = {"PATH=/usr/bin:/bin", "LC_ALL=C", "LANG=C", "TZ=UTC"};
     spec.cwd = state.directory;
-    spec.log_fd = log_fd;
     spec.who = who;
     spec.mask = original_mask;
 
@@ -424,6 +429,7 @@ int postgres_service(const std::vector<std::string>& args, const service_context
     spec.argv = {(bin_dir / "initdb").string(), "-D", (state.directory / "data").string(), "-U", superuser,
                  "-A", "trust", "--no-sync", "--locale=C", "-E", "UTF8"};
     spec.death_signal = SIGTERM;
+    spec.log_fd = open_log(state, "initdb.log");
     run_initdb(spec, stop, deadline);
 
     // … then the server (SIGQUIT on the service's death: immediate shutdown of every backend).
@@ -444,6 +450,7 @@ int postgres_service(const std::vector<std::string>& args, const service_context
     for (const auto& s : settings) spec.argv.insert(spec.argv.end(), {"-c", s});
     for (const auto& s : user_settings) spec.argv.insert(spec.argv.end(), {"-c", s});
     spec.death_signal = SIGQUIT;
+    spec.log_fd = open_log(state, "server.log");
     state.server = start_child(spec);
     wait_until_accepting(state, conninfo_for(state.directory), stop, deadline);
     context.report("ready " + std::to_string(state.server));
@@ -454,13 +461,14 @@ int postgres_service(const std::vector<std::string>& args, const service_context
     }
   } catch (const std::exception& e) {
     context.report(std::string("error: ") + e.what());
-    if (!state.directory.empty()) {
-      for (const auto& line : tail_lines(state.directory / "server.log", 12)) context.report("log: " + line);
+    if (!state.log.empty()) {
+      context.report("log-name " + state.log.filename().string());
+      for (const auto& line : tail_lines(state.log, 12)) context.report("log: " + line);
     }
     rc = 1;
   }
   stop_server(state, stop_grace);
-  if (log_fd >= 0) ::close(log_fd);
+  if (state.log_fd >= 0) ::close(state.log_fd);
   if (!state.directory.empty()) {
     std::error_code ec;
     fs::remove_all(state.directory, ec);
@@ -550,7 +558,6 @@ postgres_server::postgres_server(const postgres_options& options)
     } else {
       // "error: …" and the log's last lines, until the service has cleaned up and ended.
       std::string message = "PostgreSQL did not start: " + (line.rfind("error: ", 0) == 0 ? line.substr(7) : line);
-      bool log_heading = false;
       for (;;) {
         std::string more;
         try {
@@ -558,9 +565,9 @@ postgres_server::postgres_server(const postgres_options& options)
         } catch (const std::runtime_error&) {
           break;  // the service ended: its directory is gone
         }
-        if (more.rfind("log: ", 0) == 0) {
-          if (!log_heading) message += "\nserver log (last lines):";
-          log_heading = true;
+        if (more.rfind("log-name ", 0) == 0) {
+          message += "\n" + more.substr(9) + " (last lines):";
+        } else if (more.rfind("log: ", 0) == 0) {
           message += "\n  " + more.substr(5);
         } else {
           message += "\n" + (more.rfind("error: ", 0) == 0 ? more.substr(7) : more);

@@ -13,8 +13,8 @@
 ///    (killed before it could clean up): a server still running in one is killed, the
 ///    directory is removed.
 /// 2. It creates `<base>/trident-pg-<service pid>-XXXXXX` with an `owner` file (the service's
-///    pid and start time), a `data` directory (the cluster), a `run` directory (the socket)
-///    and `server.log`.
+///    pid and start time), a `data` directory (the cluster), a `run` directory (the socket),
+///    and the logs of each step, `initdb.log` and `server.log`.
 /// 3. PostgreSQL refuses to run as root: when the service is root, `initdb` and `postgres` run
 ///    as `nobody` (set in the forked child before exec; `data` and `run` belong to it). Each
 ///    child asks the kernel for a signal when the service dies (PR_SET_PDEATHSIG, set after
