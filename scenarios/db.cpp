@@ -81,9 +81,19 @@ struct result_clearer {
 };
 using result_ptr = std::unique_ptr<PGresult, result_clearer>;
 
+/// libpq's message on one line (it breaks long ones with a newline and a tab), for tables.
 std::string trimmed(const char* message) {
-  std::string text = message != nullptr ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::string text;
+  bool space = false;
+  for (const char* p = message != nullptr ? message : ""; *p != '\0'; ++p) {
+    if (*p == '\n' || *p == '\t' || *p == ' ') {
+      space = !text.empty();
+      continue;
+    }
+    if (space) text += ' ';
+    space = false;
+    text += *p;
+  }
   return text;
 }
 

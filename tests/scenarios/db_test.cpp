@@ -5,6 +5,7 @@
 #include "db.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,29 @@ TEST(DbScenario, EveryModelRunsTheTenQueriesAlikeAndNothingIsLeftAfterwards) {
   s.reset();
   EXPECT_FALSE(alive(postmaster));
   EXPECT_TRUE(processes_in_group(postmaster).empty());
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST(DbScenario, WithTheServerGoneEveryModelFailsWithAClearMessage) {
+  std::string skipped;
+  std::optional<scenario> s = small_db_scenario(skipped);
+  if (!s) GTEST_SKIP() << skipped;
+  const postgres_server* server = db_server_of(*s);
+  ASSERT_NE(server, nullptr);
+  const int postmaster = server->server_pid();
+  const fs::path dir = server->directory();
+  // The server dies under the scenario (as if the machine ran out of memory).
+  ASSERT_EQ(::kill(-postmaster, SIGKILL), 0);
+  ASSERT_TRUE(within(30s, [&] { return processes_in_group(postmaster).empty(); }));
+
+  const scenario_report report = run_scenario(*s);
+  ASSERT_EQ(report.runs.size(), s->models.size());
+  for (const auto& run : report.runs) {
+    EXPECT_FALSE(run.ok) << run.model;
+    EXPECT_NE(run.error.find("PostgreSQL"), std::string::npos) << run.model << ": " << run.error;
+  }
+  // Releasing the scenario still removes the directory.
+  s.reset();
   EXPECT_FALSE(fs::exists(dir));
 }
 
