@@ -62,9 +62,22 @@ std::string conninfo_for(const fs::path& directory) {
          " dbname=postgres gssencmode=disable connect_timeout=30";
 }
 
+/// The file's content; what could be read when reading fails midway. With read(2), not a
+/// stream: a /proc file of a process that exits while it is read fails with ESRCH, which
+/// libstdc++'s filebuf turns into an exception.
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char chunk[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
 }
 
 /// Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the pid, it names one
