@@ -123,7 +123,7 @@ pid_t pid_in_name(const std::string& name) {
   if (name.rfind(dir_prefix, 0) != 0) return 0;
   const std::string rest = name.substr(std::strlen(dir_prefix));
   const auto dash = rest.find('-');
-  if (dash == std::string::npos || dash == 0) return 0;
+  if (dash == std::string::npos || dash == 0 || dash > 9) return 0;  // pids have at most 7 digits
   pid_t pid = 0;
   for (std::size_t i = 0; i < dash; ++i) {
     if (rest[i] < '0' || rest[i] > '9') return 0;
@@ -146,38 +146,35 @@ bool owner_running(const fs::path& dir) {
   return recorded_pid == pid && recorded_start == now;
 }
 
-/// Whether process `pid` is a postgres serving `data_dir` (its command line has `-D data_dir`).
-bool serves(pid_t pid, const fs::path& data_dir) {
-  const std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
-  std::vector<std::string> words;
-  std::string word;
-  for (const char c : cmdline) {
-    if (c == '\0') {
-      words.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += c;
-    }
+/// The processes working in `data_dir`: a PostgreSQL server's postmaster and every process it
+/// started. Each of those leads a session of its own (PostgreSQL calls setsid in every child),
+/// and they outlive a postmaster that was killed until they notice, so neither the process
+/// group nor the parent finds them all; their working directory, the data directory, does.
+std::vector<pid_t> processes_in(const fs::path& data_dir) {
+  std::vector<pid_t> found;
+  const std::string wanted = data_dir.string();
+  const std::string wanted_deleted = wanted + " (deleted)";
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_error;
+    const std::string cwd = fs::read_symlink(it->path() / "cwd", link_error).string();
+    if (!link_error && (cwd == wanted || cwd == wanted_deleted)) found.push_back(std::atoi(name.c_str()));
   }
-  for (std::size_t i = 0; i + 1 < words.size(); ++i) {
-    if (words[i] == "-D" && words[i + 1] == data_dir.string()) return true;
-  }
-  return false;
+  return found;
 }
 
-/// Kills a server still running in a stale directory (its postmaster and process group) and
-/// waits a bounded time for it to go.
-void kill_leftover_server(const fs::path& dir) {
-  std::istringstream pidfile(read_text(dir / "data" / "postmaster.pid"));
-  pid_t pid = 0;
-  if (!(pidfile >> pid) || pid <= 0 || !serves(pid, dir / "data")) return;
-  if (::getpgid(pid) == pid) {
-    ::kill(-pid, SIGKILL);
-  } else {
-    ::kill(pid, SIGKILL);
-  }
-  const auto deadline = steady_clock::now() + std::chrono::seconds(5);
-  while (!start_time_of(pid).empty() && steady_clock::now() < deadline) {
+/// SIGKILLs every process working in `data_dir` and waits up to `limit` for them to be gone.
+void kill_processes_in(const fs::path& data_dir, milliseconds limit) {
+  const auto deadline = steady_clock::now() + limit;
+  for (;;) {
+    std::vector<pid_t> left;
+    for (const pid_t pid : processes_in(data_dir)) {
+      if (!start_time_of(pid).empty()) left.push_back(pid);  // not a zombie
+    }
+    if (left.empty() || steady_clock::now() >= deadline) return;
+    for (const pid_t pid : left) ::kill(pid, SIGKILL);
     std::this_thread::sleep_for(milliseconds(10));
   }
 }
@@ -331,23 +328,28 @@ int open_log(service_state& state, const char* name) {
   return state.log_fd;
 }
 
-/// Step 5: fast shutdown, then the whole process group killed after `grace`; waits for it.
+/// Step 5: a fast shutdown; after `grace`, SIGKILL. Then any process still working in the data
+/// directory (a backend of a postmaster that died) is killed too.
 void stop_server(service_state& state, std::chrono::seconds grace) {
-  if (state.server <= 0 || state.server_reaped) return;
-  ::kill(state.server, SIGINT);
-  const auto deadline = steady_clock::now() + grace;
-  while (steady_clock::now() < deadline) {
-    if (reap(state.server)) {
-      state.server_reaped = true;
-      return;
+  if (state.server > 0 && !state.server_reaped) {
+    ::kill(state.server, SIGINT);
+    const auto deadline = steady_clock::now() + grace;
+    while (!state.server_reaped && steady_clock::now() < deadline) {
+      if (reap(state.server)) {
+        state.server_reaped = true;
+      } else {
+        std::this_thread::sleep_for(milliseconds(10));
+      }
     }
-    std::this_thread::sleep_for(milliseconds(10));
+    if (!state.server_reaped) {
+      ::kill(state.server, SIGKILL);
+      int status = 0;
+      while (::waitpid(state.server, &status, 0) < 0 && errno == EINTR) {
+      }
+      state.server_reaped = true;
+    }
   }
-  ::kill(-state.server, SIGKILL);  // the postmaster and its backends
-  int status = 0;
-  while (::waitpid(state.server, &status, 0) < 0 && errno == EINTR) {
-  }
-  state.server_reaped = true;
+  if (!state.directory.empty()) kill_processes_in(state.directory / "data", std::chrono::seconds(10));
 }
 
 /// Runs initdb to its end (or until told to stop, or the deadline).
@@ -545,7 +547,7 @@ std::size_t sweep_stale_postgres_dirs(const fs::path& base_dir) {
     if (!owner_running(path)) stale.push_back(path);
   }
   for (const auto& path : stale) {
-    kill_leftover_server(path);
+    kill_processes_in(path / "data", std::chrono::seconds(5));  // a server still running there
     std::error_code remove_error;
     fs::remove_all(path, remove_error);
     if (!remove_error) ++removed;

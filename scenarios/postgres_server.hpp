@@ -10,7 +10,7 @@
 ///
 /// @par Lifecycle, step by step
 /// 1. The service sweeps `<base>/trident-pg-*` directories left by runs whose service is gone
-///    (killed before it could clean up): a server still running in one is killed, the
+///    (killed before it could clean up): any process still working in one is killed, the
 ///    directory is removed.
 /// 2. It creates `<base>/trident-pg-<service pid>-XXXXXX` with an `owner` file (the service's
 ///    pid and start time), a `data` directory (the cluster), a `run` directory (the socket),
@@ -24,8 +24,9 @@
 ///    service with the message and the last lines of the server's log, and nothing left.
 /// 5. Released (this object stopped or destroyed) or orphaned (this process died: the life pipe
 ///    closed) or sent SIGTERM/SIGINT/SIGHUP, the service stops the server with a fast shutdown
-///    (SIGINT), kills its process group after `stop_grace` if it is still there, waits for it
-///    and removes the directory.
+///    (SIGINT), SIGKILLs it after `stop_grace` if it is still there, then kills any process still
+///    working in the data directory (PostgreSQL's children each call setsid, so the working
+///    directory is what finds them all), and removes the directory.
 ///
 /// Trust authentication is safe here: the socket's directory is private to the server's user,
 /// and root, which may enter any directory.
@@ -84,7 +85,7 @@ class postgres_server {
   [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
   /// The service process that owns the server (outside this process's tree).
   [[nodiscard]] int service_pid() const noexcept { return service_.pid(); }
-  /// The postmaster, leader of the process group of every server process.
+  /// The postmaster: the server process that starts every other one.
   [[nodiscard]] int server_pid() const noexcept { return server_pid_; }
 
   /// Stops the server and removes the directory; returns false when the service did not finish

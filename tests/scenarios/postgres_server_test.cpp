@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test::alive;
-using test::processes_in_group;
+using test::processes_in;
 using test::within;
 
 /// A private base directory for the runs' directories, so "nothing left" can be checked exactly.
@@ -117,9 +117,12 @@ TEST(PostgresServer, RunsUnprivilegedOnAPrivateSocketOnlyAndLeavesNothingWhenSto
   // The server runs outside this process's tree.
   EXPECT_NE(test::stat_fields(postmaster).at(1), std::to_string(::getpid()));
 
+  // The postmaster and the processes it started all work in the data directory.
+  EXPECT_GE(processes_in(dir / "data").size(), 2u);
+
   EXPECT_TRUE(server->stop());
   EXPECT_FALSE(alive(postmaster));
-  EXPECT_TRUE(processes_in_group(postmaster).empty());
+  EXPECT_TRUE(processes_in(dir / "data").empty());
   EXPECT_FALSE(fs::exists(dir));
   server.reset();
   EXPECT_TRUE(base.names().empty());
@@ -182,7 +185,7 @@ TEST(PostgresServer, NoPermissionIsAClearErrorAndLeavesNothing) {
   EXPECT_TRUE(base.names().empty());
 }
 
-TEST(PostgresServer, AStaleDirectoryIsSweptAndALiveOneIsKept) {
+TEST(PostgresServer, AStaleDirectoryIsSweptWithWhatStillRunsInItAndALiveOneIsKept) {
   base_dir base;
   // A directory whose service is gone: a child that ended and was reaped.
   const pid_t child = ::fork();
@@ -204,8 +207,19 @@ TEST(PostgresServer, AStaleDirectoryIsSweptAndALiveOneIsKept) {
   // Not ours at all.
   fs::create_directories(base.dir.path / "something-else");
 
+  // A process still working in the stale data directory, as a server that outlived its service.
+  const pid_t leftover = ::fork();
+  ASSERT_GE(leftover, 0);
+  if (leftover == 0) {
+    if (::chdir((stale / "data").c_str()) != 0) ::_exit(1);
+    for (;;) ::pause();
+  }
+  ASSERT_TRUE(within(10s, [&] { return processes_in(stale / "data").size() == 1; }));
+
   EXPECT_EQ(sweep_stale_postgres_dirs(base.dir.path), 2u);
   EXPECT_EQ(base.names(), (std::vector<std::string>{"something-else", live.filename().string()}));
+  ASSERT_EQ(::waitpid(leftover, &status, 0), leftover);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the leftover was not killed";
 }
 
 /// The helper's line: "SERVICE_PID SERVER_PID DIRECTORY".
@@ -233,9 +247,10 @@ TEST(PostgresServer, KillingTheStarterStopsTheServerAndRemovesItsDirectory) {
   ASSERT_GT(started.server, 0) << "helper said '" << line << "'";
   ASSERT_TRUE(alive(started.server));
   ASSERT_TRUE(fs::exists(started.directory));
+  ASSERT_GE(processes_in(started.directory / "data").size(), 2u);
 
   starter.kill();
-  EXPECT_TRUE(within(30s, [&] { return processes_in_group(started.server).empty(); }))
+  EXPECT_TRUE(within(30s, [&] { return processes_in(started.directory / "data").empty(); }))
       << "the server outlived its starter";
   EXPECT_TRUE(within(30s, [&] { return !fs::exists(started.directory) && !alive(started.service); }))
       << started.directory << " outlived its starter";
@@ -252,9 +267,10 @@ TEST(PostgresServer, AKilledServiceTakesTheServerAlongAndTheNextStartSweepsItsDi
     started = parse_started(line);
     ASSERT_GT(started.service, 0) << "helper said '" << line << "'";
     ASSERT_TRUE(alive(started.server));
+    ASSERT_GE(processes_in(started.directory / "data").size(), 2u);
     // The service dies without a word: the kernel signals the server (PR_SET_PDEATHSIG).
     ::kill(started.service, SIGKILL);
-    EXPECT_TRUE(within(30s, [&] { return processes_in_group(started.server).empty(); }))
+    EXPECT_TRUE(within(30s, [&] { return processes_in(started.directory / "data").empty(); }))
         << "the server outlived its service";
   }
   // Nobody removed the directory: it is stale now.

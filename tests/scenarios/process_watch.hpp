@@ -56,17 +56,20 @@ inline bool alive(int pid) {
   return !fields.empty() && fields[0] != "Z";
 }
 
-/// Live processes whose process group is `pgid` (a PostgreSQL server: the postmaster and every
-/// backend and helper it started).
-inline std::vector<int> processes_in_group(int pgid) {
+/// Live processes whose working directory is `dir`: a PostgreSQL server's postmaster and every
+/// process it started (they chdir to the data directory; each leads a session of its own, so
+/// their process group does not find them).
+inline std::vector<int> processes_in(const std::filesystem::path& dir) {
   std::vector<int> found;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_error;
+    const std::string cwd = std::filesystem::read_symlink(it->path() / "cwd", link_error).string();
+    if (link_error || (cwd != dir.string() && cwd != dir.string() + " (deleted)")) continue;
     const int pid = std::atoi(name.c_str());
-    const auto fields = stat_fields(pid);
-    // state, ppid, pgrp
-    if (fields.size() > 2 && fields[0] != "Z" && std::atoi(fields[2].c_str()) == pgid) found.push_back(pid);
+    if (alive(pid)) found.push_back(pid);
   }
   return found;
 }
