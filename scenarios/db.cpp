@@ -249,6 +249,9 @@ class loop_connection {
 /// Connects (PQconnectStart / PQconnectPoll), sends query `index` (PQsendQuery, PQflush), and
 /// reads its result (PQconsumeInput, PQisBusy, PQgetResult), suspending on the socket whenever
 /// libpq would block.
+///
+/// Cancellation: every wait is a cancellation point (a sibling's failure cancels the gather).
+/// The connection is then closed; the server drops the query when it next writes to it.
 aio::task<std::uint64_t> query_with_libpq_async(std::string conninfo, std::size_t index) {
   loop_connection c(PQconnectStart(conninfo.c_str()));
   if (PQstatus(c.get()) == CONNECTION_BAD) throw std::runtime_error("cannot connect to PostgreSQL: " + c.error());
