@@ -251,7 +251,8 @@ class loop_connection {
 /// libpq would block.
 ///
 /// Cancellation: every wait is a cancellation point (a sibling's failure cancels the gather).
-/// The connection is then closed; the server drops the query when it next writes to it.
+/// The connection is then closed; the server finishes the query, finds the client gone when it
+/// sends the result, and ends that backend.
 aio::task<std::uint64_t> query_with_libpq_async(std::string conninfo, std::size_t index) {
   loop_connection c(PQconnectStart(conninfo.c_str()));
   if (PQstatus(c.get()) == CONNECTION_BAD) throw std::runtime_error("cannot connect to PostgreSQL: " + c.error());
