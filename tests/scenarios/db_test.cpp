@@ -5,6 +5,7 @@
 #include "db.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -34,6 +35,14 @@ void wait_for_stdin_end() {
   char byte;
   while (::read(0, &byte, 1) > 0) {
   }
+}
+
+/// Whether stdin has ended (the test is gone), without waiting.
+bool stdin_ended() {
+  pollfd p{0, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  char byte;
+  return ::read(0, &byte, 1) <= 0;
 }
 
 /// The small db scenario, or nullopt (with the reason) where PostgreSQL is not installed.
@@ -166,7 +175,8 @@ TEST(DbScenario, AProgramKilledInTheMiddleOfAModelLeavesNoServerAndNoDirectory) 
 /// - `--start-postgres-and-wait BASE`: starts a private server in BASE, prints
 ///   "SERVICE_PID SERVER_PID DIRECTORY", and holds it until stdin ends or the test kills it;
 /// - `--run-db-scenario-until-killed`: makes the small db scenario, prints the same line, and
-///   runs its threads_10 model over and over until killed.
+///   runs its threads_10 model over and over until killed (or until stdin ends, so that it
+///   never outlives the test).
 std::optional<int> db_test_helper_main(int argc, char** argv) {
   using namespace trident::scenarios;
   if (argc > 2 && std::strcmp(argv[1], "--start-postgres-and-wait") == 0) {
@@ -187,7 +197,8 @@ std::optional<int> db_test_helper_main(int argc, char** argv) {
     std::fflush(stdout);
     for (const auto& m : s.models) {
       if (m.name != "threads_10") continue;
-      for (;;) (void)m.run();
+      while (!stdin_ended()) (void)m.run();
+      return 0;
     }
     return 1;
   }
