@@ -168,6 +168,31 @@ TEST(DbScenario, AProgramKilledInTheMiddleOfAModelLeavesNoServerAndNoDirectory) 
   EXPECT_TRUE(within(30s, [&] { return !fs::exists(dir) && !alive(service); })) << dir << " outlived the program";
 }
 
+/// The full size, three runs per model, printed as `trident scenarios` prints it: the figures in
+/// docs/scenarios.md. Minutes of work, so only on request:
+/// `trident_scenarios_tests --gtest_also_run_disabled_tests --gtest_filter=DbScenario.DISABLED_FullSizeReport`.
+TEST(DbScenario, DISABLED_FullSizeReport) {
+  scenario_options options;
+  options.size = scale::full;
+  options.say = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  scenario s;
+  try {
+    s = make_db_scenario(options);
+  } catch (const scenario_skipped& e) {
+    GTEST_SKIP() << e.what();
+  }
+  run_options run;
+  run.repeat = 3;
+  run.say = options.say;
+  const scenario_report report = run_scenario(s, run);
+  print_report(stdout, report);
+  for (const auto& line : json_lines(report)) std::printf("%s\n", line.c_str());
+  for (const auto& r : report.runs) {
+    EXPECT_TRUE(r.ok) << r.model << ": " << r.error;
+    EXPECT_TRUE(r.same_results) << r.model;
+  }
+}
+
 }  // namespace
 }  // namespace trident::scenarios
 
