@@ -5,6 +5,7 @@
 #include "db.hpp"
 
 #include <libpq-fe.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 
 #include <algorithm>
@@ -181,6 +182,14 @@ std::uint64_t db_query_in_worker(std::string conninfo, std::uint64_t index) {
   return run_query(connection.get(), static_cast<std::size_t>(index));
 }
 TRIDENT_TASK(db_query_in_worker);
+
+/// One query on a connection of its own, for `trident advise`: the sample item carries the
+/// server and the query's index. Thread-safe (nothing shared), and registered, so the advisor
+/// measures the process model too.
+std::uint64_t db_query_sample(std::pair<std::string, std::uint64_t> item) {
+  return query_on_own_connection(item.first, item.second);
+}
+TRIDENT_TASK(db_query_sample);
 
 model_result result_of(const std::vector<std::uint64_t>& digests) {
   model_result r;
@@ -448,6 +457,14 @@ scenario make_db_scenario(const scenario_options& options) {
                       "10 blocking queries handed to aio::to_thread (" + std::to_string(to_thread_threads) +
                           " threads at once), gathered on the event loop",
                       [conninfo] { return result_of(aio::run(all_to_thread(conninfo))); }});
+  s.advise = [conninfo](const advisor::advise_options& advise_options) {
+    std::vector<std::pair<std::string, std::uint64_t>> sample;
+    for (std::uint64_t i = 0; i < query_count; ++i) sample.emplace_back(conninfo, i);
+    return advisor::advise(db_query_sample, sample, advise_options);
+  };
+  nlohmann::json queries = nlohmann::json::array();
+  for (const char* text : db_queries()) queries.push_back(text);
+  s.peer_inputs_json = nlohmann::json{{"dsn", conninfo}, {"queries", queries}}.dump();
   return s;
 }
 
