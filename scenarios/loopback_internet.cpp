@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -96,11 +97,25 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
+/// Connection counters of this server process (one thread: plain integers).
+struct connection_counters {
+  std::uint64_t accepted = 0;
+  std::uint64_t open = 0;
+  std::uint64_t most_open = 0;
+};
+connection_counters counters;
+
 /// The answer to `target`; the body is made here, the delay is left to the caller.
 reply route(std::string_view target) {
   const auto parts = split_path(target);
   if (parts.empty()) return error_reply(404, "try /page/ID/MS/BYTES, /status/CODE/ID/MS or /data/ID/MS/ROWS");
   const std::string_view kind = parts[0];
+  if (kind == "stats" && parts.size() == 1) {
+    reply r;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = fmt::format("accepted {}\nopen {}\nmost_open {}\n", counters.accepted, counters.open, counters.most_open);
+    return r;
+  }
   std::uint64_t id = 0;
   unsigned delay = 0;
   if (kind == "page") {
@@ -212,6 +227,11 @@ request_head parse_head(std::string_view head) {
 
 /// Serves one connection: requests in turn (HTTP/1.1 keep-alive) until the client closes.
 aio::task<void> serve_connection(aio::tcp_stream stream) {
+  ++counters.accepted;
+  counters.most_open = std::max(counters.most_open, ++counters.open);
+  struct leaving {
+    ~leaving() { --counters.open; }
+  } count_while_open;
   try {
     for (;;) {
       const std::string_view end_of_head = "\r\n\r\n";

@@ -33,6 +33,9 @@ namespace trident::scenarios {
 /// line and ROWS rows) drawn from ID.
 [[nodiscard]] std::string dataset_path(std::uint64_t id, unsigned delay_ms, std::size_t rows);
 
+/// `/stats` answers at once with the server's connection counters, one `name value` a line:
+/// `accepted` (connections so far), `open` (now) and `most_open` (open at once, at most).
+
 /// The body the server sends for `/page/ID/…/BYTES`. Pure function; thread safe.
 [[nodiscard]] std::string page_body(std::uint64_t id, std::size_t bytes);
 

@@ -84,6 +84,13 @@ TEST(LoopbackInternet, Serves250ConnectionsAtOnce) {
   const std::vector<int> statuses = aio::run(fetch_together(urls));
   ASSERT_EQ(statuses.size(), 250u);
   for (const int status : statuses) EXPECT_EQ(status, 200);
+  // The server held them open together, on its one thread.
+  blocking_fetcher client;
+  const fetched stats = client.get(server.url("/stats"));
+  EXPECT_EQ(stats.status, 200);
+  const auto at = stats.body.find("most_open ");
+  ASSERT_NE(at, std::string::npos) << stats.body;
+  EXPECT_GE(std::stoi(stats.body.substr(at + 10)), 250) << stats.body;
 }
 
 TEST(LoopbackInternet, EndsWhenDestroyed) {
