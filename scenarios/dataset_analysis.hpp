@@ -24,6 +24,7 @@ struct dataset_summary {
                                     ///< below zero (0: none within the lags examined).
   double period_strength = 0;       ///< The autocorrelation at that lag.
   TRIDENT_SERIALIZABLE(rows, mean, stddev, min, max, median, p05, p95, trend_per_day, period_rows, period_strength)
+  friend bool operator==(const dataset_summary&, const dataset_summary&) = default;
 };
 
 /// Largest lag examined.

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "blocking_fetch.hpp"
 #include "content_hash.hpp"
 #include "dataset_analysis.hpp"
@@ -21,6 +23,7 @@
 #include "seeded_random.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
+#include "trident/aio/semaphore.hpp"
 #include "trident/exec/thread_pool.hpp"
 #include "trident/http/session.hpp"
 #include "trident/proc/process_pool.hpp"
@@ -39,6 +42,15 @@ namespace {
 void require_ok(const std::string& url, int status) {
   if (status != 200) throw std::runtime_error(fmt::format("GET {}: status {}", url, status));
 }
+
+/// One whole item, fetch and analysis, for `trident advise` (any thread or worker process).
+dataset_summary mixed_fetch_and_analyse_in_worker(std::string url) {
+  thread_local blocking_fetcher client;
+  const fetched r = client.get(url);
+  require_ok(url, r.status);
+  return analyse_dataset(r.body);
+}
+TRIDENT_TASK(mixed_fetch_and_analyse_in_worker);
 
 model_result tally(const std::vector<std::string>& urls, const std::vector<dataset_summary>& summaries) {
   if (summaries.size() != urls.size()) {
@@ -104,8 +116,12 @@ model_result run_fetch_then_analyse(const std::vector<std::string>& urls, std::s
 }
 
 /// Fetches one dataset and, as soon as it is in, analyses it in the pool while the loop goes on
-/// fetching the others.
-aio::task<dataset_summary> fetch_and_analyse(http::session& session, proc::process_pool& pool, std::string url) {
+/// fetching the others. A permit of `ahead` is held from the start of the fetch to the end of
+/// the analysis: back-pressure, so when analysis is the slower stage, fetching does not run ahead
+/// and pile datasets up in memory.
+aio::task<dataset_summary> fetch_and_analyse(http::session& session, proc::process_pool& pool, aio::semaphore& ahead,
+                                             std::string url) {
+  auto permit = co_await ahead.hold();
   http::response r = co_await session.get(url);
   require_ok(url, r.status());
   std::string body = r.take_body();
@@ -113,19 +129,26 @@ aio::task<dataset_summary> fetch_and_analyse(http::session& session, proc::proce
   co_return summary;
 }
 
-aio::task<std::vector<dataset_summary>> pipeline(const std::vector<std::string>& urls, proc::process_pool& pool) {
+/// Datasets in the pipeline at once (being fetched, waiting for a worker, or analysed), per
+/// worker process. Four per worker keeps the workers busy while fetches wait 100–500 ms for
+/// their server (an analysis takes about 170 ms), and bounds memory to a few datasets per worker.
+constexpr std::size_t pipeline_depth_per_worker = 4;
+
+aio::task<std::vector<dataset_summary>> pipeline(const std::vector<std::string>& urls, proc::process_pool& pool,
+                                                 std::size_t workers) {
   http::session_options options;
   options.max_connections = static_cast<int>(urls.size());
   http::session session(options);
+  aio::semaphore ahead(static_cast<std::ptrdiff_t>(pipeline_depth_per_worker * workers));
   std::vector<aio::task<dataset_summary>> tasks;
   tasks.reserve(urls.size());
-  for (const std::string& url : urls) tasks.push_back(fetch_and_analyse(session, pool, url));
+  for (const std::string& url : urls) tasks.push_back(fetch_and_analyse(session, pool, ahead, url));
   co_return co_await aio::gather(std::move(tasks));
 }
 
 model_result run_pipelined(const std::vector<std::string>& urls, std::size_t workers) {
   proc::process_pool pool(workers);
-  const std::vector<dataset_summary> summaries = aio::run(pipeline(urls, pool));
+  const std::vector<dataset_summary> summaries = aio::run(pipeline(urls, pool, workers));
   return tally(urls, summaries);
 }
 
@@ -175,6 +198,11 @@ scenario make_mixed_scenario(const scenario_options& options) {
   s.models.push_back({"hybrid_pipelined", "hybrid", cores,
                       fmt::format("fetch through one http::session; each dataset goes to {} processes as it arrives", cores),
                       [urls, cores] { return run_pipelined(*urls, cores); }});
+  s.advise = [urls](const advisor::advise_options& advise_options) {
+    const std::vector<std::string> sample(urls->begin(), urls->begin() + std::min<std::ptrdiff_t>(12, std::ssize(*urls)));
+    return advisor::advise(mixed_fetch_and_analyse_in_worker, sample, advise_options);
+  };
+  s.peer_inputs_json = nlohmann::json{{"urls", *urls}}.dump();
   return s;
 }
 

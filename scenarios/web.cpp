@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "blocking_fetch.hpp"
 #include "content_hash.hpp"
 #include "loopback_internet.hpp"
@@ -34,6 +36,7 @@ struct web_outcome {
   int status = 0;
   std::uint64_t body_hash = 0;
   TRIDENT_SERIALIZABLE(status, body_hash)
+  friend bool operator==(const web_outcome&, const web_outcome&) = default;
 };
 
 /// The process model's task: fetches one URL in a worker process, through that worker's own
@@ -183,6 +186,11 @@ scenario make_web_scenario(const scenario_options& options) {
                         fmt::format("{} URLs through one http::session, {} in flight", n, in_flight),
                         [urls, in_flight] { return run_async(*urls, in_flight); }});
   }
+  s.advise = [urls](const advisor::advise_options& advise_options) {
+    const std::vector<std::string> sample(urls->begin(), urls->begin() + std::min<std::ptrdiff_t>(24, std::ssize(*urls)));
+    return advisor::advise(web_fetch_in_worker, sample, advise_options);
+  };
+  s.peer_inputs_json = nlohmann::json{{"urls", *urls}}.dump();
   return s;
 }
 
