@@ -21,6 +21,7 @@ Output: one JSON line {"suite":"scenarios","case":SCENARIO,"impl":"python_MODEL"
 with status 3 and a `note:` line.
 
 Usage: lesson_scenarios.py --inputs FILE --scenario NAME --model MODEL [--warm-up]
+(`--case` and `--repeat`, which the suites' runner passes to every script, are accepted; one run.)
 """
 
 import argparse
@@ -332,12 +333,15 @@ def main():
     parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     parser.add_argument("--model", required=True)
     parser.add_argument("--warm-up", action="store_true", help="run once untimed first")
+    # What the suites' runner passes to every script (the case is the scenario; one run each time).
+    parser.add_argument("--case", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     with open(args.inputs) as f:
         INPUTS.update(json.load(f))
     run = SCENARIOS[args.scenario]
-    if args.warm_up and run(args.model) is None:
-        pass
+    if args.warm_up:
+        run(args.model)
     outcome, wall, cpu, peak = measure(lambda: run(args.model))
     if outcome is None:
         print(f"note: python has no model {args.model} for {args.scenario}")
