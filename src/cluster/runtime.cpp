@@ -14,12 +14,15 @@
 // task, tells the other ranks to leave, and the program exits non-zero (see docs/cluster.md).
 
 #include <mpi.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -65,6 +68,11 @@ bool g_driver = false;
 MPI_Comm g_comm = MPI_COMM_NULL;
 std::chrono::milliseconds g_peer_timeout{10000};
 std::chrono::milliseconds g_heartbeat{1000};
+/// Set by the driver's SIGTERM handler: mpirun is ending the job (a rank died, or mpirun itself
+/// was interrupted); it sends SIGKILL a second later.
+volatile std::sig_atomic_t g_terminating = 0;
+
+void on_sigterm(int) { g_terminating = 1; }
 
 /// Environment variables of the launcher that a rank's worker processes must not inherit.
 const std::vector<std::string>& launcher_environment() {
@@ -631,6 +639,7 @@ class driver_runtime {
         changed_.notify_all();
         return;
       }
+      if (g_terminating != 0) report_termination();
       const auto now = clock::now();
       for (auto& r : ranks_) {
         if (r.alive && now - r.last_sent >= g_heartbeat) post(r, tag_heartbeat, {});
@@ -785,6 +794,29 @@ class driver_runtime {
     }
   }
 
+  /// mpirun sent SIGTERM: it ends the job, because a rank died (Open MPI's default) or it was
+  /// interrupted. Says which ranks on this host are gone and which tasks were unfinished where,
+  /// then dies of the signal as it would have.
+  [[noreturn]] void report_termination() {
+    std::string report = "trident cluster: the launcher is ending the job (a rank died, or mpirun was interrupted)";
+    for (auto& r : ranks_) {
+      const bool gone = r.pid > 0 && r.host == host_name() && ::kill(r.pid, 0) != 0 && errno == ESRCH;
+      std::vector<std::string> names;
+      for (auto& [id, j] : r.in_flight) names.emplace_back(j->task_name);
+      std::sort(names.begin(), names.end());
+      report += fmt::format("\n  rank {}{}{}: {} task(s) unfinished{}", r.rank,
+                            r.pid > 0 ? fmt::format(" (pid {} on {})", r.pid, r.host) : std::string(),
+                            gone ? " is gone" : "", names.size(), names.empty() ? "" : ": ");
+      for (std::size_t k = 0; k < names.size(); ++k) report += (k == 0 ? "" : ", ") + names[k];
+    }
+    if (!queue_.empty()) report += fmt::format("\n  {} task(s) still queued on the driver", queue_.size());
+    std::fprintf(stderr, "%s\n", report.c_str());
+    std::fflush(nullptr);
+    std::signal(SIGTERM, SIG_DFL);
+    ::kill(::getpid(), SIGTERM);
+    for (;;) ::pause();
+  }
+
   /// Rank `lost` is gone: reports it with the tasks it held, fails those and every other task,
   /// and tells the surviving ranks to leave (the job cannot go on without it).
   void lose(rank_slot& lost, const std::string& why, std::vector<settlement>& done) {
@@ -852,15 +884,19 @@ class driver_runtime {
 
   static std::exception_ptr describe_error(const job& j, const settlement& s) {
     const std::string task(j.task_name);
-    const std::string suffix = fmt::format(" (task '{}' on rank {})", task, s.rank);
+    // The process pool's messages name the task already; then only the rank is added.
+    const auto suffix = [&](const std::string& text) {
+      return text.find("'" + task + "'") != std::string::npos ? fmt::format(" on rank {}", s.rank)
+                                                             : fmt::format(" (task '{}' on rank {})", task, s.rank);
+    };
     try {
       if (s.how == outcome::crashed) {
         auto [text, pid, signal, code] = proc::decode<std::tuple<std::string, int, int, int>>(s.bytes);
-        return std::make_exception_ptr(proc::worker_crashed_error(text + suffix, pid, signal, code));
+        return std::make_exception_ptr(proc::worker_crashed_error(text + suffix(text), pid, signal, code));
       }
       if (s.how == outcome::timed_out) {
         auto [text, pid] = proc::decode<std::tuple<std::string, int>>(s.bytes);
-        return std::make_exception_ptr(proc::task_timeout_error(text + suffix, pid));
+        return std::make_exception_ptr(proc::task_timeout_error(text + suffix(text), pid));
       }
       auto [type, text] = proc::decode<std::tuple<std::string, std::string>>(s.bytes);
       return std::make_exception_ptr(task_error(type, text, task, s.rank));
@@ -901,12 +937,16 @@ driver_runtime& runtime() {
   return *g_runtime;
 }
 
-/// atexit: lets the ranks go, then finalises MPI; after a lost rank, exits with status 1 without
-/// MPI_Finalize (collective: it would wait for the dead rank).
+/// atexit: lets the ranks go, then finalises MPI. After a lost rank, MPI_Finalize (collective)
+/// would wait for the dead rank, and `mpirun --enable-recovery` returns 0 whatever its processes
+/// exit with: MPI_Abort ends the job with status 1 instead.
 void at_driver_exit() {
   const bool lost = g_runtime->exit();
   std::fflush(nullptr);
-  if (lost) std::_Exit(1);
+  if (lost) {
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    std::_Exit(1);  // not reached
+  }
   MPI_Comm_free(&g_comm);
   MPI_Finalize();
 }
@@ -956,6 +996,10 @@ std::optional<int> worker_main(int argc, char** argv) {
     return server.run();
   }
   g_driver = true;
+  struct sigaction action {};
+  action.sa_handler = &on_sigterm;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGTERM, &action, nullptr);
   detail::g_runtime = new detail::driver_runtime();  // lives until exit
   std::atexit(&detail::at_driver_exit);
   return std::nullopt;

@@ -54,6 +54,14 @@ int kills_its_process(int) {
 }
 TRIDENT_TASK(kills_its_process);
 
+/// Stops the process that runs it (SIGSTOP): with a thread-pool executor, the rank goes silent
+/// without dying, as a hung machine or a cut network would.
+int stops_its_process(int) {
+  ::raise(SIGSTOP);
+  return 0;
+}
+TRIDENT_TASK(stops_its_process);
+
 int failures = 0;
 void check(bool ok, const std::string& what) {
   std::printf("%s: %s\n", ok ? "ok" : "FAILED", what.c_str());
@@ -156,10 +164,11 @@ int crash(trident::cluster::cluster_pool& pool) {
   return 0;
 }
 
-int kill_rank(trident::cluster::cluster_pool& pool) {
+int kill_rank(trident::cluster::cluster_pool& pool, bool stop_only) {
+  // The killer first, so that it runs at once; then tasks that would run for a minute.
+  auto killer = stop_only ? pool.submit(stops_its_process, 0) : pool.submit(kills_its_process, 0);
   std::vector<trident::future<int>> slow;
   for (int i = 0; i < 4; ++i) slow.push_back(pool.submit(sleepy_pid, 60000));
-  auto killer = pool.submit(kills_its_process, 0);
   try {
     (void)killer.get();
   } catch (const trident::cluster::rank_lost_error& e) {
@@ -194,7 +203,7 @@ int shutdown(trident::cluster::cluster_pool& pool) {
 int main(int argc, char** argv) {
   if (auto rc = trident::cluster::worker_main(argc, argv)) return *rc;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s results|exceptions|uneven|crash|kill_rank|shutdown [threads]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s results|exceptions|uneven|crash|kill_rank|silent_rank|shutdown [threads]\n", argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
@@ -211,7 +220,8 @@ int main(int argc, char** argv) {
   if (mode == "exceptions") rc = exceptions(pool);
   if (mode == "uneven") rc = uneven(pool);
   if (mode == "crash") rc = crash(pool);
-  if (mode == "kill_rank") rc = kill_rank(pool);
+  if (mode == "kill_rank") rc = kill_rank(pool, false);
+  if (mode == "silent_rank") rc = kill_rank(pool, true);
   if (mode == "shutdown") {
     pool.shutdown();
     trident::cluster::cluster_pool first(options);
