@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -62,6 +63,12 @@ int stops_its_process(int) {
 }
 TRIDENT_TASK(stops_its_process);
 
+/// Whether the process that runs it sees the MPI launcher's environment.
+int sees_launcher_environment(int) {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr ? 1 : 0;
+}
+TRIDENT_TASK(sees_launcher_environment);
+
 int failures = 0;
 void check(bool ok, const std::string& what) {
   std::printf("%s: %s\n", ok ? "ok" : "FAILED", what.c_str());
@@ -73,7 +80,7 @@ trident::aio::task<std::int64_t> square_on_loop(trident::cluster::cluster_pool& 
   co_return r;
 }
 
-int results(trident::cluster::cluster_pool& pool) {
+int results(trident::cluster::cluster_pool& pool, bool process_executor) {
   std::vector<std::int64_t> numbers;
   for (std::int64_t i = 0; i < 200; ++i) numbers.push_back(i);
   std::vector<std::int64_t> expected;
@@ -94,6 +101,11 @@ int results(trident::cluster::cluster_pool& pool) {
   check(sum == 2470, "as_completed");
   const std::int64_t x = 9;
   check(trident::aio::run(square_on_loop(pool, x)) == 81, "aio::run_in");
+  if (pool.distributed() && process_executor) {
+    const auto seen = pool.map(sees_launcher_environment, std::vector<int>(8, 0));
+    check(std::find(seen.begin(), seen.end(), 1) == seen.end(),
+          "the ranks' worker processes do not inherit OMPI_*/PMIX_* variables");
+  }
   return 0;
 }
 
@@ -203,7 +215,7 @@ int shutdown(trident::cluster::cluster_pool& pool) {
 int main(int argc, char** argv) {
   if (auto rc = trident::cluster::worker_main(argc, argv)) return *rc;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s results|exceptions|uneven|crash|kill_rank|silent_rank|shutdown [threads]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s results|exceptions|uneven|crash|kill_rank|silent_rank|long_run|shutdown [threads]\n", argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
@@ -216,11 +228,15 @@ int main(int argc, char** argv) {
               pool.size());
   std::fflush(stdout);
   int rc = 2;
-  if (mode == "results") rc = results(pool);
+  if (mode == "results") rc = results(pool, options.executor == trident::cluster::rank_executor::process_pool);
   if (mode == "exceptions") rc = exceptions(pool);
   if (mode == "uneven") rc = uneven(pool);
   if (mode == "crash") rc = crash(pool);
   if (mode == "kill_rank") rc = kill_rank(pool, false);
+  if (mode == "long_run") {
+    std::vector<int> delays(100, 100);  // 10 s of work on 4 workers: interrupted by the test
+    rc = pool.map(sleepy_pid, delays).size() == delays.size() ? 0 : 1;
+  }
   if (mode == "silent_rank") rc = kill_rank(pool, true);
   if (mode == "shutdown") {
     pool.shutdown();
