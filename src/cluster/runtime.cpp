@@ -86,21 +86,34 @@ std::string host_name() {
   return name;
 }
 
-/// Idle waiting: a few yields right after activity (a reply is often microseconds away), then
-/// sleeps that double from 20 µs to 1 ms.
+/// Idle waiting, without spinning in MPI: a few yields right after activity (a reply is often
+/// microseconds away), then sleeps. How long a sleep may be is the caller's `cap`: short while a
+/// message is due soon, long while nothing is expected. Each sleep doubles, from 20 µs to `cap`.
 class backoff {
  public:
   void reset() noexcept { idle_ = 0; }
   /// How long to wait now; zero means yield.
-  std::chrono::microseconds next() noexcept {
+  std::chrono::microseconds next(std::chrono::microseconds cap) noexcept {
     ++idle_;
     if (idle_ <= 8) return 0us;
-    const int shift = std::min(idle_ - 9, 6);
-    return std::chrono::microseconds(20 << shift) > 1000us ? 1000us : std::chrono::microseconds(20 << shift);
+    const auto pause = std::chrono::microseconds(20 << std::min(idle_ - 9, 10));
+    return std::min(pause, cap);
   }
 
  private:
   int idle_ = 0;
+};
+
+/// A running average of how long something takes (a task's round trip, as the driver sees it).
+class moving_average {
+ public:
+  void add(std::chrono::nanoseconds sample) noexcept {
+    value_ = value_.count() == 0 ? sample : (value_ * 7 + sample) / 8;
+  }
+  [[nodiscard]] std::chrono::nanoseconds value() const noexcept { return value_; }
+
+ private:
+  std::chrono::nanoseconds value_{0};
 };
 
 /// Sends in progress: the buffer must live until MPI is done with it.
@@ -112,6 +125,10 @@ class send_queue {
     s->bytes = std::move(bytes);
     const int rc = MPI_Isend(s->bytes.data(), static_cast<int>(s->bytes.size()), MPI_BYTE, dest, tag, g_comm, &s->request);
     if (rc != MPI_SUCCESS) return false;
+    // Open MPI moves a message on only inside MPI calls: test it at once, or it would wait for
+    // the end of this loop's idle sleep.
+    int done = 0;
+    if (MPI_Test(&s->request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS || done != 0) return true;
     sends_.push_back(std::move(s));
     return true;
   }
@@ -196,9 +213,16 @@ class rank_server {
       }
       if (active) {
         wait.reset();
+        last_activity_ = now;
         continue;
       }
-      const auto pause = wait.next();
+      // Idle with tasks running: their completions wake this loop, and the driver keeps tasks
+      // queued here, so a new message is not urgent. Idle with none: the next task is, for a
+      // while after the last activity (a caller waiting on one result at a time).
+      const bool busy = running_ > 0;
+      const auto idle_for = now - last_activity_;
+      const auto cap = busy ? 1000us : idle_for < 20ms ? 50us : idle_for < 200ms ? 250us : 1000us;
+      const auto pause = wait.next(std::chrono::duration_cast<std::chrono::microseconds>(cap));
       std::unique_lock lock(outbox_.mutex);
       if (pause == 0us) {
         lock.unlock();
@@ -364,6 +388,7 @@ class rank_server {
   }
 
   void run_task(const task_header& h, std::string payload) {
+    ++running_;
     const auto kind = static_cast<proc::lowlevel::call_kind>(h.kind);
     if (processes_) {
       future<std::string> f;
@@ -410,6 +435,7 @@ class rank_server {
                                                    *started)));
     }
     for (auto& f : items) {
+      if (running_ > 0) --running_;
       result_header h{};
       h.id = f.id;
       h.outcome = static_cast<std::uint8_t>(f.how);
@@ -422,6 +448,8 @@ class rank_server {
   send_queue sends_;
   clock::time_point last_heard_;
   clock::time_point last_sent_;
+  clock::time_point last_activity_ = clock::now();
+  std::size_t running_ = 0;  ///< Tasks handed to the executor, outcome not sent yet.
   std::thread starter_;
   bool starting_ = false;
   std::unique_ptr<proc::process_pool> processes_;
@@ -450,6 +478,7 @@ struct rank_slot {
   std::size_t completed = 0;
   std::size_t items = 0;
   std::unordered_map<std::uint64_t, std::unique_ptr<job>> in_flight;
+  std::unordered_map<std::uint64_t, clock::time_point> sent_at;  ///< when each in-flight task left
   clock::time_point last_heard;
   clock::time_point last_sent;
 };
@@ -550,6 +579,7 @@ class driver_runtime {
           dropped.push_back(settlement{std::move(j), r.rank, outcome::value, {}, nullptr, true});
         }
         r.in_flight.clear();
+        r.sent_at.clear();
       }
     }
     state_ = pool_state::draining;
@@ -607,6 +637,7 @@ class driver_runtime {
       for (auto& r : ranks_) {
         for (auto& [id, j] : r.in_flight) dropped.push_back(settlement{std::move(j), r.rank, outcome::value, {}, nullptr, true});
         r.in_flight.clear();
+        r.sent_at.clear();
       }
       state_ = pool_state::closed;
     }
@@ -666,7 +697,13 @@ class driver_runtime {
         continue;
       }
       if (active) continue;
-      const auto pause = wait.next();
+      // With tasks out, a result is due in about a round trip: look a sixteenth of one apart
+      // (20 µs to 1 ms). With none, only heartbeats and submissions (which wake it) come.
+      std::chrono::microseconds cap = 1000us;
+      if (!nothing_in_flight()) {
+        cap = std::clamp(std::chrono::duration_cast<std::chrono::microseconds>(round_trip_.value() / 16), 20us, 1000us);
+      }
+      const auto pause = wait.next(cap);
       if (pause == 0us) {
         lock.unlock();
         std::this_thread::yield();
@@ -720,6 +757,10 @@ class driver_runtime {
         if (it == r.in_flight.end()) return;  // cancelled by terminate(): nobody waits for it
         ++r.completed;
         r.items += it->second->items;
+        if (auto sent = r.sent_at.find(h.id); sent != r.sent_at.end()) {
+          round_trip_.add(clock::now() - sent->second);
+          r.sent_at.erase(sent);
+        }
         ++completed_;
         done.push_back(settlement{std::move(it->second), r.rank, static_cast<outcome>(h.outcome), std::string(body), nullptr, false});
         r.in_flight.erase(it);
@@ -765,6 +806,7 @@ class driver_runtime {
       h.kind = static_cast<std::uint8_t>(j->kind);
       post(*best, tag_task, with_header(h, j->payload));
       best->in_flight.emplace(h.id, std::move(j));
+      best->sent_at.emplace(h.id, clock::now());
     }
     return any;
   }
@@ -838,6 +880,7 @@ class driver_runtime {
       done.push_back(settlement{std::move(j), lost.rank, outcome::value, {}, lost_error, false});
     }
     lost.in_flight.clear();
+    lost.sent_at.clear();
     const auto not_run = std::make_exception_ptr(
         rank_lost_error("not finished: the cluster stopped because " + message, lost.rank, names));
     for (auto& r : ranks_) {
@@ -846,6 +889,7 @@ class driver_runtime {
         done.push_back(settlement{std::move(j), r.rank, outcome::value, {}, not_run, false});
       }
       r.in_flight.clear();
+      r.sent_at.clear();
       if (r.alive) post(r, tag_exit, proc::encode(true));
       r.alive = false;  // leaving: no more heartbeats expected
     }
@@ -927,6 +971,7 @@ class driver_runtime {
   std::size_t lost_count_ = 0;
   std::size_t cancelled_ = 0;
   send_queue sends_;
+  moving_average round_trip_;  ///< of a task, from sending it to its result
   std::thread thread_;
 };
 

@@ -234,8 +234,16 @@ int main(int argc, char** argv) {
   if (mode == "crash") rc = crash(pool);
   if (mode == "kill_rank") rc = kill_rank(pool, false);
   if (mode == "long_run") {
-    std::vector<int> delays(100, 100);  // 10 s of work on 4 workers: interrupted by the test
+    std::vector<int> delays(400, 100);  // 10 s of work on 4 workers: interrupted by the test
     rc = pool.map(sleepy_pid, delays).size() == delays.size() ? 0 : 1;
+  }
+  if (mode == "roundtrip") {  // not a test: latency of one task at a time, for tuning
+    const auto start = std::chrono::steady_clock::now();
+    bool all_right = true;
+    for (std::int64_t i = 0; i < 300; ++i) all_right = all_right && pool.submit(square, i).get() == i * i;
+    check(all_right, "roundtrip results");
+    std::printf("roundtrip: %.1f us\n", std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / 300);
+    rc = 0;
   }
   if (mode == "silent_rank") rc = kill_rank(pool, true);
   if (mode == "shutdown") {

@@ -151,7 +151,12 @@ TEST(Cluster, ShutdownLeavesNoProcessBehind) {
 
 TEST(Cluster, InterruptingTheJobEndsEveryRank) {
   // Ctrl-C on mpirun while the ranks work: every rank and worker process exits.
-  const auto r = run("sh -c '" + mpirun(3, "long_run") + " & job=$!; sleep 2; kill -INT $job; wait $job'", 60);
+  // Waits (up to 30 s) until the driver says it started, then interrupts; prints the output.
+  const std::string log = std::filesystem::temp_directory_path() / ("trident-cluster-" + std::to_string(::getpid()) + ".log");
+  const auto r = run("sh -c '" + mpirun(3, "long_run") + " >" + log + " 2>&1 & job=$!; for i in $(seq 300); do grep -q \"driver: cluster\" " +
+                     log + " && break; sleep 0.1; done; sleep 0.5; kill -INT $job; wait $job; status=$?; cat " + log +
+                     "; rm -f " + log + "; exit $status'",
+                     90);
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "driver: cluster")) << r.output;
   EXPECT_FALSE(contains(r.output, "done: passed")) << r.output;
