@@ -14,7 +14,9 @@
 // task, tells the other ranks to leave, and the program exits non-zero (see docs/cluster.md).
 
 #include <mpi.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -216,13 +218,17 @@ class rank_server {
         last_activity_ = now;
         continue;
       }
-      // Idle with tasks running: their completions wake this loop, and the driver keeps tasks
-      // queued here, so a new message is not urgent. Idle with none: the next task is, for a
-      // while after the last activity (a caller waiting on one result at a time).
-      const bool busy = running_ > 0;
+      // Idle with tasks running: their completions wake this loop, and the driver refills this
+      // rank as each result reaches it, so the refill must be seen within about a task's time
+      // (a quarter of the measured one, 20 µs to 1 ms). Idle with none running: the next task
+      // is due soon for a while after the last message (a caller waiting on one result at a
+      // time), then backs off.
       const auto idle_for = now - last_activity_;
-      const auto cap = busy ? 1000us : idle_for < 20ms ? 50us : idle_for < 200ms ? 250us : 1000us;
-      const auto pause = wait.next(std::chrono::duration_cast<std::chrono::microseconds>(cap));
+      std::chrono::microseconds cap = idle_for < 20ms ? 50us : idle_for < 200ms ? 250us : 1000us;
+      if (running_ > 0) {
+        cap = std::clamp(std::chrono::duration_cast<std::chrono::microseconds>(task_time_.value() / 4), 20us, 1000us);
+      }
+      const auto pause = wait.next(cap);
       std::unique_lock lock(outbox_.mutex);
       if (pause == 0us) {
         lock.unlock();
@@ -389,6 +395,7 @@ class rank_server {
 
   void run_task(const task_header& h, std::string payload) {
     ++running_;
+    started_at_.emplace(h.id, clock::now());
     const auto kind = static_cast<proc::lowlevel::call_kind>(h.kind);
     if (processes_) {
       future<std::string> f;
@@ -436,6 +443,10 @@ class rank_server {
     }
     for (auto& f : items) {
       if (running_ > 0) --running_;
+      if (auto it = started_at_.find(f.id); it != started_at_.end()) {
+        task_time_.add(clock::now() - it->second);
+        started_at_.erase(it);
+      }
       result_header h{};
       h.id = f.id;
       h.outcome = static_cast<std::uint8_t>(f.how);
@@ -450,6 +461,8 @@ class rank_server {
   clock::time_point last_sent_;
   clock::time_point last_activity_ = clock::now();
   std::size_t running_ = 0;  ///< Tasks handed to the executor, outcome not sent yet.
+  std::unordered_map<std::uint64_t, clock::time_point> started_at_;
+  moving_average task_time_;  ///< from receiving a task to sending its outcome
   std::thread starter_;
   bool starting_ = false;
   std::unique_ptr<proc::process_pool> processes_;
@@ -479,6 +492,7 @@ struct rank_slot {
   std::size_t items = 0;
   std::unordered_map<std::uint64_t, std::unique_ptr<job>> in_flight;
   std::unordered_map<std::uint64_t, clock::time_point> sent_at;  ///< when each in-flight task left
+  int pidfd = -1;  ///< readable once the rank's process ends (ranks on this host only)
   clock::time_point last_heard;
   clock::time_point last_sent;
 };
@@ -508,6 +522,7 @@ class driver_runtime {
       ranks_.push_back(std::move(s));
     }
     thread_ = std::thread([this] { loop(); });
+    watcher_ = std::thread([this] { watch_local_ranks(); });
   }
 
   void open(const pool_config& config) {
@@ -642,6 +657,7 @@ class driver_runtime {
       state_ = pool_state::closed;
     }
     thread_.join();
+    watcher_.join();
     settle(dropped);
     return lost_.has_value();
   }
@@ -714,6 +730,38 @@ class driver_runtime {
     }
   }
 
+  /// Ranks on this host are watched through pidfds: a rank that dies is reported at once, before
+  /// mpirun (which ends the job when a rank dies) gets to the driver. Ranks elsewhere are found
+  /// out by the heartbeats, or by mpirun's SIGTERM (report_termination).
+  void watch_local_ranks() {
+    for (;;) {
+      std::vector<pollfd> fds;
+      std::vector<int> ranks;
+      {
+        std::lock_guard lock(mutex_);
+        if (exited_) return;
+        for (auto& r : ranks_) {
+          if (r.pidfd >= 0 && r.alive) {
+            fds.push_back(pollfd{r.pidfd, POLLIN, 0});
+            ranks.push_back(r.rank);
+          }
+        }
+      }
+      if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+      std::vector<settlement> done;
+      {
+        std::lock_guard lock(mutex_);
+        for (std::size_t k = 0; k < fds.size(); ++k) {
+          rank_slot& r = ranks_[static_cast<std::size_t>(ranks[k] - 1)];
+          if ((fds[k].revents & POLLIN) != 0 && r.alive && !lost_ && !exited_) lose(r, "its process ended", done);
+        }
+        sends_.progress();
+        changed_.notify_all();
+      }
+      settle(done);
+    }
+  }
+
   bool receive_all(std::vector<settlement>& done) {
     bool any = false;
     for (int i = 0; i < 256; ++i) {
@@ -740,6 +788,7 @@ class driver_runtime {
             proc::decode<std::tuple<bool, std::uint64_t, std::string, int, std::string>>(m.bytes);
         r.host = std::move(host);
         r.pid = pid;
+        if (r.pidfd < 0 && r.host == host_name()) r.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
         r.workers = workers;
         r.credit = std::max<std::size_t>(1, workers * std::max<std::size_t>(1, config_.tasks_in_flight_per_worker));
         if (ok) {
@@ -973,6 +1022,7 @@ class driver_runtime {
   send_queue sends_;
   moving_average round_trip_;  ///< of a task, from sending it to its result
   std::thread thread_;
+  std::thread watcher_;
 };
 
 driver_runtime* g_runtime = nullptr;

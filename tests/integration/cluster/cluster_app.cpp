@@ -2,6 +2,7 @@
 // and prints what the test checks. Exit status 0 when the case's own checks pass.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -243,6 +244,23 @@ int main(int argc, char** argv) {
     for (std::int64_t i = 0; i < 300; ++i) all_right = all_right && pool.submit(square, i).get() == i * i;
     check(all_right, "roundtrip results");
     std::printf("roundtrip: %.1f us\n", std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / 300);
+    rc = 0;
+  }
+  if (mode == "driver_cpu") {  // not a test: the driver's own CPU time, idle and during a map
+    const auto cpu_ms = [] {
+      rusage u{};
+      ::getrusage(RUSAGE_SELF, &u);
+      return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+    };
+    double before = cpu_ms();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    std::printf("driver cpu idle: %.1f ms in 2 s\n", cpu_ms() - before);
+    std::vector<int> delays(200, 20);  // 4 s of work on 2 workers
+    before = cpu_ms();
+    const auto start = std::chrono::steady_clock::now();
+    check(pool.map(sleepy_pid, delays).size() == delays.size(), "map");
+    std::printf("driver cpu during map: %.1f ms in %.1f s\n", cpu_ms() - before,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     rc = 0;
   }
   if (mode == "silent_rank") rc = kill_rank(pool, true);
