@@ -15,6 +15,7 @@
 
 #include <mpi.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -117,6 +118,18 @@ class moving_average {
  private:
   std::chrono::nanoseconds value_{0};
 };
+
+/// mpirun binds each rank to a core by default (with 2 ranks or fewer), and what a rank starts
+/// inherits the binding. A rank's executor is meant to use the whole machine (one rank per
+/// machine), and the driver is the user's program: both may run on every online CPU again.
+/// Where a cpuset forbids that, the binding stays.
+void use_every_core() {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  for (long c = 0; c < cpus && c < CPU_SETSIZE; ++c) CPU_SET(static_cast<int>(c), &all);
+  (void)::sched_setaffinity(0, sizeof all, &all);
+}
 
 /// Sends in progress: the buffer must live until MPI is done with it.
 class send_queue {
@@ -1082,6 +1095,7 @@ std::optional<int> worker_main(int argc, char** argv) {
     std::fprintf(stderr, "trident cluster: this MPI library does not allow calls from more than one thread\n");
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
+  use_every_core();  // before any thread of ours starts: they inherit the mask
   MPI_Comm_dup(MPI_COMM_WORLD, &g_comm);
   MPI_Comm_set_errhandler(g_comm, MPI_ERRORS_RETURN);
   MPI_Comm_rank(g_comm, &g_rank);

@@ -16,7 +16,7 @@ namespace trident::cluster::detail {
 struct pool_config {
   rank_executor executor = rank_executor::process_pool;
   std::size_t workers_per_rank = 0;
-  std::size_t tasks_in_flight_per_worker = 2;
+  std::size_t tasks_in_flight_per_worker = 4;
   std::chrono::milliseconds task_timeout{0};
 };
 

@@ -43,7 +43,7 @@ struct cluster_pool_options {
   std::size_t workers_per_rank = 0;
   /// Tasks the driver keeps at a rank per worker there, so that a worker never waits for the
   /// network between two tasks (at least 1).
-  std::size_t tasks_in_flight_per_worker = 2;
+  std::size_t tasks_in_flight_per_worker = 4;
   /// Alone (no `mpirun`): the local process pool's workers; 0: the hardware threads.
   std::size_t local_workers = 0;
   /// Default per-task timeout (0: none); see `process_pool_options::task_timeout`.
