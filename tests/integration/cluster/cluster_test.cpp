@@ -163,4 +163,19 @@ TEST(Cluster, InterruptingTheJobEndsEveryRank) {
   EXPECT_TRUE(none_left()) << "processes of the test program are left behind";
 }
 
+#if defined(TRIDENT_CLI_PATH)
+TEST(Cluster, TheDemoPrintsTheWorkOfEachRank) {
+  std::string command = std::string(TRIDENT_MPIRUN) + " --oversubscribe";
+  if (::geteuid() == 0) command += " --allow-run-as-root";
+  command += " -np 3 " + std::string(TRIDENT_CLI_PATH) + " cluster-demo --numbers 200 --workers 1";
+  const auto r = run(command);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "Cluster: 3 MPI ranks")) << r.output;
+  EXPECT_TRUE(contains(r.output, "104729: prime=true")) << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 1 (pid ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 2 (pid ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "of 200 numbers prime")) << r.output;
+}
+#endif
+
 }  // namespace
