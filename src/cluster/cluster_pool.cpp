@@ -3,6 +3,7 @@
 
 #include "trident/cluster/cluster_pool.hpp"
 
+#include <atomic>
 #include <ostream>
 
 #include "runtime.hpp"
@@ -12,7 +13,7 @@ namespace trident::cluster {
 
 struct cluster_pool::impl {
   cluster_pool_options options;
-  bool closed = false;
+  std::atomic<bool> closed{false};  ///< shutdown() or terminate() ran (they may race)
 };
 
 cluster_pool::cluster_pool(cluster_pool_options options) {
@@ -56,8 +57,7 @@ void cluster_pool::shutdown(shutdown_mode mode) {
     local_->shutdown(mode);
     return;
   }
-  if (impl_->closed) return;
-  impl_->closed = true;
+  if (impl_->closed.exchange(true)) return;
   detail::driver_close(false, mode == shutdown_mode::cancel_pending);
 }
 
@@ -66,8 +66,7 @@ void cluster_pool::terminate() {
     local_->terminate();
     return;
   }
-  if (impl_->closed) return;
-  impl_->closed = true;
+  if (impl_->closed.exchange(true)) return;
   detail::driver_close(true, true);
 }
 
