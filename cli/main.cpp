@@ -15,6 +15,7 @@
 #include "service_process.hpp"
 #include "tour.hpp"
 #include "trident/proc/worker_main.hpp"
+#include "trident/trace/html_timeline.hpp"
 #if defined(TRIDENT_WITH_CLUSTER)
 #include "cluster_demo.hpp"
 #include "trident/cluster/worker_main.hpp"
@@ -24,17 +25,27 @@
 
 namespace {
 
-/// Runs `body` with timeline recording on when `path` is set, then writes the Chrome trace JSON.
+/// Runs `body` with timeline recording on when `path` is set, then writes the timeline: an HTML
+/// page to open in a browser when `path` ends in ".html", else Chrome trace JSON (Perfetto).
 template <class Body>
 int with_trace(const std::string& path, Body&& body) {
   if (path.empty()) return body();
   trident::trace::start();
   const int rc = body();
   trident::trace::stop();
-  trident::trace::write_chrome_json_file(path);
-  std::fprintf(stderr, "trace written to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n", path.c_str());
+  if (path.ends_with(".html")) {
+    trident::trace::write_html_timeline_file(path);
+    std::fprintf(stderr, "timeline written to %s (open it in a web browser)\n", path.c_str());
+  } else {
+    trident::trace::write_chrome_json_file(path);
+    std::fprintf(stderr, "trace written to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n", path.c_str());
+  }
   return rc;
 }
+
+/// Help of every --trace option.
+constexpr const char* trace_help =
+    "Record a timeline of every task; FILE.json: Chrome trace for Perfetto; FILE.html: a page to open in a browser";
 
 /// Rejects a --trace path whose folder does not exist before any work is done.
 const CLI::Validator trace_path{
@@ -86,7 +97,7 @@ int main(int argc, char** argv) {
   tour_cmd->add_option("cells", tour.only, "Only these cells (number or name)");
   tour_cmd->add_flag("--list", tour.list, "List the cells and exit");
   tour_cmd->add_flag("-q,--quiet", tour.quiet, "Only print the summary table");
-  tour_cmd->add_option("--trace", tour_trace, "Write a Chrome trace JSON timeline of every task to FILE")
+  tour_cmd->add_option("--trace", tour_trace, trace_help)
       ->check(trace_path);
 
   trident::bench::bench_options bench;
@@ -98,7 +109,7 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--repeat", bench.repeat, "Runs per case and implementation (median reported)")
       ->check(whole_number)
       ->check(CLI::Range(1, 100));
-  bench_cmd->add_option("--trace", bench_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
+  bench_cmd->add_option("--trace", bench_trace, trace_help)->check(trace_path);
 
   trident::cli::fetch_flags fetch;
   std::string fetch_trace;
@@ -114,7 +125,7 @@ int main(int argc, char** argv) {
   fetch_cmd->add_option("--max-size", fetch.max_size, "Largest body accepted, in bytes (0: no limit)")->check(whole_number);
   fetch_cmd->add_flag("--skip-existing", fetch.skip_existing, "Do not download URLs whose file already exists");
   fetch_cmd->add_flag("--json", fetch.json, "One JSON object per URL instead of the table");
-  fetch_cmd->add_option("--trace", fetch_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
+  fetch_cmd->add_option("--trace", fetch_trace, trace_help)->check(trace_path);
 
   trident::cli::scenarios_flags scenarios;
   std::string scenarios_trace;

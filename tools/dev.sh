@@ -3,6 +3,8 @@
 #
 #   tools/dev.sh tour          build (release preset) and run `trident tour`
 #   tools/dev.sh test          build (release preset) and run the whole test suite
+#   tools/dev.sh bench-peers   install the peers `trident bench` compares with (Python's aiohttp,
+#                              uvloop, requests, psycopg2, Pillow, NumPy; nginx, wrk, curl)
 #   tools/dev.sh test tsan     the same under another preset (tsan | asan | debug | clang); arguments
 #                              after the preset go to ctest (e.g. -L concurrency)
 #
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libcurl4-openssl-dev libcereal-dev python3
-          openmpi-bin libopenmpi-dev)
+          libvips-dev chromium postgresql libpq-dev openmpi-bin libopenmpi-dev)
 
 install_missing() {
   # The clang preset needs Debian's clang-16 (with libstdc++ 12, as g++ uses).
@@ -49,8 +51,13 @@ case "$action" in
     build "$preset"
     ctest --preset "$preset" "$@"
     ;;
+  bench-peers)
+    packages=(python3 python3-aiohttp python3-uvloop python3-requests python3-psycopg2 python3-pil python3-numpy
+              nginx-light wrk curl)
+    install_missing
+    ;;
   *)
-    echo "usage: tools/dev.sh tour | test [release|debug|tsan|asan|clang] [ctest arguments]" >&2
+    echo "usage: tools/dev.sh tour | bench-peers | test [release|debug|tsan|asan|clang] [ctest arguments]" >&2
     exit 2
     ;;
 esac

@@ -18,6 +18,7 @@
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/core/source_location.hpp"
 
+#include "trident/trace/html_timeline.hpp"
 #include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
 

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "trident/core/atomic_file.hpp"
+#include "export_view.hpp"
 
 // Each thread appends to its own buffer; the registry keeps every buffer alive (shared_ptr) after
 // its thread exits so that spans of short-lived threads still reach the export. A buffer's mutex
@@ -178,32 +179,45 @@ std::vector<span_record> snapshot() {
   return all;
 }
 
-void write_chrome_json(std::ostream& out) {
-  const auto pid = static_cast<std::uint32_t>(::getpid());
-  using lane = std::pair<std::uint32_t, std::uint32_t>;  // (pid, tid)
-  std::map<std::uint32_t, std::string> process_names;
-  std::map<lane, std::string> thread_names;
+namespace detail {
+
+export_view collect_export_view() {
+  export_view view;
+  view.own_pid = static_cast<std::uint32_t>(::getpid());
+  const auto pid = view.own_pid;
   {
     auto& r = registry::instance();
     std::lock_guard lock(r.mutex);
-    process_names = r.imported_process_names;
-    process_names[pid] = r.process_name.empty() ? fmt::format("trident (pid {})", pid) : r.process_name;
-    thread_names = r.imported_thread_names;
+    view.process_names = r.imported_process_names;
+    view.process_names[pid] = r.process_name.empty() ? fmt::format("trident (pid {})", pid) : r.process_name;
+    view.thread_names = r.imported_thread_names;
     for (auto& b : r.buffers) {
       std::lock_guard buffer_lock(b->mutex);
-      if (!b->thread_name.empty()) thread_names[{pid, b->thread_id}] = b->thread_name;
+      if (!b->thread_name.empty()) view.thread_names[{pid, b->thread_id}] = b->thread_name;
     }
   }
-  const auto spans = snapshot();
+  view.spans = snapshot();
   // Every lane an event lands on gets a name, and every process one too: viewers show unnamed
   // lanes as bare numbers, which says nothing about which thread did the work.
-  for (const auto& s : spans) {
-    if (!process_names.contains(s.process_id)) process_names[s.process_id] = fmt::format("process {}", s.process_id);
-    auto& name = thread_names[{s.process_id, s.thread_id}];
+  for (const auto& s : view.spans) {
+    if (!view.process_names.contains(s.process_id)) {
+      view.process_names[s.process_id] = fmt::format("process {}", s.process_id);
+    }
+    auto& name = view.thread_names[{s.process_id, s.thread_id}];
     if (name.empty()) {
       name = s.thread_id == s.process_id ? std::string("main thread") : fmt::format("thread {}", s.thread_id);
     }
   }
+  return view;
+}
+
+}  // namespace detail
+
+void write_chrome_json(std::ostream& out) {
+  auto view = detail::collect_export_view();
+  const auto& spans = view.spans;
+  const auto& process_names = view.process_names;
+  const auto& thread_names = view.thread_names;
   out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
   bool first = true;
   auto separator = [&] {

@@ -6,14 +6,19 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "service_process.hpp"
 #include "trident/proc/worker_main.hpp"
 
+// db_test.cpp's helper modes (a starter to kill while it runs the db scenario or holds a server).
+std::optional<int> db_test_helper_main(int argc, char** argv);
+
 int main(int argc, char** argv) {
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
   if (auto rc = trident::scenarios::service_main(argc, argv)) return *rc;
+  if (auto rc = db_test_helper_main(argc, argv)) return *rc;
   if (argc > 2 && std::strcmp(argv[1], "--start-service-and-wait") == 0) {
     // Starts service argv[2], prints its pid, then waits to be killed by the test.
     trident::scenarios::service_process service(argv[2], {});

@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
+#include "process_watch.hpp"
 #include "service_process.hpp"
 #include "trident/advisor/measure.hpp"
 #include "trident/testing/temp_dir.hpp"
@@ -38,8 +40,8 @@ TRIDENT_SCENARIO_SERVICE("test-failing", failing_service);
 /// Running (a zombie waiting for a reaper that is slow to come counts as gone).
 bool alive(int pid) {
   if (::kill(pid, 0) != 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // read(2), not std::ifstream: a /proc file of a process that exits mid-read fails with ESRCH.
+  const std::string text = test::read_text("/proc/" + std::to_string(pid) + "/stat");
   const auto paren = text.rfind(')');
   return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] != 'Z';
 }
@@ -54,7 +56,7 @@ bool gone_within(int pid, std::chrono::seconds limit) {
 }
 
 int parent_of(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::istringstream status(test::read_text("/proc/" + std::to_string(pid) + "/status"));
   std::string key;
   while (status >> key) {
     if (key == "PPid:") {

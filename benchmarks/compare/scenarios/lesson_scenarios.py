@@ -227,14 +227,100 @@ def db(model):
 
 
 # ---------------------------------------------------------------------------------------------
-# mixed: the analysis is the same computation as Trident's (see docs/scenarios.md, "mixed").
+# mixed: the same computation as Trident's (scenarios/dataset_analysis.cpp): parse the `t,value`
+# CSV, order statistics, a least-squares trend, and the autocorrelation at every lag up to 4096,
+# from which the dominant cycle is read. NumPy does the arithmetic, as a Python user would.
 
-def analyse(data):
-    raise NotImplementedError("mixed analysis")
+MAX_LAG = 4096
+
+
+def analyse(text):
+    import numpy as np
+    lines = text.split("\n")
+    if lines[0].rstrip("\r") != "t,value":
+        raise ValueError("dataset: line 1 must be the header 't,value'")
+    data = np.array([[float(f) for f in line.split(",")] for line in lines[1:] if line.strip()])
+    t, x = data[:, 0], data[:, 1]
+    n = len(x)
+    mean = x.mean()
+    centred = x - mean
+    squares = float(centred @ centred)
+    ordered = np.sort(x)
+    trend = float(((t - t.mean()) @ centred) / ((t - t.mean()) @ (t - t.mean())) * 86400.0)
+    max_lag = min(MAX_LAG, n // 2)
+    r = np.array([0.0] + [float(centred[:n - lag] @ centred[lag:]) / squares for lag in range(1, max_lag + 1)])
+    lag = 1
+    while lag <= max_lag and r[lag] >= 0:
+        lag += 1
+    period, strength = 0, 0.0
+    for k in range(lag, max_lag + 1):
+        if r[k] > strength:
+            period, strength = k, r[k]
+    return {"rows": n, "mean": float(mean), "stddev": float(np.sqrt(squares / (n - 1))),
+            "median": float(np.quantile(ordered, 0.5)), "trend_per_day": trend, "period_rows": period}
+
+
+def fetch_text_blocking(url):
+    import requests
+    if not hasattr(_thread_sessions, "session"):
+        _thread_sessions.session = requests.Session()
+    response = _thread_sessions.session.get(url, timeout=120)
+    response.raise_for_status()
+    return response.text
+
+
+def fetch_and_analyse(url):
+    return analyse(fetch_text_blocking(url))
+
+
+async def fetch_texts(session, urls):
+    async def one(url):
+        async with session.get(url) as response:
+            response.raise_for_status()
+            return await response.text()
+    return await asyncio.gather(*(one(u) for u in urls))
 
 
 def mixed(model):
-    return None
+    urls = INPUTS["urls"]
+    cores = os.cpu_count() or 1
+    if model == "sequential":
+        summaries = [fetch_and_analyse(u) for u in urls]
+    elif model.startswith("threads_"):
+        with ThreadPoolExecutor(max_workers=int(model.split("_")[1])) as pool:
+            summaries = list(pool.map(fetch_and_analyse, urls))
+    elif model == "fetch_then_analyse":
+        import aiohttp
+
+        async def fetch_all():
+            connector = aiohttp.TCPConnector(limit=len(urls))
+            async with aiohttp.ClientSession(connector=connector) as session:
+                return await fetch_texts(session, urls)
+
+        texts = asyncio.run(fetch_all())
+        with ProcessPoolExecutor(max_workers=cores) as pool:
+            summaries = list(pool.map(analyse, texts))
+    elif model == "hybrid_pipelined":
+        import aiohttp
+
+        async def pipeline():
+            loop = asyncio.get_running_loop()
+            ahead = asyncio.Semaphore(4 * cores)  # the same back-pressure as Trident's
+            connector = aiohttp.TCPConnector(limit=len(urls))
+            with ProcessPoolExecutor(max_workers=cores) as pool:
+                async with aiohttp.ClientSession(connector=connector) as session:
+                    async def one(url):
+                        async with ahead:
+                            async with session.get(url) as response:
+                                response.raise_for_status()
+                                text = await response.text()
+                            return await loop.run_in_executor(pool, analyse, text)
+                    return await asyncio.gather(*(one(u) for u in urls))
+
+        summaries = asyncio.run(pipeline())
+    else:
+        return None
+    return len(summaries), 0
 
 
 SCENARIOS = {"web": web, "images": images, "db": db, "mixed": mixed}

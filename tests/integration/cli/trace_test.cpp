@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -87,6 +89,39 @@ TEST(cli_trace, regression_tour_trace_has_worker_process_lanes_and_coroutine_spa
   EXPECT_GE(pids_with_tasks.size(), 1u);
   for (int pid : pids_with_tasks) EXPECT_EQ(process_names[pid].rfind("worker ", 0), 0u) << process_names[pid];
   EXPECT_GE(coroutine_begins, 1u);
+}
+
+// `--trace FILE.html` writes the timeline page instead of the JSON, with the same spans: one per
+// lesson cell, and the worker processes' own.
+TEST(cli_trace, a_trace_path_ending_in_html_gets_the_timeline_page) {
+  temp_dir dir{"trident-cli-trace"};
+  const fs::path page = dir.path / "tour.html";
+  const int rc = run_cli("tour -q --trace '" + page.string() + "' 5 14", dir.path / "log");
+  ASSERT_EQ(rc, 0);
+  std::ifstream in(page);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.rfind("<!DOCTYPE html>", 0), 0u);
+  const std::string open = R"(<script type="application/json" id="trace-data">)";
+  const auto begin = text.find(open);
+  ASSERT_NE(begin, std::string::npos);
+  const auto end = text.find("</script>", begin);
+  const auto data = nlohmann::json::parse(text.substr(begin + open.size(), end - begin - open.size()));
+  EXPECT_EQ(data.at("spans").size() % 7, 0u);
+  std::set<std::string> process_names;
+  for (const auto& p : data.at("processes")) process_names.insert(p.at("name").get<std::string>());
+  EXPECT_TRUE(std::any_of(process_names.begin(), process_names.end(),
+                          [](const std::string& name) { return name.rfind("worker ", 0) == 0; }))
+      << "the process pool's workers have lanes of their own";
+  std::size_t lesson_spans = 0;
+  const auto& strings = data.at("strings");
+  for (std::size_t i = 0; i + 7 <= data.at("spans").size(); i += 7) {
+    lesson_spans += strings.at(data.at("spans")[i + 4].get<std::size_t>()) == "lesson" &&
+                    strings.at(data.at("spans")[i + 3].get<std::size_t>()).get<std::string>().rfind("thread_pool", 0) == 0;
+  }
+  EXPECT_GE(lesson_spans, 1u) << "cell 5's span";
+  std::ifstream log(dir.path / "log");
+  const std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(said.find("timeline written to"), std::string::npos) << said;
 }
 
 }  // namespace
