@@ -13,8 +13,17 @@ int run_async_suite(const bench_options& options);
 int run_http_suite(const bench_options& options);
 int run_process_suite(const bench_options& options);
 int run_scenarios_suite(const bench_options& options);
+#if defined(TRIDENT_WITH_CLUSTER)
+int run_cluster_suite(const bench_options& options);  // cluster_suite.cpp, built with MPI only
+#endif
 
-std::vector<std::string> suite_names() { return {"threads", "async", "http", "process", "scenarios"}; }
+std::vector<std::string> suite_names() {
+#if defined(TRIDENT_WITH_CLUSTER)
+  return {"threads", "async", "http", "process", "scenarios", "cluster"};
+#else
+  return {"threads", "async", "http", "process", "scenarios"};
+#endif
+}
 
 int run_suite(const bench_options& options) {
   if (options.repeat < 1) throw std::invalid_argument(fmt::format("--repeat must be at least 1 (got {})", options.repeat));
@@ -23,6 +32,9 @@ int run_suite(const bench_options& options) {
   if (options.suite == "http") return run_http_suite(options);
   if (options.suite == "process") return run_process_suite(options);
   if (options.suite == "scenarios") return run_scenarios_suite(options);
+#if defined(TRIDENT_WITH_CLUSTER)
+  if (options.suite == "cluster") return run_cluster_suite(options);
+#endif
   throw std::invalid_argument(fmt::format("unknown benchmark suite '{}' (valid: {})", options.suite,
                                           fmt::join(suite_names(), ", ")));
 }

@@ -9,7 +9,7 @@
 namespace trident::bench {
 
 struct bench_options {
-  std::string suite;                ///< "threads", "async", "http", "process" or "scenarios".
+  std::string suite;                ///< "threads", "async", "http", "process", "scenarios" or "cluster" (with MPI).
   std::vector<std::string> cases;   ///< Case names to run; empty: all.
   bool json = false;                ///< One JSON object per line instead of a table.
   int repeat = 3;                   ///< Runs per case and implementation; the median is reported.

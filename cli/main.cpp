@@ -16,6 +16,10 @@
 #include "tour.hpp"
 #include "trident/proc/worker_main.hpp"
 #include "trident/trace/html_timeline.hpp"
+#if defined(TRIDENT_WITH_CLUSTER)
+#include "cluster_demo.hpp"
+#include "trident/cluster/worker_main.hpp"
+#endif
 #include "trident/trace/recorder.hpp"
 #include "trident/version.hpp"
 
@@ -72,8 +76,13 @@ const CLI::Validator whole_number{
 }  // namespace
 
 int main(int argc, char** argv) {
-  // First word to Trident: a process pool re-executes this binary as its workers.
+  // First word to Trident: a process pool re-executes this binary as its workers, and under
+  // mpirun every rank but 0 serves the cluster's tasks (the cluster guard wraps proc's).
+#if defined(TRIDENT_WITH_CLUSTER)
+  if (auto rc = trident::cluster::worker_main(argc, argv)) return *rc;
+#else
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
+#endif
   // Then the scenario services (loopback server, private PostgreSQL), which also re-execute it.
   if (auto rc = trident::scenarios::service_main(argc, argv)) return *rc;
   CLI::App app{"trident: threads, processes and async I/O for C++ — runs the concurrency lesson for real"};
@@ -150,12 +159,29 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"small", "full"}));
   advise_cmd->add_flag("--json", advise.json, "One JSON object per scenario");
 
+#if defined(TRIDENT_WITH_CLUSTER)
+  trident::cli::cluster_demo_options demo;
+  auto* demo_cmd = app.add_subcommand(
+      "cluster-demo", "The lesson's prime exercise on MPI ranks (mpirun -np 3 trident cluster-demo), or alone");
+  demo_cmd->add_option("--numbers", demo.numbers, "Large numbers (> 10^12) to check")
+      ->check(whole_number)
+      ->check(CLI::Range(1, 10000000));
+  demo_cmd->add_option("--chunksize", demo.chunksize, "Numbers per message to a rank")
+      ->check(whole_number)
+      ->check(CLI::Range(1, 1000000));
+  demo_cmd->add_option("--workers", demo.workers_per_rank, "Workers on each rank (0: its hardware threads)")
+      ->check(whole_number)
+      ->check(CLI::Range(0, 1024));
+  demo_cmd->add_option("--executor", demo.executor, "What runs tasks on a rank: process or thread")
+      ->check(CLI::IsMember({"process", "thread"}));
+#endif
+
   // CLI11 would report an unknown command word as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {
       (void)app.get_subcommand(argv[1]);
     } catch (const CLI::OptionNotFound&) {
-      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch, scenarios, advise; see trident --help)\n", argv[1]);
+      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch, scenarios, advise, cluster-demo; see trident --help)\n", argv[1]);
       return trident::cli::exit_code::usage;
     }
   }
@@ -174,6 +200,9 @@ int main(int argc, char** argv) {
     if (*fetch_cmd) return with_trace(fetch_trace, [&] { return trident::cli::run_fetch(fetch); });
     if (*scenarios_cmd) return with_trace(scenarios_trace, [&] { return trident::cli::run_scenarios(scenarios); });
     if (*advise_cmd) return trident::cli::run_advise(advise);
+#if defined(TRIDENT_WITH_CLUSTER)
+    if (*demo_cmd) return trident::cli::run_cluster_demo(demo);
+#endif
   } catch (const trident::cli::usage_error& e) {
     std::fprintf(stderr, "trident: %s\n", e.what());
     return trident::cli::exit_code::usage;

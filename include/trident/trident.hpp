@@ -69,6 +69,7 @@
 
 #include "trident/proc/codec.hpp"
 #include "trident/proc/errors.hpp"
+#include "trident/proc/lowlevel.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/queue.hpp"

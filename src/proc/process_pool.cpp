@@ -184,7 +184,7 @@ struct process_pool::impl {
 
   void spawn_one() {
     auto w = std::make_unique<worker>();
-    w->proc = detail::spawn_worker("pool", options.memory_limit_bytes);
+    w->proc = detail::spawn_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment);
     started.fetch_add(1, std::memory_order_relaxed);
     ::fcntl(w->proc.socket, F_SETFL, ::fcntl(w->proc.socket, F_GETFL) | O_NONBLOCK);
     w->start_deadline = clock::now() + options.start_timeout;

@@ -97,7 +97,14 @@ int sigchld_event_fd() {
   return sigchld_fd;
 }
 
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit) {
+spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+                            const std::vector<std::string>& withheld_environment) {
+  const auto withheld = [&withheld_environment](const char* entry) {
+    for (const auto& prefix : withheld_environment) {
+      if (std::strncmp(entry, prefix.c_str(), prefix.size()) == 0) return true;
+    }
+    return false;
+  };
   if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
     throw worker_start_error(
         "this process was started as a Trident worker but ran the program's own code instead; " +
@@ -136,14 +143,14 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
                                   (old_options != nullptr && *old_options != '\0' ? ":" : "") + "handle_segv=0";
   const std::size_t var_len = std::strlen(sanitizer_var);
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) == 0) continue;
+    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) == 0 || withheld(*e)) continue;
     if (std::strncmp(*e, sanitizer_var, var_len) == 0 && (*e)[var_len] == '=') continue;
     env.push_back(*e);
   }
   env.push_back(sanitizer_options.data());
 #else
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) != 0) env.push_back(*e);
+    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) != 0 && !withheld(*e)) env.push_back(*e);
   }
 #endif
   static char pending[] = "TRIDENT_WORKER_PENDING=1";

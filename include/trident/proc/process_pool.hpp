@@ -12,6 +12,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -45,6 +46,10 @@ struct process_pool_options {
   std::chrono::milliseconds task_timeout{0};
   /// How long a starting worker may take to say hello before the pool gives up on it.
   std::chrono::milliseconds start_timeout{10000};
+  /// Environment variables the workers do not inherit: every variable whose name starts with
+  /// one of these prefixes is left out of their environment (the cluster layer withholds the
+  /// MPI launcher's `OMPI_` and `PMIX_`, so that a worker never takes itself for an MPI rank).
+  std::vector<std::string> withheld_environment{};
 
   /// The number of hardware threads (at least 1).
   static std::size_t default_worker_count() noexcept;

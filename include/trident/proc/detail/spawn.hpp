@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace trident::proc::detail {
 
@@ -27,8 +28,10 @@ struct spawned_worker {
 /// calls this (PR_SET_PDEATHSIG), so call it from a thread that lives as long as the worker's
 /// owner. `inherit` lists further descriptors the worker gets under the same numbers (the
 /// shared memory of `proc::queue`s handed to a `process`). Throws `worker_start_error`; refuses
-/// inside a stray worker (see worker_main.hpp).
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit = {});
+/// inside a stray worker (see worker_main.hpp). Variables whose names start with one of
+/// `withheld_environment` are left out of the worker's environment.
+spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit = {},
+                            const std::vector<std::string>& withheld_environment = {});
 
 /// Non-blocking `reap`: nullopt while `pid` still runs. Waits for that PID only, so it never
 /// takes the exit status of another child of the program.

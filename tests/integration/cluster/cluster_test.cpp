@@ -1,0 +1,181 @@
+// The cluster layer end to end: the test program (cluster_app.cpp) under `mpirun` with 2 to 4
+// ranks on this machine, and alone. Each case checks the program's own verdict, its exit status,
+// that it ended in bounded time, and that no process of it is left behind.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct run_result {
+  int status = -1;  ///< exit status, or 128 + signal
+  std::string output;
+  double seconds = 0;
+};
+
+/// Runs `command` through the shell with a hard limit, stdout and stderr together.
+run_result run(const std::string& command, int limit_seconds = 90) {
+  const std::string line = "timeout -k 5 " + std::to_string(limit_seconds) + " " + command + " 2>&1";
+  const auto start = std::chrono::steady_clock::now();
+  run_result r;
+  FILE* pipe = ::popen(line.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string mpirun(int ranks, const std::string& args, int timeout_ms = 3000) {
+  std::string command = std::string(TRIDENT_MPIRUN) + " --oversubscribe";
+  if (::geteuid() == 0) command += " --allow-run-as-root";
+  command += " -x TRIDENT_CLUSTER_TIMEOUT_MS=" + std::to_string(timeout_ms) + " -np " + std::to_string(ranks) + " " +
+             TRIDENT_CLUSTER_TEST_APP + " " + args;
+  return command;
+}
+
+/// Processes running the test program (ranks, and the worker processes they started).
+std::vector<int> leftover_processes() {
+  std::vector<int> found;
+  std::error_code ec;
+  const auto app = std::filesystem::canonical(TRIDENT_CLUSTER_TEST_APP, ec);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_ec;
+    const auto exe = std::filesystem::read_symlink(entry.path() / "exe", link_ec);
+    if (!link_ec && exe == app) found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+/// Waits up to `seconds` for the program's processes to be gone (the kernel reaps a killed
+/// process's children a moment after mpirun returns).
+bool none_left(double seconds = 5) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!leftover_processes().empty()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+void expect_passed(const run_result& r) {
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "done: passed")) << r.output;
+  EXPECT_FALSE(contains(r.output, "FAILED")) << r.output;
+  EXPECT_TRUE(none_left()) << "processes of the test program are left behind";
+}
+
+TEST(Cluster, AloneRunsOnALocalProcessPool) {
+  const auto r = run(std::string(TRIDENT_CLUSTER_TEST_APP) + " results");
+  EXPECT_TRUE(contains(r.output, "driver: alone")) << r.output;
+  expect_passed(r);
+}
+
+TEST(Cluster, ResultsOnThreeRanks) {
+  const auto r = run(mpirun(3, "results"));
+  EXPECT_TRUE(contains(r.output, "driver: cluster, 3 rank(s), 4 workers")) << r.output;
+  expect_passed(r);
+}
+
+TEST(Cluster, ResultsOnTwoRanksWithThreadPools) {
+  const auto r = run(mpirun(2, "results threads"));
+  EXPECT_TRUE(contains(r.output, "driver: cluster, 2 rank(s), 2 workers")) << r.output;
+  expect_passed(r);
+}
+
+TEST(Cluster, ExceptionsNameTheTaskAndTheRank) {
+  const auto r = run(mpirun(4, "exceptions"));
+  EXPECT_TRUE(contains(r.output, "std::invalid_argument: odd input 3 (task 'fails_for_odd' on rank ")) << r.output;
+  expect_passed(r);
+}
+
+TEST(Cluster, UnevenTasksBalanceAcrossRanks) {
+  const auto r = run(mpirun(3, "uneven"));
+  expect_passed(r);
+}
+
+TEST(Cluster, ACrashingTaskFailsOnlyItsFuture) {
+  const auto r = run(mpirun(3, "crash"));
+  EXPECT_TRUE(contains(r.output, "SIGSEGV")) << r.output;
+  expect_passed(r);
+}
+
+TEST(Cluster, AKilledRankEndsTheJobWithTheRankAndItsTasksNamed) {
+  const auto r = run(mpirun(3, "kill_rank threads"));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_LT(r.seconds, 30.0) << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 1")) << r.output;
+  EXPECT_TRUE(contains(r.output, "kills_its_process")) << r.output;
+  EXPECT_TRUE(none_left()) << "processes of the test program are left behind";
+}
+
+TEST(Cluster, ASilentRankIsReportedLostAndTheJobFails) {
+  const auto r = run(mpirun(3, "silent_rank threads", 2000));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_LT(r.seconds, 30.0) << r.output;
+  EXPECT_TRUE(contains(r.output, "was lost: no word from it for")) << r.output;
+  EXPECT_TRUE(contains(r.output, "stops_its_process")) << r.output;
+  EXPECT_TRUE(none_left()) << "processes of the test program are left behind";
+}
+
+TEST(Cluster, ShutdownLeavesNoProcessBehind) {
+  const auto r = run(mpirun(3, "shutdown"));
+  expect_passed(r);
+  // Every PID the program printed (driver, ranks, the ranks' worker processes) is gone.
+  std::size_t pids = 0;
+  for (std::size_t at = r.output.find("pid "); at != std::string::npos; at = r.output.find("pid ", at + 1)) {
+    const int pid = std::stoi(r.output.substr(at + 4));
+    ++pids;
+    EXPECT_NE(::kill(pid, 0) == 0 ? 0 : errno, 0) << "process " << pid << " is still running";
+  }
+  EXPECT_GT(pids, 3u) << r.output;
+}
+
+TEST(Cluster, InterruptingTheJobEndsEveryRank) {
+  // Ctrl-C on mpirun while the ranks work: every rank and worker process exits.
+  // Waits (up to 30 s) until the driver says it started, then interrupts; prints the output.
+  const std::string log = std::filesystem::temp_directory_path() / ("trident-cluster-" + std::to_string(::getpid()) + ".log");
+  const auto r = run("sh -c '" + mpirun(3, "long_run") + " >" + log + " 2>&1 & job=$!; for i in $(seq 300); do grep -q \"driver: cluster\" " +
+                     log + " && break; sleep 0.1; done; sleep 0.5; kill -INT $job; wait $job; status=$?; cat " + log +
+                     "; rm -f " + log + "; exit $status'",
+                     90);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "driver: cluster")) << r.output;
+  EXPECT_FALSE(contains(r.output, "done: passed")) << r.output;
+  EXPECT_TRUE(none_left()) << "processes of the test program are left behind";
+}
+
+#if defined(TRIDENT_CLI_PATH)
+TEST(Cluster, TheDemoPrintsTheWorkOfEachRank) {
+  std::string command = std::string(TRIDENT_MPIRUN) + " --oversubscribe";
+  if (::geteuid() == 0) command += " --allow-run-as-root";
+  command += " -np 3 " + std::string(TRIDENT_CLI_PATH) + " cluster-demo --numbers 200 --workers 1";
+  const auto r = run(command);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "Cluster: 3 MPI ranks")) << r.output;
+  EXPECT_TRUE(contains(r.output, "104729: prime=true")) << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 1 (pid ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 2 (pid ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "of 200 numbers prime")) << r.output;
+}
+#endif
+
+}  // namespace
