@@ -110,7 +110,9 @@ TEST(task_group, immediate_shutdown_fails_the_group_instead_of_hanging) {
   started.wait();
   for (int i = 0; i < 5; ++i) g.run([] {});  // queued behind the blocked task
   std::thread stopper([&] { pool.shutdown(shutdown_mode::cancel_pending); });
-  while (!pool.is_shut_down()) std::this_thread::yield();
+  // Open the gate once shutdown has discarded the queue, not merely closed it: a task the freed
+  // worker took in between would run (cancel_pending cancels what is queued when it sweeps).
+  while (!pool.is_shut_down() || pool.statistics().queued != 0) std::this_thread::yield();
   gate.set();
   EXPECT_THROW(g.wait(), cancelled_error);
   stopper.join();
