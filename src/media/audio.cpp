@@ -10,6 +10,7 @@ extern "C" {
 }
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "trident/media/errors.hpp"
@@ -171,6 +172,9 @@ class decoder {
 }  // namespace
 
 decoded_audio decode_audio(const std::filesystem::path& path) {
+  // FFmpeg logs its warnings to stderr; failures come back as decode_error with their reason.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { av_log_set_level(AV_LOG_FATAL); });
   decoder d(path);
   return d.run();
 }
