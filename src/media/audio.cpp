@@ -9,6 +9,7 @@ extern "C" {
 #include <libswresample/swresample.h>
 }
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,12 @@ namespace {
 std::string av_error_text(int rc) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(rc, text, sizeof text);
+  return text;
+}
+
+std::string hex(unsigned value) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%x", value);
   return text;
 }
 
@@ -67,11 +74,19 @@ class decoder {
     const AVCodec* codec = nullptr;
     stream_ = av_find_best_stream(format_.get(), AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
     if (stream_ == AVERROR_STREAM_NOT_FOUND) fail("no audio stream");
-    const AVCodecParameters* par = format_->streams[stream_]->codecpar;
-    const char* codec_name = avcodec_get_name(par->codec_id);
-    out_.codec = codec_name != nullptr ? codec_name : "unknown";
-    if (stream_ == AVERROR_DECODER_NOT_FOUND || codec == nullptr) fail("unsupported audio codec '" + out_.codec + "'");
+    if (stream_ == AVERROR_DECODER_NOT_FOUND || (stream_ >= 0 && codec == nullptr)) {
+      // There is audio, but no decoder for it: name its codec (or its tag, when FFmpeg has none).
+      const int index = av_find_best_stream(format_.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+      std::string name = "unknown";
+      if (index >= 0) {
+        const AVCodecParameters* p = format_->streams[index]->codecpar;
+        name = p->codec_id != AV_CODEC_ID_NONE ? avcodec_get_name(p->codec_id) : "tag 0x" + hex(p->codec_tag);
+      }
+      fail("unsupported audio codec (" + name + "): this FFmpeg has no decoder for it");
+    }
     if (stream_ < 0) fail("cannot select the audio stream: " + av_error_text(stream_));
+    const AVCodecParameters* par = format_->streams[stream_]->codecpar;
+    out_.codec = avcodec_get_name(par->codec_id);
 
     codec_.reset(avcodec_alloc_context3(codec));
     if (!codec_) fail("out of memory");

@@ -118,6 +118,7 @@ transcription whisper_model::state::transcribe(std::span<const float> samples, c
     params.abort_callback = [](void* flag) { return static_cast<const std::atomic<bool>*>(flag)->load(std::memory_order_relaxed); };
     params.abort_callback_user_data = const_cast<std::atomic<bool>*>(stop);
   }
+  if (stop != nullptr && stop->load()) throw cancelled_error("transcription stopped");
   const auto start = std::chrono::steady_clock::now();
   last_whisper_error.clear();
   const int rc = whisper_full_with_state(context_, state_, params, samples.data(), static_cast<int>(samples.size()));

@@ -96,8 +96,10 @@ class whisper_model {
 /// @par Thread safety
 /// One thread at a time per state; different states of one model run concurrently.
 /// @par Cancellation
-/// `transcribe` checks `*stop` between compute steps (ggml's abort callback): once set, it
-/// returns early by throwing `trident::cancelled_error`; the state stays usable.
+/// `transcribe` checks `*stop` before it starts and between decoding steps (whisper.cpp's abort
+/// callback): once set, it throws `trident::cancelled_error`; the state stays usable. An encoder
+/// step already running finishes first (about a second per 30 s window for base on 2 CPU cores,
+/// milliseconds on a GPU).
 class whisper_model::state {
  public:
   state(state&& other) noexcept;
