@@ -7,7 +7,7 @@
 # and builds it once per machine into ~/.cache/trident (see that script). The CUDA variant is
 # chosen by TRIDENT_MEDIA_CUDA (the `cuda` preset).
 option(TRIDENT_MEDIA_CUDA "Build ggml's CUDA backend for the media layer (needs /usr/local/cuda)" OFF)
-set(TRIDENT_MEDIA_CUDA_ARCHITECTURES "90" CACHE STRING "CMAKE_CUDA_ARCHITECTURES for ggml's CUDA backend")
+set(TRIDENT_MEDIA_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING "CMAKE_CUDA_ARCHITECTURES for ggml's CUDA backend")
 
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswresample libavutil)
