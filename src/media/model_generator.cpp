@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <numbers>
 #include <stdexcept>
 #include <string>
@@ -120,7 +121,8 @@ class tensor_writer {
 
   enum class fill { normal, ones, zeros, sinusoids };
 
-  void tensor(const std::string& name, std::vector<std::int32_t> shape, ggml_type type, fill how) {
+  void tensor(const std::string& name, std::vector<std::int32_t> shape, ggml_type type, fill how,
+              const std::function<void(std::vector<float>&)>& adjust = {}) {
     out_.value<std::int32_t>(static_cast<std::int32_t>(shape.size()));
     out_.value<std::int32_t>(static_cast<std::int32_t>(name.size()));
     out_.value<std::int32_t>(type);
@@ -145,6 +147,7 @@ class tensor_writer {
         }
       }
     }
+    if (adjust) adjust(values_);
     if (type == GGML_TYPE_F16) {
       halves_.resize(n);
       ggml_fp32_to_fp16_row(values_.data(), halves_.data(), static_cast<std::int64_t>(n));
@@ -236,10 +239,22 @@ void write_generated_model(const std::filesystem::path& path, std::string_view s
     }
   };
   for (int i = 0; i < h.n_audio_layer; ++i) block("encoder.blocks." + std::to_string(i) + ".", false);
+  // Decoding ends like a trained model's on a short clip: the final norm's bias points along the
+  // end-of-text token's embedding, so that token wins greedy decoding wherever it is allowed (not
+  // as the first token: whisper.cpp suppresses it there). Every file then costs the same few
+  // decoder steps, with any tool and options, instead of a random number up to the context.
+  random_source direction_source(seed ^ 0x5eedULL);
+  std::vector<float> direction(static_cast<std::size_t>(s));
+  for (auto& d : direction) d = (direction_source.next() & 1) != 0 ? 1.0f : -1.0f;
+  const std::size_t eot = 50257;  // multilingual vocabulary: <|endoftext|>
   t.tensor("decoder.positional_embedding", {s, h.n_text_ctx}, f32, f::normal);
-  t.tensor("decoder.token_embedding.weight", {s, h.n_vocab}, f16, f::normal);
+  t.tensor("decoder.token_embedding.weight", {s, h.n_vocab}, f16, f::normal, [&](std::vector<float>& v) {
+    for (std::size_t i = 0; i < direction.size(); ++i) v[eot * direction.size() + i] = 0.05f * direction[i];
+  });
   t.tensor("decoder.ln.weight", {s}, f32, f::ones);
-  t.tensor("decoder.ln.bias", {s}, f32, f::zeros);
+  t.tensor("decoder.ln.bias", {s}, f32, f::zeros, [&](std::vector<float>& v) {
+    for (std::size_t i = 0; i < direction.size(); ++i) v[i] += 2.0f * direction[i];
+  });
   for (int i = 0; i < h.n_text_layer; ++i) block("decoder.blocks." + std::to_string(i) + ".", true);
   out.commit();
 }

@@ -27,6 +27,7 @@ pipeline_options quick_options(const fs::path& out) {
   o.transcribe.threads = 1;
   o.transcribe.max_tokens = 8;
   o.transcribe.temperature_fallback = false;
+  o.transcribe.timestamps = false;  // one window per clip (a generated model's timestamps are noise)
   return o;
 }
 

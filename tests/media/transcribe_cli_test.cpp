@@ -58,7 +58,7 @@ outcome finish(pid_t pid, const fs::path& logs) {
 
 outcome run(const std::vector<std::string>& args, const fs::path& logs) { return finish(start(args, logs), logs); }
 
-std::vector<std::string> quick = {"--language", "en", "--threads", "1", "--max-tokens", "8", "--no-fallback"};
+std::vector<std::string> quick = {"--language", "en", "--threads", "1", "--max-tokens", "8", "--no-fallback", "--no-timestamps"};
 
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());

@@ -24,7 +24,10 @@ namespace trident::media {
 /// whisper.cpp's loader expects, by name and shape, f16 for the large matrices and f32 for
 /// biases, norms and positional embeddings (sinusoidal, as trained models have). The weights are
 /// normally distributed with small spread from a generator seeded with `seed`: the same seed
-/// gives the same file, byte for byte.
+/// gives the same file, byte for byte. One thing is not random: the decoder's final norm bias
+/// points along the end-of-text token's embedding, so greedy decoding ends after a token or two,
+/// as a trained model's does on a short clip; every file costs the same decoding work, whatever
+/// tool runs it (whisper-cli has no token budget).
 ///
 /// Throws `std::system_error` when the file cannot be written (nothing is left behind).
 /// @par Thread safety
