@@ -12,8 +12,17 @@ int run_threads_suite(const bench_options& options);
 int run_async_suite(const bench_options& options);
 int run_http_suite(const bench_options& options);
 int run_process_suite(const bench_options& options);
+#if TRIDENT_BENCH_MEDIA
+int run_media_suite(const bench_options& options);  // media_suite.cpp, with the media layer
+#endif
 
-std::vector<std::string> suite_names() { return {"threads", "async", "http", "process"}; }
+std::vector<std::string> suite_names() {
+#if TRIDENT_BENCH_MEDIA
+  return {"threads", "async", "http", "process", "media"};
+#else
+  return {"threads", "async", "http", "process"};
+#endif
+}
 
 int run_suite(const bench_options& options) {
   if (options.repeat < 1) throw std::invalid_argument(fmt::format("--repeat must be at least 1 (got {})", options.repeat));
@@ -21,6 +30,9 @@ int run_suite(const bench_options& options) {
   if (options.suite == "async") return run_async_suite(options);
   if (options.suite == "http") return run_http_suite(options);
   if (options.suite == "process") return run_process_suite(options);
+#if TRIDENT_BENCH_MEDIA
+  if (options.suite == "media") return run_media_suite(options);
+#endif
   throw std::invalid_argument(fmt::format("unknown benchmark suite '{}' (valid: {})", options.suite,
                                           fmt::join(suite_names(), ", ")));
 }

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "file_server.hpp"
+#include "trident/testing/file_server.hpp"
 #include "media_fixtures.hpp"
 #include "trident/media/pipeline.hpp"
 #include "trident/testing/temp_dir.hpp"
@@ -45,7 +45,7 @@ std::string read(const fs::path& p) {
 
 TEST(Pipeline, LocalFilesAndUrlsAreTranscribedNextToEachOtherAndAFailureStaysPerFile) {
   trident::testing::temp_dir out("media-pipeline");
-  media_test::file_server server(media_fixtures().dir);
+  trident::testing::file_server server(media_fixtures().dir);
   whisper_model model(media_fixtures().model);
   auto options = quick_options(out.path);
   options.srt = true;
@@ -97,7 +97,7 @@ TEST(Pipeline, LocalFilesAndUrlsAreTranscribedNextToEachOtherAndAFailureStaysPer
 
 TEST(Pipeline, SkipExistingDoesNotDownloadNorTranscribeAgain) {
   trident::testing::temp_dir out("media-pipeline");
-  media_test::file_server server(media_fixtures().dir);
+  trident::testing::file_server server(media_fixtures().dir);
   whisper_model model(media_fixtures().model);
   auto options = quick_options(out.path);
   options.skip_existing = true;
@@ -107,20 +107,20 @@ TEST(Pipeline, SkipExistingDoesNotDownloadNorTranscribeAgain) {
   const auto results = pipeline.run({server.url("speech.mp3"), container("flac").string()});
   EXPECT_EQ(results[0].outcome, file_outcome::skipped);
   EXPECT_EQ(results[1].outcome, file_outcome::skipped);
-  EXPECT_EQ(server.requests(), 0);
+  EXPECT_EQ(server.requests(), 0U);
   EXPECT_EQ(read(out.path / "speech.mp3.txt"), "done before\n");
 }
 
 TEST(Pipeline, StoppedBeforeItStartsWritesNothing) {
   trident::testing::temp_dir out("media-pipeline");
-  media_test::file_server server(media_fixtures().dir);
+  trident::testing::file_server server(media_fixtures().dir);
   whisper_model model(media_fixtures().model);
   transcribe_pipeline pipeline(model, quick_options(out.path));
   pipeline.stop();
   const auto results = pipeline.run({container("wav").string(), server.url("speech.ogg")});
   for (const auto& r : results) EXPECT_EQ(r.outcome, file_outcome::cancelled);
   EXPECT_TRUE(out.names().empty());
-  EXPECT_EQ(server.requests(), 0);
+  EXPECT_EQ(server.requests(), 0U);
 }
 
 TEST(Pipeline, StopDuringTheRunKeepsFinishedTranscriptsAndNoPartialOnes) {

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "file_server.hpp"
+#include "trident/testing/file_server.hpp"
 #include "media_fixtures.hpp"
 #include "trident/testing/temp_dir.hpp"
 
@@ -67,7 +67,7 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 
 TEST(TranscribeCommand, ModelProblemsAreUsageErrorsBeforeAnyDownload) {
   trident::testing::temp_dir logs("media-cli");
-  media_test::file_server server(media_fixtures().dir);
+  trident::testing::file_server server(media_fixtures().dir);
   const auto url = server.url("speech.mp3");
   auto r = run({"transcribe", url, "-o", (logs.path / "out").string()}, logs.path);
   EXPECT_EQ(r.exit_code, 2);
@@ -86,7 +86,7 @@ TEST(TranscribeCommand, ModelProblemsAreUsageErrorsBeforeAnyDownload) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad magic"), std::string::npos) << r.err;
 
-  EXPECT_EQ(server.requests(), 0);
+  EXPECT_EQ(server.requests(), 0U);
   EXPECT_FALSE(fs::exists(logs.path / "out" / "speech.mp3"));
 }
 
@@ -102,7 +102,7 @@ TEST(TranscribeCommand, CudaInABuildWithoutItIsAUsageError) {
 
 TEST(TranscribeCommand, LocalFilesAndAUrlWithJsonLines) {
   trident::testing::temp_dir logs("media-cli");
-  media_test::file_server server(media_fixtures().dir);
+  trident::testing::file_server server(media_fixtures().dir);
   const fs::path out = logs.path / "out";
   const auto r = run(with({"transcribe", media_fixtures().containers[0].second.string(), server.url("speech.ogg"),
                            media_fixtures().containers[2].second.string(), "--model", media_fixtures().model.string(), "-o",
