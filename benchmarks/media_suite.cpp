@@ -9,7 +9,7 @@
 //                 file (how wrappers such as nodejs-whisper run it): a model load per file.
 //
 // Method
-//   1. Setup (untimed): 48 clips of 3-10 s made by espeak-ng and ffmpeg (mp3), a generated model
+//   1. Setup (untimed): 48 clips (TRIDENT_BENCH_MEDIA_CLIPS) of 3-10 s made by espeak-ng and ffmpeg (mp3), a generated model
 //      (tiny: batch_cpu; base: batch_cpu_base), the file server (100 ms before each answer).
 //   2. Every implementation does the same work per file: greedy decoding without fallback, no
 //      timestamps, language given; the generated model ends decoding after a token or two
@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -52,7 +53,13 @@ namespace trident::bench {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr int clip_count = 48;
+/// 48 clips, like the lesson's batch of samples; TRIDENT_BENCH_MEDIA_CLIPS=N for a shorter run.
+int clip_count_from_environment() {
+  const char* text = std::getenv("TRIDENT_BENCH_MEDIA_CLIPS");
+  const int n = text != nullptr ? std::atoi(text) : 0;
+  return n > 0 ? n : 48;
+}
+const int clip_count = clip_count_from_environment();
 
 const char* const sentences[] = {
     "Download the files first.",
