@@ -253,9 +253,9 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
             w.result.media = paths[k];
             w.folder = download_dir;
             if (skip_if_done(w)) {
-              handed_off[k] = 1;
               auto send = aio::send(to_write, std::move(w));
               co_await send;
+              handed_off[k] = 1;  // only once delivered: a send cancelled before that delivered nothing
               continue;
             }
             http::request req;
@@ -279,18 +279,19 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
             }
             w.result.download_seconds = since(t0);
             if (trace_start != 0) trace::record_async("download", "media", trace_start, trace::now_ns(), paths[k].filename().string());
-            handed_off[k] = 1;
             if (!error.empty()) {
               w.result.outcome = file_outcome::failed;
               w.result.stage = "download";
               w.result.error = std::move(error);
               auto send = aio::send(to_write, std::move(w));
               co_await send;
+              handed_off[k] = 1;
               continue;
             }
             ++progress_.downloaded;
             auto send = aio::send(to_decode, std::move(w));
             co_await send;
+            handed_off[k] = 1;
           }
         };
         auto handles = std::make_shared<std::vector<aio::task_handle<void>>>();
@@ -317,6 +318,8 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
       };
       aio::run(main());
     }
+    // Every URL not handed on (never started, or cancelled while downloading or waiting for a
+    // place in a channel) is reported here, so each source has exactly one result.
     for (std::size_t k = 0; k < remote.size(); ++k) {
       if (handed_off[k] != 0) continue;
       work w = first_work(remote[k]);
