@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "trident/testing/file_server.hpp"
 #include "media_fixtures.hpp"
@@ -147,6 +149,28 @@ TEST(Pipeline, StopDuringTheRunKeepsFinishedTranscriptsAndNoPartialOnes) {
   EXPECT_LT(ok, sources.size());
   // Every file in the folder belongs to a finished transcript: two per ok file.
   EXPECT_EQ(out.names().size(), 2 * ok);
+}
+
+TEST(Pipeline, StopDuringDownloadsLeavesNoFileAndReportsEveryUrl) {
+  trident::testing::temp_dir out("media-pipeline");
+  trident::testing::file_server server(media_fixtures().dir, std::chrono::milliseconds(3000));
+  whisper_model model(media_fixtures().model);
+  auto options = quick_options(out.path);
+  options.downloads = 2;
+  transcribe_pipeline pipeline(model, options);
+  const std::vector<std::string> sources = {server.url("speech.mp3"), server.url("speech.ogg"), server.url("speech.flac")};
+  std::thread stopper([&] {
+    while (server.requests() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    pipeline.stop();
+  });
+  const auto results = pipeline.run(sources);  // a download that finished would be transcribed: ok
+  stopper.join();
+  ASSERT_EQ(results.size(), 3U);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].source, sources[i]);
+    EXPECT_EQ(results[i].outcome, file_outcome::cancelled);
+  }
+  EXPECT_TRUE(out.names().empty());
 }
 
 TEST(Pipeline, SubtitleFormats) {
