@@ -102,5 +102,8 @@ std::string crash_isolation(output& out);
 std::string aiohttp_pages(output& out);
 std::string streaming_download(output& out);
 std::string http_scraper(output& out);
+#if TRIDENT_LESSON_MEDIA
+std::string transcribe(output& out);  // with the media layer only
+#endif
 
 }  // namespace trident::lesson
