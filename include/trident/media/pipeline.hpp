@@ -79,7 +79,9 @@ class transcribe_pipeline {
   transcribe_pipeline(const whisper_model& model, pipeline_options options);
 
   /// Runs every source; results in input order. `on_file` (optional) is called on the calling
-  /// thread as each file finishes (for `--json` lines and the progress display).
+  /// thread as each file finishes (for `--json` lines and the progress display); it must not
+  /// throw (the stages would wait for a writer that is gone). Throws `model_error` before
+  /// anything starts when a whisper state cannot be allocated.
   std::vector<file_result> run(const std::vector<std::string>& sources,
                                const std::function<void(const file_result&)>& on_file = {});
 
