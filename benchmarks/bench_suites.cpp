@@ -16,13 +16,19 @@ int run_scenarios_suite(const bench_options& options);
 #if defined(TRIDENT_WITH_CLUSTER)
 int run_cluster_suite(const bench_options& options);  // cluster_suite.cpp, built with MPI only
 #endif
+#if TRIDENT_BENCH_MEDIA
+int run_media_suite(const bench_options& options);  // media_suite.cpp, with the media layer
+#endif
 
 std::vector<std::string> suite_names() {
+  std::vector<std::string> names{"threads", "async", "http", "process", "scenarios"};
 #if defined(TRIDENT_WITH_CLUSTER)
-  return {"threads", "async", "http", "process", "scenarios", "cluster"};
-#else
-  return {"threads", "async", "http", "process", "scenarios"};
+  names.push_back("cluster");
 #endif
+#if TRIDENT_BENCH_MEDIA
+  names.push_back("media");
+#endif
+  return names;
 }
 
 int run_suite(const bench_options& options) {
@@ -34,6 +40,9 @@ int run_suite(const bench_options& options) {
   if (options.suite == "scenarios") return run_scenarios_suite(options);
 #if defined(TRIDENT_WITH_CLUSTER)
   if (options.suite == "cluster") return run_cluster_suite(options);
+#endif
+#if TRIDENT_BENCH_MEDIA
+  if (options.suite == "media") return run_media_suite(options);
 #endif
   throw std::invalid_argument(fmt::format("unknown benchmark suite '{}' (valid: {})", options.suite,
                                           fmt::join(suite_names(), ", ")));

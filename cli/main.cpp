@@ -13,6 +13,9 @@
 #include "fetch_command.hpp"
 #include "scenarios_command.hpp"
 #include "service_process.hpp"
+#if TRIDENT_WITH_MEDIA
+#include "transcribe_command.hpp"
+#endif
 #include "tour.hpp"
 #include "trident/proc/worker_main.hpp"
 #include "trident/trace/html_timeline.hpp"
@@ -22,6 +25,12 @@
 #endif
 #include "trident/trace/recorder.hpp"
 #include "trident/version.hpp"
+
+#if defined(TRIDENT_WITH_CLUSTER)
+#define TRIDENT_HAS_CLUSTER_DEMO 1
+#else
+#define TRIDENT_HAS_CLUSTER_DEMO 0
+#endif
 
 namespace {
 
@@ -176,12 +185,51 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"process", "thread"}));
 #endif
 
+#if TRIDENT_WITH_MEDIA
+  trident::cli::transcribe_flags transcribe;
+  std::string transcribe_trace;
+  auto* transcribe_cmd = app.add_subcommand(
+      "transcribe", "Download audio/video files and transcribe them with Whisper, as a pipeline that keeps the device busy");
+  transcribe_cmd->add_option("sources", transcribe.sources, "Files or URLs to transcribe")->default_str("");
+  transcribe_cmd->add_option("-i,--input", transcribe.input, "Read files/URLs from FILE, one per line; - for stdin");
+  transcribe_cmd->add_option("-o,--output", transcribe.output_dir,
+                             "Save downloads and transcripts into DIR (default: downloads in ., transcripts next to each file)");
+  transcribe_cmd->add_option("--model", transcribe.model, "ggml Whisper model file (default: $TRIDENT_WHISPER_MODEL)");
+  transcribe_cmd->add_option("--device", transcribe.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  transcribe_cmd->add_option("--language", transcribe.language, "Spoken language: auto, or a code such as en");
+  transcribe_cmd->add_option("-j,--jobs", transcribe.jobs, "Downloads in flight")->check(whole_number)->check(CLI::Range(1, 1000));
+  transcribe_cmd->add_option("--decoders", transcribe.decoders, "Decoding threads")->check(whole_number)->check(CLI::Range(1, 256));
+  transcribe_cmd->add_option("--states", transcribe.states, "Whisper states: files transcribed at once on the one model")
+      ->check(whole_number)
+      ->check(CLI::Range(1, 64));
+  transcribe_cmd->add_option("--threads", transcribe.threads, "Compute threads per state (0: the cores shared among the states)")
+      ->check(whole_number)
+      ->check(CLI::Range(0, 1024));
+  transcribe_cmd->add_option("--queue", transcribe.queue, "Decoded files waiting for a state, at most (back-pressure)")
+      ->check(whole_number)
+      ->check(CLI::Range(1, 1024));
+  transcribe_cmd->add_option("--retries", transcribe.retries, "Extra download attempts after a retriable failure")
+      ->check(whole_number)
+      ->check(CLI::Range(0, 100));
+  transcribe_cmd->add_option("--format", transcribe.formats, "Also write subtitles: srt, vtt (repeatable)")
+      ->check(CLI::IsMember({"srt", "vtt"}));
+  transcribe_cmd->add_option("--max-tokens", transcribe.max_tokens, "Tokens per segment at most (0: no limit)")
+      ->check(whole_number)
+      ->check(CLI::Range(0, 448));
+  transcribe_cmd->add_flag("--no-fallback", transcribe.no_fallback, "Greedy decoding once, without temperature fallback");
+  transcribe_cmd->add_flag("--no-timestamps", transcribe.no_timestamps, "One segment per 30 s window, no timestamps");
+  transcribe_cmd->add_flag("--skip-existing", transcribe.skip_existing, "Skip files whose NAME.EXT.txt exists");
+  transcribe_cmd->add_flag("--json", transcribe.json, "One JSON object per file instead of the table");
+  transcribe_cmd->add_option("--trace", transcribe_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
+#endif
+
   // CLI11 would report an unknown command word as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {
       (void)app.get_subcommand(argv[1]);
     } catch (const CLI::OptionNotFound&) {
-      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch, scenarios, advise, cluster-demo; see trident --help)\n", argv[1]);
+      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch, scenarios, advise%s%s; see trident --help)\n",
+                   argv[1], TRIDENT_WITH_MEDIA ? ", transcribe" : "", TRIDENT_HAS_CLUSTER_DEMO ? ", cluster-demo" : "");
       return trident::cli::exit_code::usage;
     }
   }
@@ -202,6 +250,9 @@ int main(int argc, char** argv) {
     if (*advise_cmd) return trident::cli::run_advise(advise);
 #if defined(TRIDENT_WITH_CLUSTER)
     if (*demo_cmd) return trident::cli::run_cluster_demo(demo);
+#endif
+#if TRIDENT_WITH_MEDIA
+    if (*transcribe_cmd) return with_trace(transcribe_trace, [&] { return trident::cli::run_transcribe(transcribe); });
 #endif
   } catch (const trident::cli::usage_error& e) {
     std::fprintf(stderr, "trident: %s\n", e.what());

@@ -9,8 +9,9 @@ holds only the layers below it). This check adds what a compiler does not catch:
   2. No code uses the flat `trident::detail` namespace: every layer has its own.
   3. No header, compiled or not, includes a layer that is not below its own.
   4. The command, the examples and the benchmarks use public headers only.
-  5. The umbrella trident/trident.hpp includes every public header of the runtime layers (the
-     cluster layer, which brings MPI, has its own umbrella, trident/cluster.hpp).
+  5. The umbrella trident/trident.hpp includes every public header of the runtime layers (not
+     those of the layers with umbrellas of their own, which bring heavy dependencies: cluster
+     (MPI, trident/cluster.hpp) and media (FFmpeg, whisper.cpp)).
 
   tools/check_layers.py        prints every violation; exit 1 if there is any
 """
@@ -30,9 +31,11 @@ BELOW["proc"] = ["aio", "exec", "sync", "trace", "core"]
 BELOW["http"] = ["aio", "exec", "sync", "trace", "core"]
 BELOW["advisor"] = ["proc", "aio", "exec", "sync", "trace", "core"]
 BELOW["cluster"] = ["proc", "aio", "exec", "sync", "trace", "core"]
+BELOW["media"] = ["http", "aio", "exec", "sync", "trace", "core"]
 LAYERS = list(BELOW)
-# Layers with heavy dependencies have umbrellas of their own (trident/cluster.hpp), not trident.hpp.
-OWN_UMBRELLA = {"cluster"}
+# Layers with heavy dependencies have umbrellas of their own (trident/cluster.hpp, the media
+# layer's), not trident.hpp.
+OWN_UMBRELLA = {"cluster", "media"}
 
 NAMED_DETAIL = re.compile(r"\b(" + "|".join(LAYERS) + r")::detail\b")
 FLAT_DETAIL = re.compile(r"\btrident::detail\b")

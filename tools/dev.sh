@@ -14,7 +14,10 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libcurl4-openssl-dev libcereal-dev python3
-          libvips-dev chromium postgresql libpq-dev openmpi-bin libopenmpi-dev)
+          libvips-dev chromium postgresql libpq-dev openmpi-bin libopenmpi-dev
+          # The media layer: FFmpeg's libraries, OpenSSL (model hashes), npm to obtain whisper.cpp
+          # (tools/whisper_cache.sh), and the tools its tests make media with.
+          libavformat-dev libavcodec-dev libswresample-dev libavutil-dev libssl-dev npm nodejs ffmpeg espeak-ng)
 
 install_missing() {
   # The clang preset needs Debian's clang-16 (with libstdc++ 12, as g++ uses).

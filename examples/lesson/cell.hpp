@@ -102,6 +102,9 @@ std::string crash_isolation(output& out);
 std::string aiohttp_pages(output& out);
 std::string streaming_download(output& out);
 std::string http_scraper(output& out);
+#if TRIDENT_LESSON_MEDIA
+std::string transcribe(output& out);  // with the media layer only
+#endif
 std::string choosing(output& out);
 
 }  // namespace trident::lesson

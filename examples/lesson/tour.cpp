@@ -65,7 +65,11 @@ constexpr std::array cells{
               "asyncio + http", "Media pipeline: async download helpers", &streaming_download},
     cell_info{21, "http_scraper", "Exercise 2 for real: semaphore of 3, a refused URL, retries with backoff",
               "asyncio + http", "Exercise 2: Async Web Scraper (with retries)", &http_scraper},
-    cell_info{22, "choosing", "Choosing the right approach, measured: four scenarios under every model (small sizes)",
+#if TRIDENT_LESSON_MEDIA
+    cell_info{22, "transcribe", "Download and transcribe as one pipeline: one model, two states, overlap",
+              "pipeline", "Media pipeline: download and transcribe with Whisper", &transcribe},
+#endif
+    cell_info{23, "choosing", "Choosing the right approach, measured: four scenarios under every model (small sizes)",
               "all models", "Choosing the Right Approach", &choosing},
 };
 

@@ -1,0 +1,241 @@
+// `trident transcribe`: the lesson's media example. Checks the model and the device, then runs
+// media::transcribe_pipeline (download → decode → transcribe → write, docs/media.md), with a
+// progress line on a terminal and a summary with × realtime.
+//
+// Stopping: SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one signal
+// thread, which stops the pipeline: downloads in flight are aborted and leave nothing,
+// transcriptions in flight are abandoned, finished transcripts are kept (each written
+// atomically). The exit code says which signal (128 + N).
+
+#include "transcribe_command.hpp"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "trident/media/device.hpp"
+#include "trident/media/errors.hpp"
+#include "trident/media/pipeline.hpp"
+#include "trident/media/whisper_model.hpp"
+
+#include "exit_codes.hpp"
+#include "progress.hpp"
+
+namespace trident::cli {
+
+namespace {
+
+std::vector<std::string> read_sources(const transcribe_flags& flags) {
+  std::vector<std::string> sources;
+  auto take = [&](std::string line) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') return;
+    const auto last = line.find_last_not_of(" \t\r");
+    sources.push_back(line.substr(first, last - first + 1));
+  };
+  for (const auto& s : flags.sources) take(s);
+  if (!flags.input.empty()) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (flags.input != "-") {
+      file.open(flags.input);
+      if (!file) throw usage_error("cannot read input list '" + flags.input + "': " + std::strerror(errno));
+      in = &file;
+    }
+    for (std::string line; std::getline(*in, line);) take(line);
+  }
+  return sources;
+}
+
+void prepare_output_dir(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
+  if (!ec && ::access(dir.c_str(), W_OK | X_OK) != 0) ec = std::error_code(errno, std::generic_category());
+  if (ec) throw usage_error("cannot save into output folder '" + dir + "': " + ec.message());
+}
+
+void print_summary(const std::vector<media::file_result>& results, double wall) {
+  std::size_t ok = 0, skipped = 0, failed = 0, cancelled = 0;
+  double audio = 0;
+  for (const auto& r : results) {
+    switch (r.outcome) {
+      case media::file_outcome::ok: ++ok; audio += r.audio_seconds; break;
+      case media::file_outcome::skipped: ++skipped; break;
+      case media::file_outcome::failed: ++failed; break;
+      case media::file_outcome::cancelled: ++cancelled; break;
+    }
+  }
+  const bool all_rows = results.size() <= 30;
+  bool header = false;
+  for (const auto& r : results) {
+    if (!all_rows && r.outcome == media::file_outcome::ok) continue;
+    if (!header) {
+      std::printf("%-9s %8s %10s %9s  %s\n", "result", "audio s", "transcribe", "realtime", "file -> transcript / error");
+      header = true;
+    }
+    const std::string where = r.outcome == media::file_outcome::ok
+                                  ? r.media.string() + " -> " + r.outputs.front().string()
+                                  : (r.error.empty() ? r.source : r.source + ": " + r.error);
+    std::printf("%-9s %8.1f %9.2fs %8.1fx  %s\n", media::to_string(r.outcome), r.audio_seconds, r.transcribe_seconds, r.realtime(),
+                where.c_str());
+  }
+  std::printf("%zu files: %zu ok, %zu skipped, %zu failed, %zu cancelled; %.1f s of audio in %.2f s (%.1fx realtime)\n",
+              results.size(), ok, skipped, failed, cancelled, audio, wall, wall > 0 ? audio / wall : 0.0);
+}
+
+}  // namespace
+
+int run_transcribe(const transcribe_flags& flags) {
+  const auto sources = read_sources(flags);
+  if (sources.empty()) throw usage_error("transcribe: no files or URLs given (arguments, -i FILE or -i -)");
+  std::string model_path = flags.model;
+  if (model_path.empty()) {
+    if (const char* env = std::getenv("TRIDENT_WHISPER_MODEL")) model_path = env;
+  }
+  if (model_path.empty()) {
+    throw usage_error("transcribe: no model (give a ggml Whisper model file with --model PATH or TRIDENT_WHISPER_MODEL)");
+  }
+  for (const auto& f : flags.formats) {
+    if (f != "srt" && f != "vtt" && f != "txt" && f != "json") throw usage_error("--format must be srt or vtt, not '" + f + "'");
+  }
+
+  // The stop signals go to the signal thread only: block them before any thread starts (ggml's
+  // compute threads included). One that arrives meanwhile waits for the signal thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // "stop waiting": sent by this function when done
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Everything that can make the run impossible is checked before the first download.
+  media::device_choice device;
+  try {
+    media::check_language(flags.language);
+    device = media::choose_device(flags.device, media::probe_devices());
+  } catch (const std::exception& e) {
+    throw usage_error(e.what());
+  }
+  std::fprintf(stderr, "Using device: %s (%s)\n", media::to_string(device.kind), device.reason.c_str());
+  prepare_output_dir(flags.output_dir);
+
+  media::model_options mo;
+  mo.device = device.kind;
+  std::unique_ptr<media::whisper_model> model;
+  try {
+    model = std::make_unique<media::whisper_model>(model_path, mo);
+  } catch (const media::model_error& e) {
+    throw usage_error(e.what());
+  }
+  std::fprintf(stderr, "Model: %s (%s, sha256 %.12s…), loaded in %.2f s\n", model_path.c_str(), model->info().size_name.c_str(),
+               model->info().sha256.c_str(), model->load_seconds());
+
+  media::pipeline_options options;
+  options.output_dir = flags.output_dir;
+  options.downloads = static_cast<std::size_t>(flags.jobs);
+  options.decoders = static_cast<std::size_t>(flags.decoders);
+  options.states = static_cast<std::size_t>(flags.states);
+  options.queue = static_cast<std::size_t>(flags.queue);
+  options.retries = flags.retries;
+  options.skip_existing = flags.skip_existing;
+  options.srt = std::find(flags.formats.begin(), flags.formats.end(), "srt") != flags.formats.end();
+  options.vtt = std::find(flags.formats.begin(), flags.formats.end(), "vtt") != flags.formats.end();
+  options.transcribe.language = flags.language;
+  const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  options.transcribe.threads = flags.threads > 0 ? flags.threads : std::max(1, cores / std::max(1, flags.states));
+  options.transcribe.max_tokens = flags.max_tokens;
+  options.transcribe.temperature_fallback = !flags.no_fallback;
+  options.transcribe.timestamps = !flags.no_timestamps;
+  media::transcribe_pipeline pipeline(*model, options);
+
+  std::atomic<int> stop_signal{0};
+  std::thread watcher([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0 || sig == SIGUSR1) return;
+      int none = 0;
+      stop_signal.compare_exchange_strong(none, sig);
+      pipeline.stop();
+    }
+  });
+
+  const bool live = !flags.json && ::isatty(STDERR_FILENO) != 0;
+  std::mutex draw_mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread ticker;
+  progress_line line(stderr, STDERR_FILENO);
+  auto state = [&] {
+    const auto& p = pipeline.progress();
+    progress_state s;
+    s.items_total = p.total;
+    s.items_done = p.finished;
+    s.items_failed = p.failed;
+    return s;
+  };
+  if (live) {
+    ticker = std::thread([&] {
+      std::unique_lock lock(draw_mutex);
+      while (!done) {
+        line.draw(state(), pipeline.progress().download_bytes);
+        done_cv.wait_for(lock, std::chrono::milliseconds(150));
+      }
+    });
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  auto results = pipeline.run(sources, [&](const media::file_result& r) {
+    if (flags.json) {
+      std::printf("%s\n", r.to_json().c_str());
+      std::fflush(stdout);
+    }
+  });
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (live) {
+    {
+      std::lock_guard lock(draw_mutex);
+      done = true;
+    }
+    done_cv.notify_all();
+    ticker.join();
+    line.draw(state(), pipeline.progress().download_bytes);
+    line.finish();
+  }
+  pthread_kill(watcher.native_handle(), SIGUSR1);
+  watcher.join();
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+
+  if (!flags.json) {
+    if (stop_signal != 0) {
+      std::printf("interrupted by %s: finished transcripts were kept, unfinished files left nothing behind\n",
+                  sigabbrev_np(stop_signal) != nullptr ? (std::string("SIG") + sigabbrev_np(stop_signal)).c_str() : "a signal");
+    }
+    print_summary(results, wall);
+  }
+  std::fflush(stdout);
+  if (stop_signal != 0) return exit_code::for_signal(stop_signal);
+  for (const auto& r : results) {
+    if (r.outcome == media::file_outcome::failed || r.outcome == media::file_outcome::cancelled) return exit_code::some_failed;
+  }
+  return exit_code::ok;
+}
+
+}  // namespace trident::cli

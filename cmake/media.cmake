@@ -1,0 +1,74 @@
+# The media layer (trident::media): decoding with FFmpeg's libraries and speech recognition with
+# whisper.cpp. It brings heavy dependencies, so it has an umbrella of its own and is not part of
+# trident::trident (docs/layers.md).
+#
+# whisper.cpp: a system installation (find_package(whisper)) when there is one; otherwise
+# tools/whisper_cache.sh obtains it from the npm registry, pinned by version and integrity hash,
+# and builds it once per machine into ~/.cache/trident (see that script). The CUDA variant is
+# chosen by TRIDENT_MEDIA_CUDA (the `cuda` preset).
+option(TRIDENT_MEDIA_CUDA "Build ggml's CUDA backend for the media layer (needs /usr/local/cuda)" OFF)
+set(TRIDENT_MEDIA_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING "CMAKE_CUDA_ARCHITECTURES for ggml's CUDA backend")
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswresample libavutil)
+find_package(OpenSSL REQUIRED)  # SHA-256 of model files
+find_package(nlohmann_json REQUIRED)  # the .json transcripts
+
+if(TRIDENT_MEDIA_CUDA)
+  set(trident_whisper_variant cuda)
+else()
+  set(trident_whisper_variant cpu)
+  # A system whisper.cpp, unless an earlier configure of this build folder took the cached one.
+  if(NOT TRIDENT_WHISPER_FROM_CACHE)
+    find_package(whisper CONFIG QUIET)
+  endif()
+endif()
+if(whisper_FOUND)
+  message(STATUS "media: using the system whisper.cpp ${WHISPER_VERSION} (${whisper_DIR})")
+else()
+  foreach(tool npm node)
+    find_program(TRIDENT_${tool}_PROGRAM ${tool})
+    if(NOT TRIDENT_${tool}_PROGRAM)
+      message(FATAL_ERROR "media: whisper.cpp is not installed and '${tool}' is missing to obtain it "
+                          "(apt-get install npm, or tools/dev.sh; or configure with -DTRIDENT_WITH_MEDIA=OFF)")
+    endif()
+  endforeach()
+  if(TRIDENT_MEDIA_CUDA AND NOT EXISTS /usr/local/cuda/bin/nvcc AND NOT DEFINED ENV{CUDACXX})
+    message(FATAL_ERROR "media: the cuda preset needs the CUDA toolkit in /usr/local/cuda (no nvcc there); "
+                        "Debian has no package for CUDA 13, install NVIDIA's toolkit or use the release preset")
+  endif()
+  message(STATUS "media: obtaining whisper.cpp (${trident_whisper_variant}) through tools/whisper_cache.sh; "
+                 "the first time on a machine this builds it (a few minutes)")
+  execute_process(
+    COMMAND ${PROJECT_SOURCE_DIR}/tools/whisper_cache.sh ${trident_whisper_variant} "${TRIDENT_MEDIA_CUDA_ARCHITECTURES}"
+    OUTPUT_VARIABLE trident_whisper_out
+    RESULT_VARIABLE trident_whisper_rc
+    OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT trident_whisper_rc EQUAL 0)
+    message(FATAL_ERROR "media: obtaining whisper.cpp failed (see the messages above)")
+  endif()
+  string(REGEX REPLACE ".*\n" "" TRIDENT_WHISPER_PREFIX "${trident_whisper_out}")
+  set(TRIDENT_WHISPER_FROM_CACHE ON CACHE INTERNAL "whisper.cpp comes from tools/whisper_cache.sh")
+  if(TRIDENT_MEDIA_CUDA)
+    find_package(CUDAToolkit REQUIRED)  # ggml-cuda's static library needs cudart and cuBLAS
+  endif()
+  set(ggml_DIR ${TRIDENT_WHISPER_PREFIX}/lib/cmake/ggml CACHE PATH "ggml of the cached whisper.cpp" FORCE)
+  find_package(whisper CONFIG REQUIRED PATHS ${TRIDENT_WHISPER_PREFIX} NO_DEFAULT_PATH)
+  message(STATUS "media: whisper.cpp from ${TRIDENT_WHISPER_PREFIX}")
+endif()
+find_program(TRIDENT_WHISPER_CLI whisper-cli HINTS ${TRIDENT_WHISPER_PREFIX}/bin)
+
+trident_add_layer(media BELOW http SOURCES
+  src/media/audio.cpp
+  src/media/device.cpp
+  src/media/model_file.cpp
+  src/media/model_generator.cpp
+  src/media/pipeline.cpp
+  src/media/whisper_model.cpp)
+target_link_libraries(trident_media PRIVATE whisper PkgConfig::FFMPEG OpenSSL::Crypto nlohmann_json::nlohmann_json)
+target_compile_definitions(trident_media PRIVATE TRIDENT_MEDIA_HAS_CUDA=$<BOOL:${GGML_CUDA}>)
+
+# The generator of test models: a ggml Whisper file with real dimensions and seeded weights.
+add_executable(trident_make_whisper_model media/make_whisper_model.cpp)
+set_target_properties(trident_make_whisper_model PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+target_link_libraries(trident_make_whisper_model PRIVATE trident_media trident_project_options)

@@ -1,0 +1,37 @@
+#pragma once
+/// @file
+/// `media::write_generated_model`: a ggml Whisper model file with the real dimensions of a
+/// published model size and seeded random weights, for tests and benchmarks where no real
+/// weights can be downloaded. whisper.cpp loads and runs it exactly like a trained model of that
+/// size — the cost of every step is real — but the text it produces is meaningless.
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+
+#include "trident/media/model_file.hpp"
+
+namespace trident::media {
+
+/// The published dimensions (multilingual vocabulary of 51865 tokens, 80 mel bands) of the
+/// sizes `"tiny"` (4+4 layers, width 384) and `"base"` (6+6 layers, width 512). Throws
+/// `std::invalid_argument` for other names.
+[[nodiscard]] whisper_hparams published_hparams(std::string_view size);
+
+/// Writes a model of `size` to `path` atomically (trident::atomic_file; an existing file is
+/// replaced): the file magic, hyperparameters, a real Slaney mel filter bank, a byte-level
+/// vocabulary (" " and every single byte are tokens, then pseudo-words) and every tensor
+/// whisper.cpp's loader expects, by name and shape, f16 for the large matrices and f32 for
+/// biases, norms and positional embeddings (sinusoidal, as trained models have). The weights are
+/// normally distributed with small spread from a generator seeded with `seed`: the same seed
+/// gives the same file, byte for byte. One thing is not random: the decoder's final norm bias
+/// points along the end-of-text token's embedding, so greedy decoding ends after a token or two,
+/// as a trained model's does on a short clip; every file costs the same decoding work, whatever
+/// tool runs it (whisper-cli has no token budget).
+///
+/// Throws `std::system_error` when the file cannot be written (nothing is left behind).
+/// @par Thread safety
+/// Any number of threads may write different files.
+void write_generated_model(const std::filesystem::path& path, std::string_view size, std::uint64_t seed);
+
+}  // namespace trident::media

@@ -1,0 +1,41 @@
+// trident_make_whisper_model: writes a ggml Whisper model with the real dimensions of a published
+// size and seeded random weights (see trident/media/model_generator.hpp). For tests, benchmarks
+// and the tour, where no trained weights can be downloaded; the text such a model writes is
+// meaningless, the time it takes is real.
+//
+//   trident_make_whisper_model tiny models/ggml-tiny-generated.bin [--seed N]
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "trident/media/model_generator.hpp"
+
+int main(int argc, char** argv) {
+  if (argc != 3 && !(argc == 5 && std::string(argv[3]) == "--seed")) {
+    std::fprintf(stderr, "usage: trident_make_whisper_model tiny|base OUTPUT [--seed N]\n");
+    return 2;
+  }
+  const std::string size = argv[1];
+  if (size != "tiny" && size != "base") {
+    std::fprintf(stderr, "trident_make_whisper_model: size must be tiny or base, not '%s'\n", size.c_str());
+    return 2;
+  }
+  std::uint64_t seed = 42;
+  if (argc == 5) {
+    char* end = nullptr;
+    seed = std::strtoull(argv[4], &end, 10);
+    if (end == argv[4] || *end != '\0') {
+      std::fprintf(stderr, "trident_make_whisper_model: --seed needs a whole number, not '%s'\n", argv[4]);
+      return 2;
+    }
+  }
+  try {
+    trident::media::write_generated_model(argv[2], size, seed);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "trident_make_whisper_model: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,417 @@
+#include "trident/media/pipeline.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "trident/aio/channel_ends.hpp"
+#include "trident/aio/event_loop.hpp"
+#include "trident/aio/run.hpp"
+#include "trident/aio/spawn.hpp"
+#include "trident/core/atomic_file.hpp"
+#include "trident/http/fetch.hpp"
+#include "trident/http/session.hpp"
+#include "trident/media/audio.hpp"
+#include "trident/media/errors.hpp"
+#include "trident/sync/channel.hpp"
+#include "trident/trace/recorder.hpp"
+
+namespace trident::media {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// Closes `ch` when the last of its producers says it is done.
+template <class Channel>
+class producers {
+ public:
+  producers(Channel& ch, int count) : channel_(ch), left_(count) {}
+  void done() {
+    if (left_.fetch_sub(1) == 1) channel_.close();
+  }
+
+ private:
+  Channel& channel_;
+  std::atomic<int> left_;
+};
+
+std::string timestamp(double seconds, char fraction_separator) {
+  const auto ms = static_cast<long long>(std::llround(seconds * 1000));
+  char text[32];
+  std::snprintf(text, sizeof text, "%02lld:%02lld:%02lld%c%03lld", ms / 3'600'000, ms / 60'000 % 60, ms / 1000 % 60,
+                fraction_separator, ms % 1000);
+  return text;
+}
+
+std::string trimmed(const std::string& s) {
+  std::string_view t = s;
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  return std::string(t);
+}
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  atomic_file file(path, {.if_exists = atomic_file::existing::replace});
+  file.write(text);
+  file.commit();
+}
+
+}  // namespace
+
+bool is_url(std::string_view source) noexcept { return source.starts_with("http://") || source.starts_with("https://"); }
+
+const char* to_string(file_outcome o) noexcept {
+  switch (o) {
+    case file_outcome::ok: return "ok";
+    case file_outcome::skipped: return "skipped";
+    case file_outcome::failed: return "failed";
+    case file_outcome::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+std::string file_result::to_json() const {
+  nlohmann::json j;
+  j["source"] = source;
+  j["media"] = media.string();
+  j["result"] = to_string(outcome);
+  if (!error.empty()) {
+    j["stage"] = stage;
+    j["error"] = error;
+  }
+  j["audio_seconds"] = audio_seconds;
+  j["download_seconds"] = download_seconds;
+  j["decode_seconds"] = decode_seconds;
+  j["transcribe_seconds"] = transcribe_seconds;
+  j["realtime"] = realtime();
+  if (!language.empty()) j["language"] = language;
+  j["outputs"] = nlohmann::json::array();
+  for (const auto& o : outputs) j["outputs"].push_back(o.string());
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string to_srt(const transcription& t) {
+  std::string out;
+  int n = 0;
+  for (const auto& s : t.segments) {
+    out += std::to_string(++n) + "\n" + timestamp(s.start, ',') + " --> " + timestamp(s.end, ',') + "\n" + trimmed(s.text) + "\n\n";
+  }
+  return out;
+}
+
+std::string to_vtt(const transcription& t) {
+  std::string out = "WEBVTT\n\n";
+  for (const auto& s : t.segments) {
+    out += timestamp(s.start, '.') + " --> " + timestamp(s.end, '.') + "\n" + trimmed(s.text) + "\n\n";
+  }
+  return out;
+}
+
+/// One input on its way through the stages.
+struct transcribe_pipeline::work {
+  std::size_t index = 0;
+  fs::path folder;  // where its outputs go
+  decoded_audio audio;
+  transcription text;
+  file_result result;
+};
+
+transcribe_pipeline::transcribe_pipeline(const whisper_model& model, pipeline_options options)
+    : model_(model), options_(std::move(options)) {
+  check_language(options_.transcribe.language);
+  for (std::size_t* n : {&options_.downloads, &options_.decoders, &options_.states, &options_.queue}) {
+    if (*n == 0) throw std::invalid_argument("pipeline: downloads, decoders, states and queue must be at least 1");
+  }
+}
+
+std::vector<fs::path> transcribe_pipeline::outputs_for(const fs::path& media, const fs::path& folder) const {
+  const std::string name = media.filename().string();
+  std::vector<fs::path> out{folder / (name + ".txt"), folder / (name + ".json")};
+  if (options_.srt) out.push_back(folder / (name + ".srt"));
+  if (options_.vtt) out.push_back(folder / (name + ".vtt"));
+  return out;
+}
+
+void transcribe_pipeline::stop() noexcept {
+  stop_.store(true);
+  std::lock_guard lock(stop_mutex_);
+  if (cancel_downloads_) cancel_downloads_();
+}
+
+void transcribe_pipeline::write_outputs(const work& w, const transcription& t, file_result& r) const {
+  const auto paths = outputs_for(r.media, w.folder);
+  nlohmann::json j;
+  j["source"] = r.source;
+  j["media"] = r.media.string();
+  j["model"] = {{"path", model_.path().string()}, {"sha256", model_.info().sha256}, {"size", model_.info().size_name}};
+  j["language"] = t.language;
+  j["audio_seconds"] = r.audio_seconds;
+  j["timings"] = {{"download_seconds", r.download_seconds},
+                  {"decode_seconds", r.decode_seconds},
+                  {"transcribe_seconds", r.transcribe_seconds},
+                  {"realtime", r.realtime()}};
+  j["segments"] = nlohmann::json::array();
+  for (const auto& s : t.segments) j["segments"].push_back({{"start", s.start}, {"end", s.end}, {"text", trimmed(s.text)}});
+  j["text"] = t.text();
+  // The JSON file last: its presence says the transcript is complete (--skip-existing looks at
+  // the .txt, which is written first... and so also complete, being atomic).
+  write_text_file(paths[0], t.text());
+  std::size_t next = 2;
+  if (options_.srt) write_text_file(paths[next++], to_srt(t));
+  if (options_.vtt) write_text_file(paths[next++], to_vtt(t));
+  write_text_file(paths[1], j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  r.outputs = paths;
+}
+
+std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>& sources,
+                                                  const std::function<void(const file_result&)>& on_file) {
+  const auto started = std::chrono::steady_clock::now();
+  progress_.total = sources.size();
+  std::vector<file_result> results(sources.size());
+
+  // The states first: a failure to allocate one is the run's error, before anything starts.
+  std::vector<whisper_model::state> states;
+  for (std::size_t i = 0; i < options_.states; ++i) states.push_back(model_.new_state());
+
+  const fs::path download_dir = options_.output_dir.empty() ? fs::path(".") : options_.output_dir;
+  std::vector<std::size_t> local, remote;
+  for (std::size_t i = 0; i < sources.size(); ++i) (is_url(sources[i]) ? remote : local).push_back(i);
+
+  // Capacities: the decode queue holds a few compressed files' names (cheap); the transcribe
+  // queue holds decoded audio, the memory that back-pressure bounds.
+  channel<work> to_decode{std::max<std::size_t>(options_.decoders, 1)};
+  channel<work> to_transcribe{options_.queue};
+  channel<work> to_write{options_.states + options_.decoders + 2};
+  producers<channel<work>> decode_senders(to_decode, 2);
+  producers<channel<work>> transcribe_senders(to_transcribe, static_cast<int>(options_.decoders));
+  producers<channel<work>> write_senders(to_write, 2 + static_cast<int>(options_.decoders + options_.states));
+
+  auto skip_if_done = [&](work& w) {
+    if (!options_.skip_existing) return false;
+    std::error_code ec;
+    if (!fs::exists(outputs_for(w.result.media, w.folder)[0], ec)) return false;
+    w.result.outcome = file_outcome::skipped;
+    return true;
+  };
+  auto first_work = [&](std::size_t i) {
+    work w;
+    w.index = i;
+    w.result.source = sources[i];
+    return w;
+  };
+
+  std::vector<std::jthread> threads;
+  // Local files: straight to the decoders.
+  threads.emplace_back([&] {
+    trace::set_thread_name("transcribe: local files");
+    for (std::size_t i : local) {
+      work w = first_work(i);
+      w.result.media = sources[i];
+      w.folder = options_.output_dir.empty() ? w.result.media.parent_path() : options_.output_dir;
+      if (w.folder.empty()) w.folder = ".";
+      if (stop_) {
+        w.result.outcome = file_outcome::cancelled;
+        to_write.send(std::move(w));
+      } else if (skip_if_done(w)) {
+        to_write.send(std::move(w));
+      } else {
+        to_decode.send(std::move(w));
+      }
+    }
+    decode_senders.done();
+    write_senders.done();
+  });
+
+  // URLs: downloaded through one session on an event loop, handed to the decoders as each one
+  // completes (not when all have).
+  threads.emplace_back([&] {
+    trace::set_thread_name("transcribe: downloads");
+    std::vector<char> handed_off(remote.size(), 0);  // touched on the loop thread, read after it
+    if (!remote.empty() && !stop_) {
+      std::vector<http::fetch_item> items;
+      for (std::size_t i : remote) items.push_back({sources[i], ""});
+      const auto paths = http::plan_paths(items, download_dir);
+      auto main = [&]() -> aio::task<void> {
+        auto& loop = aio::event_loop::running();
+        http::session_options so;
+        so.max_connections = static_cast<int>(options_.downloads);
+        http::session session(so);
+        std::size_t next = 0;
+        auto worker = [&]() -> aio::task<void> {
+          while (next < remote.size() && !stop_) {
+            const std::size_t k = next++;
+            work w = first_work(remote[k]);
+            w.result.media = paths[k];
+            w.folder = download_dir;
+            if (skip_if_done(w)) {
+              auto send = aio::send(to_write, std::move(w));
+              co_await send;
+              handed_off[k] = 1;  // only once delivered: a send cancelled before that delivered nothing
+              continue;
+            }
+            http::request req;
+            req.url = sources[remote[k]];
+            req.options.retry = http::retry_policy::attempts(options_.retries + 1);
+            const auto t0 = std::chrono::steady_clock::now();
+            const std::uint64_t trace_start = trace::enabled() ? trace::now_ns() : 0;
+            std::string error;
+            try {
+              fs::path target = paths[k];
+              auto save = session.save_to(std::move(req), std::move(target));
+              auto response = co_await save;
+              (void)response;
+              std::error_code ec;
+              const auto bytes = fs::file_size(paths[k], ec);
+              if (!ec) progress_.download_bytes += bytes;
+            } catch (const cancelled_error&) {
+              throw;
+            } catch (const std::exception& e) {
+              error = e.what();
+            }
+            w.result.download_seconds = since(t0);
+            if (trace_start != 0) trace::record_async("download", "media", trace_start, trace::now_ns(), paths[k].filename().string());
+            if (!error.empty()) {
+              w.result.outcome = file_outcome::failed;
+              w.result.stage = "download";
+              w.result.error = std::move(error);
+              auto send = aio::send(to_write, std::move(w));
+              co_await send;
+              handed_off[k] = 1;
+              continue;
+            }
+            ++progress_.downloaded;
+            auto send = aio::send(to_decode, std::move(w));
+            co_await send;
+            handed_off[k] = 1;
+          }
+        };
+        auto handles = std::make_shared<std::vector<aio::task_handle<void>>>();
+        for (std::size_t n = 0; n < std::min(options_.downloads, remote.size()); ++n) {
+          handles->push_back(aio::spawn(worker(), "download worker"));
+        }
+        {
+          std::lock_guard lock(stop_mutex_);
+          cancel_downloads_ = [&loop, handles] {
+            loop.post([handles] {
+              for (auto& h : *handles) h.cancel();
+            });
+          };
+          if (stop_) cancel_downloads_();
+        }
+        for (auto& h : *handles) {
+          try {
+            co_await h.wait();
+          } catch (const cancelled_error&) {
+          }
+        }
+        std::lock_guard lock(stop_mutex_);
+        cancel_downloads_ = nullptr;
+      };
+      aio::run(main());
+    }
+    // Every URL not handed on (never started, or cancelled while downloading or waiting for a
+    // place in a channel) is reported here, so each source has exactly one result.
+    for (std::size_t k = 0; k < remote.size(); ++k) {
+      if (handed_off[k] != 0) continue;
+      work w = first_work(remote[k]);
+      w.result.outcome = file_outcome::cancelled;
+      to_write.send(std::move(w));
+    }
+    decode_senders.done();
+    write_senders.done();
+  });
+
+  for (std::size_t d = 0; d < options_.decoders; ++d) {
+    threads.emplace_back([&, d] {
+      trace::set_thread_name("transcribe: decode " + std::to_string(d));
+      while (auto w = to_decode.receive()) {
+        if (stop_) {
+          w->result.outcome = file_outcome::cancelled;
+          to_write.send(std::move(*w));
+          continue;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          trace::span span("decode", "media", w->result.media.filename().string());
+          w->audio = decode_audio(w->result.media);
+        } catch (const std::exception& e) {
+          w->result.outcome = file_outcome::failed;
+          w->result.stage = "decode";
+          w->result.error = e.what();
+          to_write.send(std::move(*w));
+          continue;
+        }
+        w->result.decode_seconds = since(t0);
+        w->result.audio_seconds = w->audio.seconds();
+        ++progress_.decoded;
+        to_transcribe.send(std::move(*w));
+      }
+      transcribe_senders.done();
+      write_senders.done();
+    });
+  }
+
+  for (std::size_t s = 0; s < options_.states; ++s) {
+    threads.emplace_back([&, s] {
+      trace::set_thread_name("transcribe: whisper state " + std::to_string(s));
+      auto& state = states[s];
+      while (auto w = to_transcribe.receive()) {
+        if (stop_) {
+          w->result.outcome = file_outcome::cancelled;
+        } else {
+          try {
+            trace::span span("transcribe", "media", w->result.media.filename().string());
+            w->text = state.transcribe(w->audio.samples, options_.transcribe, &stop_);
+            w->result.transcribe_seconds = w->text.seconds;
+            w->result.language = w->text.language;
+            w->result.outcome = file_outcome::ok;
+            ++progress_.transcribed;
+          } catch (const cancelled_error&) {
+            w->result.outcome = file_outcome::cancelled;
+          } catch (const std::exception& e) {
+            w->result.outcome = file_outcome::failed;
+            w->result.stage = "transcribe";
+            w->result.error = e.what();
+          }
+        }
+        w->audio.samples = {};  // the memory the queue bound was about
+        to_write.send(std::move(*w));
+      }
+      write_senders.done();
+    });
+  }
+
+  // The writer: this thread. A finished transcription is written even after a stop (it is
+  // complete); each file appears whole or not at all.
+  while (auto w = to_write.receive()) {
+    file_result& r = w->result;
+    if (r.outcome == file_outcome::ok) {
+      try {
+        trace::span span("write", "media", r.media.filename().string());
+        write_outputs(*w, w->text, r);
+      } catch (const std::exception& e) {
+        r.outcome = file_outcome::failed;
+        r.stage = "write";
+        r.error = e.what();
+      }
+    }
+    if (r.outcome == file_outcome::failed) ++progress_.failed;
+    ++progress_.finished;
+    results[w->index] = std::move(r);
+    if (on_file) on_file(results[w->index]);
+  }
+  threads.clear();  // joins
+  (void)started;
+  return results;
+}
+
+}  // namespace trident::media

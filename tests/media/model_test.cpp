@@ -1,0 +1,112 @@
+// Model files: the generator's output, the checks made before any work, and whisper.cpp running
+// a generated model through media::whisper_model.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "media_fixtures.hpp"
+#include "trident/core/errors.hpp"
+#include "trident/media/audio.hpp"
+#include "trident/media/errors.hpp"
+#include "trident/media/model_file.hpp"
+#include "trident/media/model_generator.hpp"
+#include "trident/media/whisper_model.hpp"
+#include "trident/testing/temp_dir.hpp"
+
+namespace {
+
+using namespace trident::media;
+using media_test::media_fixtures;
+
+TEST(ModelFile, GeneratedTinyHasThePublishedDimensions) {
+  const auto info = inspect_model(media_fixtures().model);
+  EXPECT_EQ(info.size_name, "tiny");
+  EXPECT_EQ(info.hparams.n_vocab, 51865);
+  EXPECT_EQ(info.hparams.n_audio_state, 384);
+  EXPECT_EQ(info.hparams.n_audio_layer, 4);
+  EXPECT_EQ(info.hparams.n_text_layer, 4);
+  EXPECT_EQ(info.hparams.n_mels, 80);
+  EXPECT_EQ(info.tensors, 11 + 15 * 4 + 24 * 4);
+  EXPECT_EQ(info.sha256.size(), 64U);
+}
+
+TEST(ModelFile, SameSeedSameFileOtherSeedOtherFile) {
+  trident::testing::temp_dir dir("media-model");
+  write_generated_model(dir.path / "a.bin", "tiny", 7);
+  write_generated_model(dir.path / "b.bin", "tiny", 8);
+  EXPECT_EQ(inspect_model(dir.path / "a.bin").sha256, inspect_model(media_fixtures().model).sha256);
+  EXPECT_NE(inspect_model(dir.path / "b.bin").sha256, inspect_model(dir.path / "a.bin").sha256);
+}
+
+TEST(ModelFile, BaseDimensions) {
+  const auto h = published_hparams("base");
+  EXPECT_EQ(h.n_audio_state, 512);
+  EXPECT_EQ(h.n_audio_head, 8);
+  EXPECT_EQ(h.n_audio_layer, 6);
+  EXPECT_THROW((void)published_hparams("huge"), std::invalid_argument);
+}
+
+void expect_model_error(const std::filesystem::path& path, const std::string& words) {
+  try {
+    (void)inspect_model(path);
+    ADD_FAILURE() << path << " accepted";
+  } catch (const model_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+    EXPECT_NE(message.find(words), std::string::npos) << message;
+  }
+}
+
+TEST(ModelFile, MissingTruncatedAndWrongFormatAreClearErrors) {
+  trident::testing::temp_dir dir("media-model");
+  expect_model_error(dir.path / "none.bin", "no such model file");
+  media_test::truncate_copy(media_fixtures().model, dir.path / "cut.bin", 0.6);
+  expect_model_error(dir.path / "cut.bin", "truncated");
+  media_test::truncate_copy(media_fixtures().model, dir.path / "header.bin", 0.0001);
+  expect_model_error(dir.path / "header.bin", "truncated");
+  std::ofstream(dir.path / "text.bin") << "this is not a model, it is a text file of some length\n";
+  expect_model_error(dir.path / "text.bin", "bad magic");
+  expect_model_error(media_fixtures().speech, "bad magic");
+}
+
+TEST(WhisperModel, LoadsAGeneratedModelAndTranscribesWithSeveralStates) {
+  whisper_model model(media_fixtures().model);
+  const auto audio = decode_audio(media_fixtures().speech);
+  transcribe_options options;
+  options.language = "en";
+  options.threads = 1;
+  options.max_tokens = 8;
+  options.temperature_fallback = false;
+  options.timestamps = false;
+  auto a = model.new_state();
+  auto b = model.new_state();
+  transcription ta, tb;
+  std::thread other([&] { tb = b.transcribe(audio.samples, options); });
+  ta = a.transcribe(audio.samples, options);
+  other.join();
+  EXPECT_EQ(ta.language, "en");
+  // The same input, model and greedy decoding: the same output, whichever state ran it.
+  EXPECT_EQ(ta.text(), tb.text());
+  EXPECT_GT(ta.seconds, 0);
+  for (const auto& s : ta.segments) EXPECT_LE(s.start, s.end);
+}
+
+TEST(WhisperModel, StopFlagCancelsATranscription) {
+  whisper_model model(media_fixtures().model);
+  const auto audio = decode_audio(media_fixtures().speech);
+  auto state = model.new_state();
+  std::atomic<bool> stop{true};
+  transcribe_options options;
+  options.threads = 1;
+  EXPECT_THROW((void)state.transcribe(audio.samples, options, &stop), trident::cancelled_error);
+}
+
+TEST(WhisperModel, UnknownLanguageIsAnError) {
+  EXPECT_THROW(check_language("xx-not-a-language"), std::invalid_argument);
+  EXPECT_NO_THROW(check_language("auto"));
+  EXPECT_NO_THROW(check_language("de"));
+}
+
+}  // namespace
