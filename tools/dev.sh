@@ -24,6 +24,11 @@ install_missing() {
   [ "${preset:-}" = clang ] && packages+=(clang-16)
   local missing=()
   for p in "${packages[@]}"; do
+    # Node.js and npm count as present when their commands are, whatever installed them (a
+    # machine may carry a newer Node.js than Debian's, whose npm package would conflict with it).
+    case "$p" in
+      npm | nodejs) command -v "${p/nodejs/node}" >/dev/null && continue ;;
+    esac
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
