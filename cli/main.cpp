@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <exception>
@@ -63,6 +64,8 @@ const CLI::Validator trace_path{
       const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
       if (!std::filesystem::is_directory(folder)) return "folder '" + folder + "' of the trace file does not exist";
       if (std::filesystem::is_directory(path)) return "'" + path + "' is a folder, not a file name";
+      // Checked now, so a long run does not end with a timeline it cannot write.
+      if (::access(folder.c_str(), W_OK | X_OK) != 0) return "folder '" + folder + "' of the trace file is not writable";
       return {};
     },
     "FILE"};
