@@ -214,12 +214,7 @@ int run_cluster_suite(const bench_options& options) {
                                       1e6 / r->value));
     }
   }
-  if (options.json) {
-    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
-  } else {
-    print_table(std::cout, out.rows, out.notes);
-  }
-  return 0;
+  return report_suite_results(out, options);
 }
 
 }  // namespace trident::bench

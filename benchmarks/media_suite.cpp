@@ -235,12 +235,7 @@ int run_media_suite(const bench_options& options) {
                           "median of {} round(s)",
                           clip_count, cores, options.repeat));
   suite_results out = runner.run();
-  if (options.json) {
-    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
-  } else {
-    print_table(std::cout, out.rows, out.notes);
-  }
-  return 0;
+  return report_suite_results(out, options);
 }
 
 }  // namespace trident::bench

@@ -180,12 +180,7 @@ int run_process_suite(const bench_options& options) {
                                       ratio >= c.target ? "met" : "NOT met"));
     }
   }
-  if (options.json) {
-    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
-  } else {
-    print_table(std::cout, out.rows, out.notes);
-  }
-  return 0;
+  return report_suite_results(out, options);
 }
 
 }  // namespace trident::bench

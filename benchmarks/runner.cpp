@@ -99,4 +99,13 @@ suite_results suite_runner::run() {
   return out;
 }
 
+int report_suite_results(const suite_results& out, const bench_options& options) {
+  if (options.json) {
+    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
+  } else {
+    print_table(std::cout, out.rows, out.notes);
+  }
+  return 0;
+}
+
 }  // namespace trident::bench

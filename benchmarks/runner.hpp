@@ -45,6 +45,11 @@ struct suite_results {
   std::vector<std::string> notes;   ///< Without repeats, in the order they came.
 };
 
+/// The end of a suite run: with `--json` the rows were printed as each case finished, so only the
+/// notes go out (to stderr, as `note: ` lines); otherwise the table with the notes under it.
+/// Returns the suite's exit code (0).
+int report_suite_results(const suite_results& out, const bench_options& options);
+
 /// Runs the cases of one suite as the method above says.
 ///
 /// Not thread-safe: one suite run at a time, driven from one thread.

@@ -147,12 +147,7 @@ int run_scenarios_suite(const bench_options& options) {
     }
     std::remove(p->inputs_path.c_str());
   }
-  if (options.json) {
-    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
-  } else {
-    print_table(std::cout, out.rows, out.notes);
-  }
-  return 0;
+  return report_suite_results(out, options);
 }
 
 }  // namespace trident::bench

@@ -436,12 +436,7 @@ int run_threads_suite(const bench_options& options) {
                                       r.case_name, speedup));
     }
   }
-  if (options.json) {
-    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
-  } else {
-    print_table(std::cout, out.rows, out.notes);
-  }
-  return 0;
+  return report_suite_results(out, options);
 }
 
 }  // namespace trident::bench
