@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <cstdio>
 #include <vector>
 
@@ -23,10 +24,23 @@ namespace {
 struct number_facts {
   std::int64_t number = 0;
   bool is_prime = false;
-  std::int64_t square = 0;
+  std::string square;  ///< Exact, in decimal: the squares of numbers past 10¹² do not fit 64 bits.
   TRIDENT_SERIALIZABLE(number, is_prime, square)
   bool operator==(const number_facts&) const = default;
 };
+
+/// n² written out exactly, as Python's integers would (numbers past 3·10⁹ overflow 64 bits).
+std::string exact_square(std::int64_t n) {
+  __extension__ typedef unsigned __int128 wide;
+  const std::uint64_t magnitude = n < 0 ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
+  wide value = static_cast<wide>(magnitude) * magnitude;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+    value /= 10;
+  } while (value != 0);
+  return digits;
+}
 
 bool is_prime(std::int64_t n) {
   if (n < 2) return false;
@@ -39,7 +53,7 @@ bool is_prime(std::int64_t n) {
 
 /// The lesson's task. (Its registered name differs from the lesson cell's `process_number`,
 /// which the same binary registers.)
-number_facts cluster_process_number(std::int64_t n) { return {n, is_prime(n), n * n}; }
+number_facts cluster_process_number(std::int64_t n) { return {n, is_prime(n), exact_square(n)}; }
 TRIDENT_TASK(cluster_process_number);
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -70,8 +84,8 @@ int run_cluster_demo(const cluster_demo_options& options) {
 
   const std::vector<std::int64_t> lesson_numbers{104729, 104743, 104759, 104761, 104773, 104779, 104789, 104801};
   for (const auto& r : pool.map(cluster_process_number, lesson_numbers)) {
-    std::printf("  %lld: prime=%s square=%lld\n", static_cast<long long>(r.number), r.is_prime ? "true" : "false",
-                static_cast<long long>(r.square));
+    std::printf("  %lld: prime=%s square=%s\n", static_cast<long long>(r.number), r.is_prime ? "true" : "false",
+                r.square.c_str());
   }
 
   std::vector<std::int64_t> numbers;

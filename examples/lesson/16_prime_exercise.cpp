@@ -19,10 +19,23 @@ namespace {
 struct number_facts {
   std::int64_t number = 0;
   bool is_prime = false;
-  std::int64_t square = 0;
+  std::string square;  ///< Exact, in decimal: the squares of numbers past 10¹² do not fit 64 bits.
   TRIDENT_SERIALIZABLE(number, is_prime, square)
   bool operator==(const number_facts&) const = default;
 };
+
+/// n² written out exactly, as Python's integers would (numbers past 3·10⁹ overflow 64 bits).
+std::string exact_square(std::int64_t n) {
+  __extension__ typedef unsigned __int128 wide;
+  const std::uint64_t magnitude = n < 0 ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
+  wide value = static_cast<wide>(magnitude) * magnitude;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+    value /= 10;
+  } while (value != 0);
+  return digits;
+}
 
 bool is_prime(std::int64_t n) {
   if (n < 2) return false;
@@ -33,7 +46,7 @@ bool is_prime(std::int64_t n) {
   return true;
 }
 
-number_facts process_number(std::int64_t n) { return {n, is_prime(n), n * n}; }
+number_facts process_number(std::int64_t n) { return {n, is_prime(n), exact_square(n)}; }
 TRIDENT_TASK(process_number);
 
 }  // namespace
