@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "exit_codes.hpp"
+#include "prime_exercise.hpp"
 #include "trident/cluster.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/task.hpp"
@@ -21,40 +22,8 @@ namespace trident::cli {
 
 namespace {
 
-struct number_facts {
-  std::int64_t number = 0;
-  bool is_prime = false;
-  std::string square;  ///< Exact, in decimal: the squares of numbers past 10¹² do not fit 64 bits.
-  TRIDENT_SERIALIZABLE(number, is_prime, square)
-  bool operator==(const number_facts&) const = default;
-};
-
-/// n² written out exactly, as Python's integers would (numbers past 3·10⁹ overflow 64 bits).
-std::string exact_square(std::int64_t n) {
-  __extension__ typedef unsigned __int128 wide;
-  const std::uint64_t magnitude = n < 0 ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
-  wide value = static_cast<wide>(magnitude) * magnitude;
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
-    value /= 10;
-  } while (value != 0);
-  return digits;
-}
-
-bool is_prime(std::int64_t n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (std::int64_t i = 3; i * i <= n; i += 2) {
-    if (n % i == 0) return false;
-  }
-  return true;
-}
-
-/// The lesson's task. (Its registered name differs from the lesson cell's `process_number`,
-/// which the same binary registers.)
-number_facts cluster_process_number(std::int64_t n) { return {n, is_prime(n), exact_square(n)}; }
-TRIDENT_TASK(cluster_process_number);
+using lesson::number_facts;
+using lesson::process_number;  // the lesson cell's registered task, linked into this program
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -83,7 +52,7 @@ int run_cluster_demo(const cluster_demo_options& options) {
   }
 
   const std::vector<std::int64_t> lesson_numbers{104729, 104743, 104759, 104761, 104773, 104779, 104789, 104801};
-  for (const auto& r : pool.map(cluster_process_number, lesson_numbers)) {
+  for (const auto& r : pool.map(process_number, lesson_numbers)) {
     std::printf("  %lld: prime=%s square=%s\n", static_cast<long long>(r.number), r.is_prime ? "true" : "false",
                 r.square.c_str());
   }
@@ -93,13 +62,13 @@ int run_cluster_demo(const cluster_demo_options& options) {
   auto start = std::chrono::steady_clock::now();
   std::vector<number_facts> sequential;
   sequential.reserve(numbers.size());
-  for (auto n : numbers) sequential.push_back(cluster_process_number(n));
+  for (auto n : numbers) sequential.push_back(process_number(n));
   const double sequential_s = seconds_since(start);
   std::printf("Sequential: %.3fs for %zu numbers > 10^12\n", sequential_s, numbers.size());
 
   const auto before = pool.statistics();
   start = std::chrono::steady_clock::now();
-  const auto parallel = pool.map(cluster_process_number, numbers, options.chunksize);
+  const auto parallel = pool.map(process_number, numbers, options.chunksize);
   const double parallel_s = seconds_since(start);
   const auto after = pool.statistics();
   std::printf("%s (%zu workers, chunks of %zu): %.3fs, speedup %.2fx\n", pool.distributed() ? "Cluster" : "Process pool",

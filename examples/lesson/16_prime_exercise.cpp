@@ -10,19 +10,12 @@
 #include <vector>
 
 #include "cell.hpp"
+#include "prime_exercise.hpp"
 #include "trident/proc/process_pool.hpp"
 
 namespace trident::lesson {
 
 namespace {
-
-struct number_facts {
-  std::int64_t number = 0;
-  bool is_prime = false;
-  std::string square;  ///< Exact, in decimal: the squares of numbers past 10¹² do not fit 64 bits.
-  TRIDENT_SERIALIZABLE(number, is_prime, square)
-  bool operator==(const number_facts&) const = default;
-};
 
 /// n² written out exactly, as Python's integers would (numbers past 3·10⁹ overflow 64 bits).
 std::string exact_square(std::int64_t n) {
@@ -46,10 +39,10 @@ bool is_prime(std::int64_t n) {
   return true;
 }
 
+}  // namespace
+
 number_facts process_number(std::int64_t n) { return {n, is_prime(n), exact_square(n)}; }
 TRIDENT_TASK(process_number);
-
-}  // namespace
 
 std::string prime_exercise(output& out) {
   const std::vector<std::int64_t> lesson_numbers{104729, 104743, 104759, 104761, 104773, 104779, 104789, 104801};
