@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "proc_text.hpp"
 #include "scenario.hpp"
 
 namespace trident::scenarios {
@@ -62,28 +63,10 @@ std::string conninfo_for(const fs::path& directory) {
          " dbname=postgres gssencmode=disable connect_timeout=30";
 }
 
-/// The file's content; what could be read when reading fails midway. With read(2), not a
-/// stream: a /proc file of a process that exits while it is read fails with ESRCH, which
-/// libstdc++'s filebuf turns into an exception.
-std::string read_text(const fs::path& path) {
-  std::string text;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return text;
-  char chunk[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(chunk, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
 /// Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the pid, it names one
 /// process for good, whatever pid is reused later. Empty when no such process runs.
 std::string start_time_of(pid_t pid) {
-  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
   const auto paren = stat.rfind(')');
   if (paren == std::string::npos) return {};
   std::istringstream fields(stat.substr(paren + 2));
@@ -139,7 +122,7 @@ bool owner_running(const fs::path& dir) {
   if (pid <= 0) return false;
   const std::string now = start_time_of(pid);
   if (now.empty()) return false;
-  std::istringstream owner(read_text(dir / "owner"));
+  std::istringstream owner(read_proc_text(dir / "owner"));
   pid_t recorded_pid = 0;
   std::string recorded_start;
   if (!(owner >> recorded_pid >> recorded_start)) return true;  // being set up right now

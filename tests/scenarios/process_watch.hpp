@@ -20,24 +20,12 @@
 #include <thread>
 #include <vector>
 
+#include "proc_text.hpp"
+
 namespace trident::scenarios::test {
 
-/// The file's content, or what could be read of it: /proc files of a process that exits while
-/// they are read fail with ESRCH (read(2), since libstdc++'s filebuf throws on that).
-inline std::string read_text(const std::filesystem::path& path) {
-  std::string text;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return text;
-  char chunk[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(chunk, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
+/// The file's content, or what could be read of it (see scenarios/proc_text.hpp).
+inline std::string read_text(const std::filesystem::path& path) { return read_proc_text(path); }
 
 /// Fields after "pid (comm) " of /proc/PID/stat (state first); empty when there is no such process.
 inline std::vector<std::string> stat_fields(int pid) {
