@@ -71,6 +71,7 @@
 #include "trident/proc/errors.hpp"
 #include "trident/proc/lowlevel.hpp"
 #include "trident/proc/process.hpp"
+#include "trident/proc/worker_usage.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/queue.hpp"
 #include "trident/proc/run_in.hpp"

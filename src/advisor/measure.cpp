@@ -18,9 +18,13 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "trident/proc/worker_main.hpp"
+#include "trident/proc/worker_usage.hpp"
 
 namespace trident::advisor {
 namespace {
@@ -32,8 +36,10 @@ double cpu_now() {
   rusage children{};
   ::getrusage(RUSAGE_SELF, &self);
   ::getrusage(RUSAGE_CHILDREN, &children);
+  // Workers reaped by a fork server count in no RUSAGE_CHILDREN of ours while it runs.
+  const proc::worker_cpu_time workers = proc::forked_workers_cpu_time();
   return seconds_of(self.ru_utime) + seconds_of(self.ru_stime) + seconds_of(children.ru_utime) +
-         seconds_of(children.ru_stime);
+         seconds_of(children.ru_stime) + workers.user_seconds + workers.system_seconds;
 }
 
 /// Fields of /proc/PID/status: resident kB, threads, parent pid. False if the process is gone.
@@ -106,6 +112,19 @@ std::unordered_map<pid_t, std::vector<pid_t>> all_children() {
   return children;
 }
 
+/// Whether `pid` is a fork server (proc's worker starter), by the name it gives itself.
+bool is_fork_server(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/comm", static_cast<int>(pid));
+  std::FILE* file = std::fopen(path, "re");
+  if (file == nullptr) return false;
+  char name[32] = {};
+  const bool read = std::fgets(name, sizeof name, file) != nullptr;
+  std::fclose(file);
+  name[std::strcspn(name, "\n")] = '\0';
+  return read && std::string_view(name) == proc::fork_server_process_name;
+}
+
 }  // namespace
 
 tree_sample sample_process_tree() {
@@ -118,9 +137,14 @@ tree_sample sample_process_tree() {
     pending.pop_back();
     status_fields f;
     if (!read_status(pid, f)) continue;
-    sample.resident_bytes += f.resident_kb * 1024;
-    sample.threads += f.threads;
-    sample.processes += 1;
+    // A fork server counts through its workers only: it is the program's idle worker starter,
+    // started once by whichever run needed workers first, and its resident pages are mostly
+    // the binary's shared libraries, already counted in this process.
+    if (pid == ::getpid() || !is_fork_server(pid)) {
+      sample.resident_bytes += f.resident_kb * 1024;
+      sample.threads += f.threads;
+      sample.processes += 1;
+    }
     if (!use_fallback) {
       std::vector<pid_t> kids;
       if (children_of(pid, kids)) {

@@ -184,7 +184,8 @@ struct process_pool::impl {
 
   void spawn_one() {
     auto w = std::make_unique<worker>();
-    w->proc = detail::spawn_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment);
+    w->proc = detail::spawn_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment,
+                                   options.start_timeout);
     started.fetch_add(1, std::memory_order_relaxed);
     ::fcntl(w->proc.socket, F_SETFL, ::fcntl(w->proc.socket, F_GETFL) | O_NONBLOCK);
     w->start_deadline = clock::now() + options.start_timeout;

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "trident/proc/detail/fork_server.hpp"
 #include "trident/proc/errors.hpp"
 
 extern char** environ;
@@ -97,21 +98,50 @@ int sigchld_event_fd() {
   return sigchld_fd;
 }
 
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
-                            const std::vector<std::string>& withheld_environment) {
+worker_environment::worker_environment(const std::vector<std::string>& withheld_environment) {
   const auto withheld = [&withheld_environment](const char* entry) {
     for (const auto& prefix : withheld_environment) {
       if (std::strncmp(entry, prefix.c_str(), prefix.size()) == 0) return true;
     }
     return false;
   };
-  if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
-    throw worker_start_error(
-        "this process was started as a Trident worker but ran the program's own code instead; " +
-        missing_guard_hint());
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Sanitizer builds: a worker's segfault must end it by the signal (what crash isolation
+  // reports), not by the sanitizer's report and exit status 1.
+#if defined(__SANITIZE_ADDRESS__)
+  const char* sanitizer_var = "ASAN_OPTIONS";
+#else
+  const char* sanitizer_var = "TSAN_OPTIONS";
+#endif
+  const char* old_options = std::getenv(sanitizer_var);
+  sanitizer_options_ = std::string(sanitizer_var) + "=" + (old_options != nullptr ? old_options : "") +
+                       (old_options != nullptr && *old_options != '\0' ? ":" : "") + "handle_segv=0";
+  const std::size_t var_len = std::strlen(sanitizer_var);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) == 0 || withheld(*e)) continue;
+    if (std::strncmp(*e, sanitizer_var, var_len) == 0 && (*e)[var_len] == '=') continue;
+    entries_.push_back(*e);
   }
+  entries_.push_back(sanitizer_options_.data());
+#else
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) != 0 && !withheld(*e)) entries_.push_back(*e);
+  }
+#endif
+}
+
+std::vector<char*> worker_environment::for_exec() const {
+  static char pending[] = "TRIDENT_WORKER_PENDING=1";
+  std::vector<char*> env = entries_;
+  env.push_back(pending);
+  env.push_back(nullptr);
+  return env;
+}
+
+spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+                           const worker_environment& environment, int socket_type) {
   int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+  if (::socketpair(AF_UNIX, socket_type | SOCK_CLOEXEC, 0, fds) != 0) {
     throw worker_start_error(std::string("socketpair: ") + std::strerror(errno));
   }
   const int parent_end = fds[0];
@@ -129,33 +159,7 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
   char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(marker.c_str()),
                   const_cast<char*>(fd_text.c_str()), const_cast<char*>(parent_text.c_str()),
                   const_cast<char*>(limit_text.c_str()), nullptr};
-  std::vector<char*> env;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  // Sanitizer builds: a worker's segfault must end it by the signal (what crash isolation
-  // reports), not by the sanitizer's report and exit status 1.
-#if defined(__SANITIZE_ADDRESS__)
-  const char* sanitizer_var = "ASAN_OPTIONS";
-#else
-  const char* sanitizer_var = "TSAN_OPTIONS";
-#endif
-  const char* old_options = std::getenv(sanitizer_var);
-  std::string sanitizer_options = std::string(sanitizer_var) + "=" + (old_options != nullptr ? old_options : "") +
-                                  (old_options != nullptr && *old_options != '\0' ? ":" : "") + "handle_segv=0";
-  const std::size_t var_len = std::strlen(sanitizer_var);
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) == 0 || withheld(*e)) continue;
-    if (std::strncmp(*e, sanitizer_var, var_len) == 0 && (*e)[var_len] == '=') continue;
-    env.push_back(*e);
-  }
-  env.push_back(sanitizer_options.data());
-#else
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "TRIDENT_WORKER_PENDING=", 23) != 0 && !withheld(*e)) env.push_back(*e);
-  }
-#endif
-  static char pending[] = "TRIDENT_WORKER_PENDING=1";
-  env.push_back(pending);
-  env.push_back(nullptr);
+  std::vector<char*> env = environment.for_exec();
 
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
@@ -172,8 +176,7 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  const int injected_spawn = injected_failure("spawn");
-  const int rc = injected_spawn != 0 ? injected_spawn : ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, env.data());
+  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(child_end);
@@ -204,17 +207,36 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
   return {pid, parent_end, pidfd};
 }
 
+spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+                            const std::vector<std::string>& withheld_environment,
+                            std::chrono::milliseconds start_timeout) {
+  if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
+    throw worker_start_error(
+        "this process was started as a Trident worker but ran the program's own code instead; " +
+        missing_guard_hint());
+  }
+  if (const int injected = injected_failure("spawn"); injected != 0) {
+    std::string message = std::string("cannot start worker process: ") + std::strerror(injected);
+    if (injected == EAGAIN) message += " (the user's process limit, ulimit -u, may be reached)";
+    throw worker_start_error(message);
+  }
+  const worker_environment environment(withheld_environment);
+  if (fork_server_enabled()) {
+    if (auto forked = fork_worker(mode, memory_limit_bytes, inherit, environment, start_timeout)) {
+      return *forked;
+    }
+  }
+  return exec_worker(mode, memory_limit_bytes, inherit, environment, SOCK_STREAM);
+}
+
 std::string signal_name(int signal) {
   const char* abbrev = ::sigabbrev_np(signal);
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
 }
 
-namespace {
-
-std::string describe_status(pid_t r, int status, int& signal, int& code) {
+std::string describe_wait_status(int status, int& signal, int& code) {
   signal = 0;
   code = -1;
-  if (r < 0) return "could not be reaped (" + std::string(std::strerror(errno)) + ")";
   if (WIFSIGNALED(status)) {
     signal = WTERMSIG(status);
     return "was killed by signal " + std::to_string(signal) + " (" + signal_name(signal) + ")";
@@ -223,9 +245,22 @@ std::string describe_status(pid_t r, int status, int& signal, int& code) {
   return "exited with status " + std::to_string(code);
 }
 
+namespace {
+
+std::string describe_status(pid_t r, int status, int& signal, int& code) {
+  if (r < 0) {
+    signal = 0;
+    code = -1;
+    return "could not be reaped (" + std::string(std::strerror(errno)) + ")";
+  }
+  return describe_wait_status(status, signal, code);
+}
+
 }  // namespace
 
 std::string reap(pid_t pid, int& signal, int& code) {
+  std::string how;
+  if (reap_forked(pid, true, how, signal, code) == forked_exit::ended) return how;
   int status = 0;
   pid_t r;
   do {
@@ -235,6 +270,12 @@ std::string reap(pid_t pid, int& signal, int& code) {
 }
 
 std::optional<std::string> try_reap(pid_t pid, int& signal, int& code) {
+  std::string how;
+  switch (reap_forked(pid, false, how, signal, code)) {
+    case forked_exit::ended: return how;
+    case forked_exit::running: return std::nullopt;
+    case forked_exit::not_forked: break;
+  }
   int status = 0;
   pid_t r;
   do {

@@ -1,6 +1,8 @@
 // The worker's side of the channel: what a re-executed binary does instead of its own main.
 //
 // 1. Parse the marker: argv = {exe, --trident-worker=<mode>, <fd>, <parent pid>, <memory limit>}.
+//    Mode "fork-server" runs the fork server (fork_server.hpp) instead; each worker it forks
+//    continues from step 2 with what the request said.
 // 2. Ask to be SIGKILLed when the spawning thread dies, then check the parent is still the one
 //    that started us (it may have died before the prctl; then we were reparented: exit).
 // 3. Apply the memory limit (RLIMIT_AS), send `hello` with our PID.
@@ -33,6 +35,7 @@
 #include <fmt/format.h>
 
 #include "trident/proc/codec.hpp"
+#include "trident/proc/detail/fork_server.hpp"
 #include "trident/proc/detail/frame.hpp"
 #include "trident/proc/task.hpp"
 #include "trident/trace/process_spans.hpp"
@@ -178,17 +181,9 @@ bool is_worker_process() noexcept { return g_is_worker; }
 
 int current_pid() noexcept { return static_cast<int>(::getpid()); }
 
-std::optional<int> worker_main(int argc, char** argv) {
-  if (argc < 2 || std::strncmp(argv[1], "--trident-worker=", 17) != 0) return std::nullopt;
-  ::unsetenv("TRIDENT_WORKER_PENDING");
-  const std::string_view mode = argv[1] + 17;
-  if (argc < 5 || (mode != "pool" && mode != "process")) {
-    std::fprintf(stderr, "trident worker: malformed worker command line\n");
-    return 2;
-  }
-  const int fd = std::atoi(argv[2]);
-  const long parent = std::atol(argv[3]);
-  const unsigned long long limit = std::strtoull(argv[4], nullptr, 10);
+namespace {
+
+int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) return 0;  // the parent died before the prctl took effect
   if (limit > 0) {
@@ -198,13 +193,33 @@ std::optional<int> worker_main(int argc, char** argv) {
   g_is_worker = true;
   int rc;
   try {
-    rc = serve(fd, mode == "process");
+    rc = serve(fd, one_shot);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
     rc = 3;
   }
   ::close(fd);
   return rc;
+}
+
+}  // namespace
+
+std::optional<int> worker_main(int argc, char** argv) {
+  if (argc < 2 || std::strncmp(argv[1], "--trident-worker=", 17) != 0) return std::nullopt;
+  ::unsetenv("TRIDENT_WORKER_PENDING");
+  const std::string_view mode = argv[1] + 17;
+  if (argc < 5 || (mode != "pool" && mode != "process" && mode != "fork-server")) {
+    std::fprintf(stderr, "trident worker: malformed worker command line\n");
+    return 2;
+  }
+  const int fd = std::atoi(argv[2]);
+  if (mode == "fork-server") {
+    // Returns in each forked worker, with what to serve; in the server once its owner is gone.
+    const auto forked = detail::serve_fork_requests(fd);
+    if (!forked) return 0;
+    return run_worker(forked->channel, forked->one_shot, forked->parent, forked->memory_limit_bytes);
+  }
+  return run_worker(fd, mode == "process", std::atol(argv[3]), std::strtoull(argv[4], nullptr, 10));
 }
 
 }  // namespace trident::proc

@@ -30,6 +30,12 @@ namespace trident::proc {
 /// Call once, from `main`'s thread.
 [[nodiscard]] std::optional<int> worker_main(int argc, char** argv);
 
+/// The process name (`/proc/PID/comm`) of a program's fork server, the process that forks its
+/// workers (docs/proc.md). Its command line is the program's with
+/// `--trident-worker=fork-server`, and its workers, being its forks, share that command line but
+/// keep the program's name: tools that walk a process tree tell the server apart by this name.
+inline constexpr char fork_server_process_name[] = "trident-forksrv";
+
 /// Whether the calling process is a Trident worker (inside a task: true).
 [[nodiscard]] bool is_worker_process() noexcept;
 

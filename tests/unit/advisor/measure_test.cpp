@@ -21,6 +21,14 @@ int sleep_in_worker(int ms) {
 }
 TRIDENT_TASK(sleep_in_worker);
 
+int spin_in_worker(int ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  std::uint64_t x = 1;
+  while (std::chrono::steady_clock::now() < until) x = x * 6364136223846793005ULL + 1;
+  return static_cast<int>(x & 1);
+}
+TRIDENT_TASK(spin_in_worker);
+
 TEST(Measure, SeesAllocatedMemoryEvenWhenFreedBeforeTheEnd) {
   constexpr std::size_t bytes = 64u << 20;
   const auto cost = trident::advisor::measure([] {
@@ -58,6 +66,18 @@ TEST(Measure, CountsCpuTimeOfBusyWork) {
   EXPECT_GT(cost.cpu_seconds, 0.0);
   EXPECT_LE(cost.cpu_seconds, cost.wall_seconds * 1.5 + 0.05);  // one thread cannot use much more than its wall time
   EXPECT_GE(cost.wall_seconds, 0.1);
+}
+
+// Workers are reaped by the fork server, not by this process: their CPU time still counts.
+TEST(Measure, CountsCpuTimeOfWorkersThatEnded) {
+  const auto cost = trident::advisor::measure([] {
+    trident::proc::process_pool pool(1);
+    (void)pool.submit(spin_in_worker, 300).get();
+    pool.shutdown();
+  });
+  // The worker spun for 300 ms of wall time; on a loaded machine it gets less CPU than that,
+  // but far more than the caller, which only waited.
+  EXPECT_GE(cost.cpu_seconds, 0.1) << "wall " << cost.wall_seconds;
 }
 
 TEST(Measure, RethrowsTheBodysException) {

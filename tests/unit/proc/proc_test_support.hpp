@@ -1,5 +1,5 @@
 #pragma once
-// Helpers for process-layer tests: children of this process, zombies among them, /dev/shm.
+// Helpers for process-layer tests: processes this process started, zombies among them, /dev/shm.
 
 #include <dirent.h>
 #include <unistd.h>
@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "trident/proc/worker_main.hpp"
+
 namespace trident::proc::testing {
 
 struct child_info {
@@ -19,10 +21,18 @@ struct child_info {
   char state;
 };
 
-/// Processes whose parent is this process, with their state letter ('Z' for a zombie).
-inline std::vector<child_info> children() {
+/// Whether `pid` is a fork server (the worker starter, see proc/detail/fork_server.hpp): a
+/// long-lived helper of the program whose children are the workers. Its workers share its
+/// command line; its process name tells it apart.
+inline bool is_fork_server(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  return std::getline(in, name) && name == trident::proc::fork_server_process_name;
+}
+
+/// The processes whose parent is `parent`, with their state letter.
+inline std::vector<child_info> direct_children(int parent) {
   std::vector<child_info> out;
-  const int self = ::getpid();
   DIR* d = ::opendir("/proc");
   if (d == nullptr) return out;
   while (dirent* e = ::readdir(d)) {
@@ -37,9 +47,24 @@ inline std::vector<child_info> children() {
     char state = '?';
     int ppid = 0;
     rest >> state >> ppid;
-    if (ppid == self) out.push_back({pid, state});
+    if (ppid == parent) out.push_back({pid, state});
   }
   ::closedir(d);
+  return out;
+}
+
+/// The workers and other processes this process started, with their state letter ('Z' for a
+/// zombie): its children, except fork servers, which stand in for their own children (the
+/// workers they forked).
+inline std::vector<child_info> children() {
+  std::vector<child_info> out;
+  for (const auto& c : direct_children(::getpid())) {
+    if (c.state != 'Z' && is_fork_server(c.pid)) {
+      for (const auto& worker : direct_children(c.pid)) out.push_back(worker);
+    } else {
+      out.push_back(c);
+    }
+  }
   return out;
 }
 
@@ -70,6 +95,20 @@ inline std::set<std::string> dev_shm_entries() {
   }
   ::closedir(d);
   return out;
+}
+
+/// The parent of `pid`, or -1 if it is gone.
+inline int parent_of(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(line.substr(close + 2));
+  char state = '?';
+  int ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
 }
 
 /// Whether a process with this PID exists (and is not a zombie).

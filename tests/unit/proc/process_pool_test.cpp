@@ -388,6 +388,9 @@ TEST_F(process_pool_test, workers_die_with_a_parent_killed_by_sigkill) {
   }
   ::close(out[0]);
   for (int pid : worker_pids) EXPECT_TRUE(pt::alive(pid));
+  // The workers' parent: the helper's fork server, which must not outlive the helper either.
+  const int starter = pt::parent_of(worker_pids.front());
+  if (starter != helper) worker_pids.push_back(starter);
   ::kill(helper, SIGKILL);
   int status = 0;
   ::waitpid(helper, &status, 0);
@@ -398,6 +401,70 @@ TEST_F(process_pool_test, workers_die_with_a_parent_killed_by_sigkill) {
     }
     EXPECT_FALSE(pt::alive(pid)) << "worker " << pid << " outlived its parent";
   }
+}
+
+std::string environment_variable(std::string name) {
+  const char* value = std::getenv(name.c_str());
+  return value != nullptr ? value : "(unset)";
+}
+TRIDENT_TASK(environment_variable);
+
+// Workers are forked by one fork server per environment (fork_server.hpp), not executed one
+// by one; a pool started after the environment changed gets a new server, so that its workers
+// start with the environment of the moment, as executed ones would.
+TEST(process_pool_start, workers_come_from_one_fork_server_per_environment) {
+  const auto starter_of = [](process_pool& pool) {
+    std::set<int> parents;
+    for (int pid : pool.statistics().worker_pids) parents.insert(pt::parent_of(pid));
+    return parents;
+  };
+  std::set<int> first;
+  {
+    process_pool pool(2);
+    ASSERT_EQ(pool.submit(square, 3).get(), 9);
+    first = starter_of(pool);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_NE(*first.begin(), ::getpid());
+    EXPECT_TRUE(pt::is_fork_server(*first.begin()));
+  }
+  {
+    process_pool again(2);
+    ASSERT_EQ(again.submit(square, 4).get(), 16);
+    EXPECT_EQ(starter_of(again), first) << "a second pool in the same environment reuses the server";
+  }
+  ::setenv("TRIDENT_TEST_FORK_SERVER_KEY", "changed", 1);
+  {
+    process_pool changed(1);
+    EXPECT_EQ(changed.submit(environment_variable, std::string("TRIDENT_TEST_FORK_SERVER_KEY")).get(), "changed");
+    const auto parents = starter_of(changed);
+    ASSERT_EQ(parents.size(), 1u);
+    EXPECT_NE(parents, first);
+    EXPECT_TRUE(pt::is_fork_server(*parents.begin()));
+  }
+  ::unsetenv("TRIDENT_TEST_FORK_SERVER_KEY");
+  ::setenv("TRIDENT_WORKER_START", "exec", 1);
+  {
+    process_pool executed(1);
+    ASSERT_EQ(executed.submit(square, 5).get(), 25);
+    for (int pid : executed.statistics().worker_pids) EXPECT_EQ(pt::parent_of(pid), ::getpid());
+  }
+  ::unsetenv("TRIDENT_WORKER_START");
+  EXPECT_EQ(pt::wait_for_children(0), 0u);
+}
+
+TEST(process_pool_start, forked_workers_keep_crash_attribution_and_their_own_pids) {
+  process_pool pool(2);
+  auto crash = pool.submit(segfaults, 1);
+  std::set<int> pids;
+  for (int i = 0; i < 20; ++i) pids.insert(pool.submit(pid_of_worker, i).get());
+  try {
+    (void)crash.get();
+    FAIL() << "no crash";
+  } catch (const trident::proc::worker_crashed_error& e) {
+    EXPECT_NE(std::string(e.what()).find("SIGSEGV"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(pids.contains(::getpid()));
+  EXPECT_EQ(pool.submit(square, 7).get(), 49);
 }
 
 TEST(process_pool_start, forgotten_worker_main_is_a_clear_error_not_a_hang) {

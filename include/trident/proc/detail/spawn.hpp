@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -22,16 +23,46 @@ struct spawned_worker {
   int pidfd = -1;
 };
 
-/// Starts `/proc/self/exe --trident-worker=<mode> <fd> <parent pid> <memory limit>` with
-/// posix_spawn (no fork of a threaded process), the channel as the only inherited descriptor,
-/// default signal dispositions and an empty signal mask. The worker dies with the thread that
-/// calls this (PR_SET_PDEATHSIG), so call it from a thread that lives as long as the worker's
-/// owner. `inherit` lists further descriptors the worker gets under the same numbers (the
-/// shared memory of `proc::queue`s handed to a `process`). Throws `worker_start_error`; refuses
-/// inside a stray worker (see worker_main.hpp). Variables whose names start with one of
-/// `withheld_environment` are left out of the worker's environment.
+/// Starts a worker: `/proc/self/exe --trident-worker=<mode> <fd> <parent pid> <memory limit>`,
+/// forked by the fork server where it can be used (fork_server.hpp), else executed with
+/// posix_spawn (no fork of a threaded process). Either way the worker starts with the channel
+/// as its only inherited descriptor besides `inherit`, default signal dispositions and an empty
+/// signal mask, and dies with its owner. `inherit` lists further descriptors the worker gets
+/// under the same numbers (the shared memory of `proc::queue`s handed to a `process`). Throws
+/// `worker_start_error`; refuses inside a stray worker (see worker_main.hpp). Variables whose
+/// names start with one of `withheld_environment` are left out of the worker's environment.
+/// `start_timeout` bounds the wait for a new fork server's handshake. Thread-safe.
 spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit = {},
-                            const std::vector<std::string>& withheld_environment = {});
+                            const std::vector<std::string>& withheld_environment = {},
+                            std::chrono::milliseconds start_timeout = std::chrono::milliseconds(10000));
+
+/// The environment a worker starts with: the caller's, less `withheld_environment` prefixes and
+/// the stray-worker marker, with the sanitizer's segfault handling turned off in sanitizer
+/// builds. Holds pointers into `environ`: use it before the environment changes.
+class worker_environment {
+ public:
+  explicit worker_environment(const std::vector<std::string>& withheld_environment);
+  worker_environment(const worker_environment&) = delete;
+  worker_environment& operator=(const worker_environment&) = delete;
+
+  /// The entries, without a terminating null.
+  [[nodiscard]] const std::vector<char*>& entries() const noexcept { return entries_; }
+  /// The entries plus `TRIDENT_WORKER_PENDING=1` and the terminating null, for exec.
+  [[nodiscard]] std::vector<char*> for_exec() const;
+
+ private:
+  std::string sanitizer_options_;
+  std::vector<char*> entries_;
+};
+
+/// Executes `/proc/self/exe --trident-worker=<mode> <fd> <this pid> <memory limit>` with
+/// posix_spawn, its channel a socketpair of `socket_type` (SOCK_STREAM, SOCK_SEQPACKET). The
+/// executed process dies with the calling thread if its mode asks for that (workers do).
+spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+                           const worker_environment& environment, int socket_type);
+
+/// How a wait status reads: "was killed by signal 11 (SIGSEGV)", "exited with status 3".
+std::string describe_wait_status(int status, int& signal, int& code);
 
 /// Non-blocking `reap`: nullopt while `pid` still runs. Waits for that PID only, so it never
 /// takes the exit status of another child of the program.
