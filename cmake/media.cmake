@@ -54,6 +54,18 @@ else()
   endif()
   set(ggml_DIR ${TRIDENT_WHISPER_PREFIX}/lib/cmake/ggml CACHE PATH "ggml of the cached whisper.cpp" FORCE)
   find_package(whisper CONFIG REQUIRED PATHS ${TRIDENT_WHISPER_PREFIX} NO_DEFAULT_PATH)
+  if(TRIDENT_MEDIA_CUDA AND TARGET ggml::ggml-cuda)
+    # ggml's installed config names the CUDA runtime and cuBLAS only for a GGML_STATIC build;
+    # the static libggml-cuda.a of an ordinary build needs them too (and NCCL, which ggml's
+    # build found and used for multi-GPU reductions), or the link fails on cudaMemcpyAsync,
+    # cublasGemmEx and ncclAllReduce.
+    find_library(TRIDENT_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
+    set(trident_ggml_cuda_needs CUDA::cudart CUDA::cublas CUDA::cublasLt)
+    if(TRIDENT_NCCL_LIBRARY)
+      list(APPEND trident_ggml_cuda_needs ${TRIDENT_NCCL_LIBRARY})
+    endif()
+    set_property(TARGET ggml::ggml-cuda APPEND PROPERTY INTERFACE_LINK_LIBRARIES ${trident_ggml_cuda_needs})
+  endif()
   message(STATUS "media: whisper.cpp from ${TRIDENT_WHISPER_PREFIX}")
 endif()
 find_program(TRIDENT_WHISPER_CLI whisper-cli HINTS ${TRIDENT_WHISPER_PREFIX}/bin)

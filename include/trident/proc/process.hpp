@@ -23,8 +23,9 @@ namespace trident::proc {
 /// A child process that runs `fn(args...)` once and exits: `start`, `join` (with a timeout),
 /// `pid`, `exitcode`, `terminate`, `kill`.
 ///
-/// The child is the program's own binary re-executed in worker mode (`main` must call
-/// `worker_main`), so it starts clean in a multi-threaded parent. Arguments are encoded when the
+/// The child is the program's own binary in worker mode (`main` must call `worker_main`): a fork
+/// of the program's fork server, itself the binary re-executed, so the child starts clean
+/// whatever threads the parent runs (docs/proc.md). Arguments are encoded when the
 /// `process` is constructed. A `proc::queue` argument is inherited by the child (the only way a
 /// queue crosses, as in Python). The function's result is discarded, as in Python; an exception
 /// it throws is printed by the child, whose exit code is then 1.

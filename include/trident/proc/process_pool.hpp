@@ -118,8 +118,9 @@ class unordered_results;
 
 /// A fixed number of worker processes running tasks registered with `TRIDENT_TASK`.
 ///
-/// Workers are the program's own binary, re-executed in worker mode (so `main` must call
-/// `worker_main` first; see worker_main.hpp). Tasks and results cross as cereal-encoded frames
+/// Workers are the program's own binary in worker mode (so `main` must call `worker_main` first;
+/// see worker_main.hpp): forks of a fork server that re-executed the binary once, never forks of
+/// the calling process (docs/proc.md). Tasks and results cross as cereal-encoded frames
 /// on one Unix socket per worker, large ones (64 KiB and up) as a memfd; one I/O thread per
 /// pool, driven by epoll, feeds all workers and completes the futures.
 ///

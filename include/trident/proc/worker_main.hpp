@@ -3,8 +3,9 @@
 /// `worker_main`: the first word a program gives Trident, so that the same binary can serve as
 /// its own worker processes (the C++ counterpart of Python's `if __name__ == "__main__":`).
 ///
-/// Process pools and `process` start workers by re-executing the program's own binary
-/// (`/proc/self/exe`) with a marker in `argv`. Such a run must not execute the program's own
+/// Process pools and `process` start workers from the program's own binary: they re-execute it
+/// (`/proc/self/exe`) with a marker in `argv`, once as a fork server that forks the workers, or
+/// once per worker with `TRIDENT_WORKER_START=exec`. Such a run must not execute the program's own
 /// `main`; it must serve tasks instead:
 ///
 /// @code
