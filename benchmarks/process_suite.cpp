@@ -63,6 +63,18 @@ double map_100k(proc::process_pool& pool) {
   return 100'000 / s;
 }
 
+// map with the pool's own chunk size, as a user who passes none gets it (Python: Pool.map's
+// default chunksize, which divides the same way).
+double map_100k_default(proc::process_pool& pool) {
+  std::vector<int> items(100'000);
+  for (int i = 0; i < 100'000; ++i) items[i] = i;
+  stopwatch clock;
+  const auto out = pool.map(trivial, items);
+  const double s = clock.seconds();
+  check(out.size() == items.size() && out.back() == 99'999, "map_100k_default results");
+  return 100'000 / s;
+}
+
 double submit_20k(proc::process_pool& pool) {
   stopwatch clock;
   std::vector<future<int>> fs;
@@ -137,6 +149,7 @@ struct case_def {
 const std::vector<case_def>& cases() {
   static const std::vector<case_def> all{
       {"map_100k", "tasks/s", true, &map_100k, 20, ">= 20x python"},
+      {"map_100k_default", "tasks/s", true, &map_100k_default, 1, ">= python (no target set)"},
       {"submit_20k", "tasks/s", true, &submit_20k, 20, ">= 20x python"},
       {"roundtrip", "us/task", false, &roundtrip, 20, "<= 1/20 of python"},
       {"payload_1mb", "MB/s", true, &payload_1mb, 10, ">= 10x python"},

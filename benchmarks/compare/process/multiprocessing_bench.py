@@ -6,6 +6,8 @@ Output: one JSON object per line, the format of `trident bench process --json`, 
 Every pool has 2 worker processes and uses the platform's default start method.
 
   map_100k     Pool.map(trivial, range(100000), chunksize=1) on a started pool; tasks/s.
+  map_100k_default
+               the same with Pool.map's own chunksize (4 chunks per worker); tasks/s.
   submit_20k   ProcessPoolExecutor: 20,000 submit() of a trivial function, then every
                result; tasks/s.
   roundtrip    ProcessPoolExecutor: submit(trivial).result(), one at a time, 2,000 times;
@@ -53,6 +55,14 @@ def map_100k(pool, _ex):
     out = pool.map(trivial, range(100_000), chunksize=1)
     s = time.perf_counter() - start
     assert len(out) == 100_000
+    return 100_000 / s
+
+
+def map_100k_default(pool, _ex):
+    start = time.perf_counter()
+    out = pool.map(trivial, range(100_000))
+    s = time.perf_counter() - start
+    assert len(out) == 100_000 and out[-1] == 99_999
     return 100_000 / s
 
 
@@ -114,6 +124,7 @@ def pool_start(_pool, _ex):
 
 CASES = {
     "map_100k": (map_100k, "tasks/s"),
+    "map_100k_default": (map_100k_default, "tasks/s"),
     "submit_20k": (submit_20k, "tasks/s"),
     "roundtrip": (roundtrip, "us/task"),
     "payload_1mb": (payload_1mb, "MB/s"),

@@ -122,6 +122,35 @@ TEST_F(process_pool_test, map_keeps_input_order_for_any_chunksize) {
   EXPECT_TRUE(pool.map(square, std::vector<int>{}).empty());
 }
 
+TEST_F(process_pool_test, map_and_imap_choose_chunks_when_not_told) {
+  process_pool pool(2);
+  EXPECT_EQ(pool.chunksize_for(1000, 4), 125u);  // 4 chunks per worker
+  EXPECT_EQ(pool.chunksize_for(1001, 4), 126u);
+  EXPECT_EQ(pool.chunksize_for(8, 4), 1u);  // small inputs: one element per task
+  EXPECT_EQ(pool.chunksize_for(0, 4), 1u);
+  std::vector<int> in(1000);
+  for (int i = 0; i < 1000; ++i) in[i] = i;
+
+  const auto before = pool.statistics().submitted;
+  const auto out = pool.map(square, in);
+  ASSERT_EQ(out.size(), in.size());
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(out[i], i * i);
+  EXPECT_EQ(pool.statistics().submitted - before, 8u) << "a chunk counts as one task";
+
+  const auto before_imap = pool.statistics().submitted;
+  int expected = 0;
+  for (int v : pool.imap(square, in)) {
+    ASSERT_EQ(v, expected * expected);
+    ++expected;
+  }
+  EXPECT_EQ(expected, 1000);
+  EXPECT_EQ(pool.statistics().submitted - before_imap, 32u);  // 16 chunks per worker
+
+  const auto before_one = pool.statistics().submitted;
+  (void)pool.map(square, in, 1);
+  EXPECT_EQ(pool.statistics().submitted - before_one, 1000u) << "chunksize 1 still means one task per element";
+}
+
 TEST_F(process_pool_test, imap_streams_in_order) {
   process_pool pool(2);
   std::vector<int> in(300);
