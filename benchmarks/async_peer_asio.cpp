@@ -171,8 +171,8 @@ double tcp_echo(const echo_parameters& p) {
   std::size_t finished = 0;
   std::exception_ptr error;
   stopwatch clock;
-  const auto end = std::chrono::steady_clock::now() +
-                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(p.seconds));
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                         std::chrono::duration<double>(p.seconds));
   for (std::size_t i = 0; i < p.connections; ++i) {
     asio::co_spawn(io, echo_client(server, end, p.message_bytes, &round_trips), [&](std::exception_ptr e) {
       if (e && !error) error = e;

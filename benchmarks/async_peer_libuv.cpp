@@ -82,7 +82,8 @@ struct echo_client {
 void client_close(echo_client* c, std::string error = {}) {
   if (c->error.empty()) c->error = std::move(error);
   if (::uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp)) == 0) {
-    ::uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { static_cast<echo_client*>(h->data)->closed = true; });
+    ::uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
+               [](uv_handle_t* h) { static_cast<echo_client*>(h->data)->closed = true; });
   }
 }
 
@@ -115,12 +116,13 @@ void client_read(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
 void client_send(echo_client* c) {
   uv_buf_t buf = ::uv_buf_init(c->message.data(), static_cast<unsigned>(c->message.size()));
   c->writing = true;
-  const int rc = ::uv_write(&c->write, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, [](uv_write_t* req, int status) {
+  const auto written = [](uv_write_t* req, int status) {
     auto* client = static_cast<echo_client*>(req->handle->data);
     client->writing = false;
     if (status < 0) return client_close(client, fmt::format("write: {}", ::uv_strerror(status)));
     if (std::exchange(client->send_waiting, false)) client_send(client);
-  });
+  };
+  const int rc = ::uv_write(&c->write, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, written);
   if (rc < 0) {
     c->writing = false;
     client_close(c, fmt::format("uv_write: {}", ::uv_strerror(rc)));
@@ -210,8 +212,8 @@ double tcp_echo(const echo_parameters& p) {
   std::uint64_t round_trips = 0;
   std::vector<std::unique_ptr<echo_client>> clients;
   stopwatch clock;
-  const auto end = std::chrono::steady_clock::now() +
-                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(p.seconds));
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                         std::chrono::duration<double>(p.seconds));
   for (std::size_t i = 0; i < p.connections; ++i) {
     auto c = std::make_unique<echo_client>();
     c->message.assign(p.message_bytes, 'x');
@@ -220,7 +222,8 @@ double tcp_echo(const echo_parameters& p) {
     c->round_trips = &round_trips;
     ok(::uv_tcp_init(l.get(), &c->tcp), "uv_tcp_init");
     c->tcp.data = c.get();
-    ok(::uv_tcp_connect(&c->connect, &c->tcp, reinterpret_cast<const sockaddr*>(&server), client_connected), "uv_tcp_connect");
+    ok(::uv_tcp_connect(&c->connect, &c->tcp, reinterpret_cast<const sockaddr*>(&server), client_connected),
+       "uv_tcp_connect");
     clients.push_back(std::move(c));
   }
   ok(::uv_run(l.get(), UV_RUN_DEFAULT), "uv_run");

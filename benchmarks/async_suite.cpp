@@ -8,8 +8,8 @@
 //   1. Per case, Trident, Asio and libuv run once untimed (sleepers_1m: with 100,000 tasks, as
 //      Python's warm-up does, so no second million tasks' memory is held by the allocator).
 //   2. `repeat` rounds follow; each round runs Trident, Asio and libuv once, then the Python
-//      script once per loop (`--repeat 1`; the script warms up inside its own process first), so a burst of load
-//      from other processes on a shared machine hits every implementation alike.
+//      script once per loop (`--repeat 1`; the script warms up inside its own process first), so
+//      a burst of load from other processes on a shared machine hits every implementation alike.
 //   3. The median of the rounds is reported, with its range. Costs (s, µs, ns, B) are
 //      lower-is-better, rates (tcp_echo, round trips/s) higher-is-better.
 //
@@ -187,9 +187,9 @@ constexpr const char* echo_server_variable = "TRIDENT_BENCH_ECHO_SERVER";
 
 /// The echo server process: this program again (`/proc/self/exe` with the same suite and case),
 /// told by the environment to serve instead of measuring: TRIDENT_BENCH_ECHO_SERVER=1 for
-/// Trident's server, =asio or =libuv for those peers' servers. A process, not a thread, as Python's
-/// server is: two threads of one process measured slower here than two processes for both
-/// server and client. It prints its port, and ends when its standard input closes (so also
+/// Trident's server, =asio or =libuv for those peers' servers. A process, not a thread, as
+/// Python's server is: two threads of one process measured slower here than two processes for
+/// both server and client. It prints its port, and ends when its standard input closes (so also
 /// when the benchmark dies).
 class echo_server_process {
  public:
@@ -482,10 +482,14 @@ int run_async_suite(const bench_options& options) {
       [&server] { return std::vector<double>{aio::run(tcp_echo_main(server->port(), echo_seconds()))}; }, echo_peers);
 
   runner.check_requested_cases();
-  runner.note(fmt::format("median of {} round(s); each round runs trident, asio and libuv (in this process, "
-                          "each warmed up once first), then asyncio_bench.py once per Python loop (which warms up "
-                          "in its own process first)",
-                          options.repeat));
+  runner.note(fmt::format("median of {} round(s); each round runs {} (in this process, each warmed up once "
+                          "first), then asyncio_bench.py once per Python loop (which warms up in its own process "
+                          "first)",
+                          options.repeat,
+                          TRIDENT_BENCH_ASIO && TRIDENT_BENCH_LIBUV ? "trident, asio and libuv"
+                          : TRIDENT_BENCH_ASIO                      ? "trident and asio"
+                          : TRIDENT_BENCH_LIBUV                     ? "trident and libuv"
+                                                                    : "trident"));
   suite_results out = runner.run();
   server.reset();
   asio_server.reset();
