@@ -1,13 +1,15 @@
 // The `async` suite of `trident bench`: the same workloads on Trident's event loop (in this
-// process) and on Python's asyncio, with its default loop and with uvloop (subprocesses running
-// benchmarks/compare/async/asyncio_bench.py), in one run, in one table.
+// process), on Asio and libuv (in this process too: async_peer_asio.cpp, async_peer_libuv.cpp,
+// where their packages were found at configure time) and on Python's asyncio, with its default
+// loop and with uvloop (subprocesses running benchmarks/compare/async/asyncio_bench.py), in one
+// run, in one table.
 //
 // Method (the shared runner's, runner.hpp)
-//   1. Per case, Trident runs once untimed (sleepers_1m: with 100,000 tasks, as Python's
-//      warm-up does, so no second million tasks' memory is held by the allocator).
-//   2. `repeat` rounds follow; each round runs Trident once, then the Python script once per
-//      loop (`--repeat 1`; the script warms up inside its own process first), so a burst of load
-//      from other processes on a shared machine hits every implementation alike.
+//   1. Per case, Trident, Asio and libuv run once untimed (sleepers_1m: with 100,000 tasks, as
+//      Python's warm-up does, so no second million tasks' memory is held by the allocator).
+//   2. `repeat` rounds follow; each round runs Trident, Asio and libuv once, then the Python
+//      script once per loop (`--repeat 1`; the script warms up inside its own process first), so
+//      a burst of load from other processes on a shared machine hits every implementation alike.
 //   3. The median of the rounds is reported, with its range. Costs (s, µs, ns, B) are
 //      lower-is-better, rates (tcp_echo, round trips/s) higher-is-better.
 //
@@ -40,6 +42,7 @@
 
 #include <fmt/format.h>
 
+#include "async_peers.hpp"
 #include "bench_suites.hpp"
 #include "report.hpp"
 #include "runner.hpp"
@@ -52,6 +55,13 @@
 #include "trident/aio/tcp_server.hpp"
 #include "trident/aio/tcp_stream.hpp"
 
+#ifndef TRIDENT_BENCH_ASIO
+#define TRIDENT_BENCH_ASIO 0
+#endif
+#ifndef TRIDENT_BENCH_LIBUV
+#define TRIDENT_BENCH_LIBUV 0
+#endif
+
 namespace trident::bench {
 namespace {
 
@@ -59,10 +69,6 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t gather_count = 100'000;
 constexpr std::size_t ready_count = 10'000'000;
-
-void check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(fmt::format("benchmark self-check failed: {}", what));
-}
 
 /// Keeps the compiler from merging loop iterations (e.g. summing a value loaded once).
 inline void clobber_memory() noexcept { asm volatile("" ::: "memory"); }
@@ -180,13 +186,14 @@ aio::task<void> serve_echo() {
 constexpr const char* echo_server_variable = "TRIDENT_BENCH_ECHO_SERVER";
 
 /// The echo server process: this program again (`/proc/self/exe` with the same suite and case),
-/// told by the environment to serve instead of measuring. A process, not a thread, as Python's
-/// server is: two threads of one process measured slower here than two processes for both
-/// server and client. It prints its port, and ends when its standard input closes (so also
+/// told by the environment to serve instead of measuring: TRIDENT_BENCH_ECHO_SERVER=1 for
+/// Trident's server, =asio or =libuv for those peers' servers. A process, not a thread, as
+/// Python's server is: two threads of one process measured slower here than two processes for
+/// both server and client. It prints its port, and ends when its standard input closes (so also
 /// when the benchmark dies).
 class echo_server_process {
  public:
-  echo_server_process() {
+  explicit echo_server_process(const std::string& kind) {
     int to_child[2];
     int from_child[2];
     if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) {
@@ -196,7 +203,7 @@ class echo_server_process {
     ::posix_spawn_file_actions_init(&actions);
     ::posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
     ::posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
-    std::string variable = std::string(echo_server_variable) + "=1";
+    std::string variable = std::string(echo_server_variable) + "=" + kind;
     std::vector<char*> env;
     for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
     env.push_back(variable.data());
@@ -325,8 +332,15 @@ std::optional<double> advantage(const std::vector<result>& rows, const std::stri
 }
 
 void print_async_table(std::ostream& out, const std::vector<result>& rows, const std::vector<std::string>& notes) {
-  out << fmt::format("{:<18} {:<8} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", "case", "unit", "trident", "asyncio",
-                     "uvloop", "vs asyncio", "vs uvloop", "target");
+  // The peers' columns: asyncio and uvloop always; asio and libuv where they have rows.
+  std::vector<std::string> peers{"asyncio", "uvloop"};
+  for (const char* p : {"asio", "libuv"}) {
+    if (std::any_of(rows.begin(), rows.end(), [p](const result& r) { return r.impl == p; })) peers.emplace_back(p);
+  }
+  std::string header = fmt::format("{:<18} {:<8} {:>10}", "case", "unit", "trident");
+  for (const auto& p : peers) header += fmt::format(" {:>10}", p);
+  for (const auto& p : peers) header += fmt::format(" {:>10}", "vs " + p);
+  out << header << "  target\n";
   std::vector<std::string> seen;
   for (const auto& r : rows) {
     if (std::find(seen.begin(), seen.end(), r.case_name) != seen.end()) continue;
@@ -350,8 +364,10 @@ void print_async_table(std::ostream& out, const std::vector<result>& rows, const
       }
       target = fmt::format("{} {}", t.text, !met ? "(no figure)" : *met ? "met" : "MISSED");
     }
-    out << fmt::format("{:<18} {:<8} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", r.case_name, r.unit, cell("trident"),
-                       cell("asyncio"), cell("uvloop"), ratio("asyncio"), ratio("uvloop"), target);
+    std::string line = fmt::format("{:<18} {:<8} {:>10}", r.case_name, r.unit, cell("trident"));
+    for (const auto& p : peers) line += fmt::format(" {:>10}", cell(p));
+    for (const auto& p : peers) line += fmt::format(" {:>10}", ratio(p));
+    out << line << "  " << target << '\n';
   }
   out << "\nranges (lowest-highest round):";
   for (const auto& r : rows) out << fmt::format(" {}/{} {};", r.case_name, r.impl, format_range(r));
@@ -363,51 +379,121 @@ void print_async_table(std::ostream& out, const std::vector<result>& rows, const
 }  // namespace
 
 int run_async_suite(const bench_options& options) {
-  if (const char* serve = std::getenv(echo_server_variable); serve != nullptr && serve[0] == '1') {
-    return run_echo_server();
+  if (const char* serve = std::getenv(echo_server_variable); serve != nullptr && serve[0] != '\0') {
+    const std::string kind = serve;
+    if (kind == "1") return run_echo_server();
+#if TRIDENT_BENCH_ASIO
+    if (kind == "asio") return asio_peer::serve_echo();
+#endif
+#if TRIDENT_BENCH_LIBUV
+    if (kind == "libuv") return libuv_peer::serve_echo();
+#endif
+    std::cerr << fmt::format("{}={}: no such echo server in this build\n", echo_server_variable, kind);
+    return 2;
   }
   suite_runner runner("async", options, std::chrono::milliseconds(20));
   std::vector<std::shared_ptr<implementation>> python_loops;
   for (const char* loop : {"asyncio", "uvloop"}) {
     python_loops.push_back(external_impl::python_script(loop, "async/asyncio_bench.py", fmt::format("--loop {}", loop)));
   }
-  // A case: its rows, and Trident's warm-up and run (one value per row).
-  const auto add_case = [&](std::vector<row_spec> rows, std::function<void()> warm_up, in_process_impl::run_fn run) {
+  // A case: its rows, Trident's warm-up and run (one value per row), and the C/C++ peers that
+  // have it (run in this process, after Trident and before Python, in each round).
+  const auto add_case = [&](std::vector<row_spec> rows, std::function<void()> warm_up, in_process_impl::run_fn run,
+                            std::vector<std::shared_ptr<implementation>> peers = {}) {
     for (auto& r : rows) r.higher_is_better = higher_is_better(r.unit);
     bench_case c{std::move(rows), "", {}, {}, {}};
     c.impls.push_back(std::make_shared<in_process_impl>("trident", std::move(run), std::move(warm_up)));
+    for (auto& p : peers) c.impls.push_back(std::move(p));
     for (const auto& p : python_loops) c.impls.push_back(p);
     runner.add(std::move(c));
   };
+  // A peer's run of a case, with its warm-up.
+  [[maybe_unused]] const auto peer = [](const char* name, std::function<void()> warm_up, in_process_impl::run_fn run) {
+    return std::make_shared<in_process_impl>(name, std::move(run), std::move(warm_up));
+  };
+  // sleepers_1m's run on any implementation: its time and its bytes per task.
+  const auto sleepers_1m_run = [](std::function<double(std::size_t)> sleepers) {
+    return [sleepers = std::move(sleepers)] {
+      const double base = reset_peak_rss();
+      const double s = sleepers(1'000'000);
+      return std::vector<double>{s, (status_bytes("VmHWM") - base) / 1e6};
+    };
+  };
+  std::vector<std::shared_ptr<implementation>> sleepers_100k_peers, sleepers_1m_peers, gather_peers, ready_peers,
+      echo_peers;
+  // The peers' echo servers: started by their warm-ups, stopped at the end.
+  std::optional<echo_server_process> asio_server, libuv_server;
+  [[maybe_unused]] const auto echo = [](std::uint16_t port, double seconds) {
+    return echo_parameters{port, seconds, echo_connections, echo_message_bytes};
+  };
+#if TRIDENT_BENCH_ASIO
+  sleepers_100k_peers.push_back(peer("asio", [] { (void)asio_peer::sleepers(100'000); },
+                                     [] { return std::vector<double>{asio_peer::sleepers(100'000)}; }));
+  sleepers_1m_peers.push_back(
+      peer("asio", [] { (void)asio_peer::sleepers(100'000); }, sleepers_1m_run(asio_peer::sleepers)));
+  gather_peers.push_back(peer("asio", [] { (void)asio_peer::gather(gather_count); },
+                              [] { return std::vector<double>{asio_peer::gather(gather_count)}; }));
+  ready_peers.push_back(peer("asio", [] { (void)asio_peer::ready_await(ready_count); },
+                             [] { return std::vector<double>{asio_peer::ready_await(ready_count)}; }));
+  echo_peers.push_back(peer(
+      "asio",
+      [&] {
+        asio_server.emplace("asio");
+        (void)asio_peer::tcp_echo(echo(asio_server->port(), 0.5));
+      },
+      [&] { return std::vector<double>{asio_peer::tcp_echo(echo(asio_server->port(), echo_seconds()))}; }));
+#else
+  runner.note("asio: not built (Asio's header asio.hpp was not found at configure time; Debian: apt-get install "
+              "libasio-dev), so no asio rows");
+#endif
+#if TRIDENT_BENCH_LIBUV
+  sleepers_100k_peers.push_back(peer("libuv", [] { (void)libuv_peer::sleepers(100'000); },
+                                     [] { return std::vector<double>{libuv_peer::sleepers(100'000)}; }));
+  sleepers_1m_peers.push_back(
+      peer("libuv", [] { (void)libuv_peer::sleepers(100'000); }, sleepers_1m_run(libuv_peer::sleepers)));
+  echo_peers.push_back(peer(
+      "libuv",
+      [&] {
+        libuv_server.emplace("libuv");
+        (void)libuv_peer::tcp_echo(echo(libuv_server->port(), 0.5));
+      },
+      [&] { return std::vector<double>{libuv_peer::tcp_echo(echo(libuv_server->port(), echo_seconds()))}; }));
+#else
+  runner.note("libuv: not built (pkg-config found no libuv at configure time; Debian: apt-get install libuv1-dev), "
+              "so no libuv rows");
+#endif
   add_case({{"sleepers_100k", "s"}}, [] { (void)aio::run(sleepers_main(100'000)); },
-           [] { return std::vector<double>{aio::run(sleepers_main(100'000))}; });
+           [] { return std::vector<double>{aio::run(sleepers_main(100'000))}; }, sleepers_100k_peers);
   add_case({{"sleepers_1m", "s"}, {"sleepers_1m_bytes", "B/task"}}, [] { (void)aio::run(sleepers_main(100'000)); },
-           [] {
-             const double base = reset_peak_rss();
-             const double s = aio::run(sleepers_main(1'000'000));
-             return std::vector<double>{s, (status_bytes("VmHWM") - base) / 1e6};
-           });
+           sleepers_1m_run([](std::size_t n) { return aio::run(sleepers_main(n)); }), sleepers_1m_peers);
   add_case({{"gather_100k", "us/task"}}, [] { (void)aio::run(gather_main(gather_count)); },
-           [] { return std::vector<double>{aio::run(gather_main(gather_count))}; });
+           [] { return std::vector<double>{aio::run(gather_main(gather_count))}; }, gather_peers);
   add_case({{"ready_await", "ns"}}, [] { (void)aio::run(ready_await_main()); },
-           [] { return std::vector<double>{aio::run(ready_await_main())}; });
+           [] { return std::vector<double>{aio::run(ready_await_main())}; }, ready_peers);
   add_case({{"ready_await_done", "ns"}}, [] { (void)aio::run(ready_await_done_main()); },
            [] { return std::vector<double>{aio::run(ready_await_done_main())}; });
   std::optional<echo_server_process> server;  // started by the warm-up, stopped at the end
   add_case(
       {{"tcp_echo", "rt/s"}},
       [&server] {
-        server.emplace();
+        server.emplace("1");
         (void)aio::run(tcp_echo_main(server->port(), 0.5));
       },
-      [&server] { return std::vector<double>{aio::run(tcp_echo_main(server->port(), echo_seconds()))}; });
+      [&server] { return std::vector<double>{aio::run(tcp_echo_main(server->port(), echo_seconds()))}; }, echo_peers);
 
   runner.check_requested_cases();
-  runner.note(fmt::format("median of {} round(s); each round runs trident, then asyncio_bench.py once per "
-                          "Python loop (which warms up in its own process first)",
-                          options.repeat));
+  runner.note(fmt::format("median of {} round(s); each round runs {} (in this process, each warmed up once "
+                          "first), then asyncio_bench.py once per Python loop (which warms up in its own process "
+                          "first)",
+                          options.repeat,
+                          TRIDENT_BENCH_ASIO && TRIDENT_BENCH_LIBUV ? "trident, asio and libuv"
+                          : TRIDENT_BENCH_ASIO                      ? "trident and asio"
+                          : TRIDENT_BENCH_LIBUV                     ? "trident and libuv"
+                                                                    : "trident"));
   suite_results out = runner.run();
   server.reset();
+  asio_server.reset();
+  libuv_server.reset();
 
   if (runner.wanted("ready_await") || runner.wanted("ready_await_done")) {
     out.notes.push_back(fmt::format(
@@ -416,9 +502,21 @@ int run_async_suite(const bench_options& options) {
         "already finished, {} times (Python: `await fut` on a done Future)",
         ready_count, ready_count));
   }
+  if (TRIDENT_BENCH_ASIO && (runner.wanted("gather_100k") || runner.wanted("sleepers_100k") ||
+                             runner.wanted("sleepers_1m") || runner.wanted("ready_await"))) {
+    out.notes.push_back(
+        "asio: one io_context(1) on this thread; sleepers: co_spawn of coroutines each awaiting a 1 s steady_timer; "
+        "gather_100k: co_spawn of coroutines that co_return at once, each completion handler storing its value and "
+        "counting, the last one waking the gathering coroutine (Asio 1.22 has no gather over a run-time count); "
+        "ready_await: `co_await ready_one()` on an asio::awaitable<int>");
+  }
+  if (TRIDENT_BENCH_LIBUV && (runner.wanted("sleepers_100k") || runner.wanted("sleepers_1m"))) {
+    out.notes.push_back("libuv: sleepers are bare uv_timer_t firing once after 1 s (no coroutine: libuv has none, "
+                        "nor gather or ready_await rows)");
+  }
   if (runner.wanted("sleepers_1m_bytes")) {
     out.notes.push_back("sleepers_1m_bytes: (peak RSS - RSS before) / 1,000,000 over a sleepers_1m run, the vector of "
-                        "handles (Python: list of tasks) included");
+                        "handles (Python: list of tasks; libuv: vector of uv_timer_t) included");
   }
   if (runner.wanted("tcp_echo")) {
     out.notes.push_back(fmt::format(
