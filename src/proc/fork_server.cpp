@@ -427,9 +427,7 @@ std::optional<spawned_worker> fork_worker(const char* mode, std::size_t memory_l
     }
     if (m.pid < 0) {
       ::close(pair[0]);
-      std::string message = std::string("cannot start worker process: fork: ") + std::strerror(m.value);
-      if (m.value == EAGAIN) message += " (the user's process limit, ulimit -u, may be reached)";
-      throw worker_start_error(message);
+      throw worker_start_error(start_failure_message("fork", m.value));
     }
     const pid_t pid = m.pid;
     ++s->running;

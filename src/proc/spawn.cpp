@@ -34,6 +34,14 @@ extern char** environ;
 
 namespace trident::proc::detail {
 
+std::string start_failure_message(const char* call, int error) {
+  std::string message = "cannot start worker process: ";
+  if (call != nullptr) message += std::string(call) + ": ";
+  message += std::strerror(error);
+  if (error == EAGAIN) message += " (the user's process limit, ulimit -u, may be reached)";
+  return message;
+}
+
 std::string missing_guard_hint() {
   return "the program's main() must start with "
          "`if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;` "
@@ -182,9 +190,7 @@ spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std
   ::close(child_end);
   if (rc != 0) {
     ::close(parent_end);
-    std::string message = std::string("cannot start worker process: ") + std::strerror(rc);
-    if (rc == EAGAIN) message += " (the user's process limit, ulimit -u, may be reached)";
-    throw worker_start_error(message);
+    throw worker_start_error(start_failure_message(nullptr, rc));
   }
   const int injected_pidfd = injected_failure("pidfd_open");
   const int pidfd = injected_pidfd != 0 ? (errno = injected_pidfd, -1)
@@ -216,9 +222,7 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
         missing_guard_hint());
   }
   if (const int injected = injected_failure("spawn"); injected != 0) {
-    std::string message = std::string("cannot start worker process: ") + std::strerror(injected);
-    if (injected == EAGAIN) message += " (the user's process limit, ulimit -u, may be reached)";
-    throw worker_start_error(message);
+    throw worker_start_error(start_failure_message(nullptr, injected));
   }
   const worker_environment environment(withheld_environment);
   if (fork_server_enabled()) {

@@ -88,6 +88,9 @@ std::string reap(pid_t pid, int& signal, int& code);
 /// "SIGSEGV" for 11, and so on.
 std::string signal_name(int signal);
 
+/// "cannot start worker process: [call: ]<strerror>", with a hint at `ulimit -u` for EAGAIN.
+std::string start_failure_message(const char* call, int error);
+
 /// The message every "worker never said hello" error carries.
 std::string missing_guard_hint();
 
