@@ -150,7 +150,7 @@ void threads_and_workers(const fs::path& dir) {
     trident::proc::process_pool pool(2);
     std::vector<long long> inputs;
     for (long long n = 1; n <= 16; ++n) inputs.push_back(n * 1000 + 1);
-    (void)pool.map(collatz_steps, inputs);
+    (void)pool.map(collatz_steps, inputs, 1);  // a span per task on the workers' lanes
     for (int pid : pool.statistics().worker_pids) worker_pids.insert(pid);
   }
   trace::stop();

@@ -76,8 +76,9 @@ void expect_drained(const process_pool_statistics& s) {
 // zero, and statistics() printed queued:18446744073709551615, before and after shutdown().
 TEST(process_pool_statistics, queued_does_not_wrap_below_zero_after_a_worker_crash) {
   process_pool pool(1);
-  // One batch: the first task (the crash) and at least the next one go to the worker together.
-  EXPECT_THROW((void)pool.map(stats_crash_on_zero, std::vector{0, 1, 2, 3, 4, 5}),
+  // One batch of six tasks (chunksize 1): the first task (the crash) and at least the next one
+  // go to the worker together.
+  EXPECT_THROW((void)pool.map(stats_crash_on_zero, std::vector{0, 1, 2, 3, 4, 5}, 1),
                trident::proc::worker_crashed_error);
   auto s = pool.statistics();
   EXPECT_EQ(s.queued, 0u) << s;
