@@ -12,6 +12,12 @@
 #include <string>
 #include <vector>
 
+// Asio 1.22 (Debian 12) turns on its C++20 coroutines under clang only for the Coroutines TS
+// (`__cpp_coroutines`, <experimental/coroutine>), which clang 16 with libstdc++ no longer
+// offers; it has the standard ones, which Asio's code uses once told they are there.
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(ASIO_HAS_CO_AWAIT)
+#define ASIO_HAS_CO_AWAIT 1
+#endif
 #include <asio.hpp>
 
 #include "async_peers.hpp"
