@@ -201,8 +201,7 @@ void curl_driver::start(transfer& t) {
   t.next = active_;
   if (active_ != nullptr) active_->prev = &t;
   active_ = &t;
-  ++stats_.requests;
-  ++stats_.active;
+  counters_.count_request();
 }
 
 void curl_driver::unlink(transfer& t) noexcept {
@@ -214,7 +213,7 @@ void curl_driver::unlink(transfer& t) noexcept {
   if (t.next != nullptr) t.next->prev = t.prev;
   t.prev = t.next = nullptr;
   t.active = false;
-  --stats_.active;
+  counters_.count_end();
 }
 
 void curl_driver::stop(transfer& t) noexcept {

@@ -5,7 +5,9 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <coroutine>
+#include <cstdint>
 #include <vector>
 
 #include "trident/aio/event_loop.hpp"
@@ -14,6 +16,33 @@
 namespace trident::http {
 
 struct transfer;
+
+/// A driver's counters. Written only by the driver's loop thread; read from any thread (a
+/// session with several loops adds up the counters of all of them), so each is an atomic that
+/// its one writer updates with a plain load and store.
+class driver_counters {
+ public:
+  void count_request() noexcept { bump(requests_, 1); bump(active_, 1); }
+  void count_end() noexcept { active_.store(active_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
+  void count_body_bytes(std::uint64_t n) noexcept { bump(body_bytes_, n); }
+  void count_retry() noexcept { bump(retries_, 1); }
+  /// Adds this driver's counters to `total`. Thread safe.
+  void add_to(session_statistics& total) const noexcept {
+    total.requests += requests_.load(std::memory_order_relaxed);
+    total.active += active_.load(std::memory_order_relaxed);
+    total.body_bytes += body_bytes_.load(std::memory_order_relaxed);
+    total.retries += retries_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> active_{0};
+  std::atomic<std::uint64_t> body_bytes_{0};
+  std::atomic<std::uint64_t> retries_{0};
+};
 
 /// One libcurl multi handle run by the loop: it watches libcurl's sockets and timer, runs the
 /// transfers it is given, and schedules the task waiting on each one that ends. It also keeps the
@@ -50,7 +79,7 @@ class curl_driver {
   [[nodiscard]] const session_options& options() const noexcept { return options_; }
   /// The header list of requests without headers of their own ("User-Agent: ...").
   [[nodiscard]] curl_slist* default_headers() const noexcept { return default_headers_; }
-  [[nodiscard]] session_statistics& statistics() noexcept { return stats_; }
+  [[nodiscard]] driver_counters& counters() noexcept { return counters_; }
 
  private:
   struct pump_coro;
@@ -81,7 +110,7 @@ class curl_driver {
   std::vector<CURL*> spare_;  // easy handles kept for reuse
   curl_slist* default_headers_ = nullptr;
   transfer* active_ = nullptr;
-  session_statistics stats_;
+  driver_counters counters_;
 };
 
 }  // namespace trident::http

@@ -100,7 +100,7 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
       break;
   }
   t.received += n;
-  if (t.owner != nullptr) t.owner->statistics().body_bytes += n;
+  if (t.owner != nullptr) t.owner->counters().count_body_bytes(n);
   if (t.on_bytes) t.on_bytes(n);
   return n;
 }
