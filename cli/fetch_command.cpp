@@ -210,6 +210,7 @@ int run_fetch(const fetch_flags& flags) {
     auto& loop = aio::event_loop::running();
     http::session_options so;
     so.max_connections = std::max(flags.jobs, 1);
+    so.loops = flags.loops;
     http::session session(so);
     http::fetch_progress progress;
     auto job = aio::spawn(http::fetch_all(session, std::move(items), options, &progress), "fetch");

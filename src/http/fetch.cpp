@@ -54,6 +54,26 @@ struct item_progress {
   int body_starts = 0;              // attempts whose body began
 };
 
+/// Runs `fn` on the loop of fetch_all's caller: at once when already there, else posted to it
+/// (a session with several loops calls a request's callbacks on the loop running its transfer).
+/// The posts of one transfer run in order, and before the wake-up of the task awaiting it.
+class on_caller_loop {
+ public:
+  on_caller_loop() : loop_(&aio::event_loop::running()), endpoint_(loop_->endpoint()) {}
+  template <class F>
+  void operator()(F fn) const {
+    if (aio::event_loop::current() == loop_) {
+      fn();
+    } else {
+      aio::lowlevel::post(*endpoint_, std::move(fn));
+    }
+  }
+
+ private:
+  aio::event_loop* loop_;
+  std::shared_ptr<aio::lowlevel::remote_endpoint> endpoint_;
+};
+
 struct run_state {
   std::vector<fetch_item> items;
   std::vector<item_progress> items_progress;
@@ -61,6 +81,7 @@ struct run_state {
   std::vector<fetch_result> results;
   fetch_options options;
   fetch_progress* progress = nullptr;
+  on_caller_loop caller;  // where `progress` and `items_progress` are updated
   std::size_t next = 0;
   bool stopping = false;
 };
@@ -108,10 +129,10 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
   o.total_timeout = st.options.timeout;
   o.max_body_bytes = st.options.max_size;
   fetch_progress* p = st.progress;
-  o.on_body_start = [p, &ip](std::int64_t length) {
+  // A new attempt starts its item again from byte 0.
+  auto body_started = [p, &ip](std::int64_t length) {
     ++ip.body_starts;
     if (p == nullptr) return;
-    // A new attempt starts its item again from byte 0.
     p->bytes_done -= ip.attempt_bytes;
     ip.attempt_bytes = 0;
     if (length < 0) return;
@@ -123,13 +144,14 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
     ip.expected = length;
     p->bytes_expected += static_cast<std::uint64_t>(length);
   };
-  if (p != nullptr) {
-    o.on_body_bytes = [p, &ip](std::size_t n) {
-      p->bytes += n;
-      p->bytes_done += n;
-      ip.attempt_bytes += n;
-    };
-  }
+  auto body_bytes = [p, &ip](std::size_t n) {
+    p->bytes += n;
+    p->bytes_done += n;
+    ip.attempt_bytes += n;
+  };
+  const on_caller_loop& caller = st.caller;
+  o.on_body_start = [&caller, body_started](std::int64_t length) { caller([=] { body_started(length); }); };
+  if (p != nullptr) o.on_body_bytes = [&caller, body_bytes](std::size_t n) { caller([=] { body_bytes(n); }); };
   try {
     // Out of descriptors is not this URL's fault: wait for others to finish and start again.
     // (Capping the transfers by the descriptors free at the start makes this rare; it happens

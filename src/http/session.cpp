@@ -2,31 +2,252 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 #include "curl_driver.hpp"
 #include "transfer.hpp"
+#include "trident/aio/event.hpp"
+#include "trident/aio/lowlevel/remote_wait.hpp"
+#include "trident/aio/lowlevel/task_context.hpp"
+#include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
+#include "trident/aio/spawn.hpp"
 #include "trident/core/atomic_file.hpp"
+#include "trident/trace/recorder.hpp"
 
-// The session API: a request becomes one transfer per attempt (transfer.cpp), run by the
-// session's curl_driver (curl_driver.cpp); `run` below is the retry loop around the attempts.
+// The session API: a request becomes one transfer per attempt (transfer.cpp), run by a
+// curl_driver (curl_driver.cpp); `run` below is the retry loop around the attempts.
+//
+// Loops. An `engine` is one event loop's share of a session: a curl_driver with its share of
+// the connection limits. The session always has one on the loop that made it; with
+// `loops` > 1 it also starts `loop_thread`s, each running an event loop with an engine until
+// the session ends. A request goes to the engine with the fewest requests in flight (counted on
+// the caller's thread), ties taken in turn. On another loop it runs as follows (caller thread C, loop thread L):
+//   1. C suspends the awaiting task (`remote_awaiter`) and posts "spawn the request" to L, with
+//      a shared `remote_call` that carries the work out and the outcome back.
+//   2. L runs the request as a task of its own, stores its response or exception in the call,
+//      then posts "resume the waiter" to C's loop: the outcome is written before the post, and
+//      the post's lock orders it before C reads it.
+//   3. Cancelling the awaiting task on C posts "cancel that task" to L and does not resume it:
+//      the task on L ends with cancelled_error, its transfer removed and save_to's file
+//      abandoned, and only then does step 2 resume C, which raises cancelled_error. Posts to
+//      one loop run in order, so the cancel always finds the task spawned.
+// With one loop (the default) requests call `run` directly, as if there were no dispatch.
 
 namespace trident::http {
 
-struct session::impl {
-  session_options options;  // `defaults` completed from request_options::builtin()
+namespace {
+
+/// One event loop's share of a session. Made, used and destroyed on its loop's thread.
+struct engine {
+  session_options options;  // this loop's share of the limits; `defaults` completed
   curl_driver driver;       // after `options`, which it reads
   std::minstd_rand rng{std::random_device{}()};
 
-  explicit impl(session_options o) : options(complete(std::move(o))), driver(options) {}
+  explicit engine(session_options o) : options(std::move(o)), driver(options) {}
+};
+
+/// A thread running an event loop with an engine until the destructor stops it.
+///
+/// Thread safety: `endpoint` and `counters` may be used from any thread; `target` only on the
+/// thread itself.
+class loop_thread {
+ public:
+  /// Starts the thread and waits until its engine is made; rethrows what stopped it.
+  loop_thread(session_options options, std::string name) {
+    thread_ = std::thread([this, options = std::move(options), name = std::move(name)]() mutable {
+      trace::set_thread_name(name);
+      try {
+        aio::run(serve(std::move(options)));
+      } catch (...) {
+        const std::lock_guard lock(mutex_);
+        if (!started_) failure_ = std::current_exception();
+        started_ = true;
+        started_cv_.notify_all();
+      }
+    });
+    std::unique_lock lock(mutex_);
+    started_cv_.wait(lock, [this] { return started_; });
+    if (failure_) {
+      lock.unlock();
+      thread_.join();
+      std::rethrow_exception(failure_);
+    }
+  }
+  loop_thread(const loop_thread&) = delete;
+  loop_thread& operator=(const loop_thread&) = delete;
+  ~loop_thread() {
+    aio::lowlevel::post(*endpoint_, [this] { stop_->set(); });
+    thread_.join();
+  }
+
+  [[nodiscard]] aio::lowlevel::remote_endpoint& endpoint() const noexcept { return *endpoint_; }
+  [[nodiscard]] engine& target() const noexcept { return *engine_; }
+  [[nodiscard]] const driver_counters& counters() const noexcept { return engine_->driver.counters(); }
+
+ private:
+  aio::task<void> serve(session_options options) {
+    engine e(std::move(options));
+    aio::event stop;
+    {
+      const std::lock_guard lock(mutex_);
+      engine_ = &e;
+      stop_ = &stop;
+      endpoint_ = aio::event_loop::running().endpoint();
+      started_ = true;
+      started_cv_.notify_all();
+    }
+    co_await stop.wait();
+  }
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable started_cv_;
+  bool started_ = false;                // guarded by mutex_ until the constructor returns
+  std::exception_ptr failure_;          // idem
+  engine* engine_ = nullptr;            // the thread's, valid until the destructor posts stop
+  aio::event* stop_ = nullptr;          // idem
+  std::shared_ptr<aio::lowlevel::remote_endpoint> endpoint_;
+};
+
+/// What a request on another loop carries out and brings back (see the top of this file).
+struct remote_call {
+  std::function<aio::task<response>(engine&)> work;  // made on the caller's thread, run on L
+  std::optional<response> result;                    // written on L before the wake-up is posted
+  std::exception_ptr error;                          // idem
+  std::shared_ptr<aio::lowlevel::remote_wait_state> wait;
+  std::shared_ptr<aio::lowlevel::remote_endpoint> caller;
+  std::optional<aio::task_handle<void>> running;     // L only
+};
+
+/// Step 2: the request as a task of loop L.
+aio::task<void> run_remote(std::shared_ptr<remote_call> call, engine& e) {
+  try {
+    auto work = call->work(e);
+    response r = co_await std::move(work);
+    call->result.emplace(std::move(r));
+  } catch (...) {
+    call->error = std::current_exception();
+  }
+  call->work = nullptr;  // the request's callbacks die on the thread that ran them
+  aio::lowlevel::post_resume(*call->caller, call->wait);
+}
+
+/// Steps 1 and 3: the caller's side of a request on another loop.
+class remote_awaiter : private aio::lowlevel::cancellable_wait {
+ public:
+  remote_awaiter(std::shared_ptr<remote_call> call, loop_thread& target) noexcept
+      : call_(std::move(call)), target_(target) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    if (bind(h)) return false;  // cancelled before it started: nothing ran, await_resume throws
+    auto& loop = aio::event_loop::running();
+    call_->wait = std::make_shared<aio::lowlevel::remote_wait_state>();
+    call_->wait->waiter = h;
+    call_->wait->loop = &loop;
+    call_->wait->context = context_;
+    call_->caller = loop.endpoint();
+    loop_thread* target = &target_;
+    aio::lowlevel::post(target_.endpoint(), [call = call_, target] {
+      auto task = run_remote(call, target->target());
+      call->running.emplace(aio::spawn(std::move(task), "http request"));
+    });
+    arm(&on_cancel, this);
+    return true;
+  }
+
+  response await_resume() {
+    end_wait("cancelled while waiting for a response");
+    if (call_->error) std::rethrow_exception(call_->error);
+    return std::move(*call_->result);
+  }
+
+ private:
+  static void on_cancel(void* arg) noexcept {
+    auto* self = static_cast<remote_awaiter*>(arg);
+    try {
+      aio::lowlevel::post(self->target_.endpoint(), [call = self->call_] {
+        if (call->running) call->running->cancel();
+      });
+    } catch (...) {
+      std::terminate();  // a lost cancel would leave the request running to its end unseen
+    }
+  }
+
+  std::shared_ptr<remote_call> call_;
+  loop_thread& target_;
+};
+
+/// Loop `index`'s share of `limit` over `count` loops (0: no limit stays no limit).
+int share_of(int limit, std::size_t index, std::size_t count) {
+  if (limit <= 0) return limit;
+  const auto n = static_cast<std::size_t>(limit);
+  return static_cast<int>(n / count + (index < n % count ? 1 : 0));
+}
+
+/// The loops a session runs: `loops` (0: hardware threads), no more than a limit allows.
+std::size_t loop_count(const session_options& o) {
+  if (o.loops < 0) throw std::invalid_argument("session_options::loops must be 0 or more, not " + std::to_string(o.loops));
+  std::size_t n = o.loops == 0 ? std::max(1U, std::thread::hardware_concurrency()) : static_cast<std::size_t>(o.loops);
+  if (o.max_connections > 0) n = std::min(n, static_cast<std::size_t>(o.max_connections));
+  if (o.max_connections_per_host > 0) n = std::min(n, static_cast<std::size_t>(o.max_connections_per_host));
+  return n;
+}
+
+}  // namespace
+
+struct session::impl {
+  session_options options;  // `defaults` completed from request_options::builtin()
+  std::size_t count;        // loops: `local` and one per thread
+  engine local;             // the caller's loop; after `options` and `count`, which it reads
+  std::vector<std::unique_ptr<loop_thread>> threads;
+  std::vector<std::size_t> in_flight;  // per loop, 0 = local; caller's thread only
+  std::size_t next = 0;                // where `least_busy` starts looking; caller's thread only
+
+  explicit impl(session_options o)
+      : options(complete(std::move(o))), count(loop_count(options)), local(share(options, 0, count)), in_flight(count, 0) {
+    threads.reserve(count - 1);
+    for (std::size_t i = 1; i < count; ++i) {
+      threads.push_back(std::make_unique<loop_thread>(share(options, i, count), "http loop " + std::to_string(i)));
+    }
+  }
 
   static session_options complete(session_options o) {
     o.defaults = o.defaults.with_defaults(request_options::builtin());
     return o;
+  }
+
+  static session_options share(session_options o, std::size_t index, std::size_t count) {
+    o.max_connections = share_of(o.max_connections, index, count);
+    o.max_connections_per_host = share_of(o.max_connections_per_host, index, count);
+    return o;
+  }
+
+  /// The loop with the fewest requests in flight; ties go round the loops in turn, so that
+  /// requests made one after another spread too.
+  std::size_t least_busy() noexcept {
+    std::size_t best = next;
+    for (std::size_t k = 1; k < count; ++k) {
+      const std::size_t i = (next + k) % count;
+      if (in_flight[i] < in_flight[best]) best = i;
+    }
+    next = (best + 1) % count;
+    return best;
   }
 };
 
@@ -102,7 +323,7 @@ namespace {
 
 /// Runs `req` with retries. Stream mode: returns once the first body bytes (or the end) are
 /// in, handing the live transfer to `keep`.
-aio::task<response> run(session::impl& s, request req, sink_spec sink, std::unique_ptr<transfer>* keep) {
+aio::task<response> run(engine& s, request req, sink_spec sink, std::unique_ptr<transfer>* keep) {
   // Field by field: what the request leaves unset comes from the session (whose own unset
   // fields were filled from the built-in defaults when it was made), so every field is set.
   const request_options o = req.options.with_defaults(s.options.defaults);
@@ -110,7 +331,7 @@ aio::task<response> run(session::impl& s, request req, sink_spec sink, std::uniq
   const bool may_retry = idempotent(req.method) && o.retry->max_attempts > 1;
   const auto started = aio::clock::now();
   for (int attempt = 1;; ++attempt) {
-    if (attempt > 1) ++s.driver.statistics().retries;
+    if (attempt > 1) s.driver.counters().count_retry();
     auto t = std::make_unique<transfer>();
     configure(s.driver, *t, req, o, url, sink);
     s.driver.start(*t);
@@ -153,15 +374,83 @@ transfer_error file_error(const std::system_error& e, const std::string& url) {
   return transfer_error(error_kind::file, e.what(), url, 0, e.code().value());
 }
 
+/// Runs what `work` makes on the least busy loop of `s` and returns its response there.
+aio::task<response> on_some_loop(session::impl& s, std::function<aio::task<response>(engine&)> work) {
+  const std::size_t i = s.least_busy();
+  ++s.in_flight[i];
+  struct count_down {
+    std::size_t& n;
+    ~count_down() { --n; }
+  } done{s.in_flight[i]};
+  if (i == 0) {
+    auto local = work(s.local);
+    co_return co_await std::move(local);
+  }
+  auto call = std::make_shared<remote_call>();
+  call->work = std::move(work);
+  co_return co_await remote_awaiter(std::move(call), *s.threads[i - 1]);
+}
+
+aio::task<response> save_to_on(engine& e, request req, std::filesystem::path path) {
+  const std::string url = req.url;
+  // save_to has always replaced an existing file (as curl -o does); trident fetch leaves
+  // existing files alone only when asked (--skip-existing), before it calls save_to.
+  atomic_file::options file_options;
+  file_options.if_exists = atomic_file::existing::replace;
+  std::optional<atomic_file> file;
+  try {
+    file.emplace(path, file_options);
+  } catch (const std::system_error& err) {
+    throw file_error(err, url);
+  }
+  sink_spec sink;
+  sink.mode = sink_mode::fd;
+  sink.fd = file->native_handle();
+  sink.file = &*file;
+  auto attempts = run(e, std::move(req), sink, nullptr);
+  response r = co_await std::move(attempts);
+  if (r.status() >= 400) {
+    http_status_error err(r.status(), r.url());
+    err.set_attempts(r.attempts());
+    throw err;  // `file` abandons the partial download
+  }
+  try {
+    file->commit();
+  } catch (const std::system_error& err) {
+    throw file_error(err, url);
+  }
+  co_return r;
+}
+
+aio::task<response> download_to_on(engine& e, request req, int fd) {
+  sink_spec sink;
+  sink.mode = sink_mode::fd;
+  sink.fd = fd;
+  return run(e, std::move(req), sink, nullptr);
+}
+
 }  // namespace
 
 session::session(session_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 session::~session() = default;
 
 const session_options& session::options() const noexcept { return impl_->options; }
-session_statistics session::statistics() const noexcept { return impl_->driver.statistics(); }
 
-aio::task<response> session::send(request req) { return run(*impl_, std::move(req), sink_spec{}, nullptr); }
+session_statistics session::statistics() const noexcept {
+  session_statistics total;
+  impl_->local.driver.counters().add_to(total);
+  for (const auto& t : impl_->threads) t->counters().add_to(total);
+  return total;
+}
+
+std::size_t session::loops() const noexcept { return impl_->count; }
+
+aio::task<response> session::send(request req) {
+  if (impl_->threads.empty()) return run(impl_->local, std::move(req), sink_spec{}, nullptr);
+  return on_some_loop(*impl_, [req = std::move(req)](engine& e) mutable {
+    return run(e, std::move(req), sink_spec{}, nullptr);
+  });
+}
 
 aio::task<response> session::get(std::string url) {
   request r;
@@ -186,41 +475,17 @@ aio::task<response> session::post(std::string url, std::string body, std::string
 }
 
 aio::task<response> session::download_to(request req, int fd) {
-  sink_spec sink;
-  sink.mode = sink_mode::fd;
-  sink.fd = fd;
-  return run(*impl_, std::move(req), sink, nullptr);
+  if (impl_->threads.empty()) return download_to_on(impl_->local, std::move(req), fd);
+  return on_some_loop(*impl_, [req = std::move(req), fd](engine& e) mutable {
+    return download_to_on(e, std::move(req), fd);
+  });
 }
 
 aio::task<response> session::save_to(request req, std::filesystem::path path) {
-  const std::string url = req.url;
-  // save_to has always replaced an existing file (as curl -o does); trident fetch leaves
-  // existing files alone only when asked (--skip-existing), before it calls save_to.
-  atomic_file::options file_options;
-  file_options.if_exists = atomic_file::existing::replace;
-  std::optional<atomic_file> file;
-  try {
-    file.emplace(path, file_options);
-  } catch (const std::system_error& e) {
-    throw file_error(e, url);
-  }
-  sink_spec sink;
-  sink.mode = sink_mode::fd;
-  sink.fd = file->native_handle();
-  sink.file = &*file;
-  auto attempts = run(*impl_, std::move(req), sink, nullptr);
-  response r = co_await std::move(attempts);
-  if (r.status() >= 400) {
-    http_status_error e(r.status(), r.url());
-    e.set_attempts(r.attempts());
-    throw e;  // `file` abandons the partial download
-  }
-  try {
-    file->commit();
-  } catch (const std::system_error& e) {
-    throw file_error(e, url);
-  }
-  co_return r;
+  if (impl_->threads.empty()) return save_to_on(impl_->local, std::move(req), std::move(path));
+  return on_some_loop(*impl_, [req = std::move(req), path = std::move(path)](engine& e) mutable {
+    return save_to_on(e, std::move(req), std::move(path));
+  });
 }
 
 aio::task<body_stream> session::open(request req, std::size_t buffer_bytes) {
@@ -229,7 +494,13 @@ aio::task<body_stream> session::open(request req, std::size_t buffer_bytes) {
   sink.high_water = buffer_bytes == 0 ? 1 : buffer_bytes;
   auto st = std::make_unique<body_stream::state>();
   st->url = req.url;
-  response head = co_await run(*impl_, std::move(req), sink, &st->t);
+  ++impl_->in_flight[0];
+  struct count_down {
+    std::size_t& n;
+    ~count_down() { --n; }
+  } done{impl_->in_flight[0]};
+  auto opening = run(impl_->local, std::move(req), sink, &st->t);
+  response head = co_await std::move(opening);
   co_return body_stream(std::move(st), std::move(head));
 }
 

@@ -45,10 +45,11 @@ struct request_options {
   /// One policy, set or inherited as a whole (its fields belong together: to change one, copy
   /// the session's — `*s.options().defaults.retry` — and edit it). Built in: one attempt.
   std::optional<retry_policy> retry;
-  /// Called on the loop thread with the size of each received chunk of body (for progress
+  /// Called on the loop thread running the transfer (another thread than the caller's when the
+  /// session has several loops) with the size of each received chunk of body (for progress
   /// displays). Must not throw or await. Empty: unset (the session's, if any).
   std::function<void(std::size_t)> on_body_bytes;
-  /// Called on the loop thread when a response body begins to arrive, once per attempt (so a
+  /// Called on the loop thread running the transfer when a response body begins to arrive, once per attempt (so a
   /// retried download says "start again from byte 0"), with its Content-Length, or -1 when the
   /// server did not say. For progress displays that show bytes expected. Must not throw or
   /// await. Empty: unset (the session's, if any).

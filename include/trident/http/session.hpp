@@ -30,6 +30,18 @@ struct session_options {
   /// `session::options()` reports them filled in.
   request_options defaults{};
   std::string user_agent = "trident-http/0.1";
+  /// Event-loop threads that run the session's transfers. 1 (the default): every transfer runs
+  /// on the loop that made the session, which needs no thread of its own. N > 1: the session
+  /// starts N - 1 threads, each running its own event loop and libcurl multi handle, and each
+  /// request goes to whichever of the N loops (its own included) has the fewest requests in
+  /// flight, ties taken in turn; the caller still awaits it on its own loop. For clients bound by libcurl's CPU
+  /// time per request (many small requests). 0: one per hardware thread.
+  ///
+  /// The connection limits above stay limits of the whole session: each loop gets an equal
+  /// share of them (the remainder to the first loops), and no more loops run than a limit has
+  /// connections. Connections are not shared between loops, so a loop opens its own to a host
+  /// another loop already talks to. `open` (a streamed body) always runs on the caller's loop.
+  int loops = 1;
   /// Proxy URL for every request ("http://host:port", "socks5://..."); empty: none. The
   /// environment's http_proxy/https_proxy are not consulted (as aiohttp's trust_env=False).
   std::string proxy;
@@ -95,6 +107,9 @@ class body_stream {
 /// @par Thread safety
 /// Loop thread only: create, use and destroy a session on the thread running its event loop.
 /// Requests must have ended before the session is destroyed (await them, or use a task group).
+/// With `session_options::loops` > 1 the session's own threads run transfers too; the
+/// requests' callbacks (`request_options::on_body_bytes`, `on_body_start`) then run on the
+/// thread of the loop that runs the transfer, and `statistics()` may be read from any thread.
 ///
 /// @par Cancellation
 /// Every awaiting function is a cancellation point. Cancelling the task that awaits a request
@@ -109,7 +124,9 @@ class body_stream {
 /// @endcode
 class session {
  public:
-  /// Needs a running event loop on this thread (throws std::logic_error otherwise).
+  /// Needs a running event loop on this thread (throws std::logic_error otherwise). With
+  /// `options.loops` > 1, starts the session's threads and waits until their loops run; throws
+  /// std::system_error if a thread cannot start, std::invalid_argument if `loops` < 0.
   explicit session(session_options options = {});
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -138,12 +155,17 @@ class session {
   aio::task<response> download_to(request req, int fd);
 
   /// Sends `req` and returns once status and headers are in; the body is read from the stream.
+  /// Always runs on the caller's loop.
   aio::task<body_stream> open(request req, std::size_t buffer_bytes = 256 * 1024);
 
   /// The options the session was made with, `defaults` completed from the built-in ones (every
   /// field set).
   [[nodiscard]] const session_options& options() const noexcept;
+  /// The counters of every loop of the session, added up. Thread safe.
   [[nodiscard]] session_statistics statistics() const noexcept;
+  /// The loops that run transfers (1 + the session's own threads): `options.loops` capped by
+  /// the connection limits.
+  [[nodiscard]] std::size_t loops() const noexcept;
 
   struct impl;
 

@@ -143,12 +143,13 @@ bool wait_mid_download(const child& c, const fs::path& dir, const std::string& d
 
 /// A stop signal mid-download: transfers cancelled, no temporary left, the summary printed, and
 /// the exit code a shell would give for that signal.
-void stop_mid_download(int signal_number) {
+void stop_mid_download(int signal_number, const std::vector<std::string>& more_args = {}) {
   trident::testing::http_server server;
   temp_dir dir{"trident-cli-fetch"};
-  const child c = start({server.url("/files/quick"), server.url("/stall/50000"), server.url("/hang"), "-o",
-                         (dir.path / "o").string()},
-                        dir.path / "stdout");
+  std::vector<std::string> args = {server.url("/files/quick"), server.url("/stall/50000"), server.url("/hang"), "-o",
+                                   (dir.path / "o").string()};
+  args.insert(args.end(), more_args.begin(), more_args.end());
+  const child c = start(args, dir.path / "stdout");
   EXPECT_TRUE(wait_mid_download(c, dir.path / "o", "quick"));
   ::kill(c.pid, signal_number);
   EXPECT_EQ(finish(c), 128 + signal_number);
@@ -166,6 +167,10 @@ TEST(cli_fetch, ctrl_c_cancels_transfers_removes_temporaries_and_prints_the_summ
 /// named temporaries NAME.part-PID-N where O_TMPFILE is not available.
 TEST(cli_fetch, sigterm_is_handled_like_ctrl_c_and_exits_143) { stop_mid_download(SIGTERM); }
 TEST(cli_fetch, sighup_is_handled_like_ctrl_c_and_exits_129) { stop_mid_download(SIGHUP); }
+
+/// With transfers on the session's own threads (`--loops`), a stop still cancels every one of
+/// them and removes their files before the summary.
+TEST(cli_fetch, ctrl_c_with_several_loops_cancels_transfers_on_every_loop) { stop_mid_download(SIGINT, {"--loops", "3"}); }
 
 /// Regression (issue #10): a --json record of a download cancelled mid-body said "attempts":0.
 TEST(cli_fetch, json_of_a_download_cancelled_mid_transfer_counts_the_attempt_begun) {
@@ -283,6 +288,7 @@ TEST(cli_exit_codes, every_usage_error_exits_two) {
   const std::string url = "http://127.0.0.1:1/x";
   EXPECT_EQ(run_cli({"--no-such-flag", url}, dir).code, 2);
   EXPECT_EQ(run_cli({"-j", "0", url}, dir).code, 2);
+  EXPECT_EQ(run_cli({"--loops", "-1", url}, dir).code, 2);
   EXPECT_EQ(run_cli({"--trace", (dir.path / "missing" / "t.json").string(), url}, dir).code, 2);
   EXPECT_EQ(run_cli({"-i", (dir.path / "missing.txt").string()}, dir).code, 2);
   EXPECT_EQ(run_cli({"--timeout", "-3", url}, dir).code, 2);

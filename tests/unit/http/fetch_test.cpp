@@ -15,6 +15,7 @@
 #include "trident/aio/spawn.hpp"
 #include "trident/testing/http_server.hpp"
 #include "trident/testing/temp_dir.hpp"
+#include "session_loops_env.hpp"
 
 using namespace std::chrono_literals;
 namespace aio = trident::aio;
@@ -27,7 +28,7 @@ namespace {
 
 std::vector<http::fetch_result> run_fetch(std::vector<http::fetch_item> items, http::fetch_options o) {
   auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
-    http::session s;
+    http::session s(http::testing::with_test_loops());
     co_return co_await http::fetch_all(s, std::move(items), o);
   };
   return aio::run(main());
@@ -167,7 +168,7 @@ TEST(http_fetch, cancelling_stops_transfers_removes_temporaries_and_returns_resu
                                          {server.url("/stall/50000"), "s2"},
                                          {server.url("/files/never"), ""}};
   auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
-    http::session s;
+    http::session s(http::testing::with_test_loops());
     http::fetch_progress progress;
     auto h = aio::spawn(http::fetch_all(s, items, o, &progress));
     while (progress.bytes < 100'000) co_await aio::sleep(5ms);  // both stalls are mid-body
@@ -199,7 +200,7 @@ TEST(http_fetch, progress_counts_bytes_expected_and_agrees_with_the_results_afte
   http::fetch_progress mid;
   http::fetch_progress end;
   auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
-    http::session s;
+    http::session s(http::testing::with_test_loops());
     http::fetch_progress progress;
     auto h = aio::spawn(http::fetch_all(s, items, o, &progress));
     while (progress.bytes < 101'000) co_await aio::sleep(5ms);  // quick done, both stalls mid-body

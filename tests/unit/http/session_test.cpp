@@ -21,6 +21,7 @@
 #include "trident/aio/timeout.hpp"
 #include "trident/testing/http_server.hpp"
 #include "trident/testing/temp_dir.hpp"
+#include "session_loops_env.hpp"
 
 using namespace std::chrono_literals;
 namespace aio = trident::aio;
@@ -35,7 +36,7 @@ template <class Body>
 void with_session(Body body, http::session_options options = {}) {
   trident::testing::http_server server;
   auto main = [&]() -> aio::task<void> {
-    http::session s(options);
+    http::session s(http::testing::with_test_loops(options));
     co_await body(s, server);
   };
   aio::run(main());
