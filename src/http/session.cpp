@@ -129,7 +129,7 @@ struct remote_call {
   std::exception_ptr error;                          // idem
   std::shared_ptr<aio::lowlevel::remote_wait_state> wait;
   std::shared_ptr<aio::lowlevel::remote_endpoint> caller;
-  std::optional<aio::task_handle<void>> running;     // L only
+  std::optional<aio::task_handle<void>> running;     // L only, until the request ends
 };
 
 /// Step 2: the request as a task of loop L.
@@ -141,7 +141,8 @@ aio::task<void> run_remote(std::shared_ptr<remote_call> call, engine& e) {
   } catch (...) {
     call->error = std::current_exception();
   }
-  call->work = nullptr;  // the request's callbacks die on the thread that ran them
+  call->work = nullptr;    // the request's callbacks die on the thread that ran them
+  call->running.reset();  // a task handle belongs to its loop's thread
   aio::lowlevel::post_resume(*call->caller, call->wait);
 }
 
