@@ -21,6 +21,14 @@
 // a full ring; a consumer that finds it free(p), or still read for p - capacity, has an empty
 // one; a consumer that finds it claimed by a producer for p waits for that producer.
 //
+// A consumer's claim wakes producers asleep on a full ring, as its release does (only if any
+// sleep): a producer asleep behind the message then sees the claim and watches its claimer, so
+// a consumer that dies mid-read cannot leave it asleep for ever. Woken, a producer (or a
+// watcher) spins for the release before it sleeps again, so the release rarely finds anyone
+// asleep: the wake-up comes earlier rather than twice. A producer's claim wakes nobody: a
+// consumer asleep on an empty ring is not waiting for a message that will never come, and the
+// next put (which wakes it) or close() leads it to the dead claim.
+//
 // A process killed holding a claim. A waiter stuck behind a claimed slot (a consumer behind a
 // producer's unfinished message, a producer behind a consumer still reading the message in the
 // slot it needs) sleeps at most `stall_check_interval` at a time and, each time the same claim
@@ -422,6 +430,20 @@ struct stall_watch {
 
 /// One round of waiting for a blocked put or get: spins first, then sleeps until woken, the
 /// deadline, or (behind a claim) the next claimer check. False once `deadline` has passed.
+/// Spins (with `pause`) for at most `spin_budget`, until the slot that blocked `p` changes or
+/// the ring's `closed` differs from `was_closed`.
+void spin_for_change(ring_header* h, const probe& p, bool was_closed) {
+  const time_point until = std::chrono::steady_clock::now() + shm_ring::spin_budget;
+  for (int i = 0;; ++i) {
+    if (p.slot->seq.load(std::memory_order_acquire) != p.seen ||
+        (h->closed.load(std::memory_order_acquire) != 0) != was_closed) {
+      return;
+    }
+    __builtin_ia32_pause();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return;
+  }
+}
+
 /// `was_closed`: whether the ring was closed when `p` was taken (a consumer draining a closed
 /// ring waits for a claimed slot like any other).
 bool wait_round(ring_header* h, ring_readiness readiness, const probe& p, bool was_closed, const time_point* deadline,
@@ -435,12 +457,8 @@ bool wait_round(ring_header* h, ring_readiness readiness, const probe& p, bool w
     // The other side is often well under a microsecond from its next step: look for a while,
     // unregistered (so it need not wake us), before paying for a sleep.
     spun = true;
-    const time_point until = std::chrono::steady_clock::now() + shm_ring::spin_budget;
-    for (int i = 0;; ++i) {
-      if (changed()) return true;
-      __builtin_ia32_pause();
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return true;
-    }
+    spin_for_change(h, p, was_closed);
+    return true;
   }
   const time_point* until = deadline;
   time_point stall_due;
@@ -539,6 +557,7 @@ class ring_watcher {
     const identity& me = self();
     const wait_words w = words_for(h_, readiness_);
     stall_watch stall;
+    bool spun = false;
     std::unique_lock lock(mutex_);
     for (;;) {
       hooks_changed_.wait(lock, [this] { return stop_requested_.load(std::memory_order_relaxed) || head_ != nullptr; });
@@ -551,6 +570,17 @@ class ring_watcher {
       const bool idle = stop_requested_.load(std::memory_order_seq_cst) || count_.load(std::memory_order_seq_cst) == 0;
       const probe p = idle ? probe{} : look(me);
       const bool ready = idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready;
+      if (!ready && is_claim(p.seen) && !spun) {
+        // Behind a claim the claimer is usually a few microseconds from publishing
+        // (releasing): look for that unregistered, as a blocked thread does, not asleep.
+        w.watchers.fetch_sub(1, std::memory_order_relaxed);
+        w.sleepers.fetch_sub(1, std::memory_order_relaxed);
+        spun = true;
+        spin_for_change(h_, p, false);
+        lock.lock();
+        continue;
+      }
+      spun = false;
       if (!ready) {
         const time_point* until = nullptr;
         time_point stall_due;
@@ -722,6 +752,7 @@ bool shm_ring::get_with(reader_fn read, void* context, const std::chrono::steady
     const probe p = probe_get(h_, true, me.pid);
     if (p.kind == probe::claimed) {
       record_owner(p.slot, claim_word(true, p.pos, me.pid), me);
+      notify(h_, ring_readiness::writable);  // sleepers on a full ring now wait on this claim
       fault_point(ring_fault_point::consumer_after_claim);
       struct release {
         ring_header* h;

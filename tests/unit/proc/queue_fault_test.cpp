@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -17,9 +18,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
-#include "proc_test_support.hpp"
 #include "trident/proc/detail/shm_ring.hpp"
 
 namespace {
@@ -175,7 +176,7 @@ void run_dying_producers(std::uint32_t seed) {
                                      << static_cast<int>(plans[p].point) << " at put " << plans[p].dies_at << ")";
   }
   expect_whole_capacity(ring);
-  EXPECT_EQ(trident::proc::testing::direct_children(::getpid()).size(), 0u);
+  for (const pid_t pid : pids) EXPECT_TRUE(::kill(pid, 0) != 0 && errno == ESRCH) << "child " << pid << " is left";
 }
 
 TEST(proc_queue_faults, producers_killed_mid_publish_lose_only_the_message_they_were_writing) {
@@ -237,6 +238,36 @@ TEST(proc_queue_faults, a_consumer_killed_mid_read_loses_only_the_message_it_was
     expect_whole_capacity(ring);
     ::munmap(taken, 4096);
   }
+}
+
+TEST(proc_queue_faults, a_producer_asleep_on_a_full_ring_outlives_a_consumer_that_dies_reading) {
+  shm_ring ring(1, message_bytes);
+  const auto first = make_message(1, 0);
+  const auto deadline = clock_type::now() + std::chrono::seconds(20);
+  ASSERT_TRUE(ring.put(std::string_view(first.data(), first.size()), &deadline));
+  // A producer waits on the full ring (long enough to be asleep, not spinning)...
+  bool second_put = false;
+  std::thread producer([&] {
+    const auto second = make_message(1, 1);
+    second_put = ring.put(std::string_view(second.data(), second.size()), &deadline);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // ...while the only consumer takes the first message and dies reading it.
+  const pid_t consumer = fork_child([&ring] {
+    inject_ring_fault(ring_fault_point::consumer_mid_read, 1);
+    std::string out;
+    const auto until = clock_type::now() + std::chrono::seconds(20);
+    return ring.get(out, &until) ? 0 : 3;
+  });
+  const int status = reap(consumer);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  producer.join();
+  EXPECT_TRUE(second_put);
+  EXPECT_LT(clock_type::now(), deadline);
+  std::string out;
+  ASSERT_TRUE(ring.get(out, &deadline));
+  EXPECT_EQ(decode(out).number, 1u);
+  expect_whole_capacity(ring);
 }
 
 TEST(proc_queue_faults, a_consumer_behind_a_dead_producer_goes_on_to_the_next_message) {
