@@ -126,9 +126,12 @@ struct alignas(64) ring_header {
   alignas(64) std::atomic<std::uint32_t> not_empty;
   std::atomic<std::uint32_t> empty_waiters;
   std::atomic<std::uint32_t> async_empty_waiters;  // watchers among empty_waiters
+  std::atomic<std::uint64_t> empty_wake;  // the sleepers' wake-up: none, a ticket, or done
   alignas(64) std::atomic<std::uint32_t> not_full;
   std::atomic<std::uint32_t> full_waiters;
   std::atomic<std::uint32_t> async_full_waiters;  // watchers among full_waiters
+  std::atomic<std::uint64_t> full_wake;
+  std::atomic<std::uint64_t> wake_tickets;  // numbers the wake-ups of both directions
 };
 
 struct ring_slot {
@@ -146,6 +149,8 @@ namespace {
 
 constexpr std::uint32_t ring_magic = 0x52445254;  // "TRDR": the lock-free layout
 constexpr std::uint32_t abandoned_length = 0xFFFFFFFFu;
+constexpr std::uint64_t wake_none = 0;
+constexpr std::uint64_t wake_done = ~std::uint64_t{0};
 constexpr std::uint64_t claim_bit = std::uint64_t{1} << 63;
 constexpr std::uint64_t consumer_bit = std::uint64_t{1} << 62;
 constexpr std::uint64_t position_mask = (std::uint64_t{1} << 30) - 1;
@@ -286,21 +291,53 @@ struct wait_words {
   std::atomic<std::uint32_t>& word;
   std::atomic<std::uint32_t>& sleepers;
   std::atomic<std::uint32_t>& watchers;
+  std::atomic<std::uint64_t>& wake;  // wake_none, a notifier's ticket, or wake_done
+  std::atomic<std::uint64_t>& tickets;
+
+  /// Registers a sleeper (or a watcher about to look): the caller then re-checks the ring and
+  /// sleeps on the word value it read *before* this.
+  void enter(bool watcher) const {
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    if (watcher) watchers.fetch_add(1, std::memory_order_seq_cst);
+    wake.store(wake_none, std::memory_order_seq_cst);  // a new sleeper needs a wake-up of its own
+  }
+  void leave(bool watcher) const {
+    if (watcher) watchers.fetch_sub(1, std::memory_order_relaxed);
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
 };
 
 wait_words words_for(ring_header* h, ring_readiness readiness) {
-  if (readiness == ring_readiness::readable) return {h->not_empty, h->empty_waiters, h->async_empty_waiters};
-  return {h->not_full, h->full_waiters, h->async_full_waiters};
+  if (readiness == ring_readiness::readable) {
+    return {h->not_empty, h->empty_waiters, h->async_empty_waiters, h->empty_wake, h->wake_tickets};
+  }
+  return {h->not_full, h->full_waiters, h->async_full_waiters, h->full_wake, h->wake_tickets};
 }
 
-/// After a publish (release): wakes sleepers of that direction, if any. Step 2 of the coroutine
-/// protocol. The caller's seq_cst store and this seq_cst load pair with a waiter's seq_cst
-/// registration and re-check.
+/// After a publish (release, or a consumer's claim): wakes every sleeper of that direction,
+/// unless there is none or they have all been woken since the last of them registered. Step 2
+/// of the coroutine protocol. The caller's seq_cst store and these seq_cst loads pair with a
+/// waiter's seq_cst registration and re-check.
+///
+/// `wake` spares the system call to a producer that publishes many messages while a woken
+/// consumer is still on its way to a CPU (it stays counted in `*_waiters` until it runs): the
+/// first notifier takes a ticket into `wake`, bumps the word, wakes everyone and marks the
+/// wake-up done, unless a sleeper registered meanwhile (it stored `wake_none`). A notifier that
+/// finds another's ticket there wakes too: that one may still be on its way, or have died
+/// before its FUTEX_WAKE, which must not leave anyone asleep.
 void notify(ring_header* h, ring_readiness readiness) {
   const wait_words w = words_for(h, readiness);
   if (w.sleepers.load(std::memory_order_seq_cst) == 0) return;
+  std::uint64_t state = w.wake.load(std::memory_order_seq_cst);
+  if (state == wake_done) return;
+  std::uint64_t ticket = 0;
+  if (state == wake_none) {
+    ticket = w.tickets.fetch_add(1, std::memory_order_relaxed) + 1;  // never wake_none or wake_done
+    if (!w.wake.compare_exchange_strong(state, ticket, std::memory_order_seq_cst)) ticket = 0;
+  }
   w.word.fetch_add(1, std::memory_order_seq_cst);
-  futex_wake_shared(w.word, w.watchers.load(std::memory_order_relaxed) > 0 ? INT_MAX : 1);
+  futex_wake_shared(w.word, INT_MAX);
+  if (ticket != 0) w.wake.compare_exchange_strong(ticket, wake_done, std::memory_order_seq_cst);
 }
 
 bool expired(const time_point* deadline) {
@@ -468,9 +505,9 @@ bool wait_round(ring_header* h, ring_readiness readiness, const probe& p, bool w
   }
   const wait_words w = words_for(h, readiness);
   const std::uint32_t seen_word = w.word.load(std::memory_order_seq_cst);
-  w.sleepers.fetch_add(1, std::memory_order_seq_cst);
+  w.enter(false);
   if (!changed()) futex_wait_shared(w.word, seen_word, until);
-  w.sleepers.fetch_sub(1, std::memory_order_relaxed);
+  w.leave(false);
   spun = false;  // woken: worth one more short look if another taker won
   stall.check(h, p, me);
   return true;
@@ -565,16 +602,14 @@ class ring_watcher {
       lock.unlock();
       // Step 1: the word first, then everything it guards.
       const std::uint32_t seen = w.word.load(std::memory_order_seq_cst);
-      w.sleepers.fetch_add(1, std::memory_order_seq_cst);
-      w.watchers.fetch_add(1, std::memory_order_seq_cst);
+      w.enter(true);
       const bool idle = stop_requested_.load(std::memory_order_seq_cst) || count_.load(std::memory_order_seq_cst) == 0;
       const probe p = idle ? probe{} : look(me);
       const bool ready = idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready;
       if (!ready && is_claim(p.seen) && !spun) {
         // Behind a claim the claimer is usually a few microseconds from publishing
         // (releasing): look for that unregistered, as a blocked thread does, not asleep.
-        w.watchers.fetch_sub(1, std::memory_order_relaxed);
-        w.sleepers.fetch_sub(1, std::memory_order_relaxed);
+        w.leave(true);
         spun = true;
         spin_for_change(h_, p, false);
         lock.lock();
@@ -589,15 +624,13 @@ class ring_watcher {
           until = &stall_due;
         }
         const bool timed_out = futex_wait_shared(w.word, seen, until);
-        w.watchers.fetch_sub(1, std::memory_order_relaxed);
-        w.sleepers.fetch_sub(1, std::memory_order_relaxed);
+        w.leave(true);
         if (!timed_out) wakeups_.fetch_add(1, std::memory_order_relaxed);
         stall.check(h_, p, me);
         lock.lock();
         continue;  // step 3
       }
-      w.watchers.fetch_sub(1, std::memory_order_relaxed);
-      w.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      w.leave(true);
       lock.lock();
       if (idle) continue;
       while (head_ != nullptr) {
@@ -788,8 +821,6 @@ bool shm_ring::wait_readable(const std::chrono::steady_clock::time_point* deadli
     if (p.kind == probe::ready) return true;
     if (!wait_round(h_, ring_readiness::readable, p, false, deadline, spun, stall, me)) return false;
     spun = true;
-    // A reader that only watches must not swallow the single wake-up meant for a taker.
-    futex_wake_shared(h_->not_empty, 1);
   }
 }
 

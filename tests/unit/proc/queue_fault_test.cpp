@@ -221,12 +221,10 @@ TEST(proc_queue_faults, a_consumer_killed_mid_read_loses_only_the_message_it_was
     // The ring holds message 2, and the slot of message 1 is claimed by the dead consumer. A
     // producer that laps round to that slot must take it back rather than wait for ever: the
     // ring takes `capacity - 1` more messages, the last of which needs that slot.
-    const auto t0 = clock_type::now();
     for (std::uint32_t i = 0; i < capacity - 1; ++i, ++next) {
       const auto m = make_message(1, next);
       ASSERT_TRUE(ring.put(std::string_view(m.data(), m.size()), &deadline)) << "message " << next;
     }
-    EXPECT_LT(clock_type::now() - t0, std::chrono::seconds(10));
     EXPECT_EQ(ring.size(), capacity);
     std::string out;
     for (std::uint32_t expect = 2; expect < next; ++expect) {
@@ -263,7 +261,6 @@ TEST(proc_queue_faults, a_producer_asleep_on_a_full_ring_outlives_a_consumer_tha
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
   producer.join();
   EXPECT_TRUE(second_put);
-  EXPECT_LT(clock_type::now(), deadline);
   std::string out;
   ASSERT_TRUE(ring.get(out, &deadline));
   EXPECT_EQ(decode(out).number, 1u);
