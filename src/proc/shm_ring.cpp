@@ -55,9 +55,12 @@
 // the slot and `closed`, and only if nothing changed sleeps in FUTEX_WAIT_BITSET (absolute
 // CLOCK_MONOTONIC deadline, *shared* futex: keyed by the page, not the process) on the value it
 // read before re-checking. A producer publishes (seq_cst store), then reads `empty_waiters`
-// (seq_cst): either it sees the registration, bumps the word and wakes, or the waiter's
-// re-check sees the message. No wake-up is lost, and with nobody asleep a put or get makes no
-// system call. `close()` sets `closed`, bumps both words and wakes everyone; a put that claimed
+// (seq_cst): either it sees the registration, bumps the word and wakes every sleeper, or the
+// waiter's re-check sees the message. No wake-up is lost, and with nobody asleep a put or get
+// makes no system call. A woken sleeper stays counted until it runs, which on a busy machine
+// can take a while; so that a producer does not make a FUTEX_WAKE for every message meanwhile,
+// the first notifier marks the wake-up done (`*_wake`) and the others skip it until a sleeper
+// registers again (`notify` below: a notifier killed half-way leaves no one asleep). `close()` sets `closed`, bumps both words and wakes everyone; a put that claimed
 // its slot before it saw `closed` is delivered (consumers wait for a claimed slot even when
 // closed), one that sees `closed` after claiming abandons the slot and throws.
 //
@@ -66,19 +69,18 @@
 // thread per ring handle and direction, started on first use, that sleeps on the same futex
 // word as blocked threads do, with no timeout (but `stall_check_interval` while a claimed slot
 // blocks it):
-//   1. The watcher reads the word, registers as a waiter (`*_waiters`, and `async_*` so
-//      producers know a watcher sleeps), then looks at the ring. If it is ready it unregisters
+//   1. The watcher reads the word, registers as a waiter (`*_waiters`, and `async_*` for the
+//      statistics), then looks at the ring. If it is ready it unregisters
 //      and fires every hook (each posts a wake-up to its loop) and goes back to waiting for
 //      hooks. Otherwise it sleeps in FUTEX_WAIT on the word.
-//   2. A producer (consumer) that finds sleepers bumps the word and, while any watcher sleeps,
-//      wakes *all* sleepers instead of one: a single wake-up could land on a watcher whose
-//      coroutine then does not take the message (another consumer did, or it was cancelled),
-//      and a blocked thread would sleep on beside a message. Every woken sleeper re-checks.
+//   2. A producer (consumer) that finds sleepers bumps the word and wakes *all* of them, not
+//      one: a single wake-up could land on a watcher whose coroutine then does not take the
+//      message (another consumer did, or it was cancelled), and a blocked thread would sleep
+//      on beside a message. Every woken sleeper re-checks.
 //   3. Woken, the watcher unregisters and goes to 1.
 //   4. A coroutine cancelled while waiting withdraws its hook; when none is left the watcher is
 //      poked (the word bumped, sleepers woken: they re-check and sleep again) so that it stops
-//      being counted and producers go back to waking one sleeper. The destructor pokes it the
-//      same way to stop it.
+//      being counted as a sleeper. The destructor pokes it the same way to stop it.
 // Why a futex and not an eventfd inherited with the memfd: an eventfd's count is consumed by
 // whichever process reads it first, so with loops in several processes one would swallow the
 // wake-up another needed; a futex word wakes every sleeper that asked, in any process.
