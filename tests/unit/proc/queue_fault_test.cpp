@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -21,7 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "trident/aio/run.hpp"
 #include "trident/proc/detail/shm_ring.hpp"
+#include "trident/proc/queue.hpp"
+#include "trident/proc/run_in.hpp"
 
 namespace {
 
@@ -288,6 +293,41 @@ TEST(proc_queue_faults, a_consumer_behind_a_dead_producer_goes_on_to_the_next_me
   EXPECT_TRUE(d.intact);
   EXPECT_EQ(d.producer, 8u);
   expect_whole_capacity(ring);
+}
+
+TEST(proc_queue_faults, a_coroutine_behind_a_dead_producer_receives_the_next_value) {
+  trident::proc::queue<int> q(4);
+  const pid_t producer = fork_child([&q] {
+    inject_ring_fault(ring_fault_point::producer_before_publish, 1);
+    q.send(1);  // encoded into its slot, never published
+    return 3;
+  });
+  const int status = reap(producer);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  // The coroutine waits through the queue's watcher thread, which must find the dead claim at
+  // the head and take it back; the next value comes once it waits.
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    const auto give_up = clock_type::now() + std::chrono::seconds(20);
+    while (q.statistics().waiting_coroutines == 0 && !stop && clock_type::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    q.send(42);
+    // A watchdog, not a measurement: a hang ends as a failure rather than a stuck test.
+    while (!stop && clock_type::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    q.close();
+  });
+  auto consumer = [&]() -> trident::aio::task<std::optional<int>> {
+    auto next = trident::aio::receive(q);
+    co_return co_await next;
+  };
+  const std::optional<int> got = trident::aio::run(consumer());
+  stop = true;
+  sender.join();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 42);
+  EXPECT_EQ(q.size(), 0u);
 }
 
 TEST(proc_queue_faults, a_writer_that_throws_leaves_no_hole) {
