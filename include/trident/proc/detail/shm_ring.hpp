@@ -60,7 +60,8 @@ void inject_ring_fault(ring_fault_point point, std::uint64_t nth) noexcept;
 /// under that pid) after `stall_check_interval` and reclaims the slot. What is lost then: the
 /// message the dead producer was publishing (never delivered, nor any of its bytes), or the
 /// message the dead consumer was reading (delivered to nobody). Nothing else is lost or
-/// delivered twice, and the slot is usable again.
+/// delivered twice, and the slot is usable again. Only calls that wait check claimers; the
+/// processes sharing a ring must share a pid namespace (children by fork or spawn do).
 ///
 /// Waiting uses two futex sequence words without FUTEX_PRIVATE_FLAG, so a `put` in one process
 /// wakes a `get` blocked in another. A waiter first spins for at most `spin_budget`, then
@@ -71,7 +72,8 @@ void inject_ring_fault(ring_fault_point point, std::uint64_t nth) noexcept;
 /// Thread safety: every member may be called from any thread of any process sharing the ring.
 class shm_ring {
  public:
-  /// A new ring of `capacity` slots of `max_message` bytes each.
+  /// A new ring of `capacity` (1 to 2^28) slots of `max_message` (1 byte to 1 GiB) bytes each;
+  /// throws std::invalid_argument outside those bounds.
   shm_ring(std::size_t capacity, std::size_t max_message);
   /// The ring in inherited memfd `fd` (from `descriptor()` in the parent); takes `fd` over.
   explicit shm_ring(int fd);
