@@ -467,8 +467,6 @@ struct stall_watch {
   }
 };
 
-/// One round of waiting for a blocked put or get: spins first, then sleeps until woken, the
-/// deadline, or (behind a claim) the next claimer check. False once `deadline` has passed.
 /// Spins (with `pause`) for at most `spin_budget`, until the slot that blocked `p` changes or
 /// the ring's `closed` differs from `was_closed`.
 void spin_for_change(ring_header* h, const probe& p, bool was_closed) {
@@ -483,6 +481,8 @@ void spin_for_change(ring_header* h, const probe& p, bool was_closed) {
   }
 }
 
+/// One round of waiting for a blocked put or get: spins first, then sleeps until woken, the
+/// deadline, or (behind a claim) the next claimer check. False once `deadline` has passed.
 /// `was_closed`: whether the ring was closed when `p` was taken (a consumer draining a closed
 /// ring waits for a claimed slot like any other).
 bool wait_round(ring_header* h, ring_readiness readiness, const probe& p, bool was_closed, const time_point* deadline,
