@@ -1,34 +1,86 @@
-// The shared-memory ring of proc::queue.
+// The shared-memory ring of proc::queue: a lock-free bounded MPMC ring that survives a process
+// killed in the middle of a put or a get.
 //
-// Layout of the memfd: a header, then `capacity` slots of (u32 length, `max_message` bytes).
-// head/tail/count are guarded by a robust process-shared pthread mutex: if a process dies while
-// holding it, the next locker gets EOWNERDEAD, marks it consistent and goes on (the ring's
-// invariants hold between statements that matter: a slot is written before `count` grows).
+// Layout of the memfd: a header (constants on one cache line; `tail`, `head`, the readable and
+// the writable futex words each on a line of their own), then `capacity` slots, each a 32-byte
+// slot header and `max_message` bytes, rounded up to whole cache lines so that neighbouring
+// slots and the indices never share a line.
 //
-// Waiting: `not_empty` and `not_full` are futex sequence words. A waiter reads the word and
-// registers itself (`*_waiters`) under the mutex, unlocks, then sleeps with FUTEX_WAIT_BITSET
-// (absolute CLOCK_MONOTONIC deadline, *shared* futex: the word is keyed by the page, not by the
-// process). A producer bumps `not_empty` under the mutex after adding, and wakes only when
-// someone is registered; a sleeper whose word changed after it read it does not sleep (the
-// kernel compares atomically), so no wake-up is lost.
+// Slots (Vyukov's bounded MPMC ring, with the claim in the slot's own sequence word). A slot's
+// `seq` walks, for the positions p, p + capacity, p + 2 capacity, ... that map to it:
+//   free(p) = 2p  ->  producer claim(p, pid)  ->  ready(p) = 2p + 1  ->  consumer claim(p, pid)
+//   ->  free(p + capacity)  -> ...
+// A claim is a word with the top bit set, a consumer bit, the low 30 bits of p and the
+// claimer's pid. A producer reads `tail` (p), and if slot p is free(p) claims it with one CAS;
+// a consumer reads `head` (p), and if slot p is ready(p) claims it with one CAS. `tail` and
+// `head` are hints, each advanced with a CAS by the claimer right after its claim, or by
+// anyone who finds slot p already past the state it was looking for ("helping"), so a claimer
+// that dies before moving the hint stalls nobody. The bytes are written (read) after the claim
+// and outside any lock; publishing (releasing) is one store of ready(p) (free(p + capacity)).
+// A producer that finds slot p still in the previous lap (ready or claimed for p - capacity) has
+// a full ring; a consumer that finds it free(p), or still read for p - capacity, has an empty
+// one; a consumer that finds it claimed by a producer for p waits for that producer.
+//
+// A consumer's claim wakes producers asleep on a full ring, as its release does (only if any
+// sleep): a producer asleep behind the message then sees the claim and watches its claimer, so
+// a consumer that dies mid-read cannot leave it asleep for ever. Woken, a producer (or a
+// watcher) spins for the release before it sleeps again, so the release rarely finds anyone
+// asleep: the wake-up comes earlier rather than twice. A producer's claim wakes nobody: a
+// consumer asleep on an empty ring is not waiting for a message that will never come, and the
+// next put (which wakes it) or close() leads it to the dead claim.
+//
+// A process killed holding a claim. A waiter stuck behind a claimed slot (a consumer behind a
+// producer's unfinished message, a producer behind a consumer still reading the message in the
+// slot it needs) sleeps at most `stall_check_interval` at a time and, each time the same claim
+// is still there, asks whether the claimer lives: its /proc/<pid>/stat is gone, or shows a
+// zombie (state Z, one thread: every thread died), or a start time (field 22) other than the
+// one the claimer wrote next to its claim (the pid was reused). Only then is the claimer dead:
+// a live process, however slow, is never declared dead, so no writer can come back to a slot
+// taken from it. Without /proc, `kill(pid, 0) == ESRCH` decides. The waiter then takes the
+// slot back with a CAS from the dead claim (so two waiters cannot both do it):
+//   - a producer's claim becomes the waiter's own producer claim, the slot's length is set to
+//     `abandoned_length`, and the slot is published; consumers release such a slot without
+//     delivering it. Lost: the one message the dead producer was writing, none of whose bytes
+//     are ever delivered (torn or whole). A writer callback that throws abandons its slot the
+//     same way.
+//   - a consumer's claim becomes free(p + capacity). Lost: the message the dead consumer was
+//     reading (it was taken; it is delivered to nobody else).
+// Nothing else is lost or delivered twice, and the slot serves again, so the capacity is whole.
+// A call that does not wait (a zero or past deadline) does not check claimers; a coroutine's
+// watcher and any blocked call do.
+//
+// Waiting. `not_empty` and `not_full` are futex sequence words, `*_waiters` count sleepers. A
+// waiter first spins on the slot that blocks it for at most `spin_budget` (no registration, so
+// nobody needs to wake it), then reads the word, registers (`*_waiters`, seq_cst), re-checks
+// the slot and `closed`, and only if nothing changed sleeps in FUTEX_WAIT_BITSET (absolute
+// CLOCK_MONOTONIC deadline, *shared* futex: keyed by the page, not the process) on the value it
+// read before re-checking. A producer publishes (seq_cst store), then reads `empty_waiters`
+// (seq_cst): either it sees the registration, bumps the word and wakes every sleeper, or the
+// waiter's re-check sees the message. No wake-up is lost, and with nobody asleep a put or get
+// makes no system call. A woken sleeper stays counted until it runs, which on a busy machine
+// can take a while; so that a producer does not make a FUTEX_WAKE for every message meanwhile,
+// the first notifier marks the wake-up done (`*_wake`) and the others skip it until a sleeper
+// registers again (`notify` below: a notifier killed half-way leaves no one asleep). `close()` sets `closed`, bumps both words and wakes everyone; a put that claimed
+// its slot before it saw `closed` is delivered (consumers wait for a claimed slot even when
+// closed), one that sees `closed` after claiming abandons the slot and throws.
 //
 // Coroutines (proc/run_in.hpp) do not block a thread each. A coroutine that finds the ring
 // empty (full) leaves a `ring_wake_hook` with this process's watcher for that direction: one
 // thread per ring handle and direction, started on first use, that sleeps on the same futex
-// word as blocked threads do, with no timeout:
-//   1. The watcher takes the ring lock; if the ring is ready it fires every hook (each posts a
-//      wake-up to its loop) and goes back to waiting for hooks. Otherwise it reads the word,
-//      registers as a waiter (`*_waiters`, and `async_*` so producers know a watcher sleeps),
-//      unlocks and sleeps in FUTEX_WAIT on the word.
-//   2. A producer (consumer) changes the word under the lock and, while any watcher sleeps,
-//      wakes *all* sleepers instead of one: a single wake-up could land on a watcher whose
-//      coroutine then does not take the message (another consumer did, or it was cancelled),
-//      and a blocked thread would sleep on beside a message. Every woken sleeper re-checks.
+// word as blocked threads do, with no timeout (but `stall_check_interval` while a claimed slot
+// blocks it):
+//   1. The watcher reads the word, registers as a waiter (`*_waiters`, and `async_*` for the
+//      statistics), then looks at the ring. If it is ready it unregisters
+//      and fires every hook (each posts a wake-up to its loop) and goes back to waiting for
+//      hooks. Otherwise it sleeps in FUTEX_WAIT on the word.
+//   2. A producer (consumer) that finds sleepers bumps the word and wakes *all* of them, not
+//      one: a single wake-up could land on a watcher whose coroutine then does not take the
+//      message (another consumer did, or it was cancelled), and a blocked thread would sleep
+//      on beside a message. Every woken sleeper re-checks.
 //   3. Woken, the watcher unregisters and goes to 1.
 //   4. A coroutine cancelled while waiting withdraws its hook; when none is left the watcher is
 //      poked (the word bumped, sleepers woken: they re-check and sleep again) so that it stops
-//      being counted and producers go back to waking one sleeper. The destructor pokes it the
-//      same way to stop it.
+//      being counted as a sleeper. The destructor pokes it the same way to stop it.
 // Why a futex and not an eventfd inherited with the memfd: an eventfd's count is consumed by
 // whichever process reads it first, so with loops in several processes one would swallow the
 // wake-up another needed; a futex word wakes every sleeper that asked, in any process.
@@ -38,17 +90,22 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -57,34 +114,163 @@
 
 namespace trident::proc::detail {
 
-struct ring_header {
+using time_point = std::chrono::steady_clock::time_point;
+
+struct alignas(64) ring_header {
+  // Written once at creation (`closed` once more by close()), read by everyone.
   std::uint32_t magic;
-  std::uint32_t slot_bytes;  // 4 + max_message, rounded up to 8
+  std::uint32_t slot_bytes;  // sizeof(ring_slot) + max_message, rounded up to 64
   std::uint64_t capacity;
   std::uint64_t max_message;
-  pthread_mutex_t mutex;
-  std::uint64_t head;                // next slot to read
-  std::atomic<std::uint64_t> count;  // messages in the ring; changed under the mutex only
-  std::atomic<std::uint32_t> not_empty;
-  std::atomic<std::uint32_t> not_full;
-  std::atomic<std::uint32_t> empty_waiters;
-  std::atomic<std::uint32_t> full_waiters;
   std::atomic<std::uint32_t> closed;
+  alignas(64) std::atomic<std::uint64_t> tail;  // next position to put: a hint, may lag
+  alignas(64) std::atomic<std::uint64_t> head;  // next position to get: a hint, may lag
+  alignas(64) std::atomic<std::uint32_t> not_empty;
+  std::atomic<std::uint32_t> empty_waiters;
   std::atomic<std::uint32_t> async_empty_waiters;  // watchers among empty_waiters
-  std::atomic<std::uint32_t> async_full_waiters;   // watchers among full_waiters
+  std::atomic<std::uint64_t> empty_wake;  // the sleepers' wake-up: none, a ticket, or done
+  alignas(64) std::atomic<std::uint32_t> not_full;
+  std::atomic<std::uint32_t> full_waiters;
+  std::atomic<std::uint32_t> async_full_waiters;  // watchers among full_waiters
+  std::atomic<std::uint64_t> full_wake;
+  std::atomic<std::uint64_t> wake_tickets;  // numbers the wake-ups of both directions
 };
+
+struct ring_slot {
+  std::atomic<std::uint64_t> seq;          // free(p), ready(p) or a claim (top of the file)
+  std::atomic<std::uint64_t> owner_tag;    // the claim whose claimer wrote owner_start
+  std::atomic<std::uint64_t> owner_start;  // that claimer's start time (/proc/<pid>/stat field 22)
+  std::uint32_t length;                    // bytes of the message, or abandoned_length
+  std::uint32_t reserved;
+};
+static_assert(sizeof(ring_slot) == 32);
+static_assert(sizeof(ring_header) % 64 == 0);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free);
 
 namespace {
 
-constexpr std::uint32_t ring_magic = 0x51445254;  // "TRDQ"
+constexpr std::uint32_t ring_magic = 0x52445254;  // "TRDR": the lock-free layout
+constexpr std::uint32_t abandoned_length = 0xFFFFFFFFu;
+constexpr std::uint64_t wake_none = 0;
+constexpr std::uint64_t wake_done = ~std::uint64_t{0};
+constexpr std::uint64_t claim_bit = std::uint64_t{1} << 63;
+constexpr std::uint64_t consumer_bit = std::uint64_t{1} << 62;
+constexpr std::uint64_t position_mask = (std::uint64_t{1} << 30) - 1;
+constexpr std::size_t max_capacity = std::size_t{1} << 28;  // well apart from position_mask
 
-char* slot(ring_header* h, std::uint64_t index) {
-  return reinterpret_cast<char*>(h + 1) + (index % h->capacity) * h->slot_bytes;
+constexpr std::uint64_t free_seq(std::uint64_t pos) { return 2 * pos; }
+constexpr std::uint64_t ready_seq(std::uint64_t pos) { return 2 * pos + 1; }
+constexpr std::uint64_t claim_word(bool consumer, std::uint64_t pos, std::uint32_t pid) {
+  return claim_bit | (consumer ? consumer_bit : 0) | ((pos & position_mask) << 32) | pid;
+}
+constexpr bool is_claim(std::uint64_t v) { return (v & claim_bit) != 0; }
+constexpr bool is_claim_on(std::uint64_t v, bool consumer, std::uint64_t pos) {
+  return is_claim(v) && ((v & consumer_bit) != 0) == consumer && ((v >> 32) & position_mask) == (pos & position_mask);
+}
+constexpr std::uint32_t claimer_pid(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
+
+ring_slot* slot_at(ring_header* h, std::uint64_t pos) {
+  return reinterpret_cast<ring_slot*>(reinterpret_cast<char*>(h + 1) + (pos % h->capacity) * h->slot_bytes);
+}
+char* payload(ring_slot* s) { return reinterpret_cast<char*>(s + 1); }
+
+// --- who is alive ---------------------------------------------------------------------------
+
+struct stat_fields {
+  char state = '?';
+  long threads = 0;
+  std::uint64_t start = 0;
+};
+
+/// Reads state (field 3), num_threads (20) and starttime (22) of /proc/<pid>/stat, without
+/// allocating (it also runs in a child after fork). False if there is no such entry.
+bool read_stat(std::uint32_t pid, stat_fields& out) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%u/stat", pid);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces and ')'
+  if (p == nullptr) return false;
+  ++p;
+  for (int field = 3; field <= 22; ++field) {
+    while (*p == ' ') ++p;
+    if (*p == '\0') return false;
+    if (field == 3) out.state = *p;
+    if (field == 20) out.threads = std::strtol(p, nullptr, 10);
+    if (field == 22) out.start = std::strtoull(p, nullptr, 10);
+    while (*p != ' ' && *p != '\0') ++p;
+  }
+  return true;
 }
 
-/// Sleeps while `word == expected`, until `deadline` (nullptr: forever). Shared futex.
-void futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                       const std::chrono::steady_clock::time_point* deadline) {
+struct identity {
+  std::uint32_t pid = 0;
+  std::uint64_t start = 0;
+};
+identity self_identity;
+
+void refresh_identity() noexcept {
+  self_identity.pid = static_cast<std::uint32_t>(::getpid());
+  stat_fields f;
+  self_identity.start = read_stat(self_identity.pid, f) ? f.start : 0;
+}
+
+/// This process's pid and start time, read once (and again in a forked child): no system call
+/// on the fast path.
+const identity& self() noexcept {
+  static const bool ready = [] {
+    refresh_identity();
+    ::pthread_atfork(nullptr, nullptr, refresh_identity);
+    return true;
+  }();
+  (void)ready;
+  return self_identity;
+}
+
+/// Whether the claimer of `claim`, found on `s`, is certainly dead (see the top of the file).
+bool claimer_dead(const ring_slot& s, std::uint64_t claim) noexcept {
+  const std::uint32_t pid = claimer_pid(claim);
+  stat_fields f;
+  if (!read_stat(pid, f)) return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+  if ((f.state == 'Z' || f.state == 'X') && f.threads <= 1) return true;
+  if (s.owner_tag.load(std::memory_order_acquire) == claim) {
+    const std::uint64_t start = s.owner_start.load(std::memory_order_relaxed);
+    if (start != 0 && f.start != 0 && start != f.start) return true;  // the pid was reused
+  }
+  return false;
+}
+
+void record_owner(ring_slot* s, std::uint64_t claim, const identity& me) noexcept {
+  s->owner_start.store(me.start, std::memory_order_relaxed);
+  s->owner_tag.store(claim, std::memory_order_release);
+}
+
+// --- fault injection (tests) ----------------------------------------------------------------
+
+std::atomic<int> armed_fault{0};
+std::atomic<std::uint64_t> fault_countdown{0};
+
+[[gnu::noinline, gnu::cold]] void fault_passage() noexcept {
+  if (fault_countdown.fetch_sub(1, std::memory_order_relaxed) == 1) {
+    ::kill(::getpid(), SIGKILL);
+    for (;;) ::pause();
+  }
+}
+
+inline void fault_point(ring_fault_point point) noexcept {
+  if (armed_fault.load(std::memory_order_relaxed) == static_cast<int>(point)) [[unlikely]] fault_passage();
+}
+
+// --- futex ------------------------------------------------------------------------------------
+
+/// Sleeps while `word == expected`, until `deadline` (nullptr: forever). Shared futex. True if
+/// it returned because the deadline passed.
+bool futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected, const time_point* deadline) {
   timespec ts{};
   timespec* tsp = nullptr;
   if (deadline != nullptr) {
@@ -94,53 +280,247 @@ void futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     tsp = &ts;
   }
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET, expected, tsp, nullptr,
-            FUTEX_BITSET_MATCH_ANY);
+  const long rc = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET, expected, tsp,
+                            nullptr, FUTEX_BITSET_MATCH_ANY);
+  return rc != 0 && errno == ETIMEDOUT;
 }
 
 void futex_wake_shared(std::atomic<std::uint32_t>& word, int n) {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, n, nullptr, nullptr, 0);
 }
 
-/// Step 2 of the coroutine protocol. Assumes the caller holds the ring lock.
-void wake_sleepers(std::atomic<std::uint32_t>& word, const std::atomic<std::uint32_t>& sleepers,
-                   const std::atomic<std::uint32_t>& watchers) {
-  if (sleepers.load(std::memory_order_relaxed) == 0) return;
-  futex_wake_shared(word, watchers.load(std::memory_order_relaxed) > 0 ? INT_MAX : 1);
-}
+struct wait_words {
+  std::atomic<std::uint32_t>& word;
+  std::atomic<std::uint32_t>& sleepers;
+  std::atomic<std::uint32_t>& watchers;
+  std::atomic<std::uint64_t>& wake;  // wake_none, a notifier's ticket, or wake_done
+  std::atomic<std::uint64_t>& tickets;
 
-class ring_lock {
- public:
-  explicit ring_lock(ring_header* h) : h_(h) {
-    const int rc = ::pthread_mutex_lock(&h_->mutex);
-    if (rc == EOWNERDEAD) {
-      ::pthread_mutex_consistent(&h_->mutex);  // a process died holding it; the ring is intact
-    } else if (rc != 0) {
-      throw std::system_error(rc, std::generic_category(), "proc::queue lock");
-    }
+  /// Registers a sleeper (or a watcher about to look): the caller then re-checks the ring and
+  /// sleeps on the word value it read *before* this.
+  void enter(bool watcher) const {
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    if (watcher) watchers.fetch_add(1, std::memory_order_seq_cst);
+    wake.store(wake_none, std::memory_order_seq_cst);  // a new sleeper needs a wake-up of its own
   }
-  ring_lock(const ring_lock&) = delete;
-  ring_lock& operator=(const ring_lock&) = delete;
-  ~ring_lock() { ::pthread_mutex_unlock(&h_->mutex); }
-
- private:
-  ring_header* h_;
+  void leave(bool watcher) const {
+    if (watcher) watchers.fetch_sub(1, std::memory_order_relaxed);
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
 };
 
-/// Spins (with `pause`) for a few microseconds or until `ready()`.
-template <class Ready>
-void spin_until(Ready ready) {
-  for (int i = 0; i < 512; ++i) {
-    if (ready()) return;
-    __builtin_ia32_pause();
+wait_words words_for(ring_header* h, ring_readiness readiness) {
+  if (readiness == ring_readiness::readable) {
+    return {h->not_empty, h->empty_waiters, h->async_empty_waiters, h->empty_wake, h->wake_tickets};
   }
+  return {h->not_full, h->full_waiters, h->async_full_waiters, h->full_wake, h->wake_tickets};
 }
 
-bool expired(const std::chrono::steady_clock::time_point* deadline) {
+/// After a publish (release, or a consumer's claim): wakes every sleeper of that direction,
+/// unless there is none or they have all been woken since the last of them registered. Step 2
+/// of the coroutine protocol. The caller's seq_cst store and these seq_cst loads pair with a
+/// waiter's seq_cst registration and re-check.
+///
+/// `wake` spares the system call to a producer that publishes many messages while a woken
+/// consumer is still on its way to a CPU (it stays counted in `*_waiters` until it runs): the
+/// first notifier takes a ticket into `wake`, bumps the word, wakes everyone and marks the
+/// wake-up done, unless a sleeper registered meanwhile (it stored `wake_none`). A notifier that
+/// finds another's ticket there wakes too: that one may still be on its way, or have died
+/// before its FUTEX_WAKE, which must not leave anyone asleep.
+void notify(ring_header* h, ring_readiness readiness) {
+  const wait_words w = words_for(h, readiness);
+  if (w.sleepers.load(std::memory_order_seq_cst) == 0) return;
+  std::uint64_t state = w.wake.load(std::memory_order_seq_cst);
+  if (state == wake_done) return;
+  std::uint64_t ticket = 0;
+  if (state == wake_none) {
+    ticket = w.tickets.fetch_add(1, std::memory_order_relaxed) + 1;  // never wake_none or wake_done
+    if (!w.wake.compare_exchange_strong(state, ticket, std::memory_order_seq_cst)) ticket = 0;
+  }
+  w.word.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_shared(w.word, INT_MAX);
+  if (ticket != 0) w.wake.compare_exchange_strong(ticket, wake_done, std::memory_order_seq_cst);
+}
+
+bool expired(const time_point* deadline) {
   return deadline != nullptr && std::chrono::steady_clock::now() >= *deadline;
 }
 
+// --- looking at the ring ---------------------------------------------------------------------
+
+/// What a producer or consumer found at its end of the ring.
+struct probe {
+  enum kind_t { claimed, ready, blocked } kind = blocked;
+  std::uint64_t pos = 0;        // the position it looked at
+  ring_slot* slot = nullptr;    // that position's slot
+  std::uint64_t seen = 0;       // blocked: the slot's word that blocks it
+  std::uint64_t claim_pos = 0;  // blocked behind a claim: the position that claim is for
+  bool empty = false;           // consumer, blocked: nothing is being written for `pos`
+};
+
+/// Moves hint `index` past `pos` (it may already be past) and returns where to look next.
+std::uint64_t help_past(std::atomic<std::uint64_t>& index, std::uint64_t pos) {
+  std::uint64_t expected = pos;
+  if (index.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed)) return pos + 1;
+  return std::max(expected, pos + 1);
+}
+
+/// The producer's end: claims a free slot (`claim`) or reports it free (`ready`), or `blocked`
+/// behind the previous lap's message or claim (the ring is full).
+probe probe_put(ring_header* h, bool claim, std::uint32_t pid) {
+  const std::uint64_t cap = h->capacity;
+  std::uint64_t pos = h->tail.load(std::memory_order_relaxed);
+  for (;;) {
+    ring_slot* s = slot_at(h, pos);
+    std::uint64_t v = s->seq.load(std::memory_order_seq_cst);
+    if (v == free_seq(pos)) {
+      if (!claim) return {probe::ready, pos, s};
+      if (s->seq.compare_exchange_strong(v, claim_word(false, pos, pid), std::memory_order_seq_cst)) {
+        help_past(h->tail, pos);
+        return {probe::claimed, pos, s};
+      }
+      continue;
+    }
+    if (pos >= cap && (v == ready_seq(pos - cap) || is_claim_on(v, false, pos - cap) || is_claim_on(v, true, pos - cap))) {
+      return {probe::blocked, pos, s, v, pos - cap};
+    }
+    pos = help_past(h->tail, pos);  // slot `pos` is past free(pos): someone claimed `pos`
+  }
+}
+
+/// The consumer's end: claims the oldest message (`claim`) or reports one there (`ready`), or
+/// `blocked`: empty, or behind a producer still writing the oldest message.
+probe probe_get(ring_header* h, bool claim, std::uint32_t pid) {
+  const std::uint64_t cap = h->capacity;
+  std::uint64_t pos = h->head.load(std::memory_order_relaxed);
+  for (;;) {
+    ring_slot* s = slot_at(h, pos);
+    std::uint64_t v = s->seq.load(std::memory_order_seq_cst);
+    if (v == ready_seq(pos)) {
+      if (!claim) return {probe::ready, pos, s};
+      if (s->seq.compare_exchange_strong(v, claim_word(true, pos, pid), std::memory_order_seq_cst)) {
+        help_past(h->head, pos);
+        return {probe::claimed, pos, s};
+      }
+      continue;
+    }
+    if (v == free_seq(pos)) return {probe::blocked, pos, s, v, 0, true};
+    if (is_claim_on(v, false, pos)) return {probe::blocked, pos, s, v, pos, false};
+    if (pos >= cap && is_claim_on(v, true, pos - cap)) {
+      return {probe::blocked, pos, s, v, pos - cap, true};  // still being read a lap ago: empty
+    }
+    pos = help_past(h->head, pos);  // slot `pos` is past ready(pos): someone took `pos`
+  }
+}
+
+/// Takes back a claim on `claim_pos` whose claimer died (top of the file). A no-op if the slot
+/// changed meanwhile (another waiter took it back first).
+void reclaim(ring_header* h, ring_slot* s, std::uint64_t claim, std::uint64_t claim_pos, const identity& me) {
+  std::uint64_t expected = claim;
+  if ((claim & consumer_bit) != 0) {
+    if (s->seq.compare_exchange_strong(expected, free_seq(claim_pos + h->capacity), std::memory_order_seq_cst)) {
+      notify(h, ring_readiness::writable);
+    }
+    return;
+  }
+  const std::uint64_t mine = claim_word(false, claim_pos, me.pid);
+  if (!s->seq.compare_exchange_strong(expected, mine, std::memory_order_seq_cst)) return;
+  record_owner(s, mine, me);
+  s->length = abandoned_length;
+  s->seq.store(ready_seq(claim_pos), std::memory_order_seq_cst);
+  notify(h, ring_readiness::readable);
+}
+
+/// Publishes a claimed slot whose message will never be written.
+void abandon(ring_header* h, ring_slot* s, std::uint64_t pos) {
+  s->length = abandoned_length;
+  s->seq.store(ready_seq(pos), std::memory_order_seq_cst);
+  notify(h, ring_readiness::readable);
+}
+
+/// Tracks how long a waiter has been stuck behind one claim, to check its claimer in time.
+struct stall_watch {
+  ring_slot* slot = nullptr;
+  std::uint64_t claim = 0;
+  time_point since{};
+
+  /// When the claim `claim` on `s` is due to be checked.
+  time_point due(ring_slot* s, std::uint64_t c, time_point now) {
+    if (s != slot || c != claim) {
+      slot = s;
+      claim = c;
+      since = now;
+    }
+    return since + shm_ring::stall_check_interval;
+  }
+  /// After a sleep: if the claim that blocked `p` is still there and due, checks its claimer
+  /// and takes the slot back if it died.
+  void check(ring_header* h, const probe& p, const identity& me) {
+    if (!is_claim(p.seen) || p.slot->seq.load(std::memory_order_seq_cst) != p.seen) return;
+    const time_point now = std::chrono::steady_clock::now();
+    if (now < due(p.slot, p.seen, now)) return;
+    if (claimer_dead(*p.slot, p.seen)) {
+      reclaim(h, p.slot, p.seen, p.claim_pos, me);
+    } else {
+      since = now;  // alive: look again one interval later
+    }
+  }
+};
+
+/// Spins (with `pause`) for at most `spin_budget`, until the slot that blocked `p` changes or
+/// the ring's `closed` differs from `was_closed`.
+void spin_for_change(ring_header* h, const probe& p, bool was_closed) {
+  const time_point until = std::chrono::steady_clock::now() + shm_ring::spin_budget;
+  for (int i = 0;; ++i) {
+    if (p.slot->seq.load(std::memory_order_acquire) != p.seen ||
+        (h->closed.load(std::memory_order_acquire) != 0) != was_closed) {
+      return;
+    }
+    __builtin_ia32_pause();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return;
+  }
+}
+
+/// One round of waiting for a blocked put or get: spins first, then sleeps until woken, the
+/// deadline, or (behind a claim) the next claimer check. False once `deadline` has passed.
+/// `was_closed`: whether the ring was closed when `p` was taken (a consumer draining a closed
+/// ring waits for a claimed slot like any other).
+bool wait_round(ring_header* h, ring_readiness readiness, const probe& p, bool was_closed, const time_point* deadline,
+                bool& spun, stall_watch& stall, const identity& me) {
+  if (expired(deadline)) return false;
+  auto changed = [&] {
+    return p.slot->seq.load(std::memory_order_seq_cst) != p.seen ||
+           (h->closed.load(std::memory_order_seq_cst) != 0) != was_closed;
+  };
+  if (!spun) {
+    // The other side is often well under a microsecond from its next step: look for a while,
+    // unregistered (so it need not wake us), before paying for a sleep.
+    spun = true;
+    spin_for_change(h, p, was_closed);
+    return true;
+  }
+  const time_point* until = deadline;
+  time_point stall_due;
+  if (is_claim(p.seen)) {
+    stall_due = stall.due(p.slot, p.seen, std::chrono::steady_clock::now());
+    if (deadline == nullptr || stall_due < *deadline) until = &stall_due;
+  }
+  const wait_words w = words_for(h, readiness);
+  const std::uint32_t seen_word = w.word.load(std::memory_order_seq_cst);
+  w.enter(false);
+  if (!changed()) futex_wait_shared(w.word, seen_word, until);
+  w.leave(false);
+  spun = false;  // woken: worth one more short look if another taker won
+  stall.check(h, p, me);
+  return true;
+}
+
 }  // namespace
+
+void inject_ring_fault(ring_fault_point point, std::uint64_t nth) noexcept {
+  fault_countdown.store(nth, std::memory_order_relaxed);
+  armed_fault.store(static_cast<int>(point), std::memory_order_relaxed);
+}
 
 /// One direction's watcher thread of one ring handle (steps 1, 3 and 4 at the top of the file).
 class ring_watcher {
@@ -188,32 +568,13 @@ class ring_watcher {
   [[nodiscard]] std::uint64_t wakeups() const noexcept { return wakeups_.load(std::memory_order_relaxed); }
 
  private:
-  std::atomic<std::uint32_t>& word() const noexcept {
-    return readiness_ == ring_readiness::readable ? h_->not_empty : h_->not_full;
-  }
-  std::atomic<std::uint32_t>& sleepers() const noexcept {
-    return readiness_ == ring_readiness::readable ? h_->empty_waiters : h_->full_waiters;
-  }
-  std::atomic<std::uint32_t>& watchers() const noexcept {
-    return readiness_ == ring_readiness::readable ? h_->async_empty_waiters : h_->async_full_waiters;
-  }
-  /// Assumes the caller holds the ring lock.
-  bool ready_locked() const noexcept {
-    if (h_->closed.load(std::memory_order_relaxed)) return true;
-    const std::uint64_t count = h_->count.load(std::memory_order_relaxed);
-    return readiness_ == ring_readiness::readable ? count > 0 : count < h_->capacity;
-  }
-
-  /// Makes a sleeping (or about to sleep) watcher re-check: bumping the word under the lock
-  /// means a FUTEX_WAIT on the old value returns at once.
+  /// Makes a sleeping (or about to sleep) watcher re-check: the watcher reads the word before
+  /// it looks at `stop_requested_` and the hooks, so either it sees what changed or its
+  /// FUTEX_WAIT on the old value returns at once.
   void poke() noexcept {
-    try {
-      ring_lock lock(h_);
-      word().fetch_add(1, std::memory_order_release);
-    } catch (...) {
-      word().fetch_add(1, std::memory_order_release);  // the lock failed: a bump alone still ends the wait
-    }
-    futex_wake_shared(word(), INT_MAX);
+    const wait_words w = words_for(h_, readiness_);
+    w.word.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_shared(w.word, INT_MAX);
   }
 
   /// Assumes the caller holds `mutex_`.
@@ -225,38 +586,53 @@ class ring_watcher {
     count_.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  /// The ring as this direction's coroutines need it: ready, or what blocks them.
+  probe look(const identity& me) const {
+    if (readiness_ == ring_readiness::readable) return probe_get(h_, false, me.pid);
+    return probe_put(h_, false, me.pid);
+  }
+
   void run() noexcept {
+    const identity& me = self();
+    const wait_words w = words_for(h_, readiness_);
+    stall_watch stall;
+    bool spun = false;
     std::unique_lock lock(mutex_);
     for (;;) {
       hooks_changed_.wait(lock, [this] { return stop_requested_.load(std::memory_order_relaxed) || head_ != nullptr; });
       if (stop_requested_.load(std::memory_order_relaxed)) return;
       lock.unlock();
-      bool ready = true;
-      bool idle = false;
-      std::uint32_t seen = 0;
-      try {  // step 1
-        ring_lock ring(h_);
-        // Looked at under the ring lock, as `poke` bumps the word under it: a stop or a last
-        // withdrawal that came after the hooks were checked is seen here, or its bump is seen
-        // by FUTEX_WAIT. Either way the watcher does not sleep on through it.
-        idle = stop_requested_.load(std::memory_order_relaxed) || count_.load(std::memory_order_relaxed) == 0;
-        ready = idle || ready_locked();
-        if (!ready) {
-          seen = word().load(std::memory_order_relaxed);
-          sleepers().fetch_add(1, std::memory_order_relaxed);
-          watchers().fetch_add(1, std::memory_order_relaxed);
-        }
-      } catch (...) {
-        ready = true;  // the lock failed: let the coroutines find out by trying
+      // Step 1: the word first, then everything it guards.
+      const std::uint32_t seen = w.word.load(std::memory_order_seq_cst);
+      w.enter(true);
+      const bool idle = stop_requested_.load(std::memory_order_seq_cst) || count_.load(std::memory_order_seq_cst) == 0;
+      const probe p = idle ? probe{} : look(me);
+      const bool ready = idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready;
+      if (!ready && is_claim(p.seen) && !spun) {
+        // Behind a claim the claimer is usually a few microseconds from publishing
+        // (releasing): look for that unregistered, as a blocked thread does, not asleep.
+        w.leave(true);
+        spun = true;
+        spin_for_change(h_, p, false);
+        lock.lock();
+        continue;
       }
+      spun = false;
       if (!ready) {
-        futex_wait_shared(word(), seen, nullptr);
-        watchers().fetch_sub(1, std::memory_order_relaxed);
-        sleepers().fetch_sub(1, std::memory_order_relaxed);
-        wakeups_.fetch_add(1, std::memory_order_relaxed);
+        const time_point* until = nullptr;
+        time_point stall_due;
+        if (is_claim(p.seen)) {
+          stall_due = stall.due(p.slot, p.seen, std::chrono::steady_clock::now());
+          until = &stall_due;
+        }
+        const bool timed_out = futex_wait_shared(w.word, seen, until);
+        w.leave(true);
+        if (!timed_out) wakeups_.fetch_add(1, std::memory_order_relaxed);
+        stall.check(h_, p, me);
         lock.lock();
         continue;  // step 3
       }
+      w.leave(true);
       lock.lock();
       if (idle) continue;
       while (head_ != nullptr) {
@@ -272,18 +648,24 @@ class ring_watcher {
   std::mutex mutex_;
   std::condition_variable hooks_changed_;
   ring_wake_hook* head_ = nullptr;  // guarded by mutex_
-  std::atomic<bool> stop_requested_{false};  // set under mutex_; also read under the ring lock
+  std::atomic<bool> stop_requested_{false};  // set under mutex_, before a poke
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> wakeups_{0};
   std::thread thread_;  // last: starts once the members above exist
 };
 
 shm_ring::shm_ring(std::size_t capacity, std::size_t max_message) {
-  if (capacity == 0) throw std::invalid_argument("proc::queue capacity must be at least 1");
+  if (capacity == 0 || capacity > max_capacity) {
+    throw std::invalid_argument("proc::queue capacity must be between 1 and " + std::to_string(max_capacity));
+  }
   if (max_message == 0 || max_message > (std::size_t{1} << 30)) {
     throw std::invalid_argument("proc::queue message size must be between 1 byte and 1 GiB");
   }
-  const std::size_t slot_bytes = (4 + max_message + 7) / 8 * 8;
+  const std::size_t slot_bytes = (sizeof(ring_slot) + max_message + 63) / 64 * 64;
+  if (capacity > (std::numeric_limits<std::size_t>::max() - sizeof(ring_header)) / slot_bytes) {
+    throw std::invalid_argument("proc::queue of " + std::to_string(capacity) + " slots of " +
+                                std::to_string(max_message) + " bytes is too large to map");
+  }
   const std::size_t bytes = sizeof(ring_header) + capacity * slot_bytes;
   fd_ = ::memfd_create("trident-queue", MFD_CLOEXEC);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
@@ -293,16 +675,13 @@ shm_ring::shm_ring(std::size_t capacity, std::size_t max_message) {
     throw std::system_error(e, std::generic_category(), "ftruncate of a queue memfd");
   }
   map(bytes);
-  h_->magic = ring_magic;
+  // The memfd is zero-filled: every atomic starts at 0; each slot starts free for its position.
   h_->slot_bytes = static_cast<std::uint32_t>(slot_bytes);
   h_->capacity = capacity;
   h_->max_message = max_message;
-  pthread_mutexattr_t attr;
-  ::pthread_mutexattr_init(&attr);
-  ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  ::pthread_mutex_init(&h_->mutex, &attr);
-  ::pthread_mutexattr_destroy(&attr);
+  for (std::uint64_t pos = 0; pos < capacity; ++pos) slot_at(h_, pos)->seq.store(free_seq(pos), std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  h_->magic = ring_magic;
 }
 
 shm_ring::shm_ring(int fd) {
@@ -314,7 +693,8 @@ shm_ring::shm_ring(int fd) {
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
   }
   map(static_cast<std::size_t>(st.st_size));
-  if (h_->magic != ring_magic) {
+  if (h_->magic != ring_magic || h_->capacity == 0 || h_->slot_bytes < sizeof(ring_slot) ||
+      sizeof(ring_header) + h_->capacity * h_->slot_bytes > bytes_) {
     ::munmap(h_, bytes_);
     ::close(fd_);
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
@@ -345,121 +725,111 @@ bool shm_ring::put(std::string_view message, const std::chrono::steady_clock::ti
   }
   auto copy = [](void* context, char* dst, std::size_t) -> std::size_t {
     auto* m = static_cast<std::string_view*>(context);
-    if (!m->empty()) std::memcpy(dst, m->data(), m->size());
+    const std::size_t half = m->size() / 2;
+    if (half != 0) std::memcpy(dst, m->data(), half);
+    fault_point(ring_fault_point::producer_mid_write);
+    if (m->size() != half) std::memcpy(dst + half, m->data() + half, m->size() - half);
     return m->size();
   };
   return put_with(copy, &message, deadline);
 }
 
 bool shm_ring::put_with(writer_fn write, void* context, const std::chrono::steady_clock::time_point* deadline) {
+  const identity& me = self();
   bool spun = false;
+  stall_watch stall;
   for (;;) {
-    std::uint32_t seen = 0;
-    {
-      ring_lock lock(h_);
-      if (h_->closed.load(std::memory_order_relaxed)) throw channel_closed_error("proc::queue is closed");
-      const std::uint64_t count = h_->count.load(std::memory_order_relaxed);
-      if (count < h_->capacity) {
-        char* s = slot(h_, h_->head + count);
-        const std::size_t n = write(context, s + 4, h_->max_message);
-        const auto n32 = static_cast<std::uint32_t>(n);
-        std::memcpy(s, &n32, 4);
-        h_->count.store(count + 1, std::memory_order_release);
-        h_->not_empty.fetch_add(1, std::memory_order_release);
-        wake_sleepers(h_->not_empty, h_->empty_waiters, h_->async_empty_waiters);
-        return true;
+    if (h_->closed.load(std::memory_order_seq_cst) != 0) throw channel_closed_error("proc::queue is closed");
+    const probe p = probe_put(h_, true, me.pid);
+    if (p.kind == probe::claimed) {
+      record_owner(p.slot, claim_word(false, p.pos, me.pid), me);
+      fault_point(ring_fault_point::producer_after_claim);
+      // A close that came before the claim is seen here; consumers wait for a claimed slot, so
+      // a put that gets past this line is delivered even if the ring closes now.
+      if (h_->closed.load(std::memory_order_seq_cst) != 0) {
+        abandon(h_, p.slot, p.pos);
+        throw channel_closed_error("proc::queue is closed");
       }
-      if (expired(deadline)) return false;
-      if (spun) {
-        seen = h_->not_full.load(std::memory_order_relaxed);
-        h_->full_waiters.fetch_add(1, std::memory_order_relaxed);
+      std::size_t n = 0;
+      try {
+        n = write(context, payload(p.slot), h_->max_message);
+      } catch (...) {
+        abandon(h_, p.slot, p.pos);
+        throw;
       }
+      fault_point(ring_fault_point::producer_before_publish);
+      p.slot->length = static_cast<std::uint32_t>(std::min<std::size_t>(n, h_->max_message));
+      p.slot->seq.store(ready_seq(p.pos), std::memory_order_seq_cst);
+      notify(h_, ring_readiness::readable);
+      return true;
     }
-    if (!spun) {  // as in get_with: a consumer is usually about to make room
-      spun = true;
-      spin_until([&] {
-        return h_->count.load(std::memory_order_acquire) < h_->capacity || h_->closed.load(std::memory_order_relaxed);
-      });
-      continue;
-    }
-    futex_wait_shared(h_->not_full, seen, deadline);
-    h_->full_waiters.fetch_sub(1, std::memory_order_relaxed);
-    spun = false;
+    if (!wait_round(h_, ring_readiness::writable, p, false, deadline, spun, stall, me)) return false;
   }
 }
 
 bool shm_ring::get(std::string& out, const std::chrono::steady_clock::time_point* deadline) {
-  auto copy = [](void* context, std::string_view m) { static_cast<std::string*>(context)->assign(m); };
+  auto copy = [](void* context, std::string_view m) {
+    auto* s = static_cast<std::string*>(context);
+    s->assign(m.substr(0, m.size() / 2));
+    fault_point(ring_fault_point::consumer_mid_read);
+    s->assign(m);
+  };
   return get_with(copy, &out, deadline);
 }
 
 bool shm_ring::get_with(reader_fn read, void* context, const std::chrono::steady_clock::time_point* deadline) {
+  const identity& me = self();
   bool spun = false;
+  stall_watch stall;
   for (;;) {
-    std::uint32_t seen = 0;
-    {
-      ring_lock lock(h_);
-      const std::uint64_t count = h_->count.load(std::memory_order_relaxed);
-      if (count > 0) {
-        const char* s = slot(h_, h_->head);
-        std::uint32_t n;
-        std::memcpy(&n, s, 4);
-        struct release {
-          ring_header* h;
-          std::uint64_t count;
-          ~release() {
-            ++h->head;
-            h->count.store(count - 1, std::memory_order_release);
-            h->not_full.fetch_add(1, std::memory_order_release);
-            wake_sleepers(h->not_full, h->full_waiters, h->async_full_waiters);
-          }
-        } done{h_, count};
-        read(context, std::string_view(s + 4, std::min<std::size_t>(n, h_->max_message)));
-        return true;
+    // `closed` before the ring: a put that claimed before the close is seen as claimed here.
+    const bool was_closed = h_->closed.load(std::memory_order_seq_cst) != 0;
+    const probe p = probe_get(h_, true, me.pid);
+    if (p.kind == probe::claimed) {
+      record_owner(p.slot, claim_word(true, p.pos, me.pid), me);
+      notify(h_, ring_readiness::writable);  // sleepers on a full ring now wait on this claim
+      fault_point(ring_fault_point::consumer_after_claim);
+      struct release {
+        ring_header* h;
+        ring_slot* s;
+        std::uint64_t next_lap;
+        ~release() {
+          s->seq.store(free_seq(next_lap), std::memory_order_seq_cst);
+          notify(h, ring_readiness::writable);
+        }
+      };
+      const std::uint32_t n = p.slot->length;
+      if (n == abandoned_length) {  // its producer died or gave up: skip it
+        release skip{h_, p.slot, p.pos + h_->capacity};
+        spun = false;
+        continue;
       }
-      if (h_->closed.load(std::memory_order_relaxed) || expired(deadline)) return false;
-      if (spun) {
-        seen = h_->not_empty.load(std::memory_order_relaxed);
-        h_->empty_waiters.fetch_add(1, std::memory_order_relaxed);
-      }
+      release done{h_, p.slot, p.pos + h_->capacity};
+      read(context, std::string_view(payload(p.slot), std::min<std::size_t>(n, h_->max_message)));
+      return true;
     }
-    if (!spun) {
-      // A producer in another process is often well under a microsecond from its next put:
-      // look briefly, unregistered (so it need not wake us), before paying for a sleep.
-      spun = true;
-      spin_until([&] { return h_->count.load(std::memory_order_acquire) > 0 || h_->closed.load(std::memory_order_relaxed); });
-      continue;
-    }
-    futex_wait_shared(h_->not_empty, seen, deadline);
-    h_->empty_waiters.fetch_sub(1, std::memory_order_relaxed);
-    spun = false;  // woken: worth one more short look if another consumer took the value
+    if (p.empty && was_closed) return false;
+    if (!wait_round(h_, ring_readiness::readable, p, was_closed, deadline, spun, stall, me)) return false;
   }
 }
 
 bool shm_ring::wait_readable(const std::chrono::steady_clock::time_point* deadline) {
+  const identity& me = self();
+  bool spun = true;  // no spinning: this is for callers who would rather sleep
+  stall_watch stall;
   for (;;) {
-    std::uint32_t seen;
-    {
-      ring_lock lock(h_);
-      if (h_->count.load(std::memory_order_relaxed) > 0 || h_->closed.load(std::memory_order_relaxed)) return true;
-      if (expired(deadline)) return false;
-      seen = h_->not_empty.load(std::memory_order_relaxed);
-      h_->empty_waiters.fetch_add(1, std::memory_order_relaxed);
-    }
-    futex_wait_shared(h_->not_empty, seen, deadline);
-    h_->empty_waiters.fetch_sub(1, std::memory_order_relaxed);
-    // A reader that only watches must not swallow the single wake-up meant for a taker.
-    futex_wake_shared(h_->not_empty, 1);
+    if (h_->closed.load(std::memory_order_seq_cst) != 0) return true;
+    const probe p = probe_get(h_, false, me.pid);
+    if (p.kind == probe::ready) return true;
+    if (!wait_round(h_, ring_readiness::readable, p, false, deadline, spun, stall, me)) return false;
+    spun = true;
   }
 }
 
 void shm_ring::close() {
-  {
-    ring_lock lock(h_);
-    h_->closed.store(1, std::memory_order_relaxed);
-    h_->not_empty.fetch_add(1, std::memory_order_release);
-    h_->not_full.fetch_add(1, std::memory_order_release);
-  }
+  h_->closed.store(1, std::memory_order_seq_cst);
+  h_->not_empty.fetch_add(1, std::memory_order_seq_cst);
+  h_->not_full.fetch_add(1, std::memory_order_seq_cst);
   futex_wake_shared(h_->not_empty, INT_MAX);
   futex_wake_shared(h_->not_full, INT_MAX);
 }
@@ -502,7 +872,11 @@ std::size_t shm_ring::sleeping_watchers() const noexcept {
 
 bool shm_ring::closed() const noexcept { return h_->closed.load(std::memory_order_acquire) != 0; }
 
-std::size_t shm_ring::size() const { return h_->count.load(std::memory_order_acquire); }
+std::size_t shm_ring::size() const {
+  const std::uint64_t head = h_->head.load(std::memory_order_acquire);
+  const std::uint64_t tail = h_->tail.load(std::memory_order_acquire);
+  return tail > head ? static_cast<std::size_t>(std::min<std::uint64_t>(tail - head, h_->capacity)) : 0;
+}
 
 std::size_t shm_ring::capacity() const noexcept { return h_->capacity; }
 std::size_t shm_ring::max_message() const noexcept { return h_->max_message; }

@@ -34,16 +34,46 @@ struct ring_wake_hook {
   bool linked = false;
 };
 
+/// Where a test makes a process kill itself (SIGKILL) inside the ring, to prove that the ring
+/// survives it: see `inject_ring_fault`.
+enum class ring_fault_point : unsigned char {
+  none,
+  producer_after_claim,    ///< a slot is claimed, nothing written yet
+  producer_mid_write,      ///< half of the message's bytes are in the slot (`put` only)
+  producer_before_publish, ///< the whole message is in the slot, not yet published
+  consumer_after_claim,    ///< a message is claimed, not yet read
+  consumer_mid_read,       ///< the message is being read (`get` only: half copied out)
+};
+
+/// Test hook: from now on this process SIGKILLs itself the `nth` time (1: the next time) any
+/// thread of it passes `point` in any ring; `ring_fault_point::none` disarms. Meant for a child
+/// process right after fork, before it uses a ring. Costs one relaxed load per put/get when
+/// disarmed. Thread safety: may be called from any thread; passages are counted atomically.
+void inject_ring_fault(ring_fault_point point, std::uint64_t nth) noexcept;
+
 /// A bounded multi-producer multi-consumer queue of byte messages in shared memory.
 ///
-/// The ring is guarded by a process-shared robust mutex (a process that dies holding it does not
-/// wedge the others); waiting uses two futex sequence words without FUTEX_PRIVATE_FLAG, so a
-/// `put` in one process wakes a `get` blocked in another. Nothing polls.
+/// Lock-free: a slot is claimed with one compare-and-swap on its sequence word (Vyukov's
+/// bounded MPMC ring, with the claimer's pid in the claim), and nothing is locked while a
+/// message is written or read. A process killed while it holds a claim wedges nobody: whoever
+/// waits behind the slot finds the claimer dead (its pid gone, a zombie, or a different process
+/// under that pid) after `stall_check_interval` and reclaims the slot. What is lost then: the
+/// message the dead producer was publishing (never delivered, nor any of its bytes), or the
+/// message the dead consumer was reading (delivered to nobody). Nothing else is lost or
+/// delivered twice, and the slot is usable again. Only calls that wait check claimers; the
+/// processes sharing a ring must share a pid namespace (children by fork or spawn do).
+///
+/// Waiting uses two futex sequence words without FUTEX_PRIVATE_FLAG, so a `put` in one process
+/// wakes a `get` blocked in another. A waiter first spins for at most `spin_budget`, then
+/// registers and sleeps; a put or get makes a system call only when someone sleeps. Nothing
+/// polls, except a waiter stuck behind a claimed slot, which looks every
+/// `stall_check_interval` whether the claimer still lives.
 ///
 /// Thread safety: every member may be called from any thread of any process sharing the ring.
 class shm_ring {
  public:
-  /// A new ring of `capacity` slots of `max_message` bytes each.
+  /// A new ring of `capacity` (1 to 2^28) slots of `max_message` (1 byte to 1 GiB) bytes each;
+  /// throws std::invalid_argument outside those bounds.
   shm_ring(std::size_t capacity, std::size_t max_message);
   /// The ring in inherited memfd `fd` (from `descriptor()` in the parent); takes `fd` over.
   explicit shm_ring(int fd);
@@ -51,26 +81,38 @@ class shm_ring {
   shm_ring& operator=(const shm_ring&) = delete;
   ~shm_ring();
 
-  /// Writes a message straight into a free slot: returns the bytes written to `dst` (at most
-  /// `room`), or throws to leave the slot free.
+  /// How long a waiter spins (with `pause`) before it registers and sleeps: a producer in
+  /// another process is often well under a microsecond from its next put.
+  static constexpr std::chrono::microseconds spin_budget{10};
+  /// How often a waiter stuck behind a claimed, unfinished slot checks that its claimer lives.
+  static constexpr std::chrono::milliseconds stall_check_interval{2};
+
+  /// Writes a message straight into a claimed slot, outside any lock: returns the bytes
+  /// written to `dst` (at most `room`), or throws; the slot is then skipped by consumers (as
+  /// one whose producer died), and the exception propagates.
   using writer_fn = std::size_t (*)(void* context, char* dst, std::size_t room);
-  /// Reads the oldest message in place; the slot is released afterwards, even if it throws.
+  /// Reads the oldest message in place, outside any lock; the slot is released afterwards, even
+  /// if it throws.
   using reader_fn = void (*)(void* context, std::string_view message);
 
   /// Copies `message` in; waits while full, up to `deadline` (nullptr: forever). Returns false
   /// on timeout; throws channel_closed_error if closed, std::length_error if too large.
   bool put(std::string_view message, const std::chrono::steady_clock::time_point* deadline);
-  /// Like `put`, with `write` filling the slot (under the ring's lock: keep it short).
+  /// Like `put`, with `write` filling the claimed slot in place. Consumers behind this slot wait
+  /// until `write` returns: keep it short.
   bool put_with(writer_fn write, void* context, const std::chrono::steady_clock::time_point* deadline);
   /// Takes the oldest message into `out`; waits while empty, up to `deadline`. Returns false on
-  /// timeout or when the ring is closed and empty (`closed()` tells which).
+  /// timeout or when the ring is closed and empty (`closed()` tells which). A put that claimed
+  /// its slot before `close` is still delivered; one that finds the ring closed after claiming
+  /// throws channel_closed_error and delivers nothing.
   bool get(std::string& out, const std::chrono::steady_clock::time_point* deadline);
-  /// Like `get`, handing the message to `read` in place (under the ring's lock).
+  /// Like `get`, handing the message to `read` in place; the slot is reusable once it returns.
   bool get_with(reader_fn read, void* context, const std::chrono::steady_clock::time_point* deadline);
   /// Waits until a message is there or the ring is closed, up to `deadline`, without taking it.
   bool wait_readable(const std::chrono::steady_clock::time_point* deadline);
   void close();
   [[nodiscard]] bool closed() const noexcept;
+  /// Messages in the ring (claimed slots included); exact when no put or get is under way.
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] std::size_t capacity() const noexcept;
   [[nodiscard]] std::size_t max_message() const noexcept;
