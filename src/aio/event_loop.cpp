@@ -99,6 +99,7 @@ void post(remote_endpoint& endpoint, std::function<void()> fn) { endpoint.post(s
 
 namespace {
 thread_local event_loop* running_loop = nullptr;
+thread_local detail::uring_backend* running_uring = nullptr;  // running_loop's, if on io_uring
 }  // namespace
 
 struct event_loop::impl {
@@ -403,8 +404,12 @@ void event_loop::run_until(const std::function<bool()>& finished) {
 
 void event_loop::run_steps(const std::function<bool()>& finished) {
   running_loop = this;
+  running_uring = impl_->uring.get();
   struct reset {
-    ~reset() { running_loop = nullptr; }
+    ~reset() {
+      running_loop = nullptr;
+      running_uring = nullptr;
+    }
   } reset_current;
   auto& d = *impl_;
   std::vector<std::function<void()>> callbacks;
@@ -454,7 +459,13 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
       d.uring->wait(d.uring_events, wait_ns);
       n = static_cast<int>(d.uring_events.size());
       // 3. I/O readiness (the eventfd's too), then callbacks posted from other threads.
-      for (const detail::ready_event& ev : d.uring_events) d.deliver(ev.io, ev.events);
+      for (const detail::ready_event& ev : d.uring_events) {
+        if (ev.resume) {
+          d.ready.push_back({ev.resume, nullptr});  // a completed request
+        } else {
+          d.deliver(ev.io, ev.events);
+        }
+      }
     } else {
       int timeout_ms = -1;
       if (wait) {
@@ -511,10 +522,14 @@ void event_loop::wind_down() {
     run_steps([&d] {
       if (d.tasks == nullptr) return true;
       if (!d.ready.empty() || !d.heap.empty()) return false;
+      // io_uring: a cancelled receive resumes its task when the request's completion comes.
+      if (d.uring && d.uring->cancellations_pending() > 0) return false;
       return d.remote->empty();  // nothing left that could resume a task
     });
   }
 }
+
+detail::uring_backend* detail::running_uring_backend() noexcept { return running_uring; }
 
 thread_pool& default_blocking_pool() {
   static thread_pool pool(thread_pool_options{std::max<std::size_t>(4, thread_pool_options::default_worker_count()),

@@ -16,7 +16,8 @@
 //   POLL_REMOVE; the record is freed by the poll's last completion (the one without
 //   IORING_CQE_F_MORE). A multishot poll that the kernel ends on its own (a full completion
 //   queue) is armed again. user_data 0 marks completions nobody needs (the removals), 1 the
-//   wake-up eventfd.
+//   wake-up eventfd; a user_data with bit 1 set is a `completion` (a receive), whose waiter is
+//   resumed by its one completion.
 //
 // Like epoll's edge-triggered mode, a multishot poll reports the readiness found when it is
 // armed and then one completion per wake-up of the fd, so io_handle's edge contract holds as is.
@@ -29,7 +30,8 @@ namespace {
 
 constexpr std::uint64_t ignored_user_data = 0;
 constexpr std::uint64_t wakeup_user_data = 1;
-constexpr unsigned poll_mask = POLLIN | POLLOUT | POLLRDHUP;
+/// Tag bit of a `completion`'s user_data (records and completions are 8-byte aligned).
+constexpr std::uint64_t completion_tag = 2;
 
 std::system_error uring_error(int negative_errno, const char* what) {
   return std::system_error(-negative_errno, std::generic_category(), what);
@@ -41,9 +43,13 @@ struct uring_backend::ring {
   io_uring r{};
 };
 
+const unsigned uring_backend::default_mask = POLLIN | POLLOUT | POLLRDHUP;
+const unsigned uring_backend::completion_read_mask = POLLOUT | POLLRDHUP;
+
 struct uring_backend::registration {
   lowlevel::io_handle* io;  // null once removed
   int fd;
+  unsigned mask;
   bool armed = false;  // a poll request for it is queued or in the kernel
   registration* prev = nullptr;
   registration* next = nullptr;
@@ -57,12 +63,12 @@ std::unique_ptr<uring_backend> uring_backend::create(std::string& why) {
   // the loop thread enters the kernel anyway, without interrupting it.
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-  params.cq_entries = 16384;
+  params.cq_entries = 4096;
   int rc = io_uring_queue_init_params(512, &b->ring_->r, &params);
   if (rc == -EINVAL) {  // a kernel before 5.19 knows no COOP_TASKRUN
     params = {};
     params.flags = IORING_SETUP_CQSIZE;
-    params.cq_entries = 16384;
+    params.cq_entries = 4096;
     rc = io_uring_queue_init_params(512, &b->ring_->r, &params);
   }
   if (rc < 0) {
@@ -79,6 +85,17 @@ std::unique_ptr<uring_backend> uring_backend::create(std::string& why) {
 }
 
 uring_backend::~uring_backend() {
+  // Receives being cancelled whose owners are gone (orphans) are freed by their completions:
+  // let those arrive (the kernel cancels a waiting receive at once), within a bound.
+  std::vector<ready_event> discarded;
+  for (int round = 0; round < 100 && cancelling_ > 0; ++round) {
+    discarded.clear();
+    try {
+      wait(discarded, std::chrono::milliseconds(10));
+    } catch (const std::exception&) {
+      break;
+    }
+  }
   io_uring_queue_exit(&ring_->r);  // cancels every request still in the kernel
   release_all();
 }
@@ -92,7 +109,7 @@ void uring_backend::release_all() noexcept {
   }
 }
 
-void uring_backend::arm(std::uint64_t user_data, int fd) {
+io_uring_sqe* uring_backend::next_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_->r);
   if (sqe == nullptr) {  // the submission queue is full: hand it to the kernel first
     const int rc = io_uring_submit(&ring_->r);
@@ -100,14 +117,42 @@ void uring_backend::arm(std::uint64_t user_data, int fd) {
     sqe = io_uring_get_sqe(&ring_->r);
     if (sqe == nullptr) throw uring_error(-EBUSY, "io_uring_get_sqe");
   }
-  io_uring_prep_poll_multishot(sqe, fd, poll_mask);
+  return sqe;
+}
+
+void uring_backend::arm(std::uint64_t user_data, int fd, unsigned mask) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_poll_multishot(sqe, fd, mask);
   io_uring_sqe_set_data64(sqe, user_data);
 }
 
-void uring_backend::add(lowlevel::io_handle& h) {
-  auto* r = new registration{&h, h.fd};
+void uring_backend::receive(completion& c, int fd, void* buffer, std::size_t len, bool drained) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_recv(sqe, fd, buffer, len, 0);
+  if (drained) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&c) | completion_tag);
+  c.in_flight = true;
+}
+
+void uring_backend::cancel(completion& c, bool now) noexcept {
+  if (!c.in_flight || c.cancelling) return;
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_->r);
+  if (sqe == nullptr) {
+    io_uring_submit(&ring_->r);
+    sqe = io_uring_get_sqe(&ring_->r);
+    if (sqe == nullptr) return;  // cannot happen after a submit; the receive then completes on its own
+  }
+  io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&c) | completion_tag, 0);
+  io_uring_sqe_set_data64(sqe, ignored_user_data);
+  c.cancelling = true;
+  ++cancelling_;
+  if (now) io_uring_submit(&ring_->r);
+}
+
+void uring_backend::add(lowlevel::io_handle& h, unsigned mask) {
+  auto* r = new registration{&h, h.fd, mask};
   try {
-    arm(reinterpret_cast<std::uint64_t>(r), h.fd);
+    arm(reinterpret_cast<std::uint64_t>(r), h.fd, mask);
   } catch (...) {
     delete r;
     throw;
@@ -145,7 +190,7 @@ void uring_backend::remove(lowlevel::io_handle& h) noexcept {
 
 void uring_backend::watch_wakeup(int fd) {
   wake_fd_ = fd;
-  arm(wakeup_user_data, fd);
+  arm(wakeup_user_data, fd, POLLIN);
 }
 
 void uring_backend::wait(std::vector<ready_event>& out, std::optional<std::chrono::nanoseconds> timeout) {
@@ -181,6 +226,21 @@ void uring_backend::wait(std::vector<ready_event>& out, std::optional<std::chron
     const std::uint64_t ud = cqe->user_data;
     const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
     if (ud == ignored_user_data) continue;
+    if ((ud & completion_tag) != 0) {
+      auto* c = reinterpret_cast<completion*>(ud & ~completion_tag);
+      if (c->cancelling) {
+        c->cancelling = false;
+        --cancelling_;
+      }
+      if (c->orphaned) {
+        delete c;
+        continue;
+      }
+      c->result = cqe->res;
+      c->in_flight = false;
+      out.push_back({nullptr, 0, c->waiter});
+      continue;
+    }
     if (ud == wakeup_user_data) {
       if (cqe->res >= 0) out.push_back({nullptr, 0});
       if (!more) rearm_wakeup = true;
@@ -205,14 +265,16 @@ void uring_backend::wait(std::vector<ready_event>& out, std::optional<std::chron
     }
   }
   io_uring_cq_advance(&rg, seen);
-  if (rearm_wakeup) arm(wakeup_user_data, wake_fd_);
-  for (registration* r : rearm_) arm(reinterpret_cast<std::uint64_t>(r), r->fd);
+  if (rearm_wakeup) arm(wakeup_user_data, wake_fd_, POLLIN);
+  for (registration* r : rearm_) arm(reinterpret_cast<std::uint64_t>(r), r->fd, r->mask);
 }
 
 #else  // built without liburing
 
 struct uring_backend::ring {};
 struct uring_backend::registration {};
+const unsigned uring_backend::default_mask = 0;
+const unsigned uring_backend::completion_read_mask = 0;
 
 std::unique_ptr<uring_backend> uring_backend::create(std::string& why) {
   why = "built without liburing (pkg-config liburing was not found at configure time)";
@@ -221,8 +283,10 @@ std::unique_ptr<uring_backend> uring_backend::create(std::string& why) {
 
 uring_backend::~uring_backend() = default;
 void uring_backend::release_all() noexcept {}
-void uring_backend::arm(std::uint64_t, int) {}
-void uring_backend::add(lowlevel::io_handle&) {}
+void uring_backend::arm(std::uint64_t, int, unsigned) {}
+void uring_backend::add(lowlevel::io_handle&, unsigned) {}
+void uring_backend::receive(completion&, int, void*, std::size_t, bool) {}
+void uring_backend::cancel(completion&, bool) noexcept {}
 void uring_backend::remove(lowlevel::io_handle&) noexcept {}
 void uring_backend::watch_wakeup(int) {}
 void uring_backend::wait(std::vector<ready_event>&, std::optional<std::chrono::nanoseconds>) {}
