@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -449,6 +450,43 @@ task<tcp_stream> open_connection(std::string host, std::uint16_t port, std::chro
 // ---------------------------------------------------------------------------------------------
 // start_server
 
+namespace {
+
+/// On the io_uring backend: waits until the listener's multishot accept queued a connection or
+/// ended. A cancellation point that owns nothing in flight: cancelling unhooks the waiter.
+class accept_wait : private lowlevel::cancellable_wait {
+ public:
+  accept_wait(detail::accept_queue& q, event_loop& loop) noexcept : q_(q), loop_(loop) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    if (bind(h)) return false;
+    waiter_ = h;
+    q_.waiter = h;
+    arm(&on_cancel, this);
+    return true;
+  }
+
+  void await_resume() { end_wait("cancelled while accepting connections"); }
+
+ private:
+  static void on_cancel(void* arg) noexcept {
+    auto* self = static_cast<accept_wait*>(arg);
+    if (self->q_.waiter == self->waiter_) {
+      self->q_.waiter = nullptr;
+      self->loop_.schedule(self->waiter_, self->context_);
+    }
+  }
+
+  detail::accept_queue& q_;
+  event_loop& loop_;
+  std::coroutine_handle<> waiter_;
+};
+
+}  // namespace
+
 struct tcp_server::state {
   lowlevel::io_handle io;
   event_loop* loop = nullptr;
@@ -456,11 +494,25 @@ struct tcp_server::state {
   std::uint64_t accepted = 0;
   std::shared_ptr<handler> serve;
   task_handle<void> accept_loop;
+  // On the io_uring backend: the listener's multishot accept and what it accepted (the
+  // listener is then not polled for readiness at all).
+  detail::uring_backend* uring = nullptr;
+  std::unique_ptr<detail::accept_queue> accepts;
 
-  ~state() { close(); }
+  ~state() {
+    close();
+    // Its accept request is still being cancelled: the backend frees the queue (closing the
+    // sockets nobody took) when the request's last completion comes.
+    if (accepts && accepts->armed) {
+      accepts->waiter = nullptr;
+      accepts->orphaned = true;
+      (void)accepts.release();
+    }
+  }
   void close() noexcept {
     if (accept_loop.valid() && !accept_loop.done()) accept_loop.cancel();
     if (io.fd < 0) return;
+    if (accepts) uring->cancel(*accepts);  // submitted now: the listening socket closes below
     loop->remove_io(io);
     ::close(io.fd);
     io.fd = -1;
@@ -476,7 +528,27 @@ task<void> tcp_server::accept_connections(std::weak_ptr<state> weak) {
   for (;;) {
     auto s = weak.lock();
     if (!s || s->io.fd < 0) co_return;
-    const int fd = ::accept4(s->io.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = -1;
+    int error = 0;
+    if (s->accepts) {
+      detail::accept_queue& q = *s->accepts;
+      if (!q.accepted.empty()) {
+        fd = q.accepted.front();
+        q.accepted.pop_front();
+      } else if (q.error != 0) {
+        error = std::exchange(q.error, 0);
+      } else {
+        if (!q.armed) s->uring->accept(q, s->io.fd);
+        event_loop& loop = *s->loop;
+        s.reset();  // do not keep the server alive while waiting
+        accept_wait arrival(q, loop);
+        co_await arrival;
+        continue;
+      }
+    } else {
+      fd = ::accept4(s->io.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) error = errno;
+    }
     if (fd >= 0) {
       ++s->accepted;
       try {
@@ -486,15 +558,15 @@ task<void> tcp_server::accept_connections(std::weak_ptr<state> weak) {
       }
       continue;
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EMFILE || errno == ENFILE) {
+    if (error == EINTR || error == ECONNABORTED || error == ECANCELED) continue;
+    if (error == EMFILE || error == ENFILE) {
       // Out of descriptors: pending connections wait in the backlog until some are closed.
-      std::fprintf(stderr, "trident: accept: %s; retrying\n", std::strerror(errno));
+      std::fprintf(stderr, "trident: accept: %s; retrying\n", std::strerror(error));
       s.reset();
       co_await sleep(std::chrono::milliseconds(50));
       continue;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK) throw socket_error(errno, "accept");
+    if (error != EAGAIN && error != EWOULDBLOCK) throw socket_error(error, "accept");
     lowlevel::io_handle& io = s->io;
     s.reset();  // do not keep the server alive while waiting
     co_await lowlevel::io_wait(io, false);
@@ -541,7 +613,13 @@ task<tcp_server> start_server(tcp_server::handler serve, std::string host, std::
   s->port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
                                               : reinterpret_cast<sockaddr_in&>(bound).sin_port);
   s->io.fd = fd;
-  s->loop->add_io(s->io);
+  if (detail::uring_backend* uring = detail::running_uring_backend()) {
+    s->uring = uring;
+    s->accepts = std::make_unique<detail::accept_queue>();
+    s->io.loop = s->loop;
+  } else {
+    s->loop->add_io(s->io);
+  }
   s->accept_loop = spawn(*s->loop, tcp_server::accept_connections(s), "accept");
   co_return tcp_server(std::move(s));
 }

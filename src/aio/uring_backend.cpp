@@ -1,8 +1,12 @@
 #include "uring_backend.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #if defined(TRIDENT_HAVE_URING)
 #include <liburing.h>
@@ -32,6 +36,8 @@ constexpr std::uint64_t ignored_user_data = 0;
 constexpr std::uint64_t wakeup_user_data = 1;
 /// Tag bit of a `completion`'s user_data (records and completions are 8-byte aligned).
 constexpr std::uint64_t completion_tag = 2;
+/// Tag bit of an `accept_queue`'s user_data.
+constexpr std::uint64_t accept_tag = 4;
 
 std::system_error uring_error(int negative_errno, const char* what) {
   return std::system_error(-negative_errno, std::generic_category(), what);
@@ -149,6 +155,29 @@ void uring_backend::cancel(completion& c, bool now) noexcept {
   if (now) io_uring_submit(&ring_->r);
 }
 
+void uring_backend::accept(accept_queue& q, int listener) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_multishot_accept(sqe, listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&q) | accept_tag);
+  q.armed = true;
+  q.error = 0;
+}
+
+void uring_backend::cancel(accept_queue& q) noexcept {
+  if (!q.armed || q.cancelling) return;
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_->r);
+  if (sqe == nullptr) {
+    io_uring_submit(&ring_->r);
+    sqe = io_uring_get_sqe(&ring_->r);
+    if (sqe == nullptr) return;
+  }
+  io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&q) | accept_tag, 0);
+  io_uring_sqe_set_data64(sqe, ignored_user_data);
+  q.cancelling = true;
+  ++cancelling_;
+  io_uring_submit(&ring_->r);
+}
+
 void uring_backend::add(lowlevel::io_handle& h, unsigned mask) {
   auto* r = new registration{&h, h.fd, mask};
   try {
@@ -226,6 +255,26 @@ void uring_backend::wait(std::vector<ready_event>& out, std::optional<std::chron
     const std::uint64_t ud = cqe->user_data;
     const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
     if (ud == ignored_user_data) continue;
+    if ((ud & accept_tag) != 0) {
+      auto* q = reinterpret_cast<accept_queue*>(ud & ~accept_tag);
+      if (cqe->res >= 0) q->accepted.push_back(cqe->res);
+      if (!more) {
+        q->armed = false;
+        if (q->cancelling) {
+          q->cancelling = false;
+          --cancelling_;
+        }
+        if (q->orphaned) {
+          delete q;  // closes what nobody took
+          continue;
+        }
+        if (cqe->res < 0) q->error = -cqe->res;
+      }
+      if (q->waiter && (!q->accepted.empty() || !q->armed)) {
+        out.push_back({nullptr, 0, std::exchange(q->waiter, nullptr)});
+      }
+      continue;
+    }
     if ((ud & completion_tag) != 0) {
       auto* c = reinterpret_cast<completion*>(ud & ~completion_tag);
       if (c->cancelling) {
@@ -271,6 +320,9 @@ void uring_backend::wait(std::vector<ready_event>& out, std::optional<std::chron
 
 #else  // built without liburing
 
+void uring_backend::accept(accept_queue&, int) {}
+void uring_backend::cancel(accept_queue&) noexcept {}
+
 struct uring_backend::ring {};
 struct uring_backend::registration {};
 const unsigned uring_backend::default_mask = 0;
@@ -292,5 +344,9 @@ void uring_backend::watch_wakeup(int) {}
 void uring_backend::wait(std::vector<ready_event>&, std::optional<std::chrono::nanoseconds>) {}
 
 #endif
+
+accept_queue::~accept_queue() {
+  for (const int fd : accepted) ::close(fd);
+}
 
 }  // namespace trident::aio::detail

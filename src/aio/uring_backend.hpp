@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <deque>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,20 @@ struct completion {
   std::unique_ptr<char[]> orphan_buffer;
 };
 
+/// A multishot accept on a listening socket (IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT):
+/// every connection the kernel accepts lands in `accepted`, and `waiter` (if set) is resumed.
+/// Owned by the listener; a listener that goes while it is armed marks it `orphaned`, and the
+/// backend deletes it, closing the sockets nobody took, when its last completion arrives.
+struct accept_queue {
+  std::deque<int> accepted;        ///< Accepted sockets not taken yet (non-blocking, close-on-exec).
+  int error = 0;                   ///< The errno that ended the request, once it ended.
+  std::coroutine_handle<> waiter;  ///< Resumed (and cleared) when a socket or an error comes.
+  bool armed = false;              ///< The request is in the kernel (or queued for it).
+  bool cancelling = false;         ///< The backend's: a cancellation was submitted for it.
+  bool orphaned = false;
+  ~accept_queue();
+};
+
 /// Loop thread only (the loop that owns it).
 class uring_backend {
  public:
@@ -73,6 +88,12 @@ class uring_backend {
   /// completion, which says -ECANCELED, or the bytes received if the data came first.
   /// `now`: submitted at once instead of with the next step.
   void cancel(completion& c, bool now) noexcept;
+
+  /// Arms a multishot accept of `listener` into `q`. Throws std::system_error.
+  void accept(accept_queue& q, int listener);
+  /// Cancels `q`'s request if armed, submitted at once (the listening socket then closes when
+  /// its fd does). Its last completion still comes; `q` must live until then or be orphaned.
+  void cancel(accept_queue& q) noexcept;
 
   /// Requests cancelled and not completed yet: their waiters will be resumed soon, so a loop
   /// winding down waits for them.

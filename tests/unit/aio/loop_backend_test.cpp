@@ -5,13 +5,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
+#include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
@@ -237,6 +240,49 @@ TEST_P(on_each_backend, timers_and_posts_from_threads_wake_the_loop) {
     co_return total;
   }());
   EXPECT_EQ(sum, 55);
+}
+
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST_P(on_each_backend, a_server_accepts_every_connection_and_a_closed_one_refuses_at_once_leaking_nothing) {
+  const std::size_t before = open_descriptors();
+  {
+    event_loop loop(options());
+    const int answered = run_until_complete(loop, []() -> task<int> {
+      auto server = co_await start_server(echo, "127.0.0.1", 0);
+      const std::uint16_t port = server.port();
+      auto client = [port](int id) -> task<int> {
+        auto c = co_await open_connection("127.0.0.1", port);
+        const std::string message = "hello " + std::to_string(id);
+        c.write(message);
+        co_await c.drain();
+        co_return co_await c.read_exactly(message.size()) == message ? 1 : 0;
+      };
+      std::vector<task<int>> clients;
+      for (int id = 0; id < 40; ++id) clients.push_back(client(id));
+      const std::vector<int> results = co_await gather(std::move(clients));
+      int good = 0;
+      for (const int r : results) good += r;
+      EXPECT_EQ(server.accepted(), 40u);
+      // Connections that reach the backlog and are never taken must not leak either.
+      auto unanswered = co_await open_connection("127.0.0.1", port);
+      server.close();
+      bool refused = false;
+      try {
+        auto late = co_await open_connection("127.0.0.1", port);
+      } catch (const std::system_error&) {
+        refused = true;
+      }
+      EXPECT_TRUE(refused) << "the closed listener still accepted a connection";
+      co_return good;
+    }());
+    EXPECT_EQ(answered, 40);
+  }
+  EXPECT_EQ(open_descriptors(), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, on_each_backend, ::testing::Values(loop_backend::epoll, loop_backend::io_uring),
