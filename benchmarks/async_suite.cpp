@@ -254,9 +254,9 @@ class echo_server_process {
   std::uint16_t port_ = 0;
 };
 
-/// The body of the echo server process; returns its exit code.
-int run_echo_server() {
-  aio::event_loop loop;
+/// The body of the echo server process, on the loop backend `backend`; returns its exit code.
+int run_echo_server(aio::loop_backend backend) {
+  aio::event_loop loop(aio::loop_options{.backend = backend});
   // Standard input closing is the signal to end: a thread waits for it and stops the loop.
   std::thread watcher([&loop] {
     char c;
@@ -334,7 +334,7 @@ std::optional<double> advantage(const std::vector<result>& rows, const std::stri
 void print_async_table(std::ostream& out, const std::vector<result>& rows, const std::vector<std::string>& notes) {
   // The peers' columns: asyncio and uvloop always; asio and libuv where they have rows.
   std::vector<std::string> peers{"asyncio", "uvloop"};
-  for (const char* p : {"asio", "libuv"}) {
+  for (const char* p : {"trident_epoll", "trident_uring", "asio", "libuv"}) {
     if (std::any_of(rows.begin(), rows.end(), [p](const result& r) { return r.impl == p; })) peers.emplace_back(p);
   }
   std::string header = fmt::format("{:<18} {:<8} {:>10}", "case", "unit", "trident");
@@ -381,7 +381,9 @@ void print_async_table(std::ostream& out, const std::vector<result>& rows, const
 int run_async_suite(const bench_options& options) {
   if (const char* serve = std::getenv(echo_server_variable); serve != nullptr && serve[0] != '\0') {
     const std::string kind = serve;
-    if (kind == "1") return run_echo_server();
+    if (kind == "1") return run_echo_server(aio::loop_backend::automatic);
+    if (kind == "epoll") return run_echo_server(aio::loop_backend::epoll);
+    if (kind == "uring") return run_echo_server(aio::loop_backend::io_uring);
 #if TRIDENT_BENCH_ASIO
     if (kind == "asio") return asio_peer::serve_echo();
 #endif
@@ -422,10 +424,36 @@ int run_async_suite(const bench_options& options) {
   std::vector<std::shared_ptr<implementation>> sleepers_100k_peers, sleepers_1m_peers, gather_peers, ready_peers,
       echo_peers;
   // The peers' echo servers: started by their warm-ups, stopped at the end.
-  std::optional<echo_server_process> asio_server, libuv_server;
+  std::optional<echo_server_process> asio_server, libuv_server, other_backend_server;
   [[maybe_unused]] const auto echo = [](std::uint16_t port, double seconds) {
     return echo_parameters{port, seconds, echo_connections, echo_message_bytes};
   };
+  // The event loop's other backend (docs/aio.md, "Backends"), where it runs: `trident` is the
+  // default one (TRIDENT_LOOP_BACKEND included), `trident_epoll` or `trident_uring` the other.
+  const aio::loop_backend default_backend = aio::event_loop().backend();
+  const aio::loop_backend other_backend =
+      default_backend == aio::loop_backend::io_uring ? aio::loop_backend::epoll : aio::loop_backend::io_uring;
+  const char* other_kind = other_backend == aio::loop_backend::io_uring ? "uring" : "epoll";
+  bool other_runs = true;
+  try {
+    aio::event_loop probe(aio::loop_options{.backend = other_backend});
+  } catch (const std::system_error& e) {
+    other_runs = false;
+    runner.note(fmt::format("trident_{}: not run ({})", other_kind, e.what()));
+  }
+  if (other_runs) {
+    const aio::loop_options other{.backend = other_backend};
+    echo_peers.push_back(peer(
+        other_backend == aio::loop_backend::io_uring ? "trident_uring" : "trident_epoll",
+        [&, other, other_kind] {
+          other_backend_server.emplace(other_kind);
+          (void)aio::run(tcp_echo_main(other_backend_server->port(), 0.5), other);
+        },
+        [&, other] {
+          return std::vector<double>{aio::run(tcp_echo_main(other_backend_server->port(), echo_seconds()), other)};
+        }));
+  }
+  runner.note(fmt::format("trident: the event loop's default backend here, {}", aio::to_string(default_backend)));
 #if TRIDENT_BENCH_ASIO
   sleepers_100k_peers.push_back(peer("asio", [] { (void)asio_peer::sleepers(100'000); },
                                      [] { return std::vector<double>{asio_peer::sleepers(100'000)}; }));
@@ -492,6 +520,7 @@ int run_async_suite(const bench_options& options) {
                                                                     : "trident"));
   suite_results out = runner.run();
   server.reset();
+  other_backend_server.reset();
   asio_server.reset();
   libuv_server.reset();
 

@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libcurl4-openssl-dev libcereal-dev python3
+          # The event loop's io_uring backend (built without it, the loop uses epoll alone).
+          liburing-dev
           # The C/C++ peers of `trident bench async`.
           libasio-dev libuv1-dev
           libvips-dev chromium postgresql libpq-dev openmpi-bin libopenmpi-dev

@@ -14,17 +14,23 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "trident/aio/run_in.hpp"
 #include "trident/aio/spawn.hpp"
+#include "uring_backend.hpp"
 
 // One step of the loop
 //   1. Run every coroutine that was ready when the step began (ones made ready meanwhile wait
 //      for the next step, so a coroutine that reschedules itself cannot starve the others).
-//   2. Wait in epoll_wait: not at all if something is ready, else until the earliest timer.
-//   3. Move callbacks posted from other threads (woken through the eventfd) to the ready work.
+//   2. Wait for I/O: not at all if something is ready, else until the earliest timer. With
+//      epoll, one epoll_wait; with io_uring, one io_uring_enter that also submits the poll
+//      requests queued since the last step (uring_backend.hpp).
+//   3. Resume the waiters of ready fds; run callbacks posted from other threads (woken through
+//      the eventfd, which the backend watches like any fd).
 //   4. Fire every timer whose deadline has passed, in deadline order.
 //
 // Cross-thread posts: a mutex-guarded vector plus an eventfd. `wake_pending_` makes one write
@@ -93,10 +99,14 @@ void post(remote_endpoint& endpoint, std::function<void()> fn) { endpoint.post(s
 
 namespace {
 thread_local event_loop* running_loop = nullptr;
+thread_local detail::uring_backend* running_uring = nullptr;  // running_loop's, if on io_uring
 }  // namespace
 
 struct event_loop::impl {
-  int epoll_fd = -1;
+  loop_backend backend = loop_backend::epoll;
+  int epoll_fd = -1;                            // the epoll backend
+  std::unique_ptr<detail::uring_backend> uring;  // the io_uring backend
+  std::vector<detail::ready_event> uring_events;  // filled by uring->wait each step
 
   struct ready_entry {
     std::coroutine_handle<> handle;
@@ -132,6 +142,31 @@ struct event_loop::impl {
   detail::spawned_base* tasks = nullptr;  // intrusive list of live spawned tasks
   std::size_t task_count = 0;
   std::uint64_t steps = 0;
+
+  /// Readiness of `io` (null: the wake-up eventfd) in epoll's bits: wakes its waiters or
+  /// records the edge. Runs no coroutine.
+  void deliver(lowlevel::io_handle* io, std::uint32_t events) {
+    if (io == nullptr) {
+      remote->drain_wakeup();
+      return;
+    }
+    const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+    if (failed || (events & EPOLLRDHUP)) io->hangup = true;
+    if ((events & (EPOLLIN | EPOLLRDHUP)) || failed) {
+      if (auto h = std::exchange(io->reader, nullptr)) {
+        ready.push_back({h, nullptr});
+      } else {
+        io->read_edge = true;
+      }
+    }
+    if ((events & EPOLLOUT) || failed) {
+      if (auto h = std::exchange(io->writer, nullptr)) {
+        ready.push_back({h, nullptr});
+      } else {
+        io->write_edge = true;
+      }
+    }
+  }
 
   // -- timer heap ------------------------------------------------------------------------
   static constexpr std::size_t arity = 4;
@@ -185,18 +220,55 @@ struct event_loop::impl {
   }
 };
 
+const char* to_string(loop_backend backend) noexcept {
+  switch (backend) {
+    case loop_backend::automatic: return "automatic";
+    case loop_backend::epoll: return "epoll";
+    case loop_backend::io_uring: return "io_uring";
+  }
+  return "unknown";
+}
+
+namespace {
+
+/// The backend asked for: the option, else TRIDENT_LOOP_BACKEND, else `automatic`.
+loop_backend requested_backend(loop_backend option) {
+  if (option != loop_backend::automatic) return option;
+  const char* env = std::getenv("TRIDENT_LOOP_BACKEND");
+  if (env == nullptr || env[0] == '\0') return loop_backend::automatic;
+  const std::string_view value(env);
+  if (value == "epoll") return loop_backend::epoll;
+  if (value == "uring" || value == "io_uring") return loop_backend::io_uring;
+  if (value == "auto" || value == "automatic") return loop_backend::automatic;
+  throw std::invalid_argument("TRIDENT_LOOP_BACKEND is '" + std::string(value) +
+                              "'; expected 'epoll', 'uring' (or 'io_uring') or 'auto'");
+}
+
+}  // namespace
+
 event_loop::event_loop(loop_options options) : impl_(std::make_unique<impl>()) {
   if (options.virtual_time) impl_->virtual_now = clock::now();
   if (const char* env = std::getenv("TRIDENT_AIO_DEBUG"); env != nullptr && env[0] == '1') impl_->debug = true;
+  const loop_backend wanted = requested_backend(options.backend);
+  if (wanted != loop_backend::epoll) {
+    std::string why;
+    impl_->uring = detail::uring_backend::create(why);
+    if (impl_->uring) {
+      impl_->backend = loop_backend::io_uring;
+    } else if (wanted == loop_backend::io_uring) {
+      throw std::system_error(std::make_error_code(std::errc::function_not_supported),
+                              "the io_uring event loop backend is not available: " + why);
+    }
+  }
+  const int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  impl_->remote = std::make_shared<lowlevel::remote_endpoint>(wake_fd);  // owns wake_fd from here
+  if (impl_->uring) {
+    impl_->uring->watch_wakeup(wake_fd);
+    return;
+  }
   impl_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (impl_->epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-  const int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd < 0) {
-    const int e = errno;
-    ::close(impl_->epoll_fd);
-    throw std::system_error(e, std::generic_category(), "eventfd");
-  }
-  impl_->remote = std::make_shared<lowlevel::remote_endpoint>(wake_fd);  // owns wake_fd from here
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // nullptr marks the wake-up eventfd
@@ -223,8 +295,11 @@ event_loop::~event_loop() {
     if (s->root) std::exchange(s->root, nullptr).destroy();
     s->release();  // the root coroutine's reference
   }
-  ::close(impl_->epoll_fd);  // the eventfd closes with the last holder of the endpoint
+  impl_->uring.reset();
+  if (impl_->epoll_fd >= 0) ::close(impl_->epoll_fd);  // the eventfd closes with the last holder of the endpoint
 }
+
+loop_backend event_loop::backend() const noexcept { return impl_->backend; }
 
 event_loop* event_loop::current() noexcept { return running_loop; }
 
@@ -259,6 +334,11 @@ bool event_loop::disarm(lowlevel::timer_node& t) noexcept {
 }
 
 void event_loop::add_io(lowlevel::io_handle& h) {
+  if (impl_->uring) {
+    impl_->uring->add(h);
+    h.loop = this;
+    return;
+  }
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = &h;
@@ -270,7 +350,12 @@ void event_loop::add_io(lowlevel::io_handle& h) {
 
 void event_loop::remove_io(lowlevel::io_handle& h) noexcept {
   // No event of a batch can still refer to `h`: a batch is turned into ready coroutines before
-  // any coroutine runs, and only running coroutines remove handles.
+  // any coroutine runs, and only running coroutines remove handles. (io_uring: completions
+  // that come later name the backend's record of the registration, not `h`.)
+  if (impl_->uring) {
+    impl_->uring->remove(h);
+    return;
+  }
   ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_DEL, h.fd, nullptr);
 }
 
@@ -319,8 +404,12 @@ void event_loop::run_until(const std::function<bool()>& finished) {
 
 void event_loop::run_steps(const std::function<bool()>& finished) {
   running_loop = this;
+  running_uring = impl_->uring.get();
   struct reset {
-    ~reset() { running_loop = nullptr; }
+    ~reset() {
+      running_loop = nullptr;
+      running_uring = nullptr;
+    }
   } reset_current;
   auto& d = *impl_;
   std::vector<std::function<void()>> callbacks;
@@ -352,44 +441,44 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
     if (d.running_batch.capacity() > 65536) std::vector<impl::ready_entry>().swap(d.running_batch);
     if (finished()) break;
 
-    // 2. Wait for I/O, a post, or the earliest timer.
-    int timeout_ms = -1;
+    // 2. Wait for I/O, a post, or the earliest timer: `wait` empty for as long as it takes.
+    std::optional<clock::duration> wait;
     if (!d.ready.empty()) {
-      timeout_ms = 0;
+      wait = clock::duration::zero();
     } else if (!d.heap.empty() && d.virtual_now) {
-      timeout_ms = 0;  // poll only: the jump to the next timer comes below
+      wait = clock::duration::zero();  // poll only: the jump to the next timer comes below
     } else if (!d.heap.empty()) {
-      const auto left = d.heap.front().deadline - clock::now();
-      // Round up so a timer is never found "not yet due" on wake-up, which would spin.
-      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-      timeout_ms = ms <= 0 ? 0 : static_cast<int>(std::min<long long>(ms, INT_MAX));
+      wait = std::max(d.heap.front().deadline - clock::now(), clock::duration::zero());
     }
-    const int n = ::epoll_wait(d.epoll_fd, d.events.data(), static_cast<int>(d.events.size()), timeout_ms);
-    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
-
-    // 3. I/O readiness, then callbacks posted from other threads.
-    for (int i = 0; i < n; ++i) {
-      const epoll_event& ev = d.events[static_cast<std::size_t>(i)];
-      if (ev.data.ptr == nullptr) {
-        d.remote->drain_wakeup();
-        continue;
-      }
-      auto* io = static_cast<lowlevel::io_handle*>(ev.data.ptr);
-      const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
-      if (failed || (ev.events & EPOLLRDHUP)) io->hangup = true;
-      if ((ev.events & (EPOLLIN | EPOLLRDHUP)) || failed) {
-        if (auto h = std::exchange(io->reader, nullptr)) {
-          d.ready.push_back({h, nullptr});
+    int n = 0;
+    if (d.uring) {
+      d.uring_events.clear();
+      std::optional<std::chrono::nanoseconds> wait_ns;
+      // io_uring's timeout is in nanoseconds on the steady clock: no rounding needed.
+      if (wait) wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*wait);
+      d.uring->wait(d.uring_events, wait_ns);
+      n = static_cast<int>(d.uring_events.size());
+      // 3. I/O readiness (the eventfd's too), then callbacks posted from other threads.
+      for (const detail::ready_event& ev : d.uring_events) {
+        if (ev.resume) {
+          d.ready.push_back({ev.resume, nullptr});  // a completed request
         } else {
-          io->read_edge = true;
+          d.deliver(ev.io, ev.events);
         }
       }
-      if ((ev.events & EPOLLOUT) || failed) {
-        if (auto h = std::exchange(io->writer, nullptr)) {
-          d.ready.push_back({h, nullptr});
-        } else {
-          io->write_edge = true;
-        }
+    } else {
+      int timeout_ms = -1;
+      if (wait) {
+        // Round up so a timer is never found "not yet due" on wake-up, which would spin.
+        const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*wait).count();
+        timeout_ms = static_cast<int>(std::min<long long>(ms, INT_MAX));
+      }
+      n = ::epoll_wait(d.epoll_fd, d.events.data(), static_cast<int>(d.events.size()), timeout_ms);
+      if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+      // 3. I/O readiness (the eventfd's too), then callbacks posted from other threads.
+      for (int i = 0; i < n; ++i) {
+        const epoll_event& ev = d.events[static_cast<std::size_t>(i)];
+        d.deliver(static_cast<lowlevel::io_handle*>(ev.data.ptr), ev.events);
       }
     }
     d.remote->take(callbacks);
@@ -433,10 +522,14 @@ void event_loop::wind_down() {
     run_steps([&d] {
       if (d.tasks == nullptr) return true;
       if (!d.ready.empty() || !d.heap.empty()) return false;
+      // io_uring: a cancelled receive resumes its task when the request's completion comes.
+      if (d.uring && d.uring->cancellations_pending() > 0) return false;
       return d.remote->empty();  // nothing left that could resume a task
     });
   }
 }
+
+detail::uring_backend* detail::running_uring_backend() noexcept { return running_uring; }
 
 thread_pool& default_blocking_pool() {
   static thread_pool pool(thread_pool_options{std::max<std::size_t>(4, thread_pool_options::default_worker_count()),

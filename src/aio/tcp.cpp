@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -26,6 +27,7 @@
 #include "trident/aio/tcp_server.hpp"
 #include "trident/aio/tcp_stream.hpp"
 #include "trident/aio/timeout.hpp"
+#include "uring_backend.hpp"
 
 namespace trident::aio {
 
@@ -130,6 +132,12 @@ class receive_buffer {
   /// `n` bytes were written into the space `prepare` gave.
   void commit(std::size_t n) noexcept { tail_ += n; }
 
+  /// Gives up the allocation (the buffer is empty afterwards).
+  std::unique_ptr<char[]> release_storage() noexcept {
+    capacity_ = head_ = tail_ = 0;
+    return std::move(data_);
+  }
+
  private:
   std::unique_ptr<char[]> data_;
   std::size_t capacity_ = 0;
@@ -137,21 +145,80 @@ class receive_buffer {
   std::size_t tail_ = 0;
 };
 
+/// On the io_uring backend: a receive handed to the kernel (IORING_OP_RECV) into the free space
+/// of the receive buffer, instead of waiting for readiness and calling recv. Resumes with the
+/// bytes received (committed to the buffer here), 0 at the end of the stream, or -errno.
+/// Cancelling asks the kernel to cancel the receive, and the coroutine resumes only when its
+/// completion arrives: the kernel writes into the buffer until then. Bytes that arrived first
+/// stay in the buffer for the next read, and `cancelled_error` is raised.
+class uring_receive : private lowlevel::cancellable_wait {
+ public:
+  uring_receive(detail::uring_backend& uring, detail::completion& op, int fd, receive_buffer& in,
+                std::span<char> space) noexcept
+      : uring_(uring), op_(op), fd_(fd), in_(in), space_(space) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    op_.result = -ECANCELED;
+    if (bind(h)) return false;
+    op_.waiter = h;
+    uring_.receive(op_, fd_, space_.data(), space_.size(), true);
+    arm(&on_cancel, this);
+    return true;
+  }
+
+  int await_resume() {
+    const int n = op_.result;
+    if (n > 0) in_.commit(static_cast<std::size_t>(n));
+    end_wait("cancelled while receiving from a socket");
+    return n;
+  }
+
+ private:
+  static void on_cancel(void* arg) noexcept {
+    auto* self = static_cast<uring_receive*>(arg);
+    self->uring_.cancel(self->op_, false);  // nothing if it completed already
+  }
+
+  detail::uring_backend& uring_;
+  detail::completion& op_;
+  int fd_;
+  receive_buffer& in_;
+  std::span<char> space_;
+};
+
 }  // namespace
 
 struct tcp_stream::state {
   lowlevel::io_handle io;
   event_loop* loop = nullptr;
+  detail::uring_backend* uring = nullptr;  // set on the io_uring backend: reads are receive requests
+  std::unique_ptr<detail::completion> receive_op;  // the receive in flight, on io_uring
   receive_buffer in;     // received, not yet consumed
   bool drained = false;  // the last receive emptied the socket: wait before the next one
   std::string out;       // queued, not yet sent (from out_sent on)
   std::size_t out_sent = 0;
   bool eof = false;
 
-  ~state() { close(); }
+  ~state() {
+    close();
+    // Destroyed while its reader is still suspended in a receive (the reader outlived the
+    // stream): the completion and the buffer the kernel may still write into go to the
+    // backend, which frees them when the completion arrives and resumes nobody.
+    if (receive_op && receive_op->in_flight) {
+      receive_op->orphan_buffer = in.release_storage();
+      receive_op->orphaned = true;
+      (void)receive_op.release();
+    }
+  }
 
   void close() noexcept {
     if (io.fd < 0) return;
+    // A receive in flight holds the socket open and writes into `in`: cancelled now, its
+    // reader resumes when the completion comes and finds the stream closed.
+    if (receive_op) uring->cancel(*receive_op, false);  // submitted by remove_io
     loop->remove_io(io);
     ::close(io.fd);
     io.fd = -1;
@@ -194,7 +261,14 @@ tcp_stream::tcp_stream(int fd) : state_(std::make_unique<state>()) {
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     state_->io.fd = fd;
-    state_->loop->add_io(state_->io);
+    if (detail::uring_backend* uring = detail::running_uring_backend()) {
+      uring->add(state_->io, detail::uring_backend::completion_read_mask);
+      state_->io.loop = state_->loop;
+      state_->uring = uring;
+      state_->receive_op = std::make_unique<detail::completion>();
+    } else {
+      state_->loop->add_io(state_->io);
+    }
   } catch (...) {
     state_->io.fd = -1;
     ::close(fd);
@@ -215,14 +289,30 @@ task<bool> tcp_stream::fill(std::size_t want) {
   state& s = checked();
   if (s.eof) co_return false;
   for (;;) {
-    if (s.drained) {
-      co_await lowlevel::io_wait(s.io, false);
+    ssize_t n = 0;
+    int error = 0;
+    std::span<char> space;
+    if (s.drained && s.uring != nullptr) {
+      space = s.in.prepare(std::max<std::size_t>(want, 16 * 1024));
+      uring_receive receive(*s.uring, *s.receive_op, s.io.fd, s.in, space);
+      const int got = co_await receive;  // committed to s.in already
       if (!state_ || state_->io.fd < 0) throw std::logic_error("tcp_stream closed while reading");
+      n = got;
+      if (got < 0) {
+        error = -got;
+        n = -1;
+      }
+    } else {
+      if (s.drained) {
+        co_await lowlevel::io_wait(s.io, false);
+        if (!state_ || state_->io.fd < 0) throw std::logic_error("tcp_stream closed while reading");
+      }
+      space = s.in.prepare(std::max<std::size_t>(want, 16 * 1024));
+      n = ::recv(s.io.fd, space.data(), space.size(), 0);
+      if (n < 0) error = errno;
+      if (n > 0) s.in.commit(static_cast<std::size_t>(n));
     }
-    const std::span<char> space = s.in.prepare(std::max<std::size_t>(want, 16 * 1024));
-    const ssize_t n = ::recv(s.io.fd, space.data(), space.size(), 0);
     if (n > 0) {
-      s.in.commit(static_cast<std::size_t>(n));
       // A stream socket that returns less than asked has nothing more right now — unless the
       // peer's end (or an error) came with the same edge: the next receive reports it.
       s.drained = static_cast<std::size_t>(n) < space.size() && !s.io.hangup;
@@ -232,8 +322,8 @@ task<bool> tcp_stream::fill(std::size_t want) {
       s.eof = true;
       co_return false;
     }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) throw socket_error(errno, "receive from " + s.peer());
+    if (error == EINTR) continue;
+    if (error != EAGAIN && error != EWOULDBLOCK) throw socket_error(error, "receive from " + s.peer());
     s.drained = true;
   }
 }
@@ -360,6 +450,43 @@ task<tcp_stream> open_connection(std::string host, std::uint16_t port, std::chro
 // ---------------------------------------------------------------------------------------------
 // start_server
 
+namespace {
+
+/// On the io_uring backend: waits until the listener's multishot accept queued a connection or
+/// ended. A cancellation point that owns nothing in flight: cancelling unhooks the waiter.
+class accept_wait : private lowlevel::cancellable_wait {
+ public:
+  accept_wait(detail::accept_queue& q, event_loop& loop) noexcept : q_(q), loop_(loop) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    if (bind(h)) return false;
+    waiter_ = h;
+    q_.waiter = h;
+    arm(&on_cancel, this);
+    return true;
+  }
+
+  void await_resume() { end_wait("cancelled while accepting connections"); }
+
+ private:
+  static void on_cancel(void* arg) noexcept {
+    auto* self = static_cast<accept_wait*>(arg);
+    if (self->q_.waiter == self->waiter_) {
+      self->q_.waiter = nullptr;
+      self->loop_.schedule(self->waiter_, self->context_);
+    }
+  }
+
+  detail::accept_queue& q_;
+  event_loop& loop_;
+  std::coroutine_handle<> waiter_;
+};
+
+}  // namespace
+
 struct tcp_server::state {
   lowlevel::io_handle io;
   event_loop* loop = nullptr;
@@ -367,11 +494,25 @@ struct tcp_server::state {
   std::uint64_t accepted = 0;
   std::shared_ptr<handler> serve;
   task_handle<void> accept_loop;
+  // On the io_uring backend: the listener's multishot accept and what it accepted (the
+  // listener is then not polled for readiness at all).
+  detail::uring_backend* uring = nullptr;
+  std::unique_ptr<detail::accept_queue> accepts;
 
-  ~state() { close(); }
+  ~state() {
+    close();
+    // Its accept request is still being cancelled: the backend frees the queue (closing the
+    // sockets nobody took) when the request's last completion comes.
+    if (accepts && accepts->armed) {
+      accepts->waiter = nullptr;
+      accepts->orphaned = true;
+      (void)accepts.release();
+    }
+  }
   void close() noexcept {
     if (accept_loop.valid() && !accept_loop.done()) accept_loop.cancel();
     if (io.fd < 0) return;
+    if (accepts) uring->cancel(*accepts);  // submitted now: the listening socket closes below
     loop->remove_io(io);
     ::close(io.fd);
     io.fd = -1;
@@ -387,7 +528,27 @@ task<void> tcp_server::accept_connections(std::weak_ptr<state> weak) {
   for (;;) {
     auto s = weak.lock();
     if (!s || s->io.fd < 0) co_return;
-    const int fd = ::accept4(s->io.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = -1;
+    int error = 0;
+    if (s->accepts) {
+      detail::accept_queue& q = *s->accepts;
+      if (!q.accepted.empty()) {
+        fd = q.accepted.front();
+        q.accepted.pop_front();
+      } else if (q.error != 0) {
+        error = std::exchange(q.error, 0);
+      } else {
+        if (!q.armed) s->uring->accept(q, s->io.fd);
+        event_loop& loop = *s->loop;
+        s.reset();  // do not keep the server alive while waiting
+        accept_wait arrival(q, loop);
+        co_await arrival;
+        continue;
+      }
+    } else {
+      fd = ::accept4(s->io.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) error = errno;
+    }
     if (fd >= 0) {
       ++s->accepted;
       try {
@@ -397,15 +558,15 @@ task<void> tcp_server::accept_connections(std::weak_ptr<state> weak) {
       }
       continue;
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EMFILE || errno == ENFILE) {
+    if (error == EINTR || error == ECONNABORTED || error == ECANCELED) continue;
+    if (error == EMFILE || error == ENFILE) {
       // Out of descriptors: pending connections wait in the backlog until some are closed.
-      std::fprintf(stderr, "trident: accept: %s; retrying\n", std::strerror(errno));
+      std::fprintf(stderr, "trident: accept: %s; retrying\n", std::strerror(error));
       s.reset();
       co_await sleep(std::chrono::milliseconds(50));
       continue;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK) throw socket_error(errno, "accept");
+    if (error != EAGAIN && error != EWOULDBLOCK) throw socket_error(error, "accept");
     lowlevel::io_handle& io = s->io;
     s.reset();  // do not keep the server alive while waiting
     co_await lowlevel::io_wait(io, false);
@@ -452,7 +613,13 @@ task<tcp_server> start_server(tcp_server::handler serve, std::string host, std::
   s->port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
                                               : reinterpret_cast<sockaddr_in&>(bound).sin_port);
   s->io.fd = fd;
-  s->loop->add_io(s->io);
+  if (detail::uring_backend* uring = detail::running_uring_backend()) {
+    s->uring = uring;
+    s->accepts = std::make_unique<detail::accept_queue>();
+    s->io.loop = s->loop;
+  } else {
+    s->loop->add_io(s->io);
+  }
   s->accept_loop = spawn(*s->loop, tcp_server::accept_connections(s), "accept");
   co_return tcp_server(std::move(s));
 }

@@ -46,8 +46,25 @@ struct loop_statistics {
   std::chrono::nanoseconds longest_step{0};
 };
 
+/// How a loop waits for I/O (see docs/aio.md, "Backends").
+enum class loop_backend {
+  /// io_uring where the kernel allows it, epoll otherwise — unless the environment variable
+  /// TRIDENT_LOOP_BACKEND (`epoll` or `uring`) names one.
+  automatic,
+  epoll,     ///< epoll_wait, edge-triggered.
+  io_uring,  ///< io_uring: multishot poll requests, one io_uring_enter per step.
+};
+
+/// "automatic", "epoll" or "io_uring".
+[[nodiscard]] const char* to_string(loop_backend backend) noexcept;
+
 /// How a loop is set up.
 struct loop_options {
+  /// Which backend waits for I/O. `automatic` follows TRIDENT_LOOP_BACKEND when it is set (an
+  /// unknown value makes the constructor throw std::invalid_argument), else picks io_uring when
+  /// the kernel allows it. Asking for io_uring where it cannot run (a kernel or sandbox that
+  /// refuses it, a build without liburing) makes the constructor throw std::system_error.
+  loop_backend backend = loop_backend::automatic;
   /// Virtual time, for tests (trio's autojump clock): `now()` stands still while anything can
   /// run, and when nothing can, the loop jumps to the earliest timer at once instead of waiting
   /// for it. A test of timeouts and orderings then runs in microseconds and means the same on a
@@ -56,7 +73,8 @@ struct loop_options {
   bool virtual_time = false;
 };
 
-/// An epoll reactor with a timer heap, a ready queue, and a cross-thread wake-up.
+/// A reactor (epoll or io_uring, see `loop_backend`) with a timer heap, a ready queue, and a
+/// cross-thread wake-up.
 ///
 /// @par Thread safety
 /// A loop is driven by one thread, the one inside a runner (`aio::run_until_complete`). Only `post` (and
@@ -71,6 +89,8 @@ struct loop_options {
 /// 3. The destructor destroys whatever never ran.
 class event_loop {
  public:
+  /// Throws std::invalid_argument for an unknown TRIDENT_LOOP_BACKEND, std::system_error if
+  /// the backend asked for cannot run or the system refuses a resource.
   explicit event_loop(loop_options options = {});
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
@@ -101,6 +121,9 @@ class event_loop {
 
   [[nodiscard]] loop_statistics statistics() const noexcept;
 
+  /// The backend this loop waits with: `epoll` or `io_uring`, never `automatic`.
+  [[nodiscard]] loop_backend backend() const noexcept;
+
   /// Debug mode (asyncio's debug mode): every resumption is timed, and one that keeps the loop
   /// busy longer than `slow_step` is reported on stderr with the task's name — the sign of a
   /// blocking call inside a coroutine. Off by default; also switched on by the environment
@@ -130,7 +153,7 @@ class event_loop {
 
   /// Makes this the calling thread's loop and runs steps until `finished()` holds (checked
   /// between steps) or `stop` is called. Throws std::logic_error if a loop already runs on this
-  /// thread (loops do not nest: await the task instead), std::system_error if epoll fails.
+  /// thread (loops do not nest: await the task instead), std::system_error if waiting fails.
   void run_until(const std::function<bool()>& finished);
   /// Cancels every task still alive and runs until they have finished, so their cleanup runs
   /// (step 2 of Shutdown). Clears a pending `stop`.

@@ -37,6 +37,9 @@ struct io_handle {
   bool write_edge = false;
   /// The peer hung up or the socket failed: a read finds the end or the error without waiting.
   bool hangup = false;
+  /// The loop's: what its backend keeps for this registration (the io_uring backend's poll
+  /// request). Null while not registered.
+  void* backend_data = nullptr;
 };
 
 }  // namespace lowlevel
