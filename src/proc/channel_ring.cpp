@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
@@ -49,6 +51,15 @@ std::uint64_t steady_ns() noexcept {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
           .count());
+}
+
+std::uint64_t spin_budget_ns(std::size_t workers) noexcept {
+  // A machine's own choice (docs/proc.md), bounded: spinning is only a short wait.
+  if (const char* v = std::getenv("TRIDENT_POOL_SPIN_NS"); v != nullptr && *v != '\0') {
+    return std::min<std::uint64_t>(std::strtoull(v, nullptr, 10), max_spin_ns);
+  }
+  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 && static_cast<std::size_t>(cores) >= workers + 2 ? spin_ns : 0;
 }
 
 // ---- writer ----

@@ -1,7 +1,20 @@
 // process_pool: the I/O thread that drives every worker of a pool.
 //
 // One thread per pool owns all worker channels, multiplexed with epoll; user threads only queue
-// jobs (under `mutex_`) and poke an eventfd. The I/O thread is also the thread that spawns the
+// jobs (under `mutex`) and poke an eventfd, and only while the I/O thread sleeps.
+//
+// Channel (detail/channel_ring.hpp, docs/proc.md): per worker, a memfd with a task ring and a
+// result ring, passed on the worker's socket right after the spawn (`channel` frames) with an
+// eventfd that wakes the worker and one (shared by the pool's workers) that wakes this thread.
+// Each round writes every task it sends and publishes each ring once; a side wakes the other
+// only if that side's sleeping flag is set. Before sleeping, this thread spins for its budget
+// while tasks are in flight. The socket stays for memfd payloads (a ring entry marks their
+// place), the handshake, and end of file.
+//
+// Direct path: at the end of a round with nothing queued, an idle worker is lent to callers
+// (`lend`); the first lone `submit` writes its job into that worker's ring itself and leaves the
+// job in `lent_job`; this thread takes it in as in flight (`take_back_lent`) when the result
+// appears, when it next takes the mutex, or when the worker dies. The I/O thread is also the thread that spawns the
 // workers, so that PR_SET_PDEATHSIG (which follows the spawning *thread*) lasts as long as the
 // pool does.
 //
@@ -9,16 +22,18 @@
 //   1. spawn (posix_spawn of /proc/self/exe in worker mode) -> `starting`, with a deadline.
 //   2. `hello` frame -> `ready`. The pool constructor returns once every first worker is ready.
 //   3. Jobs are pipelined: a worker may hold several in flight (more when the queue is long), and
-//      runs them in order, so the oldest in-flight job is the one running. Its timeout counts
-//      from when it became the oldest.
+//      runs them in order, recording in the shared header the id of the one it runs (and since
+//      when) before it starts it. Its timeout counts from that start (from when it became the
+//      oldest, until the worker records it).
 //   4. Results come back in order; each completes its job's promise on this thread.
 //   5. The worker's pidfd becomes readable when it exits; it is reaped at once (no zombies).
 //      Where pidfd_open is unavailable (old kernels, seccomp, valgrind), a SIGCHLD handler pokes
 //      an eventfd in the epoll set instead and each such worker is polled with
 //      waitpid(pid, WNOHANG): only our own PIDs, so other children's statuses stay the program's.
-//      If it died with jobs in flight, the oldest one fails (worker_crashed_error naming the
-//      signal, or task_timeout_error if we killed it for its timeout); the others go back to
-//      the front of the queue. A replacement starts unless the pool is stopping.
+//      Its result ring and socket are drained first (results finished before the death count).
+//      If jobs are still in flight, the one the worker recorded as running fails
+//      (worker_crashed_error naming the signal, or task_timeout_error if we killed it for its
+//      timeout); the others go back to the front of the queue. A replacement starts unless the pool is stopping.
 //   6. max_tasks_per_child: after sending that many jobs the pool sends `retire`; the worker
 //      exits after them and is replaced.
 //
@@ -112,9 +127,10 @@ struct process_pool::impl {
     watch pid_watch{this, true};
   };
 
-  explicit impl(process_pool_options o) : options(std::move(o)) {}
+  explicit impl(process_pool_options o) : options(std::move(o)), spin_ns(detail::spin_budget_ns(options.workers)) {}
 
   process_pool_options options;
+  const std::uint64_t spin_ns;  // spin budget of the I/O thread and the workers
 
   // Shared with user threads.
   mutable std::mutex mutex;
@@ -267,6 +283,7 @@ struct process_pool::impl {
     // The channel first: nothing to clean up if it cannot be made.
     int channel_fd = -1;
     w->channel = detail::channel_memory::create(channel_fd);
+    w->channel.control().worker_spin_ns.store(spin_ns, std::memory_order_relaxed);
     w->writer.add_fd(detail::frame_kind::channel, 0, channel_fd, detail::channel_size);
     w->tasks = w->channel.task_writer();
     w->results = w->channel.result_reader();
@@ -437,8 +454,8 @@ struct process_pool::impl {
   // Before epoll_wait with `timeout` (not 0): spins for results while tasks are in flight or
   // results just came, then says it sleeps. Returns the timeout to use (0: something came).
   int prepare_sleep(int timeout, bool busy) {
-    if (busy) {
-      const std::uint64_t until = detail::steady_ns() + detail::pool_spin_ns;
+    if (busy && spin_ns != 0) {
+      const std::uint64_t until = detail::steady_ns() + spin_ns;
       for (unsigned i = 1;; ++i) {
         if (wake_pending.load(std::memory_order_relaxed) || results_waiting()) return 0;
         detail::cpu_relax();
@@ -536,12 +553,14 @@ struct process_pool::impl {
       start_failed(message);
       return;
     }
-    // The worker records the task it runs before starting it: if that is not the oldest job
-    // left, the worker died between two tasks and none of them ran.
+    // The worker records the task it runs before starting it: if that is an earlier task than
+    // the oldest job left, the worker died between two tasks and none of them ran. One that
+    // never recorded a task (it died setting up its channel) is charged its oldest job, so that
+    // a worker that cannot start its channel fails tasks rather than being replaced forever.
+    const std::uint64_t running =
+        w.channel.mapped() ? w.channel.control().running_task.load(std::memory_order_acquire) : 0;
     const bool head_ran =
-        w.failure || !w.channel.mapped() ||
-        (!w.in_flight.empty() &&
-         w.channel.control().running_task.load(std::memory_order_acquire) == w.in_flight.front().first);
+        w.failure || running == 0 || (!w.in_flight.empty() && running == w.in_flight.front().first);
     if (!w.in_flight.empty() && head_ran) {
       auto& head = w.in_flight.front().second;
       std::exception_ptr error = w.failure;

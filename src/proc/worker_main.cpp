@@ -7,7 +7,9 @@
 //    that started us (it may have died before the prctl; then we were reparented: exit).
 // 3. Apply the memory limit (RLIMIT_AS), send `hello` with our PID.
 // 4. Serve: read frames (many per read), run each task in order, send its `result` or `error`
-//    before starting the next.
+//    before starting the next. A pool worker gets its shared-memory channel first (`channel`
+//    frames) and from then on takes tasks from its task ring and publishes results in its
+//    result ring (`ring_worker`), recording each task's id before it runs it.
 // 5. Exit on `retire` (the pool's max_tasks_per_child or graceful shutdown) or when the parent
 //    closes the channel. A `process` worker (mode "process") runs one task and exits with 0, or
 //    1 if the task threw (after printing the exception, as Python's Process does).
@@ -161,7 +163,7 @@ bool flush_all(int fd, detail::frame_writer& out) {
 // Tasks come in the task ring and results go out in the result ring; the socket stays for the
 // payloads that travel as memfds (a ring entry marked `on_socket` says "the next memfd frame on
 // the socket is this entry's payload") and for the end: the worker notices the pool is gone
-// when the socket reaches EOF. A worker with no task spins for `worker_spin_ns`, then sleeps in
+// when the socket reaches EOF. A worker with no task spins for the budget the pool set (`spin_budget_ns`), then sleeps in
 // poll() on the socket and its wake-up eventfd rather than on a futex: one sleep that also
 // wakes on EOF (the pool shut the channel or died) and on a memfd frame arriving.
 
@@ -274,8 +276,9 @@ class ring_worker {
 
   /// Spins a little for a task, then sleeps until one comes. False if the pool closed the channel.
   bool wait_for_task() {
-    const std::uint64_t until = detail::steady_ns() + detail::worker_spin_ns;
-    for (unsigned i = 1; tasks_.empty(); ++i) {
+    const std::uint64_t budget = control_.worker_spin_ns.load(std::memory_order_relaxed);
+    const std::uint64_t until = detail::steady_ns() + budget;
+    for (unsigned i = 1; budget != 0 && tasks_.empty(); ++i) {
       detail::cpu_relax();
       if (i % 64 == 0 && detail::steady_ns() >= until) break;
     }

@@ -48,6 +48,8 @@ struct channel_control {
   /// and since when (steady clock, ns; the same clock in every process of the machine).
   alignas(64) std::atomic<std::uint64_t> running_task{0};
   std::atomic<std::uint64_t> running_since_ns{0};
+  /// How long the worker spins for a task before it sleeps (ns), set by the pool.
+  alignas(64) std::atomic<std::uint64_t> worker_spin_ns{0};
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free);
 
@@ -59,9 +61,17 @@ static_assert(sizeof(channel_control) <= channel_control_size);
 static_assert(ring_capacity >= 2 * (frame_header_size + max_inline_payload));
 
 /// How long a worker with no task spins before it sleeps, and how long the pool's I/O thread
-/// spins for results while tasks are in flight before it sleeps in epoll.
-inline constexpr std::uint64_t worker_spin_ns = 40'000;
-inline constexpr std::uint64_t pool_spin_ns = 40'000;
+/// spins for results while tasks are in flight before it sleeps in epoll, when spinning is on
+/// (`spin_budget_ns`).
+inline constexpr std::uint64_t spin_ns = 40'000;
+/// The most `TRIDENT_POOL_SPIN_NS` may ask for.
+inline constexpr std::uint64_t max_spin_ns = 1'000'000;
+
+/// The spin budget of a pool of `workers` processes: the environment variable
+/// `TRIDENT_POOL_SPIN_NS` if set (at most `max_spin_ns`); otherwise `spin_ns` when the machine
+/// has a core for each worker, the I/O thread and one caller, and 0 where it has fewer, since a
+/// spinning thread would take the core that the thread it waits for needs.
+std::uint64_t spin_budget_ns(std::size_t workers) noexcept;
 
 /// A pause instruction: tells the core this is a spin loop.
 inline void cpu_relax() noexcept {
