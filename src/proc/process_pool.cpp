@@ -14,9 +14,10 @@
 // Direct path: at the end of a round with nothing queued, an idle worker is lent to callers
 // (`lend`); the first lone `submit` writes its job into that worker's ring itself and leaves the
 // job in `lent_job`; this thread takes it in as in flight (`take_back_lent`) when the result
-// appears, when it next takes the mutex, or when the worker dies. The I/O thread is also the thread that spawns the
-// workers, so that PR_SET_PDEATHSIG (which follows the spawning *thread*) lasts as long as the
-// pool does.
+// appears, when it next takes the mutex, or when the worker dies.
+//
+// The I/O thread is also the thread that spawns the workers, so that PR_SET_PDEATHSIG (which
+// follows the spawning *thread*) lasts as long as the pool does.
 //
 // Worker life cycle:
 //   1. spawn (posix_spawn of /proc/self/exe in worker mode) -> `starting`, with a deadline.
@@ -33,7 +34,8 @@
 //      Its result ring and socket are drained first (results finished before the death count).
 //      If jobs are still in flight, the one the worker recorded as running fails
 //      (worker_crashed_error naming the signal, or task_timeout_error if we killed it for its
-//      timeout); the others go back to the front of the queue. A replacement starts unless the pool is stopping.
+//      timeout); the others go back to the front of the queue. A replacement starts unless the
+//      pool is stopping.
 //   6. max_tasks_per_child: after sending that many jobs the pool sends `retire`; the worker
 //      exits after them and is replaced.
 //

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -209,6 +210,28 @@ TEST_F(process_pool_channel_test, an_idle_pool_sleeps) {
   const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
   EXPECT_LT(after - before, ticks_per_second / 10) << "idle workers used CPU";
   EXPECT_EQ(pool.submit(twice, 4).get(), 8);
+}
+
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)entry;
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(process_pool_channel_test, a_pool_closes_every_descriptor_of_its_channels) {
+  { process_pool warm_up(1); }  // the program's fork server, started once, keeps its socket
+  const std::size_t before = open_descriptors();
+  {
+    process_pool pool(2);
+    EXPECT_EQ(pool.submit(size_of, std::string(300'000, 'x')).get(), 300'000u);
+    EXPECT_EQ(pool.submit(string_of, 200'000).get().size(), 200'000u);
+    EXPECT_THROW((void)pool.submit(twice_or_abort, 10).get(), trident::proc::worker_crashed_error);
+    EXPECT_EQ(pool.submit(twice, 3).get(), 6);
+  }
+  EXPECT_EQ(open_descriptors(), before) << "a memfd, eventfd or socket of the pool was left open";
 }
 
 }  // namespace
