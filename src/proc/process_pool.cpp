@@ -871,6 +871,9 @@ struct process_pool::impl {
         start_done = true;
         started_cv.notify_all();
       }
+      dispatch();
+      // After dispatch, which drops the jobs cancelled while queued: a queue that only held
+      // those is empty now, and nothing else may wake this thread to retire the workers.
       if (stop == stop_kind::wait || stop == stop_kind::cancel_pending) {
         if (ready.empty()) {
           for (auto& w : workers) {
@@ -882,7 +885,6 @@ struct process_pool::impl {
           }
         }
       }
-      dispatch();
       publish_tasks();
       busy = delivered || std::any_of(workers.begin(), workers.end(), [](auto& w) { return !w->in_flight.empty(); });
       for (auto& w : workers) {
