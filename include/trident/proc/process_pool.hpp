@@ -224,7 +224,7 @@ class process_pool {
   /// The chunk size `map` (`per_worker` 4) and `imap`/`imap_unordered` (16) choose for `items`
   /// elements when given `auto_chunksize`: as many elements as make `per_worker` chunks per
   /// worker, at least 1. Python's `Pool.map` divides the same way (4 chunks per worker): with
-  /// small tasks the cost per message dominates (about 1 µs of CPU per task here, against
+  /// small tasks the cost per message dominates (about 1 µs per task here, against
   /// under 0.1 µs per element in a chunk), and 4 chunks per worker still even out tasks of
   /// unequal length. The streaming forms take smaller chunks so that results start to flow
   /// sooner. An input of at most `per_worker` × workers elements goes one element per task.
