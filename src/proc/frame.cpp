@@ -36,12 +36,24 @@ void write_header(std::string& out, frame_kind kind, std::uint8_t flags, std::ui
 }
 
 bool known_kind(std::uint8_t k) noexcept {
-  return k >= static_cast<std::uint8_t>(frame_kind::hello) && k <= static_cast<std::uint8_t>(frame_kind::trace_spans);
+  return k >= static_cast<std::uint8_t>(frame_kind::hello) && k <= static_cast<std::uint8_t>(frame_kind::channel);
 }
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
 }  // namespace
+
+owned_fd& owned_fd::operator=(owned_fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+owned_fd::~owned_fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 shm_mapping::shm_mapping(int fd, std::size_t size) : size_(size) {
   if (size == 0) return;
@@ -99,6 +111,11 @@ std::optional<frame> frame_reader::next() {
     if (fds_.empty()) throw protocol_error("worker channel: shared-memory frame arrived without its descriptor");
     const int fd = fds_.front();
     fds_.pop_front();
+    if (f.kind == frame_kind::channel) {  // the descriptor itself is the payload
+      f.descriptor = owned_fd(fd);
+      begin_ += frame_header_size;
+      return f;
+    }
     struct ::stat st {};
     const bool ok = ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= h.size;
     if (!ok) {

@@ -1,24 +1,41 @@
 // process_pool: the I/O thread that drives every worker of a pool.
 //
 // One thread per pool owns all worker channels, multiplexed with epoll; user threads only queue
-// jobs (under `mutex_`) and poke an eventfd. The I/O thread is also the thread that spawns the
-// workers, so that PR_SET_PDEATHSIG (which follows the spawning *thread*) lasts as long as the
-// pool does.
+// jobs (under `mutex`) and poke an eventfd, and only while the I/O thread sleeps.
+//
+// Channel (detail/channel_ring.hpp, docs/proc.md): per worker, a memfd with a task ring and a
+// result ring, passed on the worker's socket right after the spawn (`channel` frames) with an
+// eventfd that wakes the worker and one (shared by the pool's workers) that wakes this thread.
+// Each round writes every task it sends and publishes each ring once; a side wakes the other
+// only if that side's sleeping flag is set. Before sleeping, this thread spins for its budget
+// while tasks are in flight. The socket stays for memfd payloads (a ring entry marks their
+// place), the handshake, and end of file.
+//
+// Direct path: at the end of a round with nothing queued, an idle worker is lent to callers
+// (`lend`); the first lone `submit` writes its job into that worker's ring itself and leaves the
+// job in `lent_job`; this thread takes it in as in flight (`take_back_lent`) when the result
+// appears, when it next takes the mutex, or when the worker dies.
+//
+// The I/O thread is also the thread that spawns the workers, so that PR_SET_PDEATHSIG (which
+// follows the spawning *thread*) lasts as long as the pool does.
 //
 // Worker life cycle:
 //   1. spawn (posix_spawn of /proc/self/exe in worker mode) -> `starting`, with a deadline.
 //   2. `hello` frame -> `ready`. The pool constructor returns once every first worker is ready.
 //   3. Jobs are pipelined: a worker may hold several in flight (more when the queue is long), and
-//      runs them in order, so the oldest in-flight job is the one running. Its timeout counts
-//      from when it became the oldest.
+//      runs them in order, recording in the shared header the id of the one it runs (and since
+//      when) before it starts it. Its timeout counts from that start (from when it became the
+//      oldest, until the worker records it).
 //   4. Results come back in order; each completes its job's promise on this thread.
 //   5. The worker's pidfd becomes readable when it exits; it is reaped at once (no zombies).
 //      Where pidfd_open is unavailable (old kernels, seccomp, valgrind), a SIGCHLD handler pokes
 //      an eventfd in the epoll set instead and each such worker is polled with
 //      waitpid(pid, WNOHANG): only our own PIDs, so other children's statuses stay the program's.
-//      If it died with jobs in flight, the oldest one fails (worker_crashed_error naming the
-//      signal, or task_timeout_error if we killed it for its timeout); the others go back to
-//      the front of the queue. A replacement starts unless the pool is stopping.
+//      Its result ring and socket are drained first (results finished before the death count).
+//      If jobs are still in flight, the one the worker recorded as running fails
+//      (worker_crashed_error naming the signal, or task_timeout_error if we killed it for its
+//      timeout); the others go back to the front of the queue. A replacement starts unless the
+//      pool is stopping.
 //   6. max_tasks_per_child: after sending that many jobs the pool sends `retire`; the worker
 //      exits after them and is replaced.
 //
@@ -48,6 +65,7 @@
 #include <system_error>
 #include <thread>
 
+#include "trident/proc/detail/channel_ring.hpp"
 #include "trident/proc/detail/spawn.hpp"
 #include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
@@ -98,13 +116,23 @@ struct process_pool::impl {
     bool write_closed = false;  // the peer is gone for writing; still readable until reaped
     bool killed = false;
     std::exception_ptr failure;  // why we killed it, for its oldest job
+    // The shared-memory channel (channel_ring.hpp): tasks out, results in.
+    detail::channel_memory channel;
+    detail::ring_writer tasks;
+    detail::ring_reader results;
+    detail::owned_fd wake_fd;  // wakes the worker when it sleeps
+    std::deque<detail::frame> socket_frames;  // memfd frames that came before their ring entry
+    bool ring_broken = false;
+    bool tasks_full = false;  // in this dispatch round
+    bool lent = false;        // lent to callers for the direct path (`lend`): hands off its task ring
     watch sock_watch{this, false};
     watch pid_watch{this, true};
   };
 
-  explicit impl(process_pool_options o) : options(std::move(o)) {}
+  explicit impl(process_pool_options o) : options(std::move(o)), spin_ns(detail::spin_budget_ns(options.workers)) {}
 
   process_pool_options options;
+  const std::uint64_t spin_ns;  // spin budget of the I/O thread and the workers
 
   // Shared with user threads.
   mutable std::mutex mutex;
@@ -116,7 +144,15 @@ struct process_pool::impl {
   bool start_done = false;
   std::string start_error;
   std::atomic<bool> wake_pending{false};
+  std::atomic<bool> io_sleeping{false};  // the I/O thread is (about to be) in epoll_wait
   std::vector<int> pids;  // guarded by mutex
+
+  // The direct path: the I/O thread lends an idle worker's task ring to callers; the first
+  // caller that submits one job while nothing is queued writes it into that ring itself and
+  // leaves the job here, and the I/O thread takes it in as in flight (`take_back_lent`).
+  worker* lent = nullptr;                       // guarded by mutex; cleared by the caller that uses it
+  std::uint64_t lent_id = 0;                    // guarded by mutex: the id the job takes
+  std::unique_ptr<detail::pool_job> lent_job;   // guarded by mutex
 
   // The task counters. Every task is in exactly one bucket; a change moves it from one bucket to
   // another under `stats_mutex`, so a `statistics()` snapshot always adds up (see its doc).
@@ -140,6 +176,7 @@ struct process_pool::impl {
 
   int epoll = -1;
   int wake_fd = -1;
+  int results_fd = -1;  // workers write it when they publish results while the I/O thread sleeps
   std::thread io;
   std::mutex join_mutex;  // shutdown/terminate may be called from several threads at once
 
@@ -159,18 +196,79 @@ struct process_pool::impl {
   bool initial_start = true;
   std::uint64_t next_id = 1;
   watch wake_watch{nullptr, false};
+  watch results_watch{nullptr, false};
+  bool worker_flags_set = false;  // the I/O thread's sleeping flag is set in the workers' channels
+  // Room a task leaves in a task ring for control frames (retire, trace_on).
+  static constexpr std::size_t control_reserve = 2 * detail::frame_header_size;
   watch sigchld_watch{nullptr, false};
   bool watching_sigchld = false;
   bool reap_check_pending = false;
   static constexpr std::chrono::milliseconds fallback_reap_interval{200};
 
+  // Callers: a system call only while the I/O thread sleeps (or is about to); the fences pair
+  // with those in `prepare_sleep`.
   void wake() {
-    if (!wake_pending.exchange(true, std::memory_order_acq_rel)) {
+    if (!wake_pending.exchange(true, std::memory_order_seq_cst)) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (!io_sleeping.load(std::memory_order_relaxed)) return;
       const std::uint64_t one = 1;
       ssize_t r;
       do {
         r = ::write(wake_fd, &one, sizeof one);
       } while (r < 0 && errno == EINTR);
+    }
+  }
+
+  // ---- the direct path ----
+
+  // Caller, `mutex` held, nothing queued: puts `job` straight into the lent worker's task ring.
+  // Returns false, keeping the job, where it must take the ordinary way (its payload is a
+  // memfd, it has a timeout, the ring is full).
+  bool try_direct(std::unique_ptr<detail::pool_job>& job) {
+    if (lent == nullptr || job->payload_fd >= 0 || job->timeout.count() > 0) return false;
+    worker& w = *lent;
+    if (!job->claim()) return false;  // cancelled already: the I/O thread counts it
+    job->claimed = true;
+    if (!w.tasks.try_add(job->kind, lent_id, job->payload, false, control_reserve)) return false;
+    w.tasks.publish();
+    detail::wake_if_sleeping(w.channel.control().worker_sleeping, w.wake_fd.get());
+    lent_job = std::move(job);
+    lent = nullptr;
+    return true;
+  }
+
+  // I/O thread, `mutex` held: ends the loan, taking in the job a caller gave the worker.
+  worker* lent_io = nullptr;  // I/O thread's view of the loan
+  void take_back_lent() {
+    if (lent_io == nullptr) return;
+    worker& w = *lent_io;
+    lent_io = nullptr;
+    w.lent = false;
+    lent = nullptr;
+    if (lent_job) {
+      if (w.in_flight.empty()) w.head_started = clock::now();
+      w.in_flight.emplace_back(lent_id, std::move(lent_job));
+    }
+  }
+
+  // I/O thread, at the end of a round with nothing queued: lends an idle worker. Not with
+  // timeouts (a job the I/O thread does not know of yet would have no deadline) nor
+  // max_tasks_per_child (it counts jobs as it sends them).
+  void lend() {
+    if (lent_io != nullptr || stop != stop_kind::none || !ready.empty()) return;
+    if (options.task_timeout.count() > 0 || options.max_tasks_per_child != 0) return;
+    for (auto& w : workers) {
+      if (w->state != phase::ready || w->retiring || w->killed || !w->socket_open || w->write_closed ||
+          w->ring_broken || !w->in_flight.empty()) {
+        continue;
+      }
+      std::lock_guard lock(mutex);
+      if (!incoming.empty() || !accepting) return;
+      lent = w.get();
+      lent_id = next_id++;
+      lent_io = w.get();
+      w->lent = true;
+      return;
     }
   }
 
@@ -184,6 +282,17 @@ struct process_pool::impl {
 
   void spawn_one() {
     auto w = std::make_unique<worker>();
+    // The channel first: nothing to clean up if it cannot be made.
+    int channel_fd = -1;
+    w->channel = detail::channel_memory::create(channel_fd);
+    w->channel.control().worker_spin_ns.store(spin_ns, std::memory_order_relaxed);
+    w->writer.add_fd(detail::frame_kind::channel, 0, channel_fd, detail::channel_size);
+    w->tasks = w->channel.task_writer();
+    w->results = w->channel.result_reader();
+    w->wake_fd = detail::owned_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (w->wake_fd.get() < 0) throw std::system_error(errno, std::generic_category(), "eventfd for a worker");
+    w->writer.add_shared_fd(detail::frame_kind::channel, 1, w->wake_fd.get(), 0);
+    w->writer.add_shared_fd(detail::frame_kind::channel, 2, results_fd, 0);
     w->proc = detail::spawn_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment,
                                    options.start_timeout);
     started.fetch_add(1, std::memory_order_relaxed);
@@ -197,6 +306,7 @@ struct process_pool::impl {
       reap_check_pending = true;  // it may have died before the handler was in place
     }
     ask_to_trace(*w);
+    flush(*w);  // the channel: the worker reads it right after its hello
     workers.push_back(std::move(w));
     publish_pids();
   }
@@ -204,7 +314,7 @@ struct process_pool::impl {
   /// While this process traces, a new worker records a span per task and sends its spans back
   /// (`trace_spans` frames, merged into this process's export); otherwise it records nothing.
   void ask_to_trace(worker& w) {
-    if (trace::enabled()) w.writer.add(detail::frame_kind::trace_on, started.load(std::memory_order_relaxed), {});
+    if (trace::enabled()) add_control(w, detail::frame_kind::trace_on, started.load(std::memory_order_relaxed));
   }
 
   // The no-pidfd fallback: every SIGCHLD of the program wakes this loop.
@@ -268,11 +378,111 @@ struct process_pool::impl {
         return;
       }
       try {
-        while (auto f = w.reader.next()) on_frame(w, *f);
+        while (auto f = w.reader.next()) {
+          if (f->kind == detail::frame_kind::hello) {
+            on_frame(w, *f);
+          } else if (f->mapping) {
+            w.socket_frames.push_back(std::move(*f));  // delivered when the ring reaches its entry
+          } else {
+            throw protocol_error("worker channel: an inline frame on the socket while the rings are in use");
+          }
+        }
       } catch (const std::exception&) {
         kill_worker(w, std::current_exception());
         close_socket(w);
         return;
+      }
+    }
+  }
+
+  // Delivers what the worker published in its result ring. `force`: even while the test hook
+  // holds results (a worker that exited is drained before its death is charged).
+  void drain_results(worker& w, bool force = false) {
+    if (!w.channel.mapped() || w.ring_broken || w.state != phase::ready) return;
+    if (!force && detail::hold_results_for_testing.load(std::memory_order_relaxed)) return;
+    // A result of the lent worker: its job came by the direct path (the ring is read first, so
+    // the caller's hand-over is visible once we lock).
+    if (w.lent && (force || !w.results.empty())) {
+      std::lock_guard lock(mutex);
+      take_back_lent();
+    }
+    try {
+      while (auto f = w.results.next()) {
+        if (!f->on_socket) {
+          on_frame(w, *f);
+          continue;
+        }
+        // The worker sent the memfd frame before it published this entry: it is in our socket.
+        if (w.socket_frames.empty() && w.socket_open) on_readable(w);
+        if (w.socket_frames.empty()) throw protocol_error("worker channel: a ring entry's memfd frame is missing");
+        detail::frame from_socket = std::move(w.socket_frames.front());
+        w.socket_frames.pop_front();
+        if (from_socket.kind != f->kind || from_socket.id != f->id) {
+          throw protocol_error("worker channel: socket frame out of step with the ring");
+        }
+        on_frame(w, from_socket);
+      }
+      w.results.release();
+    } catch (const std::exception&) {
+      // Bytes that are not a frame, or a frame out of place: the worker is broken; it is killed
+      // and its running task fails with the reason.
+      w.ring_broken = true;
+      kill_worker(w, std::current_exception());
+    }
+  }
+
+  bool results_waiting() const {
+    if (detail::hold_results_for_testing.load(std::memory_order_relaxed)) return false;
+    return std::any_of(workers.begin(), workers.end(), [](auto& w) {
+      return w->state == phase::ready && !w->ring_broken && !w->results.empty();
+    });
+  }
+
+  void add_control(worker& w, detail::frame_kind kind, std::uint64_t id) {
+    // Tasks leave `control_reserve` bytes free, so this fits.
+    if (!w.tasks.try_add(kind, id, {})) {
+      kill_worker(w, std::make_exception_ptr(protocol_error("worker channel: task ring full for a control frame")));
+    }
+  }
+
+  // Publishes the tasks added to each worker's ring, waking those that sleep.
+  void publish_tasks() {
+    for (auto& w : workers) {
+      if (w->state == phase::exited || !w->channel.mapped()) continue;
+      if (w->tasks.publish()) detail::wake_if_sleeping(w->channel.control().worker_sleeping, w->wake_fd.get());
+    }
+  }
+
+  // Before epoll_wait with `timeout` (not 0): spins for results while tasks are in flight or
+  // results just came, then says it sleeps. Returns the timeout to use (0: something came).
+  int prepare_sleep(int timeout, bool busy) {
+    if (busy && spin_ns != 0) {
+      const std::uint64_t until = detail::steady_ns() + spin_ns;
+      for (unsigned i = 1;; ++i) {
+        if (wake_pending.load(std::memory_order_relaxed) || results_waiting()) return 0;
+        detail::cpu_relax();
+        if (i % 32 == 0 && detail::steady_ns() >= until) break;
+      }
+    }
+    io_sleeping.store(true, std::memory_order_relaxed);
+    for (auto& w : workers) {
+      if (w->state != phase::exited && w->channel.mapped()) {
+        w->channel.control().pool_sleeping.store(1, std::memory_order_relaxed);
+      }
+    }
+    worker_flags_set = true;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (wake_pending.load(std::memory_order_relaxed) || results_waiting()) return 0;
+    return timeout;
+  }
+
+  void end_sleep() {
+    io_sleeping.store(false, std::memory_order_relaxed);
+    if (!worker_flags_set) return;
+    worker_flags_set = false;
+    for (auto& w : workers) {
+      if (w->state != phase::exited && w->channel.mapped()) {
+        w->channel.control().pool_sleeping.store(0, std::memory_order_relaxed);
       }
     }
   }
@@ -321,6 +531,13 @@ struct process_pool::impl {
 
   // The worker has been reaped; `how` says how it ended.
   void on_exited(worker& w, const std::string& how, int signal, int code) {
+    if (w.lent) {  // a job a caller gave it by the direct path is in flight like any other
+      std::lock_guard lock(mutex);
+      take_back_lent();
+    }
+    // Everything it finished before it died counts: the socket's memfd frames, then the ring.
+    if (w.socket_open) on_readable(w);
+    drain_results(w, true);
     close_socket(w);
     const bool was_starting = w.state == phase::starting;
     w.state = phase::exited;
@@ -338,7 +555,15 @@ struct process_pool::impl {
       start_failed(message);
       return;
     }
-    if (!w.in_flight.empty()) {
+    // The worker records the task it runs before starting it: if that is an earlier task than
+    // the oldest job left, the worker died between two tasks and none of them ran. One that
+    // never recorded a task (it died setting up its channel) is charged its oldest job, so that
+    // a worker that cannot start its channel fails tasks rather than being replaced forever.
+    const std::uint64_t running =
+        w.channel.mapped() ? w.channel.control().running_task.load(std::memory_order_acquire) : 0;
+    const bool head_ran =
+        w.failure || running == 0 || (!w.in_flight.empty() && running == w.in_flight.front().first);
+    if (!w.in_flight.empty() && head_ran) {
       auto& head = w.in_flight.front().second;
       std::exception_ptr error = w.failure;
       if (stop == stop_kind::terminate) {
@@ -354,6 +579,8 @@ struct process_pool::impl {
                  stop == stop_kind::terminate ? &task_counts::cancelled : &task_counts::crashed);
       head->fail(error);
       w.in_flight.pop_front();
+    }
+    if (!w.in_flight.empty()) {
       // The rest never started: back to the front of the queue, in their order (and back in
       // the queued count: leaving them out of it is what made `queued` wrap below zero once
       // they were sent again).
@@ -407,6 +634,7 @@ struct process_pool::impl {
     stop_kind requested;
     {
       std::lock_guard lock(mutex);
+      take_back_lent();
       batch.swap(incoming);
       requested = stop_request;
     }
@@ -439,10 +667,12 @@ struct process_pool::impl {
     // Deeper pipelines when the queue is long (throughput), one task each when it is short
     // (balance between workers when tasks are uneven).
     const std::size_t depth = std::min<std::size_t>(64, 1 + ready.size() / (4 * live));
+    for (auto& w : workers) w->tasks_full = false;
     while (!ready.empty()) {
       worker* best = nullptr;
       for (auto& w : workers) {
         if (w->state != phase::ready || w->retiring || w->killed || !w->socket_open || w->write_closed) continue;
+        if (w->tasks_full) continue;
         if (w->in_flight.size() >= depth) continue;
         if (best == nullptr || w->in_flight.size() < best->in_flight.size()) best = w.get();
       }
@@ -456,30 +686,43 @@ struct process_pool::impl {
         }
         job->claimed = true;
       }
-      send(*best, std::move(job));
+      if (!send(*best, job)) {
+        best->tasks_full = true;  // its ring has no room now: the job waits for the next round
+        ready.push_front(std::move(job));
+      }
     }
   }
 
-  void send(worker& w, std::unique_ptr<detail::pool_job> job) {
-    const std::uint64_t id = next_id++;
-    try {
-      if (job->payload_fd >= 0) {
-        w.writer.add_shared_fd(job->kind, id, job->payload_fd, job->payload_size);
-      } else {
-        w.writer.add(job->kind, id, job->payload);
+  // Adds `job` to the worker's task ring (published later, with the rest of the round); a large
+  // payload goes on the socket as a memfd, its ring entry marking its place. Returns false,
+  // keeping the job, if the ring has no room.
+  bool send(worker& w, std::unique_ptr<detail::pool_job>& job) {
+    const std::uint64_t id = next_id;
+    if (job->payload_fd >= 0) {
+      const int copy = ::fcntl(job->payload_fd, F_DUPFD_CLOEXEC, 0);
+      if (copy < 0) {
+        move_tasks(&task_counts::queued, &task_counts::completed);  // finished, with this exception
+        job->fail(std::make_exception_ptr(std::system_error(errno, std::generic_category(), "dup of a payload memfd")));
+        job.reset();
+        return true;
       }
-    } catch (...) {
-      move_tasks(&task_counts::queued, &task_counts::completed);  // finished, with this exception
-      job->fail(std::current_exception());
-      return;
+      if (!w.tasks.try_add(job->kind, id, {}, true, control_reserve)) {
+        ::close(copy);
+        return false;
+      }
+      w.writer.add_fd(job->kind, id, copy, job->payload_size);
+    } else if (!w.tasks.try_add(job->kind, id, job->payload, false, control_reserve)) {
+      return false;
     }
+    ++next_id;
     if (w.in_flight.empty()) w.head_started = clock::now();
     w.in_flight.emplace_back(id, std::move(job));
     move_tasks(&task_counts::queued, &task_counts::in_flight);
     if (options.max_tasks_per_child != 0 && ++w.sent >= options.max_tasks_per_child) {
-      w.writer.add(detail::frame_kind::retire, 0, {});
+      add_control(w, detail::frame_kind::retire, 0);
       w.retiring = true;
     }
+    return true;
   }
 
   void flush(worker& w) {
@@ -513,6 +756,18 @@ struct process_pool::impl {
     return job.timeout.count() > 0 ? job.timeout : std::chrono::nanoseconds(options.task_timeout);
   }
 
+  // When the worker's oldest job started: the worker's own record once it runs it, the pool's
+  // estimate (when the job became the oldest) before that.
+  clock::time_point head_start(const worker& w) const {
+    if (w.channel.mapped()) {
+      const auto& c = w.channel.control();
+      if (c.running_task.load(std::memory_order_acquire) == w.in_flight.front().first) {
+        return clock::time_point(std::chrono::nanoseconds(c.running_since_ns.load(std::memory_order_relaxed)));
+      }
+    }
+    return w.head_started;
+  }
+
   int next_timeout_ms() const {
     auto earliest = clock::time_point::max();
     for (auto& w : workers) {
@@ -520,7 +775,7 @@ struct process_pool::impl {
       if (w->state == phase::starting) earliest = std::min(earliest, w->start_deadline);
       if (!w->in_flight.empty()) {
         const auto t = timeout_of(*w->in_flight.front().second);
-        if (t.count() > 0) earliest = std::min(earliest, w->head_started + t);
+        if (t.count() > 0) earliest = std::min(earliest, head_start(*w) + t);
       }
     }
     // Without pidfds, SIGCHLD is the only exit notice, and a program that installs its own
@@ -546,7 +801,7 @@ struct process_pool::impl {
       }
       if (!w->in_flight.empty()) {
         const auto t = timeout_of(*w->in_flight.front().second);
-        if (t.count() > 0 && now >= w->head_started + t) {
+        if (t.count() > 0 && now >= head_start(*w) + t) {
           kill_worker(*w, std::make_exception_ptr(task_timeout_error(
                               "task '" + std::string(w->in_flight.front().second->task_name) +
                                   "' ran longer than its timeout of " +
@@ -566,20 +821,24 @@ struct process_pool::impl {
       start_failed(e.what());
     }
     epoll_event events[64];
+    bool busy = false;  // results came or tasks are in flight: spin before sleeping
     for (;;) {
       // A start failure with no worker left has nothing to wait for: no pidfd, no socket and no
       // deadline would ever end the epoll_wait below (the constructor would hang joining us).
       if (stop != stop_kind::none && workers.empty()) break;
-      const int n = ::epoll_wait(epoll, events, 64, next_timeout_ms());
+      int timeout = next_timeout_ms();
+      if (timeout != 0) timeout = prepare_sleep(timeout, busy);
+      const int n = ::epoll_wait(epoll, events, 64, timeout);
+      end_sleep();
       if (n < 0 && errno != EINTR) {
         std::fprintf(stderr, "trident: process pool epoll_wait failed: %s\n", std::strerror(errno));
         std::abort();
       }
       for (int i = 0; i < n; ++i) {
         auto* w = static_cast<watch*>(events[i].data.ptr);
-        if (w == &wake_watch) {
+        if (w == &wake_watch || w == &results_watch) {
           std::uint64_t v;
-          (void)!::read(wake_fd, &v, sizeof v);
+          (void)!::read(w == &wake_watch ? wake_fd : results_fd, &v, sizeof v);
           continue;
         }
         if (w == &sigchld_watch) {
@@ -597,6 +856,12 @@ struct process_pool::impl {
         }
       }
       if (watching_sigchld) reap_workers_without_pidfd();
+      bool delivered = false;
+      for (auto& w : workers) {
+        const std::size_t before = w->in_flight.size();
+        drain_results(*w);
+        delivered = delivered || w->in_flight.size() != before;
+      }
       take_incoming();
       check_deadlines();
       if (initial_start && stop == stop_kind::none &&
@@ -606,18 +871,22 @@ struct process_pool::impl {
         start_done = true;
         started_cv.notify_all();
       }
+      dispatch();
+      // After dispatch, which drops the jobs cancelled while queued: a queue that only held
+      // those is empty now, and nothing else may wake this thread to retire the workers.
       if (stop == stop_kind::wait || stop == stop_kind::cancel_pending) {
         if (ready.empty()) {
           for (auto& w : workers) {
             if (w->state == phase::starting) kill_worker(*w, nullptr);
             if (w->state == phase::ready && !w->retiring && w->in_flight.empty()) {
-              w->writer.add(detail::frame_kind::retire, 0, {});
+              add_control(*w, detail::frame_kind::retire, 0);
               w->retiring = true;
             }
           }
         }
       }
-      dispatch();
+      publish_tasks();
+      busy = delivered || std::any_of(workers.begin(), workers.end(), [](auto& w) { return !w->in_flight.empty(); });
       for (auto& w : workers) {
         if (w->state != phase::exited && !w->writer.empty()) flush(*w);
       }
@@ -634,6 +903,7 @@ struct process_pool::impl {
       } else if (workers.size() != before) {
         publish_pids();
       }
+      lend();
       if (stop != stop_kind::none && workers.empty()) break;
     }
     // Anything that slipped in after the stop (none can: accepting is false) or is left over.
@@ -663,12 +933,16 @@ process_pool::process_pool(process_pool_options options) : impl_(std::make_uniqu
   }
   impl_->epoll = ::epoll_create1(EPOLL_CLOEXEC);
   impl_->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (impl_->epoll < 0 || impl_->wake_fd < 0) {
+  impl_->results_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl_->epoll < 0 || impl_->wake_fd < 0 || impl_->results_fd < 0) {
+    const int e = errno;
     if (impl_->epoll >= 0) ::close(impl_->epoll);
     if (impl_->wake_fd >= 0) ::close(impl_->wake_fd);
-    throw std::system_error(errno, std::generic_category(), "process_pool: epoll/eventfd");
+    if (impl_->results_fd >= 0) ::close(impl_->results_fd);
+    throw std::system_error(e, std::generic_category(), "process_pool: epoll/eventfd");
   }
   impl_->watch_fd(impl_->wake_fd, EPOLLIN, &impl_->wake_watch);
+  impl_->watch_fd(impl_->results_fd, EPOLLIN, &impl_->results_watch);
   impl_->io = std::thread([p = impl_.get()] { p->run(); });
   std::unique_lock lock(impl_->mutex);
   impl_->started_cv.wait(lock, [&] { return impl_->start_done; });
@@ -678,6 +952,7 @@ process_pool::process_pool(process_pool_options options) : impl_(std::make_uniqu
     impl_->io.join();
     ::close(impl_->epoll);
     ::close(impl_->wake_fd);
+    ::close(impl_->results_fd);
     throw worker_start_error(message);
   }
 }
@@ -687,6 +962,7 @@ process_pool::~process_pool() {
   shutdown(shutdown_mode::wait);
   ::close(impl_->epoll);
   ::close(impl_->wake_fd);
+  ::close(impl_->results_fd);
 }
 
 void process_pool::enqueue(std::unique_ptr<detail::pool_job> job) {
@@ -694,6 +970,13 @@ void process_pool::enqueue(std::unique_ptr<detail::pool_job> job) {
     std::lock_guard lock(impl_->mutex);
     if (!impl_->broken.empty()) throw worker_start_error(impl_->broken);
     if (!impl_->accepting) throw shutdown_error("process pool is shut down");
+    if (impl_->incoming.empty() && impl_->try_direct(job)) {
+      // In the worker's ring already; the I/O thread completes it without being woken now.
+      std::lock_guard stats_lock(impl_->stats_mutex);
+      ++impl_->counts.submitted;
+      ++impl_->counts.in_flight;
+      return;
+    }
     impl_->incoming.push_back(std::move(job));
     // Counted while the job cannot yet be taken, so the I/O thread never moves it out of
     // `queued` before it is in.

@@ -7,7 +7,9 @@
 //    that started us (it may have died before the prctl; then we were reparented: exit).
 // 3. Apply the memory limit (RLIMIT_AS), send `hello` with our PID.
 // 4. Serve: read frames (many per read), run each task in order, send its `result` or `error`
-//    before starting the next.
+//    before starting the next. A pool worker gets its shared-memory channel first (`channel`
+//    frames) and from then on takes tasks from its task ring and publishes results in its
+//    result ring (`ring_worker`), recording each task's id before it runs it.
 // 5. Exit on `retire` (the pool's max_tasks_per_child or graceful shutdown) or when the parent
 //    closes the channel. A `process` worker (mode "process") runs one task and exits with 0, or
 //    1 if the task threw (after printing the exception, as Python's Process does).
@@ -16,6 +18,8 @@
 
 #include <cxxabi.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -25,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <string>
@@ -35,6 +40,7 @@
 #include <fmt/format.h>
 
 #include "trident/proc/codec.hpp"
+#include "trident/proc/detail/channel_ring.hpp"
 #include "trident/proc/detail/fork_server.hpp"
 #include "trident/proc/detail/frame.hpp"
 #include "trident/proc/task.hpp"
@@ -65,8 +71,9 @@ std::pair<std::string, std::string> describe_current_exception() {
   }
 }
 
-/// Runs one task frame; appends a result or error frame to `out`. Returns whether it succeeded.
-bool run_task(const detail::frame& f, detail::frame_writer& out, std::string& scratch, bool report) {
+/// Runs one task frame; leaves its encoded result (or exception) in `scratch` and the kind of
+/// frame that carries it in `kind`. Returns whether it succeeded.
+bool run_task(const detail::frame& f, std::string& scratch, detail::frame_kind& kind, bool report) {
   scratch.clear();
   try {
     if (f.payload.size() < 4) throw protocol_error("task frame too short");
@@ -88,14 +95,14 @@ bool run_task(const detail::frame& f, detail::frame_writer& out, std::string& sc
                                     "' (is the worker the same binary, with TRIDENT_TASK in it?)");
     }
     (f.kind == detail::frame_kind::chunk ? t->chunk : t->one)(args, scratch);
-    out.add(detail::frame_kind::result, f.id, scratch);
+    kind = detail::frame_kind::result;
     return true;
   } catch (...) {
     auto [type, message] = describe_current_exception();
     if (report) std::fprintf(stderr, "trident process %d: task failed: %s: %s\n", ::getpid(), type.c_str(), message.c_str());
     scratch.clear();
     encode_into(scratch, type, message);
-    out.add(detail::frame_kind::error, f.id, scratch);
+    kind = detail::frame_kind::error;
     return false;
   }
 }
@@ -114,12 +121,18 @@ void start_tracing(std::uint64_t worker_number) {
   trace::start();
 }
 
-/// Runs one task frame inside a span (the task's registered name is its detail), then sends the
-/// spans recorded so far ahead of the task's result frame.
-bool run_task_traced(int fd, const detail::frame& f, detail::frame_writer& out, std::string& scratch, bool report) {
+/// Runs one task frame (inside a span named after the task while tracing) and hands its frames
+/// to `emit(kind, id, payload)`: the spans recorded so far first, then the result. Returns
+/// whether the task succeeded and whether every frame was handed over.
+template <class Emit>
+std::pair<bool, bool> run_and_emit(const detail::frame& f, std::string& scratch, bool report, Emit&& emit) {
+  detail::frame_kind kind{};
+  if (!trace::enabled()) {
+    const bool ok = run_task(f, scratch, kind, report);
+    return {ok, emit(kind, f.id, std::string_view(scratch))};
+  }
   const std::uint64_t start = trace::now_ns();
-  detail::frame_writer result;
-  const bool ok = run_task(f, result, scratch, report);
+  const bool ok = run_task(f, scratch, kind, report);
   std::string name;
   if (f.payload.size() >= 4) {
     std::uint32_t name_len;
@@ -129,10 +142,224 @@ bool run_task_traced(int fd, const detail::frame& f, detail::frame_writer& out, 
   trace::record(f.kind == detail::frame_kind::chunk ? "chunk" : "task", "process_pool", start, trace::now_ns(),
                 std::move(name));
   const std::string packed = trace::take_spans_for_parent();
-  if (!packed.empty()) out.add(detail::frame_kind::trace_spans, 0, packed);
-  if (send_all(fd, out)) send_all(fd, result);
-  return ok;
+  if (!packed.empty() && !emit(detail::frame_kind::trace_spans, 0, std::string_view(packed))) return {ok, false};
+  return {ok, emit(kind, f.id, std::string_view(scratch))};
 }
+
+/// Sends everything in `out` on `fd`, waiting for room when the socket is non-blocking.
+/// Returns false if the peer is gone.
+bool flush_all(int fd, detail::frame_writer& out) {
+  while (!out.empty()) {
+    if (!out.flush(fd)) return false;
+    if (out.empty()) break;
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return false;
+  }
+  return true;
+}
+
+// ---- a pool worker's shared-memory channel (channel_ring.hpp) ----
+//
+// Tasks come in the task ring and results go out in the result ring; the socket stays for the
+// payloads that travel as memfds (a ring entry marked `on_socket` says "the next memfd frame on
+// the socket is this entry's payload") and for the end: the worker notices the pool is gone
+// when the socket reaches EOF. A worker with no task spins for the budget the pool set (`spin_budget_ns`), then sleeps in
+// poll() on the socket and its wake-up eventfd rather than on a futex: one sleep that also
+// wakes on EOF (the pool shut the channel or died) and on a memfd frame arriving.
+
+class ring_worker {
+ public:
+  ring_worker(int socket, detail::frame_reader& in, detail::channel_memory memory, detail::owned_fd wake_me,
+              detail::owned_fd wake_pool)
+      : socket_(socket),
+        in_(in),
+        memory_(std::move(memory)),
+        control_(memory_.control()),
+        tasks_(memory_.task_reader()),
+        results_(memory_.result_writer()),
+        wake_me_(std::move(wake_me)),
+        wake_pool_(std::move(wake_pool)) {
+    ::fcntl(socket_, F_SETFL, ::fcntl(socket_, F_GETFL) | O_NONBLOCK);
+  }
+
+  int serve() {
+    current = this;
+    const int rc = serve_loop();
+    current = nullptr;
+    return rc;
+  }
+
+  /// The worker's channel while it serves (for the test hook).
+  static inline ring_worker* current = nullptr;
+
+  void corrupt_for_testing() {
+    const std::string garbage(detail::frame_header_size, '\x5a');
+    results_.add_raw_for_testing(garbage);
+  }
+
+ private:
+  int serve_loop() {
+    if (!take_socket_frames()) return 3;
+    std::string scratch;
+    for (;;) {
+      std::optional<detail::frame> entry;
+      try {
+        entry = tasks_.next();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
+        return 3;
+      }
+      if (!entry) {
+        tasks_.release();
+        if (!wait_for_task()) return 0;
+        continue;
+      }
+      detail::frame f;
+      if (entry->on_socket) {
+        auto from_socket = socket_frame_for(*entry);
+        if (!from_socket) return 0;
+        f = std::move(*from_socket);
+      } else {
+        f = std::move(*entry);
+      }
+      switch (f.kind) {
+        case detail::frame_kind::retire:
+          publish();
+          flush_all(socket_, socket_out_);
+          return 0;
+        case detail::frame_kind::trace_on:
+          start_tracing(f.id);
+          break;
+        case detail::frame_kind::task:
+        case detail::frame_kind::chunk: {
+          // Recorded before the task starts: if the worker dies now, the pool charges this task.
+          control_.running_since_ns.store(detail::steady_ns(), std::memory_order_relaxed);
+          control_.running_task.store(f.id, std::memory_order_release);
+          const auto [ok, sent] = run_and_emit(f, scratch, false, [this](detail::frame_kind k, std::uint64_t id,
+                                                                         std::string_view payload) {
+            return put(k, id, payload);
+          });
+          (void)ok;
+          if (!sent) return 0;
+          // Published before the next task starts: if that one crashes the worker, this result
+          // is already the pool's.
+          publish();
+          break;
+        }
+        default:
+          break;
+      }
+      tasks_.release();
+    }
+  }
+
+  void publish() {
+    if (results_.publish()) detail::wake_if_sleeping(control_.pool_sleeping, wake_pool_.get());
+  }
+
+  /// Puts a frame in the result ring (a large payload on the socket, its place in the ring).
+  /// Returns false if the pool is gone.
+  bool put(detail::frame_kind kind, std::uint64_t id, std::string_view payload) {
+    const bool large = payload.size() >= detail::shm_threshold;
+    if (large) {
+      socket_out_.add(kind, id, payload);
+      if (!flush_all(socket_, socket_out_)) return false;
+    }
+    while (!results_.try_add(kind, id, large ? std::string_view() : payload, large)) {
+      // The ring is full: the pool drains it when it wakes. Wait a little, watching the socket.
+      publish();
+      pollfd p{socket_, POLLIN, 0};
+      if (::poll(&p, 1, 1) > 0 && !read_socket()) return false;
+    }
+    return true;
+  }
+
+  /// Spins a little for a task, then sleeps until one comes. False if the pool closed the channel.
+  bool wait_for_task() {
+    const std::uint64_t budget = control_.worker_spin_ns.load(std::memory_order_relaxed);
+    const std::uint64_t until = detail::steady_ns() + budget;
+    for (unsigned i = 1; budget != 0 && tasks_.empty(); ++i) {
+      detail::cpu_relax();
+      if (i % 64 == 0 && detail::steady_ns() >= until) break;
+    }
+    if (!tasks_.empty()) return true;
+    control_.worker_sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!tasks_.empty()) {
+      control_.worker_sleeping.store(0, std::memory_order_relaxed);
+      return true;
+    }
+    pollfd p[2] = {{socket_, POLLIN, 0}, {wake_me_.get(), POLLIN, 0}};
+    int r;
+    do {
+      r = ::poll(p, 2, -1);
+    } while (r < 0 && errno == EINTR);
+    control_.worker_sleeping.store(0, std::memory_order_relaxed);
+    if (p[1].revents & POLLIN) {
+      std::uint64_t v;
+      (void)!::read(wake_me_.get(), &v, sizeof v);
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) return read_socket();
+    return true;
+  }
+
+  /// Reads what the socket has into `socket_frames_`. False at EOF or on a bad frame.
+  bool read_socket() {
+    long n;
+    try {
+      n = detail::read_into(socket_, in_);
+    } catch (const std::exception&) {
+      return false;
+    }
+    if (n == 0) return false;
+    return take_socket_frames();
+  }
+
+  /// Moves the frames the socket reader holds into `socket_frames_`: only memfd frames come on
+  /// the socket once the rings are in use.
+  bool take_socket_frames() {
+    try {
+      while (auto f = in_.next()) {
+        if (!f->mapping) {
+          throw protocol_error("worker channel: an inline frame on the socket while the rings are in use");
+        }
+        socket_frames_.push_back(std::move(*f));
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
+      return false;
+    }
+    return true;
+  }
+
+  /// The memfd frame on the socket that `entry` stands for (waiting for it); nullopt if the pool
+  /// closed the channel or sent something else.
+  std::optional<detail::frame> socket_frame_for(const detail::frame& entry) {
+    while (socket_frames_.empty()) {
+      pollfd p{socket_, POLLIN, 0};
+      if (::poll(&p, 1, -1) < 0 && errno != EINTR) return std::nullopt;
+      if (!read_socket()) return std::nullopt;
+    }
+    detail::frame f = std::move(socket_frames_.front());
+    socket_frames_.pop_front();
+    if (f.kind != entry.kind || f.id != entry.id) {
+      std::fprintf(stderr, "trident worker %d: worker channel: socket frame out of step with the ring\n", ::getpid());
+      return std::nullopt;
+    }
+    return f;
+  }
+
+  int socket_;
+  detail::frame_reader& in_;
+  detail::channel_memory memory_;
+  detail::channel_control& control_;
+  detail::ring_reader tasks_;
+  detail::ring_writer results_;
+  detail::owned_fd wake_me_;
+  detail::owned_fd wake_pool_;
+  std::deque<detail::frame> socket_frames_;
+  detail::frame_writer socket_out_;
+};
 
 int serve(int fd, bool one_shot) {
   detail::frame_writer out;
@@ -140,6 +367,9 @@ int serve(int fd, bool one_shot) {
   if (!send_all(fd, out)) return 0;
   detail::frame_reader in;
   std::string scratch;
+  // A pool sends its shared-memory channel first: three `channel` frames.
+  detail::owned_fd channel_fd;
+  detail::owned_fd wake_me;
   for (;;) {
     const long n = detail::read_into(fd, in);
     if (n == 0) return 0;  // the parent closed the channel: nothing more to do
@@ -147,6 +377,22 @@ int serve(int fd, bool one_shot) {
       std::optional<detail::frame> f;
       try {
         f = in.next();
+        if (f && f->kind == detail::frame_kind::channel) {
+          if (one_shot || f->descriptor.get() < 0) throw protocol_error("worker channel: unexpected channel frame");
+          if (f->id == 0) {
+            channel_fd = std::move(f->descriptor);
+          } else if (f->id == 1) {
+            wake_me = std::move(f->descriptor);
+          } else if (f->id == 2 && channel_fd.get() >= 0 && wake_me.get() >= 0) {
+            auto memory = detail::channel_memory::attach(channel_fd.get());
+            channel_fd = detail::owned_fd();
+            ring_worker rings(fd, in, std::move(memory), std::move(wake_me), std::move(f->descriptor));
+            return rings.serve();
+          } else {
+            throw protocol_error("worker channel: channel frames out of order");
+          }
+          continue;
+        }
       } catch (const std::exception& e) {
         std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
         return 3;
@@ -161,8 +407,12 @@ int serve(int fd, bool one_shot) {
         continue;
       }
       if (f->kind != detail::frame_kind::task && f->kind != detail::frame_kind::chunk) continue;
-      const bool ok = trace::enabled() ? run_task_traced(fd, *f, out, scratch, one_shot)
-                                       : run_task(*f, out, scratch, one_shot);
+      const auto [ok, added] = run_and_emit(*f, scratch, one_shot,
+                                            [&out](detail::frame_kind k, std::uint64_t id, std::string_view payload) {
+                                              out.add(k, id, payload);
+                                              return true;
+                                            });
+      (void)added;
       if (one_shot) {
         send_all(fd, out);
         return ok ? 0 : 1;  // like Python's Process: an uncaught exception is exit status 1
@@ -203,6 +453,14 @@ int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
 }
 
 }  // namespace
+
+namespace detail {
+
+void corrupt_result_ring_for_testing() {
+  if (ring_worker::current != nullptr) ring_worker::current->corrupt_for_testing();
+}
+
+}  // namespace detail
 
 std::optional<int> worker_main(int argc, char** argv) {
   if (argc < 2 || std::strncmp(argv[1], "--trident-worker=", 17) != 0) return std::nullopt;

@@ -32,6 +32,9 @@ enum class frame_kind : std::uint8_t {
                  ///< id = the worker's number in its pool (its lane is named after it).
   trace_spans = 8,  ///< worker -> parent, before a task's result: the spans recorded since the
                     ///< last such frame, packed by `trace::take_spans_for_parent`.
+  channel = 9,      ///< parent -> pool worker, with a descriptor (`flag_shm`, not mapped): id 0 the
+                    ///< shared-memory channel (size: its length, channel_ring.hpp), id 1 the
+                    ///< eventfd that wakes the worker, id 2 the eventfd that wakes the pool.
 };
 
 inline constexpr std::uint32_t frame_magic = 0x31445254;  // "TRD1"
@@ -57,13 +60,36 @@ class shm_mapping {
   std::size_t size_ = 0;
 };
 
+/// A descriptor that closes itself. Move-only.
+class owned_fd {
+ public:
+  owned_fd() = default;
+  explicit owned_fd(int fd) noexcept : fd_(fd) {}
+  owned_fd(owned_fd&& o) noexcept : fd_(o.release()) {}
+  owned_fd& operator=(owned_fd&& o) noexcept;
+  owned_fd(const owned_fd&) = delete;
+  owned_fd& operator=(const owned_fd&) = delete;
+  ~owned_fd();
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 /// One decoded frame. `payload` points into the reader's buffer (valid until the reader's next
-/// `prepare`) or into `mapping`.
+/// `prepare`), into `mapping`, or into a ring (channel_ring.hpp).
 struct frame {
   frame_kind kind{};
   std::uint64_t id = 0;
   std::string_view payload;
   std::unique_ptr<shm_mapping> mapping;
+  owned_fd descriptor;     ///< A `channel` frame's descriptor.
+  bool on_socket = false;  ///< A ring entry whose payload is the next memfd frame on the socket.
 };
 
 /// Splits a byte stream (plus the descriptors that came with it) into frames.
