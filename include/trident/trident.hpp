@@ -74,6 +74,7 @@
 #include "trident/proc/worker_usage.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/queue.hpp"
+#include "trident/proc/shared_bytes.hpp"
 #include "trident/proc/run_in.hpp"
 #include "trident/proc/task.hpp"
 #include "trident/proc/worker_main.hpp"

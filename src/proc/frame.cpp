@@ -24,14 +24,15 @@ struct header {
   std::uint32_t magic;
   std::uint8_t kind;
   std::uint8_t flags;
-  std::uint16_t zero;
+  std::uint16_t attachments;
   std::uint64_t id;
   std::uint64_t size;
 };
 static_assert(sizeof(header) == frame_header_size);
 
-void write_header(std::string& out, frame_kind kind, std::uint8_t flags, std::uint64_t id, std::uint64_t size) {
-  const header h{frame_magic, static_cast<std::uint8_t>(kind), flags, 0, id, size};
+void write_header(std::string& out, frame_kind kind, std::uint8_t flags, std::uint64_t id, std::uint64_t size,
+                  std::uint16_t attachments = 0) {
+  const header h{frame_magic, static_cast<std::uint8_t>(kind), flags, attachments, id, size};
   out.append(reinterpret_cast<const char*>(&h), sizeof h);
 }
 
@@ -102,15 +103,24 @@ std::optional<frame> frame_reader::next() {
     throw protocol_error("worker channel: bad frame magic (stream corrupted or not a Trident worker)");
   }
   if (!known_kind(h.kind)) throw protocol_error("worker channel: unknown frame kind " + std::to_string(h.kind));
-  if ((h.flags & ~flag_shm) != 0 || h.zero != 0) throw protocol_error("worker channel: reserved header bits set");
+  if ((h.flags & ~flag_shm) != 0) throw protocol_error("worker channel: reserved header bits set");
+  if (h.attachments != 0 && (!(h.flags & flag_shm) || h.attachments > max_attachments)) {
+    throw protocol_error("worker channel: descriptors announced on a frame that cannot carry them");
+  }
   frame f;
   f.kind = static_cast<frame_kind>(h.kind);
   f.id = h.id;
   if (h.flags & flag_shm) {
     if (h.size > max_shm_payload) throw protocol_error("worker channel: shared-memory payload size out of range");
-    if (fds_.empty()) throw protocol_error("worker channel: shared-memory frame arrived without its descriptor");
+    if (fds_.size() < 1u + h.attachments) {
+      throw protocol_error("worker channel: shared-memory frame arrived without its descriptors");
+    }
     const int fd = fds_.front();
     fds_.pop_front();
+    for (std::uint16_t i = 0; i < h.attachments; ++i) {
+      f.attachments.emplace_back(fds_.front());
+      fds_.pop_front();
+    }
     if (f.kind == frame_kind::channel) {  // the descriptor itself is the payload
       f.descriptor = owned_fd(fd);
       begin_ += frame_header_size;
@@ -168,7 +178,7 @@ int make_payload_fd(std::string_view payload) {
 
 frame_writer::~frame_writer() {
   for (auto& c : chunks_) {
-    if (c.fd >= 0) ::close(c.fd);
+    for (int fd : c.fds) ::close(fd);
   }
 }
 
@@ -187,10 +197,21 @@ void frame_writer::add(frame_kind kind, std::uint64_t id, std::string_view paylo
 }
 
 void frame_writer::add_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size) {
-  // The descriptor rides on the first byte of a fresh chunk, and the header is that first byte.
+  add_fd(kind, id, fd, size, {});
+}
+
+void frame_writer::add_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size, std::vector<int> attachments) {
+  if (attachments.size() > max_attachments) {
+    ::close(fd);
+    for (int a : attachments) ::close(a);
+    throw std::length_error("worker channel: more than " + std::to_string(max_attachments) + " descriptors in one frame");
+  }
+  // The descriptors ride on the first byte of a fresh chunk, and the header is that first byte.
   chunk& c = chunks_.emplace_back();
-  c.fd = fd;
-  append_shm_header(c.data, kind, id, size);
+  c.fds.reserve(1 + attachments.size());
+  c.fds.push_back(fd);
+  c.fds.insert(c.fds.end(), attachments.begin(), attachments.end());
+  write_header(c.data, kind, flag_shm, id, size, static_cast<std::uint16_t>(attachments.size()));
 }
 
 void frame_writer::add_shared_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size) {
@@ -207,16 +228,17 @@ bool frame_writer::flush(int socket) {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    if (c.fd >= 0 && c.sent == 0) {
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * (1 + max_attachments))];
+    if (!c.fds.empty() && c.sent == 0) {
+      const std::size_t bytes = sizeof(int) * c.fds.size();
       std::memset(control, 0, sizeof control);
       msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
+      msg.msg_controllen = CMSG_SPACE(bytes);
       cmsghdr* cm = CMSG_FIRSTHDR(&msg);
       cm->cmsg_level = SOL_SOCKET;
       cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(cm), &c.fd, sizeof(int));
+      cm->cmsg_len = CMSG_LEN(bytes);
+      std::memcpy(CMSG_DATA(cm), c.fds.data(), bytes);
     }
     const ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
     if (n < 0) {
@@ -225,9 +247,9 @@ bool frame_writer::flush(int socket) {
       if (errno == EPIPE || errno == ECONNRESET) return false;
       throw_errno("sendmsg on worker channel");
     }
-    if (c.fd >= 0 && c.sent == 0) {
-      ::close(c.fd);  // the peer holds its own copy now
-      c.fd = -1;
+    if (!c.fds.empty() && c.sent == 0) {
+      for (int fd : c.fds) ::close(fd);  // the peer holds its own copies now
+      c.fds.clear();
     }
     c.sent += static_cast<std::size_t>(n);
     if (c.sent == c.data.size()) chunks_.pop_front();
@@ -242,7 +264,8 @@ long read_into(int socket, frame_reader& reader) {
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 32)];
+  // Room for the most one frame brings (its payload's descriptor and its attachments) and more.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2 * (1 + max_attachments))];
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n;

@@ -699,18 +699,34 @@ struct process_pool::impl {
   bool send(worker& w, std::unique_ptr<detail::pool_job>& job) {
     const std::uint64_t id = next_id;
     if (job->payload_fd >= 0) {
-      const int copy = ::fcntl(job->payload_fd, F_DUPFD_CLOEXEC, 0);
-      if (copy < 0) {
+      // Copies of the payload's descriptor and its attachments: the job keeps its own for a
+      // resend after a crash.
+      std::vector<int> copies;
+      copies.reserve(1 + job->attachment_fds.size());
+      auto close_copies = [&copies] {
+        for (int fd : copies) ::close(fd);
+      };
+      copies.push_back(::fcntl(job->payload_fd, F_DUPFD_CLOEXEC, 0));
+      for (int fd : job->attachment_fds) {
+        if (copies.back() < 0) break;
+        copies.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+      }
+      if (copies.back() < 0) {
+        const int e = errno;
+        copies.pop_back();
+        close_copies();
         move_tasks(&task_counts::queued, &task_counts::completed);  // finished, with this exception
-        job->fail(std::make_exception_ptr(std::system_error(errno, std::generic_category(), "dup of a payload memfd")));
+        job->fail(std::make_exception_ptr(std::system_error(e, std::generic_category(), "dup of a payload memfd")));
         job.reset();
         return true;
       }
       if (!w.tasks.try_add(job->kind, id, {}, true, control_reserve)) {
-        ::close(copy);
+        close_copies();
         return false;
       }
-      w.writer.add_fd(job->kind, id, copy, job->payload_size);
+      const int payload = copies.front();
+      copies.erase(copies.begin());
+      w.writer.add_fd(job->kind, id, payload, job->payload_size, std::move(copies));
     } else if (!w.tasks.try_add(job->kind, id, job->payload, false, control_reserve)) {
       return false;
     }

@@ -41,6 +41,7 @@
 
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/channel_ring.hpp"
+#include "trident/proc/detail/attachments.hpp"
 #include "trident/proc/detail/fork_server.hpp"
 #include "trident/proc/detail/frame.hpp"
 #include "trident/proc/task.hpp"
@@ -94,6 +95,12 @@ bool run_task(const detail::frame& f, std::string& scratch, detail::frame_kind& 
       throw unregistered_task_error("worker has no task named '" + std::string(name) +
                                     "' (is the worker the same binary, with TRIDENT_TASK in it?)");
     }
+    // The descriptors of the task's shared_bytes, for its arguments' decoding (attachments.hpp).
+    std::vector<int> attached;
+    attached.reserve(f.attachments.size());
+    for (const auto& fd : f.attachments) attached.push_back(fd.get());
+    const detail::attachment_source source(attached);
+    const detail::attachment_source::scope decoding(source);
     (f.kind == detail::frame_kind::chunk ? t->chunk : t->one)(args, scratch);
     kind = detail::frame_kind::result;
     return true;

@@ -314,7 +314,7 @@ class process_pool {
     job->kind = detail::frame_kind::chunk;
     job->task_name = detail::task_name_of(reinterpret_cast<detail::any_fn>(fn));
     detail::begin_payload(job->payload, job->task_name);
-    encode_into(job->payload, args);
+    detail::encode_arguments(*job, args);
     detail::spill_large_payload(*job);
     auto f = job->take_future();
     if (batch != nullptr) {
@@ -336,7 +336,7 @@ class process_pool {
     auto job = std::make_unique<detail::typed_job<R>>();
     job->task_name = detail::task_name_of(reinterpret_cast<detail::any_fn>(fn));
     detail::begin_payload(job->payload, job->task_name);
-    encode_into(job->payload, args_t(std::forward<Args>(args)...));
+    detail::encode_arguments(*job, args_t(std::forward<Args>(args)...));
     detail::spill_large_payload(*job);
     return job;
   }

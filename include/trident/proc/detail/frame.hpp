@@ -3,12 +3,14 @@
 /// The worker channel's wire format: length-prefixed frames on a Unix stream socket. Internal.
 ///
 /// A frame is a 24-byte header followed by `size` payload bytes:
-///   u32 magic 'TRD1' | u8 kind | u8 flags | u16 zero | u64 id | u64 size      (host byte order:
-///   both ends are the same binary on the same machine)
+///   u32 magic 'TRD1' | u8 kind | u8 flags | u16 attachments | u64 id | u64 size   (host byte
+///   order: both ends are the same binary on the same machine)
 /// With `flag_shm`, the payload is not inline: it sits in a memfd passed with SCM_RIGHTS on the
 /// same socket, attached to the frame's first byte, and `size` is its length. Payloads of
 /// `shm_threshold` bytes or more travel that way (one copy in, mapped on the other side), so
-/// nothing is ever created under /dev/shm and nothing outlives the two processes.
+/// nothing is ever created under /dev/shm and nothing outlives the two processes. A `flag_shm`
+/// frame may bring `attachments` more descriptors in the same message, after the payload's:
+/// the `shared_bytes` among a task's arguments (attachments.hpp). Other frames have none.
 
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +47,8 @@ inline constexpr std::size_t shm_threshold = 64 * 1024;
 /// inline frame means the stream is corrupt, not that a gigantic frame is on its way).
 inline constexpr std::uint64_t max_inline_payload = shm_threshold;
 inline constexpr std::uint64_t max_shm_payload = std::uint64_t{1} << 40;
+/// Descriptors one frame may bring beside its payload's (SCM_MAX_FD is 253 per message).
+inline constexpr std::size_t max_attachments = 252;
 
 /// A read-only mapping of a received memfd; unmapped when destroyed.
 class shm_mapping {
@@ -89,6 +93,7 @@ struct frame {
   std::string_view payload;
   std::unique_ptr<shm_mapping> mapping;
   owned_fd descriptor;     ///< A `channel` frame's descriptor.
+  std::vector<owned_fd> attachments;  ///< Descriptors that came with a `flag_shm` payload.
   bool on_socket = false;  ///< A ring entry whose payload is the next memfd frame on the socket.
 };
 
@@ -144,6 +149,9 @@ class frame_writer {
   void add(frame_kind kind, std::uint64_t id, std::string_view payload);
   /// Queues a frame whose payload is already in memfd `fd` of `size` bytes (ownership passes).
   void add_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size);
+  /// Like `add_fd`, with `attachments` (owned: closed once sent) after the payload's descriptor.
+  /// Throws std::length_error for more than `max_attachments`.
+  void add_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size, std::vector<int> attachments);
   /// Like `add_fd`, but the caller keeps `fd` (a copy is sent), so the payload can be resent.
   void add_shared_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64_t size);
   [[nodiscard]] bool empty() const noexcept { return chunks_.empty(); }
@@ -154,7 +162,7 @@ class frame_writer {
  private:
   struct chunk {
     std::string data;
-    int fd = -1;  ///< Sent with the first byte of `data`.
+    std::vector<int> fds;  ///< Sent with the first byte of `data`: a payload, then attachments.
     std::size_t sent = 0;
   };
   chunk& open_chunk();

@@ -12,9 +12,11 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "trident/exec/future.hpp"
 #include "trident/proc/codec.hpp"
+#include "trident/proc/detail/attachments.hpp"
 #include "trident/proc/detail/frame.hpp"
 
 namespace trident::proc::detail {
@@ -27,12 +29,16 @@ class pool_job {
   pool_job& operator=(const pool_job&) = delete;
   virtual ~pool_job() {
     if (payload_fd >= 0) ::close(payload_fd);
+    for (int fd : attachment_fds) ::close(fd);
   }
 
   frame_kind kind = frame_kind::task;
   std::string payload;    ///< u32 name length, name, encoded arguments (empty if in `payload_fd`).
   int payload_fd = -1;    ///< A memfd with the payload, for large arguments (kept for resends).
   std::uint64_t payload_size = 0;
+  /// Descriptors of the `shared_bytes` among the arguments, sent beside the payload (kept for
+  /// resends); owned. A job with any goes as a memfd (`payload_fd`), the frame that carries them.
+  std::vector<int> attachment_fds;
   std::chrono::nanoseconds timeout{0};  ///< 0: none.
   /// The name the task was registered under (the registry's string, which lives as long as the
   /// program), for error messages: they name the task without needing symbols (-rdynamic).
@@ -90,10 +96,23 @@ inline void begin_payload(std::string& out, std::string_view name) {
   out.append(name);
 }
 
-/// Moves a large payload into a memfd, so it crosses to the worker without a pipe copy.
+/// Appends `values...` encoded to the job's payload, its `shared_bytes` as descriptors the job
+/// keeps (attachments.hpp).
+template <class... T>
+void encode_arguments(pool_job& job, const T&... values) {
+  attachment_sink sink;
+  {
+    const attachment_sink::scope collecting(sink);
+    encode_into(job.payload, values...);
+  }
+  job.attachment_fds = sink.take();
+}
+
+/// Moves a large payload, or one with descriptors beside it, into a memfd, so it crosses to the
+/// worker without a pipe copy (and carries the descriptors).
 inline void spill_large_payload(pool_job& job) {
   job.payload_size = job.payload.size();
-  if (job.payload.size() >= shm_threshold) {
+  if (job.payload.size() >= shm_threshold || !job.attachment_fds.empty()) {
     job.payload_fd = make_payload_fd(job.payload);
     std::string().swap(job.payload);
   }
