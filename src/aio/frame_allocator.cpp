@@ -18,6 +18,11 @@ constinit frame_heap shared_heap{};
 
 constexpr std::size_t header_bytes = (sizeof(frame_page) + 15) / 16 * 16;
 
+frame_page* page_of_block(void* b) noexcept {
+  return reinterpret_cast<frame_page*>(reinterpret_cast<std::uintptr_t>(b) &
+                                       ~(std::uintptr_t{frame_allocator::page_bytes} - 1));
+}
+
 /// A page for blocks of class `c` owned by `owner` (a spare one, or a new mapping), or nullptr
 /// if the system has no memory.
 frame_page* map_page(std::size_t c, frame_heap* owner) noexcept {
@@ -176,6 +181,13 @@ void drain_remote(frame_heap& h) noexcept {
 struct frame_heap_reaper {
   ~frame_heap_reaper() {
     frame_heap& h = frame_allocator::local;
+    for (std::size_t c = 0; c < frame_heap::classes; ++c) {  // cached blocks back to their pages
+      while (frame_page::block* b = h.cache[c]) {
+        h.cache[c] = b->next;
+        free_in(h, page_of_block(b), b);
+      }
+      h.cache_count[c] = 0;
+    }
     drain_remote(h);
     std::lock_guard lock(shared_lock);
     // Blocks freed by other threads since the drain: back to their pages first.

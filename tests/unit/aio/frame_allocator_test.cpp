@@ -40,7 +40,7 @@ TEST(frame_allocator, blocks_are_distinct_aligned_and_keep_their_contents) {
 }
 
 // A burst gives its pages back when it ends: what stays is bounded by a page per class in use
-// and the spare pages, not by the burst.
+// and the pages of the few blocks the thread keeps cached, not by the burst.
 TEST(frame_allocator, a_burst_gives_its_pages_back) {
 #if !TRIDENT_FRAME_SLAB
   GTEST_SKIP() << "under AddressSanitizer, blocks come from operator new";
@@ -51,7 +51,7 @@ TEST(frame_allocator, a_burst_gives_its_pages_back) {
   EXPECT_GT(frame_allocator::pages_owned(), before + 100);
   std::shuffle(burst.begin(), burst.end(), std::mt19937(7));
   for (void* p : burst) frame_allocator::deallocate(p, 136);
-  EXPECT_LE(frame_allocator::pages_owned(), before + 1);
+  EXPECT_LE(frame_allocator::pages_owned(), before + 1 + frame_allocator::cache_limit);
 }
 
 // Blocks freed on another thread go back to the owner's pages, while the owner lives and after
