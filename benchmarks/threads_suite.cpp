@@ -1,5 +1,5 @@
-// The `threads` suite of `trident bench`: the same workloads on Trident's thread_pool, on oneTBB
-// and on a plain std::thread pool in this process, and on Python's ThreadPoolExecutor
+// The `threads` suite of `trident bench`: the same workloads on Trident's thread_pool, on oneTBB,
+// on Asio's thread_pool (threads_peer_asio.cpp) and on a plain std::thread pool in this process, and on Python's ThreadPoolExecutor
 // (benchmarks/compare/threads/threadpool_executor.py, run once per round), in one run.
 //
 // Method (the shared runner's, runner.hpp)
@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 
 #include "bench_suites.hpp"
+#include "threads_peers.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "trident/exec/parallel_for.hpp"
@@ -42,6 +43,10 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_group.h>
+#endif
+
+#ifndef TRIDENT_BENCH_ASIO
+#define TRIDENT_BENCH_ASIO 0
 #endif
 
 namespace trident::bench {
@@ -274,6 +279,35 @@ double sum_trident(thread_pool& pool, const std::vector<double>& data, double wa
   return s;
 }
 
+#if TRIDENT_BENCH_ASIO
+// Asio's thread_pool: asio::post, asio::use_future and a latch (threads_peer_asio.cpp).
+double spawn_asio(asio_threads_peer::pool& pool) {
+  take_task_count();
+  const double s = asio_threads_peer::post_all(pool, spawn_count, &count_this_task);
+  check(take_task_count() == spawn_count, "spawn_empty/asio ran every task");
+  return static_cast<double>(spawn_count) / s;
+}
+
+double future_asio(asio_threads_peer::pool& pool) {
+  long long sum = 0;
+  const double s = asio_threads_peer::futures(pool, future_count, sum);
+  check(sum == expected_future_sum(), "future_int/asio sum");
+  return static_cast<double>(future_count) / s;
+}
+
+/// Asio has no parallel reduction: the range goes out in `asio_pieces_per_thread` pieces per
+/// thread, each posted to the pool, and the partial sums are added at the end.
+constexpr std::size_t asio_pieces_per_thread = 4;
+
+double sum_asio(asio_threads_peer::pool& pool, std::size_t threads, const std::vector<double>& data, double want) {
+  double v = 0;
+  const double s = asio_threads_peer::reduce(pool, data.size(), threads * asio_pieces_per_thread,
+                                             [&](std::size_t b, std::size_t e) { return sum_sqrt(data.data() + b, e - b); }, v);
+  check_sum(v, want, "parallel_sum/asio value");
+  return s;
+}
+#endif
+
 #if defined(TRIDENT_HAVE_TBB)
 double spawn_tbb() {
   take_task_count();
@@ -344,9 +378,15 @@ int run_threads_suite(const bench_options& options) {
   // Started on first use, so that a run that only fails its --case check starts no threads.
   std::optional<thread_pool> pool;
   std::optional<std_pool> plain;
+#if TRIDENT_BENCH_ASIO
+  std::optional<asio_threads_peer::pool> asio_pool;
+#endif
   const auto start_pools = [&] {
     if (!pool) pool.emplace(threads);
     if (!plain) plain.emplace(threads);
+#if TRIDENT_BENCH_ASIO
+    if (!asio_pool) asio_pool.emplace(threads);
+#endif
   };
   const bool variants = std::getenv("TRIDENT_BENCH_VARIANTS") != nullptr;
   const std::shared_ptr<implementation> python = external_impl::python_script("python", "threads/threadpool_executor.py");
@@ -369,6 +409,9 @@ int run_threads_suite(const bench_options& options) {
 #if defined(TRIDENT_HAVE_TBB)
     c.impls.push_back(in_process("tbb", [] { return spawn_tbb(); }));
 #endif
+#if TRIDENT_BENCH_ASIO
+    c.impls.push_back(in_process("asio", [&] { return spawn_asio(*asio_pool); }));
+#endif
     c.impls.push_back(in_process("std", [&] { return spawn_std(*plain); }));
     c.impls.push_back(python);
     runner.add(std::move(c));
@@ -378,6 +421,9 @@ int run_threads_suite(const bench_options& options) {
     c.impls.push_back(in_process("trident", [&] { return future_trident(*pool); }));
 #if defined(TRIDENT_HAVE_TBB)
     c.impls.push_back(in_process("tbb", [] { return future_tbb(); }));
+#endif
+#if TRIDENT_BENCH_ASIO
+    c.impls.push_back(in_process("asio", [&] { return future_asio(*asio_pool); }));
 #endif
     c.impls.push_back(in_process("std", [&] { return future_std(*plain); }));
     c.impls.push_back(python);
@@ -407,11 +453,23 @@ int run_threads_suite(const bench_options& options) {
 #if defined(TRIDENT_HAVE_TBB)
     c.impls.push_back(in_process("tbb", [&] { return sum_tbb(data, want_sum); }));
 #endif
+#if TRIDENT_BENCH_ASIO
+    c.impls.push_back(in_process("asio", [&] { return sum_asio(*asio_pool, threads, data, want_sum); }));
+#endif
     c.impls.push_back(python);
     runner.add(std::move(c));
   }
 
   runner.check_requested_cases();
+#if TRIDENT_BENCH_ASIO
+  runner.note(fmt::format("asio: asio::thread_pool({}) with asio::post; future_int through asio::use_future; "
+                          "spawn_empty and parallel_sum wait on a std::latch; parallel_sum in {} pieces per thread "
+                          "(Asio has no parallel reduction); no fib30 row (a task blocking on its children's "
+                          "futures deadlocks a fixed pool, as std's does)",
+                          threads, asio_pieces_per_thread));
+#else
+  runner.note("built without Asio: no asio rows");
+#endif
   runner.note(fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; python: "
                           "ThreadPoolExecutor({} workers; 16 for fib30); median of {} round(s), implementations "
                           "interleaved",

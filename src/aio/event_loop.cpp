@@ -13,12 +13,14 @@
 #include <climits>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
+#include "remap_vector.hpp"
 #include "trident/aio/run_in.hpp"
 #include "trident/aio/spawn.hpp"
 #include "uring_backend.hpp"
@@ -108,12 +110,20 @@ struct event_loop::impl {
   std::unique_ptr<detail::uring_backend> uring;  // the io_uring backend
   std::vector<detail::ready_event> uring_events;  // filled by uring->wait each step
 
-  struct ready_entry {
-    std::coroutine_handle<> handle;
-    const lowlevel::task_context* context;  // for debug reports; may be null
-  };
-  std::vector<ready_entry> ready;
-  std::vector<ready_entry> running_batch;
+  /// A coroutine to resume: the handle alone, 8 bytes (a million sleepers waking at once queue
+  /// 8 MB, not 16). Debug mode, which names the task of a slow step, keeps each entry's context
+  /// in `ready_contexts`, index for index; outside debug mode that list stays empty. The queues
+  /// and the timer heap grow in place (remap_vector.hpp): no second copy while they grow.
+  using ready_entry = std::coroutine_handle<>;
+  detail::remap_vector<ready_entry> ready;
+  detail::remap_vector<ready_entry> running_batch;
+  std::vector<const lowlevel::task_context*> ready_contexts;  // debug mode only; may hold nulls
+  std::vector<const lowlevel::task_context*> running_contexts;
+
+  void push_ready(std::coroutine_handle<> h, const lowlevel::task_context* context) {
+    ready.push_back(h);
+    if (debug) ready_contexts.push_back(context);
+  }
 
   bool debug = false;
   clock::duration slow_step = std::chrono::milliseconds(100);
@@ -131,7 +141,7 @@ struct event_loop::impl {
     clock::time_point deadline;
     lowlevel::timer_node* node;
   };
-  std::vector<timer_entry> heap;
+  detail::remap_vector<timer_entry> heap;
   std::uint64_t timer_sequence = 0;
 
   std::shared_ptr<lowlevel::remote_endpoint> remote;
@@ -154,14 +164,14 @@ struct event_loop::impl {
     if (failed || (events & EPOLLRDHUP)) io->hangup = true;
     if ((events & (EPOLLIN | EPOLLRDHUP)) || failed) {
       if (auto h = std::exchange(io->reader, nullptr)) {
-        ready.push_back({h, nullptr});
+        push_ready(h, nullptr);
       } else {
         io->read_edge = true;
       }
     }
     if ((events & EPOLLOUT) || failed) {
       if (auto h = std::exchange(io->writer, nullptr)) {
-        ready.push_back({h, nullptr});
+        push_ready(h, nullptr);
       } else {
         io->write_edge = true;
       }
@@ -174,11 +184,12 @@ struct event_loop::impl {
   /// Whether `a` fires before `b`: by deadline, then in arming order.
   static bool earlier(const timer_entry& a, const timer_entry& b) noexcept {
     if (a.deadline != b.deadline) return a.deadline < b.deadline;
-    return a.node->sequence < b.node->sequence;  // equal deadlines: rare, worth the load
+    // Equal deadlines (rare, worth the load): arming order, modulo 2^32.
+    return static_cast<std::int32_t>(a.node->sequence - b.node->sequence) < 0;
   }
   void place(std::size_t i, const timer_entry& e) noexcept {
     heap[i] = e;
-    e.node->heap_index = i;
+    e.node->heap_index = static_cast<std::uint32_t>(i);  // arm() keeps the heap below not_armed
   }
   void sift_up(std::size_t i) noexcept {
     const timer_entry e = heap[i];
@@ -211,7 +222,7 @@ struct event_loop::impl {
     lowlevel::timer_node* removed = heap[i].node;
     const timer_entry last = heap.back();
     heap.pop_back();
-    removed->heap_index = SIZE_MAX;
+    removed->heap_index = lowlevel::timer_node::not_armed;
     if (i < heap.size()) {
       place(i, last);
       sift_down(i);
@@ -309,10 +320,20 @@ event_loop& event_loop::running() {
 }
 
 void event_loop::schedule(std::coroutine_handle<> h, const lowlevel::task_context* context) {
-  impl_->ready.push_back({h, context});
+  impl_->push_ready(h, context);
 }
 
 void event_loop::set_debug(bool enabled, std::chrono::milliseconds slow_step) noexcept {
+  // Debug mode's contexts line up with the ready queue from now on (unknown ones are null).
+  impl_->ready_contexts.clear();
+  if (enabled) {
+    try {
+      impl_->ready_contexts.assign(impl_->ready.size(), nullptr);
+    } catch (const std::bad_alloc&) {
+      impl_->debug = false;  // no memory to name the queued tasks: debug mode stays off
+      return;
+    }
+  }
   impl_->debug = enabled;
   impl_->slow_step = slow_step;
 }
@@ -322,13 +343,16 @@ bool event_loop::debug() const noexcept { return impl_->debug; }
 clock::time_point event_loop::now() const noexcept { return impl_->now(); }
 
 void event_loop::arm(lowlevel::timer_node& t) {
-  t.sequence = impl_->timer_sequence++;
+  if (impl_->heap.size() >= lowlevel::timer_node::not_armed - 1) {
+    throw std::length_error("event loop: too many armed timers (4 billion)");
+  }
+  t.sequence = static_cast<std::uint32_t>(impl_->timer_sequence++);
   impl_->heap.push_back({t.deadline, &t});
   impl_->sift_up(impl_->heap.size() - 1);
 }
 
 bool event_loop::disarm(lowlevel::timer_node& t) noexcept {
-  if (t.heap_index == SIZE_MAX) return false;
+  if (t.heap_index == lowlevel::timer_node::not_armed) return false;
   impl_->remove_at(t.heap_index);
   return true;
 }
@@ -416,16 +440,18 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
   while (!finished() && !d.stop_requested.load(std::memory_order_acquire)) {
     // 1. Run what is ready now.
     d.running_batch.swap(d.ready);
-    for (const auto& entry : d.running_batch) {
+    d.running_contexts.swap(d.ready_contexts);
+    for (std::size_t i = 0; i < d.running_batch.size(); ++i) {
       ++d.steps;
       if (!d.debug) {
-        entry.handle.resume();
+        d.running_batch[i].resume();
         continue;
       }
       // Copied before resuming: the step may finish the task and free its context.
-      const char* name = entry.context != nullptr ? entry.context->name : "(unnamed coroutine)";
+      const lowlevel::task_context* context = i < d.running_contexts.size() ? d.running_contexts[i] : nullptr;
+      const char* name = context != nullptr ? context->name : "(unnamed coroutine)";
       const auto start = clock::now();
-      entry.handle.resume();
+      d.running_batch[i].resume();
       const auto took = clock::now() - start;
       d.longest_step = std::max(d.longest_step, took);
       if (took > d.slow_step) {
@@ -436,9 +462,10 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
       }
     }
     d.running_batch.clear();
+    d.running_contexts.clear();
     // A burst (a million tasks spawned at once) must not keep a second queue of its size:
     // `ready` grows again meanwhile, and the two would hold twice the memory.
-    if (d.running_batch.capacity() > 65536) std::vector<impl::ready_entry>().swap(d.running_batch);
+    if (d.running_batch.capacity() > 65536) d.running_batch.release();
     if (finished()) break;
 
     // 2. Wait for I/O, a post, or the earliest timer: `wait` empty for as long as it takes.
@@ -461,7 +488,7 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
       // 3. I/O readiness (the eventfd's too), then callbacks posted from other threads.
       for (const detail::ready_event& ev : d.uring_events) {
         if (ev.resume) {
-          d.ready.push_back({ev.resume, nullptr});  // a completed request
+          d.push_ready(ev.resume, nullptr);  // a completed request
         } else {
           d.deliver(ev.io, ev.events);
         }

@@ -123,8 +123,13 @@ struct gather_group {
     }
   }
 
-  /// Starts every child on `loop`, in input order.
-  void start(event_loop& loop, std::vector<task<T>>& tasks) {
+  /// Starts every child, in input order, on the calling (loop) thread at once: each runs until
+  /// its first suspension (or its end) before the next starts, instead of waiting a loop step
+  /// in the ready queue (asyncio's eager tasks). Under `fail_fast`, a child that fails while
+  /// they start cancels the siblings already started, and the ones not yet started end with
+  /// `cancelled_error` without running their bodies. `cancel_pending`: the gathering task was
+  /// already cancelled, so every child ends so, none running its body.
+  void start(event_loop& loop, std::vector<task<T>>& tasks, bool cancel_pending) {
     for (const auto& t : tasks) {  // all checked before any starts
       if (!t.handle()) throw std::logic_error("gather of a task that has no coroutine (moved from?)");
     }
@@ -137,7 +142,11 @@ struct gather_group {
       slot.group = this;
       slot.frame = child;
       child.promise().context_ = &slot;
-      loop.schedule(child, &slot);
+    }
+    if (cancel_pending) cancel_all();  // raised before each body (promise_base::initial_awaiter)
+    for (auto& slot : slots) {
+      // The child may end here (take_outcome clears `frame`) or suspend; either way it returns.
+      if (auto child = slot.frame) child.resume();
     }
   }
 
@@ -173,10 +182,13 @@ template <class T>
 class gather_wait : private lowlevel::cancellable_wait {
  public:
   explicit gather_wait(gather_group<T>& group) noexcept : group_(group) {}
-  bool await_ready() const noexcept { return group_.remaining == 0; }
+  bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
     const bool cancel_pending = bind(h);
+    // Every child ended while starting: no suspension, and await_resume still raises a
+    // cancellation of the gathering task.
+    if (group_.remaining == 0) return false;
     group_.waiter = h;
     group_.waiter_context = context_;
     if (cancel_pending) {
@@ -208,7 +220,8 @@ class gather_wait : private lowlevel::cancellable_wait {
 template <class T>
 task<std::vector<outcome<T>>> gather_outcomes(std::vector<task<T>> tasks) {
   detail::gather_group<T> group(tasks, /*fail_fast=*/false);
-  group.start(event_loop::running(), tasks);
+  const lowlevel::task_context* context = co_await detail::current_context{};
+  group.start(event_loop::running(), tasks, context != nullptr && context->cancel_requested);
   co_await detail::gather_wait<T>(group);
   std::vector<outcome<T>> results;
   results.reserve(group.slots.size());
@@ -248,7 +261,8 @@ task<std::vector<outcome<T>>> gather_outcomes(std::vector<task<T>> tasks) {
 template <class T>
 task<std::vector<result_t<T>>> gather(std::vector<task<T>> tasks) {
   detail::gather_group<T> group(tasks, /*fail_fast=*/true);
-  group.start(event_loop::running(), tasks);
+  const lowlevel::task_context* context = co_await detail::current_context{};
+  group.start(event_loop::running(), tasks, context != nullptr && context->cancel_requested);
   co_await detail::gather_wait<T>(group);
   if (group.first_failure) std::rethrow_exception(group.first_failure);
   std::vector<result_t<T>> values;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -39,20 +40,37 @@ class spawned_base : public lowlevel::task_context {
   static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
   static void operator delete(void* state, std::size_t size) noexcept { frame_allocator::deallocate(state, size); }
 
+  // The flags and the count come first: they fill the padding at the end of task_context.
+  bool finished = false;
+  bool retrieved = false;  ///< Someone looked at the outcome (await, result, exception).
+  /// Spawned while tracing was on: its spawn time (`trace_start_ns()`) sits in the 16 bytes
+  /// before the state, which only such states are given (see `spawned_state::create`).
+  bool traced = false;
+
+ private:
+  std::uint32_t refs_ = 1;  // the root coroutine's
+
+ public:
   spawned_base* prev = nullptr;  ///< The loop's list of live tasks.
   spawned_base* next = nullptr;
   std::exception_ptr error;
-  bool finished = false;
-  bool retrieved = false;  ///< Someone looked at the outcome (await, result, exception).
   join_node* joiners = nullptr;  ///< Newest first.
   std::coroutine_handle<> root;  ///< The root coroutine until it finishes.
-  std::uint64_t trace_start_ns = 0;  ///< When it was spawned, if tracing was on then; else 0.
+
+  /// Bytes before a traced state, holding its spawn time.
+  static constexpr std::size_t trace_prefix = 16;
+  /// When a traced task was spawned (`traced` only).
+  [[nodiscard]] std::uint64_t trace_start_ns() const noexcept {
+    std::uint64_t ns = 0;
+    std::memcpy(&ns, reinterpret_cast<const char*>(this) - trace_prefix, sizeof ns);
+    return ns;
+  }
 
   void add_ref() noexcept { ++refs_; }
   void release() noexcept {
     if (--refs_ == 0) {
       if (error && !retrieved) report_unretrieved();
-      delete this;
+      root_done(this, nullptr);  // frees the state (see spawned_state::take_outcome)
     }
   }
 
@@ -69,7 +87,7 @@ class spawned_base : public lowlevel::task_context {
 
   /// Called when the root coroutine has ended and its outcome is stored.
   void finish() noexcept {
-    if (trace_start_ns != 0) record_trace_span();
+    if (traced) record_trace_span();
     finished = true;
     root = nullptr;
     loop->unregister_task(*this);
@@ -104,14 +122,15 @@ class spawned_base : public lowlevel::task_context {
   }
 
  protected:
-  virtual ~spawned_base() = default;
+  spawned_base() = default;
+  ~spawned_base() = default;
 
  private:
   /// The task's life, spawn to end, as an asynchronous span: tasks interleave on the loop
   /// thread, so their spans overlap and cannot be complete events on that thread's lane.
   void record_trace_span() const noexcept {
     try {
-      trace::record_async(name, "coroutine", trace_start_ns, trace::now_ns());
+      trace::record_async(name, "coroutine", trace_start_ns(), trace::now_ns());
     } catch (...) {
       // Out of memory for the trace buffer: the timeline loses this span, the task goes on.
     }
@@ -127,7 +146,6 @@ class spawned_base : public lowlevel::task_context {
       std::fprintf(stderr, "trident: exception in task '%s' was never retrieved\n", name);
     }
   }
-  int refs_ = 1;  // the root coroutine's
 };
 
 template <class T>
@@ -135,10 +153,35 @@ class spawned_state final : public spawned_base {
  public:
   std::optional<T> value;
 
+  /// A new state; `traced`: with the spawn time in front of it (see `spawned_base::traced`).
+  static spawned_state* create(bool traced) {
+    if (!traced) return new spawned_state();
+    void* raw = frame_allocator::allocate(sizeof(spawned_state) + trace_prefix);
+    auto* s = ::new (static_cast<char*>(raw) + trace_prefix) spawned_state();
+    s->traced = true;
+    const std::uint64_t now = trace::now_ns();
+    std::memcpy(raw, &now, sizeof now);
+    return s;
+  }
+  static void destroy(spawned_state* s) noexcept {
+    if (!s->traced) {
+      delete s;
+      return;
+    }
+    void* raw = reinterpret_cast<char*>(s) - trace_prefix;
+    s->~spawned_state();
+    frame_allocator::deallocate(raw, sizeof(spawned_state) + trace_prefix);
+  }
+
+
   /// `root_done` of a spawned `task<T>`: keeps the outcome, frees the frame, wakes
-  /// the joiners and drops the root's reference.
+  /// the joiners and drops the root's reference. With a null `root`: frees the state.
   static void take_outcome(lowlevel::task_context* context, std::coroutine_handle<> root) noexcept {
     auto* self = static_cast<spawned_state*>(from_context(context));
+    if (!root) {
+      destroy(self);
+      return;
+    }
     auto frame = std::coroutine_handle<typename task<T>::promise_type>::from_address(root.address());
     auto& promise = frame.promise();
     if (promise.error_) {
@@ -159,8 +202,32 @@ class spawned_state final : public spawned_base {
 template <>
 class spawned_state<void> final : public spawned_base {
  public:
+  /// A new state; `traced`: with the spawn time in front of it (see `spawned_base::traced`).
+  static spawned_state* create(bool traced) {
+    if (!traced) return new spawned_state();
+    void* raw = frame_allocator::allocate(sizeof(spawned_state) + trace_prefix);
+    auto* s = ::new (static_cast<char*>(raw) + trace_prefix) spawned_state();
+    s->traced = true;
+    const std::uint64_t now = trace::now_ns();
+    std::memcpy(raw, &now, sizeof now);
+    return s;
+  }
+  static void destroy(spawned_state* s) noexcept {
+    if (!s->traced) {
+      delete s;
+      return;
+    }
+    void* raw = reinterpret_cast<char*>(s) - trace_prefix;
+    s->~spawned_state();
+    frame_allocator::deallocate(raw, sizeof(spawned_state) + trace_prefix);
+  }
+
   static void take_outcome(lowlevel::task_context* context, std::coroutine_handle<> root) noexcept {
     auto* self = static_cast<spawned_state*>(from_context(context));
+    if (!root) {
+      destroy(self);
+      return;
+    }
     auto frame = std::coroutine_handle<task<void>::promise_type>::from_address(root.address());
     if (frame.promise().error_) self->error = std::move(frame.promise().error_);
     frame.destroy();
@@ -313,12 +380,11 @@ task_handle<T> spawn(event_loop& loop, task<T> t, const char* name = "task") {
   auto root = t.release();
   if (!root) throw std::logic_error("spawn of a task that has no coroutine (moved from?)");
   if (root.promise().continuation_) throw std::logic_error("spawn of a task that is already running");
-  auto* state = new detail::spawned_state<T>();
+  // Tracing off costs this one relaxed load per spawn.
+  auto* state = detail::spawned_state<T>::create(trace::enabled());
   state->loop = &loop;
   state->name = name;
   state->root_done = &detail::spawned_state<T>::take_outcome;
-  // Tracing off costs this one relaxed load per spawn.
-  if (trace::enabled()) state->trace_start_ns = trace::now_ns();
   // The task's own frame is the root: it runs in the state's context, and its final step hands
   // the outcome over (see take_outcome). No extra coroutine per spawned task.
   root.promise().context_ = state;

@@ -45,19 +45,6 @@ class deadline_timer : private lowlevel::timer_node {
   bool expired_ = false;
 };
 
-/// Awaitable that never suspends and yields the awaiting task's context (nullptr outside a
-/// Trident task).
-struct current_context {
-  lowlevel::task_context* context = nullptr;
-  bool await_ready() const noexcept { return false; }
-  template <class Promise>
-  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
-    context = lowlevel::context_of(h.promise());
-    return false;
-  }
-  lowlevel::task_context* await_resume() const noexcept { return context; }
-};
-
 }  // namespace detail
 
 /// Runs `body` as part of the current task — not as a task of its own — and cancels it if it

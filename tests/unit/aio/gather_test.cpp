@@ -298,5 +298,81 @@ TEST(gather, a_pending_cancellation_still_cancels_and_awaits_every_child) {
   }());
 }
 
+// Children start on the gathering task's thread at once, in input order, each running until it
+// first suspends before the next starts; the gathering task goes on only when they have all
+// ended (or suspended).
+TEST(gather, children_start_at_once_in_input_order) {
+  std::vector<int> log;
+  auto child = [&](int i, bool suspends) -> task<int> {
+    log.push_back(i);
+    if (suspends) co_await sleep(std::chrono::milliseconds(1));
+    log.push_back(10 + i);
+    co_return i;
+  };
+  auto values = run([&]() -> task<std::vector<int>> {
+    std::vector<task<int>> ts;
+    ts.push_back(child(1, false));
+    ts.push_back(child(2, true));
+    ts.push_back(child(3, false));
+    auto all = gather(std::move(ts));
+    auto v = co_await std::move(all);
+    co_return v;
+  }());
+  EXPECT_EQ(values, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(log, (std::vector<int>{1, 11, 2, 3, 13, 12}));
+}
+
+// A child that fails while the children start (before any suspends) cancels the siblings: the
+// ones not started yet never run their bodies, and gather raises the failure.
+TEST(gather, a_failure_while_starting_keeps_later_children_from_running) {
+  int bodies = 0;
+  auto ok = [&]() -> task<int> {
+    ++bodies;
+    co_await sleep(std::chrono::seconds(10));
+    co_return 0;
+  };
+  auto fails = []() -> task<int> {
+    throw std::runtime_error("at once");
+    co_return 0;
+  };
+  run([&]() -> task<void> {
+    std::vector<task<int>> ts;
+    ts.push_back(ok());
+    ts.push_back(fails());
+    ts.push_back(ok());
+    ts.push_back(ok());
+    auto all = gather(std::move(ts));
+    EXPECT_THROW((void)co_await std::move(all), std::runtime_error);
+  }());
+  EXPECT_EQ(bodies, 1);  // only the child before the failing one started
+}
+
+// A gather whose children all end while starting does not suspend, and still raises a
+// cancellation of the gathering task once: the request is consumed, as at any suspension.
+TEST(gather, children_that_end_at_once_still_honour_a_pending_cancellation_once) {
+  int bodies = 0;
+  auto quick = [&]() -> task<int> {
+    ++bodies;
+    co_return 1;
+  };
+  std::shared_ptr<task_handle<void>> self = std::make_shared<task_handle<void>>();
+  bool slept_after = false;
+  auto gatherer = [&]() -> task<void> {
+    self->cancel();
+    std::vector<task<int>> ts;
+    for (int i = 0; i < 3; ++i) ts.push_back(quick());
+    auto all = gather(std::move(ts));
+    EXPECT_THROW((void)co_await std::move(all), cancelled_error);
+    co_await sleep(std::chrono::milliseconds(1));  // the request was consumed: no second cancellation here
+    slept_after = true;
+  };
+  run([&]() -> task<void> {
+    *self = spawn(gatherer());
+    co_await *self;
+  }());
+  EXPECT_EQ(bodies, 0);
+  EXPECT_TRUE(slept_after);
+}
+
 }  // namespace
 }  // namespace trident::aio

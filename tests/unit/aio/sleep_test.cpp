@@ -138,5 +138,29 @@ TEST(virtual_time, time_stands_still_while_tasks_run) {
   EXPECT_TRUE(still);
 }
 
+// Timers with the same deadline fire in the order they were armed (the heap breaks ties by a
+// 32-bit arming sequence), also when many are armed between them.
+TEST(sleep, equal_deadlines_wake_in_arming_order) {
+  std::vector<int> order;
+  run(
+      [&]() -> task<void> {
+        const auto deadline = event_loop::running().now() + 1s;
+        auto sleeper = [&](int id) -> task<void> {
+          co_await sleep_until(deadline);
+          order.push_back(id);
+        };
+        auto other = [&]() -> task<void> { co_await sleep(2s); };
+        std::vector<task_handle<void>> handles;
+        for (int i = 0; i < 300; ++i) {
+          handles.push_back(spawn(sleeper(i)));
+          handles.push_back(spawn(other()));  // armed between them, firing later
+        }
+        for (auto& h : handles) co_await h;
+      }(),
+      loop_options{.virtual_time = true});
+  ASSERT_EQ(order.size(), 300u);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+}
+
 }  // namespace
 }  // namespace trident::aio

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/sleep.hpp"
@@ -108,6 +109,28 @@ TEST(event_loop, debug_mode_names_a_task_that_blocks_the_loop) {
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("task 'slow-parser' blocked the event loop"), std::string::npos) << err;
   EXPECT_GE(loop.statistics().longest_step, std::chrono::milliseconds(60));
+}
+
+// Debug mode switched on while coroutines are already queued: those are reported without a
+// name, and tasks queued afterwards are named.
+TEST(event_loop, debug_mode_switched_on_while_tasks_are_queued_names_the_later_ones) {
+  auto blocker = []() -> task<void> {
+    co_await sleep(std::chrono::milliseconds(0));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  };
+  auto queued = []() -> task<void> { co_return; };
+  testing::internal::CaptureStderr();
+  event_loop loop;
+  run_until_complete(loop, [&]() -> task<void> {
+    std::vector<task_handle<void>> early;
+    for (int i = 0; i < 5; ++i) early.push_back(spawn(queued(), "early"));
+    event_loop::running().set_debug(true, std::chrono::milliseconds(20));
+    auto h = spawn(blocker(), "late-blocker");
+    co_await h;
+    for (auto& e : early) co_await e;
+  }());
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("task 'late-blocker' blocked the event loop"), std::string::npos) << err;
 }
 
 }  // namespace

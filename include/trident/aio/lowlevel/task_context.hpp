@@ -26,7 +26,6 @@ namespace lowlevel {
 struct task_context {
   event_loop* loop = nullptr;
   const char* name = "task";
-  bool cancel_requested = false;
   /// Set by a cancellable awaitable while its coroutine is suspended on it; cancelling calls it
   /// once, and it must arrange for the coroutine to be resumed (its `await_resume` then throws).
   /// The hook stays installed until `await_resume` clears it, so it must tolerate being called
@@ -35,7 +34,12 @@ struct task_context {
   void* hook_arg = nullptr;
   /// Called when the task's root coroutine (the one nobody awaits) reaches its end, with that
   /// coroutine: the owner takes the outcome and may destroy the frame.
+  /// A spawned task's state is also freed through it, called with a null `root` when its last
+  /// reference goes (one pointer serves both, so the state needs no virtual destructor).
   void (*root_done)(task_context* self, std::coroutine_handle<> root) noexcept = nullptr;
+  /// Last, so that a derived state's small fields fill the padding after it (spawned tasks
+  /// keep their flags and reference count there).
+  bool cancel_requested = false;
 
   /// Requests cancellation: the coroutine suspended on a Trident awaitable (if any) is woken
   /// through its hook and raises `cancelled_error`; otherwise the next suspension point does.
@@ -87,5 +91,22 @@ class cancellable_wait {
 };
 
 }  // namespace lowlevel
+
+namespace detail {
+
+/// Awaitable that never suspends and yields the awaiting task's context (nullptr outside a
+/// Trident task).
+struct current_context {
+  lowlevel::task_context* context = nullptr;
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    context = lowlevel::context_of(h.promise());
+    return false;
+  }
+  lowlevel::task_context* await_resume() const noexcept { return context; }
+};
+
+}  // namespace detail
 
 }  // namespace trident::aio

@@ -22,11 +22,18 @@ namespace lowlevel {
 /// loop thread once the deadline passes (on the loop's clock: virtual in tests), after the timer
 /// was taken out of the heap, so it may re-arm the node. It must not throw and should only
 /// schedule work (resume a coroutine, set a flag), not do it.
+///
+/// 24 bytes: it lives in the frame of every sleeping coroutine, so a million sleepers hold a
+/// million of them.
 struct timer_node {
+  static constexpr std::uint32_t not_armed = UINT32_MAX;
+
   clock::time_point deadline{};
-  std::uint64_t sequence = 0;         ///< The loop's: equal deadlines fire in arming order.
-  std::size_t heap_index = SIZE_MAX;  ///< The loop's: SIZE_MAX while not armed.
   void (*fire)(timer_node* self) noexcept = nullptr;
+  /// The loop's: equal deadlines fire in arming order. Compared modulo 2^32, which orders any
+  /// two timers armed fewer than 2^31 armings apart.
+  std::uint32_t sequence = 0;
+  std::uint32_t heap_index = not_armed;  ///< The loop's: `not_armed` while not armed.
 };
 
 }  // namespace lowlevel
