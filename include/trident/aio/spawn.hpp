@@ -44,7 +44,7 @@ class spawned_base : public lowlevel::task_context {
   bool finished = false;
   bool retrieved = false;  ///< Someone looked at the outcome (await, result, exception).
   /// Spawned while tracing was on: its spawn time (`trace_start_ns()`) sits in the 16 bytes
-  /// before the state, which only such states are given (see `spawned_state::create`).
+  /// before the state, which only such states are given (see `spawned_allocation::create`).
   bool traced = false;
 
  private:
@@ -148,38 +148,42 @@ class spawned_base : public lowlevel::task_context {
   }
 };
 
-template <class T>
-class spawned_state final : public spawned_base {
- public:
-  std::optional<T> value;
-
-  /// A new state; `traced`: with the spawn time in front of it (see `spawned_base::traced`).
-  static spawned_state* create(bool traced) {
-    if (!traced) return new spawned_state();
-    void* raw = frame_allocator::allocate(sizeof(spawned_state) + trace_prefix);
-    auto* s = ::new (static_cast<char*>(raw) + trace_prefix) spawned_state();
+/// Makes and frees the state of a spawned task of type `State` (a `spawned_state`): from the
+/// slab, with the spawn time in the `spawned_base::trace_prefix` bytes in front of it when the
+/// task is traced (see `spawned_base::traced`).
+template <class State>
+struct spawned_allocation {
+  static State* create(bool traced) {
+    if (!traced) return new State();
+    void* raw = frame_allocator::allocate(sizeof(State) + spawned_base::trace_prefix);
+    auto* s = ::new (static_cast<char*>(raw) + spawned_base::trace_prefix) State();
     s->traced = true;
     const std::uint64_t now = trace::now_ns();
     std::memcpy(raw, &now, sizeof now);
     return s;
   }
-  static void destroy(spawned_state* s) noexcept {
+  static void destroy(State* s) noexcept {
     if (!s->traced) {
       delete s;
       return;
     }
-    void* raw = reinterpret_cast<char*>(s) - trace_prefix;
-    s->~spawned_state();
-    frame_allocator::deallocate(raw, sizeof(spawned_state) + trace_prefix);
+    void* raw = reinterpret_cast<char*>(s) - spawned_base::trace_prefix;
+    s->~State();
+    frame_allocator::deallocate(raw, sizeof(State) + spawned_base::trace_prefix);
   }
+};
 
+template <class T>
+class spawned_state final : public spawned_base, public spawned_allocation<spawned_state<T>> {
+ public:
+  std::optional<T> value;
 
   /// `root_done` of a spawned `task<T>`: keeps the outcome, frees the frame, wakes
   /// the joiners and drops the root's reference. With a null `root`: frees the state.
   static void take_outcome(lowlevel::task_context* context, std::coroutine_handle<> root) noexcept {
     auto* self = static_cast<spawned_state*>(from_context(context));
     if (!root) {
-      destroy(self);
+      spawned_state::destroy(self);
       return;
     }
     auto frame = std::coroutine_handle<typename task<T>::promise_type>::from_address(root.address());
@@ -200,28 +204,8 @@ class spawned_state final : public spawned_base {
 };
 
 template <>
-class spawned_state<void> final : public spawned_base {
+class spawned_state<void> final : public spawned_base, public spawned_allocation<spawned_state<void>> {
  public:
-  /// A new state; `traced`: with the spawn time in front of it (see `spawned_base::traced`).
-  static spawned_state* create(bool traced) {
-    if (!traced) return new spawned_state();
-    void* raw = frame_allocator::allocate(sizeof(spawned_state) + trace_prefix);
-    auto* s = ::new (static_cast<char*>(raw) + trace_prefix) spawned_state();
-    s->traced = true;
-    const std::uint64_t now = trace::now_ns();
-    std::memcpy(raw, &now, sizeof now);
-    return s;
-  }
-  static void destroy(spawned_state* s) noexcept {
-    if (!s->traced) {
-      delete s;
-      return;
-    }
-    void* raw = reinterpret_cast<char*>(s) - trace_prefix;
-    s->~spawned_state();
-    frame_allocator::deallocate(raw, sizeof(spawned_state) + trace_prefix);
-  }
-
   static void take_outcome(lowlevel::task_context* context, std::coroutine_handle<> root) noexcept {
     auto* self = static_cast<spawned_state*>(from_context(context));
     if (!root) {
