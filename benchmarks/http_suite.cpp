@@ -10,11 +10,15 @@
 //      time — `trident fetch -j 50` (http::fetch_all in this process, the code the command runs),
 //      compare/http/aiohttp_bench.py (one ClientSession, Semaphore(50), chunks written as they
 //      arrive; timed inside Python, start-up excluded), and `curl --parallel --parallel-max 50`
-//      (one process, timed from outside).
+//      (one process, timed from outside). `disk_only` is the file system's share alone: the same
+//      files written from memory by one thread through `trident::atomic_file`, as fetch writes
+//      them (unnamed temporary, then a name), with no network — the bound for a case whose time
+//      goes to creating files.
 //   3. files_5000x10k (seconds, lower is better): 5,000 files of 10,000 bytes, 200 at a time —
 //      where per-file costs (system calls, file creation, scheduling) dominate, not bandwidth.
 //      Trident as in 2; `curl --parallel --parallel-max 200` and `wget2 --max-threads 200`
-//      (one process each, timed from outside). The files are made only when the case runs.
+//      (one process each, timed from outside), and `disk_only` as in 2. The files are made only
+//      when the case runs.
 //   4. requests_1k (requests/s, higher is better): 10,000 GETs of the 1 KB file, 50 in flight —
 //      through http::session in this process and through aiohttp, and `wrk -t2 -c50 -d3s` as the
 //      ceiling of what nginx serves here.
@@ -43,6 +47,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -58,6 +63,7 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
+#include "trident/core/atomic_file.hpp"
 #include "trident/http/fetch.hpp"
 #include "trident/http/session.hpp"
 #include "trident/testing/http_server.hpp"
@@ -251,6 +257,25 @@ double trident_files(const nginx_fixture& f, const file_set& set, int loops) {
 }
 
 
+/// The file-system bound of a many-files case: the same files, written from memory by one thread
+/// the way `http::session::save_to` writes them (atomic_file: an unnamed temporary that gets its
+/// name when complete, replacing), into a fresh directory. No network, no event loop.
+double disk_only_files(const nginx_fixture& f, const file_set& set) {
+  const fs::path dir = f.fresh_dir(fmt::format("disk{}", set.dir));
+  const std::string content(set.bytes, 'x');
+  const auto start = std::chrono::steady_clock::now();
+  atomic_file::options o;
+  o.if_exists = atomic_file::existing::replace;
+  for (int i = 0; i < set.count; ++i) {
+    atomic_file file(dir / set.file_name(i), o);
+    file.write(std::span<const char>(content));
+    file.commit();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (count_complete(dir, set.bytes) != static_cast<std::size_t>(set.count)) throw std::runtime_error("disk_only: files missing");
+  return seconds;
+}
+
 std::string aiohttp_script() { return shell_quote(python_interpreter()) + " " + shell_quote((http_compare_dir() / "aiohttp_bench.py").string()); }
 
 /// compare/http/aiohttp_bench.py: one ClientSession, Semaphore(50), timed inside Python.
@@ -367,6 +392,7 @@ int run_http_suite(const bench_options& options) {
     c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_files(*server, large_files, 2); }));
     c.impls.push_back(aiohttp_files(server));
     c.impls.push_back(curl_files(server, large_files));
+    c.impls.push_back(std::make_shared<in_process_impl>("disk_only", [&server] { return disk_only_files(*server, large_files); }));
     runner.add(std::move(c));
   }
   {
@@ -375,6 +401,7 @@ int run_http_suite(const bench_options& options) {
     c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_files(*server, small_files, 2); }));
     c.impls.push_back(curl_files(server, small_files));
     c.impls.push_back(wget2_small_files(server));
+    c.impls.push_back(std::make_shared<in_process_impl>("disk_only", [&server] { return disk_only_files(*server, small_files); }));
     runner.add(std::move(c));
   }
   {
@@ -401,17 +428,17 @@ int run_http_suite(const bench_options& options) {
     const result* r = find_result(rows, c, impl);
     return r != nullptr ? std::optional(r->value) : std::nullopt;
   };
-  std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "case", "unit", "trident",
-                           "2 loops", "aiohttp", "curl", "wget2", "wrk");
+  std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "case", "unit", "trident",
+                           "2 loops", "aiohttp", "curl", "wget2", "wrk", "disk_only");
   for (const std::string c : {"files_200x75k", "files_5000x10k", "requests_1k"}) {
     if (!runner.wanted(c)) continue;
     auto cell = [&](const char* impl) {
       auto v = value(c, impl);
       return v ? fmt::format("{:.4g}", *v) : std::string("-");
     };
-    std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", c,
+    std::cout << fmt::format("{:<15} {:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", c,
                              c == "requests_1k" ? "req/s" : "s", cell("trident"), cell("trident_2loops"), cell("aiohttp"),
-                             cell("curl"), cell("wget2"), cell("wrk"));
+                             cell("curl"), cell("wget2"), cell("wrk"), cell("disk_only"));
   }
   std::cout << "\nranges (lowest-highest round):";
   for (const auto& r : rows) std::cout << fmt::format(" {}/{} {};", r.case_name, r.impl, format_range(r));
@@ -430,11 +457,17 @@ int run_http_suite(const bench_options& options) {
       target("files_200x75k: >= 2x as fast as curl --parallel" + who, t && c ? std::optional(*c / *t) : std::nullopt, 2.0);
       target("files_200x75k: >= 1.5x as fast as curl --parallel" + who, t && c ? std::optional(*c / *t) : std::nullopt, 1.5);
       target("files_200x75k: >= 3x as fast as aiohttp" + who, t && a ? std::optional(*a / *t) : std::nullopt, 3.0);
+      if (const auto d = value("files_200x75k", "disk_only"); t && d) {
+        std::cout << fmt::format("bound  files_200x75k{}: {:.2f}x the file system's own time (disk_only)\n", who, *t / *d);
+      }
     }
     if (runner.wanted("files_5000x10k")) {
       const auto t = value("files_5000x10k", impl);
       const auto c = value("files_5000x10k", "curl");
       target("files_5000x10k: >= 1x as fast as curl --parallel" + who, t && c ? std::optional(*c / *t) : std::nullopt, 1.0);
+      if (const auto d = value("files_5000x10k", "disk_only"); t && d) {
+        std::cout << fmt::format("bound  files_5000x10k{}: {:.2f}x the file system's own time (disk_only)\n", who, *t / *d);
+      }
     }
     if (runner.wanted("requests_1k")) {
       const auto t = value("requests_1k", impl);
