@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <mutex>
 #include <new>
+#include <utility>
 
 namespace trident::aio::detail {
 
@@ -182,6 +183,7 @@ struct frame_heap_reaper {
   ~frame_heap_reaper() {
     frame_heap& h = frame_allocator::local;
     for (std::size_t c = 0; c < frame_heap::classes; ++c) {  // cached blocks back to their pages
+      if (frame_page::block* b = std::exchange(h.hot[c], nullptr)) free_in(h, page_of_block(b), b);
       while (frame_page::block* b = h.cache[c]) {
         h.cache[c] = b->next;
         free_in(h, page_of_block(b), b);

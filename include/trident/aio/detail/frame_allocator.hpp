@@ -50,9 +50,14 @@ struct frame_heap {
   enum : std::uint8_t { fresh, registered, closed };
 
   frame_page* with_room[classes];  ///< Per class: pages that may have a free block; head first.
-  /// Per class: up to `cache_limit` blocks this thread freed last, still counted as used by
-  /// their pages, handed out again before any page is looked at (a `co_await` of a short task
-  /// frees and allocates the same block over and over).
+  /// Per class: a block this thread freed (a free fills the slot when it is empty), handed out
+  /// first. One slot and no count, so a `co_await` of a short task, which frees and allocates
+  /// the same block over and over, neither reads the block's link nor updates a count on each
+  /// await: the slot's store of the freed block and the next allocation's load of it are all
+  /// that is chained through memory from one await to the next.
+  frame_page::block* hot[classes];
+  /// Per class: up to `cache_limit - 1` more blocks this thread freed, still counted as used by
+  /// their pages (as is the `hot` one), handed out before any page is looked at.
   frame_page::block* cache[classes];
   std::uint8_t cache_count[classes];
   frame_page* all;                 ///< Every page this heap owns.
@@ -72,7 +77,8 @@ struct frame_heap {
 ///   need (a size is a multiple of the alignment).
 /// - Each thread keeps the last few blocks it freed of each class (`cache_limit`) and hands them
 ///   out first: a `co_await` of a short task frees and allocates the same block over and over,
-///   and then touches no page header.
+///   and then touches no page header. One of them sits in a slot of its own (`hot`), filled by
+///   a free when empty, so that round trip is one store and one load of the slot.
 /// - Each thread allocates from pages it owns, without synchronisation. A block freed on the
 ///   owning thread goes back to its page; one freed on another thread is handed to the owner
 ///   under a lock, and the owner takes those back when it next runs out of room. A page whose
@@ -102,6 +108,10 @@ class frame_allocator {
     const std::size_t c = size_class(size);
     if (c < classes) {
       frame_heap& h = local;
+      if (frame_page::block* b = h.hot[c]) {
+        h.hot[c] = nullptr;
+        return b;
+      }
       if (frame_page::block* b = h.cache[c]) {
         h.cache[c] = b->next;
         --h.cache_count[c];
@@ -128,7 +138,11 @@ class frame_allocator {
       frame_heap& h = local;
       if (p->owner.load(std::memory_order_relaxed) == &h) {
         auto* b = static_cast<frame_page::block*>(ptr);
-        if (h.cache_count[c] < cache_limit) {
+        if (h.hot[c] == nullptr) {
+          h.hot[c] = b;
+          return;
+        }
+        if (h.cache_count[c] < cache_limit - 1) {
           b->next = h.cache[c];
           h.cache[c] = b;
           ++h.cache_count[c];
