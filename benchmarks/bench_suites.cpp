@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "interruption.hpp"
+
 namespace trident::bench {
 
 // Defined in threads_suite.cpp, async_suite.cpp, http_suite.cpp, process_suite.cpp and scenarios_suite.cpp.
@@ -33,6 +35,7 @@ std::vector<std::string> suite_names() {
 
 int run_suite(const bench_options& options) {
   if (options.repeat < 1) throw std::invalid_argument(fmt::format("--repeat must be at least 1 (got {})", options.repeat));
+  const interruption_guard stop_signals;  // before any suite starts a thread
   if (options.suite == "threads") return run_threads_suite(options);
   if (options.suite == "async") return run_async_suite(options);
   if (options.suite == "http") return run_http_suite(options);

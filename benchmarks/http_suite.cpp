@@ -32,12 +32,14 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +60,7 @@
 
 #include "bench_suites.hpp"
 #include "compare_scripts.hpp"
+#include "interruption.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "trident/aio/event_loop.hpp"
@@ -97,13 +100,51 @@ bool port_open(int port) {
   return ok;
 }
 
-/// The files and a running nginx serving them; stops nginx and removes everything on exit.
+/// The prefix folders of runs that ended without removing theirs (killed with SIGKILL): each
+/// names the process that made it in its `owner` file, and a folder whose process is gone is
+/// removed. A folder without that file, or whose process lives, is left alone.
+void remove_dead_runs_prefixes(const fs::path& temp) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(temp, ec)) {
+    if (!entry.path().filename().string().starts_with("trident-bench-http-")) continue;
+    std::ifstream owner(entry.path() / "owner");
+    long pid = 0;
+    if (!(owner >> pid) || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    // A peer program of that run may still be finishing its round in the folder: a few tries.
+    for (int attempt = 0; attempt < 3 && fs::exists(entry.path()); ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(200ms);
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+}
+
+/// The nginx program: /usr/sbin/nginx, else the first `nginx` on PATH.
+std::string nginx_program() {
+  if (::access("/usr/sbin/nginx", X_OK) == 0) return "/usr/sbin/nginx";
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    const fs::path candidate = fs::path(dirs.substr(start, end - start)) / "nginx";
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    start = end + 1;
+  }
+  throw std::runtime_error("cannot start nginx (is nginx-light installed?)");
+}
+
+/// The files and a running nginx serving them; stops nginx and removes everything on exit, also
+/// when the run is interrupted (interruption.hpp). nginx gets SIGTERM when this process ends,
+/// even by SIGKILL (PR_SET_PDEATHSIG), so it never outlives the run.
 class nginx_fixture {
  public:
   explicit nginx_fixture(bool small_files) {
+    remove_dead_runs_prefixes(fs::temp_directory_path());
     std::string tmpl = (fs::temp_directory_path() / "trident-bench-http-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     prefix_ = tmpl;
+    std::ofstream(prefix_ / "owner") << ::getpid() << '\n';
     ::chmod(prefix_.c_str(), 0755);  // nginx workers may run as another user
     fs::create_directories(prefix_ / "www");
     fs::create_directories(prefix_ / "tmp");
@@ -134,29 +175,64 @@ class nginx_fixture {
     replace_all("@PORT@", std::to_string(port_));
     std::ofstream(prefix_ / "nginx.conf") << conf;
 
-    const std::string nginx = fs::exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+    std::string nginx;
+    try {
+      nginx = nginx_program();
+    } catch (...) {
+      fs::remove_all(prefix_);
+      throw;
+    }
     const std::string log = (prefix_ / "nginx.log").string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
     const std::string p = prefix_.string(), c = (prefix_ / "nginx.conf").string();
     std::vector<char*> argv{const_cast<char*>(nginx.c_str()), const_cast<char*>("-p"), const_cast<char*>(p.c_str()),
                             const_cast<char*>("-c"), const_cast<char*>(c.c_str()), nullptr};
-    const int rc = ::posix_spawnp(&pid_, nginx.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      fs::remove_all(prefix_);
-      throw std::runtime_error("cannot start nginx (is nginx-light installed?)");
+    // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG; between the two the child
+    // makes only async-signal-safe calls.
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(127);  // the run ended already
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      ::execv(nginx.c_str(), argv.data());
+      ::_exit(127);
     }
+    if (pid_ < 0) {
+      fs::remove_all(prefix_);
+      throw std::runtime_error("cannot start nginx: fork failed");
+    }
+    stop_on_interruption_.emplace([pid = pid_, prefix = prefix_] {
+      // SIGTERM: nginx's fast shutdown, in which the master also ends its workers (a master
+      // killed outright would leave them serving). SIGKILL if it has not ended in a second.
+      ::kill(pid, SIGTERM);
+      for (int i = 0;; ++i) {
+        int status = 0;
+        const pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD)) break;
+        if (i == 100) ::kill(pid, SIGKILL);
+        ::usleep(10'000);
+      }
+      std::error_code ec;
+      fs::remove_all(prefix, ec);
+    });
     for (int i = 0; i < 500 && !port_open(port_); ++i) {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
         std::ifstream l(log);
         std::string text((std::istreambuf_iterator<char>(l)), {});
+        stop_on_interruption_.reset();
         fs::remove_all(prefix_);
-        throw std::runtime_error("nginx exited at start: " + text);
+        throw std::runtime_error(WIFEXITED(status) && WEXITSTATUS(status) == 127 && text.empty()
+                                     ? "cannot start nginx (" + nginx + ")"
+                                     : "nginx exited at start: " + text);
       }
       std::this_thread::sleep_for(10ms);
     }
@@ -173,6 +249,7 @@ class nginx_fixture {
         std::this_thread::sleep_for(10ms);
       }
     }
+    stop_on_interruption_.reset();
     std::error_code ec;
     fs::remove_all(prefix_, ec);
   }
@@ -194,6 +271,7 @@ class nginx_fixture {
   fs::path prefix_;
   int port_ = 0;
   pid_t pid_ = -1;
+  std::optional<on_interruption> stop_on_interruption_;
 };
 
 std::size_t count_complete(const fs::path& dir, std::size_t bytes = file_bytes) {

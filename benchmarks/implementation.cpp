@@ -1,14 +1,22 @@
 #include "implementation.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "compare_scripts.hpp"
+#include "interruption.hpp"
 #include "report.hpp"
+
+extern char** environ;
 
 namespace trident::bench {
 
@@ -38,14 +46,59 @@ std::vector<figure> in_process_impl::run(const std::vector<row_spec>& rows, std:
 
 command_output run_command(const std::string& command) {
   command_output out;
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return out;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  // The default signal mask and dispositions (the run blocks its stop signals for the
+  // interruption guard), and a process group of its own, so that an interrupted run stops the
+  // shell and everything it started, and only those.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, stops;
+  sigemptyset(&none);
+  sigemptyset(&stops);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&stops, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &stops);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   const stopwatch clock;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.text.append(buf, n);
-  const int status = ::pclose(pipe);
-  out.seconds = clock.seconds();
-  out.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  pid_t pid = -1;
+  const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+  const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(pipe_fds[1]);
+  if (rc != 0) {
+    ::close(pipe_fds[0]);
+    return out;
+  }
+  {
+    // Interrupted: Ctrl-C to the group (Python's scripts then run their `finally` blocks, which
+    // free their shared memory), up to two seconds to end, then SIGKILL. This thread reaps it.
+    const on_interruption stop_it([pid] {
+      ::kill(-pid, SIGINT);
+      for (int i = 0; i < 200 && ::kill(-pid, 0) == 0; ++i) ::usleep(10'000);
+      ::kill(-pid, SIGKILL);
+    });
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(pipe_fds[0], buf, sizeof buf);
+      if (n > 0) {
+        out.text.append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        break;
+      }
+    }
+    ::close(pipe_fds[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    out.seconds = clock.seconds();
+    out.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
   return out;
 }
 
