@@ -34,6 +34,7 @@
 
 #include "bench_suites.hpp"
 #include "compare_scripts.hpp"
+#include "interruption.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
@@ -57,6 +58,7 @@ struct prepared {
   std::string name;
   std::optional<scenarios::scenario> s;
   std::string inputs_path;
+  std::optional<on_interruption> remove_inputs;  ///< An interrupted run removes the file too.
 };
 
 }  // namespace
@@ -95,6 +97,7 @@ int run_scenarios_suite(const bench_options& options) {
     atomic_file inputs(p->inputs_path, {.if_exists = atomic_file::existing::replace});
     inputs.write(std::span<const char>(p->s->peer_inputs_json.data(), p->s->peer_inputs_json.size()));
     inputs.commit();
+    p->remove_inputs.emplace([path = p->inputs_path] { std::remove(path.c_str()); });
     all.push_back(std::move(p));
   }
 
