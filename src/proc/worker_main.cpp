@@ -44,6 +44,7 @@
 #include "trident/proc/detail/attachments.hpp"
 #include "trident/proc/detail/fork_server.hpp"
 #include "trident/proc/detail/frame.hpp"
+#include "trident/proc/detail/payload_arena.hpp"
 #include "trident/proc/task.hpp"
 #include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
@@ -229,6 +230,19 @@ class ring_worker {
       } else {
         f = std::move(*entry);
       }
+      if (f.in_arena) {
+        // The payload sits in the pool's arena, mapped here since its memfd came (id 3 below).
+        try {
+          std::uint64_t offset;
+          std::uint64_t length;
+          std::memcpy(&offset, f.payload.data(), 8);
+          std::memcpy(&length, f.payload.data() + 8, 8);
+          f.payload = arena_.bytes(offset, length);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
+          return 3;
+        }
+      }
       switch (f.kind) {
         case detail::frame_kind::retire:
           publish();
@@ -236,6 +250,19 @@ class ring_worker {
           return 0;
         case detail::frame_kind::trace_on:
           start_tracing(f.id);
+          break;
+        case detail::frame_kind::channel:
+          // The payload arena, sent before the first task that uses it; mapped for good.
+          if (f.id != 3 || f.descriptor.get() < 0 || arena_.mapped()) {
+            std::fprintf(stderr, "trident worker %d: worker channel: unexpected channel frame\n", ::getpid());
+            return 3;
+          }
+          try {
+            arena_ = detail::payload_arena_view::attach(f.descriptor.get());
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
+            return 3;
+          }
           break;
         case detail::frame_kind::task:
         case detail::frame_kind::chunk: {
@@ -327,7 +354,7 @@ class ring_worker {
   bool take_socket_frames() {
     try {
       while (auto f = in_.next()) {
-        if (!f->mapping) {
+        if (!f->mapping && f->descriptor.get() < 0) {
           throw protocol_error("worker channel: an inline frame on the socket while the rings are in use");
         }
         socket_frames_.push_back(std::move(*f));
@@ -366,6 +393,7 @@ class ring_worker {
   detail::owned_fd wake_pool_;
   std::deque<detail::frame> socket_frames_;
   detail::frame_writer socket_out_;
+  detail::payload_arena_view arena_;  // the pool's payload arena, once it sent it
 };
 
 int serve(int fd, bool one_shot) {

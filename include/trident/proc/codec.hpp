@@ -92,6 +92,25 @@ class fixed_sink : public std::streambuf {
   [[nodiscard]] std::size_t written() const noexcept { return static_cast<std::size_t>(pptr() - pbase()); }
 };
 
+/// Counts what would be written, writing nothing: the size of an encoding without making it.
+class counting_sink : public std::streambuf {
+ public:
+  [[nodiscard]] std::size_t counted() const noexcept { return n_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (ch != traits_type::eof()) ++n_;
+    return ch;
+  }
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    n_ += static_cast<std::size_t>(n);
+    return n;
+  }
+
+ private:
+  std::size_t n_ = 0;
+};
+
 /// A stream per thread, pointed at a new buffer per call: constructing a std::ostream or
 /// std::istream looks up locale facets (dynamic_casts), which costs more than encoding an int.
 /// A nested use (a serialize() that encodes something itself) gets a stream of its own.
@@ -163,6 +182,34 @@ std::size_t encode_into_buffer(char* dst, std::size_t room, const T& value) {
                             std::to_string(room) + " bytes");
   }
   return sink.written();
+}
+}  // namespace detail
+
+namespace detail {
+/// The length of the encoding of `values...` (what `encode_into` would append), made by walking
+/// the values without copying their bytes.
+template <class... T>
+std::size_t encoded_size(const T&... values) {
+  counting_sink sink;
+  stream_lease<std::ostream> stream(&sink);
+  cereal::BinaryOutputArchive archive(stream.get());
+  archive(values...);
+  return sink.counted();
+}
+
+/// Encodes `values...` into exactly `room` bytes at `dst`; false if the encoding is not exactly
+/// that long (a value whose encoding changed since `encoded_size` measured it).
+template <class... T>
+bool encode_exactly(char* dst, std::size_t room, const T&... values) {
+  fixed_sink sink(dst, room);
+  stream_lease<std::ostream> stream(&sink);
+  try {
+    cereal::BinaryOutputArchive archive(stream.get());
+    archive(values...);
+  } catch (const cereal::Exception&) {
+    return false;
+  }
+  return sink.written() == room;
 }
 }  // namespace detail
 
