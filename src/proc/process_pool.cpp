@@ -139,8 +139,14 @@ struct process_pool::impl {
   explicit impl(process_pool_options o)
       : options(std::move(o)),
         spin_ns(detail::spin_budget_ns(options.workers)),
-        arena(options.payload_arena_bytes == 0 ? nullptr
-                                               : std::make_shared<detail::payload_arena>(options.payload_arena_bytes)) {}
+        arena(wants_arena(options) ? std::make_shared<detail::payload_arena>(options.payload_arena_bytes) : nullptr) {}
+
+  // An arena is mapped whole in every worker: under a tight address-space limit it would take
+  // the room the tasks need, so it is left out unless it is at most an eighth of the limit.
+  static bool wants_arena(const process_pool_options& o) noexcept {
+    if (o.payload_arena_bytes == 0) return false;
+    return o.memory_limit_bytes == 0 || o.payload_arena_bytes <= o.memory_limit_bytes / 8;
+  }
 
   process_pool_options options;
   const std::uint64_t spin_ns;  // spin budget of the I/O thread and the workers

@@ -232,6 +232,7 @@ class ring_worker {
       }
       if (f.in_arena) {
         // The payload sits in the pool's arena, mapped here since its memfd came (id 3 below).
+        std::string problem;
         try {
           std::uint64_t offset;
           std::uint64_t length;
@@ -239,8 +240,14 @@ class ring_worker {
           std::memcpy(&length, f.payload.data() + 8, 8);
           f.payload = arena_.bytes(offset, length);
         } catch (const std::exception& e) {
-          std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
-          return 3;
+          problem = e.what();
+        }
+        if (!problem.empty()) {
+          // The task fails, not the worker: a worker that cannot map the arena (an address-space
+          // limit) would otherwise be replaced, and the task resent, forever.
+          if (!fail_task(f.id, problem)) return 0;
+          tasks_.release();
+          continue;
         }
       }
       switch (f.kind) {
@@ -260,8 +267,7 @@ class ring_worker {
           try {
             arena_ = detail::payload_arena_view::attach(f.descriptor.get());
           } catch (const std::exception& e) {
-            std::fprintf(stderr, "trident worker %d: %s\n", ::getpid(), e.what());
-            return 3;
+            arena_error_ = e.what();  // its tasks fail with this (above)
           }
           break;
         case detail::frame_kind::task:
@@ -285,6 +291,17 @@ class ring_worker {
       }
       tasks_.release();
     }
+  }
+
+  /// Answers task `id` with a protocol_error saying `why`. False if the pool is gone.
+  bool fail_task(std::uint64_t id, const std::string& why) {
+    control_.running_since_ns.store(detail::steady_ns(), std::memory_order_relaxed);
+    control_.running_task.store(id, std::memory_order_release);
+    std::string error;
+    encode_into(error, std::string("trident::proc::protocol_error"), arena_error_.empty() ? why : arena_error_);
+    if (!put(detail::frame_kind::error, id, error)) return false;
+    publish();
+    return true;
   }
 
   void publish() {
@@ -394,6 +411,7 @@ class ring_worker {
   std::deque<detail::frame> socket_frames_;
   detail::frame_writer socket_out_;
   detail::payload_arena_view arena_;  // the pool's payload arena, once it sent it
+  std::string arena_error_;           // why it could not be mapped, if it could not
 };
 
 int serve(int fd, bool one_shot) {

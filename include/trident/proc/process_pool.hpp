@@ -54,7 +54,9 @@ struct process_pool_options {
   /// straight into, mapped once by the pool and each worker (docs/proc.md, "Large arguments");
   /// made when the first such argument is sent, and resident up to the most used at once while
   /// the pool lives. An argument larger than half of it, or one that finds it full for 20 ms,
-  /// goes in a memfd of its own. 0: no arena, every large argument goes in a memfd.
+  /// goes in a memfd of its own. 0: no arena, every large argument goes in a memfd. Each worker
+  /// maps all of it, so with `memory_limit_bytes` set the pool makes one only if it is at most
+  /// an eighth of that limit.
   std::size_t payload_arena_bytes = std::size_t{32} << 20;
 
   /// The number of hardware threads (at least 1).

@@ -372,3 +372,16 @@ TEST(payload_arena, a_pool_without_an_arena_sends_large_arguments_as_memfds) {
   const std::string s = pattern(3 * MiB, 9);
   EXPECT_EQ(pool.submit(digest, s).get(), digest_of(s));
 }
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+TEST(payload_arena, a_tight_memory_limit_leaves_the_arena_out_and_large_arguments_still_go) {
+  proc::process_pool tight(proc::process_pool_options{.workers = 1, .memory_limit_bytes = 128 * MiB});
+  EXPECT_EQ(tight.payload_arena(), nullptr);  // 32 MiB is more than an eighth of 128 MiB
+  const std::string s = pattern(2 * MiB, 4);
+  EXPECT_EQ(tight.submit(digest, s).get(), digest_of(s));
+  proc::process_pool roomy(proc::process_pool_options{.workers = 1, .memory_limit_bytes = 512 * MiB});
+  ASSERT_NE(roomy.payload_arena(), nullptr);
+  EXPECT_EQ(roomy.submit(digest, s).get(), digest_of(s));
+  EXPECT_GT(roomy.payload_arena()->statistics().allocations, 0u);
+}
+#endif
