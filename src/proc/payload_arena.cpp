@@ -97,7 +97,7 @@ arena_slot payload_arena::allocate(std::size_t bytes) {
   std::unique_lock lock(mutex_);
   if (!create_locked()) return {};
   auto offset = take_locked(reserved);
-  if (!offset && !stalled_ && patience_.count() > 0) {
+  if (!offset && !stalled_ && patience_.count() > 0 && std::this_thread::get_id() != never_wait_on_) {
     const auto deadline = std::chrono::steady_clock::now() + patience_;
     while (!offset) {
       if (freed_.wait_until(lock, deadline) == std::cv_status::timeout) {

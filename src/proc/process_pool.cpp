@@ -995,6 +995,7 @@ process_pool::process_pool(process_pool_options options) : impl_(std::make_uniqu
   impl_->watch_fd(impl_->wake_fd, EPOLLIN, &impl_->wake_watch);
   impl_->watch_fd(impl_->results_fd, EPOLLIN, &impl_->results_watch);
   impl_->io = std::thread([p = impl_.get()] { p->run(); });
+  if (impl_->arena) impl_->arena->never_wait_on(impl_->io.get_id());
   std::unique_lock lock(impl_->mutex);
   impl_->started_cv.wait(lock, [&] { return impl_->start_done; });
   if (!impl_->start_error.empty()) {

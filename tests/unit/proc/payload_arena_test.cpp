@@ -184,6 +184,19 @@ TEST(payload_arena, a_full_arena_hands_a_slot_to_a_waiter_when_one_is_freed) {
   EXPECT_TRUE(c);
 }
 
+TEST(payload_arena, the_pools_own_thread_never_waits_for_a_slot) {
+  // The I/O thread frees the slots: waiting there for one (a continuation that submits to its
+  // own pool) could only time out. With a minute of patience, a wait would outlast the test's
+  // time limit.
+  auto arena = std::make_shared<payload_arena>(4 * MiB, std::chrono::minutes(1));
+  arena->never_wait_on(std::this_thread::get_id());
+  auto a = arena->allocate(2 * MiB);
+  auto b = arena->allocate(2 * MiB);
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(arena->allocate(MiB));
+  EXPECT_EQ(arena->statistics().refusals, 1u);
+}
+
 TEST(payload_arena, a_ring_entry_names_its_place_in_the_arena) {
   using namespace proc::detail;
   int fd = -1;

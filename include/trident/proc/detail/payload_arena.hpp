@@ -23,7 +23,8 @@
 /// When the arena has no room, `allocate` waits (at most `patience`) for a job to finish, then
 /// gives up and the payload takes the memfd route: never a deadlock, even if the tasks that hold
 /// the arena wait for the caller. After a wait that timed out it does not wait again until a
-/// slot is freed, so a stuck pool costs one `patience`, not one per payload.
+/// slot is freed, so a stuck pool costs one `patience`, not one per payload. The pool's I/O
+/// thread, which frees the slots, never waits (`never_wait_on`).
 ///
 /// Nothing outlives the pool's processes: the memfd has no name, and it is freed when the pool
 /// and its workers (which die with the pool) have closed and unmapped it.
@@ -40,6 +41,7 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 namespace trident::proc::detail {
 
@@ -93,6 +95,12 @@ class payload_arena : public std::enable_shared_from_this<payload_arena> {
   /// only for jobs that hold a slot, which were allocated after it was set.
   [[nodiscard]] int fd() const noexcept { return fd_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  /// A thread that must never wait in `allocate`: the pool's I/O thread, which frees the slots
+  /// (a continuation it runs may submit to its own pool). Set once, before any allocation.
+  void never_wait_on(std::thread::id thread) {
+    const std::lock_guard lock(mutex_);
+    never_wait_on_ = thread;
+  }
 
   struct statistics_t {
     std::size_t bytes_in_use = 0;  ///< Reserved by live slots (whole pages).
@@ -110,6 +118,7 @@ class payload_arena : public std::enable_shared_from_this<payload_arena> {
 
   const std::size_t capacity_;
   const std::chrono::milliseconds patience_;
+  std::thread::id never_wait_on_;
   mutable std::mutex mutex_;
   std::condition_variable freed_;
   int fd_ = -1;
