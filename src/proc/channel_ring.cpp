@@ -70,8 +70,22 @@ ring_writer::ring_writer(char* data, std::atomic<std::uint64_t>* head, std::atom
   head_cache_ = head->load(std::memory_order_acquire);
 }
 
+bool ring_writer::try_add_arena(frame_kind kind, std::uint64_t id, std::uint64_t offset, std::uint64_t length,
+                                std::size_t reserve) noexcept {
+  char reference[arena_reference_size];
+  std::memcpy(reference, &offset, 8);
+  std::memcpy(reference + 8, &length, 8);
+  return add(kind, flag_arena, id, std::string_view(reference, sizeof reference), reserve);
+}
+
 bool ring_writer::try_add(frame_kind kind, std::uint64_t id, std::string_view payload, bool on_socket,
                           std::size_t reserve) noexcept {
+  return add(kind, on_socket ? flag_shm : 0, id, payload, reserve);
+}
+
+bool ring_writer::add(frame_kind kind, std::uint8_t flags, std::uint64_t id, std::string_view payload,
+                      std::size_t reserve) noexcept {
+  const bool on_socket = (flags & flag_shm) != 0;
   const std::uint64_t size = entry_size(payload.size(), on_socket);
   const std::uint64_t offset = local_tail_ % ring_capacity;
   const std::uint64_t to_end = ring_capacity - offset;
@@ -89,8 +103,7 @@ bool ring_writer::try_add(frame_kind kind, std::uint64_t id, std::string_view pa
     local_tail_ += skip;
   }
   char* at = data_ + local_tail_ % ring_capacity;
-  const header h{frame_magic, static_cast<std::uint8_t>(kind), static_cast<std::uint8_t>(on_socket ? flag_shm : 0), 0,
-                 id, payload.size()};
+  const header h{frame_magic, static_cast<std::uint8_t>(kind), flags, 0, id, payload.size()};
   std::memcpy(at, &h, sizeof h);
   if (!on_socket && !payload.empty()) std::memcpy(at + sizeof h, payload.data(), payload.size());
   local_tail_ += size;
@@ -152,8 +165,12 @@ std::optional<frame> ring_reader::next() {
     if (h.kind < static_cast<std::uint8_t>(frame_kind::hello) || h.kind > static_cast<std::uint8_t>(frame_kind::channel)) {
       corrupt("unknown frame kind");
     }
-    if ((h.flags & ~flag_shm) != 0 || h.zero != 0) corrupt("reserved header bits set");
+    if ((h.flags & ~(flag_shm | flag_arena)) != 0 || h.flags == (flag_shm | flag_arena) || h.zero != 0) {
+      corrupt("reserved header bits set");
+    }
     const bool on_socket = (h.flags & flag_shm) != 0;
+    const bool in_arena = (h.flags & flag_arena) != 0;
+    if (in_arena && h.size != arena_reference_size) corrupt("arena reference of the wrong size");
     if (on_socket ? h.size > max_shm_payload : h.size > max_inline_payload) corrupt("frame length out of range");
     const std::uint64_t size = entry_size(on_socket ? 0 : static_cast<std::size_t>(h.size), on_socket);
     if (size > to_end) corrupt("entry runs past the end of the ring");
@@ -162,6 +179,7 @@ std::optional<frame> ring_reader::next() {
     f.kind = static_cast<frame_kind>(h.kind);
     f.id = h.id;
     f.on_socket = on_socket;
+    f.in_arena = in_arena;
     if (!on_socket) f.payload = std::string_view(data_ + offset + frame_header_size, static_cast<std::size_t>(h.size));
     local_head_ += size;
     return f;

@@ -11,6 +11,12 @@
 // while tasks are in flight. The socket stays for memfd payloads (a ring entry marks their
 // place), the handshake, and end of file.
 //
+// Large arguments (detail/payload_arena.hpp): a caller encodes them straight into the pool's
+// payload arena; before a worker's first such task this thread sends it the arena's memfd (a
+// `channel` frame, id 3, its ring entry marking its place), and the task's ring entry names the
+// payload's place in the arena. The job keeps its slot until it is destroyed, so a job resent
+// after a crash still finds its bytes there.
+//
 // Direct path: at the end of a round with nothing queued, an idle worker is lent to callers
 // (`lend`); the first lone `submit` writes its job into that worker's ring itself and leaves the
 // job in `lent_job`; this thread takes it in as in flight (`take_back_lent`) when the result
@@ -125,14 +131,27 @@ struct process_pool::impl {
     bool ring_broken = false;
     bool tasks_full = false;  // in this dispatch round
     bool lent = false;        // lent to callers for the direct path (`lend`): hands off its task ring
+    bool has_arena = false;   // the payload arena's memfd is on its way to (or with) the worker
     watch sock_watch{this, false};
     watch pid_watch{this, true};
   };
 
-  explicit impl(process_pool_options o) : options(std::move(o)), spin_ns(detail::spin_budget_ns(options.workers)) {}
+  explicit impl(process_pool_options o)
+      : options(std::move(o)),
+        spin_ns(detail::spin_budget_ns(options.workers)),
+        arena(wants_arena(options) ? std::make_shared<detail::payload_arena>(options.payload_arena_bytes) : nullptr) {}
+
+  // An arena is mapped whole in every worker: under a tight address-space limit it would take
+  // the room the tasks need, so it is left out unless it is at most an eighth of the limit.
+  static bool wants_arena(const process_pool_options& o) noexcept {
+    if (o.payload_arena_bytes == 0) return false;
+    return o.memory_limit_bytes == 0 || o.payload_arena_bytes <= o.memory_limit_bytes / 8;
+  }
 
   process_pool_options options;
   const std::uint64_t spin_ns;  // spin budget of the I/O thread and the workers
+  // Large arguments are encoded into it by the callers (its own mutex); null if the options say none.
+  const std::shared_ptr<detail::payload_arena> arena;
 
   // Shared with user threads.
   mutable std::mutex mutex;
@@ -225,7 +244,7 @@ struct process_pool::impl {
   // Returns false, keeping the job, where it must take the ordinary way (its payload is a
   // memfd, it has a timeout, the ring is full).
   bool try_direct(std::unique_ptr<detail::pool_job>& job) {
-    if (lent == nullptr || job->payload_fd >= 0 || job->timeout.count() > 0) return false;
+    if (lent == nullptr || job->payload_fd >= 0 || job->arena || job->timeout.count() > 0) return false;
     worker& w = *lent;
     if (!job->claim()) return false;  // cancelled already: the I/O thread counts it
     job->claimed = true;
@@ -727,6 +746,22 @@ struct process_pool::impl {
       const int payload = copies.front();
       copies.erase(copies.begin());
       w.writer.add_fd(job->kind, id, payload, job->payload_size, std::move(copies));
+    } else if (job->arena) {
+      if (!w.has_arena) {
+        // The arena's memfd first, once per worker; it stays mapped there.
+        detail::owned_fd copy(::fcntl(job->arena.arena()->fd(), F_DUPFD_CLOEXEC, 0));
+        if (copy.get() < 0) {
+          const int e = errno;
+          move_tasks(&task_counts::queued, &task_counts::completed);  // finished, with this exception
+          job->fail(std::make_exception_ptr(std::system_error(e, std::generic_category(), "dup of the payload arena")));
+          job.reset();
+          return true;
+        }
+        if (!w.tasks.try_add(detail::frame_kind::channel, 3, {}, true, control_reserve)) return false;
+        w.writer.add_fd(detail::frame_kind::channel, 3, copy.release(), job->arena.arena()->capacity());
+        w.has_arena = true;
+      }
+      if (!w.tasks.try_add_arena(job->kind, id, job->arena.offset(), job->arena.size(), control_reserve)) return false;
     } else if (!w.tasks.try_add(job->kind, id, job->payload, false, control_reserve)) {
       return false;
     }
@@ -960,6 +995,7 @@ process_pool::process_pool(process_pool_options options) : impl_(std::make_uniqu
   impl_->watch_fd(impl_->wake_fd, EPOLLIN, &impl_->wake_watch);
   impl_->watch_fd(impl_->results_fd, EPOLLIN, &impl_->results_watch);
   impl_->io = std::thread([p = impl_.get()] { p->run(); });
+  if (impl_->arena) impl_->arena->never_wait_on(impl_->io.get_id());
   std::unique_lock lock(impl_->mutex);
   impl_->started_cv.wait(lock, [&] { return impl_->start_done; });
   if (!impl_->start_error.empty()) {
@@ -1028,6 +1064,8 @@ void process_pool::terminate() {
 }
 
 std::size_t process_pool::size() const noexcept { return impl_->options.workers; }
+
+detail::payload_arena* process_pool::payload_arena() const noexcept { return impl_->arena.get(); }
 
 process_pool_statistics process_pool::statistics() const {
   process_pool_statistics s;

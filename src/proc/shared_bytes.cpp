@@ -78,6 +78,10 @@ attachment_sink::~attachment_sink() {
 }
 
 std::optional<std::uint32_t> attachment_sink::add(int fd) {
+  if (count_only_) {
+    if (counted_ >= max_shared_per_message) return std::nullopt;
+    return static_cast<std::uint32_t>(counted_++);
+  }
   if (fds_.size() >= max_shared_per_message) return std::nullopt;
   const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) throw std::system_error(errno, std::generic_category(), "dup of a shared_bytes descriptor");

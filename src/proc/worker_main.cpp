@@ -44,6 +44,7 @@
 #include "trident/proc/detail/attachments.hpp"
 #include "trident/proc/detail/fork_server.hpp"
 #include "trident/proc/detail/frame.hpp"
+#include "trident/proc/detail/payload_arena.hpp"
 #include "trident/proc/task.hpp"
 #include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
@@ -229,6 +230,26 @@ class ring_worker {
       } else {
         f = std::move(*entry);
       }
+      if (f.in_arena) {
+        // The payload sits in the pool's arena, mapped here since its memfd came (id 3 below).
+        std::string problem;
+        try {
+          std::uint64_t offset;
+          std::uint64_t length;
+          std::memcpy(&offset, f.payload.data(), 8);
+          std::memcpy(&length, f.payload.data() + 8, 8);
+          f.payload = arena_.bytes(offset, length);
+        } catch (const std::exception& e) {
+          problem = e.what();
+        }
+        if (!problem.empty()) {
+          // The task fails, not the worker: a worker that cannot map the arena (an address-space
+          // limit) would otherwise be replaced, and the task resent, forever.
+          if (!fail_task(f.id, problem)) return 0;
+          tasks_.release();
+          continue;
+        }
+      }
       switch (f.kind) {
         case detail::frame_kind::retire:
           publish();
@@ -236,6 +257,18 @@ class ring_worker {
           return 0;
         case detail::frame_kind::trace_on:
           start_tracing(f.id);
+          break;
+        case detail::frame_kind::channel:
+          // The payload arena, sent before the first task that uses it; mapped for good.
+          if (f.id != 3 || f.descriptor.get() < 0 || arena_.mapped()) {
+            std::fprintf(stderr, "trident worker %d: worker channel: unexpected channel frame\n", ::getpid());
+            return 3;
+          }
+          try {
+            arena_ = detail::payload_arena_view::attach(f.descriptor.get());
+          } catch (const std::exception& e) {
+            arena_error_ = e.what();  // its tasks fail with this (above)
+          }
           break;
         case detail::frame_kind::task:
         case detail::frame_kind::chunk: {
@@ -258,6 +291,17 @@ class ring_worker {
       }
       tasks_.release();
     }
+  }
+
+  /// Answers task `id` with a protocol_error saying `why`. False if the pool is gone.
+  bool fail_task(std::uint64_t id, const std::string& why) {
+    control_.running_since_ns.store(detail::steady_ns(), std::memory_order_relaxed);
+    control_.running_task.store(id, std::memory_order_release);
+    std::string error;
+    encode_into(error, std::string("trident::proc::protocol_error"), arena_error_.empty() ? why : arena_error_);
+    if (!put(detail::frame_kind::error, id, error)) return false;
+    publish();
+    return true;
   }
 
   void publish() {
@@ -327,7 +371,7 @@ class ring_worker {
   bool take_socket_frames() {
     try {
       while (auto f = in_.next()) {
-        if (!f->mapping) {
+        if (!f->mapping && f->descriptor.get() < 0) {
           throw protocol_error("worker channel: an inline frame on the socket while the rings are in use");
         }
         socket_frames_.push_back(std::move(*f));
@@ -366,6 +410,8 @@ class ring_worker {
   detail::owned_fd wake_pool_;
   std::deque<detail::frame> socket_frames_;
   detail::frame_writer socket_out_;
+  detail::payload_arena_view arena_;  // the pool's payload arena, once it sent it
+  std::string arena_error_;           // why it could not be mapped, if it could not
 };
 
 int serve(int fd, bool one_shot) {

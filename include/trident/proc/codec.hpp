@@ -47,6 +47,7 @@
     archive(__VA_ARGS__);                   \
   }
 
+
 namespace trident::proc {
 
 /// Whether values of `T` can cross a process boundary through the codec.
@@ -64,6 +65,39 @@ class view_buf : public std::streambuf {
     char* p = const_cast<char*>(bytes.data());
     setg(p, p, p + bytes.size());
   }
+  /// The bytes not read yet.
+  [[nodiscard]] std::string_view unread() const noexcept {
+    return {gptr(), static_cast<std::size_t>(egptr() - gptr())};
+  }
+  /// Marks `n` more bytes read. Assumes `n <= unread().size()`.
+  void skip(std::size_t n) noexcept { setg(eback(), gptr() + n, egptr()); }
+};
+
+/// The archive `decode` reads on this thread and the bytes under it, so that a `std::string`
+/// is copied straight out of them (cereal's own load resizes it first, which zeroes it: a
+/// second pass over a large argument). Nested decodes restore the outer one.
+struct direct_source {
+  const cereal::BinaryInputArchive* archive = nullptr;
+  view_buf* bytes = nullptr;
+};
+inline direct_source& current_direct_source() noexcept {
+  thread_local direct_source source;
+  return source;
+}
+
+/// Makes (archive, bytes) the thread's direct source while it lives; restores the outer one.
+class direct_source_scope {
+ public:
+  direct_source_scope(const cereal::BinaryInputArchive& archive, view_buf& bytes) noexcept
+      : outer_(current_direct_source()) {
+    current_direct_source() = {&archive, &bytes};
+  }
+  direct_source_scope(const direct_source_scope&) = delete;
+  direct_source_scope& operator=(const direct_source_scope&) = delete;
+  ~direct_source_scope() { current_direct_source() = outer_; }
+
+ private:
+  direct_source outer_;
 };
 
 /// Appends to a std::string without the stringstream's own copy.
@@ -90,6 +124,25 @@ class fixed_sink : public std::streambuf {
  public:
   fixed_sink(char* dst, std::size_t room) { setp(dst, dst + room); }
   [[nodiscard]] std::size_t written() const noexcept { return static_cast<std::size_t>(pptr() - pbase()); }
+};
+
+/// Counts what would be written, writing nothing: the size of an encoding without making it.
+class counting_sink : public std::streambuf {
+ public:
+  [[nodiscard]] std::size_t counted() const noexcept { return n_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (ch != traits_type::eof()) ++n_;
+    return ch;
+  }
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    n_ += static_cast<std::size_t>(n);
+    return n;
+  }
+
+ private:
+  std::size_t n_ = 0;
 };
 
 /// A stream per thread, pointed at a new buffer per call: constructing a std::ostream or
@@ -133,6 +186,32 @@ class stream_lease {
 
 }  // namespace detail
 
+}  // namespace trident::proc
+
+namespace cereal {
+/// `std::string` from the archive `trident::proc::decode` reads: one copy out of the message,
+/// with no zeroing first; from any other binary archive, as cereal does it. Same encoding.
+inline void load(BinaryInputArchive& archive, std::string& str) {
+  size_type size = 0;
+  archive(make_size_tag(size));
+  auto& source = trident::proc::detail::current_direct_source();
+  if (source.archive == &archive) {
+    const std::string_view unread = source.bytes->unread();
+    if (size > unread.size()) {
+      throw Exception("Failed to read " + std::to_string(size) + " bytes from input stream! Read " +
+                      std::to_string(unread.size()));
+    }
+    str.assign(unread.data(), static_cast<std::size_t>(size));
+    source.bytes->skip(static_cast<std::size_t>(size));
+    return;
+  }
+  str.resize(static_cast<std::size_t>(size));
+  archive(binary_data(str.data(), static_cast<std::size_t>(size)));
+}
+}  // namespace cereal
+
+namespace trident::proc {
+
 /// Appends the encoding of `values...` to `out`.
 template <class... T>
 void encode_into(std::string& out, const T&... values) {
@@ -166,6 +245,34 @@ std::size_t encode_into_buffer(char* dst, std::size_t room, const T& value) {
 }
 }  // namespace detail
 
+namespace detail {
+/// The length of the encoding of `values...` (what `encode_into` would append), made by walking
+/// the values without copying their bytes.
+template <class... T>
+std::size_t encoded_size(const T&... values) {
+  counting_sink sink;
+  stream_lease<std::ostream> stream(&sink);
+  cereal::BinaryOutputArchive archive(stream.get());
+  archive(values...);
+  return sink.counted();
+}
+
+/// Encodes `values...` into exactly `room` bytes at `dst`; false if the encoding is not exactly
+/// that long (a value whose encoding changed since `encoded_size` measured it).
+template <class... T>
+bool encode_exactly(char* dst, std::size_t room, const T&... values) {
+  fixed_sink sink(dst, room);
+  stream_lease<std::ostream> stream(&sink);
+  try {
+    cereal::BinaryOutputArchive archive(stream.get());
+    archive(values...);
+  } catch (const cereal::Exception&) {
+    return false;
+  }
+  return sink.written() == room;
+}
+}  // namespace detail
+
 /// The encoding of `value`.
 template <class T>
 std::string encode(const T& value) {
@@ -186,6 +293,7 @@ std::remove_cv_t<T> decode(std::string_view bytes) {
   std::remove_cv_t<T> value{};
   try {
     cereal::BinaryInputArchive archive(stream.get());
+    const detail::direct_source_scope reading(archive, buf);
     archive(value);
   } catch (const cereal::Exception& e) {
     throw protocol_error(std::string("cannot decode value: ") + e.what());

@@ -50,6 +50,14 @@ struct process_pool_options {
   /// one of these prefixes is left out of their environment (the cluster layer withholds the
   /// MPI launcher's `OMPI_` and `PMIX_`, so that a worker never takes itself for an MPI rank).
   std::vector<std::string> withheld_environment{};
+  /// Bytes of shared memory that large task arguments (64 KiB or more encoded) are encoded
+  /// straight into, mapped once by the pool and each worker (docs/proc.md, "Large arguments");
+  /// made when the first such argument is sent, and resident up to the most used at once while
+  /// the pool lives. An argument larger than half of it, or one that finds it full for 20 ms,
+  /// goes in a memfd of its own. 0: no arena, every large argument goes in a memfd. Each worker
+  /// maps all of it, so with `memory_limit_bytes` set the pool makes one only if it is at most
+  /// an eighth of that limit.
+  std::size_t payload_arena_bytes = std::size_t{32} << 20;
 
   /// The number of hardware threads (at least 1).
   static std::size_t default_worker_count() noexcept;
@@ -301,6 +309,8 @@ class process_pool {
   /// For Trident's own layers: queues a job built by a typed front end.
   void enqueue(std::unique_ptr<detail::pool_job> job);
   void enqueue_all(std::vector<std::unique_ptr<detail::pool_job>> jobs);
+  /// The shared memory large arguments are encoded into (null if `payload_arena_bytes` is 0).
+  [[nodiscard]] detail::payload_arena* payload_arena() const noexcept;
 
   /// One chunk of `fn` over `items[first, first + n)` as a job.
   template <class R, class P, class It>
@@ -314,8 +324,7 @@ class process_pool {
     job->kind = detail::frame_kind::chunk;
     job->task_name = detail::task_name_of(reinterpret_cast<detail::any_fn>(fn));
     detail::begin_payload(job->payload, job->task_name);
-    detail::encode_arguments(*job, args);
-    detail::spill_large_payload(*job);
+    detail::encode_task_arguments(*job, payload_arena(), args);
     auto f = job->take_future();
     if (batch != nullptr) {
       batch->push_back(std::move(job));
@@ -328,16 +337,21 @@ class process_pool {
  private:
   struct impl;
 
-  /// A job running `fn(args...)`, its arguments encoded, large ones moved to shared memory.
+  /// A job running `fn(args...)`, its arguments encoded, large ones into shared memory. The
+  /// arguments are encoded one by one, which makes the same bytes as their tuple, so that an
+  /// argument that already has its parameter's type is encoded without a copy of it first.
   template <class R, class... P, class... Args>
-  static std::unique_ptr<detail::typed_job<R>> make_job(R (*fn)(P...), Args&&... args) {
+  std::unique_ptr<detail::typed_job<R>> make_job(R (*fn)(P...), Args&&... args) {
     static_assert(sizeof...(P) == sizeof...(Args), "submit: wrong number of arguments for the task");
-    using args_t = std::tuple<std::decay_t<P>...>;
     auto job = std::make_unique<detail::typed_job<R>>();
     job->task_name = detail::task_name_of(reinterpret_cast<detail::any_fn>(fn));
     detail::begin_payload(job->payload, job->task_name);
-    detail::encode_arguments(*job, args_t(std::forward<Args>(args)...));
-    detail::spill_large_payload(*job);
+    if constexpr (sizeof...(P) == 0) {
+      detail::encode_task_arguments(*job, nullptr, std::tuple<>());
+    } else {
+      detail::encode_task_arguments(*job, payload_arena(),
+                                    detail::as_parameter<std::decay_t<P>>(std::forward<Args>(args))...);
+    }
     return job;
   }
 

@@ -11,6 +11,7 @@
 /// while the task's arguments are decoded; `map_attached_bytes` maps the one at an index.
 /// Nested scopes restore the outer one. Without a scope, `shared_bytes` travels by value.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -24,6 +25,9 @@ namespace trident::proc::detail {
 class attachment_sink {
  public:
   attachment_sink() = default;
+  /// `count_only`: takes no copies, only counts the descriptors (to learn whether a message
+  /// has any before encoding it for real).
+  explicit attachment_sink(bool count_only) noexcept : count_only_(count_only) {}
   attachment_sink(const attachment_sink&) = delete;
   attachment_sink& operator=(const attachment_sink&) = delete;
   ~attachment_sink();  ///< Closes the copies nobody took.
@@ -33,6 +37,8 @@ class attachment_sink {
   std::optional<std::uint32_t> add(int fd);
   /// The copies, in index order; the caller owns (closes) them.
   [[nodiscard]] std::vector<int> take() noexcept;
+  /// How many descriptors were added (taken or, with `count_only`, counted).
+  [[nodiscard]] std::size_t added() const noexcept { return count_only_ ? counted_ : fds_.size(); }
 
   class scope {
    public:
@@ -47,6 +53,8 @@ class attachment_sink {
 
  private:
   std::vector<int> fds_;
+  bool count_only_ = false;
+  std::size_t counted_ = 0;
 };
 
 /// The descriptors that came with one task frame, for decoding its arguments. Does not own them.

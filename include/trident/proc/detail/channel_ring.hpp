@@ -11,7 +11,8 @@
 /// writer leaves a pad entry (kind 0) or, with under a header's room left, nothing, and the
 /// reader skips to the start. An entry with `flag_shm` carries no payload: its payload is the
 /// next frame on the socket (a memfd frame), so large payloads keep their memfd route and their
-/// place in the order.
+/// place in the order. An entry with `flag_arena` carries (offset, length) of its payload in the
+/// pool's payload arena (payload_arena.hpp) instead of the payload.
 ///
 /// Publication: the writer copies many entries, then stores the tail once (release); the reader
 /// loads the tail (acquire), reads, and stores its head once it no longer needs the bytes. A
@@ -98,6 +99,9 @@ class ring_writer {
   /// Assumes `payload.size() <= max_inline_payload`.
   bool try_add(frame_kind kind, std::uint64_t id, std::string_view payload, bool on_socket = false,
                std::size_t reserve = 0) noexcept;
+  /// Like `try_add`, for a payload that sits at [offset, offset + length) of the payload arena.
+  bool try_add_arena(frame_kind kind, std::uint64_t id, std::uint64_t offset, std::uint64_t length,
+                     std::size_t reserve = 0) noexcept;
   /// Makes the frames added so far visible to the reader; returns whether there were any.
   bool publish() noexcept;
   /// Whether the reader has consumed everything published.
@@ -106,6 +110,9 @@ class ring_writer {
   void add_raw_for_testing(std::string_view bytes) noexcept;
 
  private:
+  /// `flags`: 0, `flag_shm` (the payload is not copied in, only its length) or `flag_arena`.
+  bool add(frame_kind kind, std::uint8_t flags, std::uint64_t id, std::string_view payload, std::size_t reserve) noexcept;
+
   char* data_ = nullptr;
   std::atomic<std::uint64_t>* head_ = nullptr;
   std::atomic<std::uint64_t>* tail_ = nullptr;
@@ -121,7 +128,8 @@ class ring_reader {
   ring_reader(const char* data, std::atomic<std::uint64_t>* head, std::atomic<std::uint64_t>* tail) noexcept;
 
   /// The next published frame, or nullopt. Its payload points into the ring and stays valid
-  /// until `release`. An entry with `on_socket` set has no payload here. Throws `protocol_error`
+  /// until `release`. An entry with `on_socket` set has no payload here; one with `in_arena` has
+  /// its (offset, length) as payload. Throws `protocol_error`
   /// if the bytes are not a frame (the ring is unusable afterwards).
   std::optional<frame> next();
   /// Gives the bytes of every frame returned so far back to the writer.

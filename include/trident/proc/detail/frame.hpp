@@ -11,6 +11,9 @@
 /// nothing is ever created under /dev/shm and nothing outlives the two processes. A `flag_shm`
 /// frame may bring `attachments` more descriptors in the same message, after the payload's:
 /// the `shared_bytes` among a task's arguments (attachments.hpp). Other frames have none.
+/// With `flag_arena` (task ring entries only, channel_ring.hpp), the payload is 16 bytes, u64
+/// offset | u64 length, naming where the real payload sits in the pool's payload arena
+/// (payload_arena.hpp), which the worker has mapped.
 
 #include <cstddef>
 #include <cstdint>
@@ -36,12 +39,15 @@ enum class frame_kind : std::uint8_t {
                     ///< last such frame, packed by `trace::take_spans_for_parent`.
   channel = 9,      ///< parent -> pool worker, with a descriptor (`flag_shm`, not mapped): id 0 the
                     ///< shared-memory channel (size: its length, channel_ring.hpp), id 1 the
-                    ///< eventfd that wakes the worker, id 2 the eventfd that wakes the pool.
+                    ///< eventfd that wakes the worker, id 2 the eventfd that wakes the pool,
+                    ///< id 3 (later, when first needed) the pool's payload arena.
 };
 
 inline constexpr std::uint32_t frame_magic = 0x31445254;  // "TRD1"
 inline constexpr std::size_t frame_header_size = 24;
 inline constexpr std::uint8_t flag_shm = 1;
+inline constexpr std::uint8_t flag_arena = 2;
+inline constexpr std::size_t arena_reference_size = 16;
 inline constexpr std::size_t shm_threshold = 64 * 1024;
 /// Inline payloads are bounded; anything larger must come as a memfd (a size above this in an
 /// inline frame means the stream is corrupt, not that a gigantic frame is on its way).
@@ -95,6 +101,7 @@ struct frame {
   owned_fd descriptor;     ///< A `channel` frame's descriptor.
   std::vector<owned_fd> attachments;  ///< Descriptors that came with a `flag_shm` payload.
   bool on_socket = false;  ///< A ring entry whose payload is the next memfd frame on the socket.
+  bool in_arena = false;   ///< A ring entry whose payload is (offset, length) in the payload arena.
 };
 
 /// Splits a byte stream (plus the descriptors that came with it) into frames.
