@@ -5,9 +5,7 @@
 // a free slot, which these tests see as a consumer or producer whose generous deadline ran out.
 
 #include <gtest/gtest.h>
-#include <sched.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,7 +34,6 @@ struct report {
   std::atomic<std::uint64_t> count{0};
   std::atomic<std::uint64_t> sum{0};
   std::atomic<std::uint64_t> stuck{0};     // waits that ran out a deadline no live peer should reach
-  std::atomic<std::uint64_t> sleeps{0};    // voluntary context switches (ru_nvcsw) while receiving
 };
 
 /// `n` zeroed reports in an anonymous shared mapping, so that forked children can fill them.
@@ -201,66 +198,6 @@ TEST(proc_queue_wakeups, puts_and_gets_whose_deadlines_keep_expiring_lose_nothin
                  .timed_step = std::chrono::microseconds(200)});
     if (HasFailure()) return;
   }
-}
-
-/// The first CPU this process may run on.
-int first_allowed_cpu() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) != 0) return -1;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) return cpu;
-  }
-  return -1;
-}
-
-bool pin_to(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  return ::sched_setaffinity(0, sizeof set, &set) == 0;
-}
-
-TEST(proc_queue_wakeups, a_consumer_sharing_one_core_with_its_producer_hands_the_core_over_instead_of_sleeping) {
-  // Producer and consumer pinned to one core, as a child often stays on its parent's core on a
-  // busy machine. A waiter that spun on the core would keep the other side off it for its whole
-  // budget and then sleep, so the consumer would sleep about once per ring-full of messages
-  // (20,000 / 64 = 312 times); one that yields hands the core over and the two take turns
-  // filling and draining the ring without sleeping. Only preemption by other processes (a
-  // budget that runs out while another program has the core) makes the consumer sleep then.
-  // No timing is measured: the count of sleeps is what differs.
-  constexpr std::uint64_t messages = 20'000;
-  const int cpu = first_allowed_cpu();
-  ASSERT_GE(cpu, 0);
-  shm_ring ring(64, sizeof(std::uint64_t));
-  shared_reports reports(1);
-  report& r = reports[0];
-  const pid_t consumer = fork_child([&ring, &r, cpu] {
-    if (!pin_to(cpu)) return 3;
-    std::string out;
-    const auto deadline = clock_type::now() + hang_bound;
-    if (!ring.get(out, &deadline)) return 2;  // the first: the producer has started
-    rusage before{};
-    ::getrusage(RUSAGE_SELF, &before);
-    std::uint64_t n = 1;
-    while (ring.get(out, &deadline)) ++n;
-    rusage after{};
-    ::getrusage(RUSAGE_SELF, &after);
-    r.count.store(n);
-    r.sleeps.store(static_cast<std::uint64_t>(after.ru_nvcsw - before.ru_nvcsw));
-    return 0;
-  });
-  const pid_t producer = fork_child([&ring, cpu] {
-    if (!pin_to(cpu)) return 3;
-    for (std::uint64_t i = 0; i < messages; ++i) ring.put(encode(i), nullptr);
-    ring.close();
-    return 0;
-  });
-  const auto give_up = clock_type::now() + 3 * hang_bound;
-  ASSERT_EQ(reap_or_kill(producer, give_up), 0);
-  ASSERT_EQ(reap_or_kill(consumer, give_up), 0);
-  EXPECT_EQ(r.count.load(), messages);
-  EXPECT_LT(r.sleeps.load(), messages / 64 / 4) << "the consumer slept about once per ring-full";
 }
 
 }  // namespace

@@ -64,8 +64,8 @@ void inject_ring_fault(ring_fault_point point, std::uint64_t nth) noexcept;
 /// processes sharing a ring must share a pid namespace (children by fork or spawn do).
 ///
 /// Waiting uses two futex sequence words without FUTEX_PRIVATE_FLAG, so a `put` in one process
-/// wakes a `get` blocked in another. A waiter first looks for at most `spin_budget`, yielding
-/// its core between looks, then registers and sleeps; a put or get makes a system call only when someone sleeps. Nothing
+/// wakes a `get` blocked in another. A waiter first spins for at most `spin_budget`, then
+/// registers and sleeps; a put or get makes a system call only when someone sleeps. Nothing
 /// polls, except a waiter stuck behind a claimed slot, which looks every
 /// `stall_check_interval` whether the claimer still lives.
 ///
@@ -81,11 +81,13 @@ class shm_ring {
   shm_ring& operator=(const shm_ring&) = delete;
   ~shm_ring();
 
-  /// How long a waiter looks for the other side, yielding the CPU between looks
-  /// (sched_yield), before it registers and sleeps: a producer in another process is often a
-  /// few microseconds from its next put, and on the same core as the waiter, which the yield
-  /// lets it use.
-  static constexpr std::chrono::microseconds spin_budget{10};
+  /// How long a waiter spins (with `pause`; not at all with one CPU online) before it
+  /// registers and sleeps: a producer running in another process is well under a microsecond
+  /// from its next put, and one that is not running will not come sooner for a longer spin.
+  static constexpr std::chrono::microseconds spin_budget{2};
+  /// How long a waiter behind a claimed slot spins before it sleeps: the claimer is running
+  /// and a few microseconds from publishing (or releasing) it.
+  static constexpr std::chrono::microseconds claim_spin_budget{10};
   /// How often a waiter stuck behind a claimed, unfinished slot checks that its claimer lives.
   static constexpr std::chrono::milliseconds stall_check_interval{2};
 
