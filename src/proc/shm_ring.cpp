@@ -50,8 +50,9 @@
 // watcher and any blocked call do.
 //
 // Waiting. `not_empty` and `not_full` are futex sequence words, `*_waiters` count sleepers. A
-// waiter first spins on the slot that blocks it for at most `spin_budget` (no registration, so
-// nobody needs to wake it), then reads the word, registers (`*_waiters`, seq_cst), re-checks
+// waiter first spins on the slot that blocks it for at most `spin_budget` (`claim_spin_budget`
+// behind a claim; no registration, so nobody needs to wake it; `spin_for_change` says why the
+// budgets differ), then reads the word, registers (`*_waiters`, seq_cst), re-checks
 // the slot and `closed`, and only if nothing changed sleeps in FUTEX_WAIT_BITSET (absolute
 // CLOCK_MONOTONIC deadline, *shared* futex: keyed by the page, not the process) on the value it
 // read before re-checking. A producer publishes (seq_cst store), then reads `empty_waiters`
@@ -467,17 +468,33 @@ struct stall_watch {
   }
 };
 
-/// Spins (with `pause`) for at most `spin_budget`, until the slot that blocked `p` changes or
-/// the ring's `closed` differs from `was_closed`.
+/// Spins (with `pause`) until the slot that blocked `p` changes or the ring's `closed` differs
+/// from `was_closed`: for at most `claim_spin_budget` behind a claim, `spin_budget` on an empty
+/// or full ring; not at all on a machine with one CPU online, where the other side cannot act
+/// while this one spins.
+///
+/// Why the two budgets: behind a claim the claimer is running, a few microseconds from
+/// publishing (a 64 KiB copy takes about that long). On an empty or full ring the other side is
+/// either running on another core, and then well under a microsecond from its next step, or not
+/// running (descheduled, or waiting for this very core, where a child process often stays
+/// beside its parent on a busy machine), and then a longer spin only delays it. Measured on 2
+/// cores (docs/benchmarks.md): 2 µs moved queue_small faster than 10 µs with the two sides on
+/// one core, on two, and beside CPU-bound processes. sched_yield between looks was faster still
+/// when nothing else wanted the core, but beside CPU-bound processes some transfers fell to
+/// 0.02-0.2M msgs/s (likely because under EEVDF each yield pushes the yielder's deadline a
+/// slice later, so the core goes to those processes): not used.
 void spin_for_change(ring_header* h, const probe& p, bool was_closed) {
-  const time_point until = std::chrono::steady_clock::now() + shm_ring::spin_budget;
+  static const bool can_spin = ::sysconf(_SC_NPROCESSORS_ONLN) > 1;
+  if (!can_spin) return;
+  const time_point until =
+      std::chrono::steady_clock::now() + (is_claim(p.seen) ? shm_ring::claim_spin_budget : shm_ring::spin_budget);
   for (int i = 0;; ++i) {
     if (p.slot->seq.load(std::memory_order_acquire) != p.seen ||
         (h->closed.load(std::memory_order_acquire) != 0) != was_closed) {
       return;
     }
     __builtin_ia32_pause();
-    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return;
+    if ((i & 15) == 15 && std::chrono::steady_clock::now() >= until) return;
   }
 }
 

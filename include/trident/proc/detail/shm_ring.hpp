@@ -81,9 +81,13 @@ class shm_ring {
   shm_ring& operator=(const shm_ring&) = delete;
   ~shm_ring();
 
-  /// How long a waiter spins (with `pause`) before it registers and sleeps: a producer in
-  /// another process is often well under a microsecond from its next put.
-  static constexpr std::chrono::microseconds spin_budget{10};
+  /// How long a waiter spins (with `pause`; not at all with one CPU online) before it
+  /// registers and sleeps: a producer running in another process is well under a microsecond
+  /// from its next put, and one that is not running will not come sooner for a longer spin.
+  static constexpr std::chrono::microseconds spin_budget{2};
+  /// How long a waiter behind a claimed slot spins before it sleeps: the claimer is running
+  /// and a few microseconds from publishing (or releasing) it.
+  static constexpr std::chrono::microseconds claim_spin_budget{10};
   /// How often a waiter stuck behind a claimed, unfinished slot checks that its claimer lives.
   static constexpr std::chrono::milliseconds stall_check_interval{2};
 
