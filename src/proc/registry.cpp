@@ -67,6 +67,13 @@ const registered_task* find_task(std::string_view name) {
   return it == r.by_name.end() ? nullptr : &it->second;
 }
 
+const std::string* find_task_name(any_fn address) noexcept {
+  auto& r = table();
+  std::lock_guard lock(r.mutex);
+  auto it = r.by_address.find(address);
+  return it != r.by_address.end() ? &it->second : nullptr;
+}
+
 const std::string& task_name_of(any_fn address) {
   auto& r = table();
   {

@@ -53,6 +53,9 @@ bool register_task(const char* name, any_fn address, invoker_fn one, invoker_fn 
 /// function (from its symbol where the binary exports one) otherwise.
 [[nodiscard]] const std::string& task_name_of(any_fn address);
 
+/// The name `address` was registered under, or nullptr when it was not. Never throws.
+[[nodiscard]] const std::string* find_task_name(any_fn address) noexcept;
+
 template <class Sig>
 struct fn_traits;
 template <class R, class... A>
@@ -99,6 +102,13 @@ bool register_function(const char* name) {
 }
 
 }  // namespace detail
+
+/// Whether `fn` was registered with `TRIDENT_TASK` in this program, that is whether a process
+/// pool can run it. Thread safe; never throws.
+template <class R, class... A>
+[[nodiscard]] bool is_registered_task(R (*fn)(A...)) noexcept {
+  return detail::find_task_name(reinterpret_cast<detail::any_fn>(fn)) != nullptr;
+}
 
 }  // namespace trident::proc
 

@@ -24,6 +24,9 @@ std::uint64_t churn(int seed) {
 }
 TRIDENT_TASK(churn);
 
+/// A plain function that is not registered as a task: no process can run it.
+int double_it(int value) { return 2 * value; }
+
 /// Waiting: sleeps 20 ms, like a request to a slow server.
 int wait_and_echo(int value) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -75,6 +78,7 @@ TEST(Advise, GivesWaitingWorkMoreWorkersThanCoresAndSkipsProcessesForALambda) {
 TEST(Advise, AModelThatFailsIsReportedAndTheOthersStillCount) {
   trident::advisor::advise_options options;
   options.cores = 2;
+  options.repeat = 1;  // the counting below assumes one sequential run
   std::atomic<int> calls{0};
   // The first 3 calls (the sequential run) succeed; later ones throw on item 2.
   const auto advice = trident::advisor::advise(
@@ -94,6 +98,7 @@ TEST(Advise, AModelThatFailsIsReportedAndTheOthersStillCount) {
 TEST(Advise, AModelWithDifferentResultsIsNotRecommended) {
   trident::advisor::advise_options options;
   options.cores = 2;
+  options.repeat = 1;  // the counting below assumes one sequential run
   std::atomic<int> calls{0};
   const auto advice = trident::advisor::advise([&calls](int v) { return calls.fetch_add(1) < 4 ? v : -v; },
                                                std::vector<int>{1, 2, 3, 4}, options);
@@ -101,6 +106,68 @@ TEST(Advise, AModelWithDifferentResultsIsNotRecommended) {
   EXPECT_FALSE(advice.runs[1].ok);
   EXPECT_NE(advice.runs[1].error.find("differ"), std::string::npos);
   EXPECT_EQ(advice.model, "sequential");
+}
+
+TEST(Advise, SkipsTheProcessModelForAnUnregisteredFunctionAndSaysSo) {
+  trident::advisor::advise_options options;
+  options.cores = 2;
+  options.repeat = 1;
+  const auto advice = trident::advisor::advise(double_it, std::vector<int>{1, 2, 3, 4}, options);
+  EXPECT_EQ(find(advice, "processes"), nullptr) << "an unregistered function cannot run in a worker";
+  for (const auto& run : advice.runs) EXPECT_TRUE(run.ok) << run.model << ": " << run.error;
+  ASSERT_EQ(advice.notes.size(), 1u);
+  EXPECT_NE(advice.notes.front().find("not registered with TRIDENT_TASK"), std::string::npos) << advice.notes.front();
+  EXPECT_FALSE(trident::proc::is_registered_task(double_it));
+  EXPECT_TRUE(trident::proc::is_registered_task(churn));
+}
+
+TEST(Advise, NeverAdvisesAsyncForCpuBoundWorkAndRepeatsEachModel) {
+  trident::advisor::advise_options options;
+  options.cores = 2;
+  options.io_bound_below = 0.05;  // a busy loop stays above this however loaded the machine is
+  options.processes = false;
+  options.repeat = 3;
+  const auto advice = trident::advisor::advise(churn, std::vector<int>{1, 2, 3, 4}, options);
+  const auto* async = find(advice, "async");
+  ASSERT_NE(async, nullptr);
+  EXPECT_TRUE(async->ok) << async->error;
+  EXPECT_NE(async->excluded.find("CPU-bound"), std::string::npos) << async->excluded;
+  EXPECT_NE(advice.family, "async");
+  for (const auto& run : advice.runs) {
+    EXPECT_EQ(run.runs, 3u) << run.model;
+    EXPECT_LE(run.wall_min, run.cost.wall_seconds) << run.model;
+    EXPECT_GE(run.wall_max, run.cost.wall_seconds) << run.model;
+  }
+}
+
+trident::advisor::measured_model measured(const char* model, const char* family, double wall, double low, double high,
+                                          std::uint64_t bytes, int threads) {
+  trident::advisor::measured_model m;
+  m.model = model;
+  m.family = family;
+  m.cost.wall_seconds = wall;
+  m.cost.cpu_seconds = wall * 1.9;
+  m.cost.peak_bytes = bytes;
+  m.cost.peak_threads = threads;
+  m.cost.peak_processes = 1;
+  m.wall_min = low;
+  m.wall_max = high;
+  m.runs = 3;
+  m.ok = true;
+  return m;
+}
+
+TEST(Advise, OnATieTheSimplerThreadModelIsAdvisedOverTheSameThreadsBehindALoop) {
+  // Injected figures of a CPU-bound sample: async_to_thread a hair faster, same footprint.
+  std::vector<trident::advisor::measured_model> runs{
+      measured("sequential", "sequential", 2.00, 1.95, 2.10, 5'000'000, 1),
+      measured("threads_2", "threads", 1.03, 0.99, 1.10, 6'000'000, 3),
+      measured("async_to_thread_2", "async", 1.01, 0.98, 1.08, 6'200'000, 4)};
+  const auto advice = trident::advisor::advise_detail::conclude(runs, 8, 0);
+  EXPECT_EQ(advice.model, "threads_2");
+  EXPECT_EQ(advice.basis, trident::advisor::pick_basis::simpler);
+  EXPECT_EQ(advice.ties, (std::vector<std::string>{"async_to_thread_2"}));
+  EXPECT_NE(advice.reason.find("It ties with the fastest, async_to_thread_2"), std::string::npos) << advice.reason;
 }
 
 }  // namespace
