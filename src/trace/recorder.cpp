@@ -306,32 +306,15 @@ struct unpacker {
   }
 };
 
-}  // namespace
-
-std::string take_spans_for_parent() {
-  const auto pid = static_cast<std::uint32_t>(::getpid());
-  std::vector<span_record> spans;
-  std::vector<std::pair<std::uint32_t, std::string>> names;
-  std::string process_name;
-  {
-    auto& r = registry::instance();
-    std::lock_guard lock(r.mutex);
-    process_name = r.process_name;
-    for (auto& b : r.buffers) {
-      std::lock_guard buffer_lock(b->mutex);
-      if (!b->thread_name.empty()) names.emplace_back(b->thread_id, b->thread_name);
-      std::move(b->spans.begin(), b->spans.end(), std::back_inserter(spans));
-      b->spans.clear();
-    }
-  }
-  if (spans.empty()) return {};
+/// Appends one pack: a process's name, its threads' names and its spans (times made absolute).
+void put_pack(std::string& out, std::uint32_t pid, std::string_view process_name,
+              const std::vector<std::pair<std::uint32_t, std::string>>& names, const std::vector<span_record>& spans) {
   const std::uint64_t base = epoch_absolute_ns();
-  std::string out;
   put(out, pack_magic);
   put(out, pid);
   put_string(out, process_name);
   put(out, static_cast<std::uint32_t>(names.size()));
-  for (auto& [tid, name] : names) {
+  for (const auto& [tid, name] : names) {
     put(out, tid);
     put_string(out, name);
   }
@@ -345,15 +328,25 @@ std::string take_spans_for_parent() {
     put_string(out, s.category);
     put_string(out, s.detail);
   }
-  return out;
 }
 
-void import_spans(std::string_view packed) {
-  if (packed.empty()) return;
-  unpacker in{packed};
+/// One pack read by `import_spans`, its strings still in the bytes it came from.
+struct parsed_pack {
+  struct parsed_span {
+    span_record record;
+    std::string_view name, category;
+  };
+  std::uint32_t pid = 0;
+  std::string_view process_name;
+  std::vector<std::pair<std::uint32_t, std::string_view>> names;
+  std::vector<parsed_span> spans;
+};
+
+parsed_pack parse_pack(unpacker& in) {
+  parsed_pack pack;
   if (in.get<std::uint32_t>() != pack_magic) throw std::invalid_argument("trace::import_spans: not a span pack");
-  const auto pid = in.get<std::uint32_t>();
-  const std::string_view process_name = in.get_string();
+  pack.pid = in.get<std::uint32_t>();
+  pack.process_name = in.get_string();
   // Counts are checked against the bytes left (each entry takes at least its fixed part), so a
   // corrupt count cannot ask for a huge allocation.
   auto checked_count = [&](std::size_t entry_size) {
@@ -361,8 +354,8 @@ void import_spans(std::string_view packed) {
     if (n > in.in.size() / entry_size) throw std::invalid_argument("trace::import_spans: truncated pack");
     return n;
   };
-  std::vector<std::pair<std::uint32_t, std::string_view>> names(checked_count(8));
-  for (auto& [tid, name] : names) {
+  pack.names.resize(checked_count(8));
+  for (auto& [tid, name] : pack.names) {
     tid = in.get<std::uint32_t>();
     name = in.get_string();
   }
@@ -371,14 +364,9 @@ void import_spans(std::string_view packed) {
   // Onto this recorder's clock; a span from before our epoch (impossible for a child we
   // started) is clamped to it rather than wrapping around.
   auto local = [&](std::uint64_t absolute) { return absolute > base ? absolute - base + 1 : 1; };
-  // Parsed whole before anything is added: a bad pack adds nothing.
-  struct parsed {
-    span_record record;
-    std::string_view name, category;
-  };
-  std::vector<parsed> spans(count);
-  for (auto& p : spans) {
-    p.record.process_id = pid;
+  pack.spans.resize(count);
+  for (auto& p : pack.spans) {
+    p.record.process_id = pack.pid;
     p.record.thread_id = in.get<std::uint32_t>();
     p.record.start_ns = local(in.get<std::uint64_t>());
     p.record.end_ns = local(in.get<std::uint64_t>());
@@ -387,14 +375,66 @@ void import_spans(std::string_view packed) {
     p.category = in.get_string();
     p.record.detail = in.get_string();
   }
+  return pack;
+}
+
+}  // namespace
+
+std::string take_spans_for_parent() {
+  const auto pid = static_cast<std::uint32_t>(::getpid());
+  std::vector<span_record> spans;
+  std::vector<std::pair<std::uint32_t, std::string>> names;
+  std::string process_name;
+  // What this process imported from its own children goes on up too, a pack per process, so
+  // that a timeline shows every generation of processes (a pool started inside a worker).
+  std::map<std::uint32_t, std::vector<span_record>> imported;
+  std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, std::string>>> imported_names;
+  std::map<std::uint32_t, std::string> imported_process_names;
+  {
+    auto& r = registry::instance();
+    std::lock_guard lock(r.mutex);
+    process_name = r.process_name;
+    for (auto& b : r.buffers) {
+      std::lock_guard buffer_lock(b->mutex);
+      if (!b->thread_name.empty()) names.emplace_back(b->thread_id, b->thread_name);
+      std::move(b->spans.begin(), b->spans.end(), std::back_inserter(spans));
+      b->spans.clear();
+    }
+    for (auto& span : r.imported) imported[span.process_id].push_back(std::move(span));
+    r.imported.clear();
+    for (const auto& [child, spans_of_child] : imported) {
+      for (const auto& [key, name] : r.imported_thread_names) {
+        if (key.first == child) imported_names[child].emplace_back(key.second, name);
+      }
+      if (auto it = r.imported_process_names.find(child); it != r.imported_process_names.end()) {
+        imported_process_names[child] = it->second;
+      }
+    }
+  }
+  std::string out;
+  if (!spans.empty()) put_pack(out, pid, process_name, names, spans);
+  for (const auto& [child, spans_of_child] : imported) {
+    put_pack(out, child, imported_process_names[child], imported_names[child], spans_of_child);
+  }
+  return out;
+}
+
+void import_spans(std::string_view packed) {
+  if (packed.empty()) return;
+  unpacker in{packed};
+  // Parsed whole before anything is added: a bad pack adds nothing.
+  std::vector<parsed_pack> packs;
+  while (!in.in.empty()) packs.push_back(parse_pack(in));
   auto& r = registry::instance();
   std::lock_guard lock(r.mutex);
-  if (!process_name.empty()) r.imported_process_names[pid] = process_name;
-  for (auto& [tid, name] : names) r.imported_thread_names[{pid, tid}] = name;
-  for (auto& p : spans) {
-    p.record.name = r.intern(p.name);
-    p.record.category = r.intern(p.category);
-    r.imported.push_back(std::move(p.record));
+  for (auto& pack : packs) {
+    if (!pack.process_name.empty()) r.imported_process_names[pack.pid] = pack.process_name;
+    for (auto& [tid, name] : pack.names) r.imported_thread_names[{pack.pid, tid}] = name;
+    for (auto& p : pack.spans) {
+      p.record.name = r.intern(p.name);
+      p.record.category = r.intern(p.category);
+      r.imported.push_back(std::move(p.record));
+    }
   }
 }
 
