@@ -6,7 +6,7 @@
 // Method
 //   1. Every scenario is set up once (the loopback server, the cached images, the private
 //      PostgreSQL server) at the size --size names (full by default); Trident and Python use the
-//      same inputs (`scenario::peer_inputs_json`, written to a file for the script).
+//      same inputs (`scenario::inputs.json`, written to a file for the script).
 //   2. The shared runner (runner.hpp): per scenario, each implementation — one per model and
 //      language, `trident_<model>` and `python_<model>` — runs `repeat` rounds, each round running
 //      every implementation once in turn; medians of the rounds. Neither side has an untimed
@@ -95,7 +95,7 @@ int run_scenarios_suite(const bench_options& options) {
     }
     p->inputs_path = fmt::format("/tmp/trident-bench-scenarios-{}-{}.json", ::getpid(), name);
     atomic_file inputs(p->inputs_path, {.if_exists = atomic_file::existing::replace});
-    inputs.write(std::span<const char>(p->s->peer_inputs_json.data(), p->s->peer_inputs_json.size()));
+    inputs.write(std::span<const char>(p->s->inputs.json.data(), p->s->inputs.json.size()));
     inputs.commit();
     p->remove_inputs.emplace([path = p->inputs_path] { std::remove(path.c_str()); });
     all.push_back(std::move(p));

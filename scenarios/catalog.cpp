@@ -23,12 +23,18 @@ std::filesystem::path default_cache_dir() {
 
 namespace {
 
-const std::vector<std::pair<std::string, factory>>& catalog() {
-  static const std::vector<std::pair<std::string, factory>> entries{
-      {"web", &make_web_scenario},
-      {"images", &make_images_scenario},
-      {"db", &make_db_scenario},
-      {"mixed", &make_mixed_scenario},
+struct entry {
+  std::string name;
+  factory make;
+  std::vector<model> (*models)(const model_inputs&);
+};
+
+const std::vector<entry>& catalog() {
+  static const std::vector<entry> entries{
+      {"web", &make_web_scenario, &make_web_models},
+      {"images", &make_images_scenario, &make_images_models},
+      {"db", &make_db_scenario, &make_db_models},
+      {"mixed", &make_mixed_scenario, &make_mixed_models},
   };
   return entries;
 }
@@ -38,17 +44,24 @@ const std::vector<std::pair<std::string, factory>>& catalog() {
 const std::vector<std::string>& scenario_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const auto& [name, make] : catalog()) out.push_back(name);
+    for (const entry& e : catalog()) out.push_back(e.name);
     return out;
   }();
   return names;
 }
 
 factory find_factory(const std::string& name) {
-  for (const auto& [entry, make] : catalog()) {
-    if (entry == name) return make;
+  for (const entry& e : catalog()) {
+    if (e.name == name) return e.make;
   }
   return nullptr;
+}
+
+std::vector<model> make_models(const std::string& name, const model_inputs& inputs) {
+  for (const entry& e : catalog()) {
+    if (e.name == name) return e.models(inputs);
+  }
+  return {};
 }
 
 }  // namespace trident::scenarios

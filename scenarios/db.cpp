@@ -26,6 +26,7 @@
 #include "trident/exec/thread_pool.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/task.hpp"
+#include "trident/trace/recorder.hpp"
 
 namespace trident::scenarios {
 namespace {
@@ -158,6 +159,7 @@ std::string query_label(std::size_t index) { return "query " + std::to_string(in
 
 std::uint64_t run_query(PGconn* c, std::size_t index) {
   if (index >= query_count) throw std::out_of_range("no query " + std::to_string(index));
+  const trace::span span("query", "db", query_label(index));
   const result_ptr r(PQexec(c, query_texts[index]));
   check(r.get(), c, PGRES_TUPLES_OK, query_label(index));
   return item_digest(index, hash_result(r.get()));
@@ -263,6 +265,8 @@ class loop_connection {
 /// The connection is then closed; the server finishes the query, finds the client gone when it
 /// sends the result, and ends that backend.
 aio::task<std::uint64_t> query_with_libpq_async(std::string conninfo, std::size_t index) {
+  // Queries in flight together on the loop's thread: asynchronous spans on a timeline.
+  const std::uint64_t trace_start = trace::enabled() ? trace::now_ns() : 0;
   loop_connection c(PQconnectStart(conninfo.c_str()));
   if (PQstatus(c.get()) == CONNECTION_BAD) throw std::runtime_error("cannot connect to PostgreSQL: " + c.error());
   // libpq's rule: begin as if PQconnectPoll had answered "writing".
@@ -300,6 +304,7 @@ aio::task<std::uint64_t> query_with_libpq_async(std::string conninfo, std::size_
     answered = true;
   }
   if (!answered) throw std::runtime_error(query_label(index) + " returned no result");
+  if (trace_start != 0) trace::record_async("query", "db", trace_start, trace::now_ns(), query_label(index));
   co_return digest;
 }
 
@@ -410,62 +415,67 @@ scenario make_db_scenario(const scenario_options& options) {
   s.title = "10 database queries";
   s.lesson_choice = "threads";
   s.resources = resources;
-
-  s.models.push_back({"sequential", "sequential", 1, "10 queries in turn on one connection", [conninfo] {
-                        const connection_ptr c = connect_blocking(conninfo);
-                        std::vector<std::uint64_t> digests;
-                        for (std::size_t i = 0; i < query_count; ++i) digests.push_back(run_query(c.get(), i));
-                        return result_of(digests);
-                      }});
-
-  s.models.push_back({"threads_10", "threads", query_count,
-                      "10 threads of a thread pool, each query blocking on a connection of its own", [conninfo] {
-                        thread_pool pool(query_count);
-                        std::vector<future<std::uint64_t>> futures;
-                        for (std::size_t i = 0; i < query_count; ++i) {
-                          futures.push_back(pool.submit(query_on_own_connection, conninfo, i));
-                        }
-                        std::vector<std::uint64_t> digests;
-                        for (auto& f : futures) digests.push_back(f.get());
-                        return result_of(digests);
-                      }});
-
-  const std::size_t workers = std::min(query_count, options.cores != 0 ? options.cores : hardware_threads());
-  s.models.push_back({"processes_" + std::to_string(workers), "processes", workers,
-                      std::to_string(workers) + " worker processes, each keeping one connection for its queries",
-                      [conninfo, workers] {
-                        proc::process_pool pool(workers);
-                        std::vector<future<std::uint64_t>> futures;
-                        for (std::uint64_t i = 0; i < query_count; ++i) {
-                          futures.push_back(pool.submit(db_query_in_worker, conninfo, i));
-                        }
-                        std::vector<std::uint64_t> digests;
-                        for (auto& f : futures) digests.push_back(f.get());
-                        return result_of(digests);
-                      }});
-
-  // Before async_to_thread: to_thread's pool lives on after its model, and its idle threads
-  // would count in the models measured after it.
-  s.models.push_back({"async_libpq", "async", query_count,
-                      "10 connections on one event-loop thread, through libpq's own non-blocking API", [conninfo] {
-                        return result_of(aio::run(all_with_libpq_async(conninfo)));
-                      }});
-
-  // aio::default_blocking_pool's documented size: one thread per hardware thread, at least 4.
-  const std::size_t to_thread_threads = std::min(query_count, std::max<std::size_t>(4, hardware_threads()));
-  s.models.push_back({"async_to_thread", "async", to_thread_threads,
-                      "10 blocking queries handed to aio::to_thread (" + std::to_string(to_thread_threads) +
-                          " threads at once), gathered on the event loop",
-                      [conninfo] { return result_of(aio::run(all_to_thread(conninfo))); }});
+  nlohmann::json queries = nlohmann::json::array();
+  for (const char* text : db_queries()) queries.push_back(text);
+  const std::size_t cores = options.cores != 0 ? options.cores : hardware_threads();
+  s.inputs = {options.size, cores, nlohmann::json{{"dsn", conninfo}, {"queries", queries}}.dump()};
+  s.models = make_db_models(s.inputs);
   s.advise = [conninfo](const advisor::advise_options& advise_options) {
     std::vector<std::pair<std::string, std::uint64_t>> sample;
     for (std::uint64_t i = 0; i < query_count; ++i) sample.emplace_back(conninfo, i);
     return advisor::advise(db_query_sample, sample, advise_options);
   };
-  nlohmann::json queries = nlohmann::json::array();
-  for (const char* text : db_queries()) queries.push_back(text);
-  s.peer_inputs_json = nlohmann::json{{"dsn", conninfo}, {"queries", queries}}.dump();
   return s;
+}
+
+std::vector<model> make_db_models(const model_inputs& inputs) {
+  const std::string conninfo = nlohmann::json::parse(inputs.json).at("dsn").get<std::string>();
+  std::vector<model> models;
+  models.push_back({"sequential", "sequential", 1, "10 queries in turn on one connection", [conninfo] {
+                      const connection_ptr c = connect_blocking(conninfo);
+                      std::vector<std::uint64_t> digests;
+                      for (std::size_t i = 0; i < query_count; ++i) digests.push_back(run_query(c.get(), i));
+                      return result_of(digests);
+                    }});
+
+  models.push_back({"threads_10", "threads", query_count,
+                    "10 threads of a thread pool, each query blocking on a connection of its own", [conninfo] {
+                      thread_pool pool(thread_pool_options{query_count, "threads_10"});
+                      std::vector<future<std::uint64_t>> futures;
+                      for (std::size_t i = 0; i < query_count; ++i) {
+                        futures.push_back(pool.submit(query_on_own_connection, conninfo, i));
+                      }
+                      std::vector<std::uint64_t> digests;
+                      for (auto& f : futures) digests.push_back(f.get());
+                      return result_of(digests);
+                    }});
+
+  const std::size_t workers = std::min(query_count, inputs.cores);
+  models.push_back({"processes_" + std::to_string(workers), "processes", workers,
+                    std::to_string(workers) + " worker processes, each keeping one connection for its queries",
+                    [conninfo, workers] {
+                      proc::process_pool pool(workers);
+                      std::vector<future<std::uint64_t>> futures;
+                      for (std::uint64_t i = 0; i < query_count; ++i) {
+                        futures.push_back(pool.submit(db_query_in_worker, conninfo, i));
+                      }
+                      std::vector<std::uint64_t> digests;
+                      for (auto& f : futures) digests.push_back(f.get());
+                      return result_of(digests);
+                    }});
+
+  models.push_back({"async_libpq", "async", query_count,
+                    "10 connections on one event-loop thread, through libpq's own non-blocking API", [conninfo] {
+                      return result_of(aio::run(all_with_libpq_async(conninfo)));
+                    }});
+
+  // aio::default_blocking_pool's documented size: one thread per hardware thread, at least 4.
+  const std::size_t to_thread_threads = std::min(query_count, std::max<std::size_t>(4, hardware_threads()));
+  models.push_back({"async_to_thread", "async", to_thread_threads,
+                    "10 blocking queries handed to aio::to_thread (" + std::to_string(to_thread_threads) +
+                        " threads at once), gathered on the event loop",
+                    [conninfo] { return result_of(aio::run(all_to_thread(conninfo))); }});
+  return models;
 }
 
 }  // namespace trident::scenarios

@@ -329,7 +329,7 @@ model_result run_sequential(const path_list& paths) {
 }
 
 model_result run_threads(const path_list& paths, std::size_t threads) {
-  thread_pool pool(threads);
+  thread_pool pool(thread_pool_options{threads, fmt::format("threads_{}", threads)});
   std::vector<future<image_result>> pending;
   pending.reserve(paths->size());
   for (const std::string& p : *paths) pending.push_back(pool.submit(&images_process_one, p));
@@ -364,13 +364,35 @@ model_result run_async_to_thread(const path_list& paths, std::size_t threads) {
   // `aio::to_thread` is `run_in` on the process-wide blocking pool, which has at least 4 threads
   // and lives until exit; a pool of `threads` made here keeps the stated concurrency and lets
   // the measurement see the model's whole cost, as for the other models.
-  thread_pool pool(threads);
+  thread_pool pool(thread_pool_options{threads, "async_to_thread"});
   auto main_task = process_all_on(pool, paths);
   const std::vector<image_result> results = aio::run(std::move(main_task));
   return combine(results);
 }
 
 }  // namespace
+
+std::vector<model> make_images_models(const model_inputs& inputs) {
+  const image_set& set = inputs.size == scale::full ? full_set : small_set;
+  const std::size_t cores = inputs.cores;
+  const auto paths = std::make_shared<const std::vector<std::string>>(
+      nlohmann::json::parse(inputs.json).at("paths").get<std::vector<std::string>>());
+  const std::string what = fmt::format("{} images of {}x{}: decode, half size, sharpen, JPEG q85", paths->size(),
+                                       set.width, set.height);
+  std::vector<model> models;
+  models.push_back(model{"sequential", "sequential", 1, what + ", one after another on this thread",
+                         [paths] { return run_sequential(paths); }});
+  models.push_back(model{fmt::format("threads_{}", cores), "threads", cores,
+                         fmt::format("{}, on a thread pool of {} threads", what, cores),
+                         [paths, cores] { return run_threads(paths, cores); }});
+  models.push_back(model{fmt::format("processes_{}", cores), "processes", cores,
+                         fmt::format("{}, on a process pool of {} workers (file path in, result out)", what, cores),
+                         [paths, cores] { return run_processes(paths, cores); }});
+  models.push_back(model{"async_to_thread", "async", cores,
+                         fmt::format("{}, an event loop gathering one run_in per image on {} threads", what, cores),
+                         [paths, cores] { return run_async_to_thread(paths, cores); }});
+  return models;
+}
 
 scenario make_images_scenario(const scenario_options& options) {
   ensure_vips();
@@ -381,28 +403,16 @@ scenario make_images_scenario(const scenario_options& options) {
   const fs::path dir = cache / "scenarios" / fmt::format("images-{}-{}-{}", cache_version, options.seed, set.label);
   auto paths = std::make_shared<const std::vector<std::string>>(ensure_inputs(dir, set, options, cores));
 
-  const std::string what = fmt::format("{} images of {}x{}: decode, half size, sharpen, JPEG q85", set.count,
-                                       set.width, set.height);
   scenario s;
   s.name = "images";
   s.title = fmt::format("{} images", set.count);
   s.lesson_choice = "processes";
-  s.models.push_back(model{"sequential", "sequential", 1, what + ", one after another on this thread",
-                           [paths] { return run_sequential(paths); }});
-  s.models.push_back(model{fmt::format("threads_{}", cores), "threads", cores,
-                           fmt::format("{}, on a thread pool of {} threads", what, cores),
-                           [paths, cores] { return run_threads(paths, cores); }});
-  s.models.push_back(model{fmt::format("processes_{}", cores), "processes", cores,
-                           fmt::format("{}, on a process pool of {} workers (file path in, result out)", what, cores),
-                           [paths, cores] { return run_processes(paths, cores); }});
-  s.models.push_back(model{"async_to_thread", "async", cores,
-                           fmt::format("{}, an event loop gathering one run_in per image on {} threads", what, cores),
-                           [paths, cores] { return run_async_to_thread(paths, cores); }});
+  s.inputs = {options.size, cores, nlohmann::json{{"paths", *paths}}.dump()};
+  s.models = make_images_models(s.inputs);
   s.advise = [paths](const advisor::advise_options& advise_options) {
     const std::vector<std::string> sample(paths->begin(), paths->begin() + std::min<std::ptrdiff_t>(8, std::ssize(*paths)));
     return advisor::advise(images_process_one, sample, advise_options);
   };
-  s.peer_inputs_json = nlohmann::json{{"paths", *paths}}.dump();
   return s;
 }
 

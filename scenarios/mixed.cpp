@@ -21,6 +21,7 @@
 #include "dataset_analysis.hpp"
 #include "loopback_internet.hpp"
 #include "seeded_random.hpp"
+#include "traced_request.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/aio/semaphore.hpp"
@@ -80,7 +81,7 @@ model_result run_sequential(const std::vector<std::string>& urls) {
 }
 
 model_result run_threads(const std::vector<std::string>& urls, std::size_t threads) {
-  trident::thread_pool pool(threads);
+  trident::thread_pool pool(thread_pool_options{threads, fmt::format("threads_{}", threads)});
   const auto fetch_and_analyse = [](const std::string& url) {
     thread_local blocking_fetcher client;  // one per pool thread, closed when the pool ends
     const fetched r = client.get(url);
@@ -92,7 +93,7 @@ model_result run_threads(const std::vector<std::string>& urls, std::size_t threa
 }
 
 aio::task<std::string> fetch_body(http::session& session, std::string url) {
-  http::response r = co_await session.get(url);
+  http::response r = co_await get_traced(session, url);
   require_ok(url, r.status());
   co_return r.take_body();
 }
@@ -122,7 +123,7 @@ model_result run_fetch_then_analyse(const std::vector<std::string>& urls, std::s
 aio::task<dataset_summary> fetch_and_analyse(http::session& session, proc::process_pool& pool, aio::semaphore& ahead,
                                              std::string url) {
   auto permit = co_await ahead.hold();
-  http::response r = co_await session.get(url);
+  http::response r = co_await get_traced(session, url);
   require_ok(url, r.status());
   std::string body = r.take_body();
   dataset_summary summary = co_await aio::run_in(pool, mixed_analyse_in_worker, std::move(body));
@@ -171,38 +172,47 @@ std::vector<dataset_url> draw_datasets(scale size, std::uint64_t seed) {
   return datasets;
 }
 
+std::vector<model> make_mixed_models(const model_inputs& inputs) {
+  const auto urls = std::make_shared<const std::vector<std::string>>(
+      nlohmann::json::parse(inputs.json).at("urls").get<std::vector<std::string>>());
+  const std::size_t n = urls->size();
+  const std::size_t cores = inputs.cores;
+  // Enough threads that while some wait for their dataset, others keep every core analysing.
+  const std::size_t threads = 4 * cores;
+  std::vector<model> models;
+  models.push_back({"sequential", "sequential", 1,
+                    fmt::format("fetch one dataset (blocking libcurl), analyse it, then the next; {} in all", n),
+                    [urls] { return run_sequential(*urls); }});
+  models.push_back({fmt::format("threads_{}", threads), "threads", threads,
+                    fmt::format("{} threads each fetch (blocking libcurl) and analyse one dataset at a time", threads),
+                    [urls, threads] { return run_threads(*urls, threads); }});
+  models.push_back({"fetch_then_analyse", "hybrid", cores,
+                    fmt::format("fetch all {} through one http::session, then analyse them on {} processes", n, cores),
+                    [urls, cores] { return run_fetch_then_analyse(*urls, cores); }});
+  models.push_back({"hybrid_pipelined", "hybrid", cores,
+                    fmt::format("fetch through one http::session; each dataset goes to {} processes as it arrives", cores),
+                    [urls, cores] { return run_pipelined(*urls, cores); }});
+  return models;
+}
+
 scenario make_mixed_scenario(const scenario_options& options) {
   const std::size_t cores = options.cores > 0 ? options.cores : std::max(1u, std::thread::hardware_concurrency());
   if (options.say) options.say("mixed: starting the loopback internet");
   auto server = std::make_shared<loopback_internet>();
   auto urls = std::make_shared<std::vector<std::string>>();
   for (const dataset_url& d : draw_datasets(options.size, options.seed)) urls->push_back(server->url(d.path));
-  const std::size_t n = urls->size();
-  // Enough threads that while some wait for their dataset, others keep every core analysing.
-  const std::size_t threads = 4 * cores;
 
   scenario s;
   s.name = "mixed";
-  s.title = fmt::format("{} datasets: fetch + analyse", n);
+  s.title = fmt::format("{} datasets: fetch + analyse", urls->size());
   s.lesson_choice = "hybrid";
   s.resources = server;
-  s.models.push_back({"sequential", "sequential", 1,
-                      fmt::format("fetch one dataset (blocking libcurl), analyse it, then the next; {} in all", n),
-                      [urls] { return run_sequential(*urls); }});
-  s.models.push_back({fmt::format("threads_{}", threads), "threads", threads,
-                      fmt::format("{} threads each fetch (blocking libcurl) and analyse one dataset at a time", threads),
-                      [urls, threads] { return run_threads(*urls, threads); }});
-  s.models.push_back({"fetch_then_analyse", "hybrid", cores,
-                      fmt::format("fetch all {} through one http::session, then analyse them on {} processes", n, cores),
-                      [urls, cores] { return run_fetch_then_analyse(*urls, cores); }});
-  s.models.push_back({"hybrid_pipelined", "hybrid", cores,
-                      fmt::format("fetch through one http::session; each dataset goes to {} processes as it arrives", cores),
-                      [urls, cores] { return run_pipelined(*urls, cores); }});
+  s.inputs = {options.size, cores, nlohmann::json{{"urls", *urls}}.dump()};
+  s.models = make_mixed_models(s.inputs);
   s.advise = [urls](const advisor::advise_options& advise_options) {
     const std::vector<std::string> sample(urls->begin(), urls->begin() + std::min<std::ptrdiff_t>(12, std::ssize(*urls)));
     return advisor::advise(mixed_fetch_and_analyse_in_worker, sample, advise_options);
   };
-  s.peer_inputs_json = nlohmann::json{{"urls", *urls}}.dump();
   return s;
 }
 

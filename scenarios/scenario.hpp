@@ -53,6 +53,17 @@ struct model_result {
   std::string detail;       ///< Optional extra for the table (e.g. "3 retried").
 };
 
+/// What a scenario's models need from its set-up: enough to make the same models again in another
+/// process of the same program (`make_models`), where the runner measures each model alone.
+struct model_inputs {
+  scale size = scale::full;
+  std::size_t cores = 1;  ///< Worker count of the "one per core" pools, resolved (never 0).
+  /// What the set-up made, as one JSON object: web and mixed {"urls":[…]}, images {"paths":[…]},
+  /// db {"dsn":"…","queries":[…]}. `trident bench scenarios` gives the same object to the lesson's
+  /// Python scripts (benchmarks/compare/scenarios/lesson_scenarios.py).
+  std::string json;
+};
+
 /// One way of running the scenario's job.
 struct model {
   /// Name in tables and JSON, e.g. "sequential", "threads_10", "threads_200", "processes_2",
@@ -81,10 +92,8 @@ struct scenario {
   /// Runs `advisor::advise` on a sample of this scenario's items with its per-item work (for
   /// `trident advise`); empty when the scenario's work does not split into items.
   std::function<advisor::advice(const advisor::advise_options&)> advise;
-  /// What the same job written elsewhere needs, as one JSON object, for `trident bench
-  /// scenarios` (benchmarks/compare/scenarios/lesson_scenarios.py): web and mixed
-  /// {"urls":[…]}, images {"paths":[…]}, db {"dsn":"…","queries":[…]}.
-  std::string peer_inputs_json;
+  /// What the models need from the set-up; `make_models(name, inputs)` makes them again.
+  model_inputs inputs;
   /// Set-up resources (server, database, …); destroyed with the scenario.
   std::shared_ptr<void> resources;
 };
@@ -106,9 +115,19 @@ class scenario_skipped : public std::runtime_error {
 [[nodiscard]] scenario make_db_scenario(const scenario_options& options);
 [[nodiscard]] scenario make_mixed_scenario(const scenario_options& options);
 
+// The models of each scenario, made from what its set-up made (the factories call these too).
+[[nodiscard]] std::vector<model> make_web_models(const model_inputs& inputs);
+[[nodiscard]] std::vector<model> make_images_models(const model_inputs& inputs);
+[[nodiscard]] std::vector<model> make_db_models(const model_inputs& inputs);
+[[nodiscard]] std::vector<model> make_mixed_models(const model_inputs& inputs);
+
 /// The scenario names in order, and the factory for a name (nullptr for an unknown one).
 [[nodiscard]] const std::vector<std::string>& scenario_names();
 using factory = scenario (*)(const scenario_options&);
 [[nodiscard]] factory find_factory(const std::string& name);
+
+/// The models of scenario `name` made from `inputs`, as its factory made them; empty for an
+/// unknown name. Throws what the scenario's model maker throws for inputs it cannot read.
+[[nodiscard]] std::vector<model> make_models(const std::string& name, const model_inputs& inputs);
 
 }  // namespace trident::scenarios

@@ -20,6 +20,7 @@
 #include "content_hash.hpp"
 #include "loopback_internet.hpp"
 #include "seeded_random.hpp"
+#include "traced_request.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/aio/semaphore.hpp"
@@ -76,7 +77,7 @@ model_result run_sequential(const std::vector<std::string>& urls) {
 }
 
 model_result run_threads(const std::vector<std::string>& urls, std::size_t threads) {
-  trident::thread_pool pool(threads);
+  trident::thread_pool pool(thread_pool_options{threads, fmt::format("threads_{}", threads)});
   // One easy handle per pool thread, made on its first URL and closed when the pool ends.
   const auto fetch = [](const std::string& url) {
     thread_local blocking_fetcher client;
@@ -95,7 +96,7 @@ model_result run_processes(const std::vector<std::string>& urls, std::size_t wor
 
 aio::task<web_outcome> fetch_one(http::session& session, aio::semaphore& in_flight, std::string url) {
   auto permit = co_await in_flight.hold();
-  const http::response r = co_await session.get(url);
+  const http::response r = co_await get_traced(session, std::move(url));
   co_return web_outcome{r.status(), content_hash(r.body())};
 }
 
@@ -157,40 +158,49 @@ std::vector<web_url> draw_web_urls(scale size, std::uint64_t seed) {
   return urls;
 }
 
+std::vector<model> make_web_models(const model_inputs& inputs) {
+  const auto urls = std::make_shared<const std::vector<std::string>>(
+      nlohmann::json::parse(inputs.json).at("urls").get<std::vector<std::string>>());
+  const std::size_t n = urls->size();
+  const std::size_t cores = inputs.cores;
+  std::vector<model> models;
+  models.push_back({"sequential", "sequential", 1,
+                    fmt::format("{} URLs one after another through one reused libcurl handle (requests.Session)", n),
+                    [urls] { return run_sequential(*urls); }});
+  for (const std::size_t threads : {std::size_t{10}, std::size_t{200}}) {
+    models.push_back({fmt::format("threads_{}", threads), "threads", threads,
+                      fmt::format("{} URLs through {} threads, one blocking libcurl handle each", n, threads),
+                      [urls, threads] { return run_threads(*urls, threads); }});
+  }
+  models.push_back({fmt::format("processes_{}", cores), "processes", cores,
+                    fmt::format("{} URLs through a pool of {} processes, one blocking libcurl handle each", n, cores),
+                    [urls, cores] { return run_processes(*urls, cores); }});
+  for (const std::size_t in_flight : {std::size_t{50}, std::size_t{200}}) {
+    models.push_back({fmt::format("async_{}", in_flight), "async", in_flight,
+                      fmt::format("{} URLs through one http::session, {} in flight", n, in_flight),
+                      [urls, in_flight] { return run_async(*urls, in_flight); }});
+  }
+  return models;
+}
+
 scenario make_web_scenario(const scenario_options& options) {
   const std::size_t cores = options.cores > 0 ? options.cores : std::max(1u, std::thread::hardware_concurrency());
   if (options.say) options.say("web: starting the loopback internet");
   auto server = std::make_shared<loopback_internet>();
   auto urls = std::make_shared<std::vector<std::string>>();
   for (const web_url& u : draw_web_urls(options.size, options.seed)) urls->push_back(server->url(u.path));
-  const std::size_t n = urls->size();
 
   scenario s;
   s.name = "web";
-  s.title = fmt::format("{} URLs", n);
+  s.title = fmt::format("{} URLs", urls->size());
   s.lesson_choice = "async";
   s.resources = server;
-  s.models.push_back({"sequential", "sequential", 1,
-                      fmt::format("{} URLs one after another through one reused libcurl handle (requests.Session)", n),
-                      [urls] { return run_sequential(*urls); }});
-  for (const std::size_t threads : {std::size_t{10}, std::size_t{200}}) {
-    s.models.push_back({fmt::format("threads_{}", threads), "threads", threads,
-                        fmt::format("{} URLs through {} threads, one blocking libcurl handle each", n, threads),
-                        [urls, threads] { return run_threads(*urls, threads); }});
-  }
-  s.models.push_back({fmt::format("processes_{}", cores), "processes", cores,
-                      fmt::format("{} URLs through a pool of {} processes, one blocking libcurl handle each", n, cores),
-                      [urls, cores] { return run_processes(*urls, cores); }});
-  for (const std::size_t in_flight : {std::size_t{50}, std::size_t{200}}) {
-    s.models.push_back({fmt::format("async_{}", in_flight), "async", in_flight,
-                        fmt::format("{} URLs through one http::session, {} in flight", n, in_flight),
-                        [urls, in_flight] { return run_async(*urls, in_flight); }});
-  }
+  s.inputs = {options.size, cores, nlohmann::json{{"urls", *urls}}.dump()};
+  s.models = make_web_models(s.inputs);
   s.advise = [urls](const advisor::advise_options& advise_options) {
     const std::vector<std::string> sample(urls->begin(), urls->begin() + std::min<std::ptrdiff_t>(24, std::ssize(*urls)));
     return advisor::advise(web_fetch_in_worker, sample, advise_options);
   };
-  s.peer_inputs_json = nlohmann::json{{"urls", *urls}}.dump();
   return s;
 }
 

@@ -1,0 +1,110 @@
+// Each run of a model is measured in a process of its own (model_process.hpp): what ran before
+// it in the program — idle threads, heap that malloc keeps, a high-water mark that only rises —
+// does not change its figures. The program here leaves such leftovers between two runs of the
+// same scenario, as earlier scenarios do inside `trident scenarios all`.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "model_process.hpp"
+#include "runner.hpp"
+#include "scenario.hpp"
+
+namespace trident::scenarios {
+namespace {
+
+/// Idle threads and touched heap, held until destroyed.
+class leftovers {
+ public:
+  leftovers() : ballast_(std::size_t{96} << 20) {
+    std::memset(ballast_.data(), 1, ballast_.size());
+    for (int i = 0; i < 8; ++i) {
+      threads_.emplace_back([this] {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return released_; });
+      });
+    }
+  }
+  leftovers(const leftovers&) = delete;
+  leftovers& operator=(const leftovers&) = delete;
+  ~leftovers() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  std::vector<char> ballast_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool released_ = false;
+  std::vector<std::thread> threads_;
+};
+
+TEST(FreshProcess, AModelMeasuresTheSameAloneAndAfterWhatEarlierWorkLeftBehind) {
+  scenario_options options;
+  options.size = scale::small;
+  options.cores = 2;
+  const scenario s = make_web_scenario(options);
+  run_options run;
+  run.repeat = 1;
+  const scenario_report alone = run_scenario(s, run);
+  scenario_report after;
+  {
+    const leftovers left;
+    after = run_scenario(s, run);
+  }
+  ASSERT_EQ(alone.runs.size(), s.models.size());
+  ASSERT_EQ(after.runs.size(), s.models.size());
+  for (std::size_t i = 0; i < alone.runs.size(); ++i) {
+    const model_run& a = alone.runs[i];
+    const model_run& b = after.runs[i];
+    SCOPED_TRACE(a.model);
+    ASSERT_TRUE(a.ok && b.ok) << a.error << b.error;
+    EXPECT_EQ(a.cost.peak_threads, b.cost.peak_threads);
+    EXPECT_EQ(a.cost.peak_processes, b.cost.peak_processes);
+    const double bound = std::max(5e6, 0.10 * static_cast<double>(a.cost.peak_bytes));
+    EXPECT_NEAR(static_cast<double>(a.cost.peak_bytes), static_cast<double>(b.cost.peak_bytes), bound);
+    if (a.family == "sequential" || a.family == "async") {
+      EXPECT_EQ(a.cost.peak_processes, 1);
+    }
+  }
+}
+
+TEST(FreshProcess, TheSequentialModelRunsOnOneThreadOfItsOwnProcess) {
+  scenario_options options;
+  options.size = scale::small;
+  options.cores = 2;
+  const scenario s = make_web_scenario(options);
+  const measured_run run = run_model_in_fresh_process("web", "sequential", s.inputs);
+  EXPECT_EQ(run.cost.peak_threads, 1);
+  EXPECT_EQ(run.cost.peak_processes, 1);
+  EXPECT_EQ(run.result.items, 40u);
+}
+
+TEST(FreshProcess, AnUnknownModelOrScenarioFailsWithItsName) {
+  model_inputs inputs;
+  inputs.size = scale::small;
+  inputs.json = R"({"urls":[]})";
+  try {
+    (void)run_model_in_fresh_process("web", "threads_7", inputs);
+    FAIL() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("scenario 'web' has no model 'threads_7'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)run_model_in_fresh_process("nowhere", "sequential", inputs), std::exception);
+}
+
+}  // namespace
+}  // namespace trident::scenarios
