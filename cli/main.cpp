@@ -156,7 +156,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(trident::cli::scenario_choices()));
   scenarios_cmd->add_option("--size", scenarios.size, "small: a few seconds in all; full: the lesson's sizes")
       ->check(CLI::IsMember({"small", "full"}));
-  scenarios_cmd->add_option("--repeat", scenarios.repeat, "Runs per model (the median is reported)")
+  scenarios_cmd->add_option("--repeat", scenarios.repeat,
+                            "Runs per model, in rounds, each in a fresh process; the median and range are reported "
+                            "and overlapping ranges tie (default: 3 at --size small, 1 at full)")
       ->check(whole_number)
       ->check(CLI::Range(1, 100));
   scenarios_cmd->add_option("--seed", scenarios.seed, "Seed of every random choice (latencies, sizes, images)")
@@ -172,6 +174,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(trident::cli::scenario_choices()));
   advise_cmd->add_option("--size", advise.size, "Scale of the scenario the sample is drawn from")
       ->check(CLI::IsMember({"small", "full"}));
+  advise_cmd->add_option("--repeat", advise.repeat,
+                         "Runs of the sample per model, in rounds; the median and range are reported (default 3)")
+      ->check(whole_number)
+      ->check(CLI::Range(1, 100));
   advise_cmd->add_flag("--json", advise.json, "One JSON object per scenario");
 
 #if defined(TRIDENT_WITH_CLUSTER)

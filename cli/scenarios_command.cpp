@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "exit_codes.hpp"
 #include "runner.hpp"
@@ -52,6 +55,9 @@ const char* signal_name(int sig) {
   return name.c_str();
 }
 
+/// What the command is doing, for the first Ctrl-C's message.
+enum class phase { idle, setting_up, running_models };
+
 /// Takes SIGINT, SIGTERM and SIGHUP on a thread of its own for the lifetime of the object.
 class stop_signals {
  public:
@@ -66,7 +72,9 @@ class stop_signals {
         int none = 0;
         const bool first = first_.compare_exchange_strong(none, sig);
         if (first && sig == SIGINT) {
-          std::fprintf(stderr, "\ntrident: stopping after the model in progress (Ctrl-C again to stop now)\n");
+          std::fprintf(stderr, "\ntrident: %s (Ctrl-C again to stop now)\n",
+                       phase_.load() == phase::setting_up ? "stopping: the set-up in progress ends, then no model runs"
+                                                          : "stopping after the model in progress");
           continue;
         }
         // At once: the services and workers clean up after themselves when this process ends.
@@ -85,12 +93,44 @@ class stop_signals {
     pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
   }
   [[nodiscard]] int received() const noexcept { return first_.load(); }
+  void enter(phase p) noexcept { phase_.store(p); }
 
  private:
   sigset_t set_{};
   std::atomic<int> first_{0};
+  std::atomic<phase> phase_{phase::idle};
   std::thread watcher_;
 };
+
+/// Makes scenario `name` (its set-up), saying why not on stderr. nullopt when it was skipped,
+/// failed (then `rc` is set) or interrupted.
+std::optional<scenarios::scenario> set_up(const std::string& name, const scenarios::scenario_options& options,
+                                          stop_signals& stop, int& rc, std::vector<std::string>& skipped) {
+  stop.enter(phase::setting_up);
+  std::optional<scenarios::scenario> s;
+  try {
+    s.emplace(scenarios::find_factory(name)(options));
+  } catch (const scenarios::scenario_skipped& e) {
+    std::fprintf(stderr, "%s: skipped: %s\n", name.c_str(), e.what());
+    skipped.push_back(name);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: set-up failed: %s\n", name.c_str(), e.what());
+    rc = exit_code::some_failed;
+  }
+  stop.enter(phase::idle);
+  if (s && stop.received() != 0) {
+    std::fprintf(stderr, "%s: set-up interrupted: no model ran\n", name.c_str());
+    s.reset();
+  }
+  return s;
+}
+
+/// "not run (interrupted): images, db" for the scenarios after `done` in `names`.
+void say_not_run(const std::vector<std::string>& names, std::size_t done) {
+  if (done >= names.size()) return;
+  std::vector<std::string> rest(names.begin() + static_cast<std::ptrdiff_t>(done), names.end());
+  std::fprintf(stderr, "not run (interrupted): %s\n", fmt::format("{}", fmt::join(rest, ", ")).c_str());
+}
 
 scenarios::scenario_options options_from(const scenarios_flags& flags, bool quiet) {
   scenarios::scenario_options options;
@@ -117,26 +157,19 @@ int run_scenarios(const scenarios_flags& flags) {
   const scenarios::scenario_options options = options_from(flags, false);
   int rc = exit_code::ok;
   std::vector<std::string> skipped;
-  for (const std::string& name : names) {
-    if (stop.received() != 0) break;
+  std::size_t done = 0;
+  for (; done < names.size() && stop.received() == 0; ++done) {
+    const std::string& name = names[done];
     std::fprintf(stderr, "%s: setting up…\n", name.c_str());
-    std::optional<scenarios::scenario> s;
-    try {
-      s.emplace(scenarios::find_factory(name)(options));
-    } catch (const scenarios::scenario_skipped& e) {
-      std::fprintf(stderr, "%s: skipped: %s\n", name.c_str(), e.what());
-      skipped.push_back(name);
-      continue;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s: set-up failed: %s\n", name.c_str(), e.what());
-      rc = exit_code::some_failed;
-      continue;
-    }
+    std::optional<scenarios::scenario> s = set_up(name, options, stop, rc, skipped);
+    if (!s) continue;
     scenarios::run_options run;
     run.repeat = static_cast<std::size_t>(flags.repeat);
     run.say = [](const std::string& line) { std::fprintf(stderr, "  running %s\n", line.c_str()); };
     run.stop_requested = [&stop] { return stop.received() != 0; };
+    stop.enter(phase::running_models);
     const scenarios::scenario_report report = scenarios::run_scenario(*s, run);
+    stop.enter(phase::idle);
     if (flags.json) {
       for (const std::string& line : scenarios::json_lines(report)) std::printf("%s\n", line.c_str());
       std::fflush(stdout);
@@ -151,57 +184,107 @@ int run_scenarios(const scenarios_flags& flags) {
     std::printf("\nskipped: %s (see above for what to install)\n", fmt::format("{}", fmt::join(skipped, ", ")).c_str());
   }
   std::fflush(stdout);
-  if (stop.received() != 0) return exit_code::for_signal(stop.received());
+  if (stop.received() != 0) {
+    say_not_run(names, done);
+    return exit_code::for_signal(stop.received());
+  }
   return rc;
 }
+
+namespace {
+
+std::string advice_json(const std::string& name, const advisor::advice& a) {
+  nlohmann::ordered_json runs = nlohmann::json::array();
+  for (const auto& run : a.runs) {
+    nlohmann::ordered_json r{{"model", run.model}, {"family", run.family}, {"workers", run.workers}, {"ok", run.ok},
+                             {"runs", run.runs}};
+    if (run.ok) {
+      r["wall_s"] = run.cost.wall_seconds;
+      r["wall_min_s"] = run.wall_min;
+      r["wall_max_s"] = run.wall_max;
+      r["cpu_s"] = run.cost.cpu_seconds;
+      r["peak_bytes"] = run.cost.peak_bytes;
+      r["threads"] = run.cost.peak_threads;
+      r["processes"] = run.cost.peak_processes;
+    } else {
+      r["error"] = run.error;
+    }
+    if (!run.excluded.empty()) r["excluded"] = run.excluded;
+    runs.push_back(std::move(r));
+  }
+  nlohmann::ordered_json line{{"scenario", name},
+                              {"recommended", a.model},
+                              {"family", a.family},
+                              {"workers", a.workers},
+                              {"basis", advisor::to_string(a.basis)},
+                              {"reason", a.reason},
+                              {"ties", a.ties},
+                              {"notes", a.notes},
+                              {"cpu_per_wall", a.cpu_per_wall},
+                              {"seconds_per_item", a.seconds_per_item},
+                              {"runs", std::move(runs)}};
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void print_advice(const scenarios::scenario& s, const advisor::advice& a) {
+  std::printf("\n%s — %s\n", s.name.c_str(), s.title.c_str());
+  for (const auto& run : a.runs) {
+    if (!run.ok) {
+      std::printf("  %-22s failed: %s\n", run.model.c_str(), run.error.c_str());
+      continue;
+    }
+    const bool tie = std::find(a.ties.begin(), a.ties.end(), run.model) != a.ties.end();
+    const std::string range = run.runs > 1 ? fmt::format("{:.3f}–{:.3f}", run.wall_min, run.wall_max) : "-";
+    const std::string mark = run.model == a.model ? "  <- advised"
+                             : !run.excluded.empty() ? "  (never advised: " + run.excluded + ")"
+                             : tie                   ? "  ~ tie"
+                                                     : "";
+    std::printf("  %-22s %8.3f s %13s  cpu %7.3f s  %10s  %4d threads  %2d procs%s\n", run.model.c_str(),
+                run.cost.wall_seconds, range.c_str(), run.cost.cpu_seconds,
+                advisor::format_bytes(run.cost.peak_bytes).c_str(), run.cost.peak_threads, run.cost.peak_processes,
+                mark.c_str());
+  }
+  for (const std::string& note : a.notes) std::printf("  %s\n", note.c_str());
+  std::printf("  advice: %s with %zu worker%s. %s\n", a.family.c_str(), a.workers, a.workers == 1 ? "" : "s",
+              a.reason.c_str());
+}
+
+}  // namespace
 
 int run_advise(const scenarios_flags& flags) {
   const std::vector<std::string> names = selected(flags);
   stop_signals stop;
   const scenarios::scenario_options options = options_from(flags, flags.json);
   int rc = exit_code::ok;
-  for (const std::string& name : names) {
-    if (stop.received() != 0) break;
-    std::optional<scenarios::scenario> s;
-    try {
-      s.emplace(scenarios::find_factory(name)(options));
-    } catch (const scenarios::scenario_skipped& e) {
-      std::fprintf(stderr, "%s: skipped: %s\n", name.c_str(), e.what());
-      continue;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s: set-up failed: %s\n", name.c_str(), e.what());
-      rc = exit_code::some_failed;
-      continue;
-    }
+  std::vector<std::string> skipped;
+  std::size_t done = 0;
+  for (; done < names.size() && stop.received() == 0; ++done) {
+    const std::string& name = names[done];
+    std::optional<scenarios::scenario> s = set_up(name, options, stop, rc, skipped);
+    if (!s) continue;
     if (!s->advise) {
       std::fprintf(stderr, "%s: its work does not split into items; run `trident scenarios %s`\n", name.c_str(), name.c_str());
       continue;
     }
-    const advisor::advice a = s->advise(advisor::advise_options{});
+    advisor::advise_options advise_options;
+    if (flags.repeat > 0) advise_options.repeat = static_cast<std::size_t>(flags.repeat);
+    stop.enter(phase::running_models);
+    const advisor::advice a = s->advise(advise_options);
+    stop.enter(phase::idle);
     if (flags.json) {
-      std::printf("{\"scenario\":\"%s\",\"recommended\":\"%s\",\"family\":\"%s\",\"workers\":%zu,\"cpu_per_wall\":%.4f,"
-                  "\"seconds_per_item\":%.6f}\n",
-                  name.c_str(), a.model.c_str(), a.family.c_str(), a.workers, a.cpu_per_wall, a.seconds_per_item);
+      std::printf("%s\n", advice_json(name, a).c_str());
     } else {
-      std::printf("\n%s — %s\n", s->name.c_str(), s->title.c_str());
-      for (const auto& run : a.runs) {
-        if (run.ok) {
-          std::printf("  %-22s %8.3f s  cpu %7.3f s  %10s  %4d threads  %2d procs\n", run.model.c_str(),
-                      run.cost.wall_seconds, run.cost.cpu_seconds, advisor::format_bytes(run.cost.peak_bytes).c_str(),
-                      run.cost.peak_threads, run.cost.peak_processes);
-        } else {
-          std::printf("  %-22s failed: %s\n", run.model.c_str(), run.error.c_str());
-        }
-      }
-      std::printf("  advice: %s with %zu worker%s — %s\n", a.family.c_str(), a.workers, a.workers == 1 ? "" : "s",
-                  a.reason.c_str());
+      print_advice(*s, a);
     }
     std::fflush(stdout);
     for (const auto& run : a.runs) {
       if (!run.ok) rc = exit_code::some_failed;
     }
   }
-  if (stop.received() != 0) return exit_code::for_signal(stop.received());
+  if (stop.received() != 0) {
+    say_not_run(names, done);
+    return exit_code::for_signal(stop.received());
+  }
   return rc;
 }
 

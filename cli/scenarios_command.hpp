@@ -11,7 +11,7 @@ namespace trident::cli {
 struct scenarios_flags {
   std::vector<std::string> names;  // web, images, db, mixed, all (empty: all)
   std::string size = "full";       // small | full
-  int repeat = 1;
+  int repeat = 0;                  // 0: the default (runner.hpp, advise.hpp)
   std::uint64_t seed = 42;
   bool json = false;
 };
