@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "trident/trace/recorder.hpp"
+
 namespace trident::scenarios {
 namespace {
 
@@ -41,6 +43,7 @@ blocking_fetcher::blocking_fetcher() {
 blocking_fetcher::~blocking_fetcher() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
 
 fetched blocking_fetcher::get(const std::string& url) {
+  const trace::span span("request", "http", url);
   CURL* curl = static_cast<CURL*>(handle_);
   body_.clear();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
