@@ -5,11 +5,15 @@
 #include "cluster_demo.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
-#include <string>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "exit_codes.hpp"
@@ -29,7 +33,19 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// This binary's path, for a command to copy: mpirun starts the ranks from it.
+std::string this_program() {
+  std::error_code ec;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("trident") : path.string();
+}
+
 }  // namespace
+
+std::string mpirun_command(const std::string& program, bool as_root, int ranks) {
+  return fmt::format("mpirun --oversubscribe{} -np {} {} cluster-demo", as_root ? " --allow-run-as-root" : "", ranks,
+                     program);
+}
 
 int run_cluster_demo(const cluster_demo_options& options) {
   if (options.executor != "process" && options.executor != "thread") {
@@ -46,9 +62,12 @@ int run_cluster_demo(const cluster_demo_options& options) {
     std::printf("Cluster: %d MPI ranks (rank 0 drives), %zu workers on %d worker rank(s), %s pools\n",
                 cluster::ranks(), pool.size(), cluster::ranks() - 1, options.executor.c_str());
   } else {
-    std::printf("Alone (not under mpirun): a local process pool of %zu workers. "
-                "Try: mpirun -np 3 trident cluster-demo\n",
-                pool.size());
+    // Alone, or one rank (`mpirun -np 1` is the same as alone): say what runs it on ranks, with
+    // the flags this machine needs, since the plain `mpirun -np 3` fails as root or on 2 cores.
+    const bool one_rank = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+    std::printf("%s: a local process pool of %zu workers. To run it on 3 MPI ranks of this machine:\n  %s\n",
+                one_rank ? "One MPI rank (mpirun -np 1 is the same as alone)" : "Alone (not under mpirun)", pool.size(),
+                mpirun_command(this_program(), ::geteuid() == 0).c_str());
   }
 
   const std::vector<std::int64_t> lesson_numbers{104729, 104743, 104759, 104761, 104773, 104779, 104789, 104801};

@@ -14,6 +14,12 @@ struct cluster_demo_options {
   std::string executor = "process";  ///< "process" or "thread": what runs tasks on a rank.
 };
 
+/// The command that runs the demo on `ranks` MPI ranks of this machine, for `program` (the path
+/// of this binary): with `--oversubscribe`, since Open MPI starts no more ranks than cores
+/// ("not enough slots" on 2 cores), and `--allow-run-as-root` when `as_root`, since it refuses
+/// root otherwise (containers, CI). Pure function; thread safe.
+[[nodiscard]] std::string mpirun_command(const std::string& program, bool as_root, int ranks = 3);
+
 /// Runs the demo; prints the lesson's numbers, the timing against a sequential run, and the
 /// work each rank did. Returns the exit code.
 int run_cluster_demo(const cluster_demo_options& options);

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <thread>
 
 #include "trident/aio/event_loop.hpp"
@@ -86,10 +87,10 @@ void print_summary(const std::vector<http::fetch_result>& results, double second
               human_bytes(seconds > 0 ? static_cast<double>(bytes) / seconds : 0).c_str());
 }
 
-std::vector<http::fetch_item> read_items(const fetch_flags& flags) {
-  std::vector<http::fetch_item> items;
+std::vector<listed_url> read_items(const fetch_flags& flags) {
+  std::vector<listed_url> items;
   for (const auto& u : flags.urls) {
-    if (auto item = http::parse_fetch_line(u)) items.push_back(std::move(*item));
+    if (auto item = http::parse_fetch_line(u)) items.push_back({std::move(*item), {}});
   }
   if (!flags.input.empty()) {
     std::ifstream file;
@@ -99,9 +100,8 @@ std::vector<http::fetch_item> read_items(const fetch_flags& flags) {
       if (!file) throw usage_error("cannot read URL list '" + flags.input + "': " + std::strerror(errno));
       in = &file;
     }
-    for (std::string line; std::getline(*in, line);) {
-      if (auto item = http::parse_fetch_line(line)) items.push_back(std::move(*item));
-    }
+    auto listed = read_url_list(*in, flags.input == "-" ? "stdin" : flags.input);
+    items.insert(items.end(), std::make_move_iterator(listed.begin()), std::make_move_iterator(listed.end()));
   }
   return items;
 }
@@ -175,11 +175,32 @@ progress_state state_of(const http::fetch_progress& p) {
 
 }  // namespace
 
+std::vector<listed_url> read_url_list(std::istream& in, const std::string& list_name) {
+  std::vector<listed_url> items;
+  std::size_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (auto item = http::parse_fetch_line(line)) {
+      items.push_back({std::move(*item), fmt::format("{}:{}", list_name, number)});
+    }
+  }
+  return items;
+}
+
+std::string located_error(const http::fetch_result& result, const std::string& origin) {
+  const bool url_at_fault = result.error_kind == "malformed_url" || result.error_kind == "unsupported_scheme";
+  if (!url_at_fault || origin.empty()) return result.error;
+  return origin + ": " + result.error;
+}
+
 int run_fetch(const fetch_flags& flags) {
-  auto items = read_items(flags);
-  if (items.empty()) {
+  auto listed = read_items(flags);
+  if (listed.empty()) {
     throw usage_error("fetch: no URLs given (arguments, -i FILE or -i -)");
   }
+  std::vector<http::fetch_item> items;
+  items.reserve(listed.size());
+  for (auto& l : listed) items.push_back(std::move(l.item));
   prepare_output_dir(flags.output_dir);
   remove_stale_temporaries(flags.output_dir);
   raise_open_file_limit();
@@ -249,6 +270,9 @@ int run_fetch(const fetch_flags& flags) {
   };
   auto results = aio::run(main_task());
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  for (std::size_t i = 0; i < results.size() && i < listed.size(); ++i) {
+    results[i].error = located_error(results[i], listed[i].origin);
+  }
 
   if (flags.json) {
     for (const auto& r : results) std::printf("%s\n", r.to_json().c_str());

@@ -235,15 +235,25 @@ int main(int argc, char** argv) {
   transcribe_cmd->add_option("--trace", transcribe_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
 #endif
 
-  // CLI11 would report an unknown command word as "a subcommand is required"; name it instead.
-  if (argc > 1 && argv[1][0] != '-') {
-    try {
-      (void)app.get_subcommand(argv[1]);
-    } catch (const CLI::OptionNotFound&) {
-      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch, scenarios, advise%s%s; see trident --help)\n",
-                   argv[1], TRIDENT_WITH_MEDIA ? ", transcribe" : "", TRIDENT_HAS_CLUSTER_DEMO ? ", cluster-demo" : "");
+  // CLI11 would report an unknown command word, or an unknown option before the command
+  // (`trident --bogus`), as "a subcommand is required"; name the word instead. The words up to
+  // the command are trident's own options (--help, --version), then the command.
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--") break;
+    if (word.size() > 1 && word[0] == '-') {
+      if (app.get_option_no_throw(word.substr(0, word.find('='))) != nullptr) continue;
+      std::fprintf(stderr, "trident: unknown option '%s' (see trident --help)\n", word.c_str());
       return trident::cli::exit_code::usage;
     }
+    try {
+      (void)app.get_subcommand(word);
+    } catch (const CLI::OptionNotFound&) {
+      std::fprintf(stderr, "trident: unknown command '%s' (commands: tour, bench, fetch, scenarios, advise%s%s; see trident --help)\n",
+                   word.c_str(), TRIDENT_WITH_MEDIA ? ", transcribe" : "", TRIDENT_HAS_CLUSTER_DEMO ? ", cluster-demo" : "");
+      return trident::cli::exit_code::usage;
+    }
+    break;
   }
   try {
     app.parse(argc, argv);

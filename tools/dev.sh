@@ -36,11 +36,54 @@ install_missing() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
-  echo "tools/dev.sh: installing ${missing[*]}" >&2
   local sudo=()
   [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # apt-get's whole output goes to a log; the terminal gets what it is doing and a count, so a
+  # step of several minutes is never silent, and a failure shows where to read the rest.
+  local log
+  log=$(mktemp "${TMPDIR:-/tmp}/trident-apt.XXXXXX.log")
+  echo "tools/dev.sh: installing ${#missing[@]} packages with apt-get, with what they need" \
+       "(about 5 minutes on a fresh machine, more on a slow network): ${missing[*]}" >&2
+  echo "tools/dev.sh: apt-get update (package lists)..." >&2
+  if ! "${sudo[@]}" apt-get update -q >"$log" 2>&1; then
+    apt_failed "apt-get update" "$log"
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q -o Dpkg::Progress-Fancy=0 \
+         --no-install-recommends "${missing[@]}" 2>&1 | tee -a "$log" | apt_progress; then
+    apt_failed "apt-get install" "$log"
+  fi
+  rm -f "$log"
+  echo "tools/dev.sh: packages installed" >&2
+}
+
+# Condenses `apt-get install` output on stdin to a few lines on stderr: how many packages and
+# how much to download, then a count of those unpacked and set up, every tenth of the way.
+apt_progress() {
+  awk '
+    function note(text) { print "tools/dev.sh: apt-get: " text > "/dev/stderr"; fflush("/dev/stderr") }
+    / newly installed, / {
+      for (i = 1; i < NF; i++) if ($(i + 1) == "newly") total += $i
+      for (i = 1; i < NF; i++) if ($(i + 1) == "upgraded,") total += $i
+      note($0)
+    }
+    /^Need to get / { note($0 " (downloading...)") }
+    /^Fetched / { note($0) }
+    /^Setting up / {
+      done++
+      if (total > 0 && (int(done * 10 / total) > shown || done == total)) {
+        shown = int(done * 10 / total)
+        note(sprintf("%d of %d packages set up", done, total))
+      }
+    }
+    /^(E|W): / { note($0) }
+  '
+}
+
+# Reports a failed apt-get step with the end of its output and where the whole of it is kept.
+apt_failed() {
+  echo "tools/dev.sh: $1 failed; its last lines (the whole output is in $2):" >&2
+  tail -n 20 "$2" >&2
+  exit 1
 }
 
 build() {

@@ -13,6 +13,8 @@
 # where <key> hashes the compiler, the CPU's instruction set (ggml is built for the native CPU), the
 # CUDA compiler and architectures, and this script. A lock file serialises concurrent builds; the
 # prefix appears by an atomic rename only once complete, so a killed build leaves no half prefix.
+# The last build's output (npm, configure, build, install) stays in <prefix>.log; a failure prints
+# that path and the log's last lines.
 set -euo pipefail
 
 variant=${1:?usage: whisper_cache.sh cpu|cuda [cuda-architectures]}
@@ -51,6 +53,7 @@ key_input=$(
 key=$(printf '%s' "$key_input" | sha256sum | cut -c1-12)
 cache_root=${TRIDENT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trident}
 prefix=$cache_root/whisper.cpp-$whisper_version-$variant-$key
+build_log=$prefix.log
 mkdir -p "$cache_root"
 
 if [ -f "$prefix/.complete" ]; then
@@ -68,9 +71,22 @@ fi
 
 work=$(mktemp -d "$cache_root/.whisper-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+: >"$build_log"
+
+# Runs one step with its output appended to the build log, which outlives the work folder; on
+# failure, prints the log's last lines and where the whole of it is, and stops.
+logged() {
+  local what=$1
+  shift
+  echo "== $what: $*" >>"$build_log"
+  if ! "$@" >>"$build_log" 2>&1; then
+    tail -n 40 "$build_log" >&2
+    die "$what failed; the whole log is $build_log"
+  fi
+}
 
 log "fetching $package@$version with npm"
-(cd "$work" && npm pack --silent "$package@$version" >/dev/null) || die "npm pack $package@$version failed"
+logged "npm pack $package@$version" npm pack --pack-destination "$work" "$package@$version"
 tarball=$work/$package-$version.tgz
 [ -f "$tarball" ] || die "npm did not produce $tarball"
 actual=sha512-$(python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1],"rb").read()).digest()).decode())' "$tarball")
@@ -94,16 +110,14 @@ if [ "$variant" = cuda ]; then
 fi
 
 jobs=${WHISPER_BUILD_JOBS:-$(nproc)}
-log "building whisper.cpp $whisper_version ($variant) into $prefix with $jobs jobs; this happens once per machine"
+log "building whisper.cpp $whisper_version ($variant) into $prefix with $jobs jobs; this happens once per machine" \
+    "and takes a few minutes (about 5 on 2 cores); its output goes to $build_log"
 started=$(date +%s)
-cmake -S "$src" -B "$work/build" -G Ninja "${options[@]}" >"$work/configure.log" 2>&1 \
-  || { tail -30 "$work/configure.log" >&2; die "configuring whisper.cpp failed"; }
-nice -n 10 cmake --build "$work/build" -j "$jobs" >"$work/build.log" 2>&1 \
-  || { tail -40 "$work/build.log" >&2; die "building whisper.cpp failed"; }
+logged "configuring whisper.cpp" cmake -S "$src" -B "$work/build" -G Ninja "${options[@]}"
+logged "building whisper.cpp" nice -n 10 cmake --build "$work/build" -j "$jobs"
 # Install into a staging prefix inside the work folder, then move it into place in one rename.
 # The package config files record the final prefix (CMAKE_INSTALL_PREFIX), so they stay valid.
-DESTDIR=$work/stage cmake --install "$work/build" >"$work/install.log" 2>&1 \
-  || { tail -20 "$work/install.log" >&2; die "installing whisper.cpp failed"; }
+logged "installing whisper.cpp" env DESTDIR="$work/stage" cmake --install "$work/build"
 date -u +%FT%TZ >"$work/stage$prefix/.complete"
 rm -rf "$prefix"
 mv "$work/stage$prefix" "$prefix"

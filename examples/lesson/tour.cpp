@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cell.hpp"
+#include "text_width.hpp"
 #include "trident/trace/recorder.hpp"
 
 namespace trident::lesson {
@@ -166,21 +167,23 @@ int run_tour(const tour_options& options) {
   }
   const double total = seconds_since(start);
 
-  // The summary table; result texts vary in length, so that column is sized to fit.
+  // The summary table; result texts vary in length, so that column is sized to fit. Widths are
+  // columns on screen, not bytes: a result may hold "→" (text_width.hpp).
   std::size_t result_width = 6;
-  for (const auto& o : outcomes) result_width = std::max(result_width, o.result.size());
+  for (const auto& o : outcomes) result_width = std::max(result_width, display_width(o.result));
   const std::string rule(3 + 3 + 26 + 3 + 17 + 3 + result_width + 3 + 7 + 3 + 6, '-');
   std::printf("\n%s\n", rule.c_str());
-  std::printf("%-3s | %-26s | %-17s | %-*s | %7s | %s\n", "#", "cell", "model", static_cast<int>(result_width), "result",
-              "time", "status");
+  std::printf("%-3s | %-26s | %-17s | %s | %7s | %s\n", "#", "cell", "model",
+              pad_to_width("result", result_width).c_str(), "time", "status");
   std::printf("%s\n", rule.c_str());
   std::size_t failed = 0;
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const auto& c = *selected[i];
     const auto& o = outcomes[i];
     if (!o.ok) ++failed;
-    std::printf("%02d  | %-26s | %-17s | %-*s | %6.2fs | %s\n", c.number, c.slug, c.model,
-                static_cast<int>(result_width), o.result.c_str(), o.seconds, o.ok ? "ok" : "FAILED");
+    std::printf("%02d  | %s | %s | %s | %6.2fs | %s\n", c.number, pad_to_width(c.slug, 26).c_str(),
+                pad_to_width(c.model, 17).c_str(), pad_to_width(o.result, result_width).c_str(), o.seconds,
+                o.ok ? "ok" : "FAILED");
   }
   std::printf("%s\n", rule.c_str());
   std::printf("%zu cell(s) in %.2fs: %zu ok, %zu failed\n", selected.size(), total, selected.size() - failed, failed);

@@ -46,6 +46,7 @@
 
 #include "messages.hpp"
 #include "runtime.hpp"
+#include "trident/cluster/detail/task_counts.hpp"
 #include "trident/cluster/errors.hpp"
 #include "trident/cluster/worker_main.hpp"
 #include "trident/core/errors.hpp"
@@ -907,11 +908,9 @@ class driver_runtime {
       const bool gone = r.pid > 0 && r.host == host_name() && ::kill(r.pid, 0) != 0 && errno == ESRCH;
       std::vector<std::string> names;
       for (auto& [id, j] : r.in_flight) names.emplace_back(j->task_name);
-      std::sort(names.begin(), names.end());
-      report += fmt::format("\n  rank {}{}{}: {} task(s) unfinished{}", r.rank,
+      report += fmt::format("\n  rank {}{}{}: {} task(s) unfinished{}{}", r.rank,
                             r.pid > 0 ? fmt::format(" (pid {} on {})", r.pid, r.host) : std::string(),
-                            gone ? " is gone" : "", names.size(), names.empty() ? "" : ": ");
-      for (std::size_t k = 0; k < names.size(); ++k) report += (k == 0 ? "" : ", ") + names[k];
+                            gone ? " is gone" : "", names.size(), names.empty() ? "" : ": ", count_task_names(names));
     }
     if (!queue_.empty()) report += fmt::format("\n  {} task(s) still queued on the driver", queue_.size());
     std::fprintf(stderr, "%s\n", report.c_str());
@@ -928,8 +927,7 @@ class driver_runtime {
     std::vector<std::string> names;
     for (auto& [id, j] : lost.in_flight) names.emplace_back(j->task_name);
     std::sort(names.begin(), names.end());
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    const std::string list = count_task_names(names);
     const std::string where = lost.pid != 0 ? fmt::format(" (pid {} on {})", lost.pid, lost.host) : std::string();
     const std::string message =
         fmt::format("rank {}{} was lost: {}; {} task(s) lost{}{}", lost.rank, where, why, names.size(),

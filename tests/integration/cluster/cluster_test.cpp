@@ -187,6 +187,44 @@ TEST(Cluster, TheDemoPrintsTheWorkOfEachRank) {
   EXPECT_TRUE(contains(r.output, "rank 2 (pid ")) << r.output;
   EXPECT_TRUE(contains(r.output, "of 200 numbers prime")) << r.output;
 }
+
+/// The command the demo prints after `intro` (the rest of that line, less its indent).
+std::string printed_command(const std::string& output, const std::string& intro) {
+  const auto at = output.find(intro);
+  if (at == std::string::npos) return {};
+  const auto begin = output.find_first_not_of(" \n", at + intro.size());
+  return begin == std::string::npos ? std::string() : output.substr(begin, output.find('\n', begin) - begin);
+}
+
+// Regression (issue #22, item 11): run alone, the demo said "Try: mpirun -np 3 trident
+// cluster-demo", which Open MPI refuses as root and on 2 cores ("not enough slots"). It prints
+// the command that works on this machine, and that command does run it on 3 ranks.
+TEST(Cluster, TheDemoAloneSaysTheCommandThatRunsItOnRanksHere) {
+  const std::string program = std::filesystem::canonical(TRIDENT_CLI_PATH).string();
+  const auto alone = run(std::string(TRIDENT_CLI_PATH) + " cluster-demo --numbers 20 --workers 1");
+  EXPECT_EQ(alone.status, 0) << alone.output;
+  EXPECT_TRUE(contains(alone.output, "Alone (not under mpirun)")) << alone.output;
+  const std::string command = printed_command(alone.output, "To run it on 3 MPI ranks of this machine:");
+  const std::string expected = std::string("mpirun --oversubscribe") + (::geteuid() == 0 ? " --allow-run-as-root" : "") +
+                               " -np 3 " + program + " cluster-demo";
+  EXPECT_EQ(command, expected) << alone.output;
+  ASSERT_FALSE(command.empty());
+  std::string launch = command;
+#if defined(__SANITIZE_ADDRESS__)
+  launch.insert(launch.find(' '), " -x ASAN_OPTIONS=detect_leaks=0");  // as mpirun_prefix() says why
+#endif
+  const auto ranks = run(launch + " --numbers 200 --workers 1");
+  EXPECT_EQ(ranks.status, 0) << ranks.output;
+  EXPECT_TRUE(contains(ranks.output, "Cluster: 3 MPI ranks")) << ranks.output;
+}
+
+// `mpirun -np 1` is the same as alone: the demo says so, and what to run instead.
+TEST(Cluster, TheDemoOnOneRankSaysTheCommandThatRunsItOnRanks) {
+  const auto r = run(mpirun_prefix() + " -np 1 " + TRIDENT_CLI_PATH + " cluster-demo --numbers 20 --workers 1");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "One MPI rank (mpirun -np 1 is the same as alone)")) << r.output;
+  EXPECT_TRUE(contains(printed_command(r.output, "To run it on 3 MPI ranks of this machine:"), " -np 3 ")) << r.output;
+}
 #endif
 
 }  // namespace

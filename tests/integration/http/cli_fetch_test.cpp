@@ -110,7 +110,25 @@ TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
   EXPECT_EQ(lines[2]["status"], 404);
   EXPECT_EQ(lines[2]["outcome"], "failed");
   EXPECT_EQ(lines[3]["outcome"], "failed");
+  // Regression (issue #22, item 12): the bad line's error did not say which line it was.
+  const std::string bad_line_error = lines[3]["error"];
+  EXPECT_EQ(bad_line_error.rfind(list.string() + ":6: malformed URL 'notaurl'", 0), 0u) << bad_line_error;
+  const std::string not_found_error = lines[2]["error"];  // a 404 is the server's answer, not the line's fault
+  EXPECT_EQ(not_found_error.find(list.string()), std::string::npos) << not_found_error;
   EXPECT_EQ(dir.names("out"), (std::vector<std::string>{"a.txt", "named.txt"}));
+}
+
+// The table names the bad line of a list too, and the rest of the list is still downloaded.
+TEST(cli_fetch, a_bad_line_of_a_list_is_reported_with_its_file_and_line) {
+  trident::testing::http_server server;
+  temp_dir dir{"trident-cli-fetch"};
+  const fs::path list = dir.path / "urls.txt";
+  std::ofstream(list) << server.url("/files/a.txt") << "\n\nftp://example.org/b.txt\n";
+  const child c = start({"-i", list.string(), "-o", (dir.path / "out").string()}, dir.path / "stdout");
+  EXPECT_EQ(finish(c), 1);
+  const std::string text = read_all(c.out_file);
+  EXPECT_NE(text.find(list.string() + ":3: unsupported scheme 'ftp'"), std::string::npos) << text;
+  EXPECT_EQ(dir.names("out"), (std::vector<std::string>{"a.txt"}));
 }
 
 TEST(cli_fetch, all_good_exits_zero) {
