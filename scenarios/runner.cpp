@@ -87,14 +87,20 @@ void add_remarks(scenario_report& report) {
     if (chosen.family == report.lesson_choice) {
       report.remarks.push_back(fmt::format("Agrees with the lesson's guide ({}).", report.lesson_choice));
     } else if (const model_run* lesson = best_of_family(report, report.lesson_choice)) {
-      const bool tied = lesson->tie;
-      const char* compared = tied ? "in a tie with the fastest, against"
-                             : lesson->cost.wall_seconds < chosen.cost.wall_seconds ? "faster than"
-                                                                                    : "slower than";
-      report.remarks.push_back(fmt::format(
-          "The lesson's guide says {}; its best here, {}, took {:.2f} s, {} {:.2f} s for {}, which the rule chose {}.",
-          report.lesson_choice, lesson->model, lesson->cost.wall_seconds, compared, chosen.cost.wall_seconds,
-          chosen.model, basis_words(report.pick->basis)));
+      if (lesson->tie) {
+        const bool fastest = lesson == &report.runs[report.pick->fastest];
+        report.remarks.push_back(fmt::format(
+            "The lesson's guide says {}; its best here, {} ({:.2f} s), {}, and the rule chose {} ({:.2f} s) {}.",
+            report.lesson_choice, lesson->model, lesson->cost.wall_seconds,
+            fastest ? "is the fastest" : "ties with the fastest", chosen.model, chosen.cost.wall_seconds,
+            basis_words(report.pick->basis)));
+      } else {
+        report.remarks.push_back(fmt::format(
+            "The lesson's guide says {}; its best here, {}, took {:.2f} s, {} {} ({:.2f} s), which the rule chose {}.",
+            report.lesson_choice, lesson->model, lesson->cost.wall_seconds,
+            lesson->cost.wall_seconds < chosen.cost.wall_seconds ? "faster than" : "slower than", chosen.model,
+            chosen.cost.wall_seconds, basis_words(report.pick->basis)));
+      }
     }
   }
   if (report.size == scale::small) {

@@ -152,8 +152,8 @@ std::optional<recommendation> recommend(std::span<const candidate> candidates, s
     } else {
       std::vector<std::string> tied;
       for (const std::size_t i : out.ties) tied.push_back(fmt::format("{} ({})", candidates[i].model, seconds(candidates[i])));
-      out.reason += fmt::format(" The fastest, in a tie with {}: none of {} is far lighter or simpler.",
-                                fmt::join(tied, ", "), out.ties.size() == 1 ? "it" : "them");
+      out.reason += fmt::format(" The fastest, in a tie with {}: {} far lighter nor simpler.", fmt::join(tied, ", "),
+                                out.ties.size() == 1 ? "it is neither" : "none of them is either");
     }
     return out;
   }

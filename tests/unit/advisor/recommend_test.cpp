@@ -113,7 +113,9 @@ TEST(Recommend, TheFastestKeepsItsPlaceWhenItsTiesAreNeitherLighterNorSimpler) {
   EXPECT_EQ(pick->model, "threads_2");
   EXPECT_EQ(pick->basis, pick_basis::fastest);
   EXPECT_EQ(pick->ties, (std::vector<std::size_t>{0}));
-  EXPECT_NE(pick->reason.find("in a tie with processes_2 (1.05 s)"), std::string::npos) << pick->reason;
+  EXPECT_NE(pick->reason.find("in a tie with processes_2 (1.05 s): it is neither far lighter nor simpler"),
+            std::string::npos)
+      << pick->reason;
 }
 
 TEST(Recommend, AnExcludedModelIsNeverChosen) {
