@@ -90,7 +90,38 @@ TEST(WhisperModel, LoadsAGeneratedModelAndTranscribesWithSeveralStates) {
   // The same input, model and greedy decoding: the same output, whichever state ran it.
   EXPECT_EQ(ta.text(), tb.text());
   EXPECT_GT(ta.seconds, 0);
-  for (const auto& s : ta.segments) EXPECT_LE(s.start, s.end);
+  // Without timestamps: one segment, the whole clip (whisper.cpp's own t0 was -1007.28 s).
+  ASSERT_EQ(ta.segments.size(), 1U);
+  EXPECT_EQ(ta.segments[0].start, 0.0);
+  EXPECT_EQ(ta.segments[0].end, audio.seconds());
+}
+
+TEST(WhisperModel, SegmentTimesStayInTheClipAndInOrder) {
+  const std::vector<segment> raw = {
+      {-1007.28, 30.0, " One"}, {2.0, 1.0, " two"}, {0.5, 3.0, " three"}, {9.0, 12.0, " four"}};
+  const auto timed = place_segments(raw, 4.8, true);
+  ASSERT_EQ(timed.size(), 4U);
+  double previous_end = 0;
+  for (const auto& s : timed) {
+    EXPECT_GE(s.start, previous_end) << s.text;
+    EXPECT_LE(s.start, s.end) << s.text;
+    EXPECT_LE(s.end, 4.8) << s.text;
+    previous_end = s.end;
+  }
+  EXPECT_EQ(timed[0].start, 0.0);
+  EXPECT_EQ(timed[0].end, 4.8);
+  EXPECT_EQ(timed[3].text, " four");
+
+  const auto whole = place_segments(raw, 4.8, false);
+  ASSERT_EQ(whole.size(), 1U);
+  EXPECT_EQ(whole[0].start, 0.0);
+  EXPECT_EQ(whole[0].end, 4.8);
+  EXPECT_EQ(whole[0].text, " One two three four");
+  EXPECT_TRUE(place_segments({}, 4.8, false).empty());
+
+  const auto in_order = place_segments({{0.0, 1.5, " a"}, {1.5, 4.0, " b"}}, 4.8, true);
+  EXPECT_EQ(in_order[1].start, 1.5);  // sensible times are kept as they are
+  EXPECT_EQ(in_order[1].end, 4.0);
 }
 
 TEST(WhisperModel, StopFlagCancelsATranscription) {
