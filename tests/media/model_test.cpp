@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "media_fixtures.hpp"
@@ -38,6 +43,40 @@ TEST(ModelFile, SameSeedSameFileOtherSeedOtherFile) {
   write_generated_model(dir.path / "b.bin", "tiny", 8);
   EXPECT_EQ(inspect_model(dir.path / "a.bin").sha256, inspect_model(media_fixtures().model).sha256);
   EXPECT_NE(inspect_model(dir.path / "b.bin").sha256, inspect_model(dir.path / "a.bin").sha256);
+}
+
+/// Runs trident_make_whisper_model with `args`: its exit code, stdout and stderr.
+struct tool_run {
+  int exit_code = -1;
+  std::string out, err;
+};
+tool_run make_model_tool(const std::string& args, const std::filesystem::path& dir) {
+  const auto out = dir / "stdout", err = dir / "stderr";
+  const std::string command =
+      "'" + std::string(TRIDENT_MAKE_MODEL_PATH) + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(command.c_str());
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out), read(err)};
+}
+
+TEST(ModelFile, GeneratorHelpGoesToStdoutAndBadArgumentsToStderr) {
+  trident::testing::temp_dir dir("media-model");
+  for (const char* help : {"--help", "-h"}) {
+    const auto r = make_model_tool(help, dir.path);
+    EXPECT_EQ(r.exit_code, 0) << help;
+    EXPECT_NE(r.out.find("usage: trident_make_whisper_model tiny|base OUTPUT [--seed N]"), std::string::npos) << r.out;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+  }
+  auto r = make_model_tool("", dir.path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("usage:"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  r = make_model_tool("huge '" + (dir.path / "m.bin").string() + "'", dir.path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("size must be tiny or base"), std::string::npos) << r.err;
 }
 
 TEST(ModelFile, BaseDimensions) {
