@@ -310,6 +310,18 @@ TEST(TranscribeCommand, CtrlCKeepsFinishedTranscriptsAndLeavesNoPartialOnes) {
   EXPECT_LT(json, 21U);
 }
 
+// The tour's media cell says what it prints: the transcripts it wrote, each on its line.
+TEST(TranscribeCommand, TourCellPrintsTheTranscriptsItMade) {
+  trident::testing::temp_dir logs("media-cli");
+  const auto r = run({"tour", "transcribe"}, logs.path);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(r.out.find("the transcripts below are meaningless"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("transcripts (NAME.txt"), std::string::npos) << r.out;
+  for (const char* name : {"clip0.mp3.txt", "clip1.mp3.txt", "clip2.mp3.txt", "clip3.wav.txt"}) {
+    EXPECT_NE(r.out.find(std::string("  ") + name + " "), std::string::npos) << name << "\n" << r.out;
+  }
+}
+
 // The progress line on a terminal: after Ctrl-C cancels every file, it says so, as fetch's does,
 // instead of "4/4 files" as if they were done.
 TEST(TranscribeCommand, ProgressLineShowsCancelledFilesApart) {
