@@ -223,16 +223,21 @@ int main(int argc, char** argv) {
   transcribe_cmd->add_option("--retries", transcribe.retries, "Extra download attempts after a retriable failure")
       ->check(whole_number)
       ->check(CLI::Range(0, 100));
-  transcribe_cmd->add_option("--format", transcribe.formats, "Also write subtitles: srt, vtt (repeatable)")
+  // One value per --format (repeat it, or give a comma list): a file after it stays an input.
+  transcribe_cmd->add_option("--format", transcribe.formats, "Also write subtitles: srt or vtt (repeat it, or srt,vtt)")
+      ->allow_extra_args(false)
+      ->delimiter(',')
       ->check(CLI::IsMember({"srt", "vtt"}));
   transcribe_cmd->add_option("--max-tokens", transcribe.max_tokens, "Tokens per segment at most (0: no limit)")
       ->check(whole_number)
       ->check(CLI::Range(0, 448));
   transcribe_cmd->add_flag("--no-fallback", transcribe.no_fallback, "Greedy decoding once, without temperature fallback");
-  transcribe_cmd->add_flag("--no-timestamps", transcribe.no_timestamps, "One segment per 30 s window, no timestamps");
-  transcribe_cmd->add_flag("--skip-existing", transcribe.skip_existing, "Skip files whose NAME.EXT.txt exists");
+  transcribe_cmd->add_flag("--no-timestamps", transcribe.no_timestamps,
+                           "No timestamps: one segment per file, from 0 to its end");
+  transcribe_cmd->add_flag("--skip-existing", transcribe.skip_existing,
+                           "Skip inputs whose every output asked for exists (.txt, .json, and each --format)");
   transcribe_cmd->add_flag("--json", transcribe.json, "One JSON object per file instead of the table");
-  transcribe_cmd->add_option("--trace", transcribe_trace, "Write a Chrome trace JSON timeline to FILE")->check(trace_path);
+  transcribe_cmd->add_option("--trace", transcribe_trace, trace_help)->check(trace_path);
 #endif
 
   // CLI11 would report an unknown command word, or an unknown option before the command

@@ -71,6 +71,41 @@ void prepare_output_dir(const std::string& dir) {
   if (ec) throw usage_error("cannot save into output folder '" + dir + "': " + ec.message());
 }
 
+/// Every local input must be a readable file: one that is not is a usage error, said before the
+/// model loads and before any download, naming every such input at once.
+void check_local_inputs(const std::vector<std::string>& sources) {
+  std::string problems;
+  std::size_t count = 0;
+  for (const auto& s : sources) {
+    if (media::is_url(s)) continue;
+    std::error_code ec;
+    const auto status = std::filesystem::status(s, ec);
+    std::string why;
+    if (ec || !std::filesystem::exists(status)) {
+      why = ec && ec != std::errc::no_such_file_or_directory ? ec.message() : "no such file";
+    } else if (std::filesystem::is_directory(status)) {
+      why = "a folder, not a media file";
+    } else if (::access(s.c_str(), R_OK) != 0) {
+      why = std::strerror(errno);
+    }
+    if (why.empty()) continue;
+    ++count;
+    problems += (problems.empty() ? "" : "; ") + ("'" + s + "': " + why);
+  }
+  if (count != 0) {
+    throw usage_error(fmt::format("transcribe: {} input{} cannot be read: {}", count, count == 1 ? "" : "s", problems));
+  }
+}
+
+/// The summary's text for a file that did not end ok: its source and what went wrong, the
+/// source once (decoding errors start with the file's name, download errors name the URL).
+std::string problem_text(const media::file_result& r) {
+  if (r.error.empty()) return r.source;
+  const bool names_source =
+      r.error.starts_with(r.source + ": ") || (media::is_url(r.source) && r.error.find(r.source) != std::string::npos);
+  return names_source ? r.error : r.source + ": " + r.error;
+}
+
 void print_summary(const std::vector<media::file_result>& results, double wall) {
   std::size_t ok = 0, skipped = 0, failed = 0, cancelled = 0;
   double audio = 0;
@@ -90,9 +125,8 @@ void print_summary(const std::vector<media::file_result>& results, double wall) 
       std::printf("%-9s %8s %10s %9s  %s\n", "result", "audio s", "transcribe", "realtime", "file -> transcript / error");
       header = true;
     }
-    const std::string where = r.outcome == media::file_outcome::ok
-                                  ? r.media.string() + " -> " + r.outputs.front().string()
-                                  : (r.error.empty() ? r.source : r.source + ": " + r.error);
+    const std::string where =
+        r.outcome == media::file_outcome::ok ? r.media.string() + " -> " + r.outputs.front().string() : problem_text(r);
     std::printf("%-9s %8.1f %9.2fs %8.1fx  %s\n", media::to_string(r.outcome), r.audio_seconds, r.transcribe_seconds, r.realtime(),
                 where.c_str());
   }
@@ -113,8 +147,9 @@ int run_transcribe(const transcribe_flags& flags) {
     throw usage_error("transcribe: no model (give a ggml Whisper model file with --model PATH or TRIDENT_WHISPER_MODEL)");
   }
   for (const auto& f : flags.formats) {
-    if (f != "srt" && f != "vtt" && f != "txt" && f != "json") throw usage_error("--format must be srt or vtt, not '" + f + "'");
+    if (f != "srt" && f != "vtt") throw usage_error("--format: '" + f + "' is not a subtitle format (srt or vtt)");
   }
+  check_local_inputs(sources);
 
   // The stop signals go to the signal thread only: block them before any thread starts (ggml's
   // compute threads included). One that arrives meanwhile waits for the signal thread.
@@ -189,6 +224,7 @@ int run_transcribe(const transcribe_flags& flags) {
     s.items_total = p.total;
     s.items_done = p.finished;
     s.items_failed = p.failed;
+    s.items_cancelled = p.cancelled;
     return s;
   };
   if (live) {

@@ -12,9 +12,29 @@
 
 #include "trident/media/model_generator.hpp"
 
+namespace {
+
+constexpr const char* usage = "usage: trident_make_whisper_model tiny|base OUTPUT [--seed N]\n";
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  // Asked for help: the usage on stdout, success. Wrong arguments: the usage on stderr, exit 2.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::printf("%s", usage);
+      std::printf(
+          "Writes a ggml Whisper model with the real dimensions of a published size and seeded random\n"
+          "weights, for tests and benchmarks: its text is meaningless, the time it takes is real.\n"
+          "  tiny|base  the size whose dimensions it has\n"
+          "  OUTPUT     the file to write\n"
+          "  --seed N   seed of the weights (default 42): the same seed writes the same file\n");
+      return 0;
+    }
+  }
   if (argc != 3 && !(argc == 5 && std::string(argv[3]) == "--seed")) {
-    std::fprintf(stderr, "usage: trident_make_whisper_model tiny|base OUTPUT [--seed N]\n");
+    std::fprintf(stderr, "%s", usage);
     return 2;
   }
   const std::string size = argv[1];

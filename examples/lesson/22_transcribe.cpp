@@ -3,11 +3,15 @@
 // local file, go through media::transcribe_pipeline: downloads on one session, decoding on two
 // threads, two whisper states on one model loaded once, transcripts written as each finishes.
 // The model is generated (real tiny dimensions, seeded random weights): no trained weights can
-// be downloaded here, so the text is meaningless; the work, and its overlap, are real. Run
+// be downloaded here, so the text is pseudo-words (printed at the end, to show what a transcript
+// file holds); the work, and its overlap, are real. Run
 // `trident tour transcribe --trace t.json` to see downloads, decoding and transcription overlap.
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -21,6 +25,27 @@
 #include "trident/testing/temp_dir.hpp"
 
 namespace trident::lesson {
+
+namespace {
+
+/// `text` on one line, quoted, with line breaks, control characters and bytes outside ASCII as
+/// escapes: a random-weights model can write any byte.
+std::string shown_quoted(std::string_view text) {
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
 
 std::string transcribe(output& out) {
   trident::testing::temp_dir dir("trident-tour-media");
@@ -40,7 +65,7 @@ std::string transcribe(output& out) {
   }
   const auto model_path = dir.path / "ggml-tiny-generated.bin";
   media::write_generated_model(model_path, "tiny", 1);
-  out.line("model: generated tiny (seeded random weights): the transcripts below are meaningless");
+  out.line("model: generated tiny (seeded random weights): its transcripts, printed at the end, are pseudo-words");
 
   const auto device = media::choose_device("auto", media::probe_devices());
   out.line("Using device: {} ({})", media::to_string(device.kind), device.reason);
@@ -68,9 +93,14 @@ std::string transcribe(output& out) {
              media::to_string(r.outcome));
   });
   const double wall = seconds_since(started);
+  out.line("transcripts (NAME.txt; pseudo-words, the model's weights being random):");
   for (const auto& r : results) {
     check(r.outcome == media::file_outcome::ok, "a file failed: " + r.source + ": " + r.error);
     check(std::filesystem::exists(r.outputs.at(0)), "a transcript is missing");
+    std::ifstream file(r.outputs.at(0));
+    std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    out.line("  {:<14} {}", r.outputs.at(0).filename().string(), shown_quoted(text));
     audio += r.audio_seconds;
   }
   return fmt::format("4 files (3 downloaded) transcribed on {}: {:.1f} s of audio in {:.2f} s ({:.1f}x realtime), model loaded once",

@@ -74,14 +74,18 @@ std::string file_name_for(std::string_view url) {
   return sanitize_file_name(percent_decode(segment));
 }
 
-std::string name_allocator::claim(const std::string& name) {
-  if (taken_.insert(name).second) return name;
+std::string numbered_file_name(const std::string& name, std::size_t n) {
+  if (n == 0) return name;
   const auto dot = name.rfind('.');
   const bool has_ext = dot != std::string::npos && dot > 0;
   const std::string stem = has_ext ? name.substr(0, dot) : name;
   const std::string ext = has_ext ? name.substr(dot) : std::string();
-  for (std::size_t n = 1;; ++n) {
-    std::string candidate = stem + "-" + std::to_string(n) + ext;
+  return stem + "-" + std::to_string(n) + ext;
+}
+
+std::string name_allocator::claim(const std::string& name) {
+  for (std::size_t n = 0;; ++n) {
+    std::string candidate = numbered_file_name(name, n);
     if (taken_.insert(candidate).second) return candidate;
   }
 }

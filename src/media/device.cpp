@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "trident/media/errors.hpp"
+#include "library_logs.hpp"
 
 namespace trident::media {
 
@@ -12,6 +13,7 @@ device_inventory probe_devices() {
   static std::once_flag once;
   static device_inventory inventory;
   std::call_once(once, [] {
+    detail::quiet_library_logs();  // the CUDA backend says what it found
     inventory.build_has_cuda = TRIDENT_MEDIA_HAS_CUDA != 0;
     for (std::size_t i = 0; i < ggml_backend_dev_count(); ++i) {
       ggml_backend_dev_t dev = ggml_backend_dev_get(i);

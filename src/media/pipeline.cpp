@@ -1,11 +1,15 @@
 #include "trident/media/pipeline.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
 #include <optional>
+#include <set>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -14,7 +18,7 @@
 #include "trident/aio/run.hpp"
 #include "trident/aio/spawn.hpp"
 #include "trident/core/atomic_file.hpp"
-#include "trident/http/fetch.hpp"
+#include "trident/http/file_names.hpp"
 #include "trident/http/session.hpp"
 #include "trident/media/audio.hpp"
 #include "trident/media/errors.hpp"
@@ -69,6 +73,65 @@ void write_text_file(const fs::path& path, const std::string& text) {
 
 bool is_url(std::string_view source) noexcept { return source.starts_with("http://") || source.starts_with("https://"); }
 
+fs::path input_plan::output(std::string_view extension) const {
+  return folder / (name + "." + std::string(extension));
+}
+
+namespace {
+
+/// The file `p` names, absolute and with symbolic links resolved as far as they exist: the
+/// same string for every way of writing one path.
+std::string file_key(const fs::path& p) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(p, ec);
+  if (ec) absolute = p;
+  fs::path resolved = fs::weakly_canonical(absolute, ec);
+  return (ec ? absolute.lexically_normal() : resolved).string();
+}
+
+constexpr std::string_view output_extensions[] = {"txt", "json", "srt", "vtt"};
+
+}  // namespace
+
+std::vector<input_plan> plan_inputs(const std::vector<std::string>& sources, const fs::path& output_dir) {
+  const fs::path download_dir = output_dir.empty() ? fs::path(".") : output_dir;
+  // Files no input may write: every local input, then each planned file as it is planned.
+  std::set<std::string> taken;
+  for (const auto& s : sources) {
+    if (!is_url(s)) taken.insert(file_key(s));
+  }
+  std::vector<input_plan> plans;
+  plans.reserve(sources.size());
+  for (const auto& s : sources) {
+    input_plan p;
+    p.source = s;
+    p.download = is_url(s);
+    std::string base;
+    if (p.download) {
+      p.folder = download_dir;
+      base = http::file_name_for(s);
+    } else {
+      p.media = s;
+      p.folder = !output_dir.empty() ? output_dir : p.media.parent_path();
+      if (p.folder.empty()) p.folder = ".";
+      base = p.media.filename().string();
+      if (base.empty()) base = http::sanitize_file_name("");  // "dir/": fails to decode, names nothing real
+    }
+    std::vector<std::string> keys;
+    for (std::size_t n = 0;; ++n) {
+      p.name = http::numbered_file_name(base, n);
+      keys.clear();
+      if (p.download) keys.push_back(file_key(p.folder / p.name));
+      for (const auto ext : output_extensions) keys.push_back(file_key(p.output(ext)));
+      if (std::none_of(keys.begin(), keys.end(), [&](const std::string& k) { return taken.contains(k); })) break;
+    }
+    taken.insert(keys.begin(), keys.end());
+    if (p.download) p.media = p.folder / p.name;
+    plans.push_back(std::move(p));
+  }
+  return plans;
+}
+
 const char* to_string(file_outcome o) noexcept {
   switch (o) {
     case file_outcome::ok: return "ok";
@@ -99,7 +162,19 @@ std::string file_result::to_json() const {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+void check_segment_times(const transcription& t, std::string_view format) {
+  for (std::size_t i = 0; i < t.segments.size(); ++i) {
+    const segment& s = t.segments[i];
+    if (!(s.start >= 0) || !(s.end >= s.start) || !std::isfinite(s.end)) {
+      throw std::invalid_argument(fmt::format("{}: segment {} has impossible times ({} s to {} s): times must be "
+                                              "at least 0 and end after they start",
+                                              format, i + 1, s.start, s.end));
+    }
+  }
+}
+
 std::string to_srt(const transcription& t) {
+  check_segment_times(t, "srt");
   std::string out;
   int n = 0;
   for (const auto& s : t.segments) {
@@ -109,6 +184,7 @@ std::string to_srt(const transcription& t) {
 }
 
 std::string to_vtt(const transcription& t) {
+  check_segment_times(t, "vtt");
   std::string out = "WEBVTT\n\n";
   for (const auto& s : t.segments) {
     out += timestamp(s.start, '.') + " --> " + timestamp(s.end, '.') + "\n" + trimmed(s.text) + "\n\n";
@@ -119,7 +195,7 @@ std::string to_vtt(const transcription& t) {
 /// One input on its way through the stages.
 struct transcribe_pipeline::work {
   std::size_t index = 0;
-  fs::path folder;  // where its outputs go
+  const input_plan* plan = nullptr;  // its files
   decoded_audio audio;
   transcription text;
   file_result result;
@@ -133,11 +209,10 @@ transcribe_pipeline::transcribe_pipeline(const whisper_model& model, pipeline_op
   }
 }
 
-std::vector<fs::path> transcribe_pipeline::outputs_for(const fs::path& media, const fs::path& folder) const {
-  const std::string name = media.filename().string();
-  std::vector<fs::path> out{folder / (name + ".txt"), folder / (name + ".json")};
-  if (options_.srt) out.push_back(folder / (name + ".srt"));
-  if (options_.vtt) out.push_back(folder / (name + ".vtt"));
+std::vector<fs::path> transcribe_pipeline::outputs_for(const input_plan& plan) const {
+  std::vector<fs::path> out{plan.output("txt"), plan.output("json")};
+  if (options_.srt) out.push_back(plan.output("srt"));
+  if (options_.vtt) out.push_back(plan.output("vtt"));
   return out;
 }
 
@@ -147,12 +222,13 @@ void transcribe_pipeline::stop() noexcept {
   if (cancel_downloads_) cancel_downloads_();
 }
 
-void transcribe_pipeline::write_outputs(const work& w, const transcription& t, file_result& r) const {
-  const auto paths = outputs_for(r.media, w.folder);
+std::string transcript_json(const transcription& t, const file_result& r, const std::filesystem::path& model_path,
+                            const model_info& model) {
+  check_segment_times(t, "json");
   nlohmann::json j;
   j["source"] = r.source;
   j["media"] = r.media.string();
-  j["model"] = {{"path", model_.path().string()}, {"sha256", model_.info().sha256}, {"size", model_.info().size_name}};
+  j["model"] = {{"path", model_path.string()}, {"sha256", model.sha256}, {"size", model.size_name}};
   j["language"] = t.language;
   j["audio_seconds"] = r.audio_seconds;
   j["timings"] = {{"download_seconds", r.download_seconds},
@@ -162,13 +238,21 @@ void transcribe_pipeline::write_outputs(const work& w, const transcription& t, f
   j["segments"] = nlohmann::json::array();
   for (const auto& s : t.segments) j["segments"].push_back({{"start", s.start}, {"end", s.end}, {"text", trimmed(s.text)}});
   j["text"] = t.text();
-  // The JSON file last: its presence says the transcript is complete (--skip-existing looks at
-  // the .txt, which is written first... and so also complete, being atomic).
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void transcribe_pipeline::write_outputs(const work& w, const transcription& t, file_result& r) const {
+  const auto paths = outputs_for(*w.plan);
+  // Every text is made before the first file is written: a refusal (impossible times) leaves
+  // none. The JSON file last: its presence says the transcript is complete.
+  const std::string json = transcript_json(t, r, model_.path(), model_.info());
+  const std::string srt = options_.srt ? to_srt(t) : std::string();
+  const std::string vtt = options_.vtt ? to_vtt(t) : std::string();
   write_text_file(paths[0], t.text());
   std::size_t next = 2;
-  if (options_.srt) write_text_file(paths[next++], to_srt(t));
-  if (options_.vtt) write_text_file(paths[next++], to_vtt(t));
-  write_text_file(paths[1], j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  if (options_.srt) write_text_file(paths[next++], srt);
+  if (options_.vtt) write_text_file(paths[next++], vtt);
+  write_text_file(paths[1], json);
   r.outputs = paths;
 }
 
@@ -182,7 +266,7 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
   std::vector<whisper_model::state> states;
   for (std::size_t i = 0; i < options_.states; ++i) states.push_back(model_.new_state());
 
-  const fs::path download_dir = options_.output_dir.empty() ? fs::path(".") : options_.output_dir;
+  const std::vector<input_plan> plans = plan_inputs(sources, options_.output_dir);
   std::vector<std::size_t> local, remote;
   for (std::size_t i = 0; i < sources.size(); ++i) (is_url(sources[i]) ? remote : local).push_back(i);
 
@@ -197,15 +281,19 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
 
   auto skip_if_done = [&](work& w) {
     if (!options_.skip_existing) return false;
-    std::error_code ec;
-    if (!fs::exists(outputs_for(w.result.media, w.folder)[0], ec)) return false;
+    for (const auto& output : outputs_for(*w.plan)) {
+      std::error_code ec;
+      if (!fs::exists(output, ec)) return false;
+    }
     w.result.outcome = file_outcome::skipped;
     return true;
   };
   auto first_work = [&](std::size_t i) {
     work w;
     w.index = i;
+    w.plan = &plans[i];
     w.result.source = sources[i];
+    if (!plans[i].download) w.result.media = plans[i].media;  // a URL's once it is downloaded
     return w;
   };
 
@@ -215,9 +303,6 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
     trace::set_thread_name("transcribe: local files");
     for (std::size_t i : local) {
       work w = first_work(i);
-      w.result.media = sources[i];
-      w.folder = options_.output_dir.empty() ? w.result.media.parent_path() : options_.output_dir;
-      if (w.folder.empty()) w.folder = ".";
       if (stop_) {
         w.result.outcome = file_outcome::cancelled;
         to_write.send(std::move(w));
@@ -237,9 +322,6 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
     trace::set_thread_name("transcribe: downloads");
     std::vector<char> handed_off(remote.size(), 0);  // touched on the loop thread, read after it
     if (!remote.empty() && !stop_) {
-      std::vector<http::fetch_item> items;
-      for (std::size_t i : remote) items.push_back({sources[i], ""});
-      const auto paths = http::plan_paths(items, download_dir);
       auto main = [&]() -> aio::task<void> {
         auto& loop = aio::event_loop::running();
         http::session_options so;
@@ -250,8 +332,8 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
           while (next < remote.size() && !stop_) {
             const std::size_t k = next++;
             work w = first_work(remote[k]);
-            w.result.media = paths[k];
-            w.folder = download_dir;
+            const fs::path& target = plans[remote[k]].media;
+            w.result.media = target;
             if (skip_if_done(w)) {
               auto send = aio::send(to_write, std::move(w));
               co_await send;
@@ -265,12 +347,11 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
             const std::uint64_t trace_start = trace::enabled() ? trace::now_ns() : 0;
             std::string error;
             try {
-              fs::path target = paths[k];
-              auto save = session.save_to(std::move(req), std::move(target));
+              auto save = session.save_to(std::move(req), fs::path(target));
               auto response = co_await save;
               (void)response;
               std::error_code ec;
-              const auto bytes = fs::file_size(paths[k], ec);
+              const auto bytes = fs::file_size(target, ec);
               if (!ec) progress_.download_bytes += bytes;
             } catch (const cancelled_error&) {
               throw;
@@ -278,7 +359,9 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
               error = e.what();
             }
             w.result.download_seconds = since(t0);
-            if (trace_start != 0) trace::record_async("download", "media", trace_start, trace::now_ns(), paths[k].filename().string());
+            if (trace_start != 0) {
+              trace::record_async("download", "media", trace_start, trace::now_ns(), target.filename().string());
+            }
             if (!error.empty()) {
               w.result.outcome = file_outcome::failed;
               w.result.stage = "download";
@@ -405,6 +488,7 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
       }
     }
     if (r.outcome == file_outcome::failed) ++progress_.failed;
+    if (r.outcome == file_outcome::cancelled) ++progress_.cancelled;
     ++progress_.finished;
     results[w->index] = std::move(r);
     if (on_file) on_file(results[w->index]);

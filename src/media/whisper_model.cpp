@@ -2,36 +2,34 @@
 
 #include <whisper.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "trident/core/errors.hpp"
+#include "trident/media/audio.hpp"
 #include "trident/media/errors.hpp"
+#include "library_logs.hpp"
 
 namespace trident::media {
 
 namespace {
 
-/// whisper.cpp and ggml write their progress to stderr; a command prints its own. Their errors
-/// are kept, per thread, so that a failure can say what whisper.cpp said.
+/// whisper.cpp and ggml write their progress and complaints to stderr; a command prints its own.
+/// Their errors are kept, per thread, so that a failure can say what whisper.cpp said. Installed
+/// before the first call into either library (a language check included).
 thread_local std::string last_whisper_error;
 
-void quiet_logs() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    whisper_log_set(
-        [](ggml_log_level level, const char* text, void*) {
-          if (level == GGML_LOG_LEVEL_ERROR) {
-            std::string line(text);
-            while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
-            last_whisper_error = std::move(line);
-          }
-        },
-        nullptr);
-  });
+void keep_errors_only(ggml_log_level level, const char* text, void*) {
+  if (level == GGML_LOG_LEVEL_ERROR && text != nullptr) {
+    std::string line(text);
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+    last_whisper_error = std::move(line);
+  }
 }
 
 std::string whisper_said() {
@@ -44,6 +42,14 @@ double since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+void detail::quiet_library_logs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    whisper_log_set(keep_errors_only, nullptr);
+    ggml_log_set(keep_errors_only, nullptr);
+  });
+}
+
 std::string transcription::text() const {
   std::string out;
   for (const auto& s : segments) {
@@ -55,9 +61,31 @@ std::string transcription::text() const {
   return out;
 }
 
+std::vector<segment> place_segments(std::vector<segment> raw, double clip_seconds, bool timestamps) {
+  const double length = std::isfinite(clip_seconds) ? std::max(0.0, clip_seconds) : 0.0;
+  auto within_clip = [&](double t) { return std::isfinite(t) ? std::clamp(t, 0.0, length) : 0.0; };
+  if (!timestamps) {
+    segment whole{0.0, length, {}};
+    for (const auto& s : raw) {
+      const bool needs_space =
+          !whole.text.empty() && !s.text.empty() && whole.text.back() != ' ' && s.text.front() != ' ';
+      whole.text += (needs_space ? " " : "") + s.text;
+    }
+    if (whole.text.find_first_not_of(' ') == std::string::npos) return {};
+    return {std::move(whole)};
+  }
+  double previous_end = 0;
+  for (auto& s : raw) {
+    s.start = std::max(within_clip(s.start), previous_end);
+    s.end = std::max(within_clip(s.end), s.start);
+    previous_end = s.end;
+  }
+  return raw;
+}
+
 whisper_model::whisper_model(const std::filesystem::path& path, model_options options)
     : path_(path), info_(inspect_model(path)) {
-  quiet_logs();
+  detail::quiet_library_logs();
   const auto start = std::chrono::steady_clock::now();
   whisper_context_params params = whisper_context_default_params();
   params.use_gpu = options.device == device_kind::cuda;
@@ -95,6 +123,7 @@ whisper_model::state::~state() {
 }
 
 void check_language(const std::string& language) {
+  detail::quiet_library_logs();
   if (language != "auto" && whisper_lang_id(language.c_str()) < 0) {
     throw std::invalid_argument("unknown language '" + language + "' (use a code such as en, de, fr, or auto)");
   }
@@ -129,14 +158,18 @@ transcription whisper_model::state::transcribe(std::span<const float> samples, c
   const int lang = whisper_full_lang_id_from_state(state_);
   out.language = lang >= 0 ? whisper_lang_str(lang) : options.language;
   const int n = whisper_full_n_segments_from_state(state_);
-  out.segments.reserve(static_cast<std::size_t>(n));
+  std::vector<segment> raw;
+  raw.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     segment s;
+    // Whisper's times are in hundredths of a second, and unchecked: see place_segments.
     s.start = static_cast<double>(whisper_full_get_segment_t0_from_state(state_, i)) / 100.0;
     s.end = static_cast<double>(whisper_full_get_segment_t1_from_state(state_, i)) / 100.0;
     s.text = whisper_full_get_segment_text_from_state(state_, i);
-    out.segments.push_back(std::move(s));
+    raw.push_back(std::move(s));
   }
+  const double clip_seconds = static_cast<double>(samples.size()) / whisper_sample_rate;
+  out.segments = place_segments(std::move(raw), clip_seconds, options.timestamps);
   return out;
 }
 

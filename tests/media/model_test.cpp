@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "media_fixtures.hpp"
@@ -38,6 +43,40 @@ TEST(ModelFile, SameSeedSameFileOtherSeedOtherFile) {
   write_generated_model(dir.path / "b.bin", "tiny", 8);
   EXPECT_EQ(inspect_model(dir.path / "a.bin").sha256, inspect_model(media_fixtures().model).sha256);
   EXPECT_NE(inspect_model(dir.path / "b.bin").sha256, inspect_model(dir.path / "a.bin").sha256);
+}
+
+/// Runs trident_make_whisper_model with `args`: its exit code, stdout and stderr.
+struct tool_run {
+  int exit_code = -1;
+  std::string out, err;
+};
+tool_run make_model_tool(const std::string& args, const std::filesystem::path& dir) {
+  const auto out = dir / "stdout", err = dir / "stderr";
+  const std::string command =
+      "'" + std::string(TRIDENT_MAKE_MODEL_PATH) + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(command.c_str());
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out), read(err)};
+}
+
+TEST(ModelFile, GeneratorHelpGoesToStdoutAndBadArgumentsToStderr) {
+  trident::testing::temp_dir dir("media-model");
+  for (const char* help : {"--help", "-h"}) {
+    const auto r = make_model_tool(help, dir.path);
+    EXPECT_EQ(r.exit_code, 0) << help;
+    EXPECT_NE(r.out.find("usage: trident_make_whisper_model tiny|base OUTPUT [--seed N]"), std::string::npos) << r.out;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+  }
+  auto r = make_model_tool("", dir.path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("usage:"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  r = make_model_tool("huge '" + (dir.path / "m.bin").string() + "'", dir.path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("size must be tiny or base"), std::string::npos) << r.err;
 }
 
 TEST(ModelFile, BaseDimensions) {
@@ -90,7 +129,38 @@ TEST(WhisperModel, LoadsAGeneratedModelAndTranscribesWithSeveralStates) {
   // The same input, model and greedy decoding: the same output, whichever state ran it.
   EXPECT_EQ(ta.text(), tb.text());
   EXPECT_GT(ta.seconds, 0);
-  for (const auto& s : ta.segments) EXPECT_LE(s.start, s.end);
+  // Without timestamps: one segment, the whole clip (whisper.cpp's own t0 was -1007.28 s).
+  ASSERT_EQ(ta.segments.size(), 1U);
+  EXPECT_EQ(ta.segments[0].start, 0.0);
+  EXPECT_EQ(ta.segments[0].end, audio.seconds());
+}
+
+TEST(WhisperModel, SegmentTimesStayInTheClipAndInOrder) {
+  const std::vector<segment> raw = {
+      {-1007.28, 30.0, " One"}, {2.0, 1.0, " two"}, {0.5, 3.0, " three"}, {9.0, 12.0, " four"}};
+  const auto timed = place_segments(raw, 4.8, true);
+  ASSERT_EQ(timed.size(), 4U);
+  double previous_end = 0;
+  for (const auto& s : timed) {
+    EXPECT_GE(s.start, previous_end) << s.text;
+    EXPECT_LE(s.start, s.end) << s.text;
+    EXPECT_LE(s.end, 4.8) << s.text;
+    previous_end = s.end;
+  }
+  EXPECT_EQ(timed[0].start, 0.0);
+  EXPECT_EQ(timed[0].end, 4.8);
+  EXPECT_EQ(timed[3].text, " four");
+
+  const auto whole = place_segments(raw, 4.8, false);
+  ASSERT_EQ(whole.size(), 1U);
+  EXPECT_EQ(whole[0].start, 0.0);
+  EXPECT_EQ(whole[0].end, 4.8);
+  EXPECT_EQ(whole[0].text, " One two three four");
+  EXPECT_TRUE(place_segments({}, 4.8, false).empty());
+
+  const auto in_order = place_segments({{0.0, 1.5, " a"}, {1.5, 4.0, " b"}}, 4.8, true);
+  EXPECT_EQ(in_order[1].start, 1.5);  // sensible times are kept as they are
+  EXPECT_EQ(in_order[1].end, 4.0);
 }
 
 TEST(WhisperModel, StopFlagCancelsATranscription) {

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
+#include <stdexcept>
 #include <thread>
 
 #include "trident/testing/file_server.hpp"
@@ -73,7 +75,12 @@ TEST(Pipeline, LocalFilesAndUrlsAreTranscribedNextToEachOtherAndAFailureStaysPer
     EXPECT_EQ(j["source"], sources[i]);
     EXPECT_EQ(j["model"]["sha256"], model.info().sha256);
     EXPECT_EQ(j["language"], "en");
-    EXPECT_TRUE(j["segments"].is_array());
+    // Without timestamps: one segment, the whole clip (whisper's own times were -1007.28 to 30).
+    ASSERT_EQ(j["segments"].size(), 1U) << j["segments"];
+    EXPECT_EQ(j["segments"][0]["start"].get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(j["segments"][0]["end"].get<double>(), r.audio_seconds);
+    EXPECT_TRUE(std::regex_search(read(r.outputs[2]), std::regex("^1\n00:00:00,000 --> 00:00:\\d\\d,\\d{3}\n")))
+        << read(r.outputs[2]);
     EXPECT_EQ(j["text"].get<std::string>(), read(r.outputs[0]));
     EXPECT_GT(j["timings"]["transcribe_seconds"].get<double>(), 0);
   }
@@ -103,14 +110,33 @@ TEST(Pipeline, SkipExistingDoesNotDownloadNorTranscribeAgain) {
   whisper_model model(media_fixtures().model);
   auto options = quick_options(out.path);
   options.skip_existing = true;
-  std::ofstream(out.path / "speech.mp3.txt") << "done before\n";
-  std::ofstream(out.path / "speech.flac.txt") << "done before\n";
+  for (const char* name : {"speech.mp3", "speech.flac"}) {
+    std::ofstream(out.path / (std::string(name) + ".txt")) << "done before\n";
+    std::ofstream(out.path / (std::string(name) + ".json")) << "{}\n";
+  }
   transcribe_pipeline pipeline(model, options);
   const auto results = pipeline.run({server.url("speech.mp3"), container("flac").string()});
   EXPECT_EQ(results[0].outcome, file_outcome::skipped);
   EXPECT_EQ(results[1].outcome, file_outcome::skipped);
   EXPECT_EQ(server.requests(), 0U);
   EXPECT_EQ(read(out.path / "speech.mp3.txt"), "done before\n");
+}
+
+// An output asked for and missing (here the .srt) means the input is not done: a rerun that adds
+// --format srt must write it, not skip the file because its .txt exists.
+TEST(Pipeline, SkipExistingSkipsOnlyWhenEveryOutputAskedForExists) {
+  trident::testing::temp_dir out("media-pipeline");
+  whisper_model model(media_fixtures().model);
+  auto options = quick_options(out.path);
+  options.skip_existing = true;
+  options.srt = true;
+  std::ofstream(out.path / "speech.flac.txt") << "done before\n";
+  std::ofstream(out.path / "speech.flac.json") << "{}\n";
+  transcribe_pipeline pipeline(model, options);
+  const auto results = pipeline.run({container("flac").string()});
+  ASSERT_EQ(results[0].outcome, file_outcome::ok) << to_string(results[0].outcome) << " " << results[0].error;
+  EXPECT_TRUE(fs::exists(out.path / "speech.flac.srt"));
+  EXPECT_NE(read(out.path / "speech.flac.txt"), "done before\n");
 }
 
 TEST(Pipeline, StoppedBeforeItStartsWritesNothing) {
@@ -123,6 +149,10 @@ TEST(Pipeline, StoppedBeforeItStartsWritesNothing) {
   for (const auto& r : results) EXPECT_EQ(r.outcome, file_outcome::cancelled);
   EXPECT_TRUE(out.names().empty());
   EXPECT_EQ(server.requests(), 0U);
+  // What the progress line shows: cancelled apart, not failed.
+  EXPECT_EQ(pipeline.progress().finished, 2U);
+  EXPECT_EQ(pipeline.progress().cancelled, 2U);
+  EXPECT_EQ(pipeline.progress().failed, 0U);
 }
 
 TEST(Pipeline, StopDuringTheRunKeepsFinishedTranscriptsAndNoPartialOnes) {
@@ -179,6 +209,104 @@ TEST(Pipeline, SubtitleFormats) {
   EXPECT_EQ(to_srt(t), "1\n00:00:00,000 --> 00:00:02,500\nHello there.\n\n2\n00:00:02,500 --> 01:01:01,001\nSecond line.\n\n");
   EXPECT_EQ(to_vtt(t), "WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nHello there.\n\n00:00:02.500 --> 01:01:01.001\nSecond line.\n\n");
   EXPECT_EQ(t.text(), "Hello there.\nSecond line.\n");
+}
+
+TEST(Pipeline, SubtitleFormatsAndTheJsonDocumentRefuseImpossibleTimes) {
+  transcription negative;
+  negative.segments = {{-1007.28, 30.0, " Hello."}};
+  EXPECT_THROW((void)to_srt(negative), std::invalid_argument);
+  EXPECT_THROW((void)to_vtt(negative), std::invalid_argument);
+  EXPECT_THROW((void)transcript_json(negative, file_result{}, "m.bin", model_info{}), std::invalid_argument);
+  transcription backwards;
+  backwards.segments = {{2.0, 1.0, " Hello."}};
+  EXPECT_THROW((void)to_srt(backwards), std::invalid_argument);
+  EXPECT_THROW((void)to_vtt(backwards), std::invalid_argument);
+  EXPECT_THROW((void)transcript_json(backwards, file_result{}, "m.bin", model_info{}), std::invalid_argument);
+  transcription fine;
+  fine.segments = {{0.0, 2.5, " Hello."}};
+  const auto j = nlohmann::json::parse(transcript_json(fine, file_result{}, "m.bin", model_info{}));
+  EXPECT_EQ(j["segments"][0]["start"], 0.0);
+  EXPECT_EQ(j["segments"][0]["end"], 2.5);
+  EXPECT_EQ(j["text"], "Hello.\n");
+}
+
+// plan_inputs: the names of every input's files, planned together. Pure: no model, no files
+// needed (paths are resolved as far as they exist).
+std::vector<fs::path> media_of(const std::vector<input_plan>& plans) {
+  std::vector<fs::path> out;
+  for (const auto& p : plans) out.push_back(p.media);
+  return out;
+}
+std::vector<fs::path> transcripts_of(const std::vector<input_plan>& plans) {
+  std::vector<fs::path> out;
+  for (const auto& p : plans) out.push_back(p.output("txt"));
+  return out;
+}
+
+TEST(PlanInputs, LocalFilesOfOneNameGetNumberedOutputsInTheOutputFolder) {
+  trident::testing::temp_dir dir("media-plan");
+  const auto plans =
+      plan_inputs({(dir.path / "d1/a.mp3").string(), (dir.path / "d2/a.mp3").string()}, dir.path / "out");
+  EXPECT_EQ(media_of(plans), (std::vector<fs::path>{dir.path / "d1/a.mp3", dir.path / "d2/a.mp3"}));  // inputs as given
+  EXPECT_EQ(transcripts_of(plans), (std::vector<fs::path>{dir.path / "out/a.mp3.txt", dir.path / "out/a-1.mp3.txt"}));
+  EXPECT_EQ(plans[1].output("json"), dir.path / "out/a-1.mp3.json");
+}
+
+TEST(PlanInputs, LocalFilesOfOneNameWithoutOutputFolderStayApartUnlessTheyAreTheSameFile) {
+  trident::testing::temp_dir dir("media-plan");
+  fs::create_directories(dir.path / "d1");
+  const auto plans = plan_inputs({(dir.path / "d1/a.mp3").string(), (dir.path / "d2/a.mp3").string(),
+                                  (dir.path / "d1/../d1/a.mp3").string()},
+                                 "");
+  EXPECT_EQ(transcripts_of(plans), (std::vector<fs::path>{dir.path / "d1/a.mp3.txt", dir.path / "d2/a.mp3.txt",
+                                                          dir.path / "d1/../d1/a-1.mp3.txt"}));
+}
+
+TEST(PlanInputs, ADownloadNeverReplacesALocalInputNorSharesItsOutputs) {
+  trident::testing::temp_dir dir("media-plan");
+  // -o DIR holding the local input: the download would be DIR/a.mp3, the input itself.
+  auto plans = plan_inputs({"http://h/a.mp3", (dir.path / "a.mp3").string()}, dir.path);
+  EXPECT_EQ(media_of(plans), (std::vector<fs::path>{dir.path / "a-1.mp3", dir.path / "a.mp3"}));
+  EXPECT_EQ(transcripts_of(plans), (std::vector<fs::path>{dir.path / "a-1.mp3.txt", dir.path / "a.mp3.txt"}));
+  EXPECT_TRUE(plans[0].download);
+  EXPECT_FALSE(plans[1].download);
+  // -o elsewhere: the download is no input, but the transcripts would be one file.
+  plans = plan_inputs({(dir.path / "media/a.mp3").string(), "http://h/a.mp3"}, dir.path / "out");
+  EXPECT_EQ(media_of(plans), (std::vector<fs::path>{dir.path / "media/a.mp3", dir.path / "out/a-1.mp3"}));
+  EXPECT_EQ(transcripts_of(plans), (std::vector<fs::path>{dir.path / "out/a.mp3.txt", dir.path / "out/a-1.mp3.txt"}));
+  // No -o: downloads go to ".", where a relative local input of that name lives.
+  plans = plan_inputs({"a.mp3", "http://h/a.mp3"}, "");
+  EXPECT_EQ(media_of(plans), (std::vector<fs::path>{"a.mp3", fs::path(".") / "a-1.mp3"}));
+  EXPECT_EQ(transcripts_of(plans), (std::vector<fs::path>{fs::path(".") / "a.mp3.txt", fs::path(".") / "a-1.mp3.txt"}));
+}
+
+TEST(PlanInputs, UrlsOfOneNameAreNumberedWithAndWithoutOutputFolder) {
+  trident::testing::temp_dir dir("media-plan");
+  auto plans = plan_inputs({"http://h/x/a.mp3", "https://g/y/a.mp3", "http://h/x/a.mp3"}, dir.path);
+  EXPECT_EQ(media_of(plans), (std::vector<fs::path>{dir.path / "a.mp3", dir.path / "a-1.mp3", dir.path / "a-2.mp3"}));
+  EXPECT_EQ(transcripts_of(plans),
+            (std::vector<fs::path>{dir.path / "a.mp3.txt", dir.path / "a-1.mp3.txt", dir.path / "a-2.mp3.txt"}));
+  plans = plan_inputs({"http://h/x/a.mp3", "http://g/y/a.mp3"}, "");
+  EXPECT_EQ(media_of(plans), (std::vector<fs::path>{fs::path(".") / "a.mp3", fs::path(".") / "a-1.mp3"}));
+  // A URL whose name is another input's transcript: neither is replaced.
+  plans = plan_inputs({(dir.path / "a.mp3").string(), "http://h/a.mp3.txt"}, dir.path);
+  EXPECT_EQ(media_of(plans)[1], dir.path / "a.mp3-1.txt");
+}
+
+TEST(PlanInputs, TheSameNamesOnEveryRunWhateverTheFolderHolds) {
+  trident::testing::temp_dir dir("media-plan");
+  const std::vector<std::string> sources = {(dir.path / "d1/a.mp3").string(), (dir.path / "d2/a.mp3").string(),
+                                            "http://h/a.mp3"};
+  const auto before = plan_inputs(sources, dir.path / "out");
+  fs::create_directories(dir.path / "out");
+  for (const auto& p : before) {
+    for (const char* ext : {"txt", "json"}) std::ofstream(p.output(ext)) << "from the run before\n";
+    if (p.download) std::ofstream(p.media) << "downloaded before\n";
+  }
+  const auto after = plan_inputs(sources, dir.path / "out");
+  EXPECT_EQ(media_of(after), media_of(before));
+  EXPECT_EQ(transcripts_of(after), transcripts_of(before));
+  EXPECT_EQ(transcripts_of(after)[2], dir.path / "out/a-2.mp3.txt");
 }
 
 TEST(Pipeline, UrlsAreRecognised) {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,11 +34,15 @@ std::string read(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-pid_t start(const std::vector<std::string>& args, const fs::path& logs) {
+/// Starts the command with stdout and stderr in files under `logs` (stderr on `stderr_fd` instead
+/// when given: a terminal), in the folder `cwd` when given.
+pid_t start(const std::vector<std::string>& args, const fs::path& logs, const fs::path& cwd = {}, int stderr_fd = -1) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     std::freopen((logs / "stdout").c_str(), "w", stdout);
     std::freopen((logs / "stderr").c_str(), "w", stderr);
+    if (stderr_fd >= 0) ::dup2(stderr_fd, STDERR_FILENO);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) std::_Exit(126);
     std::vector<char*> argv;
     std::string program = TRIDENT_CLI_PATH;
     argv.push_back(program.data());
@@ -56,7 +62,15 @@ outcome finish(pid_t pid, const fs::path& logs) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read(logs / "stdout"), read(logs / "stderr")};
 }
 
-outcome run(const std::vector<std::string>& args, const fs::path& logs) { return finish(start(args, logs), logs); }
+outcome run(const std::vector<std::string>& args, const fs::path& logs, const fs::path& cwd = {}) {
+  return finish(start(args, logs, cwd), logs);
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
 
 std::vector<std::string> quick = {"--language", "en", "--threads", "1", "--max-tokens", "8", "--no-fallback", "--no-timestamps"};
 
@@ -104,9 +118,10 @@ TEST(TranscribeCommand, LocalFilesAndAUrlWithJsonLines) {
   trident::testing::temp_dir logs("media-cli");
   trident::testing::file_server server(media_fixtures().dir);
   const fs::path out = logs.path / "out";
-  const auto r = run(with({"transcribe", media_fixtures().containers[0].second.string(), server.url("speech.ogg"),
-                           media_fixtures().containers[2].second.string(), "--model", media_fixtures().model.string(), "-o",
-                           out.string(), "--json", "--format", "vtt"},
+  // --format takes one value (here a list): the file after it is an input, not a format.
+  const auto r = run(with({"transcribe", "--format", "srt,vtt", media_fixtures().containers[0].second.string(),
+                           server.url("speech.ogg"), media_fixtures().containers[2].second.string(), "--model",
+                           media_fixtures().model.string(), "-o", out.string(), "--json"},
                           quick),
                      logs.path);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
@@ -121,7 +136,119 @@ TEST(TranscribeCommand, LocalFilesAndAUrlWithJsonLines) {
   EXPECT_EQ(n, 3);
   EXPECT_TRUE(fs::exists(out / "speech.ogg.txt"));
   EXPECT_TRUE(fs::exists(out / "speech.ogg.vtt"));
+  EXPECT_TRUE(fs::exists(out / "speech.ogg.srt"));
   EXPECT_TRUE(fs::exists(out / "speech.wav.json"));
+  EXPECT_TRUE(fs::exists(out / "speech.wav.srt"));
+  EXPECT_TRUE(fs::exists(out / "speech.m4a.vtt"));
+}
+
+TEST(TranscribeCommand, FormatTakesOneValueAndAMissingInputIsAUsageErrorBeforeTheModelLoads) {
+  trident::testing::temp_dir logs("media-cli");
+  const std::string missing = (logs.path / "not-here.wav").string();
+  // `--format srt FILE`: FILE is an input (here a missing one), not a second format.
+  auto r = run({"transcribe", "--model", media_fixtures().model.string(), "--format", "srt", missing}, logs.path);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err.find("not in {srt,vtt}"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'" + missing + "': no such file"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Model:"), std::string::npos) << r.err;  // said before the model loads
+
+  // Every local input is checked before any work: nothing is transcribed when one is missing.
+  r = run({"transcribe", "--model", media_fixtures().model.string(), "-o", (logs.path / "out").string(),
+           media_fixtures().speech.string(), missing, "--format", "srt", "--format", "vtt"},
+          logs.path);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("1 input cannot be read"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Model:"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(logs.path / "out" / "espeak.wav.txt"));
+
+  r = run({"transcribe", "--model", media_fixtures().model.string(), "--format", "txt", missing}, logs.path);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--format: txt not in {srt,vtt}"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("must be srt or vtt"), std::string::npos) << r.err;
+}
+
+TEST(TranscribeCommand, HelpSaysHowFormatsAreGivenAndThatTraceWritesHtmlToo) {
+  trident::testing::temp_dir logs("media-cli");
+  const auto r = run({"transcribe", "--help"}, logs.path);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto trace = r.out.find("--trace");
+  ASSERT_NE(trace, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(".html", trace), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("srt,vtt"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("(repeatable)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("every output asked for"), std::string::npos) << r.out;  // --skip-existing
+}
+
+TEST(TranscribeCommand, WhisperCppsOwnLogStaysOutOfTheOutput) {
+  trident::testing::temp_dir logs("media-cli");
+  const auto r = run({"transcribe", "--model", media_fixtures().model.string(), "--language", "xx",
+                      media_fixtures().speech.string()},
+                     logs.path);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("unknown language 'xx'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("whisper_"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("ggml_"), std::string::npos) << r.err;
+}
+
+TEST(TranscribeCommand, AFailedFileIsNamedOnceInItsErrorLine) {
+  trident::testing::temp_dir logs("media-cli");
+  trident::testing::file_server server(media_fixtures().dir);
+  const std::string silent = media_fixtures().video_only.string();
+  const std::string missing_url = server.url("missing.ogg");
+  const auto r = run(with({"transcribe", silent, missing_url, "--model", media_fixtures().model.string(), "-o",
+                           (logs.path / "out").string()},
+                          quick),
+                     logs.path);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find(silent + ": no audio stream"), std::string::npos) << r.out;
+  EXPECT_EQ(count(r.out, silent), 1U) << r.out;
+  EXPECT_NE(r.out.find("404"), std::string::npos) << r.out;
+  EXPECT_EQ(count(r.out, missing_url), 1U) << r.out;
+  EXPECT_EQ(r.err.find("whisper_"), std::string::npos) << r.err;
+}
+
+// Two inputs of one name, each transcript from its own input.
+void expect_transcript_of(const fs::path& json, const fs::path& source) {
+  ASSERT_TRUE(fs::exists(json)) << json;
+  EXPECT_EQ(nlohmann::json::parse(read(json))["source"], source.string()) << json;
+}
+
+TEST(TranscribeCommand, LocalFilesOfOneNameGetATranscriptEach) {
+  trident::testing::temp_dir logs("media-cli");
+  fs::create_directories(logs.path / "d1");
+  fs::create_directories(logs.path / "d2");
+  fs::copy_file(media_fixtures().containers[1].second, logs.path / "d1/a.mp3");  // mp3
+  fs::copy_file(media_fixtures().containers[3].second, logs.path / "d2/a.mp3");  // an mp4 named a.mp3
+  const fs::path out = logs.path / "out";
+  const auto r = run(with({"transcribe", (logs.path / "d1/a.mp3").string(), (logs.path / "d2/a.mp3").string(),
+                           "--model", media_fixtures().model.string(), "-o", out.string()},
+                          quick),
+                     logs.path);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  expect_transcript_of(out / "a.mp3.json", logs.path / "d1/a.mp3");
+  expect_transcript_of(out / "a-1.mp3.json", logs.path / "d2/a.mp3");
+  EXPECT_TRUE(fs::exists(out / "a-1.mp3.txt"));
+  EXPECT_NE(r.out.find("-> " + (out / "a-1.mp3.txt").string()), std::string::npos) << r.out;
+}
+
+TEST(TranscribeCommand, ADownloadNeverReplacesALocalInputOfTheSameName) {
+  trident::testing::temp_dir logs("media-cli");
+  const fs::path work = logs.path / "work", served = logs.path / "served";
+  fs::create_directories(work);
+  fs::create_directories(served);
+  fs::copy_file(media_fixtures().containers[1].second, work / "a.mp3");    // the user's own file
+  fs::copy_file(media_fixtures().containers[4].second, served / "a.mp3");  // an ogg served as a.mp3
+  const std::string mine = read(work / "a.mp3");
+  trident::testing::file_server server(served);
+  // No -o: downloads go to ".", which is where the local a.mp3 is.
+  const auto r =
+      run(with({"transcribe", "a.mp3", server.url("a.mp3"), "--model", media_fixtures().model.string()}, quick),
+          logs.path, work);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(read(work / "a.mp3"), mine);  // the input is untouched
+  EXPECT_EQ(read(work / "a-1.mp3"), read(served / "a.mp3"));
+  expect_transcript_of(work / "a.mp3.json", "a.mp3");
+  expect_transcript_of(work / "a-1.mp3.json", server.url("a.mp3"));
 }
 
 TEST(TranscribeCommand, SummaryAndSomeFailedExitCode) {
@@ -181,6 +308,56 @@ TEST(TranscribeCommand, CtrlCKeepsFinishedTranscriptsAndLeavesNoPartialOnes) {
   EXPECT_GE(json, 1U);
   EXPECT_EQ(txt, json);  // each transcript whole: both of its files, or neither
   EXPECT_LT(json, 21U);
+}
+
+// The tour's media cell says what it prints: the transcripts it wrote, each on its line.
+TEST(TranscribeCommand, TourCellPrintsTheTranscriptsItMade) {
+  trident::testing::temp_dir logs("media-cli");
+  const auto r = run({"tour", "transcribe"}, logs.path);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(r.out.find("the transcripts below are meaningless"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("transcripts (NAME.txt"), std::string::npos) << r.out;
+  for (const char* name : {"clip0.mp3.txt", "clip1.mp3.txt", "clip2.mp3.txt", "clip3.wav.txt"}) {
+    EXPECT_NE(r.out.find(std::string("  ") + name + " "), std::string::npos) << name << "\n" << r.out;
+  }
+}
+
+// The progress line on a terminal: after Ctrl-C cancels every file, it says so, as fetch's does,
+// instead of "4/4 files" as if they were done.
+TEST(TranscribeCommand, ProgressLineShowsCancelledFilesApart) {
+  trident::testing::temp_dir logs("media-cli");
+  trident::testing::file_server server(media_fixtures().dir, std::chrono::milliseconds(5000));
+  int terminal = -1, terminal_side = -1;
+  ASSERT_EQ(::openpty(&terminal, &terminal_side, nullptr, nullptr, nullptr), 0);
+  ::fcntl(terminal, F_SETFD, FD_CLOEXEC);
+  std::vector<std::string> args = {"transcribe", "--model", media_fixtures().model.string(), "-o",
+                                   (logs.path / "out").string()};
+  for (const char* name : {"speech.mp3", "speech.ogg", "speech.flac", "speech.m4a"}) args.push_back(server.url(name));
+  const pid_t pid = start(with(args, quick), logs.path, {}, terminal_side);
+  ::close(terminal_side);
+  std::string screen;
+  std::thread reader([&] {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(terminal, buffer, sizeof buffer);
+      if (n <= 0) break;  // EIO once the command, the last holder of the other side, has exited
+      screen.append(buffer, static_cast<std::size_t>(n));
+    }
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (server.requests() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGINT);
+  const auto r = finish(pid, logs.path);
+  reader.join();
+  ::close(terminal);
+  EXPECT_EQ(r.exit_code, 130) << screen;
+  EXPECT_NE(r.out.find("4 cancelled"), std::string::npos) << r.out;
+  std::string shown = screen;  // the terminal turns the final "\n" into "\r\n"
+  while (!shown.empty() && (shown.back() == '\n' || shown.back() == '\r')) shown.pop_back();
+  const std::string last_line = shown.substr(shown.rfind('\r') + 1);
+  EXPECT_NE(last_line.find("4 cancelled"), std::string::npos) << screen;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 /// @file
 /// Safe file names for downloads: from a URL, from a name a user gave, and without collisions.
 
+#include <cstddef>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,8 +24,15 @@ namespace trident::http {
 /// Pure function; thread safe.
 [[nodiscard]] std::string sanitize_file_name(std::string_view name);
 
-/// Hands out distinct names: the first claim of a name gets it, later ones get `stem-1.ext`,
-/// `stem-2.ext`, ... (wget's `.1` breaks the extension).
+/// The `n`th alternative to `name`: `name` itself for 0, then `stem-1.ext`, `stem-2.ext`, ... (the
+/// number goes before the extension, which wget's `.1` breaks; a name without one, or a leading
+/// dot only, gets it at the end).
+///
+/// Pure function; thread safe.
+[[nodiscard]] std::string numbered_file_name(const std::string& name, std::size_t n);
+
+/// Hands out distinct names: the first claim of a name gets it, later ones get the first free
+/// `numbered_file_name` (`stem-1.ext`, `stem-2.ext`, ...).
 ///
 /// @par Thread safety
 /// Not thread safe (one owner).

@@ -46,9 +46,17 @@ struct transcribe_options {
   /// Re-decode at higher temperatures when the output looks wrong (Whisper's default). Off:
   /// greedy decoding once, the work of every file is predictable.
   bool temperature_fallback = true;
-  /// Timestamped segments (Whisper's default). Off: one segment per 30 s window.
+  /// Timestamped segments (Whisper's default). Off: one segment for the whole clip, from 0 to its
+  /// length.
   bool timestamps = true;
 };
+
+/// Whisper's raw segments made into ones a subtitle player can trust: every time within
+/// [0, `clip_seconds`], each segment ending no earlier than it starts and starting no earlier than
+/// the one before it ends. Without `timestamps` Whisper's times are not positions in the clip
+/// (they can be negative, or past its end), so the text, joined, becomes one segment from 0 to
+/// `clip_seconds`; no segment when there is no text. Pure function.
+[[nodiscard]] std::vector<segment> place_segments(std::vector<segment> raw, double clip_seconds, bool timestamps);
 
 /// Throws `std::invalid_argument` unless `language` is "auto" or a language Whisper knows
 /// ("en", "de", ...). Pure function.
