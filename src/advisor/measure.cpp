@@ -21,6 +21,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "trident/proc/worker_main.hpp"
@@ -112,49 +113,64 @@ std::unordered_map<pid_t, std::vector<pid_t>> all_children() {
   return children;
 }
 
-/// Whether `pid` is a fork server (proc's worker starter), by the name it gives itself.
-bool is_fork_server(pid_t pid) {
+/// Whether `pid` runs the fork server's code: named as one (once started), or re-executed with
+/// its marker and not a child of a fork server (its workers share its command line, but are its
+/// children). The marker check covers the ~40 ms between the exec and the name, when the starting
+/// server holds a whole fresh copy of the binary's pages; counted, it added tens of MB to
+/// whichever model started a pool, at random.
+bool is_fork_server(pid_t pid, bool parent_is_fork_server) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/comm", static_cast<int>(pid));
+  if (std::FILE* file = std::fopen(path, "re"); file != nullptr) {
+    char name[32] = {};
+    const bool read = std::fgets(name, sizeof name, file) != nullptr;
+    std::fclose(file);
+    name[std::strcspn(name, "\n")] = '\0';
+    if (read && std::string_view(name) == proc::fork_server_process_name) return true;
+  }
+  if (parent_is_fork_server) return false;
+  std::snprintf(path, sizeof path, "/proc/%d/cmdline", static_cast<int>(pid));
   std::FILE* file = std::fopen(path, "re");
   if (file == nullptr) return false;
-  char name[32] = {};
-  const bool read = std::fgets(name, sizeof name, file) != nullptr;
+  char command[256] = {};
+  const std::size_t got = std::fread(command, 1, sizeof command - 1, file);
   std::fclose(file);
-  name[std::strcspn(name, "\n")] = '\0';
-  return read && std::string_view(name) == proc::fork_server_process_name;
+  const std::size_t first = ::strnlen(command, got);  // argv[0] ends at the first NUL
+  if (first + 1 >= got) return false;
+  return std::string_view(command + first + 1) == proc::fork_server_marker;
 }
 
 }  // namespace
 
 tree_sample sample_process_tree() {
   tree_sample sample;
-  std::vector<pid_t> pending{::getpid()};
+  // Each process to visit, with whether its parent is a fork server.
+  std::vector<std::pair<pid_t, bool>> pending{{::getpid(), false}};
   std::unordered_map<pid_t, std::vector<pid_t>> fallback;
   bool use_fallback = false;
   while (!pending.empty()) {
-    const pid_t pid = pending.back();
+    const auto [pid, parent_is_fork_server] = pending.back();
     pending.pop_back();
     status_fields f;
     if (!read_status(pid, f)) continue;
     // A fork server counts through its workers only: it is the program's idle worker starter,
     // started once by whichever run needed workers first, and its resident pages are mostly
     // the binary's shared libraries, already counted in this process.
-    if (pid == ::getpid() || !is_fork_server(pid)) {
+    const bool fork_server = pid != ::getpid() && is_fork_server(pid, parent_is_fork_server);
+    if (!fork_server) {
       sample.resident_bytes += f.resident_kb * 1024;
       sample.threads += f.threads;
       sample.processes += 1;
     }
-    if (!use_fallback) {
-      std::vector<pid_t> kids;
-      if (children_of(pid, kids)) {
-        pending.insert(pending.end(), kids.begin(), kids.end());
-        continue;
-      }
+    std::vector<pid_t> kids;
+    if (!use_fallback && !children_of(pid, kids)) {
       use_fallback = true;
       fallback = all_children();
     }
-    if (auto it = fallback.find(pid); it != fallback.end()) pending.insert(pending.end(), it->second.begin(), it->second.end());
+    if (use_fallback) {
+      if (auto it = fallback.find(pid); it != fallback.end()) kids = it->second;
+    }
+    for (const pid_t kid : kids) pending.emplace_back(kid, fork_server);
   }
   return sample;
 }

@@ -52,7 +52,8 @@ struct measure_options {
 [[nodiscard]] usage measure(const std::function<void()>& body, const measure_options& options = {});
 
 /// Resident bytes, threads and processes of this process's tree now (one sample). A fork server
-/// (the process layer's worker starter) is not counted itself; its workers are.
+/// (the process layer's worker starter) is not counted itself, starting or started; its workers
+/// are.
 struct tree_sample {
   std::uint64_t resident_bytes = 0;
   int threads = 0;

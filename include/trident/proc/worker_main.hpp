@@ -37,6 +37,11 @@ namespace trident::proc {
 /// keep the program's name: tools that walk a process tree tell the server apart by this name.
 inline constexpr char fork_server_process_name[] = "trident-forksrv";
 
+/// The second word of a fork server's command line (and of its workers', which are its forks).
+/// Between its exec and the moment it takes its name (`fork_server_process_name`), a starting
+/// server is known by this word and by a parent that is no fork server.
+inline constexpr char fork_server_marker[] = "--trident-worker=fork-server";
+
 /// Whether the calling process is a Trident worker (inside a task: true).
 [[nodiscard]] bool is_worker_process() noexcept;
 
