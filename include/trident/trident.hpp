@@ -16,6 +16,7 @@
 #include "trident/core/atomic_file.hpp"
 #include "trident/core/demangle.hpp"
 #include "trident/core/errors.hpp"
+#include "trident/core/json_string.hpp"
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/core/source_location.hpp"
 
