@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,16 +27,18 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <string_view>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
+#include "trident/core/atomic_file.hpp"
 #include "trident/http/fetch.hpp"
 
 #include "exit_codes.hpp"
@@ -116,38 +117,20 @@ void prepare_output_dir(const std::filesystem::path& dir) {
   if (ec) throw usage_error("cannot save into output folder '" + dir.string() + "': " + ec.message());
 }
 
-/// Removes the named temporaries (`NAME.part-PID-N`, see atomic_file) in `dir` that a killed
-/// run left behind: only this user's, and only those whose PID is no live process (kill(PID, 0)
-/// says ESRCH), so a running writer's file, or another user's, is never touched. Says so on
-/// stderr.
-/// The PID in `NAME.part-PID-N`, or 0 when `name` is not such a name.
-pid_t temporary_writer(std::string_view name) {
-  const auto part = name.rfind(".part-");
-  if (part == std::string_view::npos || part == 0) return 0;
-  const std::string_view rest = name.substr(part + 6);
-  const auto dash = rest.find('-');
-  auto digits = [](std::string_view t) {
-    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  // A pid_t has at most 9 digits here (pid_max is at most 2^22).
-  if (dash == std::string_view::npos || dash > 9 || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) return 0;
-  return static_cast<pid_t>(std::stol(std::string(rest.substr(0, dash))));
-}
-
+/// Removes the named temporaries in `dir` that a killed run left behind (see
+/// atomic_file::remove_stale_temporaries: only this user's, only of processes that are gone),
+/// saying so on stderr. A folder that takes files but cannot be listed is left as it is: the
+/// downloads do not need the listing.
 void remove_stale_temporaries(const std::filesystem::path& dir) {
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const pid_t pid = temporary_writer(it->path().filename().string());
-    if (pid <= 0 || pid == ::getpid()) continue;
-    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
-    // Only a regular file of this user: another user's dead writer is that user's to clean up.
-    struct stat info {};
-    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid()) continue;
-    std::error_code remove_ec;
-    if (std::filesystem::remove(it->path(), remove_ec)) {
-      std::fprintf(stderr, "trident fetch: removed %s, an unfinished download of process %d, which no longer runs\n",
-                   it->path().c_str(), static_cast<int>(pid));
-    }
+  std::vector<atomic_file::stale_temporary> removed;
+  try {
+    removed = atomic_file::remove_stale_temporaries(dir);
+  } catch (const std::system_error&) {
+    return;
+  }
+  for (const auto& stale : removed) {
+    std::fprintf(stderr, "trident fetch: removed %s, an unfinished download of process %d, which no longer runs\n",
+                 stale.path.c_str(), stale.writer_pid);
   }
 }
 

@@ -14,7 +14,9 @@
 #include "trident/advisor/recommend.hpp"
 
 #include "trident/core/atomic_file.hpp"
+#include "trident/core/demangle.hpp"
 #include "trident/core/errors.hpp"
+#include "trident/core/json_string.hpp"
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/core/source_location.hpp"
 

@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace trident {
@@ -23,12 +26,31 @@ std::filesystem::path directory_of(const std::filesystem::path& target) {
   return dir.empty() ? std::filesystem::path(".") : dir;
 }
 
+/// What stands between a target's name and its writer's PID in a named temporary's name.
+constexpr std::string_view temporary_marker = ".part-";
+
 /// `<target>.part-<pid>-<n>`: beside the target (so a rename stays on one file system), and a
-/// stray one left by a killed writer names its process.
+/// stray one left by a killed writer names its process (`temporary_writer` reads it back).
 std::filesystem::path temporary_name(const std::filesystem::path& target) {
   static std::atomic<std::uint64_t> counter{0};
-  return target.string() + ".part-" + std::to_string(::getpid()) + "-" +
+  return target.string() + std::string(temporary_marker) + std::to_string(::getpid()) + "-" +
          std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+/// The writer's PID in a name that `temporary_name` made, or 0 when `name` is not such a name.
+pid_t temporary_writer(std::string_view name) {
+  const auto marker = name.rfind(temporary_marker);
+  if (marker == std::string_view::npos || marker == 0) return 0;
+  const std::string_view rest = name.substr(marker + temporary_marker.size());
+  const auto dash = rest.find('-');
+  auto digits = [](std::string_view t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  // A pid_t has at most 9 digits here (pid_max is at most 2^22).
+  if (dash == std::string_view::npos || dash > 9 || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) {
+    return 0;
+  }
+  return static_cast<pid_t>(std::stol(std::string(rest.substr(0, dash))));
 }
 
 /// Opens a fresh named temporary beside `target` (O_EXCL: never an existing file).
@@ -200,6 +222,27 @@ void atomic_file::abandon() noexcept {
     ::unlink(temporary_.c_str());
     temporary_.clear();
   }
+}
+
+std::vector<atomic_file::stale_temporary> atomic_file::remove_stale_temporaries(
+    const std::filesystem::path& directory) {
+  // List first, remove after: a folder that cannot be read fails before anything is removed.
+  std::vector<stale_temporary> candidates;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const pid_t pid = temporary_writer(it->path().filename().native());
+    if (pid > 0 && pid != ::getpid()) candidates.push_back({it->path(), static_cast<int>(pid)});
+  }
+  if (ec) fail(ec.value(), "cannot list the directory", directory);
+
+  std::vector<stale_temporary> removed;
+  for (auto& candidate : candidates) {
+    if (::kill(candidate.writer_pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    struct stat info{};
+    if (::lstat(candidate.path.c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid()) continue;
+    if (::unlink(candidate.path.c_str()) == 0) removed.push_back(std::move(candidate));
+  }
+  return removed;
 }
 
 }  // namespace trident

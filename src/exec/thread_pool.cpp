@@ -13,13 +13,15 @@
 #include <mutex>
 #include <ostream>
 #include <random>
+#include <new>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <typeinfo>
 
-#include <cxxabi.h>
 #include <fmt/format.h>
 
+#include "trident/core/demangle.hpp"
 #include "trident/exec/detail/work_stealing_deque.hpp"
 #include "trident/trace/recorder.hpp"
 
@@ -88,11 +90,13 @@ void report_unhandled_exception(std::exception_ptr e) noexcept {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    int status = 0;
-    char* name = abi::__cxa_demangle(typeid(ex).name(), nullptr, nullptr, &status);
+    std::string type;
+    try {
+      type = demangle(typeid(ex));
+    } catch (const std::bad_alloc&) {  // no memory for the readable name: the mangled one will do
+    }
     std::fprintf(stderr, "trident: exception escaped a posted task: %s: %s\n",
-                 status == 0 && name ? name : typeid(ex).name(), ex.what());
-    std::free(name);
+                 type.empty() ? typeid(ex).name() : type.c_str(), ex.what());
   } catch (...) {
     std::fprintf(stderr, "trident: exception of unknown type escaped a posted task\n");
   }

@@ -12,6 +12,7 @@
 #include "trident/aio/gather.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/core/errors.hpp"
+#include "trident/core/json_string.hpp"
 #include "trident/http/file_names.hpp"
 #include "trident/trace/recorder.hpp"
 
@@ -23,28 +24,6 @@ std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
   return s;
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out += '"';
-  return out;
 }
 
 /// What the progress counters need to know of one item between callbacks.

@@ -6,22 +6,16 @@
 #include <cxxabi.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <typeinfo>
 
+#include "trident/core/demangle.hpp"
 #include "trident/proc/detail/pool_job.hpp"
 
 namespace trident::proc::lowlevel {
 
 namespace {
-
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status), &std::free);
-  return status == 0 && d ? std::string(d.get()) : std::string(name);
-}
 
 /// A pool job whose result stays encoded: the caller passes the bytes on without decoding them.
 class raw_job final : public detail::pool_job {
@@ -97,7 +91,7 @@ std::pair<std::string, std::string> describe_exception(std::exception_ptr error)
   } catch (const remote_error& e) {
     return {e.type_name(), e.message()};
   } catch (const std::exception& e) {
-    return {demangle(typeid(e).name()), e.what()};
+    return {demangle(typeid(e)), e.what()};
   } catch (...) {
     const std::type_info* t = abi::__cxa_current_exception_type();
     return {t != nullptr ? demangle(t->name()) : "unknown", "(exception not derived from std::exception)"};

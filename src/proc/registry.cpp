@@ -2,18 +2,17 @@
 // sends). Filled by TRIDENT_TASK during static initialisation, read-only afterwards, so a
 // worker that re-executes the same binary has the same table before main() starts.
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "trident/core/demangle.hpp"
 #include "trident/proc/task.hpp"
 
 namespace trident::proc::detail {
@@ -36,10 +35,7 @@ registry& table() {
 std::string describe(any_fn address) {
   Dl_info info{};
   if (::dladdr(reinterpret_cast<void*>(address), &info) != 0 && info.dli_sname != nullptr) {
-    int status = 0;
-    std::unique_ptr<char, decltype(&std::free)> demangled(
-        abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), &std::free);
-    return status == 0 && demangled ? demangled.get() : info.dli_sname;
+    return demangle(info.dli_sname);
   }
   char text[32];
   std::snprintf(text, sizeof text, "%p", reinterpret_cast<void*>(address));

@@ -39,6 +39,7 @@
 
 #include <fmt/format.h>
 
+#include "trident/core/demangle.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/channel_ring.hpp"
 #include "trident/proc/detail/attachments.hpp"
@@ -55,18 +56,12 @@ namespace {
 
 bool g_is_worker = false;
 
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status), &std::free);
-  return status == 0 && d ? std::string(d.get()) : std::string(name);
-}
-
 /// The exception being handled, as (demangled type name, message).
 std::pair<std::string, std::string> describe_current_exception() {
   try {
     throw;
   } catch (const std::exception& e) {
-    return {demangle(typeid(e).name()), e.what()};
+    return {demangle(typeid(e)), e.what()};
   } catch (...) {
     const std::type_info* t = abi::__cxa_current_exception_type();
     return {t != nullptr ? demangle(t->name()) : "unknown", "(exception not derived from std::exception)"};

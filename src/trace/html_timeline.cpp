@@ -17,6 +17,7 @@
 #include "export_view.hpp"
 #include "timeline_page.hpp"
 #include "trident/core/atomic_file.hpp"
+#include "trident/core/json_string.hpp"
 
 // The page (src/trace/timeline_page.html) carries the trace as JSON in a
 // <script type="application/json"> element, in a compact form the page's script expands:
@@ -34,30 +35,10 @@
 namespace trident::trace {
 namespace {
 
-/// Appends `s` as a JSON string that is also safe inside an HTML <script> element: `<`, `>` and
-/// `&` become \u escapes, so neither `</script>` nor `<!--` can appear in the embedded data.
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '<':
-      case '>':
-      case '&': fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(byte)); break;
-      default:
-        if (byte < 0x20 || byte == 0x7f) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(byte));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+/// Appends `s` as a JSON string that is also safe inside the page's <script> element: neither
+/// `</script>` nor `<!--` can appear in the embedded data.
+void append_script_json_string(std::string& out, std::string_view s) {
+  append_json_string(out, s, json_escaping::html_script);
 }
 
 /// Each distinct text once; spans refer to it by index.
@@ -72,7 +53,7 @@ class string_table {
     out.push_back('[');
     for (std::size_t i = 0; i < texts_.size(); ++i) {
       if (i != 0) out.push_back(',');
-      append_json_string(out, *texts_[i]);
+      append_script_json_string(out, *texts_[i]);
     }
     out.push_back(']');
   }
@@ -111,14 +92,14 @@ std::string timeline_json(const detail::export_view& view) {
     first = false;
     previous_pid = pid;
     fmt::format_to(std::back_inserter(out), R"({{"pid":{},"name":)", pid);
-    append_json_string(out, view.process_names.at(pid));
+    append_script_json_string(out, view.process_names.at(pid));
     out.push_back('}');
   }
   out += R"(],"lanes":[)";
   for (std::size_t i = 0; i < lanes.size(); ++i) {
     if (i != 0) out.push_back(',');
     fmt::format_to(std::back_inserter(out), R"({{"pid":{},"tid":{},"name":)", lanes[i].first, lanes[i].second);
-    append_json_string(out, view.thread_names.at(lanes[i]));
+    append_script_json_string(out, view.thread_names.at(lanes[i]));
     out.push_back('}');
   }
   string_table strings;

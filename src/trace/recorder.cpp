@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "trident/core/atomic_file.hpp"
+#include "trident/core/json_string.hpp"
 #include "export_view.hpp"
 
 // Each thread appends to its own buffer; the registry keeps every buffer alive (shared_ptr) after
@@ -91,25 +92,7 @@ thread_buffer& this_thread_buffer() {
 
 const std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
 
-void write_json_string(std::ostream& out, std::string_view s) {
-  out.put('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out << "\\\""; break;
-      case '\\': out << "\\\\"; break;
-      case '\n': out << "\\n"; break;
-      case '\r': out << "\\r"; break;
-      case '\t': out << "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out << fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out.put(c);
-        }
-    }
-  }
-  out.put('"');
-}
+void write_json_string(std::ostream& out, std::string_view s) { out << json_string(s); }
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <span>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace trident {
 
@@ -103,6 +104,33 @@ class atomic_file {
 
   /// Drops the file and its temporary. Idempotent; also what the destructor does.
   void abandon() noexcept;
+
+  /// A named temporary that `remove_stale_temporaries` removed.
+  struct stale_temporary {
+    std::filesystem::path path;
+    int writer_pid = 0;  ///< the process that wrote it (the PID in its name), which no longer runs
+  };
+
+  /// Removes from `directory` the named temporaries that killed writers left behind (see "How",
+  /// step 2), and returns them: what a program that writes into a folder again runs first, as
+  /// `trident fetch` does. An entry of `directory` (not of its subfolders) is stale when
+  ///   - its name is one this class gives a temporary, `<target>.part-<pid>-<n>`;
+  ///   - `<pid>` is not this process (whose writers are alive) and names no process at all
+  ///     (`kill(pid, 0)` fails with `ESRCH`). A PID that a new process has taken since keeps its
+  ///     file: a live writer's temporary is never removed, a dead one's may stay;
+  ///   - it is a regular file (not a link or a folder) owned by this process's effective user:
+  ///     another user's leftovers are theirs to remove.
+  ///
+  /// Errors: throws `std::system_error` when `directory` cannot be listed, before it removes
+  /// anything. A temporary that cannot be removed, or that another caller removed first, is
+  /// left out of the result.
+  ///
+  /// @par Thread safety
+  /// Safe to call from any thread, also while this process and others write into `directory`
+  /// (their temporaries are those of live PIDs), and from several threads or processes at once
+  /// on the same folder: each temporary is removed and reported once. Blocks in the kernel: a
+  /// `lstat`, a `kill` and an `unlink` for each name that fits.
+  static std::vector<stale_temporary> remove_stale_temporaries(const std::filesystem::path& directory);
 
   /// The descriptor being written, for writers that write on their own; what they write counts
   /// as content. -1 once committed or abandoned. Do not close it.

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include "trident/testing/temp_dir.hpp"
@@ -208,4 +211,128 @@ TEST(atomic_file, moves_keep_one_owner) {
   EXPECT_EQ(a.native_handle(), -1);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
   b.commit();
   EXPECT_EQ(read_file(dir.path / "m"), "moved");
+}
+
+namespace {
+
+/// A process that writes `target` through a named temporary and stays alive until `finish`: a
+/// live writer, as another run of a program writing into the same folder would be.
+struct live_writer {
+  explicit live_writer(const fs::path& target) {
+    int ready[2];
+    int hold[2];
+    if (::pipe(ready) != 0 || ::pipe(hold) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    pid = ::fork();
+    if (pid == 0) {
+      ::close(ready[0]);
+      ::close(hold[1]);  // else the test's close would not end the read below
+      atomic_file f(target, {.unnamed_temporary = false});
+      f.write(std::string_view("partial"));
+      char byte = 'r';
+      (void)!::write(ready[1], &byte, 1);
+      (void)!::read(hold[0], &byte, 1);  // until the test closes `hold`
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(hold[0]);
+    char byte = 0;
+    (void)!::read(ready[0], &byte, 1);
+    ::close(ready[0]);
+    release = hold[1];
+  }
+  live_writer(const live_writer&) = delete;
+  live_writer& operator=(const live_writer&) = delete;
+  ~live_writer() { finish(); }
+  void finish() {
+    if (release < 0) return;
+    ::close(std::exchange(release, -1));
+    ::waitpid(pid, nullptr, 0);
+  }
+  pid_t pid = -1;
+  int release = -1;
+};
+
+/// A writer killed with SIGKILL after writing `target` through a named temporary, and reaped:
+/// its PID names no process any more. Returns that PID.
+pid_t killed_writer(const fs::path& target) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    atomic_file f(target, {.unnamed_temporary = false});
+    f.write(std::string_view("partial"));
+    ::raise(SIGKILL);
+    ::_exit(0);
+  }
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+std::string temporary_of(pid_t pid, const std::vector<std::string>& names) {
+  const std::string mark = ".part-" + std::to_string(pid) + "-";
+  for (const auto& name : names) {
+    if (name.find(mark) != std::string::npos) return name;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST(atomic_file, remove_stale_temporaries_removes_only_those_of_writers_that_are_gone) {
+  temp_dir dir{"trident-atomic-file"};
+  const pid_t dead = killed_writer(dir.path / "report.json");
+  const std::string dead_temporary = temporary_of(dead, dir.names());
+  ASSERT_FALSE(dead_temporary.empty()) << "the killed writer left no named temporary";
+  live_writer live(dir.path / "live.json");
+  const std::string live_temporary = temporary_of(live.pid, dir.names());
+  ASSERT_FALSE(live_temporary.empty());
+  atomic_file mine(dir.path / "mine.json", {.unnamed_temporary = false});  // this process: alive
+  mine.write(std::string_view("partial"));
+  const std::string my_temporary = temporary_of(::getpid(), dir.names());
+  ASSERT_FALSE(my_temporary.empty());
+
+  // Other entries, some with the dead PID in a name of another form: none is a temporary.
+  const std::string d = std::to_string(dead);
+  const std::vector<std::string> others = {"notes.txt", "notes.part-ab-1", ".part-" + d + "-1", "x.part-" + d,
+                                           "x.part-" + d + "-1b", "x.part--1", "x.part-" + d + "-"};
+  for (const auto& name : others) std::ofstream(dir.path / name) << "keep";
+  fs::create_directory(dir.path / ("folder.part-" + d + "-7"));
+  fs::create_symlink("notes.txt", dir.path / ("link.part-" + d + "-8"));
+  const auto before = dir.names();
+
+  const auto removed = atomic_file::remove_stale_temporaries(dir.path);
+
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].path, dir.path / dead_temporary);
+  EXPECT_EQ(removed[0].writer_pid, dead);
+  auto expected = before;
+  expected.erase(std::find(expected.begin(), expected.end(), dead_temporary));
+  EXPECT_EQ(dir.names(), expected) << "a live writer's temporary or another file was removed";
+  EXPECT_EQ(read_file(dir.path / "notes.txt"), "keep");
+
+  // The live writers still commit: their temporaries were theirs all along.
+  mine.commit();
+  EXPECT_EQ(read_file(dir.path / "mine.json"), "partial");
+  EXPECT_TRUE(atomic_file::remove_stale_temporaries(dir.path).empty()) << "a second sweep finds nothing";
+}
+
+/// Another user's leftovers, even of a process that is gone, are that user's to remove. Checked
+/// where this test may give a file away (root); skipped elsewhere.
+TEST(atomic_file, remove_stale_temporaries_keeps_another_users_files) {
+  temp_dir dir{"trident-atomic-file"};
+  const pid_t dead = killed_writer(dir.path / "report.json");
+  const std::string temporary = temporary_of(dead, dir.names());
+  ASSERT_FALSE(temporary.empty());
+  if (::chown((dir.path / temporary).c_str(), 65534, 65534) != 0) GTEST_SKIP() << "cannot give a file away here";
+  EXPECT_TRUE(atomic_file::remove_stale_temporaries(dir.path).empty());
+  EXPECT_EQ(dir.names(), std::vector<std::string>{temporary});
+}
+
+TEST(atomic_file, remove_stale_temporaries_of_a_missing_folder_is_a_clear_error) {
+  temp_dir dir{"trident-atomic-file"};
+  try {
+    (void)atomic_file::remove_stale_temporaries(dir.path / "missing");
+    ADD_FAILURE() << "no error";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), ENOENT);
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+  }
 }
