@@ -16,9 +16,19 @@ function(trident_link target link)
   file(CREATE_LINK ${target} ${link} SYMBOLIC)
 endfunction()
 
-# trident_add_layer(NAME [BELOW LOWER_LAYER] [SOURCES FILE...])
+# trident_add_layer(NAME [DEPS LAYER...] [SOURCES FILE...])
+#
+# DEPS names every layer whose headers this layer includes, and nothing more: the layer graph is
+# written here once. tools/check_layers.py reads these calls (CMakeLists.txt, cmake/*.cmake),
+# fails on an #include of a layer missing from DEPS and on a DEPS entry that nothing includes,
+# and checks the picture in docs/layers.md against them. Keep each call on lines of its own
+# with literal layer names (no variables), so that the check can read it without running CMake.
+# A layer without DEPS is the bottom one and links the thread library.
 function(trident_add_layer name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "BELOW" "SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "DEPS;SOURCES")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "trident_add_layer(${name}): unknown arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
   set(target trident_${name})
   set(include_dir ${TRIDENT_LAYER_INCLUDE_ROOT}/${name})
   trident_link(${PROJECT_SOURCE_DIR}/include/trident/${name} ${include_dir}/trident/${name})
@@ -37,11 +47,18 @@ function(trident_add_layer name)
     $<BUILD_INTERFACE:${include_dir}>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_compile_features(${target} ${scope} cxx_std_20)
-  if(arg_BELOW)
-    target_link_libraries(${target} ${scope} trident_${arg_BELOW})
-  else()
+  foreach(dependency IN LISTS arg_DEPS)
+    if(NOT TARGET trident_${dependency})
+      message(FATAL_ERROR "trident_add_layer(${name}): DEPS names '${dependency}', which is not a layer "
+                          "defined before it")
+    endif()
+    target_link_libraries(${target} ${scope} trident_${dependency})
+  endforeach()
+  if(NOT arg_DEPS)
     target_link_libraries(${target} ${scope} Threads::Threads)
   endif()
+  # The layers built, in order, for the per-layer tests and header checks (tests/CMakeLists.txt).
+  set_property(GLOBAL APPEND PROPERTY TRIDENT_LAYERS ${name})
 endfunction()
 
 # trident_add_umbrella(LAYER...): trident::trident, every layer plus trident/trident.hpp.

@@ -70,7 +70,7 @@ else()
 endif()
 find_program(TRIDENT_WHISPER_CLI whisper-cli HINTS ${TRIDENT_WHISPER_PREFIX}/bin)
 
-trident_add_layer(media BELOW http SOURCES
+trident_add_layer(media DEPS core trace sync aio http SOURCES
   src/media/audio.cpp
   src/media/device.cpp
   src/media/model_file.cpp

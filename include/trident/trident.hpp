@@ -56,6 +56,7 @@
 #include "trident/aio/lowlevel/remote_wait.hpp"
 #include "trident/aio/lowlevel/task_context.hpp"
 #include "trident/aio/lowlevel/timer_node.hpp"
+#include "trident/aio/lowlevel/waitable_queue.hpp"
 #include "trident/aio/queue.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/aio/run_in.hpp"

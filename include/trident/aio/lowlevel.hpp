@@ -13,6 +13,7 @@
 /// | `lowlevel::timer_node`, `event_loop::arm` / `disarm` | lowlevel/timer_node.hpp | a deadline on the loop's (possibly virtual) clock |
 /// | `lowlevel::io_handle`, `event_loop::add_io` / `remove_io` | lowlevel/io_handle.hpp | a file descriptor registered with one loop |
 /// | `lowlevel::wait_readable`, `wait_writable` | lowlevel/io_wait.hpp | suspend until that descriptor may be ready |
+/// | `lowlevel::waitable_queue` | lowlevel/waitable_queue.hpp | `aio::receive` / `aio::send` on another layer's queue (hooks found by ADL) |
 ///
 /// @par A cancellable awaitable, in full
 /// @code
@@ -55,3 +56,4 @@
 #include "trident/aio/lowlevel/remote_wait.hpp"
 #include "trident/aio/lowlevel/task_context.hpp"
 #include "trident/aio/lowlevel/timer_node.hpp"
+#include "trident/aio/lowlevel/waitable_queue.hpp"

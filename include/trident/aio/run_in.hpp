@@ -1,7 +1,10 @@
 #pragma once
 /// @file
 /// `aio::run_in` and `aio::to_thread`: run blocking code on a thread pool without freezing the
-/// event loop (Python's `loop.run_in_executor` and `asyncio.to_thread`).
+/// event loop (Python's `loop.run_in_executor` and `asyncio.to_thread`). `run_in` also takes
+/// any other executor whose `submit(fn, args...)` returns a `trident::future`: the process
+/// layer's `proc::process_pool` (trident/proc/run_in.hpp), the cluster layer's `cluster_pool`, or
+/// a user's own. Those layers add nothing to `trident::aio`; the verb is aio's alone.
 
 #include <functional>
 #include <type_traits>
@@ -32,6 +35,31 @@ auto run_in(thread_pool& pool, F&& fn, Args&&... args) {
     return std::invoke(std::move(fn), std::move(args)...);
   };
   return wrap_future(pool.submit(std::move(bound)));
+}
+
+/// An executor `run_in` can await: `e.submit(fn, args...)` returns a `trident::future<T>`.
+/// What `fn` may be is the executor's own rule (a process pool takes only registered task
+/// functions and says so at compile time).
+template <class Executor, class F, class... Args>
+concept future_executor = requires(Executor& e, F&& fn, Args&&... args) {
+  wrap_future(e.submit(std::forward<F>(fn), std::forward<Args>(args)...));
+};
+
+/// Runs `fn(args...)` on `executor` through its `submit` and resumes the awaiting task with the
+/// result or exception on the loop thread: `wrap_future(executor.submit(fn, args...))`.
+///
+/// @par Cancellation
+/// A cancellation point: cancelling the awaiting task resumes it at once with `cancelled_error`;
+/// whether the call still runs is the executor's `future::cancel()` (a process pool drops a task
+/// that has not reached a worker; a running one finishes and its result is dropped).
+///
+/// @code
+///   int n = co_await aio::run_in(process_pool, count_primes, lo, hi);
+/// @endcode
+template <class Executor, class F, class... Args>
+  requires future_executor<Executor, F, Args...>
+auto run_in(Executor& executor, F&& fn, Args&&... args) {
+  return wrap_future(executor.submit(std::forward<F>(fn), std::forward<Args>(args)...));
 }
 
 /// The pool `to_thread` uses: created on first use with one thread per hardware thread (at

@@ -2,7 +2,9 @@
 /// @file
 /// `cluster_pool`: the process pool's interface over MPI ranks. The same registered tasks
 /// (`TRIDENT_TASK`) run on the other ranks of an `mpirun` job, with the process pool's codec;
-/// alone (no `mpirun`), the same object is a local `proc::process_pool`.
+/// alone (no `mpirun`), the same object is a local `proc::process_pool`. From a coroutine,
+/// `co_await aio::run_in(pool, fn, args...)` awaits a task without blocking the loop (aio's
+/// `run_in` takes any pool whose `submit` returns a `trident::future`).
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "trident/aio/wrap_future.hpp"
+#include "trident/aio/run_in.hpp"
 #include "trident/cluster/detail/job.hpp"
 #include "trident/cluster/errors.hpp"
 #include "trident/core/shutdown_mode.hpp"
@@ -247,18 +249,3 @@ class cluster_pool {
 };
 
 }  // namespace trident::cluster
-
-namespace trident::aio {
-
-/// Runs the registered task `fn(args...)` on the cluster and resumes the awaiting coroutine with
-/// its result on the loop thread, as `aio::run_in(process_pool&, ...)` does.
-///
-/// @par Cancellation
-/// A cancellation point: the awaiting task resumes at once with `cancelled_error`; a task not yet
-/// sent to a rank never runs, a sent one finishes and its result is dropped.
-template <class R, class... P, class... Args>
-auto run_in(cluster::cluster_pool& pool, R (*fn)(P...), Args&&... args) {
-  return wrap_future(pool.submit(fn, std::forward<Args>(args)...));
-}
-
-}  // namespace trident::aio

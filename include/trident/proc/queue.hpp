@@ -76,6 +76,8 @@ struct queue_statistics {
 template <class T>
 class queue {
  public:
+  using value_type = T;
+
   /// A new queue of `capacity` messages, each at most `max_message_bytes` once encoded.
   explicit queue(std::size_t capacity, std::size_t max_message_bytes = 4096)
       : ring_(std::make_shared<detail::shm_ring>(capacity, max_message_bytes)) {}

@@ -2,7 +2,13 @@
 /// @file
 /// The process layer on the event loop: `aio::run_in(process_pool&, fn, args...)` (Python's
 /// `loop.run_in_executor(ProcessPoolExecutor, ...)`), and `aio::receive` / `aio::send` for
-/// `proc::queue` without blocking the loop.
+/// `proc::queue` without blocking the loop. The verbs are aio's (trident/aio/run_in.hpp,
+/// trident/aio/lowlevel/waitable_queue.hpp); this header gives `proc::queue` the waits they use.
+///
+/// @code
+///   int n = co_await aio::run_in(pool, count_primes, lo, hi);    // a registered task on a worker
+///   while (auto v = co_await aio::receive(q)) consume(*v);       // q: a proc::queue<T>
+/// @endcode
 
 #include <chrono>
 #include <coroutine>
@@ -13,6 +19,7 @@
 #include <utility>
 
 #include "trident/aio/event_loop.hpp"
+#include "trident/aio/lowlevel/waitable_queue.hpp"
 #include "trident/aio/run_in.hpp"
 #include "trident/aio/task.hpp"
 #include "trident/aio/wrap_future.hpp"
@@ -95,65 +102,32 @@ class proc_queue_wait : private aio::lowlevel::cancellable_wait {
 
 }  // namespace trident::proc::detail
 
-namespace trident::aio {
+namespace trident::proc {
 
-/// Runs the registered task `fn(args...)` on a worker process of `pool` and resumes the awaiting
-/// coroutine with its result (or `remote_error`, `worker_crashed_error`, …) on the loop thread.
-/// The loop keeps running other tasks meanwhile; no thread is blocked. Built on
-/// `wrap_future(pool.submit(...))`.
+// `aio::run_in(process_pool&, fn, args...)` needs nothing here: aio::run_in takes every executor
+// whose `submit(fn, args...)` returns a `trident::future` (trident/aio/run_in.hpp).
+
+/// What `aio::receive(q)` waits on while `q` is empty: resumes when a value arrives (from any
+/// process) or the queue is closed. Found by argument-dependent lookup
+/// (trident/aio/lowlevel/waitable_queue.hpp), so the verb stays aio's own.
+///
+/// The coroutine waits without a thread of its own and without polling: it leaves a wake-up
+/// hook with the queue handle's watcher thread, which sleeps on the queue's futex and posts the
+/// wake-up to the loop (see src/proc/shm_ring.cpp, docs/proc.md). The handle `q` must outlive
+/// the wait (copies of it may come and go).
 ///
 /// @par Cancellation
-/// A cancellation point: cancelling the awaiting task resumes it at once with
-/// `cancelled_error`. If the task had not reached a worker yet it never runs; if it is running,
-/// it finishes in its worker and the result is dropped.
-///
-/// @code
-///   int n = co_await aio::run_in(pool, count_primes, lo, hi);
-/// @endcode
-template <class R, class... P, class... Args>
-auto run_in(proc::process_pool& pool, R (*fn)(P...), Args&&... args) {
-  return wrap_future(pool.submit(fn, std::forward<Args>(args)...));
-}
-
-/// Receives the next value of `q` from a coroutine without blocking the loop: the value, or
-/// nullopt once `q` is closed and drained — the verb of `aio::receive(channel)` and
-/// `aio::receive(aio::queue)`.
-///
-/// While `q` is empty the coroutine waits without a thread of its own and without polling: it
-/// leaves a wake-up hook with the queue handle's watcher thread, which sleeps on the queue's
-/// futex and posts the wake-up to the loop when a value arrives (from any process) or the
-/// queue is closed (see src/proc/shm_ring.cpp, docs/proc.md). The handle `q` must outlive the
-/// call (copies of it may come and go).
-///
-/// @par Cancellation
-/// A cancellation point while it waits. Cancel-safe: a cancelled `receive` has taken nothing.
+/// A cancellation point: cancelling the task withdraws the hook and raises `cancelled_error`.
 template <class T>
-task<std::optional<T>> receive(proc::queue<T>& q) {
-  for (;;) {
-    receive_result<T> r = q.try_receive();
-    if (r.status == receive_status::ok) co_return std::move(r.value);
-    if (r.status == receive_status::closed) co_return std::nullopt;
-    proc::detail::proc_queue_wait readable(proc::detail::queue_access::ring(q), proc::detail::ring_readiness::readable);
-    co_await readable;
-  }
+[[nodiscard]] detail::proc_queue_wait wait_receivable(queue<T>& q) {
+  return detail::proc_queue_wait(detail::queue_access::ring(q), detail::ring_readiness::readable);
 }
 
-/// Sends `value` on `q` from a coroutine without blocking the loop, waiting (as `receive`
-/// does, without a thread or polling) while `q` is full. Throws `channel_closed_error` if `q`
-/// is or gets closed, std::length_error if the value does not fit a slot. The handle `q` must
-/// outlive the call.
-///
-/// @par Cancellation
-/// A cancellation point while it waits. Cancel-safe: a cancelled `send` delivered nothing.
+/// What `aio::send(q, value)` waits on while `q` is full: resumes when a slot frees or the
+/// queue is closed; as `wait_receivable` otherwise.
 template <class T>
-task<void> send(proc::queue<T>& q, std::type_identity_t<T> value) {
-  for (;;) {
-    const send_status s = q.try_send(value);
-    if (s == send_status::ok) co_return;
-    if (s == send_status::closed) throw channel_closed_error("proc::queue is closed; the value was not delivered");
-    proc::detail::proc_queue_wait writable(proc::detail::queue_access::ring(q), proc::detail::ring_readiness::writable);
-    co_await writable;
-  }
+[[nodiscard]] detail::proc_queue_wait wait_sendable(queue<T>& q) {
+  return detail::proc_queue_wait(detail::queue_access::ring(q), detail::ring_readiness::writable);
 }
 
-}  // namespace trident::aio
+}  // namespace trident::proc
