@@ -17,9 +17,10 @@ struct usage {
   /// User + system CPU time of this process and of the child processes that ended (and were
   /// waited for) during the run: a process pool created and destroyed inside the run counts.
   double cpu_seconds = 0;
-  /// Peak resident memory of the whole process tree (this process plus every descendant), in
-  /// bytes: the largest sum seen by the sampler, and never less than this process's own peak
-  /// growth. Sampled, so a spike shorter than the sampling period can be missed.
+  /// Peak memory of the whole process tree (this process plus every descendant), in bytes: the
+  /// largest sum seen by the sampler of each process's anonymous and shared-memory pages
+  /// (RssAnon + RssShmem; file pages such as the program's code are left out, docs/advisor.md).
+  /// Sampled, so a spike shorter than the sampling period can be missed.
   std::uint64_t peak_bytes = 0;
   /// The most threads alive at once in the tree (this process's threads included), sampled.
   int peak_threads = 0;
@@ -55,6 +56,7 @@ struct measure_options {
 /// (the process layer's worker starter) is not counted itself, starting or started; its workers
 /// are.
 struct tree_sample {
+  /// Memory the tree's processes own: anonymous and shared-memory pages (see `usage::peak_bytes`).
   std::uint64_t resident_bytes = 0;
   int threads = 0;
   int processes = 0;
