@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exit_codes.hpp"
+#include "model_process.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
 
@@ -269,7 +270,17 @@ int run_advise(const scenarios_flags& flags) {
     advisor::advise_options advise_options;
     if (flags.repeat > 0) advise_options.repeat = static_cast<std::size_t>(flags.repeat);
     stop.enter(phase::running_models);
-    const advisor::advice a = s->advise(advise_options);
+    advisor::advice a;
+    try {
+      // In a process of its own, like each model of `trident scenarios`: what earlier scenarios
+      // left in this program (threads, kept heap) is not charged to this one's sample.
+      a = scenarios::advise_in_fresh_process(name, s->inputs, advise_options);
+    } catch (const std::exception& e) {
+      stop.enter(phase::idle);
+      std::fprintf(stderr, "%s: advise failed: %s\n", name.c_str(), e.what());
+      rc = exit_code::some_failed;
+      continue;
+    }
     stop.enter(phase::idle);
     if (flags.json) {
       std::printf("%s\n", advice_json(name, a).c_str());

@@ -27,14 +27,15 @@ struct entry {
   std::string name;
   factory make;
   std::vector<model> (*models)(const model_inputs&);
+  advise_function (*advise)(const model_inputs&);
 };
 
 const std::vector<entry>& catalog() {
   static const std::vector<entry> entries{
-      {"web", &make_web_scenario, &make_web_models},
-      {"images", &make_images_scenario, &make_images_models},
-      {"db", &make_db_scenario, &make_db_models},
-      {"mixed", &make_mixed_scenario, &make_mixed_models},
+      {"web", &make_web_scenario, &make_web_models, &make_web_advise},
+      {"images", &make_images_scenario, &make_images_models, &make_images_advise},
+      {"db", &make_db_scenario, &make_db_models, &make_db_advise},
+      {"mixed", &make_mixed_scenario, &make_mixed_models, &make_mixed_advise},
   };
   return entries;
 }
@@ -60,6 +61,13 @@ factory find_factory(const std::string& name) {
 std::vector<model> make_models(const std::string& name, const model_inputs& inputs) {
   for (const entry& e : catalog()) {
     if (e.name == name) return e.models(inputs);
+  }
+  return {};
+}
+
+advise_function make_advise(const std::string& name, const model_inputs& inputs) {
+  for (const entry& e : catalog()) {
+    if (e.name == name) return e.advise(inputs);
   }
   return {};
 }

@@ -420,12 +420,17 @@ scenario make_db_scenario(const scenario_options& options) {
   const std::size_t cores = options.cores != 0 ? options.cores : hardware_threads();
   s.inputs = {options.size, cores, nlohmann::json{{"dsn", conninfo}, {"queries", queries}}.dump()};
   s.models = make_db_models(s.inputs);
-  s.advise = [conninfo](const advisor::advise_options& advise_options) {
-    std::vector<std::pair<std::string, std::uint64_t>> sample;
-    for (std::uint64_t i = 0; i < query_count; ++i) sample.emplace_back(conninfo, i);
+  s.advise = make_db_advise(s.inputs);
+  return s;
+}
+
+advise_function make_db_advise(const model_inputs& inputs) {
+  const std::string conninfo = nlohmann::json::parse(inputs.json).at("dsn").get<std::string>();
+  std::vector<std::pair<std::string, std::uint64_t>> sample;
+  for (std::uint64_t i = 0; i < query_count; ++i) sample.emplace_back(conninfo, i);
+  return [sample = std::move(sample)](const advisor::advise_options& advise_options) {
     return advisor::advise(db_query_sample, sample, advise_options);
   };
-  return s;
 }
 
 std::vector<model> make_db_models(const model_inputs& inputs) {

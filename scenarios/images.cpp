@@ -409,11 +409,16 @@ scenario make_images_scenario(const scenario_options& options) {
   s.lesson_choice = "processes";
   s.inputs = {options.size, cores, nlohmann::json{{"paths", *paths}}.dump()};
   s.models = make_images_models(s.inputs);
-  s.advise = [paths](const advisor::advise_options& advise_options) {
-    const std::vector<std::string> sample(paths->begin(), paths->begin() + std::min<std::ptrdiff_t>(8, std::ssize(*paths)));
+  s.advise = make_images_advise(s.inputs);
+  return s;
+}
+
+advise_function make_images_advise(const model_inputs& inputs) {
+  std::vector<std::string> paths = nlohmann::json::parse(inputs.json).at("paths").get<std::vector<std::string>>();
+  paths.resize(std::min<std::size_t>(8, paths.size()));
+  return [sample = std::move(paths)](const advisor::advise_options& advise_options) {
     return advisor::advise(images_process_one, sample, advise_options);
   };
-  return s;
 }
 
 }  // namespace trident::scenarios

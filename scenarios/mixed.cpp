@@ -209,11 +209,16 @@ scenario make_mixed_scenario(const scenario_options& options) {
   s.resources = server;
   s.inputs = {options.size, cores, nlohmann::json{{"urls", *urls}}.dump()};
   s.models = make_mixed_models(s.inputs);
-  s.advise = [urls](const advisor::advise_options& advise_options) {
-    const std::vector<std::string> sample(urls->begin(), urls->begin() + std::min<std::ptrdiff_t>(12, std::ssize(*urls)));
+  s.advise = make_mixed_advise(s.inputs);
+  return s;
+}
+
+advise_function make_mixed_advise(const model_inputs& inputs) {
+  std::vector<std::string> urls = nlohmann::json::parse(inputs.json).at("urls").get<std::vector<std::string>>();
+  urls.resize(std::min<std::size_t>(12, urls.size()));
+  return [sample = std::move(urls)](const advisor::advise_options& advise_options) {
     return advisor::advise(mixed_fetch_and_analyse_in_worker, sample, advise_options);
   };
-  return s;
 }
 
 }  // namespace trident::scenarios

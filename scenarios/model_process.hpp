@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Measures one model of a scenario in a process of its own, so that what the model costs does
+/// Measures one model of a scenario (or a scenario's advise sample) in a process of its own, so that what the model costs does
 /// not depend on what ran before it in the program: earlier scenarios and models leave threads
 /// (idle pools, libvips's workers), heap pages that malloc keeps, and a high-water mark (VmHWM)
 /// that only rises. A fresh process starts from none of them (docs/advisor.md, "One process per
@@ -18,6 +18,7 @@
 #include <string>
 
 #include "scenario.hpp"
+#include "trident/advisor/advise.hpp"
 #include "trident/advisor/measure.hpp"
 
 namespace trident::scenarios {
@@ -39,5 +40,13 @@ struct measured_run {
 /// None: it returns when the model's run ends. Ending this process ends the worker.
 [[nodiscard]] measured_run run_model_in_fresh_process(const std::string& scenario_name, const std::string& model_name,
                                                       const model_inputs& inputs);
+
+/// Runs scenario `scenario_name`'s advise function (`make_advise`), made from `inputs`, in a
+/// fresh process the same way, so that `trident advise` measures each scenario's sample on what
+/// it starts and not on what earlier scenarios left in the program. Throws std::runtime_error
+/// when the scenario is unknown or its process died. Thread safety and cancellation as
+/// `run_model_in_fresh_process`.
+[[nodiscard]] advisor::advice advise_in_fresh_process(const std::string& scenario_name, const model_inputs& inputs,
+                                                      const advisor::advise_options& options);
 
 }  // namespace trident::scenarios

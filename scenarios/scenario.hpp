@@ -64,6 +64,9 @@ struct model_inputs {
   std::string json;
 };
 
+/// Runs `advisor::advise` on a sample of a scenario's items with its per-item work.
+using advise_function = std::function<advisor::advice(const advisor::advise_options&)>;
+
 /// One way of running the scenario's job.
 struct model {
   /// Name in tables and JSON, e.g. "sequential", "threads_10", "threads_200", "processes_2",
@@ -91,7 +94,7 @@ struct scenario {
   std::vector<model> models;
   /// Runs `advisor::advise` on a sample of this scenario's items with its per-item work (for
   /// `trident advise`); empty when the scenario's work does not split into items.
-  std::function<advisor::advice(const advisor::advise_options&)> advise;
+  advise_function advise;
   /// What the models need from the set-up; `make_models(name, inputs)` makes them again.
   model_inputs inputs;
   /// Set-up resources (server, database, …); destroyed with the scenario.
@@ -121,6 +124,12 @@ class scenario_skipped : public std::runtime_error {
 [[nodiscard]] std::vector<model> make_db_models(const model_inputs& inputs);
 [[nodiscard]] std::vector<model> make_mixed_models(const model_inputs& inputs);
 
+// Each scenario's advise function, made from what its set-up made (the factories call these too).
+[[nodiscard]] advise_function make_web_advise(const model_inputs& inputs);
+[[nodiscard]] advise_function make_images_advise(const model_inputs& inputs);
+[[nodiscard]] advise_function make_db_advise(const model_inputs& inputs);
+[[nodiscard]] advise_function make_mixed_advise(const model_inputs& inputs);
+
 /// The scenario names in order, and the factory for a name (nullptr for an unknown one).
 [[nodiscard]] const std::vector<std::string>& scenario_names();
 using factory = scenario (*)(const scenario_options&);
@@ -129,5 +138,9 @@ using factory = scenario (*)(const scenario_options&);
 /// The models of scenario `name` made from `inputs`, as its factory made them; empty for an
 /// unknown name. Throws what the scenario's model maker throws for inputs it cannot read.
 [[nodiscard]] std::vector<model> make_models(const std::string& name, const model_inputs& inputs);
+
+/// The advise function of scenario `name` made from `inputs`, as its factory made it; empty for
+/// an unknown name.
+[[nodiscard]] advise_function make_advise(const std::string& name, const model_inputs& inputs);
 
 }  // namespace trident::scenarios

@@ -197,11 +197,16 @@ scenario make_web_scenario(const scenario_options& options) {
   s.resources = server;
   s.inputs = {options.size, cores, nlohmann::json{{"urls", *urls}}.dump()};
   s.models = make_web_models(s.inputs);
-  s.advise = [urls](const advisor::advise_options& advise_options) {
-    const std::vector<std::string> sample(urls->begin(), urls->begin() + std::min<std::ptrdiff_t>(24, std::ssize(*urls)));
+  s.advise = make_web_advise(s.inputs);
+  return s;
+}
+
+advise_function make_web_advise(const model_inputs& inputs) {
+  std::vector<std::string> urls = nlohmann::json::parse(inputs.json).at("urls").get<std::vector<std::string>>();
+  urls.resize(std::min<std::size_t>(24, urls.size()));
+  return [sample = std::move(urls)](const advisor::advise_options& advise_options) {
     return advisor::advise(web_fetch_in_worker, sample, advise_options);
   };
-  return s;
 }
 
 }  // namespace trident::scenarios

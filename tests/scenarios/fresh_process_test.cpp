@@ -93,6 +93,39 @@ TEST(FreshProcess, TheSequentialModelRunsOnOneThreadOfItsOwnProcess) {
   EXPECT_EQ(run.result.items, 40u);
 }
 
+TEST(FreshProcess, AScenariosAdviceMeasuresTheSameAfterWhatEarlierWorkLeftBehind) {
+  scenario_options options;
+  options.size = scale::small;
+  options.cores = 2;
+  const scenario s = make_web_scenario(options);
+  advisor::advise_options advise_options;
+  advise_options.cores = 2;
+  advise_options.repeat = 1;
+  const advisor::advice alone = advise_in_fresh_process("web", s.inputs, advise_options);
+  advisor::advice after;
+  {
+    const leftovers left;
+    after = advise_in_fresh_process("web", s.inputs, advise_options);
+  }
+  ASSERT_EQ(alone.runs.size(), after.runs.size());
+  ASSERT_FALSE(alone.runs.empty());
+  EXPECT_EQ(alone.runs.front().model, "sequential");
+  EXPECT_EQ(alone.runs.front().cost.peak_threads, 1) << "the sequential sample runs on the process's one thread";
+  for (std::size_t i = 0; i < alone.runs.size(); ++i) {
+    SCOPED_TRACE(alone.runs[i].model);
+    EXPECT_EQ(alone.runs[i].model, after.runs[i].model);
+    ASSERT_TRUE(alone.runs[i].ok && after.runs[i].ok) << alone.runs[i].error << after.runs[i].error;
+    EXPECT_EQ(alone.runs[i].cost.peak_threads, after.runs[i].cost.peak_threads);
+    EXPECT_EQ(alone.runs[i].cost.peak_processes, after.runs[i].cost.peak_processes);
+    const double bound = std::max(5e6, 0.10 * static_cast<double>(alone.runs[i].cost.peak_bytes));
+    EXPECT_NEAR(static_cast<double>(alone.runs[i].cost.peak_bytes), static_cast<double>(after.runs[i].cost.peak_bytes),
+                bound);
+  }
+  // The advice came back whole: the reason names the advised model.
+  ASSERT_FALSE(alone.model.empty());
+  EXPECT_NE(alone.reason.find(alone.model), std::string::npos) << alone.reason;
+}
+
 TEST(FreshProcess, AnUnknownModelOrScenarioFailsWithItsName) {
   model_inputs inputs;
   inputs.size = scale::small;
