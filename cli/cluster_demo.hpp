@@ -1,6 +1,7 @@
 #pragma once
 // `trident cluster-demo`: the lesson's prime exercise on the ranks of an MPI job
-// (`mpirun -np 3 trident cluster-demo`), or alone on a local process pool.
+// (`mpirun --oversubscribe -np 3 trident cluster-demo`), or alone on a local process pool, which
+// prints that command with the flags this machine needs.
 
 #include <cstddef>
 #include <string>

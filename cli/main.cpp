@@ -183,7 +183,9 @@ int main(int argc, char** argv) {
 #if defined(TRIDENT_WITH_CLUSTER)
   trident::cli::cluster_demo_options demo;
   auto* demo_cmd = app.add_subcommand(
-      "cluster-demo", "The lesson's prime exercise on MPI ranks (mpirun -np 3 trident cluster-demo), or alone");
+      "cluster-demo",
+      "The lesson's prime exercise on MPI ranks, or alone on a local process pool (which prints the mpirun command "
+      "for this machine)");
   demo_cmd->add_option("--numbers", demo.numbers, "Large numbers (> 10^12) to check")
       ->check(whole_number)
       ->check(CLI::Range(1, 10000000));
