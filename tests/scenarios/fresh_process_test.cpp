@@ -21,6 +21,14 @@
 namespace trident::scenarios {
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+// LeakSanitizer checks each process as it exits from a tracer task of its own, which the sampler
+// now and then catches in a worker's last moments: one thread and one process more.
+constexpr int sanitizer_slack = 1;
+#else
+constexpr int sanitizer_slack = 0;
+#endif
+
 /// Idle threads and touched heap, held until destroyed.
 class leftovers {
  public:
@@ -72,8 +80,8 @@ TEST(FreshProcess, AModelMeasuresTheSameAloneAndAfterWhatEarlierWorkLeftBehind) 
     const model_run& b = after.runs[i];
     SCOPED_TRACE(a.model);
     ASSERT_TRUE(a.ok && b.ok) << a.error << b.error;
-    EXPECT_EQ(a.cost.peak_threads, b.cost.peak_threads);
-    EXPECT_EQ(a.cost.peak_processes, b.cost.peak_processes);
+    EXPECT_NEAR(a.cost.peak_threads, b.cost.peak_threads, sanitizer_slack);
+    EXPECT_NEAR(a.cost.peak_processes, b.cost.peak_processes, sanitizer_slack);
     const double bound = std::max(5e6, 0.10 * static_cast<double>(a.cost.peak_bytes));
     EXPECT_NEAR(static_cast<double>(a.cost.peak_bytes), static_cast<double>(b.cost.peak_bytes), bound);
     if (a.family == "sequential" || a.family == "async") {
@@ -115,8 +123,8 @@ TEST(FreshProcess, AScenariosAdviceMeasuresTheSameAfterWhatEarlierWorkLeftBehind
     SCOPED_TRACE(alone.runs[i].model);
     EXPECT_EQ(alone.runs[i].model, after.runs[i].model);
     ASSERT_TRUE(alone.runs[i].ok && after.runs[i].ok) << alone.runs[i].error << after.runs[i].error;
-    EXPECT_EQ(alone.runs[i].cost.peak_threads, after.runs[i].cost.peak_threads);
-    EXPECT_EQ(alone.runs[i].cost.peak_processes, after.runs[i].cost.peak_processes);
+    EXPECT_NEAR(alone.runs[i].cost.peak_threads, after.runs[i].cost.peak_threads, sanitizer_slack);
+    EXPECT_NEAR(alone.runs[i].cost.peak_processes, after.runs[i].cost.peak_processes, sanitizer_slack);
     const double bound = std::max(5e6, 0.10 * static_cast<double>(alone.runs[i].cost.peak_bytes));
     EXPECT_NEAR(static_cast<double>(alone.runs[i].cost.peak_bytes), static_cast<double>(after.runs[i].cost.peak_bytes),
                 bound);
