@@ -116,7 +116,7 @@ class [[nodiscard]] future_awaiter : private lowlevel::cancellable_wait {
 ///
 /// @code
 ///   trident::future<int> f = pool.submit(count_primes, 0, 1'000'000);
-///   auto primes = aio::wrap_future(std::move(f));  // named: see DESIGN.md, compiler reality
+///   auto primes = aio::wrap_future(std::move(f));  // named: g++ 12 and temporaries in co_await (docs/aio.md)
 ///   int n = co_await primes;
 /// @endcode
 template <class T>

@@ -85,7 +85,7 @@ TEST(event_loop_stop, stop_from_inside_cancels_main_and_run_until_complete_throw
                    ~cleanup() { flag = true; }
                  } guard{cleaned_up};
                  loop.stop();
-                 auto forever = wait_forever();  // named: see DESIGN.md, compiler reality
+                 auto forever = wait_forever();  // named: g++ 12 and temporaries in co_await (docs/aio.md)
                  co_await forever;               // main is cancelled here while the loop winds down
                }()),
                cancelled_error);
@@ -116,7 +116,7 @@ TEST(event_loop_stop, a_stopped_loop_also_cancels_spawned_tasks_and_runs_their_c
       bool& flag;
       ~cleanup() { flag = true; }
     } guard{child_cleaned_up};
-    auto forever = wait_forever();  // named: see DESIGN.md, compiler reality
+    auto forever = wait_forever();  // named: g++ 12 and temporaries in co_await (docs/aio.md)
     co_await forever;
   };
   EXPECT_THROW(run_until_complete(loop, [&]() -> task<void> {

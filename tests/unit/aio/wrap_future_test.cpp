@@ -112,7 +112,7 @@ task<void> cancel_while_awaiting(future<int>& f) {
 TEST(wrap_future, cancelling_the_awaiting_task_resumes_it_and_a_later_completion_touches_nothing_freed) {
   started_task work;
   run([&]() -> task<void> {
-    auto cancelled = cancel_while_awaiting(work.result);  // named: see DESIGN.md, compiler reality
+    auto cancelled = cancel_while_awaiting(work.result);  // named: g++ 12 and temporaries in co_await (docs/aio.md)
     co_await cancelled;
     work.finish();  // completes now, while the loop still runs: its post finds no waiter
   }());

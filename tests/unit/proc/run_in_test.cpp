@@ -100,7 +100,7 @@ TEST(proc_run_in, queue_receive_does_not_block_the_loop_and_ends_on_close) {
     auto consumer = [&]() -> aio::task<int> {
       int sum = 0;
       for (;;) {
-        auto next = aio::receive(q);  // named: g++ 12 and temporaries in co_await (DESIGN.md)
+        auto next = aio::receive(q);  // named: g++ 12 and temporaries in co_await (docs/aio.md)
         auto v = co_await next;
         if (!v) break;
         sum += *v;

@@ -44,7 +44,7 @@ using kinds = ::testing::Types<sync_channel, aio_queue, proc_queue>;
 TYPED_TEST_SUITE(send_receive_contract, kinds);
 
 // Awaitables are named before `co_await` throughout: g++ 12 miscompiles a temporary with a
-// non-trivial destructor in a co_await operand (DESIGN.md, "Compiler reality").
+// non-trivial destructor in a co_await operand (docs/aio.md, "A g++ 12 bug to know about").
 
 TYPED_TEST(send_receive_contract, a_value_sent_is_the_value_received) {
   auto& q = *this->q_;
