@@ -34,6 +34,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sample_advise.hpp"
 #include "scenario.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"
@@ -414,11 +415,7 @@ scenario make_images_scenario(const scenario_options& options) {
 }
 
 advise_function make_images_advise(const model_inputs& inputs) {
-  std::vector<std::string> paths = nlohmann::json::parse(inputs.json).at("paths").get<std::vector<std::string>>();
-  paths.resize(std::min<std::size_t>(8, paths.size()));
-  return [sample = std::move(paths)](const advisor::advise_options& advise_options) {
-    return advisor::advise(images_process_one, sample, advise_options);
-  };
+  return advise_on_first(inputs, "paths", 8, &images_process_one);
 }
 
 }  // namespace trident::scenarios

@@ -20,6 +20,7 @@
 #include "content_hash.hpp"
 #include "dataset_analysis.hpp"
 #include "loopback_internet.hpp"
+#include "sample_advise.hpp"
 #include "seeded_random.hpp"
 #include "traced_request.hpp"
 #include "trident/aio/gather.hpp"
@@ -214,11 +215,7 @@ scenario make_mixed_scenario(const scenario_options& options) {
 }
 
 advise_function make_mixed_advise(const model_inputs& inputs) {
-  std::vector<std::string> urls = nlohmann::json::parse(inputs.json).at("urls").get<std::vector<std::string>>();
-  urls.resize(std::min<std::size_t>(12, urls.size()));
-  return [sample = std::move(urls)](const advisor::advise_options& advise_options) {
-    return advisor::advise(mixed_fetch_and_analyse_in_worker, sample, advise_options);
-  };
+  return advise_on_first(inputs, "urls", 12, &mixed_fetch_and_analyse_in_worker);
 }
 
 }  // namespace trident::scenarios

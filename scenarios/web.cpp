@@ -19,6 +19,7 @@
 #include "blocking_fetch.hpp"
 #include "content_hash.hpp"
 #include "loopback_internet.hpp"
+#include "sample_advise.hpp"
 #include "seeded_random.hpp"
 #include "traced_request.hpp"
 #include "trident/aio/gather.hpp"
@@ -202,11 +203,7 @@ scenario make_web_scenario(const scenario_options& options) {
 }
 
 advise_function make_web_advise(const model_inputs& inputs) {
-  std::vector<std::string> urls = nlohmann::json::parse(inputs.json).at("urls").get<std::vector<std::string>>();
-  urls.resize(std::min<std::size_t>(24, urls.size()));
-  return [sample = std::move(urls)](const advisor::advise_options& advise_options) {
-    return advisor::advise(web_fetch_in_worker, sample, advise_options);
-  };
+  return advise_on_first(inputs, "urls", 24, &web_fetch_in_worker);
 }
 
 }  // namespace trident::scenarios

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "trident/testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -26,12 +27,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using trident::testing::read_text;
 using trident::testing::temp_dir;
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 bool nginx_installed() { return ::access("/usr/sbin/nginx", X_OK) == 0 || std::system("command -v nginx >/dev/null 2>&1") == 0; }
 
@@ -75,19 +72,7 @@ fs::path wait_for_downloads(pid_t run, const fs::path& tmp, const fs::path& exce
   return {};
 }
 
-/// The exit status a shell would show, waiting up to a minute.
-int finish(pid_t pid) {
-  for (int i = 0; i < 600; ++i) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
+int finish(pid_t pid) { return trident::testing::finish(pid, 60s); }
 
 /// Whether a process whose command line names `folder` still runs (nginx is started with it).
 bool process_serves(const fs::path& folder) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "child_process.hpp"
 #include "trident/testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -24,12 +25,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using trident::testing::read_text;
 using trident::testing::temp_dir;
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 /// `trident scenarios NAME --size small`, its stdout in `out` and stderr in `err`.
 pid_t start_scenarios(const char* name, const fs::path& out, const fs::path& err) {
@@ -59,19 +56,7 @@ bool wait_for_text(pid_t pid, const fs::path& file, const std::string& text) {
   return false;
 }
 
-/// The exit status a shell would show, waiting up to two minutes.
-int finish(pid_t pid) {
-  for (int i = 0; i < 1200; ++i) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
+int finish(pid_t pid) { return trident::testing::finish(pid, 120s); }
 
 bool postgres_installed() {
   std::error_code ec;
