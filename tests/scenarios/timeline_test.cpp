@@ -38,7 +38,6 @@ TEST(ScenarioTimeline, MarksEachModelItsProcessItsPoolsAndItsRequests) {
   std::set<std::string> models_on_main_lane;
   std::map<int, std::string> process_names;
   std::set<std::string> lane_names;
-  std::map<std::string, std::set<int>> request_phases_by_pid_name;
   std::set<int> pids_with_sync_requests;
   std::set<int> pids_with_async_requests;
   for (const auto& e : events) {
