@@ -74,13 +74,7 @@ trident_add_layer(media DEPS core trace sync aio http SOURCES
   src/media/audio.cpp
   src/media/device.cpp
   src/media/model_file.cpp
-  src/media/model_generator.cpp
   src/media/pipeline.cpp
   src/media/whisper_model.cpp)
 target_link_libraries(trident_media PRIVATE whisper PkgConfig::FFMPEG OpenSSL::Crypto nlohmann_json::nlohmann_json)
 target_compile_definitions(trident_media PRIVATE TRIDENT_MEDIA_HAS_CUDA=$<BOOL:${GGML_CUDA}>)
-
-# The generator of test models: a ggml Whisper file with real dimensions and seeded weights.
-add_executable(trident_make_whisper_model media/make_whisper_model.cpp)
-set_target_properties(trident_make_whisper_model PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
-target_link_libraries(trident_make_whisper_model PRIVATE trident_media trident_project_options)

@@ -12,9 +12,9 @@ Every folder of the tree that holds C++ is scanned, and each kind of folder has 
             umbrella): includes only its own layer and the layers in its DEPS; uses no other
             layer's detail header or detail:: namespace; opens no other layer's namespace (an
             extension belongs in the layer that owns the verb, found by argument-dependent
-            lookup); never includes product code (trident/testing/, cli/, scenarios/, ...).
+            lookup); never includes product code (trident/testing/, app/, ...).
   umbrella  include/trident/trident.hpp: includes only the layers of trident_add_umbrella(...).
-  product   cli/ benchmarks/ examples/ scenarios/ media/ testing/: may include any layer's
+  product   app/ (the command) examples/ testing/: may include any layer's
             public headers; no layer's detail; opens no layer's namespace.
   tests     tests/: as product code, except that tests under a layer's folder
             (tests/unit/aio/, tests/media/) may use and open their own layer's detail.
@@ -45,7 +45,7 @@ import sys
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 
 # Folders of product code (they use the library; the library never uses them).
-PRODUCT_FOLDERS = ("cli", "benchmarks", "examples", "scenarios", "media", "testing")
+PRODUCT_FOLDERS = ("app", "examples", "testing")
 # Folders with C++ that are neither library nor product.
 TEST_FOLDER = "tests"
 LIBRARY_FOLDERS = ("include", "src")
@@ -271,7 +271,7 @@ class Checker:
             for m in filter(directive, PRODUCT_INCLUDE.finditer(text)):
                 self.report(path, line_of(m.start()), "product-include",
                             f"the {layer} layer includes product code ({m.group(0).split()[-1]}...); "
-                            f"the library never depends on cli/, scenarios/, testing/ or the like")
+                            f"the library never depends on app/, testing/ or the like")
         for m in self.named_detail.finditer(code):
             if m.group(1) != layer:
                 self.report(path, line_of(m.start()), "other-detail",

@@ -28,9 +28,9 @@ endif()
 
 # The folder itself, not the sources named after it (compare_scripts.cpp is in the debug info).
 string(REGEX REPLACE "([][+.*()^$?|\\])" "\\\\\\1" source_regex "${SOURCE_DIR}")
-file(STRINGS ${trident} compiled_in REGEX "benchmarks/compare")
+file(STRINGS ${trident} compiled_in REGEX "app/bench/compare")
 foreach(s IN LISTS compiled_in)
-  if(s MATCHES "${source_regex}/benchmarks/compare(/|$|[^_a-z])")
+  if(s MATCHES "${source_regex}/app/bench/compare(/|$|[^_a-z])")
     message(FATAL_ERROR "the installed binary holds a source path of the compare folder: ${s}")
   endif()
 endforeach()

@@ -70,7 +70,7 @@ struct process_pool { void submit(); };
     "src/exec/pool.cpp": '#include "trident/exec/pool.hpp"\n',
     "src/aio/loop.cpp": '#include "trident/aio/run_in.hpp"\nnamespace trident::aio::detail {}\n',
     "src/proc/pool.cpp": '#include "trident/proc/pool.hpp"\n',
-    "cli/main.cpp": '#include "trident/trident.hpp"\nint main() {}\n',
+    "app/commands/main.cpp": '#include "trident/trident.hpp"\nint main() {}\n',
     "tests/unit/aio/loop_test.cpp": '#include "trident/aio/detail/loop_state.hpp"\nnamespace trident::aio {}\n',
     "build/release/CMakeCache.txt": "",
     "build/release/generated/namespace.cpp": "namespace trident::aio {}\n",  # a build tree: not scanned
@@ -121,8 +121,8 @@ CASES = {
         append("src/proc/pool.cpp", "int n = sizeof(trident::aio::detail::state);\n"),
         [r"src/proc/pool\.cpp:2: \[other-detail\] names aio::detail::, private to the aio layer"]),
     "product_detail": (
-        append("cli/main.cpp", '#include "trident/proc/detail/job.hpp"\n'),
-        [r"cli/main\.cpp:3: \[other-detail\] includes trident/proc/detail/, private to the proc layer"]),
+        append("app/commands/main.cpp", '#include "trident/proc/detail/job.hpp"\n'),
+        [r"app/commands/main\.cpp:3: \[other-detail\] includes trident/proc/detail/, private to the proc layer"]),
     "other_namespace_opened": (
         append("include/trident/proc/pool.hpp",
                "namespace trident::aio {\ninline void run_in(proc::process_pool&) {}\n}  // namespace trident::aio\n"),
@@ -132,16 +132,16 @@ CASES = {
         append("src/proc/pool.cpp", "namespace trident {\nnamespace proc {}\nnamespace aio {\nvoid f();\n}\n}\n"),
         [r"src/proc/pool\.cpp:4: \[other-namespace\] the proc layer opens namespace trident::aio, .*"]),
     "product_opens_a_layer_namespace": (
-        append("cli/main.cpp", "namespace trident::proc { int hook; }\n"),
-        [r"cli/main\.cpp:3: \[other-namespace\] cli/ code opens namespace trident::proc, "
+        append("app/commands/main.cpp", "namespace trident::proc { int hook; }\n"),
+        [r"app/commands/main\.cpp:3: \[other-namespace\] app/ code opens namespace trident::proc, "
          r"which belongs to the proc layer; .*"]),
     "library_includes_product_code": (
-        append("src/aio/loop.cpp", '#include "trident/testing/temp_dir.hpp"\n#include "cli/progress.hpp"\n'),
+        append("src/aio/loop.cpp", '#include "trident/testing/temp_dir.hpp"\n#include "app/commands/progress.hpp"\n'),
         [r"src/aio/loop\.cpp:3: \[product-include\] the aio layer includes product code .*",
          r"src/aio/loop\.cpp:4: \[product-include\] the aio layer includes product code .*"]),
     "folder_not_scanned": (
-        lambda root: [write(f"app/{name}.cpp", '#include "trident/trident.hpp"\n')(root) for name in ("tool", "x")],
-        [r"app/tool\.cpp: \[unknown-folder\] C\+\+ in app/, a folder this check does not know; .*"]),
+        lambda root: [write(f"tools/{name}.cpp", '#include "trident/trident.hpp"\n')(root) for name in ("tool", "x")],
+        [r"tools/tool\.cpp: \[unknown-folder\] C\+\+ in tools/, a folder this check does not know; .*"]),
     "source_folder_of_no_layer": (
         write("src/net/socket.cpp", "int socket_count;\n"),
         [r"src/net/socket\.cpp: \[unknown-folder\] C\+\+ in src/net/, not a layer: no trident_add_layer call "

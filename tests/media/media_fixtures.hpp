@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "trident/media/model_generator.hpp"
+#include "trident/testing/whisper_model_generator.hpp"
 
 namespace media_test {
 
@@ -70,7 +70,7 @@ inline const fixtures& media_fixtures() {
     const int lock = ::open((x.dir / ".lock").c_str(), O_CREAT | O_RDWR, 0644);
     if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock the fixture folder");
     if (!fs::exists(x.dir / ".complete")) {
-      trident::media::write_generated_model(x.model, "tiny", 7);
+      trident::testing::write_generated_whisper_model(x.model, "tiny", 7);
       run("espeak-ng -s 150 -w '" + x.speech.string() +
           "' 'Trident runs downloads, decoding and transcription as one pipeline. "
           "The device stays busy while the next file arrives.'");

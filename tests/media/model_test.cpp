@@ -16,7 +16,7 @@
 #include "trident/media/audio.hpp"
 #include "trident/media/errors.hpp"
 #include "trident/media/model_file.hpp"
-#include "trident/media/model_generator.hpp"
+#include "trident/testing/whisper_model_generator.hpp"
 #include "trident/media/whisper_model.hpp"
 #include "trident/testing/temp_dir.hpp"
 
@@ -39,8 +39,8 @@ TEST(ModelFile, GeneratedTinyHasThePublishedDimensions) {
 
 TEST(ModelFile, SameSeedSameFileOtherSeedOtherFile) {
   trident::testing::temp_dir dir("media-model");
-  write_generated_model(dir.path / "a.bin", "tiny", 7);
-  write_generated_model(dir.path / "b.bin", "tiny", 8);
+  trident::testing::write_generated_whisper_model(dir.path / "a.bin", "tiny", 7);
+  trident::testing::write_generated_whisper_model(dir.path / "b.bin", "tiny", 8);
   EXPECT_EQ(inspect_model(dir.path / "a.bin").sha256, inspect_model(media_fixtures().model).sha256);
   EXPECT_NE(inspect_model(dir.path / "b.bin").sha256, inspect_model(dir.path / "a.bin").sha256);
 }
@@ -80,11 +80,11 @@ TEST(ModelFile, GeneratorHelpGoesToStdoutAndBadArgumentsToStderr) {
 }
 
 TEST(ModelFile, BaseDimensions) {
-  const auto h = published_hparams("base");
+  const auto h = trident::testing::published_whisper_hparams("base");
   EXPECT_EQ(h.n_audio_state, 512);
   EXPECT_EQ(h.n_audio_head, 8);
   EXPECT_EQ(h.n_audio_layer, 6);
-  EXPECT_THROW((void)published_hparams("huge"), std::invalid_argument);
+  EXPECT_THROW((void)trident::testing::published_whisper_hparams("huge"), std::invalid_argument);
 }
 
 void expect_model_error(const std::filesystem::path& path, const std::string& words) {

@@ -24,7 +24,7 @@
 
 namespace trident::scenarios::test {
 
-/// The file's content, or what could be read of it (see scenarios/proc_text.hpp).
+/// The file's content, or what could be read of it (see app/scenarios/proc_text.hpp).
 inline std::string read_text(const std::filesystem::path& path) { return read_proc_text(path); }
 
 /// Fields after "pid (comm) " of /proc/PID/stat (state first); empty when there is no such process.

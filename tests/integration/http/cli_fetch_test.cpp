@@ -1,6 +1,6 @@
 // `trident fetch` as a user runs it: a child process against trident::testing::http_server, reading its
 // stdout, stderr and exit code; stop signals (SIGINT, SIGTERM, SIGHUP) in the middle of transfers;
-// the exit code scheme (cli/exit_codes.hpp) and a low limit on open files.
+// the exit code scheme (app/commands/exit_codes.hpp) and a low limit on open files.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

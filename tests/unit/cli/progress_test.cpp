@@ -1,4 +1,4 @@
-// The progress line of the `trident` commands (cli/progress.hpp): what it says at each width,
+// The progress line of the `trident` commands (app/commands/progress.hpp): what it says at each width,
 // the ETA it computes from bytes, and its agreement with the summary.
 
 #include "progress.hpp"

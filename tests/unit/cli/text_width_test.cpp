@@ -1,4 +1,4 @@
-// Padding by columns on screen (examples/lesson/text_width.hpp), which the tour's summary table
+// Padding by columns on screen (app/tour/text_width.hpp), which the tour's summary table
 // uses: a UTF-8 character is one column however many bytes it takes.
 
 #include "text_width.hpp"

@@ -1,4 +1,4 @@
-#include "trident/media/model_generator.hpp"
+#include "trident/testing/whisper_model_generator.hpp"
 
 #include <ggml.h>
 
@@ -12,14 +12,14 @@
 
 #include "trident/core/atomic_file.hpp"
 
-namespace trident::media {
+namespace trident::testing {
 
 namespace {
 
 /// Buffered writes into an atomic_file.
 class writer {
  public:
-  explicit writer(const std::filesystem::path& path) : file_(path, {.if_exists = atomic_file::existing::replace}) {
+  explicit writer(const std::filesystem::path& path) : file_(path, {.if_exists = trident::atomic_file::existing::replace}) {
     buffer_.reserve(capacity);
   }
   void bytes(const void* data, std::size_t n) {
@@ -42,7 +42,7 @@ class writer {
     file_.write(buffer_);
     buffer_.clear();
   }
-  atomic_file file_;
+  trident::atomic_file file_;
   std::vector<char> buffer_;
 };
 
@@ -166,8 +166,8 @@ class tensor_writer {
 
 }  // namespace
 
-whisper_hparams published_hparams(std::string_view size) {
-  whisper_hparams h;
+media::whisper_hparams published_whisper_hparams(std::string_view size) {
+  media::whisper_hparams h;
   h.n_vocab = 51865;
   h.n_audio_ctx = 1500;
   h.n_text_ctx = 448;
@@ -187,8 +187,8 @@ whisper_hparams published_hparams(std::string_view size) {
   return h;
 }
 
-void write_generated_model(const std::filesystem::path& path, std::string_view size, std::uint64_t seed) {
-  const whisper_hparams h = published_hparams(size);
+void write_generated_whisper_model(const std::filesystem::path& path, std::string_view size, std::uint64_t seed) {
+  const media::whisper_hparams h = published_whisper_hparams(size);
   writer out(path);
   out.value<std::uint32_t>(ggml_file_magic);
   for (std::int32_t v : {h.n_vocab, h.n_audio_ctx, h.n_audio_state, h.n_audio_head, h.n_audio_layer, h.n_text_ctx, h.n_text_state,
@@ -259,4 +259,4 @@ void write_generated_model(const std::filesystem::path& path, std::string_view s
   out.commit();
 }
 
-}  // namespace trident::media
+}  // namespace trident::testing

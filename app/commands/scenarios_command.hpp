@@ -1,6 +1,6 @@
 #pragma once
 // `trident scenarios` and `trident advise`: the lesson's "choosing the right approach" guide,
-// measured (scenarios/), and the advisor's recommendation for each scenario's per-item work.
+// measured (app/scenarios/), and the advisor's recommendation for each scenario's per-item work.
 
 #include <cstdint>
 #include <string>

@@ -60,7 +60,7 @@ struct model_inputs {
   std::size_t cores = 1;  ///< Worker count of the "one per core" pools, resolved (never 0).
   /// What the set-up made, as one JSON object: web and mixed {"urls":[…]}, images {"paths":[…]},
   /// db {"dsn":"…","queries":[…]}. `trident bench scenarios` gives the same object to the lesson's
-  /// Python scripts (benchmarks/compare/scenarios/lesson_scenarios.py).
+  /// Python scripts (app/bench/compare/scenarios/lesson_scenarios.py).
   std::string json;
 };
 

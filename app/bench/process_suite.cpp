@@ -1,6 +1,6 @@
 // The `process` suite of `trident bench`: Trident's process pool, `process` and inter-process
 // queue against Python's multiprocessing and concurrent.futures running the same workloads
-// (benchmarks/compare/process/multiprocessing_bench.py), in one run.
+// (app/bench/compare/process/multiprocessing_bench.py), in one run.
 //
 // Method
 //   1. Every pool has 2 worker processes, started outside the timings (except pool_start).

@@ -1,5 +1,5 @@
 // trident_make_whisper_model: writes a ggml Whisper model with the real dimensions of a published
-// size and seeded random weights (see trident/media/model_generator.hpp). For tests, benchmarks
+// size and seeded random weights (see trident/testing/whisper_model_generator.hpp). For tests, benchmarks
 // and the tour, where no trained weights can be downloaded; the text such a model writes is
 // meaningless, the time it takes is real.
 //
@@ -10,7 +10,7 @@
 #include <exception>
 #include <string>
 
-#include "trident/media/model_generator.hpp"
+#include "trident/testing/whisper_model_generator.hpp"
 
 namespace {
 
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    trident::media::write_generated_model(argv[2], size, seed);
+    trident::testing::write_generated_whisper_model(argv[2], size, seed);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "trident_make_whisper_model: %s\n", e.what());
     return 1;

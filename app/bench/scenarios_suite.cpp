@@ -1,6 +1,6 @@
 // The `scenarios` suite of `trident bench`: the lesson's four "choosing the right approach"
 // scenarios under Trident's models and under the lesson's Python tools
-// (benchmarks/compare/scenarios/lesson_scenarios.py: requests, aiohttp, multiprocessing,
+// (app/bench/compare/scenarios/lesson_scenarios.py: requests, aiohttp, multiprocessing,
 // concurrent.futures, psycopg2, Pillow), in one run.
 //
 // Method

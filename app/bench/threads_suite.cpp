@@ -1,6 +1,6 @@
 // The `threads` suite of `trident bench`: the same workloads on Trident's thread_pool, on oneTBB,
 // on Asio's thread_pool (threads_peer_asio.cpp) and on a plain std::thread pool in this process, and on Python's ThreadPoolExecutor
-// (benchmarks/compare/threads/threadpool_executor.py, run once per round), in one run.
+// (app/bench/compare/threads/threadpool_executor.py, run once per round), in one run.
 //
 // Method (the shared runner's, runner.hpp)
 //   1. Per case, inputs are built once, outside the timings (parallel_sum's 800 MB array).

@@ -228,7 +228,7 @@ def db(model):
 
 
 # ---------------------------------------------------------------------------------------------
-# mixed: the same computation as Trident's (scenarios/dataset_analysis.cpp): parse the `t,value`
+# mixed: the same computation as Trident's (app/scenarios/dataset_analysis.cpp): parse the `t,value`
 # CSV, order statistics, a least-squares trend, and the autocorrelation at every lag up to 4096,
 # from which the dominant cycle is read. NumPy does the arithmetic, as a Python user would.
 

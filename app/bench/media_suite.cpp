@@ -13,7 +13,7 @@
 //      (tiny: batch_cpu; base: batch_cpu_base), the file server (100 ms before each answer).
 //   2. Every implementation does the same work per file: greedy decoding without fallback, no
 //      timestamps, language given; the generated model ends decoding after a token or two
-//      (model_generator.hpp), so whisper-cli, which has no token budget, decodes as much.
+//      (testing/whisper_model_generator.hpp), so whisper-cli, which has no token budget, decodes as much.
 //      Each run downloads into, and writes transcripts into, a fresh folder; model loading is
 //      inside the timing for all three.
 //   3. The shared runner (runner.hpp): one untimed warm-up, then `repeat` interleaved rounds;
@@ -42,7 +42,7 @@
 #include "trident/http/fetch.hpp"
 #include "trident/media/audio.hpp"
 #include "trident/media/device.hpp"
-#include "trident/media/model_generator.hpp"
+#include "trident/testing/whisper_model_generator.hpp"
 #include "trident/media/pipeline.hpp"
 #include "trident/media/whisper_model.hpp"
 #include "trident/testing/file_server.hpp"
@@ -105,7 +105,7 @@ void make_batch(batch& b, const std::string& size) {
     b.audio_seconds += media::decode_audio(clips / name).seconds();
   }
   b.model = b.dir.path / fmt::format("ggml-{}-generated.bin", size);
-  media::write_generated_model(b.model, size, 1);
+  testing::write_generated_whisper_model(b.model, size, 1);
   b.server = std::make_unique<testing::file_server>(clips, std::chrono::milliseconds(100));
   for (int i = 0; i < clip_count; ++i) b.urls.push_back(b.server->url(fmt::format("clip-{:02}.mp3", i)));
 }

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
-/// `media::write_generated_model`: a ggml Whisper model file with the real dimensions of a
-/// published model size and seeded random weights, for tests and benchmarks where no real
-/// weights can be downloaded. whisper.cpp loads and runs it exactly like a trained model of that
+/// `testing::write_generated_whisper_model`: a ggml Whisper model file with the real dimensions of a
+/// published model size and seeded random weights, for tests, benchmarks and the tour where no
+/// real weights can be downloaded. Test support, not part of the media API. whisper.cpp loads and runs it exactly like a trained model of that
 /// size — the cost of every step is real — but the text it produces is meaningless.
 
 #include <cstdint>
@@ -11,12 +11,12 @@
 
 #include "trident/media/model_file.hpp"
 
-namespace trident::media {
+namespace trident::testing {
 
 /// The published dimensions (multilingual vocabulary of 51865 tokens, 80 mel bands) of the
 /// sizes `"tiny"` (4+4 layers, width 384) and `"base"` (6+6 layers, width 512). Throws
 /// `std::invalid_argument` for other names.
-[[nodiscard]] whisper_hparams published_hparams(std::string_view size);
+[[nodiscard]] media::whisper_hparams published_whisper_hparams(std::string_view size);
 
 /// Writes a model of `size` to `path` atomically (trident::atomic_file; an existing file is
 /// replaced): the file magic, hyperparameters, a real Slaney mel filter bank, a byte-level
@@ -32,6 +32,6 @@ namespace trident::media {
 /// Throws `std::system_error` when the file cannot be written (nothing is left behind).
 /// @par Thread safety
 /// Any number of threads may write different files.
-void write_generated_model(const std::filesystem::path& path, std::string_view size, std::uint64_t seed);
+void write_generated_whisper_model(const std::filesystem::path& path, std::string_view size, std::uint64_t seed);
 
-}  // namespace trident::media
+}  // namespace trident::testing

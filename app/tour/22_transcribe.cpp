@@ -18,7 +18,7 @@
 
 #include "cell.hpp"
 #include "trident/media/device.hpp"
-#include "trident/media/model_generator.hpp"
+#include "trident/testing/whisper_model_generator.hpp"
 #include "trident/media/pipeline.hpp"
 #include "trident/media/whisper_model.hpp"
 #include "trident/testing/file_server.hpp"
@@ -64,7 +64,7 @@ std::string transcribe(output& out) {
     }
   }
   const auto model_path = dir.path / "ggml-tiny-generated.bin";
-  media::write_generated_model(model_path, "tiny", 1);
+  testing::write_generated_whisper_model(model_path, "tiny", 1);
   out.line("model: generated tiny (seeded random weights): its transcripts, printed at the end, are pseudo-words");
 
   const auto device = media::choose_device("auto", media::probe_devices());

@@ -1,7 +1,7 @@
 // The `async` suite of `trident bench`: the same workloads on Trident's event loop (in this
 // process), on Asio and libuv (in this process too: async_peer_asio.cpp, async_peer_libuv.cpp,
 // where their packages were found at configure time) and on Python's asyncio, with its default
-// loop and with uvloop (subprocesses running benchmarks/compare/async/asyncio_bench.py), in one
+// loop and with uvloop (subprocesses running app/bench/compare/async/asyncio_bench.py), in one
 // run, in one table.
 //
 // Method (the shared runner's, runner.hpp)

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// What every lesson cell shares: its entry in the cell table, where it prints, and how it
-/// reports a failed check. Private to examples/lesson; `trident tour` only sees tour.hpp.
+/// reports a failed check. Private to app/tour; `trident tour` only sees tour.hpp.
 
 #include <fmt/format.h>
 

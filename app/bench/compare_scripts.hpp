@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// Where `trident bench` finds the peers' side of its comparisons (the Python scripts and the
-/// nginx configuration of benchmarks/compare/) and the Python that runs them.
+/// nginx configuration of app/bench/compare/) and the Python that runs them.
 ///
 /// The files live in `share/trident/compare` beside the program's `bin/` folder: the install
 /// puts them there (`<prefix>/share/trident/compare`), and the build stages a copy in the build
