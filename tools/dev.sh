@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 clone: installs what is missing, builds, then runs.
 #
-#   tools/dev.sh tour          build (release preset) and run `trident tour`
-#   tools/dev.sh test          build (release preset) and run the whole test suite
+#   tools/dev.sh tour          build what `trident tour` runs (release preset) and run it
+#   tools/dev.sh test          build (release preset) and run the whole test suite, with every
+#                              package a test needs installed (none is skipped for a missing one)
 #   tools/dev.sh bench-peers   install the peers `trident bench` compares with (Python's aiohttp,
 #                              uvloop, requests, psycopg2, Pillow, NumPy; nginx, wrk, curl)
 #   tools/dev.sh test tsan     the same under another preset (tsan | asan | debug | clang); arguments
@@ -86,10 +87,16 @@ apt_failed() {
   exit 1
 }
 
+# build PRESET [TARGET...]: configures and builds the preset, only TARGETs when given.
 build() {
   local preset=$1
+  shift
   cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$(nproc)"
+  if [ $# -gt 0 ]; then
+    cmake --build --preset "$preset" -j "$(nproc)" --target "$@"
+  else
+    cmake --build --preset "$preset" -j "$(nproc)"
+  fi
 }
 
 action=${1:-tour}
@@ -98,10 +105,13 @@ shift $(( $# > 2 ? 2 : $# ))
 case "$action" in
   tour)
     install_missing
-    build release
+    # Only what the tour runs: `trident` and the executables of its two heavy cells.
+    build release trident_tour
     exec ./build/release/bin/trident tour
     ;;
   test)
+    # The suite's own servers and tools: nginx for the TLS and bench-interruption tests.
+    packages+=(nginx-light)
     install_missing
     build "$preset"
     ctest --preset "$preset" "$@"

@@ -4,6 +4,8 @@
 
 #include "cluster_demo.hpp"
 
+#include <memory>
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -110,6 +112,26 @@ int run_cluster_demo(const cluster_demo_options& options) {
     return exit_code::some_failed;
   }
   return exit_code::ok;
+}
+
+command add_cluster_demo_command(CLI::App& app) {
+  auto demo = std::make_shared<cluster_demo_options>();
+  auto* cmd = app.add_subcommand(
+      "cluster-demo",
+      "The lesson's prime exercise on MPI ranks, or alone on a local process pool (which prints the mpirun command "
+      "for this machine)");
+  cmd->add_option("--numbers", demo->numbers, "Large numbers (> 10^12) to check")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 10000000));
+  cmd->add_option("--chunksize", demo->chunksize, "Numbers per message to a rank")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--workers", demo->workers_per_rank, "Workers on each rank (0: its hardware threads)")
+      ->check(whole_number())
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--executor", demo->executor, "What runs tasks on a rank: process or thread")
+      ->check(CLI::IsMember({"process", "thread"}));
+  return {cmd, [demo] { return run_cluster_demo(*demo); }};
 }
 
 }  // namespace trident::cli

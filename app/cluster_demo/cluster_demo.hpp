@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 
+#include "command_line.hpp"
+
 namespace trident::cli {
 
 struct cluster_demo_options {
@@ -24,5 +26,8 @@ struct cluster_demo_options {
 /// Runs the demo; prints the lesson's numbers, the timing against a sequential run, and the
 /// work each rank did. Returns the exit code.
 int run_cluster_demo(const cluster_demo_options& options);
+
+/// `cluster-demo [--numbers N] [--chunksize N] [--workers N] [--executor process|thread]` on `app`.
+[[nodiscard]] command add_cluster_demo_command(CLI::App& app);
 
 }  // namespace trident::cli

@@ -7,6 +7,8 @@
 
 #include "scenarios_command.hpp"
 
+#include <memory>
+
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,7 +29,7 @@
 
 #include "exit_codes.hpp"
 #include "model_process.hpp"
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 
 namespace trident::cli {
@@ -297,6 +299,55 @@ int run_advise(const scenarios_flags& flags) {
     return exit_code::for_signal(stop.received());
   }
   return rc;
+}
+
+namespace {
+
+/// "web|images|db|mixed|all", for the help of the scenario arguments.
+std::string scenario_list() {
+  std::string list;
+  for (const auto& name : scenario_choices()) list += (list.empty() ? "" : "|") + name;
+  return list;
+}
+
+}  // namespace
+
+command add_scenarios_command(CLI::App& app) {
+  auto flags = std::make_shared<scenarios_flags>();
+  auto trace = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "scenarios", "Run the lesson's 'choosing the right approach' guide for real: each scenario under every model, "
+                   "measured, with a computed recommendation");
+  cmd->add_option("scenario", flags->names, "Scenarios to run (" + scenario_list() + "; default all)")
+      ->check(CLI::IsMember(scenario_choices()));
+  cmd->add_option("--size", flags->size, "small: a few seconds in all; full: the lesson's sizes")
+      ->check(CLI::IsMember({"small", "full"}));
+  cmd->add_option("--repeat", flags->repeat,
+                  "Runs per model, in rounds, each in a fresh process; the median and range are reported "
+                  "and overlapping ranges tie (default: 3 at --size small, 1 at full)")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 100));
+  cmd->add_option("--seed", flags->seed, "Seed of every random choice (latencies, sizes, images)")->check(whole_number());
+  cmd->add_flag("--json", flags->json, "One JSON object per scenario and model instead of tables");
+  cmd->add_option("--trace", *trace, "Write a timeline to FILE (.html: a page; else Chrome trace JSON)")
+      ->check(trace_path());
+  return {cmd, [flags, trace] { return with_trace(*trace, [&] { return run_scenarios(*flags); }); }};
+}
+
+command add_advise_command(CLI::App& app) {
+  auto flags = std::make_shared<scenarios_flags>();
+  auto* cmd = app.add_subcommand(
+      "advise", "Recommend a model for each scenario's per-item work, from a measured sample (advisor::advise)");
+  cmd->add_option("scenario", flags->names, "Scenarios (" + scenario_list() + "; default all)")
+      ->check(CLI::IsMember(scenario_choices()));
+  cmd->add_option("--size", flags->size, "Scale of the scenario the sample is drawn from")
+      ->check(CLI::IsMember({"small", "full"}));
+  cmd->add_option("--repeat", flags->repeat,
+                  "Runs of the sample per model, in rounds; the median and range are reported (default 3)")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 100));
+  cmd->add_flag("--json", flags->json, "One JSON object per scenario");
+  return {cmd, [flags] { return run_advise(*flags); }};
 }
 
 }  // namespace trident::cli

@@ -6,12 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
+
 namespace trident::cli {
 
 struct scenarios_flags {
   std::vector<std::string> names;  // web, images, db, mixed, all (empty: all)
   std::string size = "full";       // small | full
-  int repeat = 0;                  // 0: the default (runner.hpp, advise.hpp)
+  int repeat = 0;                  // 0: the default (scenario_runner.hpp, advise.hpp)
   std::uint64_t seed = 42;
   bool json = false;
 };
@@ -28,5 +30,11 @@ int run_advise(const scenarios_flags& flags);
 
 /// The scenario names a user may give, "all" included.
 [[nodiscard]] std::vector<std::string> scenario_choices();
+
+/// `scenarios [NAMES...] [--size S] [--repeat N] [--seed N] [--json] [--trace FILE]` on `app`.
+[[nodiscard]] command add_scenarios_command(CLI::App& app);
+
+/// `advise [NAMES...] [--size S] [--repeat N] [--json]` on `app`.
+[[nodiscard]] command add_advise_command(CLI::App& app);
 
 }  // namespace trident::cli

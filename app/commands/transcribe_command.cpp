@@ -9,6 +9,8 @@
 
 #include "transcribe_command.hpp"
 
+#include <memory>
+
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -272,6 +274,49 @@ int run_transcribe(const transcribe_flags& flags) {
     if (r.outcome == media::file_outcome::failed || r.outcome == media::file_outcome::cancelled) return exit_code::some_failed;
   }
   return exit_code::ok;
+}
+
+command add_transcribe_command(CLI::App& app) {
+  auto transcribe = std::make_shared<transcribe_flags>();
+  auto trace = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "transcribe", "Download audio/video files and transcribe them with Whisper, as a pipeline that keeps the device busy");
+  cmd->add_option("sources", transcribe->sources, "Files or URLs to transcribe")->default_str("");
+  cmd->add_option("-i,--input", transcribe->input, "Read files/URLs from FILE, one per line; - for stdin");
+  cmd->add_option("-o,--output", transcribe->output_dir,
+                  "Save downloads and transcripts into DIR (default: downloads in ., transcripts next to each file)");
+  cmd->add_option("--model", transcribe->model, "ggml Whisper model file (default: $TRIDENT_WHISPER_MODEL)");
+  cmd->add_option("--device", transcribe->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--language", transcribe->language, "Spoken language: auto, or a code such as en");
+  cmd->add_option("-j,--jobs", transcribe->jobs, "Downloads in flight")->check(whole_number())->check(CLI::Range(1, 1000));
+  cmd->add_option("--decoders", transcribe->decoders, "Decoding threads")->check(whole_number())->check(CLI::Range(1, 256));
+  cmd->add_option("--states", transcribe->states, "Whisper states: files transcribed at once on the one model")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--threads", transcribe->threads, "Compute threads per state (0: the cores shared among the states)")
+      ->check(whole_number())
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--queue", transcribe->queue, "Decoded files waiting for a state, at most (back-pressure)")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--retries", transcribe->retries, "Extra download attempts after a retriable failure")
+      ->check(whole_number())
+      ->check(CLI::Range(0, 100));
+  // One value per --format (repeat it, or give a comma list): a file after it stays an input.
+  cmd->add_option("--format", transcribe->formats, "Also write subtitles: srt or vtt (repeat it, or srt,vtt)")
+      ->allow_extra_args(false)
+      ->delimiter(',')
+      ->check(CLI::IsMember({"srt", "vtt"}));
+  cmd->add_option("--max-tokens", transcribe->max_tokens, "Tokens per segment at most (0: no limit)")
+      ->check(whole_number())
+      ->check(CLI::Range(0, 448));
+  cmd->add_flag("--no-fallback", transcribe->no_fallback, "Greedy decoding once, without temperature fallback");
+  cmd->add_flag("--no-timestamps", transcribe->no_timestamps, "No timestamps: one segment per file, from 0 to its end");
+  cmd->add_flag("--skip-existing", transcribe->skip_existing,
+                "Skip inputs whose every output asked for exists (.txt, .json, and each --format)");
+  cmd->add_flag("--json", transcribe->json, "One JSON object per file instead of the table");
+  cmd->add_option("--trace", *trace, trace_help)->check(trace_path());
+  return {cmd, [transcribe, trace] { return with_trace(*trace, [&] { return run_transcribe(*transcribe); }); }};
 }
 
 }  // namespace trident::cli

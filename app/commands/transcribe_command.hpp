@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
+
 namespace trident::cli {
 
 struct transcribe_flags {
@@ -31,5 +33,8 @@ struct transcribe_flags {
 /// it unable to start — no inputs, no or a bad model, an unusable device or output folder —
 /// always before any download.
 int run_transcribe(const transcribe_flags& flags);
+
+/// `transcribe SOURCES... [-i FILE] [-o DIR] [--model FILE] ...` on `app`.
+[[nodiscard]] command add_transcribe_command(CLI::App& app);
 
 }  // namespace trident::cli

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cell.hpp"
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 
 namespace trident::lesson {

@@ -66,14 +66,25 @@ struct cell_info {
   const char* title;    ///< One line: what the cell shows.
   const char* model;    ///< Concurrency model: "threads", "thread pool", "channel", ...
   const char* python;   ///< The lesson's cell it ports.
-  cell_fn run;
+  cell_fn run;          ///< Runs the cell in this process; null for a cell of another executable.
+  /// The product's executable that runs the cell (`TOOL tour-cell SLUG`), for the cells whose
+  /// libraries `trident` does not map (media: FFmpeg and whisper.cpp; choosing: libvips and
+  /// libpq); null for a cell run in this process.
+  const char* tool = nullptr;
 };
 
 /// Every cell, in lesson order.
 [[nodiscard]] std::span<const cell_info> all_cells() noexcept;
 
 /// Runs one cell as a standalone program: heading, output, result line. Returns an exit code.
-int run_single(std::string_view slug);
+/// `in_process`, when given, runs the cell in this process even if the table names a tool for
+/// it (the lesson programs of the heavy cells link their cell).
+int run_single(std::string_view slug, cell_fn in_process = nullptr);
+
+/// `TOOL tour-cell SLUG`: runs the cell `run` for a tour in another process, its output on
+/// stdout (none when `quiet`) and its one-line result written to the file descriptor
+/// `result_fd`. Returns the exit code: 0 when the cell succeeded, 1 when it failed.
+int run_cell_for_tour(std::string_view slug, cell_fn run, bool quiet, int result_fd);
 
 /// Seconds elapsed since `start` on the steady clock.
 [[nodiscard]] inline double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -102,9 +113,8 @@ std::string crash_isolation(output& out);
 std::string aiohttp_pages(output& out);
 std::string streaming_download(output& out);
 std::string http_scraper(output& out);
-#if TRIDENT_LESSON_MEDIA
-std::string transcribe(output& out);  // with the media layer only
-#endif
-std::string choosing(output& out);
+// Run by their own executables (cell_info::tool): linked there, not into the tour's library.
+std::string transcribe(output& out);  // trident-transcribe (trident_lesson_media_cell)
+std::string choosing(output& out);    // trident-scenarios (trident_lesson_choosing_cell)
 
 }  // namespace trident::lesson

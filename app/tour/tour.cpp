@@ -2,21 +2,32 @@
 
 #include "tour.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
+#include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "cell.hpp"
+#include "program_path.hpp"
 #include "text_width.hpp"
 #include "trident/trace/recorder.hpp"
+
+extern char** environ;  // the environment, inherited by a cell's tool
 
 namespace trident::lesson {
 namespace {
@@ -68,10 +79,10 @@ constexpr std::array cells{
               "asyncio + http", "Exercise 2: Async Web Scraper (with retries)", &http_scraper},
 #if TRIDENT_LESSON_MEDIA
     cell_info{22, "transcribe", "Download and transcribe as one pipeline: one model, two states, overlap",
-              "pipeline", "Media pipeline: download and transcribe with Whisper", &transcribe},
+              "pipeline", "Media pipeline: download and transcribe with Whisper", nullptr, "trident-transcribe"},
 #endif
     cell_info{23, "choosing", "Choosing the right approach, measured: four scenarios under every model (small sizes)",
-              "all models", "Choosing the Right Approach", &choosing},
+              "all models", "Choosing the Right Approach", nullptr, "trident-scenarios"},
 };
 
 struct outcome {
@@ -82,14 +93,68 @@ struct outcome {
 
 std::string label(const cell_info& c) { return fmt::format("{:02}_{}", c.number, c.slug); }
 
+/// Runs `tool tour-cell SLUG` with the cell's output on this process's stdout and its result
+/// line through a pipe; the cell's outcome is the tool's exit code.
+outcome run_in_tool(const cell_info& c, bool quiet) {
+  outcome o;
+  const std::string path = app::beside_this_program(c.tool).string();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  constexpr int result_fd = 3;
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, fds[1], result_fd);
+  std::vector<std::string> words{path, "tour-cell", c.slug, "--result-fd", std::to_string(result_fd)};
+  if (quiet) words.emplace_back("--quiet");
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    o.result = rc == ENOENT ? fmt::format("not installed: {} is not next to this program", c.tool)
+                            : fmt::format("error: cannot run {}: {}", path, std::strerror(rc));
+    return o;
+  }
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n > 0) {
+      o.result.append(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  while (!o.result.empty() && (o.result.back() == '\n' || o.result.back() == '\r')) o.result.pop_back();
+  o.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (o.result.empty()) {
+    o.result = WIFSIGNALED(status) ? fmt::format("error: {} was killed by signal {}", c.tool, WTERMSIG(status))
+                                   : fmt::format("error: {} exited with code {}", c.tool, WEXITSTATUS(status));
+  }
+  return o;
+}
+
 /// Runs one cell inside a "lesson" span; a failed check or any exception fails the cell.
-outcome run_cell(const cell_info& c, output& out) {
+outcome run_cell(const cell_info& c, output& out, cell_fn in_process = nullptr) {
   outcome o;
   const auto start = std::chrono::steady_clock::now();
   try {
     trace::span span(c.slug, "lesson", label(c));
-    o.result = c.run(out);
-    o.ok = true;
+    cell_fn run = in_process != nullptr ? in_process : c.run;
+    if (run == nullptr) {
+      o = run_in_tool(c, out.quiet());
+    } else {
+      o.result = run(out);
+      o.ok = true;
+    }
   } catch (const check_failed& e) {
     o.result = e.what();
   } catch (const std::exception& e) {
@@ -191,7 +256,7 @@ int run_tour(const tour_options& options) {
   return failed == 0 ? 0 : 1;
 }
 
-int run_single(std::string_view slug) {
+int run_single(std::string_view slug, cell_fn in_process) {
   const cell_info* c = find_cell(slug);
   if (c == nullptr) {
     std::fprintf(stderr, "no lesson cell '%.*s'; valid cells: %s\n", static_cast<int>(slug.size()), slug.data(),
@@ -200,9 +265,32 @@ int run_single(std::string_view slug) {
   }
   print_heading(*c);
   output out(stdout);
-  const outcome o = run_cell(*c, out);
+  const outcome o = run_cell(*c, out, in_process);
   print_outcome(o);
   return o.ok ? 0 : 1;
+}
+
+int run_cell_for_tour(std::string_view slug, cell_fn run, bool quiet, int result_fd) {
+  output out(quiet ? nullptr : stdout);
+  bool ok = false;
+  std::string result;
+  try {
+    if (run == nullptr) throw std::invalid_argument(fmt::format("no cell '{}' in this program", slug));
+    result = run(out);
+    ok = true;
+  } catch (const check_failed& e) {
+    result = e.what();
+  } catch (const std::exception& e) {
+    result = fmt::format("error: {}", e.what());
+  }
+  result.push_back('\n');
+  for (std::size_t written = 0; written < result.size();) {
+    const ssize_t n = ::write(result_fd, result.data() + written, result.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  return ok ? 0 : 1;
 }
 
 }  // namespace trident::lesson

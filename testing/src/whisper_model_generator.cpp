@@ -14,6 +14,9 @@
 
 namespace trident::testing {
 
+// The file format (magic, hyperparameters) is the media layer's: trident/media/model_file.hpp.
+using namespace trident::media;
+
 namespace {
 
 /// Buffered writes into an atomic_file.

@@ -19,7 +19,7 @@
 #include <string>
 
 #include "process_watch.hpp"
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 
 namespace trident::scenarios {
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "model_process.hpp"
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 
 namespace trident::scenarios {

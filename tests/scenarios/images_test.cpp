@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 #include "trident/testing/temp_dir.hpp"
 

@@ -16,7 +16,7 @@
 #include "loopback_internet.hpp"
 #include "mixed.hpp"
 #include "process_probe.hpp"
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 
 namespace trident::scenarios {

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 
 namespace trident::scenarios {

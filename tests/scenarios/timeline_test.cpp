@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 #include "trident/trace/recorder.hpp"
 

@@ -15,7 +15,7 @@
 #include "blocking_fetch.hpp"
 #include "loopback_internet.hpp"
 #include "process_probe.hpp"
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 #include "scenario.hpp"
 #include "trident/aio/gather.hpp"
 #include "trident/aio/run.hpp"

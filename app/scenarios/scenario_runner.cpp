@@ -1,7 +1,7 @@
 // Runs a scenario's models in rounds, each run measured in a process of its own, checks their
 // results agree and names the best one by the advisor's rule.
 
-#include "runner.hpp"
+#include "scenario_runner.hpp"
 
 #include <fmt/format.h>
 

@@ -1,0 +1,41 @@
+#pragma once
+/// @file
+/// The commands several programs of the product offer: `tour`, `bench` and `fetch` in `trident`;
+/// `bench` (their own suites) and the hidden `tour-cell` in each heavy command's executable.
+/// Each adds its subcommand and flags to a CLI11 app and returns what runs it (command_line.hpp).
+///
+/// Thread safety: for `main` only.
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bench_suites.hpp"
+#include "cell.hpp"
+#include "command_line.hpp"
+
+namespace trident::cli {
+
+/// `tour [CELLS...] [--list] [-q] [--trace FILE]`: the lesson's cells (lesson::run_tour).
+[[nodiscard]] command add_tour_command(CLI::App& app);
+
+/// A cell of the tour that this program runs in its own process.
+struct tour_cell {
+  const char* slug;
+  lesson::cell_fn run;
+};
+
+/// `tour-cell SLUG --result-fd N [--quiet]` (hidden from --help): runs one of `cells` for a
+/// `trident tour` in another process (lesson::run_cell_for_tour).
+[[nodiscard]] command add_tour_cell_command(CLI::App& app, std::span<const tour_cell> cells);
+
+/// `bench SUITE [--case NAME]... [--json] [--repeat N] [--trace FILE]`: runs one of `suites`;
+/// `forwarded_suites` are accepted too (run_command_line hands them to their executables
+/// before this command is parsed).
+[[nodiscard]] command add_bench_command(CLI::App& app, std::span<const bench::suite> suites,
+                                        const std::vector<std::string>& forwarded_suites = {});
+
+/// `fetch URLS... [-i FILE] [-o DIR] ...`: downloads through one HTTP session (run_fetch).
+[[nodiscard]] command add_fetch_command(CLI::App& app);
+
+}  // namespace trident::cli
