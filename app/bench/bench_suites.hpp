@@ -6,7 +6,7 @@
 /// Each program of the product runs the suites it links: `trident` the light ones
 /// (`light_suites()`), and each heavy command's executable its own (trident-scenarios the
 /// scenarios suite, trident-transcribe the media suite, trident-cluster-demo the cluster suite),
-/// which `trident bench` reaches by running that executable (app/commands/product_tools.hpp).
+/// which `trident bench` reaches by running that executable (app/commands/command_line.hpp).
 
 #include <span>
 #include <string>

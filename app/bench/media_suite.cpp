@@ -13,7 +13,7 @@
 //      (tiny: batch_cpu; base: batch_cpu_base), the file server (100 ms before each answer).
 //   2. Every implementation does the same work per file: greedy decoding without fallback, no
 //      timestamps, language given; the generated model ends decoding after a token or two
-//      (testing/whisper_model_generator.hpp), so whisper-cli, which has no token budget, decodes as much.
+//      (trident/testing/whisper_model_generator.hpp), so whisper-cli, which has no token budget, decodes as much.
 //      Each run downloads into, and writes transcripts into, a fresh folder; model loading is
 //      inside the timing for all three.
 //   3. The shared runner (runner.hpp): one untimed warm-up, then `repeat` interleaved rounds;
