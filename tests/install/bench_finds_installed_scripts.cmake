@@ -8,6 +8,8 @@
 #   3. Run `trident bench process --case pool_start --repeat 1 --json` from the moved prefix, with
 #      TRIDENT_BENCH_COMPARE_DIR unset and an unrelated working directory: a `python` row proves
 #      that multiprocessing_bench.py was found and ran.
+#   4. The heavy commands' executables (trident-scenarios...) are installed beside `trident`,
+#      which finds and runs them from the moved prefix.
 # Without a Python 3 the test prints "SKIPPED:" (the test's SKIP_REGULAR_EXPRESSION).
 find_program(python NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(NOT python)
@@ -45,5 +47,23 @@ if(rc)
 endif()
 if(NOT out MATCHES "\"case\":\"pool_start\",\"impl\":\"python\"")
   message(FATAL_ERROR "no python row: the installed trident did not run its comparison script\n${out}\n${err}")
+endif()
+
+# 4. The heavy commands' executables are installed beside it, and the moved `trident` finds and
+#    runs them: `--help` marks none as missing, and `trident scenarios --help` is
+#    trident-scenarios' own help.
+foreach(tool trident-scenarios)
+  if(NOT EXISTS ${WORK_DIR}/moved/bin/${tool})
+    message(FATAL_ERROR "the install put no ${tool} beside trident")
+  endif()
+endforeach()
+execute_process(COMMAND ${trident} --help RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 20)
+if(rc OR out MATCHES "not installed")
+  message(FATAL_ERROR "the installed trident misses a command's executable (${rc}):\n${out}\n${err}")
+endif()
+execute_process(COMMAND ${trident} scenarios --help WORKING_DIRECTORY ${WORK_DIR}/elsewhere
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 20)
+if(rc OR NOT out MATCHES "--size")
+  message(FATAL_ERROR "the installed trident did not run trident-scenarios (${rc}):\n${out}\n${err}")
 endif()
 file(REMOVE_RECURSE ${WORK_DIR})
