@@ -4,8 +4,6 @@
 
 #include "cluster_demo.hpp"
 
-#include <memory>
-
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -14,12 +12,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "exit_codes.hpp"
 #include "prime_exercise.hpp"
+#include "program_path.hpp"
 #include "trident/cluster.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/task.hpp"
@@ -35,8 +35,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// This binary's path, for a command to copy: mpirun starts the ranks from it.
+/// The `trident` beside this program, for a command to copy: mpirun starts every rank from it,
+/// and each hands `cluster-demo` to this executable in place. This program's own path when there
+/// is no `trident` beside it.
 std::string this_program() {
+  const auto trident = app::beside_this_program("trident");
+  if (::access(trident.c_str(), X_OK) == 0) return trident.string();
   std::error_code ec;
   const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("trident") : path.string();

@@ -7,8 +7,6 @@
 
 #include "scenarios_command.hpp"
 
-#include <memory>
-
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>

@@ -9,8 +9,6 @@
 
 #include "transcribe_command.hpp"
 
-#include <memory>
-
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
