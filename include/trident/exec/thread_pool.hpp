@@ -43,10 +43,13 @@ std::ostream& operator<<(std::ostream& out, const thread_pool_statistics& s);
 
 /// A fixed set of worker threads that run submitted callables.
 ///
-/// Scheduling: each worker owns a Chase-Lev deque; work submitted by a worker (nested tasks) goes
-/// to its own deque, work submitted from other threads to a shared injection queue. An idle
-/// worker takes from its deque, then from the injection queue (in batches), then steals from a
-/// random other worker. Idle workers sleep on a futex; a pool with nothing to do uses no CPU.
+/// Scheduling: each worker owns a Chase-Lev deque for the work it submits itself (nested tasks,
+/// newest first) and an inbox for work from outside (oldest first). Threads outside the pool push
+/// onto one shared injection stack; a worker that finds its deque and inbox empty moves the whole
+/// stack into its inbox, oldest first, where others can steal it, then steals from the other
+/// workers (inbox, then deque). Outside work therefore starts in submission order. Idle workers
+/// sleep on a futex; a pool with nothing to do uses no CPU. (src/exec/thread_pool.cpp has the
+/// details and the memory-order argument.)
 ///
 /// @par Waiting inside the pool
 /// A worker that waits on a `future` (or `task_group`, `as_completed`, `when_all`…) runs other
