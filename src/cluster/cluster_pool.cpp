@@ -50,7 +50,9 @@ void cluster_pool::enqueue(std::unique_ptr<proc::lowlevel::job> job) {
   detail::driver_enqueue(std::move(jobs));
 }
 
-void cluster_pool::enqueue_all(std::vector<std::unique_ptr<proc::lowlevel::job>> jobs) { detail::driver_enqueue(std::move(jobs)); }
+void cluster_pool::enqueue_all(std::vector<std::unique_ptr<proc::lowlevel::job>> jobs) {
+  detail::driver_enqueue(std::move(jobs));
+}
 
 void cluster_pool::shutdown(shutdown_mode mode) {
   if (local_) {

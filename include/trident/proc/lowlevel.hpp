@@ -12,12 +12,12 @@
 /// | piece | header | what it is for |
 /// |---|---|---|
 /// | `lowlevel::encoded_call`, `call_kind` | lowlevel/encoded_call.hpp | a call as bytes: kind, payload, task name |
-/// | `lowlevel::split_payload`, `payload_task_name` | lowlevel/encoded_call.hpp | read a payload: the task's name, where its arguments start |
-/// | `lowlevel::encode_call`, `encode_chunk`, `task_name`, the task traits | lowlevel/encode.hpp | a registered function's call made bytes |
+/// | `lowlevel::split_payload`, `payload_task_name` | lowlevel/encoded_call.hpp | a payload read: name, arguments |
+/// | `lowlevel::encode_call`, `encode_chunk`, `task_name`, traits | lowlevel/encode.hpp | a typed call made bytes |
 /// | `lowlevel::job`, `promised_job<R>` | lowlevel/job.hpp | a call on its way, with the promise its future waits on |
-/// | `lowlevel::decode_result<R>`, `encoded_result` | lowlevel/job.hpp | an encoded result as the future's value, or kept as bytes |
-/// | `lowlevel::run_encoded`, `submit_encoded` | lowlevel/run_encoded.hpp | run an encoded call here or on a pool, the result as bytes |
-/// | `lowlevel::describe_exception` | lowlevel/describe_exception.hpp | an exception as (type name, message), to send it on |
+/// | `lowlevel::decode_result<R>`, `encoded_result` | lowlevel/job.hpp | result bytes as a value, or kept |
+/// | `lowlevel::run_encoded`, `submit_encoded` | lowlevel/run_encoded.hpp | run bytes here or on a pool |
+/// | `lowlevel::describe_exception` | lowlevel/describe_exception.hpp | an exception as (type, message) |
 ///
 /// @par Thread safety
 /// Every function may be called from any thread at once; a `job` is used by one thread at a time
