@@ -44,13 +44,15 @@ cluster_pool::~cluster_pool() {
   }
 }
 
-void cluster_pool::enqueue(std::unique_ptr<detail::job> job) {
-  std::vector<std::unique_ptr<detail::job>> jobs;
+void cluster_pool::enqueue(std::unique_ptr<proc::lowlevel::job> job) {
+  std::vector<std::unique_ptr<proc::lowlevel::job>> jobs;
   jobs.push_back(std::move(job));
   detail::driver_enqueue(std::move(jobs));
 }
 
-void cluster_pool::enqueue_all(std::vector<std::unique_ptr<detail::job>> jobs) { detail::driver_enqueue(std::move(jobs)); }
+void cluster_pool::enqueue_all(std::vector<std::unique_ptr<proc::lowlevel::job>> jobs) {
+  detail::driver_enqueue(std::move(jobs));
+}
 
 void cluster_pool::shutdown(shutdown_mode mode) {
   if (local_) {

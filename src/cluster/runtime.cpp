@@ -492,6 +492,9 @@ namespace {
 // =============================================================================================
 // The driver: rank 0's communication thread and the state it shares with pools.
 
+/// A task as pools hand it to the driver: the process layer's promise-backed job.
+using proc::lowlevel::job;
+
 struct rank_slot {
   int rank = 0;
   bool alive = true;
@@ -819,7 +822,7 @@ class driver_runtime {
         auto it = r.in_flight.find(h.id);
         if (it == r.in_flight.end()) return;  // cancelled by terminate(): nobody waits for it
         ++r.completed;
-        r.items += it->second->items;
+        r.items += it->second->calls;
         if (auto sent = r.sent_at.find(h.id); sent != r.sent_at.end()) {
           round_trip_.add(clock::now() - sent->second);
           r.sent_at.erase(sent);
@@ -865,7 +868,8 @@ class driver_runtime {
       }
       task_header h{};
       h.id = next_id_++;
-      h.timeout_ms = static_cast<std::uint32_t>(j->timeout.count());
+      const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(j->timeout);
+      h.timeout_ms = static_cast<std::uint32_t>(timeout.count());
       h.kind = static_cast<std::uint8_t>(j->kind);
       post(*best, tag_task, with_header(h, j->payload));
       best->in_flight.emplace(h.id, std::move(j));
@@ -1061,7 +1065,7 @@ void at_driver_exit() {
 
 bool driver_active() noexcept { return g_runtime != nullptr; }
 void driver_open(const pool_config& config) { runtime().open(config); }
-void driver_enqueue(std::vector<std::unique_ptr<job>> jobs) { runtime().enqueue(std::move(jobs)); }
+void driver_enqueue(std::vector<std::unique_ptr<proc::lowlevel::job>> jobs) { runtime().enqueue(std::move(jobs)); }
 void driver_close(bool terminate, bool cancel_pending) { runtime().close(terminate, cancel_pending); }
 cluster_pool_statistics driver_statistics() { return runtime().statistics(); }
 std::size_t driver_total_workers() { return runtime().total_workers(); }

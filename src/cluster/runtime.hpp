@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "trident/cluster/cluster_pool.hpp"
-#include "trident/cluster/detail/job.hpp"
+#include "trident/proc/lowlevel/job.hpp"
 
 namespace trident::cluster::detail {
 
@@ -32,7 +32,7 @@ struct pool_config {
 void driver_open(const pool_config& config);
 
 /// Queues jobs; throws `shutdown_error` when no pool is open, `rank_lost_error` after a loss.
-void driver_enqueue(std::vector<std::unique_ptr<job>> jobs);
+void driver_enqueue(std::vector<std::unique_ptr<proc::lowlevel::job>> jobs);
 
 /// Ends the open pool (see cluster_pool::shutdown / terminate); idempotent.
 void driver_close(bool terminate, bool cancel_pending);

@@ -248,7 +248,7 @@ struct process_pool::impl {
     worker& w = *lent;
     if (!job->claim()) return false;  // cancelled already: the I/O thread counts it
     job->claimed = true;
-    if (!w.tasks.try_add(job->kind, lent_id, job->payload, false, control_reserve)) return false;
+    if (!w.tasks.try_add(detail::frame_kind_of(job->kind), lent_id, job->payload, false, control_reserve)) return false;
     w.tasks.publish();
     detail::wake_if_sleeping(w.channel.control().worker_sleeping, w.wake_fd.get());
     lent_job = std::move(job);
@@ -717,6 +717,7 @@ struct process_pool::impl {
   // keeping the job, if the ring has no room.
   bool send(worker& w, std::unique_ptr<detail::pool_job>& job) {
     const std::uint64_t id = next_id;
+    const detail::frame_kind kind = detail::frame_kind_of(job->kind);
     if (job->payload_fd >= 0) {
       // Copies of the payload's descriptor and its attachments: the job keeps its own for a
       // resend after a crash.
@@ -739,13 +740,13 @@ struct process_pool::impl {
         job.reset();
         return true;
       }
-      if (!w.tasks.try_add(job->kind, id, {}, true, control_reserve)) {
+      if (!w.tasks.try_add(kind, id, {}, true, control_reserve)) {
         close_copies();
         return false;
       }
       const int payload = copies.front();
       copies.erase(copies.begin());
-      w.writer.add_fd(job->kind, id, payload, job->payload_size, std::move(copies));
+      w.writer.add_fd(kind, id, payload, job->payload_size, std::move(copies));
     } else if (job->arena) {
       if (!w.has_arena) {
         // The arena's memfd first, once per worker; it stays mapped there.
@@ -761,8 +762,8 @@ struct process_pool::impl {
         w.writer.add_fd(detail::frame_kind::channel, 3, copy.release(), job->arena.arena()->capacity());
         w.has_arena = true;
       }
-      if (!w.tasks.try_add_arena(job->kind, id, job->arena.offset(), job->arena.size(), control_reserve)) return false;
-    } else if (!w.tasks.try_add(job->kind, id, job->payload, false, control_reserve)) {
+      if (!w.tasks.try_add_arena(kind, id, job->arena.offset(), job->arena.size(), control_reserve)) return false;
+    } else if (!w.tasks.try_add(kind, id, job->payload, false, control_reserve)) {
       return false;
     }
     ++next_id;

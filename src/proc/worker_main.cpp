@@ -16,7 +16,6 @@
 
 #include "trident/proc/worker_main.hpp"
 
-#include <cxxabi.h>
 #include <sys/prctl.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,18 +33,18 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <typeinfo>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "trident/core/demangle.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/channel_ring.hpp"
 #include "trident/proc/detail/attachments.hpp"
 #include "trident/proc/detail/fork_server.hpp"
 #include "trident/proc/detail/frame.hpp"
 #include "trident/proc/detail/payload_arena.hpp"
+#include "trident/proc/lowlevel/describe_exception.hpp"
+#include "trident/proc/lowlevel/encoded_call.hpp"
 #include "trident/proc/task.hpp"
 #include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
@@ -56,29 +55,16 @@ namespace {
 
 bool g_is_worker = false;
 
-/// The exception being handled, as (demangled type name, message).
-std::pair<std::string, std::string> describe_current_exception() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return {demangle(typeid(e)), e.what()};
-  } catch (...) {
-    const std::type_info* t = abi::__cxa_current_exception_type();
-    return {t != nullptr ? demangle(t->name()) : "unknown", "(exception not derived from std::exception)"};
-  }
-}
-
-/// Runs one task frame; leaves its encoded result (or exception) in `scratch` and the kind of
-/// frame that carries it in `kind`. Returns whether it succeeded.
-bool run_task(const detail::frame& f, std::string& scratch, detail::frame_kind& kind, bool report) {
+/// Runs one task frame; leaves its encoded result (or exception) in `scratch`, the kind of
+/// frame that carries it in `kind`, and the task's name (a view into the frame; empty for a frame
+/// that holds none) in `name`. Returns whether it succeeded.
+bool run_task(const detail::frame& f, std::string& scratch, detail::frame_kind& kind, std::string_view& name,
+              bool report) {
   scratch.clear();
+  name = {};
   try {
-    if (f.payload.size() < 4) throw protocol_error("task frame too short");
-    std::uint32_t name_len;
-    std::memcpy(&name_len, f.payload.data(), 4);
-    if (name_len > f.payload.size() - 4) throw protocol_error("task frame: name runs past the end");
-    const std::string_view name = f.payload.substr(4, name_len);
-    const std::string_view args = f.payload.substr(4 + name_len);
+    const lowlevel::payload_parts parts = lowlevel::split_payload(f.payload);
+    name = parts.task_name;
     // The same task arrives many times in a row (a map): skip the registry's lock and lookup.
     static std::string last_name;
     static const detail::registered_task* last = nullptr;
@@ -97,11 +83,11 @@ bool run_task(const detail::frame& f, std::string& scratch, detail::frame_kind& 
     for (const auto& fd : f.attachments) attached.push_back(fd.get());
     const detail::attachment_source source(attached);
     const detail::attachment_source::scope decoding(source);
-    (f.kind == detail::frame_kind::chunk ? t->chunk : t->one)(args, scratch);
+    (f.kind == detail::frame_kind::chunk ? t->chunk : t->one)(parts.arguments, scratch);
     kind = detail::frame_kind::result;
     return true;
   } catch (...) {
-    auto [type, message] = describe_current_exception();
+    auto [type, message] = lowlevel::describe_exception(std::current_exception());
     if (report) std::fprintf(stderr, "trident process %d: task failed: %s: %s\n", ::getpid(), type.c_str(), message.c_str());
     scratch.clear();
     encode_into(scratch, type, message);
@@ -130,20 +116,15 @@ void start_tracing(std::uint64_t worker_number) {
 template <class Emit>
 std::pair<bool, bool> run_and_emit(const detail::frame& f, std::string& scratch, bool report, Emit&& emit) {
   detail::frame_kind kind{};
+  std::string_view name;
   if (!trace::enabled()) {
-    const bool ok = run_task(f, scratch, kind, report);
+    const bool ok = run_task(f, scratch, kind, name, report);
     return {ok, emit(kind, f.id, std::string_view(scratch))};
   }
   const std::uint64_t start = trace::now_ns();
-  const bool ok = run_task(f, scratch, kind, report);
-  std::string name;
-  if (f.payload.size() >= 4) {
-    std::uint32_t name_len;
-    std::memcpy(&name_len, f.payload.data(), 4);
-    if (name_len <= f.payload.size() - 4) name = f.payload.substr(4, name_len);
-  }
+  const bool ok = run_task(f, scratch, kind, name, report);
   trace::record(f.kind == detail::frame_kind::chunk ? "chunk" : "task", "process_pool", start, trace::now_ns(),
-                std::move(name));
+                std::string(name));
   const std::string packed = trace::take_spans_for_parent();
   if (!packed.empty() && !emit(detail::frame_kind::trace_spans, 0, std::string_view(packed))) return {ok, false};
   return {ok, emit(kind, f.id, std::string_view(scratch))};

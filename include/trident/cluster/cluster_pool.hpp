@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "trident/aio/run_in.hpp"
-#include "trident/cluster/detail/job.hpp"
 #include "trident/cluster/errors.hpp"
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/exec/future.hpp"
@@ -144,7 +143,7 @@ class cluster_pool {
           using R = proc::lowlevel::task_result_t<F>;
           const fn_t function = fn;
           if (local_) return local_->submit_for(timeout, function, std::forward<Args>(args)...);
-          auto job = std::make_unique<detail::typed_job<R>>(
+          auto job = std::make_unique<proc::lowlevel::promised_job<R>>(
               proc::lowlevel::encode_call(function, std::forward<Args>(args)...));
           job->timeout = timeout;
           future<R> f = job->take_future();
@@ -166,7 +165,7 @@ class cluster_pool {
     if (local_) return local_->map(fn, items, chunksize);
     if (chunksize == 0) chunksize = 1;
     std::vector<future<std::vector<R>>> futures;
-    std::vector<std::unique_ptr<detail::job>> batch;
+    std::vector<std::unique_ptr<proc::lowlevel::job>> batch;
     const auto count = static_cast<std::size_t>(std::distance(std::begin(items), std::end(items)));
     auto it = std::begin(items);
     for (std::size_t done = 0; done < count;) {
@@ -226,10 +225,9 @@ class cluster_pool {
   struct impl;
 
   template <class R, class P, class It>
-  static std::unique_ptr<detail::typed_job<std::vector<R>>> make_chunk_job(R (*fn)(P), It first, std::size_t n) {
-    auto job = std::make_unique<detail::typed_job<std::vector<R>>>(proc::lowlevel::encode_chunk(fn, first, n));
-    job->items = n;
-    return job;
+  static std::unique_ptr<proc::lowlevel::promised_job<std::vector<R>>> make_chunk_job(R (*fn)(P), It first,
+                                                                                       std::size_t n) {
+    return std::make_unique<proc::lowlevel::promised_job<std::vector<R>>>(proc::lowlevel::encode_chunk(fn, first, n));
   }
   template <class R, class P, class It>
   future<std::vector<R>> submit_chunk(R (*fn)(P), It first, std::size_t n) {
@@ -239,8 +237,8 @@ class cluster_pool {
     return f;
   }
 
-  void enqueue(std::unique_ptr<detail::job> job);
-  void enqueue_all(std::vector<std::unique_ptr<detail::job>> jobs);
+  void enqueue(std::unique_ptr<proc::lowlevel::job> job);
+  void enqueue_all(std::vector<std::unique_ptr<proc::lowlevel::job>> jobs);
   [[nodiscard]] std::size_t window() const noexcept;
   [[nodiscard]] std::chrono::milliseconds options_timeout() const noexcept;
 

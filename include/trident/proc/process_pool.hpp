@@ -321,7 +321,8 @@ class process_pool {
     args.reserve(n);
     for (std::size_t i = 0; i < n; ++i, ++first) args.emplace_back(*first);
     auto job = std::make_unique<detail::typed_job<std::vector<R>>>();
-    job->kind = detail::frame_kind::chunk;
+    job->kind = lowlevel::call_kind::chunk;
+    job->calls = n;
     job->task_name = detail::task_name_of(reinterpret_cast<detail::any_fn>(fn));
     detail::begin_payload(job->payload, job->task_name);
     detail::encode_task_arguments(*job, payload_arena(), args);

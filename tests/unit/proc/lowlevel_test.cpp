@@ -30,6 +30,10 @@ TRIDENT_TASK(environment_of);
 
 std::int64_t unregistered(std::int64_t x) { return x; }
 
+/// Lets an error of another pool escape, as a task that awaits a nested pool would.
+int pass_on(int x) { throw trident::proc::remote_error("std::out_of_range", "inner " + std::to_string(x)); }
+TRIDENT_TASK(pass_on);
+
 using namespace trident;
 using namespace trident::proc;
 
@@ -88,6 +92,25 @@ TEST(ProcLowlevel, APoolRunsAnEncodedCallAndReturnsTheBytes) {
     const auto [type, message] = lowlevel::describe_exception(std::current_exception());
     EXPECT_EQ(type, "std::domain_error");  // described as the exception it carries
     EXPECT_EQ(message, "refused 2");
+  }
+}
+
+TEST(ProcLowlevel, AnExceptionNotFromStdExceptionIsNamedByItsType) {
+  const auto [type, message] = lowlevel::describe_exception(std::make_exception_ptr(42));
+  EXPECT_EQ(type, "int");
+  EXPECT_EQ(message, "(exception not derived from std::exception)");
+}
+
+TEST(ProcLowlevel, AWorkerPassesOnARemoteErrorAsTheExceptionItCarries) {
+  // The worker describes a task's exception as every carrier does (describe_exception): an error
+  // that crossed a process boundary once keeps its original type and message at the second.
+  process_pool pool(1);
+  try {
+    (void)pool.submit(pass_on, 3).get();
+    FAIL() << "no exception";
+  } catch (const remote_error& e) {
+    EXPECT_EQ(e.type_name(), "std::out_of_range");
+    EXPECT_EQ(e.message(), "inner 3");
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 /// @file
-/// One unit of work on its way to a worker process, with the promise it completes. Internal.
+/// One unit of work on its way to a worker process: the promise-backed job of the low-level
+/// interface (lowlevel/job.hpp) with what the pool keeps beside it, and how its arguments are
+/// encoded. Internal.
 
 #include <unistd.h>
 
@@ -15,28 +17,25 @@
 #include <utility>
 #include <vector>
 
-#include "trident/exec/future.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/attachments.hpp"
 #include "trident/proc/detail/frame.hpp"
 #include "trident/proc/detail/payload_arena.hpp"
+#include "trident/proc/lowlevel/job.hpp"
 
 namespace trident::proc::detail {
 
-/// Type-erased job. The pool's I/O thread owns it from `enqueue` until it completes or fails.
-class pool_job {
+/// A job as the process pool carries it: the call (lowlevel/job.hpp) with what its payload
+/// travels in. The pool's I/O thread owns it from `enqueue` until it completes or fails.
+class pool_job : public lowlevel::job {
  public:
-  pool_job() = default;
-  pool_job(const pool_job&) = delete;
-  pool_job& operator=(const pool_job&) = delete;
-  virtual ~pool_job() {
+  using lowlevel::job::job;
+  ~pool_job() override {
     if (payload_fd >= 0) ::close(payload_fd);
     for (int fd : attachment_fds) ::close(fd);
   }
 
-  frame_kind kind = frame_kind::task;
-  std::string payload;    ///< u32 name length, name, encoded arguments (empty if in `payload_fd`
-                          ///< or `arena`).
+  // `payload` (the base's) is empty once moved to `payload_fd` or `arena`.
   int payload_fd = -1;    ///< A memfd with the payload, for large arguments (kept for resends).
   /// The payload, for large arguments, in the pool's payload arena (kept for resends; freed
   /// with the job, once its worker no longer reads it).
@@ -45,61 +44,16 @@ class pool_job {
   /// Descriptors of the `shared_bytes` among the arguments, sent beside the payload (kept for
   /// resends); owned. A job with any goes as a memfd (`payload_fd`), the frame that carries them.
   std::vector<int> attachment_fds;
-  std::chrono::nanoseconds timeout{0};  ///< 0: none.
-  /// The name the task was registered under (the registry's string, which lives as long as the
-  /// program), for error messages: they name the task without needing symbols (-rdynamic).
-  std::string_view task_name;
   bool claimed = false;   ///< Set by the I/O thread when it first sends the job.
-
-  /// Marks the future running; false if the consumer cancelled it (then drop the job).
-  virtual bool claim() noexcept = 0;
-  /// Decodes the worker's result and publishes it (a decoding failure becomes the exception).
-  virtual void complete(std::string_view result) noexcept = 0;
-  virtual void fail(std::exception_ptr error) noexcept = 0;
-  /// Cancels the future (it was never started) or, if it was, fails it with `cancelled_error`.
-  virtual void cancel(const char* why) noexcept = 0;
 };
 
+/// The pool's job for a task returning `R` (a chunk: `std::vector<R>`).
 template <class R>
-class typed_job final : public pool_job {
- public:
-  future<R> take_future() { return promise_.get_future(); }
-  bool claim() noexcept override { return promise_.try_start(); }
-  void complete(std::string_view result) noexcept override {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        promise_.set_value();
-      } else {
-        promise_.set_value(decode<R>(result));
-      }
-    } catch (...) {
-      fail(std::current_exception());
-    }
-  }
-  void fail(std::exception_ptr error) noexcept override {
-    try {
-      promise_.set_exception(std::move(error));
-    } catch (...) {  // already satisfied: nothing left to tell
-    }
-  }
+using typed_job = lowlevel::promised_job<R, pool_job>;
 
-  void cancel(const char* why) noexcept override {
-    if (promise_.try_cancel()) return;
-    try {
-      fail(std::make_exception_ptr(cancelled_error(why)));
-    } catch (...) {
-    }
-  }
-
- private:
-  promise<R> promise_;
-};
-
-/// Starts a task payload: the name, ready for the encoded arguments to be appended.
-inline void begin_payload(std::string& out, std::string_view name) {
-  const auto n = static_cast<std::uint32_t>(name.size());
-  out.append(reinterpret_cast<const char*>(&n), sizeof n);
-  out.append(name);
+/// The frame that carries a call of `kind` to a worker.
+constexpr frame_kind frame_kind_of(lowlevel::call_kind kind) noexcept {
+  return kind == lowlevel::call_kind::chunk ? frame_kind::chunk : frame_kind::task;
 }
 
 /// Appends `values...` encoded to the job's payload, its `shared_bytes` as descriptors the job
