@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <exception>
 #include <memory>
 #include <system_error>
 
@@ -76,6 +77,10 @@ aio::task<void> fetch_one(session& s, run_state& st, std::size_t i) {
     if (trace_start != 0) trace::record_async("download", "http", trace_start, trace::now_ns(), r.url);
     r.outcome = o;
     r.seconds = std::chrono::duration<double>(aio::clock::now() - started).count();
+    if (o == fetch_outcome::ok || o == fetch_outcome::skipped) {  // final now: the hook sees it
+      r.error.clear();
+      r.error_kind.clear();
+    }
     if (st.progress == nullptr) return;
     fetch_progress& p = *st.progress;
     ++p.done;
@@ -194,10 +199,22 @@ std::size_t descriptor_capacity() {
   return (limit_now - open - reserve) / per_transfer;
 }
 
+/// Takes the next URL until none is left or the run stops. An item that finished by itself goes
+/// to the caller's hook before the worker takes another, so a hook that waits holds the place
+/// (back-pressure). A hook's exception (cancellation included) ends the worker and stops the run.
 aio::task<void> worker(session& s, run_state& st) {
   while (!st.stopping && st.next < st.items.size()) {
     const std::size_t i = st.next++;
-    co_await fetch_one(s, st, i);
+    auto fetching = fetch_one(s, st, i);
+    co_await std::move(fetching);
+    if (!st.options.on_item_done || st.results[i].outcome == fetch_outcome::cancelled) continue;
+    try {
+      auto hook = st.options.on_item_done(i, st.results[i]);
+      co_await std::move(hook);
+    } catch (...) {
+      st.stopping = true;
+      throw;
+    }
   }
 }
 
@@ -218,9 +235,20 @@ std::optional<fetch_item> parse_fetch_line(std::string_view line) {
 
 std::vector<std::filesystem::path> plan_paths(const std::vector<fetch_item>& items, const std::filesystem::path& dir) {
   name_allocator names;
+  // Paths given directly in `dir` first, so that no derived name takes theirs.
+  const auto in_dir = [normal_dir = (dir / "").lexically_normal()](const std::filesystem::path& p) {
+    return (p.parent_path() / "").lexically_normal() == normal_dir;
+  };
+  for (const auto& item : items) {
+    if (!item.path.empty() && in_dir(item.path)) (void)names.claim(item.path.filename().string());
+  }
   std::vector<std::filesystem::path> out;
   out.reserve(items.size());
   for (const auto& item : items) {
+    if (!item.path.empty()) {
+      out.push_back(item.path);
+      continue;
+    }
     const std::string base = item.name.empty() ? file_name_for(item.url) : sanitize_file_name(item.name);
     out.push_back(dir / names.claim(base));
   }
@@ -262,11 +290,18 @@ aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_ite
   std::vector<aio::task<void>> workers;
   workers.reserve(n);
   for (std::size_t w = 0; w < n; ++w) workers.push_back(worker(s, *st));
+  std::exception_ptr hook_error;
   try {
-    co_await aio::gather_outcomes(std::move(workers));
+    // Fail fast: a worker raises only a cancellation or what a hook raised, and either stops
+    // every transfer.
+    auto all = aio::gather(std::move(workers));
+    co_await std::move(all);
   } catch (const cancelled_error&) {
     // Every worker has ended (gather waits for its children); unfinished items say cancelled.
     st->stopping = true;
+  } catch (...) {
+    st->stopping = true;
+    hook_error = std::current_exception();
   }
   // URLs never started end as cancelled too: count them, so that the counters agree with the
   // results (a display that said "2 cancelled" over a summary of 3 would mislead).
@@ -277,12 +312,7 @@ aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_ite
       --progress->unsized;
     }
   }
-  for (auto& r : st->results) {
-    if (r.outcome == fetch_outcome::ok || r.outcome == fetch_outcome::skipped) {
-      r.error.clear();
-      r.error_kind.clear();
-    }
-  }
+  if (hook_error) std::rethrow_exception(hook_error);
   co_return std::move(st->results);
 }
 

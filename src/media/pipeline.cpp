@@ -18,6 +18,7 @@
 #include "trident/aio/run.hpp"
 #include "trident/aio/spawn.hpp"
 #include "trident/core/atomic_file.hpp"
+#include "trident/http/fetch.hpp"
 #include "trident/http/file_names.hpp"
 #include "trident/http/session.hpp"
 #include "trident/media/audio.hpp"
@@ -316,86 +317,68 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
     write_senders.done();
   });
 
-  // URLs: downloaded through one session on an event loop, handed to the decoders as each one
+  // URLs: downloaded by http::fetch_all through one session on an event loop (its descriptor
+  // cap, its wait on EMFILE, its retries), each handed to the decoders by fetch_all's hook as it
   // completes (not when all have).
   threads.emplace_back([&] {
     trace::set_thread_name("transcribe: downloads");
     std::vector<char> handed_off(remote.size(), 0);  // touched on the loop thread, read after it
-    if (!remote.empty() && !stop_) {
+    // An input whose outputs all exist is not downloaded at all.
+    std::vector<http::fetch_item> items;
+    std::vector<std::size_t> fetched;  // item -> its place in `remote`
+    for (std::size_t k = 0; k < remote.size() && !stop_; ++k) {
+      work w = first_work(remote[k]);
+      w.result.media = plans[remote[k]].media;
+      if (skip_if_done(w)) {
+        to_write.send(std::move(w));
+        handed_off[k] = 1;
+      } else {
+        items.push_back({sources[remote[k]], {}, plans[remote[k]].media});  // plan_inputs' names
+        fetched.push_back(k);
+      }
+    }
+    if (!items.empty() && !stop_) {
+      // The hook: each finished download, on the loop thread. It suspends while the channel
+      // is full, which holds its place among the downloads: back-pressure from the decoders.
+      auto hand_on = [&](std::size_t item, const http::fetch_result& r) -> aio::task<void> {
+        const std::size_t k = fetched[item];
+        work w = first_work(remote[k]);
+        w.result.media = r.path;
+        w.result.download_seconds = r.seconds;
+        channel<work>* next = &to_decode;
+        if (r.succeeded()) {
+          progress_.download_bytes += r.bytes;
+          ++progress_.downloaded;
+        } else {
+          w.result.outcome = file_outcome::failed;
+          w.result.stage = "download";
+          w.result.error = r.error;
+          next = &to_write;
+        }
+        auto send = aio::send(*next, std::move(w));
+        co_await send;
+        handed_off[k] = 1;  // only once delivered: a send cancelled before that delivered nothing
+      };
       auto main = [&]() -> aio::task<void> {
         auto& loop = aio::event_loop::running();
         http::session_options so;
         so.max_connections = static_cast<int>(options_.downloads);
         http::session session(so);
-        std::size_t next = 0;
-        auto worker = [&]() -> aio::task<void> {
-          while (next < remote.size() && !stop_) {
-            const std::size_t k = next++;
-            work w = first_work(remote[k]);
-            const fs::path& target = plans[remote[k]].media;
-            w.result.media = target;
-            if (skip_if_done(w)) {
-              auto send = aio::send(to_write, std::move(w));
-              co_await send;
-              handed_off[k] = 1;  // only once delivered: a send cancelled before that delivered nothing
-              continue;
-            }
-            http::request req;
-            req.url = sources[remote[k]];
-            req.options.retry = http::retry_policy::attempts(options_.retries + 1);
-            const auto t0 = std::chrono::steady_clock::now();
-            const std::uint64_t trace_start = trace::enabled() ? trace::now_ns() : 0;
-            std::string error;
-            try {
-              auto save = session.save_to(std::move(req), fs::path(target));
-              auto response = co_await save;
-              (void)response;
-              std::error_code ec;
-              const auto bytes = fs::file_size(target, ec);
-              if (!ec) progress_.download_bytes += bytes;
-            } catch (const cancelled_error&) {
-              throw;
-            } catch (const std::exception& e) {
-              error = e.what();
-            }
-            w.result.download_seconds = since(t0);
-            if (trace_start != 0) {
-              trace::record_async("download", "media", trace_start, trace::now_ns(), target.filename().string());
-            }
-            if (!error.empty()) {
-              w.result.outcome = file_outcome::failed;
-              w.result.stage = "download";
-              w.result.error = std::move(error);
-              auto send = aio::send(to_write, std::move(w));
-              co_await send;
-              handed_off[k] = 1;
-              continue;
-            }
-            ++progress_.downloaded;
-            auto send = aio::send(to_decode, std::move(w));
-            co_await send;
-            handed_off[k] = 1;
-          }
-        };
-        auto handles = std::make_shared<std::vector<aio::task_handle<void>>>();
-        for (std::size_t n = 0; n < std::min(options_.downloads, remote.size()); ++n) {
-          handles->push_back(aio::spawn(worker(), "download worker"));
-        }
+        http::fetch_options fo;
+        fo.concurrency = options_.downloads;
+        fo.retries = options_.retries;
+        fo.on_item_done = hand_on;
+        // Shared, not copied: a task handle's count is the loop thread's, and `stop` runs on another.
+        auto downloads = std::make_shared<aio::task_handle<std::vector<http::fetch_result>>>(
+            aio::spawn(http::fetch_all(session, std::move(items), std::move(fo)), "downloads"));
         {
           std::lock_guard lock(stop_mutex_);
-          cancel_downloads_ = [&loop, handles] {
-            loop.post([handles] {
-              for (auto& h : *handles) h.cancel();
-            });
-          };
+          cancel_downloads_ = [&loop, downloads] { loop.post([downloads] { downloads->cancel(); }); };
           if (stop_) cancel_downloads_();
         }
-        for (auto& h : *handles) {
-          try {
-            co_await h.wait();
-          } catch (const cancelled_error&) {
-          }
-        }
+        // A cancelled fetch_all ends normally (it consumes the cancellation); the URLs it did not
+        // hand on are reported below.
+        co_await downloads->wait();
         std::lock_guard lock(stop_mutex_);
         cancel_downloads_ = nullptr;
       };

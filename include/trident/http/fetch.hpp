@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,23 +23,17 @@ namespace trident::http {
 struct fetch_item {
   std::string url;
   std::string name;
+  /// Where to save it, used as given: not sanitised, not numbered, not joined to `output_dir`
+  /// (`name` is then unused). For a caller that plans its files itself with more knowledge than
+  /// the URLs (`media::plan_inputs` also keeps downloads off local inputs); keeping such paths
+  /// safe and distinct is then the caller's part. Empty: `output_dir` / the name as above.
+  /// (Initialised here so that `{url, name}` stays a complete initialiser.)
+  std::filesystem::path path{};
 };
 
 /// Parses one input line: `URL` or `URL<TAB>NAME`. Blank lines and lines starting with `#` give
 /// nothing. Surrounding whitespace is ignored. Pure function; thread safe.
 [[nodiscard]] std::optional<fetch_item> parse_fetch_line(std::string_view line);
-
-struct fetch_options {
-  std::filesystem::path output_dir = ".";
-  /// Downloads in flight at once, at most. Fewer when the process cannot open enough file
-  /// descriptors for them (each needs a socket and its output file; see `fetch_all`).
-  std::size_t concurrency = 32;
-  int retries = 2;                           ///< Extra attempts (see retry_policy).
-  std::chrono::milliseconds timeout{0};      ///< Per attempt, whole transfer (0: none).
-  std::uint64_t max_size = 0;                ///< Largest body accepted (0: no limit).
-  bool skip_existing = false;                ///< Leave URLs whose file already exists alone.
-  retry_policy retry = retry_policy::attempts(3);  ///< Delays; `max_attempts` comes from `retries`.
-};
 
 enum class fetch_outcome { ok, skipped, failed, cancelled };
 
@@ -59,6 +54,44 @@ struct fetch_result {
   }
   /// One JSON object (no newline): url, status, bytes, path, attempts, seconds, error.
   [[nodiscard]] std::string to_json() const;
+};
+
+/// Called by `fetch_all` as each item finishes (see `fetch_options::on_item_done`): the item's
+/// index in the input and its final result. The task it returns is awaited before the download
+/// place it held is given to another URL.
+using fetch_item_hook = std::function<aio::task<void>(std::size_t index, const fetch_result& result)>;
+
+struct fetch_options {
+  std::filesystem::path output_dir = ".";
+  /// Downloads in flight at once, at most. Fewer when the process cannot open enough file
+  /// descriptors for them (each needs a socket and its output file; see `fetch_all`).
+  std::size_t concurrency = 32;
+  int retries = 2;                           ///< Extra attempts (see retry_policy).
+  std::chrono::milliseconds timeout{0};      ///< Per attempt, whole transfer (0: none).
+  std::uint64_t max_size = 0;                ///< Largest body accepted (0: no limit).
+  bool skip_existing = false;                ///< Leave URLs whose file already exists alone.
+  retry_policy retry = retry_policy::attempts(3);  ///< Delays; `max_attempts` comes from `retries`.
+  /// Called once for each item that finishes by itself — `ok`, `skipped` or `failed`, as soon as
+  /// it does, in completion order — so the caller can use each file at once instead of when all
+  /// are done (`media::transcribe_pipeline` hands each download to its decoders this way). Items
+  /// cut short or never started by a cancellation are not passed to it: they are in the
+  /// returned results as `cancelled`. Empty: none.
+  ///
+  /// - Thread: the loop thread of `fetch_all`'s caller (also when the session has several loops),
+  ///   after the item's result and the `fetch_progress` counters are final for it. `result` stays
+  ///   valid, and the hook object with what it captures stays alive, until `fetch_all` returns,
+  ///   so the hook may be a coroutine lambda that refers to its captures.
+  /// - Blocking: never block the thread (every transfer of that loop would stop). Suspend
+  ///   instead: the item keeps its place among the `concurrency` downloads until the returned
+  ///   task ends, so a hook waiting for room downstream (`aio::send` to a full channel) holds
+  ///   new downloads back: back-pressure.
+  /// - Exceptions: a hook that throws, or whose task ends with an exception, stops the run as a
+  ///   cancellation would (transfers in flight aborted, their files discarded, nothing more
+  ///   started), and `fetch_all` rethrows that exception once every transfer has ended.
+  /// - Cancellation: cancelling `fetch_all` while a hook's task is suspended cancels that task
+  ///   (its `cancelled_error` ends it; the run then ends as cancelled, results returned). An
+  ///   item's result is final before its hook runs; a hook cut short does not change it.
+  fetch_item_hook on_item_done;
 };
 
 /// Live counters of a `fetch_all` run, updated on the loop thread (read them from a task on the
@@ -85,13 +118,16 @@ struct fetch_progress {
 };
 
 /// The paths the items will be saved to: each name made safe (`sanitize_file_name` or
-/// `file_name_for`), collisions suffixed in input order, joined to `dir`. Never outside `dir`.
+/// `file_name_for`), collisions suffixed in input order, joined to `dir`. Never outside `dir`,
+/// except an item's own `path`, which is used as given; the names of those directly in `dir`
+/// are kept free of the derived names.
 [[nodiscard]] std::vector<std::filesystem::path> plan_paths(const std::vector<fetch_item>& items,
                                                             const std::filesystem::path& dir);
 
 /// Downloads every item into `options.output_dir` through `s`, at most `options.concurrency`
 /// at a time, each through `session::save_to` (an atomic_file, named when complete). A failed
-/// URL is reported in its result; the others go on. Results come back in input order.
+/// URL is reported in its result; the others go on. Results come back in input order, and
+/// `options.on_item_done`, when set, is given each item as it finishes (streaming the results).
 ///
 /// File descriptors: work that could be done is never failed for want of descriptors. The
 /// transfers in flight are capped by the descriptors still free under RLIMIT_NOFILE when the run
@@ -105,10 +141,12 @@ struct fetch_progress {
 /// @par Cancellation
 /// Cancelling the awaiting task stops the run: transfers in flight are aborted and their
 /// unfinished files discarded, URLs not started are not started, and `fetch_all` still returns
-/// every result (unfinished ones as `cancelled`). The cancellation is consumed.
+/// every result (unfinished ones as `cancelled`). The cancellation is consumed. A hook's
+/// exception is not: see `fetch_options::on_item_done`.
 ///
 /// @par Thread safety
-/// Loop thread only (the session's). `progress`, if given, must outlive the run.
+/// Loop thread only (the session's). `progress`, if given, must outlive the run. The hook runs
+/// on this same thread.
 aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_item> items, fetch_options options,
                                                fetch_progress* progress = nullptr);
 

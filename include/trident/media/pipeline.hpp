@@ -1,9 +1,9 @@
 #pragma once
 /// @file
-/// `media::transcribe_pipeline`: download → decode → transcribe → write, each stage on its own
-/// workers, joined by bounded channels, so that downloads, decoding and the device overlap and a
-/// slow stage holds the others back instead of letting memory grow. What `trident transcribe`
-/// runs (docs/media.md).
+/// `media::transcribe_pipeline`: download (`http::fetch_all`) → decode → transcribe → write, each
+/// stage on its own workers, joined by bounded channels, so that downloads, decoding and the
+/// device overlap and a slow stage holds the others back instead of letting memory grow. What
+/// `trident transcribe` runs (docs/media.md).
 
 #include <atomic>
 #include <cstddef>
@@ -25,7 +25,9 @@ struct pipeline_options {
   /// Where downloads are saved; also where the outputs of local files go when set. Empty: "."
   /// for downloads, and each local file's own folder for its outputs.
   std::filesystem::path output_dir;
-  std::size_t downloads = 8;  ///< Downloads in flight at once.
+  /// Downloads in flight at once, at most (`http::fetch_all`'s concurrency: fewer when the
+  /// process cannot open enough file descriptors for them).
+  std::size_t downloads = 8;
   std::size_t decoders = 2;   ///< Decoding threads.
   std::size_t states = 2;     ///< Whisper states: files transcribed at once on the one model.
   /// Decoded files waiting for a state, at most (each holds its samples: 64 kB per second of
