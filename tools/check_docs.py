@@ -115,7 +115,9 @@ def words_in(text, relative=True):
         if text[m.end():m.end() + 1] in ("<", "*", "{", "$"):
             continue
         if first == "trident":
-            yield ("include/" + word, "testing/include/" + word)
+            # trident/version.hpp is generated at configure time from cmake/version.hpp.in.
+            yield ("include/" + word, "testing/include/" + word,
+                   "cmake/version.hpp.in" if word == "trident/version.hpp" else "include/" + word)
         else:
             yield word
 
