@@ -200,6 +200,11 @@ TEST(stop_signals, one_per_process_and_only_signals_that_can_be_taken) {
 /// A child made by fork() without exec inherits the handler; there it must act as the old
 /// disposition would (SIGTERM: end the child), not stop the parent.
 TEST(stop_signals, a_forked_child_keeps_the_old_disposition_and_does_not_stop_the_parent) {
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer defers a signal to its next intercepted call, and in the child of a
+  // threaded parent it bypasses its interceptors, so a handler there never runs at all.
+  GTEST_SKIP() << "signals in a forked child of a threaded process are not delivered under ThreadSanitizer";
+#endif
   trident::stop_signals stop;
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
