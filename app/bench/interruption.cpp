@@ -30,7 +30,8 @@ struct clean_up_and_exit {
   void operator()() const noexcept {
     const int sig = signals->received();
     std::fflush(stdout);
-    std::fprintf(stderr, "\ntrident bench: stopped by %s; removing what the run made\n", stop_signals::name(sig).c_str());
+    std::fprintf(stderr, "\ntrident bench: stopped by %s; removing what the run made\n",
+                 stop_signals::name(sig).c_str());
     {
       registry& r = cleanups();
       const std::lock_guard lock(r.mutex);

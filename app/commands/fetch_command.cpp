@@ -159,7 +159,8 @@ progress_state state_of(const http::fetch_progress& p) {
 /// Cancels `job` when `stop` is asked to stop (the first stop signal). Its own parameters, not
 /// a lambda's captures: the task may outlive the scope that spawned it.
 aio::task<void> cancel_on_stop(std::stop_token stop, aio::task_handle<std::vector<http::fetch_result>> job) {
-  co_await aio::stop_requested(std::move(stop));
+  auto stopped = aio::stop_requested(std::move(stop));  // named: g++ 12 and temporaries in co_await (docs/aio.md)
+  co_await stopped;
   job.cancel();
 }
 

@@ -71,9 +71,10 @@ class scenario_stop {
     scenario_stop* self;
     void operator()() const noexcept {
       if (self->received() != SIGINT) self->end_now(self->received());
+      const bool setting_up = self->phase_.load() == phase::setting_up;
       std::fprintf(stderr, "\ntrident: %s (Ctrl-C again to stop now)\n",
-                   self->phase_.load() == phase::setting_up ? "stopping: the set-up in progress ends, then no model runs"
-                                                            : "stopping after the model in progress");
+                   setting_up ? "stopping: the set-up in progress ends, then no model runs"
+                              : "stopping after the model in progress");
     }
   };
 

@@ -86,7 +86,8 @@ class [[nodiscard]] stop_awaiter : private lowlevel::cancellable_wait {
 ///   trident::stop_signals signals;               // before aio::run, in main
 ///   auto main_task = [&]() -> aio::task<int> {
 ///     auto work = aio::spawn(serve(), "serve");
-///     co_await aio::stop_requested(signals.token());  // Ctrl-C, SIGTERM or SIGHUP
+///     auto stopped = aio::stop_requested(signals.token());  // named: g++ 12 (docs/aio.md)
+///     co_await stopped;                                     // Ctrl-C, SIGTERM or SIGHUP
 ///     work.cancel();
 ///     co_await work.wait();
 ///     co_return 128 + signals.received();

@@ -28,7 +28,8 @@ TEST(stop_requested, a_token_already_asked_to_stop_does_not_suspend) {
   source.request_stop();
   const bool done = run([&]() -> task<bool> {
     const auto steps_before = event_loop::running().statistics().steps;
-    co_await stop_requested(source.get_token());
+    auto stopped = stop_requested(source.get_token());
+    co_await stopped;
     co_return event_loop::running().statistics().steps == steps_before;  // no trip through the loop
   }());
   EXPECT_TRUE(done);
@@ -45,7 +46,8 @@ TEST(stop_requested, a_stop_requested_on_another_thread_resumes_the_task_on_its_
   std::thread::id resumed_on;
   bool other_task_ran = false;
   auto waiter = [&]() -> task<void> {
-    co_await stop_requested(source.get_token());
+    auto stopped = stop_requested(source.get_token());
+    co_await stopped;
     resumed_on = std::this_thread::get_id();
   };
   run([&]() -> task<void> {
@@ -66,7 +68,8 @@ TEST(stop_requested, cancelling_the_waiter_raises_cancelled_error_and_leaves_the
   std::string outcome;
   auto waiter = [&]() -> task<void> {
     try {
-      co_await stop_requested(source.get_token());
+      auto stopped = stop_requested(source.get_token());
+      co_await stopped;
       outcome = "resumed";
     } catch (const cancelled_error&) {
       outcome = "cancelled";
@@ -87,7 +90,8 @@ TEST(stop_requested, a_stop_after_the_loop_ended_wakes_nothing) {
   std::stop_source source;
   bool resumed = false;
   auto waiter = [&]() -> task<void> {
-    co_await stop_requested(source.get_token());
+    auto stopped = stop_requested(source.get_token());
+    co_await stopped;
     resumed = true;
   };
   run([&]() -> task<void> {
@@ -104,7 +108,8 @@ TEST(stop_requested, a_token_that_can_never_stop_waits_until_cancelled) {
   run([&]() -> task<void> {
     auto forever = [&]() -> task<void> {
       try {
-        co_await stop_requested(std::stop_token{});
+        auto stopped = stop_requested(std::stop_token{});
+        co_await stopped;
       } catch (const cancelled_error&) {
         cancelled = true;
       }
@@ -131,7 +136,8 @@ TEST(stop_requested, a_stop_signal_resumes_a_task_waiting_on_the_loop) {
       ::raise(SIGINT);  // as if the user pressed Ctrl-C while the loop runs
     };
     auto press = spawn(ctrl_c(), "ctrl-c");
-    co_await stop_requested(signals.token());
+    auto stopped = stop_requested(signals.token());
+    co_await stopped;
     server.cancel();
     co_await server.wait();
     co_await press;
