@@ -51,9 +51,9 @@ command_output run_command(const std::string& command) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  // The default signal mask and dispositions (the run blocks its stop signals for the
-  // interruption guard), and a process group of its own, so that an interrupted run stops the
-  // shell and everything it started, and only those.
+  // The default signal mask and dispositions (whatever this program's caller left blocked or
+  // ignored), and a process group of its own, so that an interrupted run stops the shell and
+  // everything it started, and only those.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, stops;

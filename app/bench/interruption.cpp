@@ -1,16 +1,14 @@
 #include "interruption.hpp"
 
-#include <pthread.h>
-#include <signal.h>
-#include <string.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <stdexcept>
-#include <thread>
+#include <stop_token>
 #include <utility>
 #include <vector>
+
+#include "trident/core/stop_signals.hpp"
 
 namespace trident::bench {
 namespace {
@@ -26,49 +24,42 @@ registry& cleanups() {
   return r;
 }
 
-sigset_t stop_set() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
-  return set;
+/// The first stop signal, on the signal thread: undo what the run made, then end the process.
+struct clean_up_and_exit {
+  const stop_signals* signals;
+  void operator()() const noexcept {
+    const int sig = signals->received();
+    std::fflush(stdout);
+    std::fprintf(stderr, "\ntrident bench: stopped by %s; removing what the run made\n",
+                 stop_signals::name(sig).c_str());
+    {
+      registry& r = cleanups();
+      const std::lock_guard lock(r.mutex);
+      for (auto it = r.actions.rbegin(); it != r.actions.rend(); ++it) it->second();
+    }
+    std::fflush(stderr);
+    std::_Exit(128 + sig);
+  }
+};
+
+stop_signals::options leave_the_cleanups_to_finish() {
+  stop_signals::options options;
+  // The first signal's callback never returns (it exits), so this only keeps a second signal
+  // from ending the process while the cleanups still run.
+  options.on_second_signal = [](int) {};
+  return options;
 }
 
 }  // namespace
 
 struct interruption_guard::state {
-  sigset_t set = stop_set();
-  sigset_t previous{};
-  std::thread watcher;
+  stop_signals signals{leave_the_cleanups_to_finish()};
+  std::stop_callback<clean_up_and_exit> on_stop{signals.token(), clean_up_and_exit{&signals}};
 };
 
-interruption_guard::interruption_guard() : state_(new state) {
-  if (pthread_sigmask(SIG_BLOCK, &state_->set, &state_->previous) != 0) {
-    delete state_;
-    throw std::runtime_error("trident bench: cannot block the stop signals");
-  }
-  state_->watcher = std::thread([s = state_] {
-    int sig = 0;
-    if (sigwait(&s->set, &sig) != 0 || sig == SIGUSR1) return;  // SIGUSR1: the guard ends
-    const char* abbrev = sigabbrev_np(sig);
-    std::fflush(stdout);
-    std::fprintf(stderr, "\ntrident bench: stopped by SIG%s; removing what the run made\n",
-                 abbrev != nullptr ? abbrev : "?");
-    {
-      registry& r = cleanups();
-      std::lock_guard lock(r.mutex);
-      for (auto it = r.actions.rbegin(); it != r.actions.rend(); ++it) it->second();
-    }
-    std::fflush(stderr);
-    std::_Exit(128 + sig);
-  });
-}
+interruption_guard::interruption_guard() : state_(std::make_unique<state>()) {}
 
-interruption_guard::~interruption_guard() {
-  pthread_kill(state_->watcher.native_handle(), SIGUSR1);
-  state_->watcher.join();
-  pthread_sigmask(SIG_SETMASK, &state_->previous, nullptr);
-  delete state_;
-}
+interruption_guard::~interruption_guard() = default;
 
 on_interruption::on_interruption(std::function<void()> action) {
   registry& r = cleanups();

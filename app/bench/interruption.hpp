@@ -10,17 +10,19 @@
 /// with the run through PR_SET_PDEATHSIG; the next run removes a dead run's folder).
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace trident::bench {
 
-/// Takes SIGINT, SIGTERM and SIGHUP for the lifetime of the object, on a thread of its own. On
-/// the first of them it prints what stopped the run, runs every registered cleanup (newest
-/// first) and ends the process with 128 + N, without returning to the suite.
+/// Takes SIGINT, SIGTERM and SIGHUP for the lifetime of the object (`trident::stop_signals`).
+/// On the first of them it prints what stopped the run, runs every registered cleanup (newest
+/// first) and ends the process with 128 + N, without returning to the suite; a signal that
+/// comes while the cleanups run waits for them instead of cutting them short.
 ///
-/// Construct it before any other thread starts (it blocks the signals, and threads inherit
-/// that); the programs the suites start set their own signal mask back (`run_command`, the http
-/// suite's nginx). One at a time per process.
+/// The cleanups run on the signal thread of `stop_signals`, as ordinary code. One at a time per
+/// process (a second throws `std::logic_error`); it may be made on any thread, also after the
+/// suite's threads started.
 class interruption_guard {
  public:
   interruption_guard();
@@ -30,7 +32,7 @@ class interruption_guard {
 
  private:
   struct state;
-  state* state_;
+  std::unique_ptr<state> state_;
 };
 
 /// A cleanup that runs if the run is interrupted while this object lives; destroying it (the

@@ -2,10 +2,11 @@
 // a terminal and prints the summary.
 //
 // Stopping: Ctrl-C (SIGINT), SIGTERM (`kill`, `timeout`) and SIGHUP (the terminal closed) all
-// mean "stop, but tidy up". They are blocked in every thread and taken by one signal thread,
-// which posts a cancel to the loop; fetch_all then aborts the transfers in flight, discards
-// their unfinished files and returns the results, so the summary is still printed, and the
-// exit code says which signal (128 + N, as a shell reports it).
+// mean "stop, but tidy up". They are taken by trident::stop_signals, and a task on the loop
+// that awaits aio::stop_requested cancels fetch_all, which then aborts the transfers in flight,
+// discards their unfinished files and returns the results, so the summary is still printed, and
+// the exit code says which signal (128 + N, as a shell reports it). A second signal ends the
+// command at once (128 + N of the first); what it leaves is what SIGKILL would (below).
 //
 // What a stop cannot tidy (SIGKILL, a power cut) may leave a named temporary
 // NAME.part-PID-N (see trident/core/atomic_file.hpp) on file systems without O_TMPFILE. The
@@ -14,8 +15,6 @@
 #include "fetch_command.hpp"
 
 #include <fmt/format.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,22 +22,23 @@
 #include <cstring>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <stop_token>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
+#include "trident/aio/stop_requested.hpp"
 #include "trident/core/atomic_file.hpp"
+#include "trident/core/stop_signals.hpp"
 #include "trident/http/fetch.hpp"
 
 #include "exit_codes.hpp"
@@ -156,6 +156,14 @@ progress_state state_of(const http::fetch_progress& p) {
   return s;
 }
 
+/// Cancels `job` when `stop` is asked to stop (the first stop signal). Its own parameters, not
+/// a lambda's captures: the task may outlive the scope that spawned it.
+aio::task<void> cancel_on_stop(std::stop_token stop, aio::task_handle<std::vector<http::fetch_result>> job) {
+  auto stopped = aio::stop_requested(std::move(stop));  // named: g++ 12 and temporaries in co_await (docs/aio.md)
+  co_await stopped;
+  job.cancel();
+}
+
 }  // namespace
 
 std::vector<listed_url> read_url_list(std::istream& in, const std::string& list_name) {
@@ -196,44 +204,19 @@ int run_fetch(const fetch_flags& flags) {
   options.max_size = flags.max_size;
   options.skip_existing = flags.skip_existing;
 
-  // The stop signals go to the signal thread only: block them before any other thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGUSR1);  // "stop waiting": sent by this function when done
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+  const stop_signals signals;  // to the end: a stop while the summary is printed still sets the exit code
   const bool live = !flags.json && ::isatty(STDERR_FILENO) != 0;
-  std::atomic<int> stop_signal{0};
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
 
   auto main_task = [&]() -> aio::task<std::vector<http::fetch_result>> {
-    auto& loop = aio::event_loop::running();
     http::session_options so;
     so.max_connections = std::max(flags.jobs, 1);
     so.loops = flags.loops;
     http::session session(so);
     http::fetch_progress progress;
     auto job = aio::spawn(http::fetch_all(session, std::move(items), options, &progress), "fetch");
-    std::thread watcher([&loop, &job, &stop_signal, signals] {
-      for (;;) {
-        int sig = 0;
-        if (sigwait(&signals, &sig) != 0 || sig == SIGUSR1) return;
-        int none = 0;
-        stop_signal.compare_exchange_strong(none, sig);  // the first one names the exit code
-        loop.post([&job] { job.cancel(); });
-      }
-    });
-    struct stop_watcher {
-      std::thread& t;
-      ~stop_watcher() {
-        pthread_kill(t.native_handle(), SIGUSR1);
-        t.join();
-      }
-    } stop{watcher};
+    auto stopper = aio::spawn(cancel_on_stop(signals.token(), job), "stop signals");
     if (live) {
       progress_line line(stderr, STDERR_FILENO);
       auto ticker = [&]() -> aio::task<void> {
@@ -249,10 +232,13 @@ int run_fetch(const fetch_flags& flags) {
       line.draw(state_of(progress), progress.bytes);
       line.finish();
     }
-    co_return co_await job;
+    std::vector<http::fetch_result> results = co_await job;
+    stopper.cancel();
+    co_await stopper.wait();
+    co_return results;
   };
   auto results = aio::run(main_task());
-  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  const int stop_signal = signals.received();
   for (std::size_t i = 0; i < results.size() && i < listed.size(); ++i) {
     results[i].error = located_error(results[i], listed[i].origin);
   }
@@ -262,12 +248,12 @@ int run_fetch(const fetch_flags& flags) {
   } else {
     if (stop_signal != 0) {
       std::printf("interrupted by %s: transfers in flight were cancelled and their temporary files removed\n",
-                  sigabbrev_np(stop_signal) != nullptr ? (std::string("SIG") + sigabbrev_np(stop_signal)).c_str() : "a signal");
+                  stop_signals::name(stop_signal).c_str());
     }
     print_summary(results, elapsed());
   }
   std::fflush(stdout);
-  if (stop_signal != 0) return exit_code::for_signal(stop_signal);
+  if (signals.received() != 0) return exit_code::for_signal(signals.received());
   for (const auto& r : results) {
     if (!r.succeeded()) return exit_code::some_failed;
   }

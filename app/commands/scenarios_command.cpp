@@ -8,9 +8,7 @@
 #include "scenarios_command.hpp"
 
 #include <fmt/format.h>
-#include <pthread.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,11 +18,13 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "trident/core/stop_signals.hpp"
 
 #include "exit_codes.hpp"
 #include "model_process.hpp"
@@ -50,64 +50,57 @@ std::vector<std::string> selected(const scenarios_flags& flags) {
   return names;
 }
 
-const char* signal_name(int sig) {
-  static thread_local std::string name;
-  const char* abbrev = sigabbrev_np(sig);
-  name = abbrev != nullptr ? std::string("SIG") + abbrev : "a signal";
-  return name.c_str();
-}
-
 /// What the command is doing, for the first Ctrl-C's message.
 enum class phase { idle, setting_up, running_models };
 
-/// Takes SIGINT, SIGTERM and SIGHUP on a thread of its own for the lifetime of the object.
-class stop_signals {
+/// The command's stop policy on trident::stop_signals (SIGINT, SIGTERM, SIGHUP): a first Ctrl-C
+/// asks for a stop and says what will still finish; SIGTERM, SIGHUP or any second signal ends
+/// the process at once. The messages and the exit go through stdio, so they are made on the
+/// signal thread (stop callback, second-signal action), never in a signal handler.
+class scenario_stop {
  public:
-  stop_signals() {
-    sigemptyset(&set_);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set_, sig);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any other thread starts
-    watcher_ = std::thread([this] {
-      for (;;) {
-        int sig = 0;
-        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
-        int none = 0;
-        const bool first = first_.compare_exchange_strong(none, sig);
-        if (first && sig == SIGINT) {
-          std::fprintf(stderr, "\ntrident: %s (Ctrl-C again to stop now)\n",
-                       phase_.load() == phase::setting_up ? "stopping: the set-up in progress ends, then no model runs"
-                                                          : "stopping after the model in progress");
-          continue;
-        }
-        // At once: the services and workers clean up after themselves when this process ends.
-        std::fprintf(stderr, "\ntrident: stopped by %s\n", signal_name(sig));
-        std::fflush(stdout);
-        std::fflush(stderr);
-        std::_Exit(exit_code::for_signal(first_.load()));
-      }
-    });
-  }
-  stop_signals(const stop_signals&) = delete;
-  stop_signals& operator=(const stop_signals&) = delete;
-  ~stop_signals() {
-    pthread_kill(watcher_.native_handle(), SIGUSR1);
-    watcher_.join();
-    pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
-  }
-  [[nodiscard]] int received() const noexcept { return first_.load(); }
+  scenario_stop() : signals_(options_for(this)), on_first_(signals_.token(), first_signal{this}) {}
+  scenario_stop(const scenario_stop&) = delete;
+  scenario_stop& operator=(const scenario_stop&) = delete;
+
+  [[nodiscard]] int received() const noexcept { return signals_.received(); }
   void enter(phase p) noexcept { phase_.store(p); }
 
  private:
-  sigset_t set_{};
-  std::atomic<int> first_{0};
-  std::atomic<phase> phase_{phase::idle};
-  std::thread watcher_;
+  struct first_signal {
+    scenario_stop* self;
+    void operator()() const noexcept {
+      if (self->received() != SIGINT) self->end_now(self->received());
+      const bool setting_up = self->phase_.load() == phase::setting_up;
+      std::fprintf(stderr, "\ntrident: %s (Ctrl-C again to stop now)\n",
+                   setting_up ? "stopping: the set-up in progress ends, then no model runs"
+                              : "stopping after the model in progress");
+    }
+  };
+
+  static stop_signals::options options_for(scenario_stop* self) {
+    stop_signals::options options;
+    options.on_second_signal = [self](int signal_number) { self->end_now(signal_number); };
+    return options;
+  }
+
+  /// At once: the services and workers clean up after themselves when this process ends.
+  [[noreturn]] void end_now(int signal_number) const noexcept {
+    std::fprintf(stderr, "\ntrident: stopped by %s\n", stop_signals::name(signal_number).c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(exit_code::for_signal(received()));
+  }
+
+  std::atomic<phase> phase_{phase::idle};  // before signals_: a stop callback may read it at once
+  stop_signals signals_;
+  std::stop_callback<first_signal> on_first_;
 };
 
 /// Makes scenario `name` (its set-up), saying why not on stderr. nullopt when it was skipped,
 /// failed (then `rc` is set) or interrupted.
 std::optional<scenarios::scenario> set_up(const std::string& name, const scenarios::scenario_options& options,
-                                          stop_signals& stop, int& rc, std::vector<std::string>& skipped) {
+                                          scenario_stop& stop, int& rc, std::vector<std::string>& skipped) {
   stop.enter(phase::setting_up);
   std::optional<scenarios::scenario> s;
   try {
@@ -155,7 +148,7 @@ std::vector<std::string> scenario_choices() {
 
 int run_scenarios(const scenarios_flags& flags) {
   const std::vector<std::string> names = selected(flags);
-  stop_signals stop;
+  scenario_stop stop;
   const scenarios::scenario_options options = options_from(flags, false);
   int rc = exit_code::ok;
   std::vector<std::string> skipped;
@@ -255,7 +248,7 @@ void print_advice(const scenarios::scenario& s, const advisor::advice& a) {
 
 int run_advise(const scenarios_flags& flags) {
   const std::vector<std::string> names = selected(flags);
-  stop_signals stop;
+  scenario_stop stop;
   const scenarios::scenario_options options = options_from(flags, flags.json);
   int rc = exit_code::ok;
   std::vector<std::string> skipped;

@@ -2,20 +2,19 @@
 // media::transcribe_pipeline (download → decode → transcribe → write, docs/media.md), with a
 // progress line on a terminal and a summary with × realtime.
 //
-// Stopping: SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by one signal
-// thread, which stops the pipeline: downloads in flight are aborted and leave nothing,
-// transcriptions in flight are abandoned, finished transcripts are kept (each written
-// atomically). The exit code says which signal (128 + N).
+// Stopping: SIGINT, SIGTERM and SIGHUP are taken by trident::stop_signals; the first stops the
+// pipeline: downloads in flight are aborted and leave nothing, transcriptions in flight are
+// abandoned, finished transcripts are kept (each written atomically). The exit code says which
+// signal (128 + N). A second signal ends the command at once (128 + N of the first), leaving
+// what SIGKILL would: finished transcripts, and at most a download's named temporary on a file
+// system without O_TMPFILE (trident/core/atomic_file.hpp).
 
 #include "transcribe_command.hpp"
 
 #include <fmt/format.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -27,8 +26,10 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
+#include "trident/core/stop_signals.hpp"
 #include "trident/media/device.hpp"
 #include "trident/media/errors.hpp"
 #include "trident/media/pipeline.hpp"
@@ -152,15 +153,8 @@ int run_transcribe(const transcribe_flags& flags) {
   }
   check_local_inputs(sources);
 
-  // The stop signals go to the signal thread only: block them before any thread starts (ggml's
-  // compute threads included). One that arrives meanwhile waits for the signal thread.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGUSR1);  // "stop waiting": sent by this function when done
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Taken from here on: a stop while the model loads stops the pipeline before it starts.
+  const stop_signals signals;
 
   // Everything that can make the run impossible is checked before the first download.
   media::device_choice device;
@@ -202,16 +196,8 @@ int run_transcribe(const transcribe_flags& flags) {
   options.transcribe.timestamps = !flags.no_timestamps;
   media::transcribe_pipeline pipeline(*model, options);
 
-  std::atomic<int> stop_signal{0};
-  std::thread watcher([&] {
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&signals, &sig) != 0 || sig == SIGUSR1) return;
-      int none = 0;
-      stop_signal.compare_exchange_strong(none, sig);
-      pipeline.stop();
-    }
-  });
+  // On the signal thread, or here at once if a signal came already.
+  const std::stop_callback stop_pipeline(signals.token(), [&pipeline] { pipeline.stop(); });
 
   const bool live = !flags.json && ::isatty(STDERR_FILENO) != 0;
   std::mutex draw_mutex;
@@ -256,19 +242,17 @@ int run_transcribe(const transcribe_flags& flags) {
     line.draw(state(), pipeline.progress().download_bytes);
     line.finish();
   }
-  pthread_kill(watcher.native_handle(), SIGUSR1);
-  watcher.join();
-  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 
+  const int stop_signal = signals.received();
   if (!flags.json) {
     if (stop_signal != 0) {
       std::printf("interrupted by %s: finished transcripts were kept, unfinished files left nothing behind\n",
-                  sigabbrev_np(stop_signal) != nullptr ? (std::string("SIG") + sigabbrev_np(stop_signal)).c_str() : "a signal");
+                  stop_signals::name(stop_signal).c_str());
     }
     print_summary(results, wall);
   }
   std::fflush(stdout);
-  if (stop_signal != 0) return exit_code::for_signal(stop_signal);
+  if (signals.received() != 0) return exit_code::for_signal(signals.received());
   for (const auto& r : results) {
     if (r.outcome == media::file_outcome::failed || r.outcome == media::file_outcome::cancelled) return exit_code::some_failed;
   }

@@ -19,6 +19,7 @@
 #include "trident/core/json_string.hpp"
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/core/source_location.hpp"
+#include "trident/core/stop_signals.hpp"
 
 #include "trident/trace/html_timeline.hpp"
 #include "trident/trace/process_spans.hpp"
@@ -63,6 +64,7 @@
 #include "trident/aio/semaphore.hpp"
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/spawn.hpp"
+#include "trident/aio/stop_requested.hpp"
 #include "trident/aio/task.hpp"
 #include "trident/aio/task_group.hpp"
 #include "trident/aio/tcp_server.hpp"
