@@ -15,7 +15,6 @@
 #include "fetch_command.hpp"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +37,7 @@
 #include "trident/aio/spawn.hpp"
 #include "trident/aio/stop_requested.hpp"
 #include "trident/core/atomic_file.hpp"
+#include "trident/core/open_file_limit.hpp"
 #include "trident/core/stop_signals.hpp"
 #include "trident/http/fetch.hpp"
 
@@ -134,16 +134,6 @@ void remove_stale_temporaries(const std::filesystem::path& dir) {
   }
 }
 
-/// Raises the soft limit on open files to the hard one: a downloader of many URLs at once
-/// needs a descriptor per connection and per file, and the soft limit (often 1024) is only a
-/// default. fetch_all caps its transfers by what is available in any case.
-void raise_open_file_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-  limit.rlim_cur = limit.rlim_max;
-  (void)::setrlimit(RLIMIT_NOFILE, &limit);
-}
-
 progress_state state_of(const http::fetch_progress& p) {
   progress_state s;
   s.items_total = p.total;
@@ -194,7 +184,8 @@ int run_fetch(const fetch_flags& flags) {
   for (auto& l : listed) items.push_back(std::move(l.item));
   prepare_output_dir(flags.output_dir);
   remove_stale_temporaries(flags.output_dir);
-  raise_open_file_limit();
+  // A descriptor per connection and per file: take what the hard limit allows.
+  (void)raise_open_file_limit();
 
   http::fetch_options options;
   options.output_dir = flags.output_dir;

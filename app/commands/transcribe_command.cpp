@@ -29,6 +29,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "trident/core/open_file_limit.hpp"
 #include "trident/core/stop_signals.hpp"
 #include "trident/media/device.hpp"
 #include "trident/media/errors.hpp"
@@ -139,6 +140,9 @@ void print_summary(const std::vector<media::file_result>& results, double wall) 
 }  // namespace
 
 int run_transcribe(const transcribe_flags& flags) {
+  // A descriptor per download and per file: take what the hard limit allows (the downloads are
+  // capped by what is free in any case).
+  (void)raise_open_file_limit();
   const auto sources = read_sources(flags);
   if (sources.empty()) throw usage_error("transcribe: no files or URLs given (arguments, -i FILE or -i -)");
   std::string model_path = flags.model;
@@ -147,9 +151,6 @@ int run_transcribe(const transcribe_flags& flags) {
   }
   if (model_path.empty()) {
     throw usage_error("transcribe: no model (give a ggml Whisper model file with --model PATH or TRIDENT_WHISPER_MODEL)");
-  }
-  for (const auto& f : flags.formats) {
-    if (f != "srt" && f != "vtt") throw usage_error("--format: '" + f + "' is not a subtitle format (srt or vtt)");
   }
   check_local_inputs(sources);
 

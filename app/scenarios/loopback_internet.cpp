@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -31,6 +30,7 @@
 #include "trident/aio/sleep.hpp"
 #include "trident/aio/tcp_server.hpp"
 #include "trident/aio/tcp_stream.hpp"
+#include "trident/core/open_file_limit.hpp"
 
 namespace trident::scenarios {
 namespace {
@@ -296,11 +296,7 @@ aio::task<void> serve_until_released(const service_context& context) {
 int loopback_internet_service(const std::vector<std::string>&, const service_context& context) {
   ::signal(SIGPIPE, SIG_IGN);
   // One descriptor per connection: take what the hard limit allows.
-  rlimit files{};
-  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &files);
-  }
+  (void)raise_open_file_limit();
   try {
     aio::event_loop loop;
     aio::run_until_complete(loop, serve_until_released(context));

@@ -17,6 +17,7 @@
 #include "trident/core/demangle.hpp"
 #include "trident/core/errors.hpp"
 #include "trident/core/json_string.hpp"
+#include "trident/core/open_file_limit.hpp"
 #include "trident/core/shutdown_mode.hpp"
 #include "trident/core/source_location.hpp"
 #include "trident/core/stop_signals.hpp"
