@@ -9,10 +9,11 @@
 option(TRIDENT_MEDIA_CUDA "Build ggml's CUDA backend for the media layer (needs /usr/local/cuda)" OFF)
 set(TRIDENT_MEDIA_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING "CMAKE_CUDA_ARCHITECTURES for ggml's CUDA backend")
 
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswresample libavutil)
+# FFmpeg's libraries as trident::ffmpeg (cmake/modules/Findtrident_ffmpeg.cmake), which the
+# installed package config recreates with the same module: no exported file names their paths.
+find_package(trident_ffmpeg REQUIRED)
 find_package(OpenSSL REQUIRED)  # SHA-256 of model files
-find_package(nlohmann_json REQUIRED)  # the .json transcripts
+find_package(nlohmann_json REQUIRED)  # the .json transcripts (header-only, so build-time only)
 
 if(TRIDENT_MEDIA_CUDA)
   set(trident_whisper_variant cuda)
@@ -76,5 +77,12 @@ trident_add_layer(media DEPS core trace sync aio http SOURCES
   src/media/model_file.cpp
   src/media/pipeline.cpp
   src/media/whisper_model.cpp)
-target_link_libraries(trident_media PRIVATE whisper PkgConfig::FFMPEG OpenSSL::Crypto nlohmann_json::nlohmann_json)
+# whisper.cpp and ggml through trident::whisper: here the targets of their package config; in
+# an installed Trident the same name stands for the copies installed with it (cmake/install.cmake).
+if(NOT TARGET trident::whisper)
+  add_library(trident::whisper INTERFACE IMPORTED)
+  target_link_libraries(trident::whisper INTERFACE whisper)
+endif()
+target_link_libraries(trident_media PRIVATE trident::whisper trident::ffmpeg OpenSSL::Crypto
+                      $<BUILD_INTERFACE:nlohmann_json::nlohmann_json>)
 target_compile_definitions(trident_media PRIVATE TRIDENT_MEDIA_HAS_CUDA=$<BOOL:${GGML_CUDA}>)
