@@ -136,39 +136,42 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME ${trident_package_dev})
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${trident_depends_dev}")
-set(CPACK_COMPONENT_DEV_DESCRIPTION "threads, processes and async I/O for C++20 (development files)
-Trident is a C++20 runtime: thread pools and futures, an event loop with coroutines and
-sockets (epoll or io_uring), process pools with a shared-memory queue, HTTP sessions on
-libcurl, and an advisor that measures work under each model. This package holds the
-runtime layers (core, trace, sync, exec, aio, proc, http, advisor) as static libraries
-with their headers, the CMake package (find_package(trident COMPONENTS ...)) and
-pkg-config files (trident-exec, ..., trident).")
+set(CPACK_COMPONENT_DEV_DESCRIPTION "C++20 runtime for threads, processes and async I/O - development files
+Trident is a C++20 runtime: thread pools and futures, an event loop with
+coroutines and sockets (epoll or io_uring), process pools with a shared-
+memory queue, HTTP sessions on libcurl, and an advisor that measures
+work under each model. This package holds the runtime layers (core,
+trace, sync, exec, aio, proc, http, advisor) as static libraries with
+their headers, the CMake package (find_package(trident COMPONENTS ...))
+and pkg-config files (trident-exec, ..., trident).")
 
 set(CPACK_DEBIAN_CLUSTER_PACKAGE_NAME ${trident_package_cluster})
 set(CPACK_DEBIAN_CLUSTER_PACKAGE_DEPENDS "${trident_depends_cluster}")
-set(CPACK_COMPONENT_CLUSTER_DESCRIPTION "Trident's cluster layer: registered tasks on MPI ranks (development files)
-The cluster layer of the Trident C++20 runtime runs the registered tasks of a process
-pool on the ranks of an Open MPI job, with the process pool's interface. This package
-holds its static library, headers, CMake component (trident::cluster) and pkg-config
-file (trident-cluster).")
+set(CPACK_COMPONENT_CLUSTER_DESCRIPTION "Trident's cluster layer: tasks on MPI ranks - development files
+The cluster layer of the Trident C++20 runtime runs the registered tasks
+of a process pool on the ranks of an Open MPI job, with the process
+pool's interface. This package holds its static library, headers, CMake
+component (trident::cluster) and pkg-config file (trident-cluster).")
 
 set(CPACK_DEBIAN_MEDIA_PACKAGE_NAME ${trident_package_media})
 set(CPACK_DEBIAN_MEDIA_PACKAGE_DEPENDS "${trident_depends_media}")
-set(CPACK_COMPONENT_MEDIA_DESCRIPTION "Trident's media layer: FFmpeg decoding, whisper.cpp transcription (development files)
-The media layer of the Trident C++20 runtime decodes audio and video with FFmpeg's
-libraries and transcribes speech with whisper.cpp. This package holds its static
-library, headers, CMake component (trident::media) and pkg-config file
-(trident-media), with the whisper.cpp and ggml static libraries it was built with.")
+set(CPACK_COMPONENT_MEDIA_DESCRIPTION "Trident's media layer: FFmpeg and whisper.cpp - development files
+The media layer of the Trident C++20 runtime decodes audio and video
+with FFmpeg's libraries and transcribes speech with whisper.cpp. This
+package holds its static library, headers, CMake component
+(trident::media) and pkg-config file (trident-media), with the
+whisper.cpp and ggml static libraries it was built with.")
 
 set(CPACK_DEBIAN_COMMAND_PACKAGE_NAME ${trident_package_command})
 set(CPACK_DEBIAN_COMMAND_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_COMMAND_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_COMMAND_PACKAGE_RECOMMENDS "python3")
 set(CPACK_DEBIAN_COMMAND_PACKAGE_SUGGESTS "openmpi-bin, nginx")
-set(CPACK_COMPONENT_COMMAND_DESCRIPTION "the trident command: a tour, downloads, benchmarks and transcription
-The trident command is built on the Trident C++20 runtime: `trident tour` runs the
-lesson's cells, `trident fetch` downloads many URLs at once, `trident bench` compares the
-runtime with Python and C peers, `trident scenarios` and `trident advise` measure work
-under each model, and `trident transcribe` turns speech into text.")
+set(CPACK_COMPONENT_COMMAND_DESCRIPTION "command of the Trident runtime: tour, fetch, bench, transcribe
+The trident command is built on the Trident C++20 runtime: `trident
+tour` runs the lesson's cells, `trident fetch` downloads many URLs at
+once, `trident bench` compares the runtime with Python and C peers,
+`trident scenarios` and `trident advise` measure work under each model,
+and `trident transcribe` turns speech into text.")
 
 include(CPack)
