@@ -7,7 +7,8 @@
 #   cluster  libtrident-cluster-dev  the cluster layer (MPI)
 #   media    libtrident-media-dev    the media layer (FFmpeg, whisper.cpp), with the whisper.cpp
 #                                    and ggml static libraries it was built with
-#   command  trident                 the command (its install rules live with the product)
+#   command  trident                 the command's executables (CMakeLists.txt) and what the
+#                                    product under app/ installs
 #
 # The CMake package: find_package(trident CONFIG REQUIRED COMPONENTS exec http ...). Each layer is
 # an export set of its own (trident-<layer>-targets.cmake); tridentConfig.cmake includes the

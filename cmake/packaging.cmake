@@ -7,7 +7,8 @@
 #   libtrident-cluster-dev  cluster  the cluster layer; Depends libtrident-dev, libopenmpi-dev
 #   libtrident-media-dev    media    the media layer and the whisper.cpp/ggml static libraries it
 #                                    was built with; Depends libtrident-dev and FFmpeg's, OpenSSL's
-#   trident                 command  the command, stripped; Depends computed by dpkg-shlibdeps
+#   trident                 command  the command's executables, stripped; Depends computed by
+#                                    dpkg-shlibdeps
 #
 # so that the runtime package pulls in neither MPI nor FFmpeg. Each package carries
 # /usr/share/doc/<package>/copyright (machine-readable, the MIT licence of LICENSE) and
@@ -168,10 +169,12 @@ set(CPACK_DEBIAN_COMMAND_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_COMMAND_PACKAGE_RECOMMENDS "python3")
 set(CPACK_DEBIAN_COMMAND_PACKAGE_SUGGESTS "openmpi-bin, nginx")
 set(CPACK_COMPONENT_COMMAND_DESCRIPTION "command of the Trident runtime: tour, fetch, bench, transcribe
-The trident command is built on the Trident C++20 runtime: `trident
-tour` runs the lesson's cells, `trident fetch` downloads many URLs at
-once, `trident bench` compares the runtime with Python and C peers,
-`trident scenarios` and `trident advise` measure work under each model,
-and `trident transcribe` turns speech into text.")
+The trident command is built on the Trident C++20 runtime: trident tour
+runs the lesson's cells, trident fetch downloads many URLs at once,
+trident bench compares the runtime with Python and C peers, trident
+scenarios and trident advise measure work under each model, and trident
+transcribe turns speech into text. The heavy commands are executables of
+their own (trident-scenarios, trident-transcribe, trident-cluster-demo)
+that trident runs.")
 
 include(CPack)
