@@ -110,8 +110,9 @@ case "$action" in
     exec ./build/release/bin/trident tour
     ;;
   test)
-    # The suite's own servers and tools: nginx for the TLS and bench-interruption tests.
-    packages+=(nginx-light)
+    # The suite's own servers and tools: nginx for the TLS and bench-interruption tests, dpkg-dev and
+    # lintian for the Debian package test.
+    packages+=(nginx-light dpkg-dev lintian)
     install_missing
     build "$preset"
     ctest --preset "$preset" "$@"
