@@ -15,7 +15,10 @@ command add_tour_command(CLI::App& app) {
   cmd->add_flag("--list", tour->list, "List the cells and exit");
   cmd->add_flag("-q,--quiet", tour->quiet, "Only print the summary table");
   cmd->add_option("--trace", *trace, trace_help)->check(trace_path());
-  return {cmd, [tour, trace] { return with_trace(*trace, [&] { return lesson::run_tour(*tour); }); }};
+  return {cmd, [tour, trace] {
+            tour->trace = *trace;
+            return with_trace(*trace, [&] { return lesson::run_tour(*tour); });
+          }};
 }
 
 command add_tour_cell_command(CLI::App& app, std::span<const tour_cell> cells) {
@@ -23,6 +26,7 @@ command add_tour_cell_command(CLI::App& app, std::span<const tour_cell> cells) {
     std::string slug;
     int result_fd = 1;
     bool quiet = false;
+    std::string trace;
   };
   auto f = std::make_shared<flags>();
   std::vector<std::string> slugs;
@@ -33,12 +37,15 @@ command add_tour_cell_command(CLI::App& app, std::span<const tour_cell> cells) {
   cmd->add_option("--result-fd", f->result_fd, "File descriptor that receives the one-line result")
       ->check(CLI::Range(0, 1023));
   cmd->add_flag("-q,--quiet", f->quiet, "No output of the cell's own");
+  cmd->add_option("--trace", f->trace, trace_help)->check(trace_path());
   std::vector<tour_cell> table(cells.begin(), cells.end());
   return {cmd, [f, table] {
-            for (const auto& c : table) {
-              if (f->slug == c.slug) return lesson::run_cell_for_tour(c.slug, c.run, f->quiet, f->result_fd);
-            }
-            return lesson::run_cell_for_tour(f->slug, nullptr, f->quiet, f->result_fd);
+            return with_trace(f->trace, [&] {
+              for (const auto& c : table) {
+                if (f->slug == c.slug) return lesson::run_cell_for_tour(c.slug, c.run, f->quiet, f->result_fd);
+              }
+              return lesson::run_cell_for_tour(f->slug, nullptr, f->quiet, f->result_fd);
+            });
           }};
 }
 

@@ -95,7 +95,7 @@ std::string label(const cell_info& c) { return fmt::format("{:02}_{}", c.number,
 
 /// Runs `tool tour-cell SLUG` with the cell's output on this process's stdout and its result
 /// line through a pipe; the cell's outcome is the tool's exit code.
-outcome run_in_tool(const cell_info& c, bool quiet) {
+outcome run_in_tool(const cell_info& c, bool quiet, const std::string& trace_path) {
   outcome o;
   const std::string path = app::beside_this_program(c.tool).string();
   int fds[2];
@@ -106,6 +106,10 @@ outcome run_in_tool(const cell_info& c, bool quiet) {
   ::posix_spawn_file_actions_adddup2(&actions, fds[1], result_fd);
   std::vector<std::string> words{path, "tour-cell", c.slug, "--result-fd", std::to_string(result_fd)};
   if (quiet) words.emplace_back("--quiet");
+  if (!trace_path.empty()) {
+    words.emplace_back("--trace");
+    words.emplace_back(trace_path);
+  }
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
@@ -142,15 +146,25 @@ outcome run_in_tool(const cell_info& c, bool quiet) {
   return o;
 }
 
+/// Where a cell run by another executable records its timeline when the tour records one:
+/// beside the tour's file, the cell's slug before the extension (tour.html: tour.choosing.html).
+std::string cell_trace_path(const std::string& tour_trace, const char* slug) {
+  if (tour_trace.empty()) return {};
+  const auto slash = tour_trace.find_last_of('/');
+  const auto dot = tour_trace.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return tour_trace + "." + slug;
+  return tour_trace.substr(0, dot) + "." + slug + tour_trace.substr(dot);
+}
+
 /// Runs one cell inside a "lesson" span; a failed check or any exception fails the cell.
-outcome run_cell(const cell_info& c, output& out, cell_fn in_process = nullptr) {
+outcome run_cell(const cell_info& c, output& out, cell_fn in_process = nullptr, const std::string& tour_trace = {}) {
   outcome o;
   const auto start = std::chrono::steady_clock::now();
   try {
     trace::span span(c.slug, "lesson", label(c));
     cell_fn run = in_process != nullptr ? in_process : c.run;
     if (run == nullptr) {
-      o = run_in_tool(c, out.quiet());
+      o = run_in_tool(c, out.quiet(), cell_trace_path(tour_trace, c.slug));
     } else {
       o.result = run(out);
       o.ok = true;
@@ -227,7 +241,7 @@ int run_tour(const tour_options& options) {
   const auto start = std::chrono::steady_clock::now();
   for (const cell_info* c : selected) {
     if (!options.quiet) print_heading(*c);
-    outcomes.push_back(run_cell(*c, out));
+    outcomes.push_back(run_cell(*c, out, nullptr, options.trace));
     if (!options.quiet) print_outcome(outcomes.back());
   }
   const double total = seconds_since(start);

@@ -11,6 +11,9 @@ struct tour_options {
   std::vector<std::string> only;  ///< Cell slugs or numbers to run; empty: all.
   bool list = false;              ///< Print the cells and exit.
   bool quiet = false;             ///< Only the summary table, not each cell's own output.
+  /// The tour's --trace file, if any: a cell run by another executable records its own timeline
+  /// beside it, in `STEM.SLUG.EXT` (tour.json: tour.transcribe.json), which the tour names.
+  std::string trace;
 };
 
 /// Runs the selected cells in order, prints each one's output and a summary table of results

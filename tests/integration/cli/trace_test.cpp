@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "child_process.hpp"
 #include "trace_check.hpp"
 #include "trident/testing/http_server.hpp"
 #include "trident/testing/temp_dir.hpp"
@@ -89,6 +90,35 @@ TEST(cli_trace, regression_tour_trace_has_worker_process_lanes_and_coroutine_spa
   EXPECT_GE(pids_with_tasks.size(), 1u);
   for (int pid : pids_with_tasks) EXPECT_EQ(process_names[pid].rfind("worker ", 0), 0u) << process_names[pid];
   EXPECT_GE(coroutine_begins, 1u);
+}
+
+// A cell run by another executable (the media cell, in trident-transcribe) records its own
+// timeline beside the tour's, named after the cell, with the pipeline's spans in it; the tour's
+// own has the cell's span.
+TEST(cli_trace, a_heavy_cell_records_its_timeline_beside_the_tours) {
+  if (!fs::exists(fs::path(TRIDENT_CLI_PATH).parent_path() / "trident-transcribe")) {
+    GTEST_SKIP() << "built without the media layer (no trident-transcribe)";
+  }
+  temp_dir dir{"trident-cli-trace-cell"};
+  const fs::path trace = dir.path / "tour.json";
+  const int rc = run_cli("tour -q --trace '" + trace.string() + "' transcribe", dir.path / "log");
+  ASSERT_EQ(rc, 0) << trident::testing::read_text(dir.path / "log");
+  const fs::path cell_trace = dir.path / "tour.transcribe.json";
+  ASSERT_TRUE(fs::exists(cell_trace)) << trident::testing::read_text(dir.path / "log");
+  for (const fs::path& p : {trace, cell_trace}) {
+    const auto check = check_trace_file(p.string());
+    EXPECT_EQ(check.exit_status, 0) << p << ": " << check.problems;
+  }
+  std::set<std::string> tour_categories, cell_categories;
+  const auto tour_doc = read_json(trace);
+  const auto cell_doc = read_json(cell_trace);
+  for (const auto& e : tour_doc.at("traceEvents")) tour_categories.insert(e.value("cat", ""));
+  for (const auto& e : cell_doc.at("traceEvents")) cell_categories.insert(e.value("cat", ""));
+  EXPECT_TRUE(tour_categories.count("lesson")) << "the tour's timeline has no span of the cell";
+  EXPECT_TRUE(cell_categories.count("media") || cell_categories.count("http"))
+      << "the cell's timeline has none of the pipeline's spans";
+  EXPECT_NE(trident::testing::read_text(dir.path / "log").find(cell_trace.string()), std::string::npos)
+      << "the cell's timeline is not named";
 }
 
 // `--trace FILE.html` writes the timeline page instead of the JSON, with the same spans: one per
