@@ -1,5 +1,5 @@
 // cluster_pool: the typed front end. Alone it forwards to a local process pool; under mpirun it
-// hands encoded jobs to the driver's communication thread (runtime.cpp).
+// hands encoded jobs to the driver's communication thread (driver.cpp).
 
 #include "trident/cluster/cluster_pool.hpp"
 

@@ -85,6 +85,12 @@
 // Why a futex and not an eventfd inherited with the memfd: an eventfd's count is consumed by
 // whichever process reads it first, so with loops in several processes one would swallow the
 // wake-up another needed; a futex word wakes every sleeper that asked, in any process.
+//
+// One job, hence one file over 700 lines: the ring's protocol. About 115 lines are the protocol
+// above; the rest are its two ends (put, get), the recovery of a dead claimer, and the watcher
+// thread, which is the protocol's wake-up for coroutines (steps 1, 3 and 4 above) and works on
+// the same private layout and helpers (`ring_header`, `probe_get`, the futex words), which are
+// not part of any header on purpose.
 
 #include "trident/proc/detail/shm_ring.hpp"
 
