@@ -19,13 +19,12 @@
 #include <vector>
 
 #include "media_fixtures.hpp"
+#include "rerun_in_child.hpp"
 #include "trident/aio/run.hpp"
 #include "trident/http/session.hpp"
 #include "trident/media/pipeline.hpp"
 #include "trident/testing/file_server.hpp"
 #include "trident/testing/temp_dir.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -40,31 +39,7 @@ std::string read_all(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-/// Runs the current test again in a new process of this binary (exec'd, so it inherits no
-/// thread), with `variable=value` added to its environment. Returns its exit status (128 + N
-/// when killed by signal N); its output goes to `log`.
-int rerun_current_test_in_child(const std::string& variable, const std::string& value, const fs::path& log) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string exe = "/proc/self/exe";
-  std::string filter = std::string("--gtest_filter=") + info->test_suite_name() + "." + info->name();
-  std::vector<char*> argv{exe.data(), filter.data(), nullptr};
-  std::vector<std::string> env_strings{variable + "=" + value};
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  const int spawned = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
-  ::posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) return -1;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using trident::testing::rerun_current_test_in_child;
 
 /// The descriptors open in this process, numbered below `below`.
 int open_descriptors(int below = INT32_MAX) {
