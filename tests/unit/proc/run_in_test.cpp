@@ -133,8 +133,15 @@ TEST(proc_queue_receive, a_waiting_coroutine_is_woken_once_per_value_from_anothe
   std::thread producer([&] {
     for (int i = 1; i <= 3; ++i) {
       // Send only once the previous value is taken and the coroutine's watcher sleeps on the
-      // queue again: each value must be what wakes it.
-      spin_until([&] { return q.size() == 0 && q.statistics().sleeping_watchers == 1; });
+      // queue again: each value must be what wakes it. The watcher counts itself asleep just
+      // before its last look at the ring, then waits on the futex; a value sent in between is
+      // found by that look and wakes nothing. So after it counts itself asleep, give it time to
+      // reach the wait (it has a few instructions to run) and check that it is still asleep.
+      for (;;) {
+        spin_until([&] { return q.size() == 0 && q.statistics().sleeping_watchers == 1; });
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (q.size() == 0 && q.statistics().sleeping_watchers == 1) break;
+      }
       q.send(i);
     }
   });
