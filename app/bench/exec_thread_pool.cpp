@@ -11,8 +11,8 @@
 
 namespace {
 
-trident::thread_pool& shared_pool() {
-  static trident::thread_pool pool;
+trident::exec::thread_pool& shared_pool() {
+  static trident::exec::thread_pool pool;
   return pool;
 }
 
@@ -53,7 +53,7 @@ void task_group_run(benchmark::State& state) {
   auto& pool = shared_pool();
   const auto batch = static_cast<std::size_t>(state.range(0));
   for (auto _ : state) {
-    trident::task_group g(pool);
+    trident::exec::task_group g(pool);
     for (std::size_t i = 0; i < batch; ++i) g.run([] {});
     g.wait();
   }
@@ -69,7 +69,7 @@ void steal_path(benchmark::State& state) {
   std::size_t stolen_before = pool.statistics().stolen;
   for (auto _ : state) {
     pool.submit([&pool, batch] {
-      trident::task_group g(pool);
+      trident::exec::task_group g(pool);
       for (std::size_t i = 0; i < batch; ++i) {
         g.run([] {
           volatile int spin = 0;

@@ -82,7 +82,7 @@ double map_100k_default(proc::process_pool& pool) {
 
 double submit_20k(proc::process_pool& pool) {
   stopwatch clock;
-  std::vector<future<int>> fs;
+  std::vector<exec::future<int>> fs;
   fs.reserve(20'000);
   for (int i = 0; i < 20'000; ++i) fs.push_back(pool.submit(trivial, i));
   long long sum = 0;

@@ -77,7 +77,7 @@ int run_scenarios_suite(const bench_options& options) {
   setup.size = scenarios::scale::full;
   setup.cache_dir = scenarios::default_cache_dir();
   setup.say = [](const std::string& line) { std::cerr << "  " << line << '\n'; };
-  const std::size_t cores = thread_pool_options::default_worker_count();
+  const std::size_t cores = exec::thread_pool_options::default_worker_count();
   setup.cores = cores;
 
   // Set-up first (implementations are per model, and the models are known once a scenario is made).

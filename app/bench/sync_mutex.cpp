@@ -1,4 +1,4 @@
-// trident::mutex against std::mutex, uncontended lock/unlock, with lock-order checking off and on.
+// trident::sync::mutex against std::mutex, uncontended lock/unlock, with lock-order checking off and on.
 
 #include <mutex>
 
@@ -12,23 +12,23 @@ namespace {
 template <class Mutex>
 void lock_unlock(benchmark::State& state) {
   const bool checking = state.range(0) != 0;
-  const bool was = trident::lock_order::enabled();
-  trident::lock_order::set_enabled(checking);
+  const bool was = trident::sync::lock_order::enabled();
+  trident::sync::lock_order::set_enabled(checking);
   Mutex m;
   for (auto _ : state) {
     m.lock();
     benchmark::ClobberMemory();
     m.unlock();
   }
-  trident::lock_order::set_enabled(was);
+  trident::sync::lock_order::set_enabled(was);
 }
 
 // With another lock held, each lock() of the inner one also consults the order graph.
 template <class Mutex>
 void nested_lock_unlock(benchmark::State& state) {
   const bool checking = state.range(0) != 0;
-  const bool was = trident::lock_order::enabled();
-  trident::lock_order::set_enabled(checking);
+  const bool was = trident::sync::lock_order::enabled();
+  trident::sync::lock_order::set_enabled(checking);
   Mutex outer;
   Mutex inner;
   for (auto _ : state) {
@@ -38,12 +38,12 @@ void nested_lock_unlock(benchmark::State& state) {
     inner.unlock();
     outer.unlock();
   }
-  trident::lock_order::set_enabled(was);
+  trident::sync::lock_order::set_enabled(was);
 }
 
 BENCHMARK_TEMPLATE(lock_unlock, std::mutex)->ArgName("checking")->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(lock_unlock, trident::mutex)->ArgName("checking")->Arg(0)->Arg(1);
+BENCHMARK_TEMPLATE(lock_unlock, trident::sync::mutex)->ArgName("checking")->Arg(0)->Arg(1);
 BENCHMARK_TEMPLATE(nested_lock_unlock, std::mutex)->ArgName("checking")->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(nested_lock_unlock, trident::mutex)->ArgName("checking")->Arg(0)->Arg(1);
+BENCHMARK_TEMPLATE(nested_lock_unlock, trident::sync::mutex)->ArgName("checking")->Arg(0)->Arg(1);
 
 }  // namespace

@@ -157,10 +157,10 @@ std::size_t take_task_count() noexcept {
   return total;
 }
 
-double spawn_trident(thread_pool& pool) {
+double spawn_trident(exec::thread_pool& pool) {
   take_task_count();
   stopwatch clock;
-  trident::task_group g(pool);
+  trident::exec::task_group g(pool);
   for (std::size_t i = 0; i < spawn_count; ++i) g.run([] { count_this_task(); });
   g.wait();
   const double s = clock.seconds();
@@ -191,9 +191,9 @@ long long expected_future_sum() {
   return r;
 }
 
-double future_trident(thread_pool& pool) {
+double future_trident(exec::thread_pool& pool) {
   stopwatch clock;
-  std::vector<trident::future<int>> futures;
+  std::vector<trident::exec::future<int>> futures;
   futures.reserve(future_count);
   for (std::size_t i = 0; i < future_count; ++i) futures.push_back(pool.submit([i] { return static_cast<int>(i & 1023); }));
   long long sum = 0;
@@ -216,17 +216,17 @@ double future_std(std_pool& pool) {
 }
 
 // fib30: seconds. Both children of every call are tasks; no cutoff.
-int fib_trident_group(thread_pool& pool, int n) {
+int fib_trident_group(exec::thread_pool& pool, int n) {
   if (n < 2) return n;
   int a = 0, b = 0;
-  trident::task_group g(pool);
+  trident::exec::task_group g(pool);
   g.run([&] { a = fib_trident_group(pool, n - 1); });
   g.run([&] { b = fib_trident_group(pool, n - 2); });
   g.wait();
   return a + b;
 }
 
-int fib_trident_submit(thread_pool& pool, int n) {
+int fib_trident_submit(exec::thread_pool& pool, int n) {
   if (n < 2) return n;
   auto a = pool.submit([&pool, n] { return fib_trident_submit(pool, n - 1); });
   auto b = pool.submit([&pool, n] { return fib_trident_submit(pool, n - 2); });
@@ -236,7 +236,7 @@ int fib_trident_submit(thread_pool& pool, int n) {
 constexpr int fib_expected(int n) { return n < 2 ? n : fib_expected(n - 1) + fib_expected(n - 2); }
 
 template <class Fib>
-double fib_trident(thread_pool& pool, Fib fib) {
+double fib_trident(exec::thread_pool& pool, Fib fib) {
   stopwatch clock;
   const int v = pool.submit([&pool, fib] { return fib(pool, fib_n); }).get();
   const double s = clock.seconds();
@@ -270,9 +270,9 @@ double sum_sequential(const std::vector<double>& data, double want) {
   return s;
 }
 
-double sum_trident(thread_pool& pool, const std::vector<double>& data, double want) {
+double sum_trident(exec::thread_pool& pool, const std::vector<double>& data, double want) {
   stopwatch clock;
-  const double v = trident::parallel_reduce(pool, 0, data.size(), 0.0,
+  const double v = trident::exec::parallel_reduce(pool, 0, data.size(), 0.0,
                                             [&](std::size_t b, std::size_t e) { return sum_sqrt(data.data() + b, e - b); });
   const double s = clock.seconds();
   check_sum(v, want, "parallel_sum/trident value");
@@ -374,9 +374,9 @@ double sum_tbb(const std::vector<double>& data, double want) {
 
 int run_threads_suite(const bench_options& options) {
   suite_runner runner("threads", options, std::chrono::milliseconds(20));
-  const std::size_t threads = thread_pool_options::default_worker_count();
+  const std::size_t threads = exec::thread_pool_options::default_worker_count();
   // Started on first use, so that a run that only fails its --case check starts no threads.
-  std::optional<thread_pool> pool;
+  std::optional<exec::thread_pool> pool;
   std::optional<std_pool> plain;
 #if TRIDENT_BENCH_ASIO
   std::optional<asio_threads_peer::pool> asio_pool;

@@ -445,8 +445,8 @@ std::vector<model> make_db_models(const model_inputs& inputs) {
 
   models.push_back({"threads_10", "threads", query_count,
                     "10 threads of a thread pool, each query blocking on a connection of its own", [conninfo] {
-                      thread_pool pool(thread_pool_options{query_count, "threads_10"});
-                      std::vector<future<std::uint64_t>> futures;
+                      exec::thread_pool pool(exec::thread_pool_options{query_count, "threads_10"});
+                      std::vector<exec::future<std::uint64_t>> futures;
                       for (std::size_t i = 0; i < query_count; ++i) {
                         futures.push_back(pool.submit(query_on_own_connection, conninfo, i));
                       }
@@ -460,7 +460,7 @@ std::vector<model> make_db_models(const model_inputs& inputs) {
                     std::to_string(workers) + " worker processes, each keeping one connection for its queries",
                     [conninfo, workers] {
                       proc::process_pool pool(workers);
-                      std::vector<future<std::uint64_t>> futures;
+                      std::vector<exec::future<std::uint64_t>> futures;
                       for (std::uint64_t i = 0; i < query_count; ++i) {
                         futures.push_back(pool.submit(db_query_in_worker, conninfo, i));
                       }

@@ -279,8 +279,8 @@ std::vector<std::string> ensure_inputs(const fs::path& dir, const image_set& set
   const auto base_seed = mix(options.seed);
   const std::vector<fs::path> files = image_files(temporary.path, set);
   {
-    thread_pool pool(workers);
-    std::vector<future<void>> done;
+    exec::thread_pool pool(workers);
+    std::vector<exec::future<void>> done;
     for (int i = 0; i < set.count; ++i) {
       const fs::path file = files[static_cast<std::size_t>(i)];
       const std::uint64_t seed = base_seed + static_cast<std::uint64_t>(i);
@@ -330,8 +330,8 @@ model_result run_sequential(const path_list& paths) {
 }
 
 model_result run_threads(const path_list& paths, std::size_t threads) {
-  thread_pool pool(thread_pool_options{threads, fmt::format("threads_{}", threads)});
-  std::vector<future<image_result>> pending;
+  exec::thread_pool pool(exec::thread_pool_options{threads, fmt::format("threads_{}", threads)});
+  std::vector<exec::future<image_result>> pending;
   pending.reserve(paths->size());
   for (const std::string& p : *paths) pending.push_back(pool.submit(&images_process_one, p));
   std::vector<image_result> results;
@@ -346,13 +346,13 @@ model_result run_processes(const path_list& paths, std::size_t workers) {
   return combine(results);
 }
 
-aio::task<image_result> process_on(thread_pool& pool, std::string path) {
+aio::task<image_result> process_on(exec::thread_pool& pool, std::string path) {
   auto call = aio::run_in(pool, &images_process_one, path);
   image_result r = co_await std::move(call);
   co_return r;
 }
 
-aio::task<std::vector<image_result>> process_all_on(thread_pool& pool, path_list paths) {
+aio::task<std::vector<image_result>> process_all_on(exec::thread_pool& pool, path_list paths) {
   std::vector<aio::task<image_result>> each;
   each.reserve(paths->size());
   for (const std::string& p : *paths) each.push_back(process_on(pool, p));
@@ -365,7 +365,7 @@ model_result run_async_to_thread(const path_list& paths, std::size_t threads) {
   // `aio::to_thread` is `run_in` on the process-wide blocking pool, which has at least 4 threads
   // and lives until exit; a pool of `threads` made here keeps the stated concurrency and lets
   // the measurement see the model's whole cost, as for the other models.
-  thread_pool pool(thread_pool_options{threads, "async_to_thread"});
+  exec::thread_pool pool(exec::thread_pool_options{threads, "async_to_thread"});
   auto main_task = process_all_on(pool, paths);
   const std::vector<image_result> results = aio::run(std::move(main_task));
   return combine(results);

@@ -82,7 +82,7 @@ model_result run_sequential(const std::vector<std::string>& urls) {
 }
 
 model_result run_threads(const std::vector<std::string>& urls, std::size_t threads) {
-  trident::thread_pool pool(thread_pool_options{threads, fmt::format("threads_{}", threads)});
+  trident::exec::thread_pool pool(exec::thread_pool_options{threads, fmt::format("threads_{}", threads)});
   const auto fetch_and_analyse = [](const std::string& url) {
     thread_local blocking_fetcher client;  // one per pool thread, closed when the pool ends
     const fetched r = client.get(url);

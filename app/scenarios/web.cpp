@@ -78,7 +78,7 @@ model_result run_sequential(const std::vector<std::string>& urls) {
 }
 
 model_result run_threads(const std::vector<std::string>& urls, std::size_t threads) {
-  trident::thread_pool pool(thread_pool_options{threads, fmt::format("threads_{}", threads)});
+  trident::exec::thread_pool pool(exec::thread_pool_options{threads, fmt::format("threads_{}", threads)});
   // One easy handle per pool thread, made on its first URL and closed when the pool ends.
   const auto fetch = [](const std::string& url) {
     thread_local blocking_fetcher client;

@@ -36,7 +36,7 @@ std::string threads_downloads(output& out) {
   out.line("Sequential time: {:.2f}s", sequential_s);
 
   out.line("=== Concurrent Downloads (one thread each) ===");
-  trident::synchronized<std::vector<std::string>> received{trident::lock_name{"downloads"}};
+  trident::sync::synchronized<std::vector<std::string>> received{trident::sync::lock_name{"downloads"}};
   start = std::chrono::steady_clock::now();
   {
     std::vector<std::jthread> threads;

@@ -60,7 +60,7 @@ class account {
   }
 
  private:
-  trident::mutex lock_{"account"};
+  trident::sync::mutex lock_{"account"};
   cents balance_;
   int transactions_ = 0;
 };

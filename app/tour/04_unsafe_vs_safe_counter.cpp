@@ -52,7 +52,7 @@ class safe_counter {
   [[nodiscard]] int value() const { return count_.with_lock([](int count) { return count; }); }
 
  private:
-  trident::synchronized<int> count_{trident::lock_name{"counter"}, 0};
+  trident::sync::synchronized<int> count_{trident::sync::lock_name{"counter"}, 0};
 };
 
 /// Runs `threads` threads of `iterations` increments each, released together.

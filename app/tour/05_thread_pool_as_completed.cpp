@@ -37,11 +37,11 @@ std::string thread_pool_as_completed(output& out) {
   std::vector<int> results;
   std::vector<int> order;
   {
-    trident::thread_pool pool({.workers = 4, .name = "lesson-pool"});
-    std::vector<trident::future<std::pair<std::string, int>>> futures;
+    trident::exec::thread_pool pool({.workers = 4, .name = "lesson-pool"});
+    std::vector<trident::exec::future<std::pair<std::string, int>>> futures;
     for (int i = 0; i < items; ++i) futures.push_back(pool.submit(process_data, i));
 
-    for (auto& f : trident::as_completed(futures)) {
+    for (auto& f : trident::exec::as_completed(futures)) {
       auto [message, result] = f.get();
       out.line("{}: {}", message, result);
       results.push_back(result);

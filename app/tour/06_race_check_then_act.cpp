@@ -3,7 +3,7 @@
 // "not there yet" before anyone appends, and the list ends up with duplicates. Doing the check
 // and the append under one lock leaves exactly one.
 //
-// Each step of the unsafe version is itself locked (the list is a trident::synchronized), so
+// Each step of the unsafe version is itself locked (the list is a trident::sync::synchronized), so
 // there is no data race, only the logical check-then-act race. To show that race every time,
 // not only when the scheduler happens to interleave badly, the unsafe threads meet at a latch
 // between their check and their append: the worst interleaving, forced.
@@ -23,7 +23,7 @@ namespace trident::lesson {
 namespace {
 
 constexpr int threads = 5;
-using shared_list = trident::synchronized<std::vector<int>>;
+using shared_list = trident::sync::synchronized<std::vector<int>>;
 
 void unsafe_append(shared_list& list, int value, std::latch& all_checked) {
   const bool missing = list.with_lock([&](const auto& v) {  // check
@@ -45,7 +45,7 @@ void safe_append(shared_list& list, int value) {
 }  // namespace
 
 std::string race_check_then_act(output& out) {
-  shared_list unsafe{trident::lock_name{"unsafe list"}};
+  shared_list unsafe{trident::sync::lock_name{"unsafe list"}};
   {
     std::latch all_checked(threads);
     std::vector<std::jthread> pool;
@@ -54,7 +54,7 @@ std::string race_check_then_act(output& out) {
   const auto unsafe_items = unsafe.with_lock([](const auto& v) { return v; });
   out.line("Unsafe list (should have 1 item): [{}]", fmt::join(unsafe_items, ", "));
 
-  shared_list safe{trident::lock_name{"safe list"}};
+  shared_list safe{trident::sync::lock_name{"safe list"}};
   {
     std::vector<std::jthread> pool;
     for (int t = 0; t < threads; ++t) pool.emplace_back([&] { safe_append(safe, 1); });

@@ -22,8 +22,8 @@ namespace {
 /// Turns lock-order checking on for the scope and restores the previous setting afterwards.
 class checking_on {
  public:
-  checking_on() : was_(trident::lock_order::enabled()) { trident::lock_order::set_enabled(true); }
-  ~checking_on() { trident::lock_order::set_enabled(was_); }
+  checking_on() : was_(trident::sync::lock_order::enabled()) { trident::sync::lock_order::set_enabled(true); }
+  ~checking_on() { trident::sync::lock_order::set_enabled(was_); }
   checking_on(const checking_on&) = delete;
   checking_on& operator=(const checking_on&) = delete;
 
@@ -41,13 +41,13 @@ std::string where(const std::source_location& at) {
 
 std::string deadlock(output& out) {
   checking_on checking;
-  const auto violations_before = trident::lock_order::statistics().violations;
+  const auto violations_before = trident::sync::lock_order::statistics().violations;
 
   out.line("--- Inconsistent order: task1 takes lock1 -> lock2, task2 takes lock2 -> lock1 ---");
-  std::optional<trident::lock_order_error> caught;
+  std::optional<trident::sync::lock_order_error> caught;
   {
-    trident::mutex lock1{"lock1"};
-    trident::mutex lock2{"lock2"};
+    trident::sync::mutex lock1{"lock1"};
+    trident::sync::mutex lock2{"lock2"};
 
     std::jthread([&] {
       auto first = lock1.scoped();
@@ -62,14 +62,14 @@ std::string deadlock(output& out) {
       try {
         auto second = lock1.scoped();  // would deadlock against task1: refused, not blocked
         out.line("Task2 acquired lock1");
-      } catch (const trident::lock_order_error& e) {
+      } catch (const trident::sync::lock_order_error& e) {
         caught = e;
       }
     }).join();
   }
 
   check(caught.has_value(), "the lock-order checker did not catch the inverted order");
-  out.line("Caught trident::lock_order_error:\n  {}", caught->what());
+  out.line("Caught trident::sync::lock_order_error:\n  {}", caught->what());
   out.line("  requested '{}' at {}, while holding '{}' (taken at {}); opposite order taken at {}", caught->requested(),
            where(caught->requested_at()), caught->held(), where(caught->held_at()), where(caught->opposite_at()));
   check(caught->requested() == "lock1" && caught->held() == "lock2",
@@ -77,8 +77,8 @@ std::string deadlock(output& out) {
 
   out.line("--- Fix: both tasks take lock1 -> lock2 ---");
   {
-    trident::mutex lock1{"lock1"};
-    trident::mutex lock2{"lock2"};
+    trident::sync::mutex lock1{"lock1"};
+    trident::sync::mutex lock2{"lock2"};
     auto task = [&](const char* name) {
       auto first = lock1.scoped();
       out.line("{} acquired lock1", name);
@@ -91,7 +91,7 @@ std::string deadlock(output& out) {
   }
   out.line("No deadlock!");
 
-  const auto violations = trident::lock_order::statistics().violations - violations_before;
+  const auto violations = trident::sync::lock_order::statistics().violations - violations_before;
   check(violations == 1, fmt::format("{} lock-order violations, expected exactly the one shown", violations));
   return fmt::format("lock1/lock2 inversion caught (lines {} vs {}), fix runs clean", caught->requested_at().line(),
                      caught->opposite_at().line());

@@ -1,6 +1,6 @@
 // Lesson Exercise 3 "Producer-Consumer Pipeline": two producers put items into a bounded queue
 // (capacity 5), three consumers take them out and process them. The lesson stops its consumers
-// with an Event and a one-second polling timeout; a trident::channel is closed instead: once
+// with an Event and a one-second polling timeout; a trident::sync::channel is closed instead: once
 // the producers are done the channel is closed, consumers drain what is left, and their
 // `for (auto& item : ch)` loops end by themselves — no sentinel, no polling.
 
@@ -38,9 +38,9 @@ std::string producer_consumer(output& out) {
   constexpr int consumers = 3;
   constexpr int items_per_producer = 6;
 
-  trident::channel<item> queue{5};
-  trident::synchronized<tally> produced{trident::lock_name{"produced"}};
-  trident::synchronized<tally> processed{trident::lock_name{"processed"}};
+  trident::sync::channel<item> queue{5};
+  trident::sync::synchronized<tally> produced{trident::sync::lock_name{"produced"}};
+  trident::sync::synchronized<tally> processed{trident::sync::lock_name{"processed"}};
   std::random_device seed;
 
   const auto start = std::chrono::steady_clock::now();

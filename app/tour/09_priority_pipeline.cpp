@@ -1,6 +1,6 @@
 // Lesson Exercise 3, the variation it suggests: replace the queue by a priority queue so that
 // larger values are processed first. Python's PriorityQueue hands out the smallest item first
-// (so the lesson would negate the value); trident::priority_channel hands out the largest by
+// (so the lesson would negate the value); trident::sync::priority_channel hands out the largest by
 // its comparison, which is what "larger first" asks for.
 //
 // A priority queue can only reorder what waits in it at the same time. So the producers first
@@ -43,7 +43,7 @@ std::string priority_pipeline(output& out) {
   constexpr int items_per_producer = 6;
   constexpr int total = producers * items_per_producer;
 
-  trident::priority_channel<job, by_value> queue{total};
+  trident::sync::priority_channel<job, by_value> queue{total};
   std::random_device seed;
   {
     std::vector<std::jthread> producer_threads;
@@ -66,7 +66,7 @@ std::string priority_pipeline(output& out) {
   // log's lock, so the log is exactly the channel's order (a receive that is noted only after
   // it returns can be overtaken by another consumer's). The channel is closed and full, so the
   // receive never blocks while that lock is held; the processing itself runs outside it.
-  trident::synchronized<std::vector<int>> taken_order{trident::lock_name{"order"}};
+  trident::sync::synchronized<std::vector<int>> taken_order{trident::sync::lock_name{"order"}};
   {
     std::vector<std::jthread> consumer_threads;
     for (int c = 0; c < consumers; ++c) {

@@ -66,7 +66,7 @@ std::string run_in_executor(output& out) {
     }
   };
 
-  trident::thread_pool pool({.workers = 2, .name = "lesson-executor"});
+  trident::exec::thread_pool pool({.workers = 2, .name = "lesson-executor"});
   auto offloaded = [&](int id) -> aio::task<int> {
     if (id == calls) co_return co_await aio::to_thread(blocking_query, id);  // asyncio.to_thread
     co_return co_await aio::run_in(pool, blocking_query, id);             // loop.run_in_executor(pool, ...)

@@ -80,7 +80,7 @@ double seconds(aio::clock::duration d) { return std::chrono::duration<double>(d)
 }  // namespace
 
 std::string hybrid_async_pool(output& out) {
-  trident::thread_pool pool({.workers = 2, .name = "lesson-analysis"});
+  trident::exec::thread_pool pool({.workers = 2, .name = "lesson-analysis"});
 
   // Loop thread only.
   int fetched = 0;

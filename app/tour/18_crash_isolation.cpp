@@ -34,7 +34,7 @@ TRIDENT_TASK(risky_square);
 
 std::string crash_isolation(output& out) {
   proc::process_pool pool(2);
-  std::vector<future<int>> results;
+  std::vector<exec::future<int>> results;
   for (int i = 0; i < 12; ++i) results.push_back(pool.submit(risky_square, i));
   int ok = 0;
   int crashed = 0;

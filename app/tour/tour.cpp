@@ -39,7 +39,7 @@ constexpr std::array cells{
               "The Global Interpreter Lock", &gil_demo},
     cell_info{2, "threads_downloads", "Four simulated downloads: sequential vs one thread each", "threads",
               "Threading Basics", &threads_downloads},
-    cell_info{3, "bank_account", "A bank account guarded by a named trident::mutex", "threads + mutex",
+    cell_info{3, "bank_account", "A bank account guarded by a named trident::sync::mutex", "threads + mutex",
               "Thread Safety and Locks", &bank_account},
     cell_info{4, "unsafe_vs_safe_counter", "Lost updates without a lock, none with one", "threads + lock",
               "Thread Safety and Locks Exercise", &unsafe_vs_safe_counter},

@@ -15,10 +15,10 @@
 using namespace std::chrono_literals;
 
 int main() {
-  trident::thread_pool pool(4);
+  trident::exec::thread_pool pool(4);
 
   // submit: a future of one call's result (Python's executor.submit).
-  trident::future<int> answer = pool.submit([](int x) { return x * 2; }, 21);
+  trident::exec::future<int> answer = pool.submit([](int x) { return x * 2; }, 21);
   std::cout << "submit:       6*7 = " << answer.get() << '\n';
 
   // map: results in input order (Python's executor.map).
@@ -28,7 +28,7 @@ int main() {
   std::cout << '\n';
 
   // as_completed: whichever finishes first comes first.
-  std::vector<trident::future<int>> sleepers;
+  std::vector<trident::exec::future<int>> sleepers;
   for (int ms : {60, 20, 40}) {
     sleepers.push_back(pool.submit([ms] {
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
@@ -36,13 +36,13 @@ int main() {
     }));
   }
   std::cout << "as_completed: finished after";
-  for (auto& f : trident::as_completed(sleepers)) std::cout << ' ' << f.get() << "ms";
+  for (auto& f : trident::exec::as_completed(sleepers)) std::cout << ' ' << f.get() << "ms";
   std::cout << '\n';
 
   // task_group: run many, wait for all, first exception rethrown by wait().
-  trident::synchronized<std::vector<std::string>> visited{trident::lock_name{"visited"}};
+  trident::sync::synchronized<std::vector<std::string>> visited{trident::sync::lock_name{"visited"}};
   {
-    trident::task_group group(pool);
+    trident::exec::task_group group(pool);
     for (const char* page : {"home", "about", "blog"}) {
       group.run([&visited, page] { visited.with_lock([&](auto& v) { v.push_back(page); }); });
     }
@@ -52,8 +52,8 @@ int main() {
 
   // parallel_for / parallel_reduce: index ranges split over the workers.
   std::vector<std::uint64_t> cubes(1000);
-  trident::parallel_for(pool, 0, cubes.size(), [&](std::size_t i) { cubes[i] = std::uint64_t{i} * i * i; });
-  const std::uint64_t sum_of_squares = trident::parallel_reduce(
+  trident::exec::parallel_for(pool, 0, cubes.size(), [&](std::size_t i) { cubes[i] = std::uint64_t{i} * i * i; });
+  const std::uint64_t sum_of_squares = trident::exec::parallel_reduce(
       pool, 0, 1'000'000, std::uint64_t{0}, [](std::size_t begin, std::size_t end) {
         std::uint64_t s = 0;
         for (std::size_t i = begin; i < end; ++i) s += std::uint64_t{i} * i;
@@ -63,7 +63,7 @@ int main() {
             << sum_of_squares << '\n';
 
   // channel: a bounded queue; close() ends the consumer's loop, no sentinel needed.
-  trident::channel<int> numbers{8};
+  trident::sync::channel<int> numbers{8};
   std::jthread producer([&] {
     for (int i = 1; i <= 100; ++i) numbers.send(i);
     numbers.close();
@@ -73,9 +73,9 @@ int main() {
   std::cout << "channel:      received sum " << total << " (" << numbers << ")\n";
 
   // mutex: named, printable, and with lock-order checking it reports a would-be deadlock.
-  trident::lock_order::set_enabled(true);
-  trident::mutex a{"a"};
-  trident::mutex b{"b"};
+  trident::sync::lock_order::set_enabled(true);
+  trident::sync::mutex a{"a"};
+  trident::sync::mutex b{"b"};
   {
     auto first = a.scoped();
     auto second = b.scoped();  // records "a before b"
@@ -84,10 +84,10 @@ int main() {
   try {
     auto first = b.scoped();
     auto second = a.scoped();  // the opposite order: refused before it could deadlock
-  } catch (const trident::lock_order_error& e) {
+  } catch (const trident::sync::lock_order_error& e) {
     std::cout << "lock order:   " << e.what() << '\n';
   }
-  trident::lock_order::set_enabled(false);
+  trident::sync::lock_order::set_enabled(false);
 
   std::cout << "pool:         " << pool.statistics() << '\n';
   return total == 5050 && answer.valid() == false ? 0 : 1;

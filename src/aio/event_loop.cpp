@@ -558,9 +558,10 @@ void event_loop::wind_down() {
 
 detail::uring_backend* detail::running_uring_backend() noexcept { return running_uring; }
 
-thread_pool& default_blocking_pool() {
-  static thread_pool pool(thread_pool_options{std::max<std::size_t>(4, thread_pool_options::default_worker_count()),
-                                               "trident-to-thread"});
+exec::thread_pool& default_blocking_pool() {
+  static exec::thread_pool pool(
+      exec::thread_pool_options{std::max<std::size_t>(4, exec::thread_pool_options::default_worker_count()),
+                                "trident-to-thread"});
   return pool;
 }
 

@@ -119,7 +119,7 @@ class rank_server {
     bool started = false;  ///< the executor's start-up ended (see start_error)
     std::string start_error;
 
-    void push(std::uint64_t id, future<std::string> f) {
+    void push(std::uint64_t id, exec::future<std::string> f) {
       finished item;
       item.id = id;
       try {
@@ -147,18 +147,18 @@ class rank_server {
   };
 
   /// Completes a task of the local process pool: moves its outcome to the outbox.
-  struct pool_done final : continuation {
-    pool_done(outbox& box, std::uint64_t id, future<std::string> f) : box(box), id(id), result(std::move(f)) {
+  struct pool_done final : exec::continuation {
+    pool_done(outbox& box, std::uint64_t id, exec::future<std::string> f) : box(box), id(id), result(std::move(f)) {
       fire = &on_fire;
     }
-    static void on_fire(continuation* c) noexcept {
+    static void on_fire(exec::continuation* c) noexcept {
       auto* self = static_cast<pool_done*>(c);
       self->box.push(self->id, std::move(self->result));
       delete self;
     }
     outbox& box;
     std::uint64_t id;
-    future<std::string> result;
+    exec::future<std::string> result;
   };
 
   void post(int tag, std::string bytes) {
@@ -217,7 +217,8 @@ class rank_server {
       std::string error;
       try {
         if (executor == rank_executor::thread_pool) {
-          threads_ = std::make_unique<thread_pool>(workers == 0 ? thread_pool_options::default_worker_count() : workers);
+          threads_ = std::make_unique<exec::thread_pool>(
+              workers == 0 ? exec::thread_pool_options::default_worker_count() : workers);
         } else {
           proc::process_pool_options options;
           if (workers != 0) options.workers = workers;
@@ -265,7 +266,7 @@ class rank_server {
     started_at_.emplace(h.id, clock::now());
     const auto kind = static_cast<proc::lowlevel::call_kind>(h.kind);
     if (processes_) {
-      future<std::string> f;
+      exec::future<std::string> f;
       try {
         f = proc::lowlevel::submit_encoded(*processes_, kind, std::move(payload), std::chrono::milliseconds(h.timeout_ms));
       } catch (...) {
@@ -273,7 +274,7 @@ class rank_server {
         return;
       }
       auto* node = new pool_done(outbox_, h.id, std::move(f));
-      if (!add_continuation(node->result, *node)) pool_done::on_fire(node);
+      if (!exec::add_continuation(node->result, *node)) pool_done::on_fire(node);
     } else if (threads_) {
       threads_->post([box = &outbox_, id = h.id, kind, payload = std::move(payload)] {
         try {
@@ -333,7 +334,7 @@ class rank_server {
   std::thread starter_;
   bool starting_ = false;
   std::unique_ptr<proc::process_pool> processes_;
-  std::unique_ptr<thread_pool> threads_;
+  std::unique_ptr<exec::thread_pool> threads_;
 };
 
 }  // namespace

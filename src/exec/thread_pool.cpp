@@ -60,8 +60,8 @@
 //   4. A worker whose search finds nothing while stopping is set exits; with the queues drained
 //      and no task running, nothing can add work. Then all threads are joined.
 
-namespace trident {
-namespace exec::detail {
+namespace trident::exec {
+namespace detail {
 
 bool futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                       std::chrono::steady_clock::time_point deadline) noexcept {
@@ -102,7 +102,7 @@ void report_unhandled_exception(std::exception_ptr e) noexcept {
   }
 }
 
-}  // namespace exec::detail
+}  // namespace detail
 
 namespace {
 
@@ -653,4 +653,4 @@ std::ostream& operator<<(std::ostream& out, const thread_pool& pool) {
   return out << "thread_pool" << (pool.is_shut_down() ? "[shut down]" : "") << pool.statistics();
 }
 
-}  // namespace trident
+}  // namespace trident::exec

@@ -273,12 +273,12 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
 
   // Capacities: the decode queue holds a few compressed files' names (cheap); the transcribe
   // queue holds decoded audio, the memory that back-pressure bounds.
-  channel<work> to_decode{std::max<std::size_t>(options_.decoders, 1)};
-  channel<work> to_transcribe{options_.queue};
-  channel<work> to_write{options_.states + options_.decoders + 2};
-  producers<channel<work>> decode_senders(to_decode, 2);
-  producers<channel<work>> transcribe_senders(to_transcribe, static_cast<int>(options_.decoders));
-  producers<channel<work>> write_senders(to_write, 2 + static_cast<int>(options_.decoders + options_.states));
+  sync::channel<work> to_decode{std::max<std::size_t>(options_.decoders, 1)};
+  sync::channel<work> to_transcribe{options_.queue};
+  sync::channel<work> to_write{options_.states + options_.decoders + 2};
+  producers<sync::channel<work>> decode_senders(to_decode, 2);
+  producers<sync::channel<work>> transcribe_senders(to_transcribe, static_cast<int>(options_.decoders));
+  producers<sync::channel<work>> write_senders(to_write, 2 + static_cast<int>(options_.decoders + options_.states));
 
   auto skip_if_done = [&](work& w) {
     if (!options_.skip_existing) return false;
@@ -345,7 +345,7 @@ std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>
         work w = first_work(remote[k]);
         w.result.media = r.path;
         w.result.download_seconds = r.seconds;
-        channel<work>* next = &to_decode;
+        sync::channel<work>* next = &to_decode;
         if (r.succeeded()) {
           progress_.download_bytes += r.bytes;
           ++progress_.downloaded;

@@ -26,7 +26,7 @@ std::string run_encoded(call_kind kind, std::string_view payload) {
   return out;
 }
 
-future<std::string> submit_encoded(process_pool& pool, call_kind kind, std::string payload,
+exec::future<std::string> submit_encoded(process_pool& pool, call_kind kind, std::string payload,
                                    std::chrono::milliseconds timeout) {
   const detail::registered_task* task = detail::find_task(payload_task_name(payload));
   if (task == nullptr) {

@@ -1,5 +1,5 @@
 /// @file
-/// trident::event: the parts that are not templates.
+/// trident::sync::event: the parts that are not templates.
 
 #include "trident/sync/event.hpp"
 
@@ -7,7 +7,7 @@
 
 #include <ostream>
 
-namespace trident {
+namespace trident::sync {
 
 void event::set() {
   std::lock_guard lock{mutex_};
@@ -44,4 +44,4 @@ std::ostream& operator<<(std::ostream& os, const event& e) {
   return os << fmt::format("event [unset, waiters:{}]", e.waiters_);
 }
 
-}  // namespace trident
+}  // namespace trident::sync

@@ -28,9 +28,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-namespace trident {
+namespace trident::sync {
 
-namespace sync::detail {
+namespace detail {
 #ifdef TRIDENT_LOCK_ORDER_DEFAULT_ON
 constinit std::atomic<bool> lock_order_enabled{true};
 #else
@@ -48,9 +48,9 @@ bool apply_environment() noexcept {
 }
 [[maybe_unused]] const bool environment_applied = apply_environment();
 }  // namespace
-}  // namespace sync::detail
+}  // namespace detail
 
-namespace sync::detail {
+namespace detail {
 
 namespace {
 
@@ -267,7 +267,7 @@ bool tracked_lock::held_by_this_thread() const noexcept {
 
 void tracked_lock::forget() noexcept { lock_order_graph::instance().forget(this); }
 
-}  // namespace sync::detail
+}  // namespace detail
 
 namespace lock_order {
 
@@ -278,4 +278,4 @@ graph_statistics statistics() { return trident::sync::detail::lock_order_graph::
 void clear() { trident::sync::detail::lock_order_graph::instance().clear(); }
 
 }  // namespace lock_order
-}  // namespace trident
+}  // namespace trident::sync

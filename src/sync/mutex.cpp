@@ -1,5 +1,5 @@
 /// @file
-/// The checked (slow) paths of trident::mutex and its printing.
+/// The checked (slow) paths of trident::sync::mutex and its printing.
 
 #include "trident/sync/mutex.hpp"
 
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <ostream>
 
-namespace trident {
+namespace trident::sync {
 
 void mutex::lock_checked(source_location where) {
   check_before_lock(where);  // throws before blocking
@@ -46,4 +46,4 @@ std::ostream& operator<<(std::ostream& os, const mutex& m) {
   return os << fmt::format("mutex '{}' [{}]", m.name(), state);
 }
 
-}  // namespace trident
+}  // namespace trident::sync

@@ -141,8 +141,8 @@ void threads_and_workers(const fs::path& dir) {
     for (int t = 0; t < 3; ++t) names_given[tids[t]] = "writer-" + std::to_string(t);
   }
   {
-    trident::thread_pool pool(trident::thread_pool_options{.workers = 2, .name = "cpu"});
-    std::vector<trident::future<long long>> results;
+    trident::exec::thread_pool pool(trident::exec::thread_pool_options{.workers = 2, .name = "cpu"});
+    std::vector<trident::exec::future<long long>> results;
     for (long long n = 1; n <= 60; ++n) results.push_back(pool.submit([n] { return collatz_steps(n); }));
     for (auto& r : results) (void)r.get();
   }

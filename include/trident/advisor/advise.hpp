@@ -169,7 +169,7 @@ template <class F, class T>
 advice advise(F&& fn, const std::vector<T>& samples, const advise_options& options = {}) {
   using R = std::decay_t<std::invoke_result_t<F&, const T&>>;
   static_assert(!std::is_void_v<R>, "advise needs work that returns a value (to check every model computed the same)");
-  const std::size_t cores = options.cores > 0 ? options.cores : thread_pool_options::default_worker_count();
+  const std::size_t cores = options.cores > 0 ? options.cores : exec::thread_pool_options::default_worker_count();
   const std::size_t repeat = std::max<std::size_t>(1, options.repeat);
   std::vector<std::string> notes;
   std::vector<R> reference;
@@ -197,8 +197,8 @@ advice advise(F&& fn, const std::vector<T>& samples, const advise_options& optio
   std::vector<advise_detail::planned_model<R>> others;
   others.push_back({{"threads_" + std::to_string(workers), "threads", workers, {}, 0, 0, 0, false, {}, {}},
                     [&] {
-                      thread_pool pool(workers);
-                      std::vector<future<R>> futures;
+                      exec::thread_pool pool(workers);
+                      std::vector<exec::future<R>> futures;
                       futures.reserve(samples.size());
                       for (const T& sample : samples) futures.push_back(pool.submit([&fn, &sample] { return fn(sample); }));
                       std::vector<R> out;
@@ -235,7 +235,7 @@ advice advise(F&& fn, const std::vector<T>& samples, const advise_options& optio
                          false, {}, {}},
                         [&] {
                           proc::process_pool pool(process_workers);
-                          std::vector<future<R>> futures;
+                          std::vector<exec::future<R>> futures;
                           futures.reserve(samples.size());
                           for (const T& sample : samples) futures.push_back(pool.submit(fn, sample));
                           std::vector<R> out;
@@ -251,12 +251,12 @@ advice advise(F&& fn, const std::vector<T>& samples, const advise_options& optio
   others.push_back({{"async_to_thread_" + std::to_string(workers), "async", workers, {}, 0, 0, 0, false, {},
                      async_excluded},
                     [&] {
-                      thread_pool pool(workers);
+                      exec::thread_pool pool(workers);
                       auto main = [&]() -> aio::task<std::vector<R>> {
                         std::vector<aio::task<R>> calls;
                         calls.reserve(samples.size());
                         for (const T& sample : samples) {
-                          calls.push_back([](thread_pool& p, F& f, const T& s) -> aio::task<R> {
+                          calls.push_back([](exec::thread_pool& p, F& f, const T& s) -> aio::task<R> {
                             auto call = [&f, &s] { return f(s); };  // named: g++ 12 and temporaries in co_await
                             R value = co_await aio::run_in(p, call);
                             co_return value;

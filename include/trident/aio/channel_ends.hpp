@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// The awaitable ends of `trident::channel<T>` and `trident::priority_channel<T>`: coroutines
+/// The awaitable ends of `trident::sync::channel<T>` and `trident::sync::priority_channel<T>`: coroutines
 /// send and receive on the same channel that threads use with `send` / `receive`, so one
 /// pipeline can mix threads and tasks without a second queue type.
 
@@ -35,7 +35,7 @@ namespace detail {
 ///     task's next suspension point.
 ///  4. A frame destroyed while linked (a loop destroying unfinished tasks) withdraws the node.
 template <class Channel, bool IsSender>
-class channel_end : public channel_waiter<typename Channel::value_type> {
+class channel_end : public sync::channel_waiter<typename Channel::value_type> {
  public:
   using T = typename Channel::value_type;
 
@@ -79,7 +79,7 @@ class channel_end : public channel_waiter<typename Channel::value_type> {
   void finish_wait() {
     if (context_ == nullptr) return;
     context_->cancel_hook = nullptr;
-    if (this->outcome != waiter_outcome::done && context_->take_cancellation()) {
+    if (this->outcome != sync::waiter_outcome::done && context_->take_cancellation()) {
       throw cancelled_error("cancelled while waiting on a channel");
     }
   }
@@ -105,7 +105,9 @@ class receive_end : public channel_end<Channel, false> {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    return this->suspend(h, [this] { return this->channel_.receive_or_link(value_, *this) == receive_status::empty; });
+    return this->suspend(h, [this] {
+      return this->channel_.receive_or_link(value_, *this) == sync::receive_status::empty;
+    });
   }
   std::optional<typename Channel::value_type> await_resume() {
     this->finish_wait();
@@ -123,11 +125,13 @@ class send_end : public channel_end<Channel, true> {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    return this->suspend(h, [this] { return this->channel_.send_or_link(value_, *this) == send_status::full; });
+    return this->suspend(h, [this] {
+      return this->channel_.send_or_link(value_, *this) == sync::send_status::full;
+    });
   }
   void await_resume() {
     this->finish_wait();
-    if (this->outcome == waiter_outcome::closed) {
+    if (this->outcome == sync::waiter_outcome::closed) {
       throw channel_closed_error("channel closed; the value was not delivered");
     }
   }
@@ -147,7 +151,7 @@ class send_end : public channel_end<Channel, true> {
 /// cancellation is raised at the task's next suspension point.
 ///
 /// @code
-///   trident::channel<job> jobs(16);
+///   trident::sync::channel<job> jobs(16);
 ///   while (auto j = co_await aio::receive(jobs)) co_await handle(*j);
 /// @endcode
 template <class Channel>

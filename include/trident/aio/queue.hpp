@@ -133,7 +133,7 @@ struct priority_order {
 ///
 /// @par Thread safety
 /// Loop thread only (construction may happen anywhere); there is no blocking form for threads.
-/// To connect threads and coroutines use `trident::channel` (blocking `send`/`receive` for
+/// To connect threads and coroutines use `trident::sync::channel` (blocking `send`/`receive` for
 /// threads, `co_await aio::send`/`aio::receive` for coroutines). The queue must outlive its
 /// waiters.
 ///
@@ -239,22 +239,22 @@ class queue {
   /// Puts `v` if there is a free slot now (and nobody waits for one): `ok`, `full`, or
   /// `closed`. `v` is only moved from on `ok`.
   template <class U = T>
-  send_status try_send(U&& v) {
-    if (closed_) return send_status::closed;
-    if (free_slots() == 0) return send_status::full;
+  sync::send_status try_send(U&& v) {
+    if (closed_) return sync::send_status::closed;
+    if (free_slots() == 0) return sync::send_status::full;
     push(T(std::forward<U>(v)));
-    return send_status::ok;
+    return sync::send_status::ok;
   }
 
   /// The next item if one is free now (not promised to a waiting receiver): `ok` with it,
   /// `empty`, or `closed` (closed and drained).
-  receive_result<T> try_receive() {
-    receive_result<T> r;
+  sync::receive_result<T> try_receive() {
+    sync::receive_result<T> r;
     if (free_items() > 0) {
       r.value.emplace(take());
-      r.status = receive_status::ok;
+      r.status = sync::receive_status::ok;
     } else {
-      r.status = closed_ ? receive_status::closed : receive_status::empty;
+      r.status = closed_ ? sync::receive_status::closed : sync::receive_status::empty;
     }
     return r;
   }

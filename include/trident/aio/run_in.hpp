@@ -2,7 +2,7 @@
 /// @file
 /// `aio::run_in` and `aio::to_thread`: run blocking code on a thread pool without freezing the
 /// event loop (Python's `loop.run_in_executor` and `asyncio.to_thread`). `run_in` also takes
-/// any other executor whose `submit(fn, args...)` returns a `trident::future`: the process
+/// any other executor whose `submit(fn, args...)` returns a `trident::exec::future`: the process
 /// layer's `proc::process_pool` (trident/proc/run_in.hpp), the cluster layer's `cluster_pool`, or
 /// a user's own. Those layers add nothing to `trident::aio`; the verb is aio's alone.
 
@@ -29,7 +29,7 @@ namespace trident::aio {
 ///   std::string text = co_await aio::run_in(pool, read_file, path);
 /// @endcode
 template <class F, class... Args>
-auto run_in(thread_pool& pool, F&& fn, Args&&... args) {
+auto run_in(exec::thread_pool& pool, F&& fn, Args&&... args) {
   using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
   auto bound = [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable -> R {
     return std::invoke(std::move(fn), std::move(args)...);
@@ -37,7 +37,7 @@ auto run_in(thread_pool& pool, F&& fn, Args&&... args) {
   return wrap_future(pool.submit(std::move(bound)));
 }
 
-/// An executor `run_in` can await: `e.submit(fn, args...)` returns a `trident::future<T>`.
+/// An executor `run_in` can await: `e.submit(fn, args...)` returns a `trident::exec::future<T>`.
 /// What `fn` may be is the executor's own rule (a process pool takes only registered task
 /// functions and says so at compile time).
 template <class Executor, class F, class... Args>
@@ -64,7 +64,7 @@ auto run_in(Executor& executor, F&& fn, Args&&... args) {
 
 /// The pool `to_thread` uses: created on first use with one thread per hardware thread (at
 /// least 4, since its calls mostly block), shut down at exit.
-thread_pool& default_blocking_pool();
+exec::thread_pool& default_blocking_pool();
 
 /// `run_in(default_blocking_pool(), fn, args...)`: Python's `asyncio.to_thread`.
 template <class F, class... Args>

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// `aio::wrap_future`: await a `trident::future<T>` — from a thread pool, a process pool or a
+/// `aio::wrap_future`: await a `trident::exec::future<T>` — from a thread pool, a process pool or a
 /// promise — from a coroutine without blocking the loop (Python's `asyncio.wrap_future`). The
 /// one bridge from futures to coroutines: `aio::run_in` for thread pools and for process pools
 /// are built on it.
@@ -39,12 +39,12 @@ namespace trident::aio {
 namespace detail {
 
 /// Step 2 of the protocol: the continuation linked on the future.
-struct future_wake_node final : ::trident::continuation {
+struct future_wake_node final : ::trident::exec::continuation {
   future_wake_node(std::shared_ptr<lowlevel::remote_wait_state> s, std::shared_ptr<lowlevel::remote_endpoint> e) noexcept
       : state(std::move(s)), endpoint(std::move(e)) {
     fire = &on_fire;
   }
-  static void on_fire(::trident::continuation* c) noexcept {
+  static void on_fire(::trident::exec::continuation* c) noexcept {
     auto* self = static_cast<future_wake_node*>(c);
     lowlevel::post_resume(*self->endpoint, std::move(self->state));
     delete self;
@@ -59,7 +59,7 @@ struct future_wake_node final : ::trident::continuation {
 template <class T>
 class [[nodiscard]] future_awaiter : private lowlevel::cancellable_wait {
  public:
-  explicit future_awaiter(future<T> f) noexcept : future_(std::move(f)) {}
+  explicit future_awaiter(exec::future<T> f) noexcept : future_(std::move(f)) {}
 
   bool await_ready() const { return future_.ready(); }
 
@@ -75,7 +75,7 @@ class [[nodiscard]] future_awaiter : private lowlevel::cancellable_wait {
     state_->loop = &loop;
     state_->context = context_;
     auto* node = new detail::future_wake_node(state_, loop.endpoint());
-    if (!add_continuation(future_, *node)) {  // ready meanwhile: the node never fires
+    if (!exec::add_continuation(future_, *node)) {  // ready meanwhile: the node never fires
       delete node;
       state_->waiter = nullptr;
       return false;
@@ -97,7 +97,7 @@ class [[nodiscard]] future_awaiter : private lowlevel::cancellable_wait {
     self->state_->resume();
   }
 
-  future<T> future_;
+  exec::future<T> future_;
   std::shared_ptr<lowlevel::remote_wait_state> state_;
 };
 
@@ -115,12 +115,12 @@ class [[nodiscard]] future_awaiter : private lowlevel::cancellable_wait {
 /// dropped).
 ///
 /// @code
-///   trident::future<int> f = pool.submit(count_primes, 0, 1'000'000);
+///   trident::exec::future<int> f = pool.submit(count_primes, 0, 1'000'000);
 ///   auto primes = aio::wrap_future(std::move(f));  // named: g++ 12 and temporaries in co_await (docs/aio.md)
 ///   int n = co_await primes;
 /// @endcode
 template <class T>
-future_awaiter<T> wrap_future(future<T> f) {
+future_awaiter<T> wrap_future(exec::future<T> f) {
   if (!f.valid()) throw future_error("wrap_future: future has no state");
   return future_awaiter<T>(std::move(f));
 }

@@ -4,7 +4,7 @@
 /// (`TRIDENT_TASK`) run on the other ranks of an `mpirun` job, with the process pool's codec;
 /// alone (no `mpirun`), the same object is a local `proc::process_pool`. From a coroutine,
 /// `co_await aio::run_in(pool, fn, args...)` awaits a task without blocking the loop (aio's
-/// `run_in` takes any pool whose `submit` returns a `trident::future`).
+/// `run_in` takes any pool whose `submit` returns a `trident::exec::future`).
 
 #include <chrono>
 #include <cstddef>
@@ -120,13 +120,13 @@ class cluster_pool {
   /// `process_pool::submit`: arguments are encoded at once; throws `shutdown_error` after
   /// shutdown and `rank_lost_error` once a rank was lost.
   template <class F, class... Args>
-  future<proc::lowlevel::task_result_t<F>> submit(F&& fn, Args&&... args) {
+  exec::future<proc::lowlevel::task_result_t<F>> submit(F&& fn, Args&&... args) {
     return submit_for(options_timeout(), std::forward<F>(fn), std::forward<Args>(args)...);
   }
 
   /// Like `submit`, with a per-task `timeout` (0: none; applies with `rank_executor::process_pool`).
   template <class F, class... Args>
-  future<proc::lowlevel::task_result_t<F>> submit_for(std::chrono::milliseconds timeout, F&& fn, Args&&... args) {
+  exec::future<proc::lowlevel::task_result_t<F>> submit_for(std::chrono::milliseconds timeout, F&& fn, Args&&... args) {
     constexpr bool is_function = proc::lowlevel::is_task_function_v<F>;
     static_assert(is_function,
                   "cluster_pool::submit needs a named function registered with TRIDENT_TASK(name) at namespace "
@@ -146,7 +146,7 @@ class cluster_pool {
           auto job = std::make_unique<proc::lowlevel::promised_job<R>>(
               proc::lowlevel::encode_call(function, std::forward<Args>(args)...));
           job->timeout = timeout;
-          future<R> f = job->take_future();
+          exec::future<R> f = job->take_future();
           enqueue(std::move(job));
           return f;
         }
@@ -164,7 +164,7 @@ class cluster_pool {
     static_assert(!std::is_void_v<R>, "map needs a task that returns a value");
     if (local_) return local_->map(fn, items, chunksize);
     if (chunksize == 0) chunksize = 1;
-    std::vector<future<std::vector<R>>> futures;
+    std::vector<exec::future<std::vector<R>>> futures;
     std::vector<std::unique_ptr<proc::lowlevel::job>> batch;
     const auto count = static_cast<std::size_t>(std::distance(std::begin(items), std::end(items)));
     auto it = std::begin(items);
@@ -177,7 +177,7 @@ class cluster_pool {
       done += n;
     }
     enqueue_all(std::move(batch));
-    auto chunks = when_all(std::move(futures)).get();
+    auto chunks = exec::when_all(std::move(futures)).get();
     std::vector<R> out;
     out.reserve(count);
     for (auto& c : chunks) {
@@ -230,7 +230,7 @@ class cluster_pool {
     return std::make_unique<proc::lowlevel::promised_job<std::vector<R>>>(proc::lowlevel::encode_chunk(fn, first, n));
   }
   template <class R, class P, class It>
-  future<std::vector<R>> submit_chunk(R (*fn)(P), It first, std::size_t n) {
+  exec::future<std::vector<R>> submit_chunk(R (*fn)(P), It first, std::size_t n) {
     auto job = make_chunk_job(fn, first, n);
     auto f = job->take_future();
     enqueue(std::move(job));

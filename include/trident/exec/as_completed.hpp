@@ -16,7 +16,7 @@
 #include "trident/exec/completion_queue.hpp"
 #include "trident/exec/future.hpp"
 
-namespace trident {
+namespace trident::exec {
 
 
 /// A single-pass range over `futures` that yields each one (by reference) as soon as it is
@@ -105,4 +105,8 @@ completion_range<T> as_completed(std::vector<future<T>>& futures) {
   return completion_range<T>(futures);
 }
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_AS_COMPLETED_HPP
+#include "trident/exec/deprecated_names.hpp"

@@ -16,7 +16,7 @@
 #include "trident/exec/continuation.hpp"
 #include "trident/exec/future.hpp"
 
-namespace trident {
+namespace trident::exec {
 
 /// Indices of watched futures, queued as each future finishes (value, exception or
 /// cancellation). Create it with `std::make_shared`: the completion hooks keep it alive, so
@@ -31,7 +31,7 @@ namespace trident {
 /// waiting inside a pool never deadlocks it.
 ///
 /// @code
-///   auto done = std::make_shared<trident::completion_queue>();
+///   auto done = std::make_shared<trident::exec::completion_queue>();
 ///   for (std::size_t i = 0; i < fs.size(); ++i) done->watch(fs[i], i);
 ///   while (auto i = done->pop()) use(fs[*i].get());   // stop after fs.size() pops
 /// @endcode
@@ -120,4 +120,8 @@ class completion_queue : public std::enable_shared_from_this<completion_queue> {
   exec::detail::promise_state<void>* waiting_ = nullptr;  // guarded by mutex_
 };
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_COMPLETION_QUEUE_HPP
+#include "trident/exec/deprecated_names.hpp"

@@ -7,7 +7,7 @@
 
 #include "trident/core/errors.hpp"
 
-namespace trident {
+namespace trident::exec {
 
 /// A hook that a future fires once when it becomes ready. Derive from it (or embed it first)
 /// and point `fire` at a function that recovers the derived node; see `add_continuation`.
@@ -48,9 +48,9 @@ class future;
 /// at a time).
 ///
 /// @code
-///   struct wake_me final : trident::continuation {
+///   struct wake_me final : trident::exec::continuation {
 ///     explicit wake_me(std::shared_ptr<my_state> s) : state(std::move(s)) { fire = &on_fire; }
-///     static void on_fire(trident::continuation* c) noexcept {
+///     static void on_fire(trident::exec::continuation* c) noexcept {
 ///       auto* self = static_cast<wake_me*>(c);
 ///       self->state->notify();
 ///       delete self;
@@ -58,7 +58,7 @@ class future;
 ///     std::shared_ptr<my_state> state;
 ///   };
 ///   auto* node = new wake_me(state);
-///   if (!trident::add_continuation(f, *node)) { delete node; state->notify(); }
+///   if (!trident::exec::add_continuation(f, *node)) { delete node; state->notify(); }
 /// @endcode
 template <class T>
 [[nodiscard]] bool add_continuation(const future<T>& f, continuation& c) {
@@ -67,4 +67,8 @@ template <class T>
   return state->add_continuation(&c);
 }
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_CONTINUATION_HPP
+#include "trident/exec/deprecated_names.hpp"

@@ -12,7 +12,7 @@
 #include "trident/core/errors.hpp"
 #include "trident/exec/detail/shared_state.hpp"
 
-namespace trident {
+namespace trident::exec {
 
 template <class T>
 class promise;
@@ -55,7 +55,7 @@ enum class future_status {
 /// One future is used by one thread at a time. Different futures of the same task do not exist.
 ///
 /// @code
-///   trident::thread_pool pool(4);
+///   trident::exec::thread_pool pool(4);
 ///   auto answer = pool.submit([] { return 6 * 7; });
 ///   int v = answer.get();   // 42
 /// @endcode
@@ -265,4 +265,8 @@ future<std::decay_t<T>> make_ready_future(T&& value) {
   return f;
 }
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_FUTURE_HPP
+#include "trident/exec/deprecated_names.hpp"

@@ -13,9 +13,9 @@
 #include "trident/exec/task_group.hpp"
 #include "trident/exec/thread_pool.hpp"
 
-namespace trident {
+namespace trident::exec {
 
-namespace exec::detail {
+namespace detail {
 
 /// Chunk length for `count` items: about four chunks per worker (so stealing can even out
 /// uneven chunks), never below `min_grain`.
@@ -24,7 +24,7 @@ inline std::size_t chunk_length(std::size_t count, std::size_t workers, std::siz
   return std::max<std::size_t>({min_grain, 1, (count + target_chunks - 1) / target_chunks});
 }
 
-}  // namespace exec::detail
+}  // namespace detail
 
 /// Calls `body` for every index in [first, last) on the pool and waits for all calls.
 /// `body` is either `void(std::size_t index)` or `void(std::size_t begin, std::size_t end)` for a
@@ -67,4 +67,8 @@ T parallel_reduce(thread_pool& pool, std::size_t first, std::size_t last, T init
   return result;
 }
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_PARALLEL_FOR_HPP
+#include "trident/exec/deprecated_names.hpp"

@@ -17,7 +17,7 @@
 #include "trident/exec/detail/task_node.hpp"
 #include "trident/exec/thread_pool.hpp"
 
-namespace trident {
+namespace trident::exec {
 
 /// Runs tasks on a `thread_pool` and waits for all of them (oneTBB's `task_group`, with
 /// structured-concurrency rules).
@@ -35,7 +35,7 @@ namespace trident {
 /// destructor are called by the thread that created the group.
 ///
 /// @code
-///   trident::task_group g(pool);
+///   trident::exec::task_group g(pool);
 ///   for (auto& part : parts) g.run([&part] { process(part); });
 ///   g.wait();
 /// @endcode
@@ -188,4 +188,8 @@ class task_group {
   signal done_;
 };
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_TASK_GROUP_HPP
+#include "trident/exec/deprecated_names.hpp"

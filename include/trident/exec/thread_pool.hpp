@@ -18,7 +18,7 @@
 #include "trident/exec/detail/task_node.hpp"
 #include "trident/exec/future.hpp"
 
-namespace trident {
+namespace trident::exec {
 
 /// How a `thread_pool` is set up.
 struct thread_pool_options {
@@ -73,7 +73,7 @@ std::ostream& operator<<(std::ostream& out, const thread_pool_statistics& s);
 /// cannot join itself: `shutdown` throws `std::logic_error`; the destructor would terminate).
 ///
 /// @code
-///   trident::thread_pool pool(4);
+///   trident::exec::thread_pool pool(4);
 ///   auto f = pool.submit([](int x) { return x * 2; }, 21);
 ///   std::vector<int> squares = pool.map([](int x) { return x * x; }, std::vector{1, 2, 3});
 ///   f.get();  // 42
@@ -197,4 +197,8 @@ auto thread_pool::map(F fn, const Range& items, std::size_t chunk_size)
   return results;
 }
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_THREAD_POOL_HPP
+#include "trident/exec/deprecated_names.hpp"

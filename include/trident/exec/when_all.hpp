@@ -13,9 +13,9 @@
 
 #include "trident/exec/future.hpp"
 
-namespace trident {
+namespace trident::exec {
 
-namespace exec::detail {
+namespace detail {
 
 template <class T>
 using all_result_t = std::conditional_t<std::is_void_v<T>, void, std::vector<T>>;
@@ -74,7 +74,7 @@ struct any_node final : continuation {
   }
 };
 
-}  // namespace exec::detail
+}  // namespace detail
 
 /// A future of every input's value, in input order (`std::vector<T>`; `void` for `T = void`).
 /// It finishes when all inputs have finished; if any failed or was cancelled, it holds the
@@ -117,4 +117,8 @@ future<std::size_t> when_any(std::vector<future<T>>& futures) {
   return result;
 }
 
-}  // namespace trident
+}  // namespace trident::exec
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_EXEC_WHEN_ALL_HPP
+#include "trident/exec/deprecated_names.hpp"

@@ -169,7 +169,7 @@ class unordered_results;
 ///   TRIDENT_TASK(square);
 ///   ...
 ///   trident::proc::process_pool pool(4);
-///   trident::future<int> f = pool.submit(square, 7);
+///   trident::exec::future<int> f = pool.submit(square, 7);
 ///   std::vector<int> all = pool.map(square, std::vector{1, 2, 3});
 /// @endcode
 class process_pool {
@@ -189,13 +189,13 @@ class process_pool {
   /// are encoded at once, so the caller may change or destroy them afterwards. Throws
   /// `shutdown_error` after shutdown.
   template <class F, class... Args>
-  future<detail::task_result_t<F>> submit(F&& fn, Args&&... args) {
+  exec::future<detail::task_result_t<F>> submit(F&& fn, Args&&... args) {
     return submit_for(std::chrono::milliseconds(0), std::forward<F>(fn), std::forward<Args>(args)...);
   }
 
   /// Like `submit`, with a per-task `timeout` (0: the pool's default).
   template <class F, class... Args>
-  future<detail::task_result_t<F>> submit_for(std::chrono::milliseconds timeout, F&& fn, Args&&... args) {
+  exec::future<detail::task_result_t<F>> submit_for(std::chrono::milliseconds timeout, F&& fn, Args&&... args) {
     // Checked here, each with one clear message, and nothing instantiated past a failed check:
     // otherwise a lambda or a wrong argument list ends in hundreds of lines from deep inside
     // std::tuple and cereal.
@@ -216,7 +216,7 @@ class process_pool {
         if constexpr (types_fit) {
           auto job = make_job(static_cast<fn_t>(fn), std::forward<Args>(args)...);
           job->timeout = timeout;
-          future<detail::task_result_t<F>> f = job->take_future();
+          exec::future<detail::task_result_t<F>> f = job->take_future();
           enqueue(std::move(job));
           return f;
         }
@@ -255,7 +255,7 @@ class process_pool {
     }
     // One wake-up for the caller when the last result is in (when_all), not one per item.
     if (chunksize <= 1) {
-      std::vector<future<R>> futures;
+      std::vector<exec::future<R>> futures;
       std::vector<std::unique_ptr<detail::pool_job>> batch;
       std::size_t batch_bytes = 0;
       for (const auto& item : items) {
@@ -272,9 +272,9 @@ class process_pool {
         }
       }
       enqueue_all(std::move(batch));
-      return when_all(std::move(futures)).get();
+      return exec::when_all(std::move(futures)).get();
     }
-    auto chunks = when_all(submit_chunks(fn, items, chunksize)).get();
+    auto chunks = exec::when_all(submit_chunks(fn, items, chunksize)).get();
     std::vector<R> out;
     for (auto& c : chunks) {
       for (auto& r : c) out.push_back(std::move(r));
@@ -314,7 +314,7 @@ class process_pool {
 
   /// One chunk of `fn` over `items[first, first + n)` as a job.
   template <class R, class P, class It>
-  future<std::vector<R>> submit_chunk(R (*fn)(P), It first, std::size_t n,
+  exec::future<std::vector<R>> submit_chunk(R (*fn)(P), It first, std::size_t n,
                                       std::vector<std::unique_ptr<detail::pool_job>>* batch = nullptr) {
     using arg_t = std::tuple<std::decay_t<P>>;
     std::vector<arg_t> args;
@@ -357,9 +357,9 @@ class process_pool {
   }
 
   template <class R, class P, class Range>
-  std::vector<future<std::vector<R>>> submit_chunks(R (*fn)(P), const Range& items, std::size_t chunksize) {
+  std::vector<exec::future<std::vector<R>>> submit_chunks(R (*fn)(P), const Range& items, std::size_t chunksize) {
     if (chunksize == 0) chunksize = 1;
-    std::vector<future<std::vector<R>>> futures;
+    std::vector<exec::future<std::vector<R>>> futures;
     std::vector<std::unique_ptr<detail::pool_job>> batch;
     const auto count = static_cast<std::size_t>(std::distance(std::begin(items), std::end(items)));
     futures.reserve(count / chunksize + 1);
@@ -411,7 +411,7 @@ template <class R>
 class ordered_results {
  public:
   using value_type = R;
-  using chunk_fn = std::function<future<std::vector<R>>(std::size_t first, std::size_t n)>;
+  using chunk_fn = std::function<exec::future<std::vector<R>>(std::size_t first, std::size_t n)>;
 
   ordered_results(chunk_fn submit, std::size_t count, std::size_t chunksize, std::size_t window)
       : submit_(std::move(submit)), count_(count), chunksize_(chunksize), window_(window) {}
@@ -452,7 +452,7 @@ class ordered_results {
   std::size_t chunksize_;
   std::size_t window_;
   std::size_t submitted_ = 0;
-  std::deque<future<std::vector<R>>> in_flight_;
+  std::deque<exec::future<std::vector<R>>> in_flight_;
   std::vector<R> buffer_;
   std::size_t buffer_pos_ = 0;
 };
@@ -463,14 +463,14 @@ template <class R>
 class unordered_results {
  public:
   using value_type = R;
-  using chunk_fn = std::function<future<std::vector<R>>(std::size_t first, std::size_t n)>;
+  using chunk_fn = std::function<exec::future<std::vector<R>>(std::size_t first, std::size_t n)>;
 
   unordered_results(chunk_fn submit, std::size_t count, std::size_t chunksize, std::size_t window)
       : submit_(std::move(submit)),
         count_(count),
         chunksize_(chunksize),
         window_(window),
-        queue_(std::make_shared<completion_queue>()) {
+        queue_(std::make_shared<exec::completion_queue>()) {
     const std::size_t chunks = (count + chunksize - 1) / chunksize;
     slots_.resize(chunks);
   }
@@ -517,8 +517,8 @@ class unordered_results {
   std::size_t window_;
   std::size_t submitted_ = 0;
   std::size_t outstanding_ = 0;
-  std::shared_ptr<completion_queue> queue_;
-  std::vector<future<std::vector<R>>> slots_;
+  std::shared_ptr<exec::completion_queue> queue_;
+  std::vector<exec::future<std::vector<R>>> slots_;
   std::vector<R> buffer_;
   std::size_t buffer_pos_ = 0;
 };

@@ -45,7 +45,7 @@ struct queue_statistics {
 /// ring (a memfd: nothing appears under /dev/shm, and it disappears with the last process that
 /// maps it). `send` waits while the queue is full, `receive` while it is empty — blocked in the
 /// kernel on a futex, never polling; both have `try_` and timed forms with the result types of
-/// `trident::channel` (`send_status`, `receive_result`). `close()` ends the stream: producers'
+/// `trident::sync::channel` (`send_status`, `receive_result`). `close()` ends the stream: producers'
 /// `send` then throws `channel_closed_error`, consumers drain what is left and then `receive`
 /// returns nullopt, so no sentinel value is needed.
 ///
@@ -57,7 +57,7 @@ struct queue_statistics {
 ///
 /// @par From coroutines
 /// `co_await aio::receive(q)` and `co_await aio::send(q, v)` (proc/run_in.hpp), the same verbs
-/// as for `trident::channel` and `aio::queue`, never block the event loop: a waiting coroutine
+/// as for `trident::sync::channel` and `aio::queue`, never block the event loop: a waiting coroutine
 /// leaves a wake-up hook with a watcher thread (one per queue and direction in each process,
 /// shared by the handle's copies, started on first use), which sleeps on the queue's futex (no
 /// polling) and wakes the coroutine through its loop.
@@ -89,15 +89,15 @@ class queue {
   void send(const T& value) { (void)put_impl(value, nullptr); }
   /// Like `send`, waiting at most `timeout`: `ok`, `timeout`, or `closed` (nothing thrown).
   template <class Rep, class Period>
-  send_status send_for(const T& value, std::chrono::duration<Rep, Period> timeout) {
+  sync::send_status send_for(const T& value, std::chrono::duration<Rep, Period> timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     return send_until(value, &deadline);
   }
   /// Appends without waiting: `ok`, `full`, or `closed` (nothing thrown).
-  send_status try_send(const T& value) {
+  sync::send_status try_send(const T& value) {
     const auto now = std::chrono::steady_clock::now();
-    const send_status s = send_until(value, &now);
-    return s == send_status::timeout ? send_status::full : s;
+    const sync::send_status s = send_until(value, &now);
+    return s == sync::send_status::timeout ? sync::send_status::full : s;
   }
 
   /// Waits for a value and takes it; nullopt once the queue is closed and drained.
@@ -105,15 +105,15 @@ class queue {
   /// Like `receive`, waiting at most `timeout`: `ok` with the value, `timeout`, or `closed`
   /// (closed and drained).
   template <class Rep, class Period>
-  receive_result<T> receive_for(std::chrono::duration<Rep, Period> timeout) {
+  sync::receive_result<T> receive_for(std::chrono::duration<Rep, Period> timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    return receive_until(&deadline, receive_status::timeout);
+    return receive_until(&deadline, sync::receive_status::timeout);
   }
   /// Takes a value without waiting: `ok` with the value, `empty`, or `closed` (closed and
   /// drained).
-  receive_result<T> try_receive() {
+  sync::receive_result<T> try_receive() {
     const auto now = std::chrono::steady_clock::now();
-    return receive_until(&now, receive_status::empty);
+    return receive_until(&now, sync::receive_status::empty);
   }
 
   /// Waits until a value is there or the queue is closed, up to `timeout`, taking nothing.
@@ -168,19 +168,20 @@ class queue {
     };
     return ring().put_with(write, const_cast<T*>(&value), deadline);
   }
-  send_status send_until(const T& value, const std::chrono::steady_clock::time_point* deadline) {
-    if (closed()) return send_status::closed;
+  sync::send_status send_until(const T& value, const std::chrono::steady_clock::time_point* deadline) {
+    if (closed()) return sync::send_status::closed;
     try {
-      return put_impl(value, deadline) ? send_status::ok : send_status::timeout;
+      return put_impl(value, deadline) ? sync::send_status::ok : sync::send_status::timeout;
     } catch (const channel_closed_error&) {  // closed while it waited
-      return send_status::closed;
+      return sync::send_status::closed;
     }
   }
-  receive_result<T> receive_until(const std::chrono::steady_clock::time_point* deadline, receive_status none) {
-    receive_result<T> r;
+  sync::receive_result<T> receive_until(const std::chrono::steady_clock::time_point* deadline,
+                                        sync::receive_status none) {
+    sync::receive_result<T> r;
     r.value = take(deadline);
     if (!r.value && closed()) r.value = take_now();  // closed after the wait: drain first
-    r.status = r.value ? receive_status::ok : (closed() ? receive_status::closed : none);
+    r.status = r.value ? sync::receive_status::ok : (closed() ? sync::receive_status::closed : none);
     return r;
   }
   std::optional<T> take_now() {

@@ -105,7 +105,7 @@ class proc_queue_wait : private aio::lowlevel::cancellable_wait {
 namespace trident::proc {
 
 // `aio::run_in(process_pool&, fn, args...)` needs nothing here: aio::run_in takes every executor
-// whose `submit(fn, args...)` returns a `trident::future` (trident/aio/run_in.hpp).
+// whose `submit(fn, args...)` returns a `trident::exec::future` (trident/aio/run_in.hpp).
 
 /// What `aio::receive(q)` waits on while `q` is empty: resumes when a value arrives (from any
 /// process) or the queue is closed. Found by argument-dependent lookup

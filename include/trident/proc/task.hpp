@@ -11,7 +11,7 @@
 /// @code
 ///   int square(int x) { return x * x; }
 ///   TRIDENT_TASK(square);                       // at namespace scope, next to the definition
-///   auto f = pool.submit(square, 7);            // trident::future<int>
+///   auto f = pool.submit(square, 7);            // trident::exec::future<int>
 /// @endcode
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// `trident::channel<T>`: a bounded multi-producer multi-consumer FIFO queue.
+/// `trident::sync::channel<T>`: a bounded multi-producer multi-consumer FIFO queue.
 
 #include <cstddef>
 
@@ -8,7 +8,7 @@
 #include "trident/sync/detail/basic_channel.hpp"
 #include "trident/sync/detail/channel_buffers.hpp"
 
-namespace trident {
+namespace trident::sync {
 
 /// A bounded first-in-first-out queue between any number of sending and receiving threads
 /// (Go's buffered channel, Python's `queue.Queue(maxsize)` with `close()`).
@@ -38,7 +38,7 @@ namespace trident {
 /// **Printing.** `os << ch` prints e.g. `channel [open, 3/5 items, senders waiting:1]`.
 ///
 /// @code
-/// trident::channel<int> ch{16};
+/// trident::sync::channel<int> ch{16};
 /// std::jthread producer{[&] { for (int i = 0; i < 100; ++i) ch.send(i); ch.close(); }};
 /// for (int v : ch) total += v;             // ends when closed and drained
 /// @endcode
@@ -51,4 +51,8 @@ class channel : public sync::detail::basic_channel<T, sync::detail::fifo_buffer<
   explicit channel(std::size_t capacity) : base(capacity) {}
 };
 
-}  // namespace trident
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_CHANNEL_HPP
+#include "trident/sync/deprecated_names.hpp"

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-namespace trident {
+namespace trident::sync {
 
 /// How a non-throwing send ended. On anything but `ok` the value was not taken: the caller
 /// still owns it, unchanged.
@@ -55,7 +55,7 @@ inline std::ostream& operator<<(std::ostream& os, receive_status s) { return os 
 ///
 /// @code
 /// if (auto r = ch.receive_for(100ms)) use(*r);
-/// else if (r.status == trident::receive_status::closed) return;
+/// else if (r.status == trident::sync::receive_status::closed) return;
 /// @endcode
 template <class T>
 struct receive_result {
@@ -83,4 +83,8 @@ struct channel_statistics {
   bool closed = false;
 };
 
-}  // namespace trident
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_CHANNEL_TYPES_HPP
+#include "trident/sync/deprecated_names.hpp"

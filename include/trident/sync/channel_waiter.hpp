@@ -20,11 +20,11 @@
 #include <cstddef>
 #include <optional>
 
-namespace trident {
+namespace trident::sync {
 
-namespace sync::detail {
+namespace detail {
 class waiter_list;
-}  // namespace sync::detail
+}  // namespace detail
 
 /// How a channel wait ended (read it after `wake()`, or after a `withdraw` that returned false).
 enum class waiter_outcome : unsigned char {
@@ -72,4 +72,8 @@ class channel_waiter : public channel_waiter_base {
   ~channel_waiter() = default;
 };
 
-}  // namespace trident
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_CHANNEL_WAITER_HPP
+#include "trident/sync/deprecated_names.hpp"

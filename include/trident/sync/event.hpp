@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// `trident::event`: a flag that threads can wait for (Python's `threading.Event`).
+/// `trident::sync::event`: a flag that threads can wait for (Python's `threading.Event`).
 
 #include <chrono>
 #include <condition_variable>
@@ -10,7 +10,7 @@
 
 #include "trident/sync/detail/deadline.hpp"
 
-namespace trident {
+namespace trident::sync {
 
 /// A boolean flag that threads wait to become set, like Python's `threading.Event`.
 ///
@@ -27,7 +27,7 @@ namespace trident {
 /// **Printing.** `os << e` prints `event [set]` or `event [unset, waiters:2]`.
 ///
 /// @code
-/// trident::event ready;
+/// trident::sync::event ready;
 /// std::jthread worker{[&] { prepare(); ready.set(); }};
 /// if (!ready.wait_for(std::chrono::seconds(1))) throw trident::timeout_error();
 /// @endcode
@@ -78,4 +78,8 @@ class event {
   std::size_t waiters_ = 0;
 };
 
-}  // namespace trident
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_EVENT_HPP
+#include "trident/sync/deprecated_names.hpp"

@@ -2,10 +2,10 @@
 /// @file
 /// Lock-order checking (in the spirit of Linux lockdep and Abseil's deadlock detection).
 ///
-/// While checking is enabled, every blocking `lock()` of a checked lock (`trident::mutex`)
+/// While checking is enabled, every blocking `lock()` of a checked lock (`trident::sync::mutex`)
 /// records the edge "held lock -> newly taken lock" in one process-wide order graph, together
 /// with the source location where that edge was first taken. A `lock()` that would close a
-/// cycle in the graph throws `trident::lock_order_error` *before* it blocks: the program gets an
+/// cycle in the graph throws `trident::sync::lock_order_error` *before* it blocks: the program gets an
 /// error that names both locks and both call sites instead of a hang, even when the two threads
 /// that take the locks in opposite orders never overlap in time.
 ///
@@ -25,7 +25,7 @@
 #include "trident/core/errors.hpp"
 #include "trident/core/source_location.hpp"
 
-namespace trident {
+namespace trident::sync {
 
 /// Thrown by a checked `lock()` that would deadlock: it would close a cycle in the lock-order
 /// graph, or the calling thread already holds the lock it asks for.
@@ -86,12 +86,12 @@ class lock_order_error : public error {
   std::vector<edge> opposite_order_;
 };
 
-namespace sync::detail {
+namespace detail {
 /// The global switch of lock-order checking. Constant-initialised from the compile-time
 /// default, so that locks used during static initialisation see a defined value; the
 /// environment override is applied when the library's own static initialisers run.
 extern std::atomic<bool> lock_order_enabled;
-}  // namespace sync::detail
+}  // namespace detail
 
 namespace lock_order {
 
@@ -123,7 +123,7 @@ void clear();
 
 }  // namespace lock_order
 
-namespace sync::detail {
+namespace detail {
 
 /// What the lock-order graph knows of one lock: its name and whether it is a node of the
 /// graph. A checked lock type derives from this and calls the three hooks around its native
@@ -167,5 +167,9 @@ class tracked_lock {
   std::atomic<bool> in_graph_{false};
 };
 
-}  // namespace sync::detail
-}  // namespace trident
+}  // namespace detail
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_LOCK_ORDER_HPP
+#include "trident/sync/deprecated_names.hpp"

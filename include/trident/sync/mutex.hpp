@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// `trident::mutex`: `std::mutex` with a name, printable state and lock-order checking.
+/// `trident::sync::mutex`: `std::mutex` with a name, printable state and lock-order checking.
 
 #include <iosfwd>
 #include <mutex>
@@ -11,16 +11,16 @@
 #include "trident/core/source_location.hpp"
 #include "trident/sync/lock_order.hpp"
 
-namespace trident {
+namespace trident::sync {
 
 /// A mutual-exclusion lock that detects lock-order inversions instead of deadlocking.
 ///
 /// Meets *Lockable*: works with `std::lock_guard`, `std::unique_lock`, `std::scoped_lock` and
 /// `std::condition_variable_any`. Not recursive.
 ///
-/// **Lock-order checking.** While `trident::lock_order::enabled()` (see lock_order.hpp), every
+/// **Lock-order checking.** While `trident::sync::lock_order::enabled()` (see lock_order.hpp), every
 /// blocking `lock()` records "held lock -> this lock" in a global order graph and throws
-/// `trident::lock_order_error` *before blocking* if that would close a cycle, or if the calling
+/// `trident::sync::lock_order_error` *before blocking* if that would close a cycle, or if the calling
 /// thread already holds this mutex. `try_lock()` never records an order (it cannot deadlock),
 /// but a mutex it takes counts as held for later `lock()` calls. `lock()` records the call site
 /// through a defaulted `source_location`; `std::lock_guard` calls `lock()` from inside the
@@ -39,7 +39,7 @@ namespace trident {
 /// (probing it may make a concurrent `try_lock()` fail spuriously, which `std::mutex` allows).
 ///
 /// @code
-/// trident::mutex account_lock{"account"};
+/// trident::sync::mutex account_lock{"account"};
 /// {
 ///   auto guard = account_lock.scoped();   // error messages name this line
 ///   balance += 10;
@@ -103,4 +103,8 @@ class mutex : public sync::detail::tracked_lock {
   mutable std::mutex native_;
 };
 
-}  // namespace trident
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_MUTEX_HPP
+#include "trident/sync/deprecated_names.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// `trident::priority_channel<T, Compare>`: a bounded MPMC queue that hands out the largest
+/// `trident::sync::priority_channel<T, Compare>`: a bounded MPMC queue that hands out the largest
 /// value first.
 
 #include <cstddef>
@@ -11,7 +11,7 @@
 #include "trident/sync/detail/basic_channel.hpp"
 #include "trident/sync/detail/channel_buffers.hpp"
 
-namespace trident {
+namespace trident::sync {
 
 /// A bounded queue between threads whose `receive` returns the *largest* buffered value by
 /// `Compare` first, like `std::priority_queue` (a binary max-heap). Python's
@@ -29,7 +29,7 @@ namespace trident {
 /// @code
 /// struct job { int priority; std::string name;
 ///              auto operator<=>(const job&) const = default; };
-/// trident::priority_channel<job> jobs{64};
+/// trident::sync::priority_channel<job> jobs{64};
 /// jobs.send({1, "tidy"});
 /// jobs.send({9, "page the on-call"});
 /// jobs.receive()->name;                    // "page the on-call"
@@ -44,4 +44,8 @@ class priority_channel : public sync::detail::basic_channel<T, sync::detail::hea
       : base(capacity, sync::detail::heap_buffer<T, Compare>(std::move(compare))) {}
 };
 
-}  // namespace trident
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_PRIORITY_CHANNEL_HPP
+#include "trident/sync/deprecated_names.hpp"

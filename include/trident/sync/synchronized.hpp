@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// `trident::synchronized<T>`: a value that can only be reached while its lock is held.
+/// `trident::sync::synchronized<T>`: a value that can only be reached while its lock is held.
 
 #include <concepts>
 #include <functional>
@@ -12,31 +12,31 @@
 #include "trident/core/source_location.hpp"
 #include "trident/sync/mutex.hpp"
 
-namespace trident {
+namespace trident::sync {
 
 /// Names the lock of a `synchronized` value: `synchronized<int> hits{lock_name{"hits"}, 0}`.
 struct lock_name {
   std::string value;
 };
 
-/// A `T` guarded by its own `Mutex` (default `trident::mutex`), reachable only through a held
+/// A `T` guarded by its own `Mutex` (default `trident::sync::mutex`), reachable only through a held
 /// lock: `with_lock(fn)` runs `fn(T&)` under the lock, `lock()` returns a guard that acts as a
 /// pointer to `T` and unlocks when destroyed. The const overloads hand out `const T&`.
 ///
 /// **Thread safety.** Every member may be called from any thread. References that escape `fn`
 /// or outlive the guard are unprotected; do not keep them.
 ///
-/// **Lock order.** With `trident::mutex`, `lock()` and `with_lock()` record the caller's source
+/// **Lock order.** With `trident::sync::mutex`, `lock()` and `with_lock()` record the caller's source
 /// location, so a lock-order error names the caller's line. Neither is re-entrant: calling
 /// `with_lock` on the same object inside `fn` throws `lock_order_error` when checking is on
 /// (and deadlocks when it is off, as with any non-recursive mutex).
 ///
 /// @code
-/// trident::synchronized<std::vector<int>> log{trident::lock_name{"log"}};
+/// trident::sync::synchronized<std::vector<int>> log{trident::sync::lock_name{"log"}};
 /// log.with_lock([](auto& v) { v.push_back(1); });
 /// auto size = log.lock()->size();
 /// @endcode
-template <class T, class Mutex = trident::mutex>
+template <class T, class Mutex = trident::sync::mutex>
 class synchronized {
  public:
   /// Owning guard that acts as a pointer to the guarded value; `U` is `T` or `const T`.
@@ -112,4 +112,8 @@ class synchronized {
   T value_;
 };
 
-}  // namespace trident
+}  // namespace trident::sync
+
+// This header's names under their 0.1 spelling, directly in `trident::`: deprecated until 0.3.
+#define TRIDENT_SYNC_SYNCHRONIZED_HPP
+#include "trident/sync/deprecated_names.hpp"

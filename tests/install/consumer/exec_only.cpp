@@ -5,7 +5,7 @@
 #include <cstdio>
 
 int main() {
-  trident::thread_pool pool(2);
+  trident::exec::thread_pool pool(2);
   const int answer = pool.submit([] { return 6 * 7; }).get();
   std::printf("trident::exec alone: %d\n", answer);
   return answer == 42 ? 0 : 1;

@@ -95,10 +95,10 @@ int results(trident::cluster::cluster_pool& pool, bool process_executor) {
   std::multiset<std::int64_t> unordered;
   for (auto r : pool.imap_unordered(square, numbers, 3)) unordered.insert(r);
   check(unordered == std::multiset<std::int64_t>(expected.begin(), expected.end()), "imap_unordered");
-  std::vector<trident::future<std::int64_t>> futures;
+  std::vector<trident::exec::future<std::int64_t>> futures;
   for (std::int64_t i = 0; i < 20; ++i) futures.push_back(pool.submit(square, i));
   std::int64_t sum = 0;
-  for (auto& f : trident::as_completed(futures)) sum += f.get();
+  for (auto& f : trident::exec::as_completed(futures)) sum += f.get();
   check(sum == 2470, "as_completed");
   const std::int64_t x = 9;
   check(trident::aio::run(square_on_loop(pool, x)) == 81, "aio::run_in");
@@ -160,7 +160,7 @@ int uneven(trident::cluster::cluster_pool& pool) {
 }
 
 int crash(trident::cluster::cluster_pool& pool) {
-  std::vector<trident::future<int>> futures;
+  std::vector<trident::exec::future<int>> futures;
   for (int i = 0; i < 6; ++i) futures.push_back(pool.submit(crashes, i));
   for (int i = 0; i < 6; ++i) {
     try {
@@ -180,7 +180,7 @@ int crash(trident::cluster::cluster_pool& pool) {
 int kill_rank(trident::cluster::cluster_pool& pool, bool stop_only) {
   // The killer first, so that it runs at once; then tasks that would run for a minute.
   auto killer = stop_only ? pool.submit(stops_its_process, 0) : pool.submit(kills_its_process, 0);
-  std::vector<trident::future<int>> slow;
+  std::vector<trident::exec::future<int>> slow;
   for (int i = 0; i < 4; ++i) slow.push_back(pool.submit(sleepy_pid, 60000));
   try {
     (void)killer.get();

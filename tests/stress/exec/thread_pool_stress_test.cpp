@@ -9,7 +9,7 @@
 #include "trident/exec/as_completed.hpp"
 #include "trident/exec/task_group.hpp"
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 TEST(thread_pool_stress, one_million_posted_tasks_all_run) {
@@ -76,4 +76,4 @@ TEST(thread_pool_stress, repeated_create_submit_destroy) {
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

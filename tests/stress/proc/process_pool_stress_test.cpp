@@ -44,7 +44,7 @@ TEST(process_pool_stress, crashes_among_thousands_of_tasks) {
   std::size_t errors = 0;
   {
     trident::proc::process_pool pool(trident::proc::process_pool_options{.workers = 3, .max_tasks_per_child = 500});
-    std::vector<trident::future<int>> fs;
+    std::vector<trident::exec::future<int>> fs;
     for (int i = 0; i < 3000; ++i) fs.push_back(pool.submit(maybe_crash, i, how[i]));
     for (int i = 0; i < 3000; ++i) {
       try {

@@ -60,14 +60,14 @@ run_result<Channel> run(std::uint32_t items, std::size_t capacity, std::uint32_t
               break;
             case 1: {
               auto r = ch.receive_for(std::chrono::microseconds(rng() % 200));
-              if (r.status == trident::receive_status::closed) return;
+              if (r.status == trident::sync::receive_status::closed) return;
               v = std::move(r.value);
               break;
             }
             default: {
               auto r = ch.try_receive();
-              if (r.status == trident::receive_status::closed) return;
-              if (r.status == trident::receive_status::empty) std::this_thread::yield();
+              if (r.status == trident::sync::receive_status::closed) return;
+              if (r.status == trident::sync::receive_status::empty) std::this_thread::yield();
               v = std::move(r.value);
               break;
             }
@@ -87,28 +87,28 @@ run_result<Channel> run(std::uint32_t items, std::size_t capacity, std::uint32_t
         producers.emplace_back([&, p] {
           std::minstd_rand rng{seed * 7919 + p};
           for (std::uint32_t v = p; v < items; v += kProducers) {
-            trident::send_status status = trident::send_status::ok;
+            trident::sync::send_status status = trident::sync::send_status::ok;
             switch (rng() % 3) {
               case 0:
                 try {
                   ch.send(v);
                 } catch (const trident::channel_closed_error&) {
-                  status = trident::send_status::closed;
+                  status = trident::sync::send_status::closed;
                 }
                 break;
               case 1:
                 do {
                   status = ch.send_for(std::uint32_t{v}, std::chrono::microseconds(rng() % 200));
-                } while (status == trident::send_status::timeout);
+                } while (status == trident::sync::send_status::timeout);
                 break;
               default:
-                while ((status = ch.try_send(std::uint32_t{v})) == trident::send_status::full) {
+                while ((status = ch.try_send(std::uint32_t{v})) == trident::sync::send_status::full) {
                   std::this_thread::yield();
                 }
                 break;
             }
-            if (status == trident::send_status::closed) return;
-            ASSERT_EQ(status, trident::send_status::ok);
+            if (status == trident::sync::send_status::closed) return;
+            ASSERT_EQ(status, trident::sync::send_status::ok);
             accepted[v].store(1, std::memory_order_relaxed);
           }
         });
@@ -128,7 +128,7 @@ run_result<Channel> run(std::uint32_t items, std::size_t capacity, std::uint32_t
     if (a == 1 && r == 0) ++result.lost;
     if (a == 0 && r != 0) ++result.phantom;
   }
-  const trident::channel_statistics s = ch.statistics();
+  const trident::sync::channel_statistics s = ch.statistics();
   result.channel_balanced = s.sent == result.accepted && s.received == result.received &&
                             s.size == 0 && s.blocked_senders == 0 && s.blocked_receivers == 0;
   return result;
@@ -138,7 +138,7 @@ template <class Channel>
 class channel_stress : public ::testing::Test {};
 
 using channel_kinds =
-    ::testing::Types<trident::channel<std::uint32_t>, trident::priority_channel<std::uint32_t>>;
+    ::testing::Types<trident::sync::channel<std::uint32_t>, trident::sync::priority_channel<std::uint32_t>>;
 TYPED_TEST_SUITE(channel_stress, channel_kinds);
 
 TYPED_TEST(channel_stress, every_item_received_exactly_once_without_early_close) {

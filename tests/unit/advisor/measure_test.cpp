@@ -56,7 +56,7 @@ TEST(Measure, SeesAllocatedMemoryEvenWhenFreedBeforeTheEnd) {
 TEST(Measure, CountsThreadsAndChildProcessesOfTheTree) {
   const auto cost = trident::advisor::measure([] {
     trident::proc::process_pool pool(2);
-    std::vector<trident::future<int>> calls;
+    std::vector<trident::exec::future<int>> calls;
     for (int i = 0; i < 4; ++i) calls.push_back(pool.submit(sleep_in_worker, 50));
     for (auto& c : calls) (void)c.get();
   });

@@ -19,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(channel_ends, coroutine_receives_everything_a_thread_sends) {
-  trident::channel<int> ch(4);
+  trident::sync::channel<int> ch(4);
   std::thread producer([&] {
     for (int i = 1; i <= 1000; ++i) ch.send(i);
     ch.close();
@@ -34,7 +34,7 @@ TEST(channel_ends, coroutine_receives_everything_a_thread_sends) {
 }
 
 TEST(channel_ends, coroutine_sends_with_back_pressure_to_a_thread) {
-  trident::channel<int> ch(2);
+  trident::sync::channel<int> ch(2);
   long received = 0;
   std::thread consumer([&] {
     while (auto v = ch.receive()) received += *v;
@@ -48,7 +48,7 @@ TEST(channel_ends, coroutine_sends_with_back_pressure_to_a_thread) {
 }
 
 TEST(channel_ends, tasks_on_one_loop_hand_values_to_each_other) {
-  trident::channel<int> ch(1);
+  trident::sync::channel<int> ch(1);
   auto producer = [&]() -> task<int> {
     for (int i = 0; i < 100; ++i) co_await send(ch, i);
     ch.close();
@@ -69,7 +69,7 @@ TEST(channel_ends, tasks_on_one_loop_hand_values_to_each_other) {
 }
 
 TEST(channel_ends, cancelled_receive_loses_no_value) {
-  trident::channel<int> ch(1);
+  trident::sync::channel<int> ch(1);
   auto waiter = [&]() -> task<void> { (void)co_await receive(ch); };
   auto got = run([&]() -> task<std::optional<int>> {
     auto h = spawn(waiter());
@@ -83,14 +83,14 @@ TEST(channel_ends, cancelled_receive_loses_no_value) {
 }
 
 TEST(channel_ends, send_on_a_closed_channel_throws_and_receive_ends) {
-  trident::channel<int> ch(1);
+  trident::sync::channel<int> ch(1);
   ch.close();
   EXPECT_THROW(run([&]() -> task<void> { co_await send(ch, 1); }()), channel_closed_error);
   EXPECT_EQ(run([&]() -> task<std::optional<int>> { co_return co_await receive(ch); }()), std::nullopt);
 }
 
 TEST(channel_ends, closing_wakes_a_blocked_sender_with_an_error) {
-  trident::channel<int> ch(1);
+  trident::sync::channel<int> ch(1);
   ch.send(0);  // full
   auto sender = [&]() -> task<void> { co_await send(ch, 1); };
   run([&]() -> task<void> {
@@ -102,7 +102,7 @@ TEST(channel_ends, closing_wakes_a_blocked_sender_with_an_error) {
 }
 
 TEST(channel_ends, priority_channel_gives_largest_first_to_a_coroutine) {
-  trident::priority_channel<int> ch(8);
+  trident::sync::priority_channel<int> ch(8);
   for (int v : {3, 9, 1, 7}) ch.send(v);
   ch.close();
   auto order = run([&]() -> task<std::vector<int>> {

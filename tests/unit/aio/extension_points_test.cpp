@@ -1,5 +1,5 @@
 // aio's verbs on types aio has never heard of: `aio::run_in` on any executor whose `submit`
-// returns a `trident::future`, and `aio::receive` / `aio::send` on any queue whose waits are found
+// returns a `trident::exec::future`, and `aio::receive` / `aio::send` on any queue whose waits are found
 // by argument-dependent lookup (aio/lowlevel/waitable_queue.hpp). The process and cluster layers
 // plug in this way instead of adding overloads to `trident::aio`; here a user's types do.
 #include "trident/aio/lowlevel/waitable_queue.hpp"
@@ -27,9 +27,9 @@ namespace users {
 struct inline_executor {
   int calls = 0;
   template <class F, class... Args>
-  trident::future<int> submit(F&& fn, Args&&... args) {
+  trident::exec::future<int> submit(F&& fn, Args&&... args) {
     ++calls;
-    trident::promise<int> p;
+    trident::exec::promise<int> p;
     auto f = p.get_future();
     p.set_value(std::forward<F>(fn)(std::forward<Args>(args)...));
     return f;
@@ -46,17 +46,19 @@ struct mailbox {
   bool closed = false;
   int waits = 0;
 
-  trident::receive_result<std::string> try_receive() {
-    if (items.empty()) return {closed ? trident::receive_status::closed : trident::receive_status::empty, {}};
-    trident::receive_result<std::string> r{trident::receive_status::ok, std::move(items.front())};
+  trident::sync::receive_result<std::string> try_receive() {
+    if (items.empty()) {
+      return {closed ? trident::sync::receive_status::closed : trident::sync::receive_status::empty, {}};
+    }
+    trident::sync::receive_result<std::string> r{trident::sync::receive_status::ok, std::move(items.front())};
     items.pop_front();
     return r;
   }
-  trident::send_status try_send(const std::string& v) {
-    if (closed) return trident::send_status::closed;
-    if (items.size() == capacity) return trident::send_status::full;
+  trident::sync::send_status try_send(const std::string& v) {
+    if (closed) return trident::sync::send_status::closed;
+    if (items.size() == capacity) return trident::sync::send_status::full;
     items.push_back(v);
-    return trident::send_status::ok;
+    return trident::sync::send_status::ok;
   }
 };
 

@@ -177,7 +177,7 @@ TEST_P(on_each_backend, a_closed_stream_ends_the_peer_at_once) {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) throw std::system_error(errno, std::generic_category(), "socketpair");
     tcp_stream ours(pair[0]);
     const int theirs = pair[1];
-    trident::promise<std::string> seen;
+    trident::exec::promise<std::string> seen;
     auto outcome = seen.get_future();
     std::thread peer([theirs, &seen] {
       std::string got;
@@ -228,7 +228,7 @@ TEST_P(on_each_backend, timers_and_posts_from_threads_wake_the_loop) {
     EXPECT_GE(clock::now() - start, 20ms);
     int total = 0;
     for (int i = 1; i <= 10; ++i) {
-      trident::promise<int> p;
+      trident::exec::promise<int> p;
       auto f = p.get_future();
       std::thread t([&p, i] {
         std::this_thread::sleep_for(1ms);

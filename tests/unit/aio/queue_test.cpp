@@ -70,10 +70,10 @@ TEST(queue, priority_returns_the_smallest_first_and_ties_in_put_order) {
 TEST(queue, bounded_put_waits_while_full) {
   run([]() -> task<void> {
     fifo_queue<int> q(2);
-    EXPECT_EQ(q.try_send(1), send_status::ok);
-    EXPECT_EQ(q.try_send(2), send_status::ok);
+    EXPECT_EQ(q.try_send(1), sync::send_status::ok);
+    EXPECT_EQ(q.try_send(2), sync::send_status::ok);
     EXPECT_TRUE(q.full());
-    EXPECT_EQ(q.try_send(3), send_status::full);
+    EXPECT_EQ(q.try_send(3), sync::send_status::full);
     bool put_done = false;
     auto putter = [&]() -> task<void> {
       co_await q.send(3);
@@ -137,7 +137,7 @@ TEST(queue, close_lets_getters_drain_then_return_nullopt_and_rejects_puts) {
     co_await q.send(2);
     q.close();
     EXPECT_THROW(co_await q.send(3), channel_closed_error);
-    EXPECT_EQ(q.try_send(3), send_status::closed);
+    EXPECT_EQ(q.try_send(3), sync::send_status::closed);
     EXPECT_EQ(co_await q.receive(), 1);
     EXPECT_EQ(co_await q.receive(), 2);
     EXPECT_EQ(co_await q.receive(), std::nullopt);

@@ -17,7 +17,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(run_in, blocking_call_runs_on_the_pool_while_the_loop_keeps_going) {
-  thread_pool pool(2);
+  exec::thread_pool pool(2);
   const auto loop_thread = std::this_thread::get_id();
   int ticks = 0;
   auto ticker = [&]() -> task<int> {
@@ -52,8 +52,8 @@ TEST(run_in, exception_comes_back_to_the_awaiting_task) {
 }
 
 TEST(run_in, cancelling_the_waiter_resumes_it_without_waiting_for_the_thread) {
-  thread_pool pool(1);
-  event release;
+  exec::thread_pool pool(1);
+  sync::event release;
   auto waiter = [&]() -> task<void> { co_await run_in(pool, [&] { release.wait(); }); };
   run([&]() -> task<void> {
     auto h = spawn(waiter());

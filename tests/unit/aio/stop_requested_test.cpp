@@ -37,7 +37,7 @@ TEST(stop_requested, a_token_already_asked_to_stop_does_not_suspend) {
 
 TEST(stop_requested, a_stop_requested_on_another_thread_resumes_the_task_on_its_loop_thread) {
   std::stop_source source;
-  trident::event waiting;  // set once the waiter is suspended, so the stop really comes later
+  trident::sync::event waiting;  // set once the waiter is suspended, so the stop really comes later
   std::thread requester([&] {
     waiting.wait();
     source.request_stop();

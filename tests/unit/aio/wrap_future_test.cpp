@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 TEST(wrap_future, a_ready_future_gives_its_value_without_suspending) {
   const int v = run([]() -> task<int> {
     const auto steps_before = event_loop::running().statistics().steps;
-    auto ready = wrap_future(make_ready_future(7));
+    auto ready = wrap_future(exec::make_ready_future(7));
     const int got = co_await ready;
     EXPECT_EQ(event_loop::running().statistics().steps, steps_before);  // no trip through the loop
     co_return got;
@@ -31,9 +31,9 @@ TEST(wrap_future, a_ready_future_gives_its_value_without_suspending) {
 }
 
 TEST(wrap_future, a_future_completed_later_on_another_thread_resumes_the_task_on_the_loop_thread) {
-  promise<std::string> p;
+  exec::promise<std::string> p;
   auto f = p.get_future();
-  trident::event awaiting;  // set once the waiter is suspended, so the value really arrives later
+  trident::sync::event awaiting;  // set once the waiter is suspended, so the value really arrives later
   std::thread producer([&] {
     awaiting.wait();
     p.set_value("from a thread");
@@ -57,7 +57,7 @@ TEST(wrap_future, a_future_completed_later_on_another_thread_resumes_the_task_on
 }
 
 TEST(wrap_future, an_exceptional_future_rethrows_in_the_awaiting_task) {
-  promise<int> p;
+  exec::promise<int> p;
   auto f = p.get_future();
   p.set_exception(std::make_exception_ptr(std::out_of_range("no such item")));
   EXPECT_THROW(run([&]() -> task<int> {
@@ -68,7 +68,7 @@ TEST(wrap_future, an_exceptional_future_rethrows_in_the_awaiting_task) {
 }
 
 TEST(wrap_future, a_future_of_void_resumes_the_task) {
-  thread_pool pool(1);
+  exec::thread_pool pool(1);
   bool ran = false;
   run([&]() -> task<void> {
     auto done = wrap_future(pool.submit([&] { ran = true; }));
@@ -80,10 +80,10 @@ TEST(wrap_future, a_future_of_void_resumes_the_task) {
 /// A pool task that has started and runs until `finish()`: cancelling its future can no longer
 /// withdraw it, so its completion comes after the awaiting task gave up.
 struct started_task {
-  thread_pool pool{1};
-  trident::event started;
-  trident::event release;
-  future<int> result = pool.submit([this] {
+  exec::thread_pool pool{1};
+  trident::sync::event started;
+  trident::sync::event release;
+  exec::future<int> result = pool.submit([this] {
     started.set();
     release.wait();
     return 5;
@@ -98,7 +98,7 @@ struct started_task {
 
 /// Spawns a task awaiting `f`, cancels it while it waits, and checks it ended with
 /// cancelled_error; its frame is gone when this returns.
-task<void> cancel_while_awaiting(future<int>& f) {
+task<void> cancel_while_awaiting(exec::future<int>& f) {
   auto wait_for_it = [&]() -> task<int> {
     auto pending = wrap_future(std::move(f));
     co_return co_await pending;
@@ -125,8 +125,8 @@ TEST(wrap_future, a_future_completed_after_its_loop_ended_is_dropped_safely) {
 }
 
 TEST(wrap_future, cancelling_the_awaiting_task_withdraws_a_task_that_has_not_started) {
-  thread_pool pool(1);
-  trident::event release;
+  exec::thread_pool pool(1);
+  trident::sync::event release;
   auto blocker = pool.submit([&] { release.wait(); });
   std::atomic<bool> ran{false};
   auto queued = pool.submit([&] { ran = true; });

@@ -7,7 +7,7 @@
 
 #include "trident/exec/thread_pool.hpp"
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 using namespace std::chrono_literals;
@@ -85,4 +85,4 @@ TEST(as_completed, works_inside_a_single_worker_pool) {
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

@@ -11,7 +11,7 @@
 #include "trident/sync/event.hpp"
 #include "worker_blocker.hpp"
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 using namespace std::chrono_literals;
@@ -125,7 +125,7 @@ TEST(future, worker_waiting_on_external_promise_wakes_when_it_is_set) {
   thread_pool pool(1);
   promise<int> p;
   auto f = p.get_future();
-  event waiting;
+  sync::event waiting;
   auto waiter = pool.submit([&] {
     waiting.set();
     return f.get() * 2;
@@ -137,4 +137,4 @@ TEST(future, worker_waiting_on_external_promise_wakes_when_it_is_set) {
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 TEST(parallel_for, visits_every_index_exactly_once) {
@@ -59,4 +59,4 @@ TEST(parallel_for, called_from_a_worker_completes) {
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

@@ -10,7 +10,7 @@
 #include "trident/exec/thread_pool.hpp"
 #include "trident/sync/event.hpp"
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 TEST(task_group, wait_returns_after_every_task_including_nested_runs) {
@@ -30,7 +30,7 @@ TEST(task_group, wait_returns_after_every_task_including_nested_runs) {
 
 TEST(task_group, first_exception_is_rethrown_and_later_tasks_are_skipped) {
   thread_pool pool(1);
-  event started, gate;
+  sync::event started, gate;
   std::atomic<int> ran{0};
   task_group g(pool);
   g.run([&] {
@@ -101,7 +101,7 @@ TEST(task_group, nested_runs_while_a_worker_waits_on_its_own_group) {
 
 TEST(task_group, immediate_shutdown_fails_the_group_instead_of_hanging) {
   thread_pool pool(1);
-  event started, gate;
+  sync::event started, gate;
   task_group g(pool);
   g.run([&] {
     started.set();
@@ -129,4 +129,4 @@ TEST(task_group, destructor_waits_for_running_tasks) {
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

@@ -18,7 +18,7 @@
 #include "trident/sync/event.hpp"
 #include "worker_blocker.hpp"
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 using namespace std::chrono_literals;
@@ -77,7 +77,7 @@ TEST(thread_pool, submit_after_shutdown_throws_shutdown_error) {
 TEST(thread_pool, shutdown_wait_drains_queued_tasks) {
   std::atomic<int> ran{0};
   thread_pool pool(1);
-  event gate;
+  sync::event gate;
   pool.post([&] { gate.wait(); });
   std::vector<future<void>> fs;
   for (int i = 0; i < 100; ++i) fs.push_back(pool.submit([&] { ran++; }));
@@ -89,7 +89,7 @@ TEST(thread_pool, shutdown_wait_drains_queued_tasks) {
 
 TEST(thread_pool, shutdown_cancel_pending_cancels_queued_futures) {
   thread_pool pool(1);
-  event started, gate;
+  sync::event started, gate;
   auto running = pool.submit([&] {
     started.set();
     gate.wait();
@@ -140,7 +140,7 @@ TEST(thread_pool, cancel_prevents_a_queued_task_from_running) {
 
 TEST(thread_pool, cancel_of_running_task_returns_false) {
   thread_pool pool(1);
-  event started, gate;
+  sync::event started, gate;
   auto f = pool.submit([&] {
     started.set();
     gate.wait();
@@ -183,7 +183,7 @@ TEST(thread_pool, task_blocking_on_an_event_its_nested_task_sets_completes) {
   thread_pool pool(2);
   for (int i = 0; i < 2000; ++i) {
     auto f = pool.submit([&pool] {
-      event done;
+      sync::event done;
       pool.post([&done] { done.set(); });
       done.wait();  // blocks this worker: only the other one can run the nested task
     });
@@ -312,4 +312,4 @@ TEST(thread_pool, shutdown_from_own_worker_is_a_clear_error) {
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

@@ -12,7 +12,7 @@
 #include "trident/testing/temp_dir.hpp"
 #include "trident/trace/recorder.hpp"
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 TEST(thread_pool_trace, tasks_and_nested_tasks_give_a_trace_that_keeps_the_format) {
@@ -49,4 +49,4 @@ TEST(thread_pool_trace, tasks_and_nested_tasks_give_a_trace_that_keeps_the_forma
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

@@ -7,7 +7,7 @@
 
 #include "trident/exec/thread_pool.hpp"
 
-namespace trident {
+namespace trident::exec {
 namespace {
 
 TEST(when_all, collects_values_in_input_order) {
@@ -65,4 +65,4 @@ TEST(when_any, rejects_empty_input) {
 }
 
 }  // namespace
-}  // namespace trident
+}  // namespace trident::exec

@@ -12,7 +12,7 @@ namespace trident::testing {
 class worker_blocker {
  public:
   /// Returns once a worker of `pool` is inside the blocking task.
-  explicit worker_blocker(thread_pool& pool) : events_(std::make_shared<events>()) {
+  explicit worker_blocker(exec::thread_pool& pool) : events_(std::make_shared<events>()) {
     pool.post([e = events_] {  // shares the events: the task may outlive this object
       e->started.set();
       e->gate.wait();
@@ -28,7 +28,7 @@ class worker_blocker {
 
  private:
   struct events {
-    event started, gate;
+    sync::event started, gate;
   };
   std::shared_ptr<events> events_;
 };

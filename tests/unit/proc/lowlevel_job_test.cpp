@@ -100,7 +100,7 @@ TEST(ProcLowlevelJob, AVoidResultNeedsNoBytesAndAnEncodedResultKeepsThem) {
   EXPECT_NO_THROW(done.get());
 
   lowlevel::promised_job<lowlevel::encoded_result> raw;
-  static_assert(std::is_same_v<decltype(raw.take_future()), future<std::string>>);
+  static_assert(std::is_same_v<decltype(raw.take_future()), exec::future<std::string>>);
   auto bytes = raw.take_future();
   ASSERT_TRUE(raw.claim());
   const std::string encoded = encode(std::string("kept as bytes"));
@@ -172,7 +172,7 @@ TEST(ProcLowlevelJob, TheFirstSettlementStands) {
 }
 
 TEST(ProcLowlevelJob, AJobDestroyedUnsettledBreaksItsPromise) {
-  future<int> f;
+  exec::future<int> f;
   {
     lowlevel::promised_job<int> job;
     f = job.take_future();
@@ -194,8 +194,8 @@ class counted_job : public lowlevel::job {
 TEST(ProcLowlevelJob, ACarriersThreadSettlesJobsOfEveryResultTypeFromOneQueue) {
   int destroyed = 0;
   std::vector<std::unique_ptr<counted_job>> queue;
-  std::vector<future<std::int64_t>> numbers;
-  std::vector<future<std::string>> texts;
+  std::vector<exec::future<std::int64_t>> numbers;
+  std::vector<exec::future<std::string>> texts;
   for (std::int64_t i = 0; i < 50; ++i) {
     auto number = std::make_unique<lowlevel::promised_job<std::int64_t, counted_job>>(
         lowlevel::encode_call(halve, 2 * i));

@@ -228,7 +228,7 @@ TEST(payload_arena, arguments_of_every_size_around_the_thresholds_arrive_intact)
   const std::vector<std::size_t> sizes = {0,      1,         t - 100,     t - 40,      t - 30,  t - 1,
                                           t,      t + 1,     2 * t + 3,   MiB - 1,     MiB,     MiB + 1,
                                           4 * MiB - 100, 4 * MiB, 4 * MiB + 1, 6 * MiB};
-  std::vector<trident::future<std::uint64_t>> fs;
+  std::vector<trident::exec::future<std::uint64_t>> fs;
   std::vector<std::uint64_t> want;
   unsigned seed = 0;
   for (std::size_t size : sizes) {
@@ -281,7 +281,7 @@ TEST(payload_arena, a_full_arena_held_by_waiting_tasks_never_blocks_the_caller_f
   std::filesystem::remove(go);
   proc::process_pool pool(proc::process_pool_options{.workers = 1, .payload_arena_bytes = 2 * MiB});
   auto blocker = pool.submit(wait_for_file, go);
-  std::vector<trident::future<std::uint64_t>> fs;
+  std::vector<trident::exec::future<std::uint64_t>> fs;
   std::vector<std::uint64_t> want;
   for (unsigned i = 0; i < 8; ++i) {
     const std::string s = pattern(600'000, i);
@@ -300,7 +300,7 @@ TEST(payload_arena, a_full_arena_held_by_waiting_tasks_never_blocks_the_caller_f
 
 TEST(payload_arena, a_crash_fails_its_task_and_the_others_are_resent_with_their_bytes) {
   proc::process_pool pool(proc::process_pool_options{.workers = 1, .payload_arena_bytes = 16 * MiB});
-  std::vector<trident::future<std::uint64_t>> fs;
+  std::vector<trident::exec::future<std::uint64_t>> fs;
   std::vector<std::uint64_t> want;
   for (unsigned i = 0; i < 10; ++i) {
     const std::string s = pattern(i == 3 ? crash_length : MiB + i * 4096, i);
@@ -323,7 +323,7 @@ TEST(payload_arena, cancelled_jobs_free_their_slots) {
   std::filesystem::remove(go);
   proc::process_pool pool(proc::process_pool_options{.workers = 1, .payload_arena_bytes = 16 * MiB});
   auto blocker = pool.submit(wait_for_file, go);
-  std::vector<trident::future<std::uint64_t>> fs;
+  std::vector<trident::exec::future<std::uint64_t>> fs;
   std::vector<std::uint64_t> want;
   for (unsigned i = 0; i < 6; ++i) {
     const std::string s = pattern(MiB, i);

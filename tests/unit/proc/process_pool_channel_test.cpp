@@ -164,9 +164,9 @@ TEST_F(process_pool_channel_test, a_corrupt_ring_fails_the_running_task_and_the_
 
 TEST_F(process_pool_channel_test, large_payloads_keep_their_place_among_small_ones) {
   process_pool pool(1);  // one worker: every task and result goes through one channel, in order
-  std::vector<trident::future<std::size_t>> sizes;
-  std::vector<trident::future<std::string>> strings;
-  std::vector<trident::future<int>> small;
+  std::vector<trident::exec::future<std::size_t>> sizes;
+  std::vector<trident::exec::future<std::string>> strings;
+  std::vector<trident::exec::future<int>> small;
   for (int i = 0; i < 30; ++i) {
     const std::size_t n = i % 3 == 0 ? 200'000 + static_cast<std::size_t>(i) : static_cast<std::size_t>(i);
     sizes.push_back(pool.submit(size_of, std::string(n, 'x')));

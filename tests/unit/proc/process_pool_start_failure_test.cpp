@@ -192,7 +192,7 @@ TEST_F(process_pool_start_failure, a_pool_holds_one_pidfd_per_worker_where_pidfd
 TEST_F(process_pool_without_pidfd, runs_tasks) {
   process_pool pool(2);
   EXPECT_EQ(open_pidfds(), 0u) << "the injected ENOSYS did not reach pidfd_open";
-  std::vector<trident::future<int>> results;
+  std::vector<trident::exec::future<int>> results;
   for (int i = 0; i < 50; ++i) results.push_back(pool.submit(fallback_square, i));
   for (int i = 0; i < 50; ++i) EXPECT_EQ(results[i].get(), i * i);
   EXPECT_EQ(pool.map(fallback_square, std::vector{1, 2, 3}), (std::vector{1, 4, 9}));
@@ -200,7 +200,7 @@ TEST_F(process_pool_without_pidfd, runs_tasks) {
 
 TEST_F(process_pool_without_pidfd, segfault_fails_only_its_task_and_the_worker_is_replaced) {
   process_pool pool(2);
-  std::vector<trident::future<int>> ok;
+  std::vector<trident::exec::future<int>> ok;
   for (int i = 0; i < 20; ++i) ok.push_back(pool.submit(fallback_square, i));
   auto bad = pool.submit(fallback_segfaults, 0);
   for (int i = 20; i < 40; ++i) ok.push_back(pool.submit(fallback_square, i));

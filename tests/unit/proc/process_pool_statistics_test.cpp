@@ -93,7 +93,7 @@ TEST(process_pool_statistics, queued_does_not_wrap_below_zero_after_a_worker_cra
 TEST(process_pool_statistics, counts_a_task_cancelled_while_queued) {
   process_pool pool(1);
   auto blocker = pool.submit(stats_sleeps_ms, 200);
-  std::vector<trident::future<int>> behind;
+  std::vector<trident::exec::future<int>> behind;
   for (int i = 0; i < 8; ++i) behind.push_back(pool.submit(stats_echo, i));
   std::size_t cancelled = 0;
   for (auto& f : behind) cancelled += f.cancel();
@@ -121,7 +121,7 @@ void run_random_sequence(std::uint32_t seed, int tasks) {
   process_pool pool(workers);
 
   std::vector<kind> kinds;
-  std::vector<trident::future<int>> futures;
+  std::vector<trident::exec::future<int>> futures;
   std::vector<bool> cancelled_by_us;
   for (int i = 0; i < tasks; ++i) {
     // Mostly quick tasks; the slow kinds (a crash restarts a worker, a timeout waits 30 ms) rarer.

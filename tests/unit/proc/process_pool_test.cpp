@@ -175,10 +175,10 @@ TEST_F(process_pool_test, imap_unordered_yields_every_result_once) {
 
 TEST_F(process_pool_test, as_completed_works_on_pool_futures) {
   process_pool pool(2);
-  std::vector<trident::future<int>> fs;
+  std::vector<trident::exec::future<int>> fs;
   for (int ms : {200, 10, 100}) fs.push_back(pool.submit(sleeps_ms, ms));
   std::vector<int> order;
-  for (auto& f : trident::as_completed(fs)) order.push_back(f.get());
+  for (auto& f : trident::exec::as_completed(fs)) order.push_back(f.get());
   ASSERT_EQ(order.size(), 3u);
   EXPECT_EQ(order.front(), 10);
 }
@@ -209,7 +209,7 @@ TEST_F(process_pool_test, unregistered_function_is_a_clear_error) {
 void expect_crash_isolated(int (*crasher)(int), int expected_signal) {
   process_pool pool(2);
   auto before = pool.statistics().worker_pids;
-  std::vector<trident::future<int>> ok;
+  std::vector<trident::exec::future<int>> ok;
   for (int i = 0; i < 20; ++i) ok.push_back(pool.submit(square, i));
   auto bad = pool.submit(crasher, 0);
   for (int i = 20; i < 40; ++i) ok.push_back(pool.submit(square, i));
@@ -307,7 +307,7 @@ TEST_F(process_pool_test, cancelled_queued_task_never_runs) {
 }
 
 TEST_F(process_pool_test, graceful_shutdown_finishes_queued_work) {
-  std::vector<trident::future<int>> fs;
+  std::vector<trident::exec::future<int>> fs;
   {
     process_pool pool(2);
     for (int i = 0; i < 100; ++i) fs.push_back(pool.submit(square, i));
@@ -319,7 +319,7 @@ TEST_F(process_pool_test, graceful_shutdown_finishes_queued_work) {
 
 TEST_F(process_pool_test, terminate_kills_workers_and_fails_what_is_left) {
   process_pool pool(2);
-  std::vector<trident::future<int>> fs;
+  std::vector<trident::exec::future<int>> fs;
   for (int i = 0; i < 6; ++i) fs.push_back(pool.submit(sleeps_ms, 10000));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const auto start = std::chrono::steady_clock::now();
@@ -333,7 +333,7 @@ TEST_F(process_pool_test, shutdown_cancel_pending_cancels_queued_work) {
   process_pool pool(1);
   auto running = pool.submit(sleeps_ms, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::vector<trident::future<int>> queued;
+  std::vector<trident::exec::future<int>> queued;
   for (int i = 0; i < 5; ++i) queued.push_back(pool.submit(sleeps_ms, 1));
   pool.shutdown(trident::shutdown_mode::cancel_pending);
   EXPECT_EQ(running.get(), 200);

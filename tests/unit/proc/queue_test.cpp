@@ -32,27 +32,27 @@ TRIDENT_TASK(takes_a_queue);
 
 TEST(proc_queue, fifo_within_one_process) {
   queue<std::string> q(4);
-  EXPECT_EQ(q.try_send("a"), trident::send_status::ok);
+  EXPECT_EQ(q.try_send("a"), trident::sync::send_status::ok);
   q.send("b");
   EXPECT_EQ(q.size(), 2u);
   EXPECT_EQ(q.receive(), "a");
   EXPECT_EQ(q.try_receive().value, "b");
-  EXPECT_EQ(q.try_receive().status, trident::receive_status::empty);
+  EXPECT_EQ(q.try_receive().status, trident::sync::receive_status::empty);
 }
 
 TEST(proc_queue, bounded_send_times_out_when_full) {
   queue<int> q(2);
   q.send(1);
   q.send(2);
-  EXPECT_EQ(q.try_send(3), trident::send_status::full);
-  EXPECT_EQ(q.send_for(3, std::chrono::milliseconds(20)), trident::send_status::timeout);
+  EXPECT_EQ(q.try_send(3), trident::sync::send_status::full);
+  EXPECT_EQ(q.send_for(3, std::chrono::milliseconds(20)), trident::sync::send_status::timeout);
   EXPECT_EQ(q.receive_for(std::chrono::milliseconds(1)).value, 1);
 }
 
 TEST(proc_queue, receive_times_out_when_empty) {
   queue<int> q(2);
   const auto r = q.receive_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(r.status, trident::receive_status::timeout);
+  EXPECT_EQ(r.status, trident::sync::receive_status::timeout);
   EXPECT_FALSE(r.has_value());
   EXPECT_FALSE(q.closed());
 }
@@ -61,11 +61,11 @@ TEST(proc_queue, non_waiting_and_timed_forms_report_closed_without_throwing) {
   queue<int> q(2);
   q.send(1);
   q.close();
-  EXPECT_EQ(q.try_send(2), trident::send_status::closed);
-  EXPECT_EQ(q.send_for(2, std::chrono::milliseconds(1)), trident::send_status::closed);
+  EXPECT_EQ(q.try_send(2), trident::sync::send_status::closed);
+  EXPECT_EQ(q.send_for(2, std::chrono::milliseconds(1)), trident::sync::send_status::closed);
   EXPECT_EQ(q.receive_for(std::chrono::milliseconds(1)).value, 1);  // drained first
-  EXPECT_EQ(q.try_receive().status, trident::receive_status::closed);
-  EXPECT_EQ(q.receive_for(std::chrono::milliseconds(1)).status, trident::receive_status::closed);
+  EXPECT_EQ(q.try_receive().status, trident::sync::receive_status::closed);
+  EXPECT_EQ(q.receive_for(std::chrono::milliseconds(1)).status, trident::sync::receive_status::closed);
 }
 
 TEST(proc_queue, close_drains_then_ends_consumers_and_refuses_producers) {

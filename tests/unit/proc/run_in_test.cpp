@@ -218,7 +218,7 @@ TEST(proc_queue_send, a_coroutine_waits_for_room_and_its_value_arrives_once) {
     co_await send;
   }());
   consumer.join();
-  EXPECT_EQ(q.try_receive().status, trident::receive_status::empty);
+  EXPECT_EQ(q.try_receive().status, trident::sync::receive_status::empty);
 }
 
 TEST(proc_queue_close, close_wakes_a_waiting_receiver_with_nullopt_and_a_waiting_sender_with_closed) {

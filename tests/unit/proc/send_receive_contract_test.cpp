@@ -1,4 +1,4 @@
-// One test body for every queue a coroutine can send on and receive from: `trident::channel`,
+// One test body for every queue a coroutine can send on and receive from: `trident::sync::channel`,
 // `aio::queue` and `proc::queue` answer `co_await aio::send(q, v)`, `co_await aio::receive(q)`,
 // `try_send` and `try_receive` the same way (docs/aio.md, "One verb pair for every queue").
 // `priority_channel` is left out: its receive order differs by design. Lives with the proc tests
@@ -18,11 +18,11 @@
 namespace {
 
 namespace aio = trident::aio;
-using trident::receive_status;
-using trident::send_status;
+using trident::sync::receive_status;
+using trident::sync::send_status;
 
 struct sync_channel {
-  using type = trident::channel<int>;
+  using type = trident::sync::channel<int>;
   static std::unique_ptr<type> make(std::size_t capacity) { return std::make_unique<type>(capacity); }
 };
 struct aio_queue {

@@ -160,7 +160,7 @@ TEST(shared_bytes, map_chunks_and_many_blocks_in_one_task) {
 
 TEST(shared_bytes, a_crash_fails_only_its_task_and_the_blocks_are_resent_to_the_others) {
   proc::process_pool pool(1);
-  std::vector<trident::future<int>> fs;
+  std::vector<trident::exec::future<int>> fs;
   const proc::shared_bytes crash = proc::shared_bytes::copy_of(std::string_view("!boom"));
   for (int i = 0; i < 6; ++i) {
     fs.push_back(pool.submit(crash_on_shared, i == 2 ? crash : pattern(5000 + static_cast<std::size_t>(i))));

@@ -45,9 +45,9 @@ TYPED_TEST_P(channel_contract, zero_capacity_is_rejected_with_a_clear_message) {
 TYPED_TEST_P(channel_contract, try_send_reports_full_and_keeps_the_value) {
   using channel = typename TypeParam::template of<std::unique_ptr<int>>;
   channel ch{1};
-  EXPECT_EQ(ch.try_send(std::make_unique<int>(1)), send_status::ok);
+  EXPECT_EQ(ch.try_send(std::make_unique<int>(1)), sync::send_status::ok);
   auto value = std::make_unique<int>(2);
-  EXPECT_EQ(ch.try_send(std::move(value)), send_status::full);
+  EXPECT_EQ(ch.try_send(std::move(value)), sync::send_status::full);
   ASSERT_NE(value, nullptr) << "a failed try_send moved the value away";
   EXPECT_EQ(*value, 2);
   EXPECT_EQ(ch.size(), 1U);
@@ -60,8 +60,8 @@ TYPED_TEST_P(channel_contract, send_after_close_throws_and_try_send_keeps_the_va
   EXPECT_TRUE(ch.is_closed());
   EXPECT_THROW(ch.send(std::make_unique<int>(1)), channel_closed_error);
   auto value = std::make_unique<int>(7);
-  EXPECT_EQ(ch.try_send(std::move(value)), send_status::closed);
-  EXPECT_EQ(ch.send_for(std::move(value), 1s), send_status::closed);
+  EXPECT_EQ(ch.try_send(std::move(value)), sync::send_status::closed);
+  EXPECT_EQ(ch.send_for(std::move(value), 1s), sync::send_status::closed);
   ASSERT_NE(value, nullptr);
   EXPECT_EQ(*value, 7);
   EXPECT_EQ(ch.statistics().sent, 0U);
@@ -79,8 +79,8 @@ TYPED_TEST_P(channel_contract, close_is_idempotent_and_buffered_values_drain_fir
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, (std::vector<int>{1, 2}));
   EXPECT_EQ(ch.receive(), std::nullopt);
-  EXPECT_EQ(ch.try_receive().status, receive_status::closed);
-  EXPECT_EQ(ch.receive_for(1s).status, receive_status::closed);
+  EXPECT_EQ(ch.try_receive().status, sync::receive_status::closed);
+  EXPECT_EQ(ch.receive_for(1s).status, sync::receive_status::closed);
 }
 
 TYPED_TEST_P(channel_contract, try_receive_tells_empty_from_closed) {
@@ -88,13 +88,13 @@ TYPED_TEST_P(channel_contract, try_receive_tells_empty_from_closed) {
   channel ch{2};
   auto empty = ch.try_receive();
   EXPECT_FALSE(empty);
-  EXPECT_EQ(empty.status, receive_status::empty);
+  EXPECT_EQ(empty.status, sync::receive_status::empty);
   ch.send(5);
   auto got = ch.try_receive();
   ASSERT_TRUE(got);
   EXPECT_EQ(*got, 5);
   ch.close();
-  EXPECT_EQ(ch.try_receive().status, receive_status::closed);
+  EXPECT_EQ(ch.try_receive().status, sync::receive_status::closed);
 }
 
 TYPED_TEST_P(channel_contract, close_wakes_blocked_receivers_after_drain) {
@@ -107,7 +107,7 @@ TYPED_TEST_P(channel_contract, close_wakes_blocked_receivers_after_drain) {
     receivers.emplace_back([&, i] {
       const bool ended = i == 0 ? !ch.receive().has_value()
                                 : ch.receive_for(std::chrono::hours(1)).status ==
-                                      receive_status::closed;
+                                      sync::receive_status::closed;
       if (ended) ++ended_empty;
     });
   }
@@ -125,7 +125,7 @@ TYPED_TEST_P(channel_contract, close_wakes_blocked_senders_which_fail_keeping_th
   ch.send(std::make_unique<int>(0));
   bool threw = false;
   auto kept = std::make_unique<int>(9);
-  send_status timed = send_status::ok;
+  sync::send_status timed = sync::send_status::ok;
   {
     std::jthread blocking{[&] {
       try {
@@ -139,7 +139,7 @@ TYPED_TEST_P(channel_contract, close_wakes_blocked_senders_which_fail_keeping_th
     ch.close();
   }
   EXPECT_TRUE(threw);
-  EXPECT_EQ(timed, send_status::closed);
+  EXPECT_EQ(timed, sync::send_status::closed);
   ASSERT_NE(kept, nullptr);
   EXPECT_EQ(*kept, 9);
   auto first = ch.receive();
@@ -154,12 +154,12 @@ TYPED_TEST_P(channel_contract, receive_for_times_out_on_an_empty_channel) {
   const auto start = std::chrono::steady_clock::now();
   auto r = ch.receive_for(20ms);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
-  EXPECT_EQ(r.status, receive_status::timeout);
+  EXPECT_EQ(r.status, sync::receive_status::timeout);
   EXPECT_FALSE(r.has_value());
   EXPECT_EQ(ch.statistics().blocked_receivers, 0U) << "timed-out waiter left linked";
   EXPECT_EQ(ch.receive_until(std::chrono::system_clock::now() + 1ms).status,
-            receive_status::timeout);
-  EXPECT_EQ(ch.receive_for(-5s).status, receive_status::timeout);
+            sync::receive_status::timeout);
+  EXPECT_EQ(ch.receive_for(-5s).status, sync::receive_status::timeout);
 }
 
 TYPED_TEST_P(channel_contract, send_for_times_out_on_a_full_channel_keeping_the_value) {
@@ -167,11 +167,11 @@ TYPED_TEST_P(channel_contract, send_for_times_out_on_a_full_channel_keeping_the_
   channel ch{1};
   ch.send(std::make_unique<int>(1));
   auto value = std::make_unique<int>(2);
-  EXPECT_EQ(ch.send_for(std::move(value), 20ms), send_status::timeout);
+  EXPECT_EQ(ch.send_for(std::move(value), 20ms), sync::send_status::timeout);
   ASSERT_NE(value, nullptr);
   EXPECT_EQ(*value, 2);
   EXPECT_EQ(ch.send_until(std::move(value), std::chrono::steady_clock::now()),
-            send_status::timeout);
+            sync::send_status::timeout);
   EXPECT_NE(value, nullptr);
   EXPECT_EQ(ch.statistics().blocked_senders, 0U);
   EXPECT_EQ(ch.size(), 1U);
@@ -181,7 +181,7 @@ TYPED_TEST_P(channel_contract, timed_operations_succeed_without_waiting_when_pos
   using channel = typename TypeParam::template of<int>;
   channel ch{1};
   const auto past = std::chrono::steady_clock::now() - 1s;
-  EXPECT_EQ(ch.send_until(1, past), send_status::ok);
+  EXPECT_EQ(ch.send_until(1, past), sync::send_status::ok);
   auto r = ch.receive_until(past);
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, 1);
@@ -196,7 +196,7 @@ TYPED_TEST_P(channel_contract, value_goes_straight_to_a_waiting_receiver) {
   ch.send(42);
   receiver.join();
   EXPECT_EQ(got, 42);
-  const channel_statistics s = ch.statistics();
+  const sync::channel_statistics s = ch.statistics();
   EXPECT_EQ(s.sent, 1U);
   EXPECT_EQ(s.received, 1U);
   EXPECT_EQ(s.size, 0U);
@@ -226,7 +226,7 @@ TYPED_TEST_P(channel_contract, statistics_and_printing_describe_the_state) {
   EXPECT_EQ(ch.capacity(), 5U);
   ch.close();
   EXPECT_EQ(to_text(ch), kind + " [closed, 3/5 items]");
-  const channel_statistics s = ch.statistics();
+  const sync::channel_statistics s = ch.statistics();
   EXPECT_EQ(s.sent, 3U);
   EXPECT_EQ(s.received, 0U);
   EXPECT_EQ(s.size, 3U);
@@ -266,10 +266,10 @@ TYPED_TEST_P(channel_contract, range_for_receives_until_closed_and_drained) {
 TYPED_TEST_P(channel_contract, duration_max_timeouts_wait_until_woken) {
   using channel = typename TypeParam::template of<int>;
   channel ch{1};
-  receive_result<int> r;
+  sync::receive_result<int> r;
   std::jthread receiver{[&] { r = ch.receive_for(std::chrono::nanoseconds::max()); }};
   ASSERT_TRUE(eventually([&] { return ch.statistics().blocked_receivers == 1; }));
-  EXPECT_EQ(ch.send_for(3, std::chrono::seconds::max()), send_status::ok);
+  EXPECT_EQ(ch.send_for(3, std::chrono::seconds::max()), sync::send_status::ok);
   receiver.join();
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, 3);

@@ -15,7 +15,7 @@ using trident::testing::to_text;
 
 struct fifo_kind {
   template <class T>
-  using of = trident::channel<T>;
+  using of = trident::sync::channel<T>;
 };
 
 }  // namespace
@@ -27,13 +27,13 @@ INSTANTIATE_TYPED_TEST_SUITE_P(channel, channel_contract, ::testing::Types<fifo_
 namespace {
 
 TEST(channel, receives_in_send_order) {
-  trident::channel<int> ch{8};
+  trident::sync::channel<int> ch{8};
   for (int i = 0; i < 8; ++i) ch.send(i);
   for (int i = 0; i < 8; ++i) EXPECT_EQ(ch.receive(), i);
 }
 
 TEST(channel, blocked_senders_enter_in_arrival_order) {
-  trident::channel<int> ch{1};
+  trident::sync::channel<int> ch{1};
   ch.send(1);
   std::jthread second{[&] { ch.send(2); }};
   ASSERT_TRUE(eventually([&] { return ch.statistics().blocked_senders == 1; }));
@@ -45,7 +45,7 @@ TEST(channel, blocked_senders_enter_in_arrival_order) {
 }
 
 TEST(channel, blocked_receivers_are_served_in_arrival_order) {
-  trident::channel<int> ch{1};
+  trident::sync::channel<int> ch{1};
   std::optional<int> first;
   std::optional<int> second;
   std::jthread r1{[&] { first = ch.receive(); }};
@@ -61,16 +61,16 @@ TEST(channel, blocked_receivers_are_served_in_arrival_order) {
 }
 
 TEST(channel, copies_lvalues_with_try_send_and_send_for) {
-  trident::channel<std::string> ch{2};
+  trident::sync::channel<std::string> ch{2};
   const std::string text = "a value long enough to live on the heap, not in the SSO buffer";
-  EXPECT_EQ(ch.try_send(text), trident::send_status::ok);
-  EXPECT_EQ(ch.send_for(text, std::chrono::seconds(1)), trident::send_status::ok);
+  EXPECT_EQ(ch.try_send(text), trident::sync::send_status::ok);
+  EXPECT_EQ(ch.send_for(text, std::chrono::seconds(1)), trident::sync::send_status::ok);
   EXPECT_EQ(ch.receive(), text);
   EXPECT_EQ(ch.receive(), text);
 }
 
 TEST(channel, prints_its_kind) {
-  trident::channel<int> ch{5};
+  trident::sync::channel<int> ch{5};
   EXPECT_EQ(to_text(ch), "channel [open, 0/5 items]");
 }
 

@@ -17,7 +17,7 @@ using trident::testing::eventually;
 using trident::testing::to_text;
 
 TEST(event, starts_unset_and_follows_set_and_clear) {
-  trident::event e;
+  trident::sync::event e;
   EXPECT_FALSE(e.is_set());
   e.set();
   EXPECT_TRUE(e.is_set());
@@ -28,7 +28,7 @@ TEST(event, starts_unset_and_follows_set_and_clear) {
 }
 
 TEST(event, wait_returns_at_once_when_set) {
-  trident::event e;
+  trident::sync::event e;
   e.set();
   e.wait();
   EXPECT_TRUE(e.wait_for(0s));
@@ -36,7 +36,7 @@ TEST(event, wait_returns_at_once_when_set) {
 }
 
 TEST(event, wait_for_times_out_when_never_set) {
-  trident::event e;
+  trident::sync::event e;
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(e.wait_for(20ms));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
@@ -45,7 +45,7 @@ TEST(event, wait_for_times_out_when_never_set) {
 }
 
 TEST(event, set_wakes_every_waiter) {
-  trident::event e;
+  trident::sync::event e;
   constexpr int kWaiters = 3;
   std::atomic<int> woken{0};
   std::vector<std::jthread> waiters;
@@ -69,7 +69,7 @@ TEST(event, set_wakes_every_waiter) {
 TEST(event, waiter_woken_by_set_returns_even_if_cleared_at_once) {
   // Interleaving that a plain "wait until flag" loop gets wrong: set() wakes the waiter, but
   // clear() runs before the waiter reacquires the lock and rechecks the flag.
-  trident::event e;
+  trident::sync::event e;
   std::atomic<bool> returned_true{false};
   std::jthread waiter{[&] { returned_true = e.wait_for(std::chrono::hours(1)); }};
   ASSERT_TRUE(eventually([&] { return to_text(e) == "event [unset, waiters:1]"; }));
@@ -80,7 +80,7 @@ TEST(event, waiter_woken_by_set_returns_even_if_cleared_at_once) {
 }
 
 TEST(event, duration_max_means_wait_forever_not_overflow) {
-  trident::event e;
+  trident::sync::event e;
   std::atomic<bool> result{false};
   std::jthread waiter{[&] { result = e.wait_for(std::chrono::nanoseconds::max()); }};
   ASSERT_TRUE(eventually([&] { return to_text(e) == "event [unset, waiters:1]"; }));

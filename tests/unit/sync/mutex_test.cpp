@@ -13,7 +13,7 @@
 
 namespace {
 
-using trident::lock_order_error;
+using trident::sync::lock_order_error;
 using trident::testing::lock_order_scope;
 using trident::testing::to_text;
 
@@ -23,8 +23,8 @@ std::string location_text(trident::source_location loc) {
 
 TEST(mutex, works_with_standard_guards) {
   lock_order_scope checking{true};
-  trident::mutex a{"a"};
-  trident::mutex b{"b"};
+  trident::sync::mutex a{"a"};
+  trident::sync::mutex b{"b"};
   {
     std::lock_guard guard{a};
   }
@@ -46,8 +46,8 @@ TEST(mutex, works_with_standard_guards) {
 
 TEST(mutex, two_thread_inversion_throws_with_both_names_and_locations) {
   lock_order_scope checking{true};
-  trident::mutex account_a{"account_a"};
-  trident::mutex account_b{"account_b"};
+  trident::sync::mutex account_a{"account_a"};
+  trident::sync::mutex account_b{"account_b"};
 
   // Thread 1 takes a then b and finishes before thread 2 starts: the threads never overlap,
   // yet thread 2's opposite order must be reported.
@@ -97,8 +97,8 @@ TEST(mutex, two_thread_inversion_throws_with_both_names_and_locations) {
 
 TEST(mutex, inversion_is_reported_before_blocking_on_a_lock_held_elsewhere) {
   lock_order_scope checking{true};
-  trident::mutex a{"a"};
-  trident::mutex b{"b"};
+  trident::sync::mutex a{"a"};
+  trident::sync::mutex b{"b"};
   std::latch a_held{1};
   std::latch done{1};
   std::thread owner{[&] {
@@ -118,9 +118,9 @@ TEST(mutex, inversion_is_reported_before_blocking_on_a_lock_held_elsewhere) {
 
 TEST(mutex, three_lock_cycle_is_reported_with_every_edge) {
   lock_order_scope checking{true};
-  trident::mutex a{"a"};
-  trident::mutex b{"b"};
-  trident::mutex c{"c"};
+  trident::sync::mutex a{"a"};
+  trident::sync::mutex b{"b"};
+  trident::sync::mutex c{"c"};
   std::thread{[&] {
     auto ha = a.scoped();
     auto hb = b.scoped();
@@ -155,18 +155,18 @@ TEST(mutex, three_lock_cycle_is_reported_with_every_edge) {
 
 TEST(mutex, failed_lock_leaves_the_lock_free_and_records_no_edge) {
   lock_order_scope checking{true};
-  trident::mutex a{"a"};
-  trident::mutex b{"b"};
+  trident::sync::mutex a{"a"};
+  trident::sync::mutex b{"b"};
   {
     auto ha = a.scoped();
     auto hb = b.scoped();
   }
-  const auto before = trident::lock_order::statistics();
+  const auto before = trident::sync::lock_order::statistics();
   {
     auto hb = b.scoped();
     EXPECT_THROW(a.lock(), lock_order_error);
   }
-  const auto after = trident::lock_order::statistics();
+  const auto after = trident::sync::lock_order::statistics();
   EXPECT_EQ(after.edges, before.edges);
   EXPECT_EQ(after.violations, before.violations + 1);
   EXPECT_TRUE(a.try_lock()) << "a stayed locked after the failed lock()";
@@ -178,9 +178,9 @@ TEST(mutex, checking_off_allows_any_order) {
     GTEST_SKIP() << "inverts two real locks on purpose, which ThreadSanitizer reports";
   }
   lock_order_scope checking{false};
-  trident::mutex a{"a"};
-  trident::mutex b{"b"};
-  const auto before = trident::lock_order::statistics();
+  trident::sync::mutex a{"a"};
+  trident::sync::mutex b{"b"};
+  const auto before = trident::sync::lock_order::statistics();
   {
     auto ha = a.scoped();
     auto hb = b.scoped();
@@ -190,14 +190,14 @@ TEST(mutex, checking_off_allows_any_order) {
     EXPECT_NO_THROW(a.lock());
     a.unlock();
   }
-  const auto after = trident::lock_order::statistics();
+  const auto after = trident::sync::lock_order::statistics();
   EXPECT_EQ(after.edges, before.edges);
   EXPECT_EQ(after.checks, before.checks);
 }
 
 TEST(mutex, recursive_lock_throws_instead_of_self_deadlock) {
   lock_order_scope checking{true};
-  trident::mutex m{"config"};
+  trident::sync::mutex m{"config"};
   auto hold = m.scoped();
   try {
     m.lock();
@@ -213,23 +213,23 @@ TEST(mutex, recursive_lock_throws_instead_of_self_deadlock) {
 
 TEST(mutex, try_lock_records_no_order_but_counts_as_held) {
   lock_order_scope checking{true};
-  trident::mutex a{"a"};
-  trident::mutex b{"b"};
-  const auto start = trident::lock_order::statistics();
+  trident::sync::mutex a{"a"};
+  trident::sync::mutex b{"b"};
+  const auto start = trident::sync::lock_order::statistics();
 
   ASSERT_TRUE(a.try_lock());
   {
     auto hb = b.scoped();  // a is held (taken by try_lock): records a -> b
   }
   a.unlock();
-  EXPECT_EQ(trident::lock_order::statistics().edges, start.edges + 1);
+  EXPECT_EQ(trident::sync::lock_order::statistics().edges, start.edges + 1);
 
   {
     auto hb = b.scoped();
     ASSERT_TRUE(a.try_lock()) << "try_lock must not check order: it cannot deadlock";
     a.unlock();
   }
-  EXPECT_EQ(trident::lock_order::statistics().edges, start.edges + 1);
+  EXPECT_EQ(trident::sync::lock_order::statistics().edges, start.edges + 1);
 
   {
     auto hb = b.scoped();
@@ -239,22 +239,22 @@ TEST(mutex, try_lock_records_no_order_but_counts_as_held) {
 
 TEST(mutex, destroyed_mutex_removes_its_orderings) {
   lock_order_scope checking{true};
-  const auto start = trident::lock_order::statistics();
+  const auto start = trident::sync::lock_order::statistics();
   {
-    trident::mutex a{"a"};
-    trident::mutex b{"b"};
+    trident::sync::mutex a{"a"};
+    trident::sync::mutex b{"b"};
     auto ha = a.scoped();
     auto hb = b.scoped();
-    EXPECT_EQ(trident::lock_order::statistics().edges, start.edges + 1);
-    EXPECT_EQ(trident::lock_order::statistics().nodes, start.nodes + 2);
+    EXPECT_EQ(trident::sync::lock_order::statistics().edges, start.edges + 1);
+    EXPECT_EQ(trident::sync::lock_order::statistics().nodes, start.nodes + 2);
   }
-  EXPECT_EQ(trident::lock_order::statistics().edges, start.edges);
-  EXPECT_EQ(trident::lock_order::statistics().nodes, start.nodes);
+  EXPECT_EQ(trident::sync::lock_order::statistics().edges, start.edges);
+  EXPECT_EQ(trident::sync::lock_order::statistics().nodes, start.nodes);
   if (trident::testing::under_thread_sanitizer) return;  // it would report the reuse below
   {
     // Likely the same addresses as above: the old a -> b must not make this an inversion.
-    trident::mutex a{"a"};
-    trident::mutex b{"b"};
+    trident::sync::mutex a{"a"};
+    trident::sync::mutex b{"b"};
     auto hb = b.scoped();
     EXPECT_NO_THROW(a.lock());
     a.unlock();
@@ -262,7 +262,7 @@ TEST(mutex, destroyed_mutex_removes_its_orderings) {
 }
 
 TEST(mutex, unlock_after_checking_was_turned_off_releases_bookkeeping) {
-  trident::mutex m{"m"};
+  trident::sync::mutex m{"m"};
   {
     lock_order_scope on{true};
     m.lock();
@@ -278,8 +278,8 @@ TEST(mutex, unlock_after_checking_was_turned_off_releases_bookkeeping) {
 
 TEST(mutex, unnamed_mutexes_are_named_by_address_in_errors) {
   lock_order_scope checking{true};
-  trident::mutex a;
-  trident::mutex b;
+  trident::sync::mutex a;
+  trident::sync::mutex b;
   {
     auto ha = a.scoped();
     auto hb = b.scoped();
@@ -297,7 +297,7 @@ TEST(mutex, unnamed_mutexes_are_named_by_address_in_errors) {
 
 TEST(mutex, prints_name_and_state) {
   lock_order_scope checking{true};
-  trident::mutex m{"account"};
+  trident::sync::mutex m{"account"};
   EXPECT_EQ(to_text(m), "mutex 'account' [unlocked]");
   {
     auto hold = m.scoped();
@@ -306,14 +306,14 @@ TEST(mutex, prints_name_and_state) {
     std::thread{[&] { seen_elsewhere = to_text(m); }}.join();
     EXPECT_EQ(seen_elsewhere, "mutex 'account' [locked]");
   }
-  trident::mutex unnamed;
+  trident::sync::mutex unnamed;
   EXPECT_EQ(to_text(unnamed).rfind("mutex@0x", 0), 0U);
   EXPECT_NE(to_text(unnamed).find("[unlocked]"), std::string::npos);
 }
 
 TEST(mutex, excludes_concurrent_writers) {
   lock_order_scope checking{true};
-  trident::mutex m{"counter"};
+  trident::sync::mutex m{"counter"};
   long counter = 0;
   constexpr int kThreads = 4;
   constexpr int kIncrements = 20000;

@@ -16,7 +16,7 @@ using trident::testing::to_text;
 
 struct priority_kind {
   template <class T>
-  using of = trident::priority_channel<T>;
+  using of = trident::sync::priority_channel<T>;
 };
 
 }  // namespace
@@ -29,7 +29,7 @@ INSTANTIATE_TYPED_TEST_SUITE_P(priority_channel, channel_contract,
 namespace {
 
 TEST(priority_channel, receives_largest_first) {
-  trident::priority_channel<int> ch{8};
+  trident::sync::priority_channel<int> ch{8};
   for (int v : {3, 9, 1, 7, 5, 9}) ch.send(v);
   std::vector<int> got;
   ch.close();
@@ -38,7 +38,7 @@ TEST(priority_channel, receives_largest_first) {
 }
 
 TEST(priority_channel, std_greater_gives_smallest_first_like_python) {
-  trident::priority_channel<int, std::greater<int>> ch{8};
+  trident::sync::priority_channel<int, std::greater<int>> ch{8};
   for (int v : {3, 9, 1, 7}) ch.send(v);
   EXPECT_EQ(ch.receive(), 1);
   EXPECT_EQ(ch.receive(), 3);
@@ -52,7 +52,7 @@ TEST(priority_channel, stateful_comparator_is_used) {
       return a.size() < b.size();
     }
   };
-  trident::priority_channel<std::string, by_length> ch{4, by_length{}};
+  trident::sync::priority_channel<std::string, by_length> ch{4, by_length{}};
   ch.send("bb");
   ch.send("a");
   ch.send("cccc");
@@ -62,7 +62,7 @@ TEST(priority_channel, stateful_comparator_is_used) {
 }
 
 TEST(priority_channel, blocked_sender_value_joins_the_heap_when_a_slot_frees) {
-  trident::priority_channel<int> ch{2};
+  trident::sync::priority_channel<int> ch{2};
   ch.send(5);
   ch.send(1);
   std::jthread sender{[&] { ch.send(10); }};
@@ -75,7 +75,7 @@ TEST(priority_channel, blocked_sender_value_joins_the_heap_when_a_slot_frees) {
 }
 
 TEST(priority_channel, prints_its_kind) {
-  trident::priority_channel<int> ch{3};
+  trident::sync::priority_channel<int> ch{3};
   EXPECT_EQ(to_text(ch), "priority_channel [open, 0/3 items]");
 }
 

@@ -44,10 +44,10 @@ std::string to_text(const T& value) {
 /// Sets lock-order checking for one scope and restores the previous setting.
 class lock_order_scope {
  public:
-  explicit lock_order_scope(bool on) : previous_(lock_order::enabled()) {
-    lock_order::set_enabled(on);
+  explicit lock_order_scope(bool on) : previous_(sync::lock_order::enabled()) {
+    sync::lock_order::set_enabled(on);
   }
-  ~lock_order_scope() { lock_order::set_enabled(previous_); }
+  ~lock_order_scope() { sync::lock_order::set_enabled(previous_); }
   lock_order_scope(const lock_order_scope&) = delete;
   lock_order_scope& operator=(const lock_order_scope&) = delete;
 

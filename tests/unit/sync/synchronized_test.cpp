@@ -13,8 +13,8 @@
 
 namespace {
 
-using trident::lock_name;
-using trident::synchronized;
+using trident::sync::lock_name;
+using trident::sync::synchronized;
 using trident::testing::lock_order_scope;
 
 TEST(synchronized, constructor_forwards_arguments_to_the_value) {
@@ -93,7 +93,7 @@ TEST(synchronized, nested_with_lock_on_the_same_value_throws_when_checking) {
   lock_order_scope checking{true};
   synchronized<int> value{lock_name{"value"}, 0};
   EXPECT_THROW(value.with_lock([&](int&) { value.with_lock([](int&) {}); }),
-               trident::lock_order_error);
+               trident::sync::lock_order_error);
   EXPECT_EQ(*value.lock(), 0) << "the outer lock was not released after the throw";
 }
 
@@ -105,7 +105,7 @@ TEST(synchronized, inverted_nesting_of_two_values_is_reported) {
   try {
     to.with_lock([&](int&) { from.with_lock([](int&) {}); });
     FAIL() << "inversion not reported";
-  } catch (const trident::lock_order_error& e) {
+  } catch (const trident::sync::lock_order_error& e) {
     EXPECT_EQ(e.requested(), "from");
     EXPECT_EQ(e.held(), "to");
     EXPECT_NE(std::string(e.requested_at().file_name()).find("synchronized_test.cpp"),

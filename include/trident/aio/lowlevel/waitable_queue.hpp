@@ -40,8 +40,8 @@ namespace trident::aio::lowlevel {
 /// A queue `aio::receive` / `aio::send` can wait on without a thread (see the file comment).
 template <class Queue>
 concept waitable_queue = requires(Queue& q, const typename Queue::value_type& v) {
-  { q.try_receive() } -> std::same_as<receive_result<typename Queue::value_type>>;
-  { q.try_send(v) } -> std::same_as<send_status>;
+  { q.try_receive() } -> std::same_as<sync::receive_result<typename Queue::value_type>>;
+  { q.try_send(v) } -> std::same_as<sync::send_status>;
   wait_receivable(q);
   wait_sendable(q);
 };
@@ -60,9 +60,9 @@ namespace trident::aio {
 template <lowlevel::waitable_queue Queue>
 task<std::optional<typename Queue::value_type>> receive(Queue& q) {
   for (;;) {
-    receive_result<typename Queue::value_type> r = q.try_receive();
-    if (r.status == receive_status::ok) co_return std::move(r.value);
-    if (r.status == receive_status::closed) co_return std::nullopt;
+    sync::receive_result<typename Queue::value_type> r = q.try_receive();
+    if (r.status == sync::receive_status::ok) co_return std::move(r.value);
+    if (r.status == sync::receive_status::closed) co_return std::nullopt;
     auto readable = wait_receivable(q);  // named: g++ 12 and temporaries in co_await (README)
     co_await readable;
   }
@@ -78,9 +78,9 @@ task<std::optional<typename Queue::value_type>> receive(Queue& q) {
 template <lowlevel::waitable_queue Queue>
 task<void> send(Queue& q, typename Queue::value_type value) {
   for (;;) {
-    const send_status s = q.try_send(value);
-    if (s == send_status::ok) co_return;
-    if (s == send_status::closed) throw channel_closed_error("the queue is closed; the value was not delivered");
+    const sync::send_status s = q.try_send(value);
+    if (s == sync::send_status::ok) co_return;
+    if (s == sync::send_status::closed) throw channel_closed_error("the queue is closed; the value was not delivered");
     auto writable = wait_sendable(q);  // named: g++ 12 and temporaries in co_await (README)
     co_await writable;
   }

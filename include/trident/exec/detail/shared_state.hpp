@@ -28,7 +28,7 @@ enum class status : std::uint32_t { pending = 0, running = 1, value = 2, excepti
 
 /// The public hook (exec/continuation.hpp states its contract), under the name the combinators
 /// have always used.
-using continuation = ::trident::continuation;
+using continuation = ::trident::exec::continuation;
 
 class state_base {
  public:

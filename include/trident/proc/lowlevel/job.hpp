@@ -118,7 +118,7 @@ class promised_job final : public Base {
   using Base::Base;
 
   /// The caller's future; once only (again: `future_error`).
-  future<value_type> take_future() { return promise_.get_future(); }
+  exec::future<value_type> take_future() { return promise_.get_future(); }
 
   bool claim() noexcept override { return promise_.try_start(); }
 
@@ -150,7 +150,7 @@ class promised_job final : public Base {
   }
 
  private:
-  promise<value_type> promise_;
+  exec::promise<value_type> promise_;
 };
 
 }  // namespace trident::proc::lowlevel
