@@ -12,7 +12,9 @@ Every folder of the tree that holds C++ is scanned, and each kind of folder has 
             umbrella): includes only its own layer and the layers in its DEPS; uses no other
             layer's detail header or detail:: namespace; opens no other layer's namespace (an
             extension belongs in the layer that owns the verb, found by argument-dependent
-            lookup); never includes product code (trident/testing/, app/, ...).
+            lookup); declares nothing directly in trident:: unless it is core, the root (a
+            layer's deprecated_names.hpp, which keeps old spellings for one minor release, is
+            the exception); never includes product code (trident/testing/, app/, ...).
   umbrella  include/trident/trident.hpp: includes only the layers of trident_add_umbrella(...).
   product   app/ (the command) examples/ testing/: may include any layer's
             public headers; no layer's detail; opens no layer's namespace.
@@ -26,6 +28,8 @@ It fails on each of these rules (the tag in brackets names it):
   [other-detail]     another layer's detail/ header or detail:: namespace
   [flat-detail]      the flat trident::detail namespace (each layer has trident::<layer>::detail)
   [other-namespace]  a file opens a namespace of another layer
+  [root-namespace]   a layer other than core declares a name directly in trident:: (each layer's
+                     names live in trident::<layer>; core's vocabulary alone is the root's)
   [product-include]  the library includes product code
   [unknown-folder]   C++ in a folder this check does not know (a new folder must get a rule here)
   [umbrella]         trident/trident.hpp misses a public header of an umbrella layer, or includes
@@ -67,6 +71,11 @@ LAYER_KEYWORDS = {"DEPS", "SOURCES"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+[<"]trident/([a-z_]+)/(detail/)?', re.M)
 CODE_TOKENS = re.compile(r"\b(?:inline\s+)?namespace\s+([A-Za-z_][\w:]*)?\s*\{|[{}]")
 FLAT_DETAIL = re.compile(r"\btrident::detail\b")
+# The layer whose names live directly in trident:: (every layer speaks its vocabulary).
+ROOT_LAYER = "core"
+# A layer's old spellings in trident::, kept as deprecated aliases for one minor release
+# (docs/versioning.md).
+DEPRECATED_NAMES = "deprecated_names.hpp"
 
 
 class Graph:
@@ -186,6 +195,32 @@ def opened_namespaces(code: str):
         yield code.count("\n", 0, m.start()) + 1, full
 
 
+def root_declarations(code: str):
+    """Line of the first declaration in each `namespace trident {` block that is made directly in
+    trident:: (not in a namespace nested in it)."""
+    stack = []  # [full name, reported] of each open scope; None for a plain brace
+    last = 0
+    for m in CODE_TOKENS.finditer(code):
+        top = stack[-1] if stack else None
+        if top is not None and top[0] == "trident" and not top[1]:
+            for k in re.finditer(r"[^\n]+", code[last:m.start()]):
+                if k.group(0).strip() and not k.group(0).lstrip().startswith("#"):
+                    top[1] = True
+                    yield code.count("\n", 0, last + k.start()) + 1
+                    break
+        last = m.end()
+        token = m.group(0)
+        if token == "}":
+            if stack:
+                stack.pop()
+        elif token == "{":
+            stack.append(None)
+        else:
+            outer = next((scope[0] for scope in reversed(stack) if scope is not None), "")
+            inner = m.group(1) or "(anonymous)"
+            stack.append([f"{outer}::{inner}" if outer else inner, False])
+
+
 class Checker:
     def __init__(self, root: pathlib.Path, graph: Graph):
         self.root = root
@@ -286,6 +321,12 @@ class Checker:
                 self.report(path, line, "other-namespace",
                             f"{whose} opens namespace {name}, which belongs to the {parts[1]} layer; provide an "
                             f"extension point in {parts[1]} (found by argument-dependent lookup) instead")
+
+        if kind == "library" and layer != ROOT_LAYER and rel.name != DEPRECATED_NAMES:
+            for line in root_declarations(code):
+                self.report(path, line, "root-namespace",
+                            f"the {layer} layer declares a name directly in trident::; its names live in "
+                            f"trident::{layer} (only {ROOT_LAYER}'s vocabulary is in the root namespace)")
 
     def check_unused_deps(self):
         for layer, deps in self.graph.deps.items():
@@ -389,7 +430,7 @@ def main(argv=None) -> int:
         print(f"{len(found)} layer violation(s)")
         return 1
     print(f"layers: {len(graph.layers)} layers as their DEPS say; no upward include, other layer's private name "
-          f"or namespace, and no folder unchecked")
+          f"or namespace, layer's name in the root namespace, and no folder unchecked")
     return 0
 
 

@@ -150,6 +150,18 @@ CASES = {
         replace("docs/layers.md", "| proc | exec aio |", "| proc | aio |"),
         [r"docs/layers\.md: \[docs\] the layer graph differs from the trident_add_layer calls "
          r"\(run tools/check_layers\.py --write-docs\)"]),
+    "root_namespace_declared_in": (
+        append("include/trident/exec/pool.hpp", "namespace trident {\nnamespace exec {}\nstruct pool_options {};\n}\n"),
+        [r"include/trident/exec/pool\.hpp:8: \[root-namespace\] the exec layer declares a name directly in "
+         r"trident::; its names live in trident::exec \(only core's vocabulary is in the root namespace\)"]),
+    "root_namespace_nested_or_deprecated_names_pass": (
+        lambda root: [
+            append("src/exec/pool.cpp", "namespace trident {\nnamespace exec::detail {\nint n;\n}\n}\n")(root),
+            write("include/trident/exec/deprecated_names.hpp",
+                  "namespace trident {\n"
+                  "using pool [[deprecated(\"use trident::exec::pool\")]] = exec::pool;\n}\n")(root),
+            append("include/trident/trident.hpp", '#include "trident/exec/deprecated_names.hpp"\n')(root)],
+        []),
     "umbrella_misses_a_header": (
         write("include/trident/exec/when_all.hpp", '#pragma once\n#include "trident/exec/pool.hpp"\n'),
         [r"include/trident/trident\.hpp: \[umbrella\] does not include trident/exec/when_all\.hpp"]),
