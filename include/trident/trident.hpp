@@ -81,6 +81,7 @@
 #include "trident/proc/lowlevel/encoded_call.hpp"
 #include "trident/proc/lowlevel/job.hpp"
 #include "trident/proc/lowlevel/run_encoded.hpp"
+#include "trident/proc/map_results.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/worker_usage.hpp"
 #include "trident/proc/process_pool.hpp"
