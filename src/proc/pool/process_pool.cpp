@@ -4,8 +4,8 @@
 // life cycle, dispatch (the direct path included) and deadlines read and write the same state
 // (the workers, the queue, the rings) without locks because only this thread runs them; they
 // are sections of `impl` below, not separable objects. What could stand alone already does: the
-// channel rings (channel_ring.cpp), frames (frame.cpp), the arena (payload_arena.cpp), spawning
-// (spawn.cpp, fork_server.cpp) and the job (proc/lowlevel/job.hpp).
+// channel rings, frames and the arena (src/proc/wire/), spawning (src/proc/start/) and the job
+// (proc/lowlevel/job.hpp).
 //
 // One thread per pool owns all worker channels, multiplexed with epoll; user threads only queue
 // jobs (under `mutex`) and poke an eventfd, and only while the I/O thread sleeps.
