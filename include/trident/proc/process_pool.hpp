@@ -28,7 +28,7 @@
 #include "trident/proc/detail/pool_job.hpp"
 #include "trident/proc/errors.hpp"
 #include "trident/proc/map_results.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::proc {
 
