@@ -175,7 +175,7 @@ void process_pool::impl::start_failed(const std::string& message) {
 
 void process_pool::impl::run() {
   try {
-    for (std::size_t i = 0; i < options.workers; ++i) spawn_one();
+    for (std::size_t i = 0; i < options.workers; ++i) start_one();
   } catch (const std::exception& e) {
     start_failed(e.what());
   }
@@ -255,7 +255,7 @@ void process_pool::impl::run() {
     const bool replace = stop == stop_kind::none || (stop == stop_kind::wait && !ready.empty());
     if (replace) {
       try {
-        while (workers.size() < options.workers) spawn_one();
+        while (workers.size() < options.workers) start_one();
       } catch (const std::exception& e) {
         start_failed(e.what());
       }

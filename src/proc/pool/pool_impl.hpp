@@ -48,7 +48,7 @@
 #include "trident/proc/detail/frame.hpp"
 #include "trident/proc/detail/payload_arena.hpp"
 #include "trident/proc/detail/pool_job.hpp"
-#include "trident/proc/detail/spawn.hpp"
+#include "trident/proc/detail/start_process.hpp"
 #include "trident/proc/process_pool.hpp"
 
 namespace trident::proc {
@@ -64,7 +64,7 @@ struct process_pool::impl {
   };
   enum class phase { starting, ready, exited };
   struct worker {
-    detail::spawned_worker proc;
+    detail::started_worker proc;
     phase state = phase::starting;
     clock::time_point start_deadline;
     clock::time_point head_started;
@@ -177,7 +177,7 @@ struct process_pool::impl {
   void request_stop(stop_kind kind);
 
   // ---- workers.cpp: worker life cycle ----
-  void spawn_one();
+  void start_one();
   void ask_to_trace(worker& w);
   void watch_sigchld();
   void reap_workers_without_pidfd();

@@ -2,11 +2,12 @@
 // the frames and results it sends back, its exit and reaping. The state is process_pool::impl
 // (pool_impl.hpp); only the I/O thread runs this.
 //
-// The I/O thread is also the thread that spawns the workers, so that PR_SET_PDEATHSIG (which
-// follows the spawning *thread*) lasts as long as the pool does.
+// The I/O thread is also the thread that starts the workers, so that PR_SET_PDEATHSIG (which
+// follows the starting *thread*) lasts as long as the pool does.
 //
 // Worker life cycle:
-//   1. spawn (posix_spawn of /proc/self/exe in worker mode) -> `starting`, with a deadline.
+//   1. start (a fork of the fork server, or posix_spawn of /proc/self/exe in worker mode) ->
+//      `starting`, with a deadline.
 //   2. `hello` frame -> `ready`. The pool constructor returns once every first worker is ready.
 //   3. Jobs are pipelined (dispatch.cpp): a worker may hold several in flight, and runs them in
 //      order, recording in the shared header the id of the one it runs (and since when) before
@@ -59,7 +60,7 @@ std::exception_ptr remote_from(std::string_view payload) {
 
 }  // namespace
 
-void process_pool::impl::spawn_one() {
+void process_pool::impl::start_one() {
   auto w = std::make_unique<worker>();
   // The channel first: nothing to clean up if it cannot be made.
   int channel_fd = -1;
@@ -72,7 +73,7 @@ void process_pool::impl::spawn_one() {
   if (w->wake_fd.get() < 0) throw std::system_error(errno, std::generic_category(), "eventfd for a worker");
   w->writer.add_shared_fd(detail::frame_kind::channel, 1, w->wake_fd.get(), 0);
   w->writer.add_shared_fd(detail::frame_kind::channel, 2, results_fd, 0);
-  w->proc = detail::spawn_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment,
+  w->proc = detail::start_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment,
                                  options.start_timeout);
   started.fetch_add(1, std::memory_order_relaxed);
   ::fcntl(w->proc.socket, F_SETFL, ::fcntl(w->proc.socket, F_GETFL) | O_NONBLOCK);
