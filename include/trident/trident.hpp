@@ -81,13 +81,15 @@
 #include "trident/proc/lowlevel/encoded_call.hpp"
 #include "trident/proc/lowlevel/job.hpp"
 #include "trident/proc/lowlevel/run_encoded.hpp"
+#include "trident/proc/map_results.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/worker_usage.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/queue.hpp"
 #include "trident/proc/shared_bytes.hpp"
 #include "trident/proc/run_in.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task.hpp"  // deprecated: forwards to task_registry.hpp
+#include "trident/proc/task_registry.hpp"
 #include "trident/proc/worker_main.hpp"
 
 #include "trident/http/errors.hpp"

@@ -16,7 +16,7 @@
 
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/inherit.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::proc {
 

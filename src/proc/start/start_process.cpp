@@ -5,7 +5,7 @@
 // first malloc. posix_spawn creates the child with vfork semantics and execs at once, so no user
 // code runs in a half-copied process; the worker starts from main() like any program.
 
-#include "trident/proc/detail/spawn.hpp"
+#include "trident/proc/detail/start_process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -146,7 +146,7 @@ std::vector<char*> worker_environment::for_exec() const {
   return env;
 }
 
-spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+started_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
                            const worker_environment& environment, int socket_type) {
   int fds[2];
   if (::socketpair(AF_UNIX, socket_type | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -213,7 +213,7 @@ spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std
   return {pid, parent_end, pidfd};
 }
 
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+started_worker start_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
                             const std::vector<std::string>& withheld_environment,
                             std::chrono::milliseconds start_timeout) {
   if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {

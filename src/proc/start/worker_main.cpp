@@ -45,7 +45,7 @@
 #include "trident/proc/detail/payload_arena.hpp"
 #include "trident/proc/lowlevel/describe_exception.hpp"
 #include "trident/proc/lowlevel/encoded_call.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 #include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
 
