@@ -14,7 +14,7 @@
 /// | `lowlevel::io_handle`, `event_loop::add_io` / `remove_io` | lowlevel/io_handle.hpp | a file descriptor registered with one loop |
 /// | `lowlevel::wait_readable`, `wait_writable` | lowlevel/io_wait.hpp | suspend until that descriptor may be ready |
 /// | `lowlevel::waitable_queue` | lowlevel/waitable_queue.hpp | `aio::receive` / `aio::send` on another layer's queue (hooks found by ADL) |
-/// | `lowlevel::loop_thread` | lowlevel/loop_thread.hpp | an event loop on a thread of its own, and calls made on that thread |
+/// | `lowlevel::loop_thread` | lowlevel/loop_thread.hpp | an event loop on a thread of its own; calls made there |
 /// | `lowlevel::run_on` | lowlevel/run_on.hpp | run a coroutine on another loop and await its result from this one |
 ///
 /// @par A cancellable awaitable, in full
