@@ -184,10 +184,11 @@ class [[nodiscard]] run_on_awaiter : private cancellable_wait {
 /// @endcode
 ///
 /// @par Thread safety
-/// Await from a task on any loop; the target may be that same loop. `make` is moved to the
-/// target's thread, called there once, and destroyed there after the body ends: it and the
-/// body may touch the target's state and none of the caller's unless that is thread safe. The
-/// value or exception crosses back to the caller's thread; nothing else is shared.
+/// Await from a task on any loop; the target may be that same loop. `make` is called once on
+/// the target's thread and destroyed there after the body ends (one never sent, or dropped by a
+/// target that has ended, is destroyed where that happens): it and the body may touch the
+/// target's state and none of the caller's unless that is thread safe. The value or exception
+/// crosses back to the caller's thread; nothing else is shared.
 ///
 /// @par Cancellation
 /// A cancellation point. Cancelling the awaiting task cancels the body on the target and waits
