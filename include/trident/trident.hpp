@@ -90,7 +90,6 @@
 #include "trident/proc/queue.hpp"
 #include "trident/proc/shared_bytes.hpp"
 #include "trident/proc/run_in.hpp"
-#include "trident/proc/task.hpp"  // deprecated: forwards to task_registry.hpp
 #include "trident/proc/task_registry.hpp"
 #include "trident/proc/worker_main.hpp"
 
