@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,11 +18,10 @@
 #include <vector>
 
 #include "process_watch.hpp"
+#include "rerun_in_child.hpp"
 #include "scenario_service.hpp"
 #include "trident/advisor/measure.hpp"
 #include "trident/testing/temp_dir.hpp"
-
-extern char** environ;
 
 namespace trident::scenarios {
 namespace {
@@ -114,17 +112,8 @@ TEST(ScenarioService, EndsWhenItsStarterIsKilled) {
   }
   testing::temp_dir dir;
   const std::string file = (dir.path / "pid").string();
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string exe = "/proc/self/exe";
-  std::string filter = std::string("--gtest_filter=") + info->test_suite_name() + "." + info->name();
-  std::vector<char*> argv{exe.data(), filter.data(), nullptr};
-  std::vector<std::string> env_strings{"TRIDENT_TEST_SERVICE_STARTER=" + file};
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t starter = -1;
-  ASSERT_EQ(::posix_spawn(&starter, exe.c_str(), nullptr, nullptr, argv.data(), envp.data()), 0);
+  const pid_t starter = trident::testing::start_current_test_in_child("TRIDENT_TEST_SERVICE_STARTER", file);
+  ASSERT_GT(starter, 0);
   int service_pid = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (service_pid <= 0 && std::chrono::steady_clock::now() < deadline) {
@@ -138,7 +127,8 @@ TEST(ScenarioService, EndsWhenItsStarterIsKilled) {
   ::kill(starter, SIGKILL);
   int status = 0;
   ::waitpid(starter, &status, 0);
-  EXPECT_TRUE(gone_within(service_pid, std::chrono::seconds(10))) << "service " << service_pid << " outlived its starter";
+  EXPECT_TRUE(gone_within(service_pid, std::chrono::seconds(10)))
+      << "service " << service_pid << " outlived its starter";
 }
 
 }  // namespace

@@ -44,10 +44,11 @@ enum class start_mode {
 /// `-N` if signal N ended the child.
 ///
 /// @par Lifetime
-/// (Of a child; a detached process: see "Detached".) The child dies if the thread that called `start` ends, or the parent dies (PR_SET_PDEATHSIG):
-/// start processes from a thread that outlives them (usually the main thread). Destroying a
-/// `process` that is still running kills and reaps it, so no child outlives its handle and none
-/// is left a zombie; `join` first to let it finish.
+/// (Of a child; a detached process: see "Detached".) The child dies if the thread that called
+/// `start` ends, or the parent dies (PR_SET_PDEATHSIG): start processes from a thread that
+/// outlives them (usually the main thread). Destroying a `process` that is still running kills
+/// and reaps it, so no child outlives its handle and none is left a zombie; `join` first to let
+/// it finish.
 ///
 /// @par Detached
 /// `start(start_mode::detached)` runs the task in a process that is no descendant of the

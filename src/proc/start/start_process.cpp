@@ -216,9 +216,11 @@ started_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std
   return {pid, parent_end, pidfd};
 }
 
-started_worker start_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
-                            const std::vector<std::string>& withheld_environment,
-                            std::chrono::milliseconds start_timeout) {
+namespace {
+
+/// Throws `worker_start_error` inside a stray worker (see worker_main.hpp) or when a start
+/// failure is injected (`injected_failure`).
+void refuse_start_in_stray_worker() {
   if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
     throw worker_start_error(
         "this process was started as a Trident worker but ran the program's own code instead; " +
@@ -227,6 +229,14 @@ started_worker start_worker(const char* mode, std::size_t memory_limit_bytes, st
   if (const int injected = injected_failure("spawn"); injected != 0) {
     throw worker_start_error(start_failure_message(nullptr, injected));
   }
+}
+
+}  // namespace
+
+started_worker start_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+                            const std::vector<std::string>& withheld_environment,
+                            std::chrono::milliseconds start_timeout) {
+  refuse_start_in_stray_worker();
   const worker_environment environment(withheld_environment);
   if (fork_server_enabled()) {
     if (auto forked = fork_worker(mode, memory_limit_bytes, inherit, environment, start_timeout)) {
@@ -272,14 +282,7 @@ pid_t read_hello(int socket, std::chrono::steady_clock::time_point deadline) {
 }  // namespace
 
 started_worker start_detached_worker(std::span<const int> inherit, std::chrono::milliseconds start_timeout) {
-  if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
-    throw worker_start_error(
-        "this process was started as a Trident worker but ran the program's own code instead; " +
-        missing_guard_hint());
-  }
-  if (const int injected = injected_failure("spawn"); injected != 0) {
-    throw worker_start_error(start_failure_message(nullptr, injected));
-  }
+  refuse_start_in_stray_worker();
   const worker_environment environment({});
   // The process executed here forks the detached one and exits; it is reaped below.
   const started_worker first = exec_worker("detached", 0, inherit, environment, SOCK_STREAM);

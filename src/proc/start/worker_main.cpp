@@ -478,9 +478,8 @@ int current_pid() noexcept { return static_cast<int>(::getpid()); }
 
 namespace {
 
-int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) return 0;  // the parent died before the prctl took effect
+/// Steps 3 to 5: the memory limit, then serve on `fd` until done; closes `fd`.
+int limit_and_serve(int fd, bool one_shot, unsigned long long limit) {
   if (limit > 0) {
     const rlimit r{limit, limit};
     ::setrlimit(RLIMIT_AS, &r);
@@ -497,6 +496,12 @@ int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
   return rc;
 }
 
+int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) return 0;  // the parent died before the prctl took effect
+  return limit_and_serve(fd, one_shot, limit);
+}
+
 /// Mode "detached": this process is the starter's child; its fork, re-parented once this one
 /// exits, runs the task outside the starter's tree.
 int run_detached(int fd, unsigned long long limit) {
@@ -508,21 +513,9 @@ int run_detached(int fd, unsigned long long limit) {
   if (child > 0) ::_exit(0);
   ::setsid();  // a terminal's Ctrl-C goes to the starter, which releases this process in order
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // what the task starts must not hold the starter's lifeline
-  if (limit > 0) {
-    const rlimit r{limit, limit};
-    ::setrlimit(RLIMIT_AS, &r);
-  }
-  g_is_worker = true;
   g_release_fd = fd;
-  int rc;
-  try {
-    rc = serve(fd, true);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "trident detached process %d: %s\n", ::getpid(), e.what());
-    rc = 3;
-  }
+  const int rc = limit_and_serve(fd, true, limit);
   g_release_fd = -1;
-  ::close(fd);
   return rc;
 }
 

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,19 +12,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "proc_test_support.hpp"
+#include "rerun_in_child.hpp"
 #include "trident/proc/errors.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/queue.hpp"
 #include "trident/testing/temp_dir.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -59,23 +55,9 @@ bool ends_within(int pidfd, std::chrono::milliseconds limit) {
   return ::poll(&p, 1, static_cast<int>(limit.count())) == 1;
 }
 
-/// `pid`'s parent, from /proc (-1 if it is gone).
-int parent_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  const auto close = line.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(line.substr(close + 2));
-  char state = '?';
-  int ppid = -1;
-  rest >> state >> ppid;
-  return ppid;
-}
-
 /// Whether `ancestor` is among `pid`'s ancestors.
 bool descends_from(int pid, int ancestor) {
-  for (int p = parent_of(pid); p > 0; p = parent_of(p)) {
+  for (int p = pt::parent_of(pid); p > 0; p = pt::parent_of(p)) {
     if (p == ancestor) return true;
   }
   return false;
@@ -183,17 +165,8 @@ TEST(detached_process, ends_when_its_starter_is_killed) {
   }
   trident::testing::temp_dir dir;
   const std::string file = (dir.path / "pid").string();
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string exe = "/proc/self/exe";
-  std::string filter = std::string("--gtest_filter=") + info->test_suite_name() + "." + info->name();
-  std::vector<char*> argv{exe.data(), filter.data(), nullptr};
-  std::vector<std::string> env_strings{"TRIDENT_TEST_DETACHED_STARTER=" + file};
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t starter = -1;
-  ASSERT_EQ(::posix_spawn(&starter, exe.c_str(), nullptr, nullptr, argv.data(), envp.data()), 0);
+  const pid_t starter = trident::testing::start_current_test_in_child("TRIDENT_TEST_DETACHED_STARTER", file);
+  ASSERT_GT(starter, 0);
 
   int detached = 0;
   const auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -205,7 +178,7 @@ TEST(detached_process, ends_when_its_starter_is_killed) {
   ASSERT_GT(detached, 0) << "the starter did not report its detached process";
   const int pidfd = pidfd_of(detached);
   ASSERT_GE(pidfd, 0) << "the detached process is already gone";
-  EXPECT_NE(parent_of(detached), starter);
+  EXPECT_NE(pt::parent_of(detached), starter);
   EXPECT_FALSE(descends_from(detached, starter));
   EXPECT_FALSE(ends_within(pidfd, 0ms));
 
