@@ -123,6 +123,28 @@ TEST(detached_process, exit_codes_say_returned_threw_or_unknown) {
   EXPECT_EQ(pt::children().size(), 0u);
 }
 
+// Where pidfds are unavailable (old kernels, seccomp, valgrind), the channel's end tells.
+TEST(detached_process, without_pidfds_the_channels_end_tells_the_end) {
+  ::setenv("TRIDENT_PROC_FAULT", "pidfd_open=ENOSYS", 1);
+  proc::queue<long> q(8);
+  proc::process released(reports_and_waits, q);
+  proc::process killed(reports_and_waits, q);
+  released.start(proc::start_mode::detached);
+  killed.start(proc::start_mode::detached);
+  ::unsetenv("TRIDENT_PROC_FAULT");
+  for (int i = 0; i < 8; ++i) (void)next(q);  // both told who they are
+  EXPECT_FALSE(released.join(50ms));
+  EXPECT_TRUE(released.is_alive());
+  released.release();
+  ASSERT_TRUE(released.join(10s));
+  EXPECT_EQ(released.exitcode(), 0);
+  EXPECT_EQ(next(q), -1);
+  killed.kill();
+  ASSERT_TRUE(killed.join(10s));
+  EXPECT_EQ(killed.exitcode(), proc::process::exit_unknown);
+  EXPECT_EQ(pt::children().size(), 0u);
+}
+
 TEST(detached_process, destroying_the_handle_releases_it) {
   proc::queue<long> q(8);
   int pidfd = -1;
