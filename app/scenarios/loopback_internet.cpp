@@ -33,7 +33,7 @@
 #include "trident/core/open_file_limit.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/queue.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::scenarios {
 namespace {
