@@ -36,6 +36,15 @@ started_worker start_worker(const char* mode, std::size_t memory_limit_bytes, st
                             const std::vector<std::string>& withheld_environment = {},
                             std::chrono::milliseconds start_timeout = std::chrono::milliseconds(10000));
 
+/// Starts a detached worker (`process`'s detached mode): executes
+/// `/proc/self/exe --trident-worker=detached <fd> <this pid> 0`, which forks the detached process
+/// (a new session, no parent-death signal) and exits; reaps that first process and waits up to
+/// `start_timeout` for the detached one's hello. Returns the detached process's PID, a pidfd on
+/// it (-1 without pidfds: its end is then the channel's end of file) and the channel. Throws
+/// `worker_start_error` (with the missing-guard hint when no hello came). Thread-safe.
+started_worker start_detached_worker(std::span<const int> inherit,
+                                     std::chrono::milliseconds start_timeout = std::chrono::milliseconds(10000));
+
 /// The environment a worker starts with: the caller's, less `withheld_environment` prefixes and
 /// the stray-worker marker, with the sanitizer's segfault handling turned off in sanitizer
 /// builds. Holds pointers into `environ`: use it before the environment changes.
