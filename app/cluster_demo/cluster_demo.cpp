@@ -22,7 +22,7 @@
 #include "program_path.hpp"
 #include "trident/cluster.hpp"
 #include "trident/proc/codec.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::cli {
 

@@ -17,15 +17,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <iterator>
 #include <stop_token>
 #include <system_error>
@@ -42,7 +38,10 @@
 #include "trident/http/fetch.hpp"
 
 #include "exit_codes.hpp"
+#include "input_list.hpp"
+#include "output_folder.hpp"
 #include "progress.hpp"
+#include "run_summary.hpp"
 
 namespace trident::cli {
 
@@ -59,32 +58,20 @@ const char* outcome_name(http::fetch_outcome o) {
 }
 
 void print_summary(const std::vector<http::fetch_result>& results, double seconds) {
-  std::size_t ok = 0, failed = 0, cancelled = 0, skipped = 0;
+  outcome_tally tally;
   std::uint64_t bytes = 0;
+  summary_rows rows(results.size(), fmt::format("{:<9} {:>6} {:>10} {:>8}  {}", "result", "status", "bytes", "seconds",
+                                                "url -> file / error"));
   for (const auto& r : results) {
     bytes += r.bytes;
-    switch (r.outcome) {
-      case http::fetch_outcome::ok: ++ok; break;
-      case http::fetch_outcome::skipped: ++skipped; break;
-      case http::fetch_outcome::failed: ++failed; break;
-      case http::fetch_outcome::cancelled: ++cancelled; break;
-    }
-  }
-  // Every URL when there are few; otherwise only those that did not succeed.
-  const bool all_rows = results.size() <= 30;
-  bool header = false;
-  for (const auto& r : results) {
-    if (!all_rows && r.succeeded()) continue;
-    if (!header) {
-      std::printf("%-9s %6s %10s %8s  %s\n", "result", "status", "bytes", "seconds", "url -> file / error");
-      header = true;
-    }
+    tally.add(r.outcome);
+    if (!rows.begin_row(r.succeeded())) continue;
     std::printf("%-9s %6s %10s %8.2f  %s -> %s\n", outcome_name(r.outcome), r.status ? std::to_string(r.status).c_str() : "-",
                 human_bytes(static_cast<double>(r.bytes)).c_str(), r.seconds, r.url.c_str(),
                 r.succeeded() ? r.path.string().c_str() : r.error.c_str());
   }
-  std::printf("%zu URLs: %zu ok, %zu skipped, %zu failed, %zu cancelled; %s in %.2f s (%s/s)\n", results.size(), ok, skipped,
-              failed, cancelled, human_bytes(static_cast<double>(bytes)).c_str(), seconds,
+  std::printf("%s; %s in %.2f s (%s/s)\n", tally.text(results.size(), "URLs").c_str(),
+              human_bytes(static_cast<double>(bytes)).c_str(), seconds,
               human_bytes(seconds > 0 ? static_cast<double>(bytes) / seconds : 0).c_str());
 }
 
@@ -94,27 +81,11 @@ std::vector<listed_url> read_items(const fetch_flags& flags) {
     if (auto item = http::parse_fetch_line(u)) items.push_back({std::move(*item), {}});
   }
   if (!flags.input.empty()) {
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (flags.input != "-") {
-      file.open(flags.input);
-      if (!file) throw usage_error("cannot read URL list '" + flags.input + "': " + std::strerror(errno));
-      in = &file;
-    }
-    auto listed = read_url_list(*in, flags.input == "-" ? "stdin" : flags.input);
+    input_list list(flags.input, "URL list");
+    auto listed = read_url_list(list.stream(), list.name());
     items.insert(items.end(), std::make_move_iterator(listed.begin()), std::make_move_iterator(listed.end()));
   }
   return items;
-}
-
-/// Makes sure downloads can be saved into `dir` before any request is made, so that a folder
-/// that cannot be used is reported once, with its real reason, instead of once per URL.
-void prepare_output_dir(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
-  if (!ec && ::access(dir.c_str(), W_OK | X_OK) != 0) ec = std::error_code(errno, std::generic_category());
-  if (ec) throw usage_error("cannot save into output folder '" + dir.string() + "': " + ec.message());
 }
 
 /// Removes the named temporaries in `dir` that a killed run left behind (see
@@ -182,7 +153,7 @@ int run_fetch(const fetch_flags& flags) {
   std::vector<http::fetch_item> items;
   items.reserve(listed.size());
   for (auto& l : listed) items.push_back(std::move(l.item));
-  prepare_output_dir(flags.output_dir);
+  prepare_output_folder(flags.output_dir);
   remove_stale_temporaries(flags.output_dir);
   // A descriptor per connection and per file: take what the hard limit allows.
   (void)raise_open_file_limit();

@@ -10,16 +10,14 @@
 #include "command_line.hpp"
 #include "exit_codes.hpp"
 #include "scenarios_command.hpp"
-#include "service_process.hpp"
 #include "shared_commands.hpp"
 #include "trident/proc/worker_main.hpp"
 #include "trident/version.hpp"
 
 int main(int argc, char** argv) {
   // The models run in process pools that re-execute this binary as their workers; the scenario
-  // services (loopback server, private PostgreSQL) re-execute it too.
+  // services (loopback server, private PostgreSQL: detached processes) re-execute it too.
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
-  if (auto rc = trident::scenarios::service_main(argc, argv)) return *rc;
   CLI::App app{"trident-scenarios: the scenarios and advise commands of trident (run them as `trident scenarios`, "
                "`trident advise`)",
                "trident"};

@@ -1,6 +1,9 @@
 #include "shared_commands.hpp"
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "fetch_command.hpp"
 #include "tour.hpp"
@@ -38,13 +41,12 @@ command add_tour_cell_command(CLI::App& app, std::span<const tour_cell> cells) {
       ->check(CLI::Range(0, 1023));
   cmd->add_flag("-q,--quiet", f->quiet, "No output of the cell's own");
   cmd->add_option("--trace", f->trace, trace_help)->check(trace_path());
-  std::vector<tour_cell> table(cells.begin(), cells.end());
+  // The option accepts only these slugs, so the look-up always finds the cell.
+  std::map<std::string, lesson::cell_fn, std::less<>> table;
+  for (const auto& c : cells) table.emplace(c.slug, c.run);
   return {cmd, [f, table] {
             return with_trace(f->trace, [&] {
-              for (const auto& c : table) {
-                if (f->slug == c.slug) return lesson::run_cell_for_tour(c.slug, c.run, f->quiet, f->result_fd);
-              }
-              return lesson::run_cell_for_tour(f->slug, nullptr, f->quiet, f->result_fd);
+              return lesson::run_cell_for_tour(f->slug, table.at(f->slug), f->quiet, f->result_fd);
             });
           }};
 }

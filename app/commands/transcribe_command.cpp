@@ -22,8 +22,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -37,7 +35,10 @@
 #include "trident/media/whisper_model.hpp"
 
 #include "exit_codes.hpp"
+#include "input_list.hpp"
+#include "output_folder.hpp"
 #include "progress.hpp"
+#include "run_summary.hpp"
 
 namespace trident::cli {
 
@@ -53,25 +54,10 @@ std::vector<std::string> read_sources(const transcribe_flags& flags) {
   };
   for (const auto& s : flags.sources) take(s);
   if (!flags.input.empty()) {
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (flags.input != "-") {
-      file.open(flags.input);
-      if (!file) throw usage_error("cannot read input list '" + flags.input + "': " + std::strerror(errno));
-      in = &file;
-    }
-    for (std::string line; std::getline(*in, line);) take(line);
+    input_list list(flags.input, "input list");
+    for (std::string line; std::getline(list.stream(), line);) take(line);
   }
   return sources;
-}
-
-void prepare_output_dir(const std::string& dir) {
-  if (dir.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
-  if (!ec && ::access(dir.c_str(), W_OK | X_OK) != 0) ec = std::error_code(errno, std::generic_category());
-  if (ec) throw usage_error("cannot save into output folder '" + dir + "': " + ec.message());
 }
 
 /// Every local input must be a readable file: one that is not is a usage error, said before the
@@ -110,31 +96,21 @@ std::string problem_text(const media::file_result& r) {
 }
 
 void print_summary(const std::vector<media::file_result>& results, double wall) {
-  std::size_t ok = 0, skipped = 0, failed = 0, cancelled = 0;
+  outcome_tally tally;
   double audio = 0;
+  summary_rows rows(results.size(), fmt::format("{:<9} {:>8} {:>10} {:>9}  {}", "result", "audio s", "transcribe",
+                                                "realtime", "file -> transcript / error"));
   for (const auto& r : results) {
-    switch (r.outcome) {
-      case media::file_outcome::ok: ++ok; audio += r.audio_seconds; break;
-      case media::file_outcome::skipped: ++skipped; break;
-      case media::file_outcome::failed: ++failed; break;
-      case media::file_outcome::cancelled: ++cancelled; break;
-    }
-  }
-  const bool all_rows = results.size() <= 30;
-  bool header = false;
-  for (const auto& r : results) {
-    if (!all_rows && r.outcome == media::file_outcome::ok) continue;
-    if (!header) {
-      std::printf("%-9s %8s %10s %9s  %s\n", "result", "audio s", "transcribe", "realtime", "file -> transcript / error");
-      header = true;
-    }
+    tally.add(r.outcome);
+    if (r.outcome == media::file_outcome::ok) audio += r.audio_seconds;
+    if (!rows.begin_row(r.outcome == media::file_outcome::ok)) continue;
     const std::string where =
         r.outcome == media::file_outcome::ok ? r.media.string() + " -> " + r.outputs.front().string() : problem_text(r);
-    std::printf("%-9s %8.1f %9.2fs %8.1fx  %s\n", media::to_string(r.outcome), r.audio_seconds, r.transcribe_seconds, r.realtime(),
-                where.c_str());
+    std::printf("%-9s %8.1f %9.2fs %8.1fx  %s\n", media::to_string(r.outcome), r.audio_seconds, r.transcribe_seconds,
+                r.realtime(), where.c_str());
   }
-  std::printf("%zu files: %zu ok, %zu skipped, %zu failed, %zu cancelled; %.1f s of audio in %.2f s (%.1fx realtime)\n",
-              results.size(), ok, skipped, failed, cancelled, audio, wall, wall > 0 ? audio / wall : 0.0);
+  std::printf("%s; %.1f s of audio in %.2f s (%.1fx realtime)\n", tally.text(results.size(), "files").c_str(), audio,
+              wall, wall > 0 ? audio / wall : 0.0);
 }
 
 }  // namespace
@@ -166,7 +142,7 @@ int run_transcribe(const transcribe_flags& flags) {
     throw usage_error(e.what());
   }
   std::fprintf(stderr, "Using device: %s (%s)\n", media::to_string(device.kind), device.reason.c_str());
-  prepare_output_dir(flags.output_dir);
+  if (!flags.output_dir.empty()) prepare_output_folder(flags.output_dir);
 
   media::model_options mo;
   mo.device = device.kind;

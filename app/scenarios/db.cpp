@@ -25,7 +25,7 @@
 #include "trident/exec/future.hpp"
 #include "trident/exec/thread_pool.hpp"
 #include "trident/proc/process_pool.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 #include "trident/trace/recorder.hpp"
 
 namespace trident::scenarios {

@@ -45,7 +45,7 @@
 #include "trident/exec/thread_pool.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/process_pool.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::scenarios {
 namespace {

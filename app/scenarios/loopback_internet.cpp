@@ -31,11 +31,13 @@
 #include "trident/aio/tcp_server.hpp"
 #include "trident/aio/tcp_stream.hpp"
 #include "trident/core/open_file_limit.hpp"
+#include "trident/proc/process.hpp"
+#include "trident/proc/queue.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::scenarios {
 namespace {
 
-constexpr const char* service_name = "loopback-internet";
 /// Longest request head accepted (request line and headers).
 constexpr std::size_t max_head_bytes = 16 * 1024;
 /// Longest request body read and discarded (the server's URLs take none).
@@ -278,35 +280,33 @@ aio::task<void> serve_connection(aio::tcp_stream stream) {
   stream.close();
 }
 
-/// Serves until the starter releases the service (its life pipe reads end-of-file).
-aio::task<void> serve_until_released(const service_context& context) {
+/// Serves until the starter releases the service (its release descriptor turns readable).
+aio::task<void> serve_until_released(proc::queue<std::string>& lines) {
   const std::string host = "127.0.0.1";
   aio::tcp_server::handler handler = &serve_connection;
   aio::tcp_server server = co_await aio::start_server(handler, host, 0, 4096);
-  context.report("port " + std::to_string(server.port()));
+  report(lines, "port " + std::to_string(server.port()));
   aio::event_loop& loop = aio::event_loop::running();
   aio::lowlevel::io_handle life;
-  life.fd = context.life_fd();
+  life.fd = proc::release_descriptor();
   loop.add_io(life);
   co_await aio::lowlevel::wait_readable(life);
   loop.remove_io(life);
   server.close();
 }
 
-int loopback_internet_service(const std::vector<std::string>&, const service_context& context) {
+void loopback_internet_service(proc::queue<std::string> lines, std::vector<std::string>) {
   ::signal(SIGPIPE, SIG_IGN);
   // One descriptor per connection: take what the hard limit allows.
   (void)raise_open_file_limit();
   try {
     aio::event_loop loop;
-    aio::run_until_complete(loop, serve_until_released(context));
-    return 0;
+    aio::run_until_complete(loop, serve_until_released(lines));
   } catch (const std::exception& e) {
-    context.report(std::string("error: ") + e.what());
-    return 1;
+    report(lines, std::string("error: ") + e.what());  // the starter's error message
   }
 }
-TRIDENT_SCENARIO_SERVICE(service_name, loopback_internet_service);
+TRIDENT_TASK(loopback_internet_service);
 
 }  // namespace
 
@@ -365,7 +365,7 @@ std::string dataset_body(std::uint64_t id, std::size_t rows) {
   return out;
 }
 
-loopback_internet::loopback_internet() : service_(service_name, {}, std::chrono::seconds(10)) {
+loopback_internet::loopback_internet() : service_(&loopback_internet_service, {}, std::chrono::seconds(10)) {
   const std::string line = service_.read_line(std::chrono::seconds(30));
   std::uint16_t port = 0;
   if (line.rfind("port ", 0) != 0 || !parse_number(std::string_view(line).substr(5), port) || port == 0) {

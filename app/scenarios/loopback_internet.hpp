@@ -9,7 +9,8 @@
 /// any process and any run fetch exactly the same bytes. The scenarios draw their URL lists from
 /// their seed.
 ///
-/// It runs as a `service_process` (outside the measured process tree, ending with its starter),
+/// It runs as a `scenario_service` (a detached `proc::process`: outside the measured process
+/// tree, ending with its starter),
 /// on one thread: Trident's own event loop and `aio::start_server`, one coroutine per
 /// connection, so 200 or more keep-alive connections at once cost no thread each. The web and
 /// mixed scenarios keep theirs in `scenario::resources` (a `loopback_internet`).
@@ -17,7 +18,7 @@
 #include <cstdint>
 #include <string>
 
-#include "service_process.hpp"
+#include "scenario_service.hpp"
 
 namespace trident::scenarios {
 
@@ -69,7 +70,7 @@ class loopback_internet {
   [[nodiscard]] int pid() const noexcept { return service_.pid(); }
 
  private:
-  service_process service_;
+  scenario_service service_;
   std::uint16_t port_ = 0;
   std::string base_url_;
 };

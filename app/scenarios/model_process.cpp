@@ -14,7 +14,7 @@
 #include "trident/exec/future.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/process_pool.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 #include "trident/trace/recorder.hpp"
 
 namespace trident::scenarios {

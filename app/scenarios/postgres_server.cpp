@@ -258,7 +258,7 @@ pid_t start_child(const child_spec& spec) {
 
 // -- The service ---------------------------------------------------------------------------------
 
-/// What the service listens to while it waits: the life pipe and its stop signals.
+/// What the service listens to while it waits: its release descriptor and its stop signals.
 class stop_watch {
  public:
   stop_watch(int life_fd, int signal_fd) : life_fd_(life_fd), signal_fd_(signal_fd) {}
@@ -368,11 +368,11 @@ void wait_until_accepting(service_state& state, const std::string& conninfo, sto
   }
 }
 
-int postgres_service(const std::vector<std::string>& args, const service_context& context) {
+void postgres_service(proc::queue<std::string> lines, std::vector<std::string> args) {
   // args: bin_dir base_dir start_timeout_s stop_grace_s [setting...]
   if (args.size() < 4) {
-    context.report("error: the postgres service needs bin_dir, base_dir and two timeouts");
-    return 2;
+    report(lines, "error: the postgres service needs bin_dir, base_dir and two timeouts");
+    return;
   }
   const fs::path bin_dir = args[0];
   const fs::path base_dir = args[1];
@@ -388,14 +388,13 @@ int postgres_service(const std::vector<std::string>& args, const service_context
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGHUP);
   ::sigprocmask(SIG_BLOCK, &stop_signals, &original_mask);
-  // A starter that died closed the report pipe: a report then fails with EPIPE instead of killing
-  // the service before it has cleaned up.
+  // A write to a peer that is gone fails with EPIPE instead of killing the service before it has
+  // cleaned up.
   ::signal(SIGPIPE, SIG_IGN);
   const int signal_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC);
-  stop_watch stop(context.life_fd(), signal_fd);
+  stop_watch stop(proc::release_descriptor(), signal_fd);
 
   service_state state;
-  int rc = 0;
   try {
     sweep_stale_postgres_dirs(base_dir);
     const identity who = server_identity();
@@ -404,7 +403,7 @@ int postgres_service(const std::vector<std::string>& args, const service_context
     std::string pattern = (base_dir / (std::string(dir_prefix) + std::to_string(::getpid()) + "-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) fail_errno("cannot create a directory in " + base_dir.string());
     state.directory = pattern;
-    context.report("dir " + state.directory.string());
+    report(lines, "dir " + state.directory.string());
     if (who.change && ::chmod(pattern.c_str(), 0755) != 0) fail_errno("chmod " + pattern);
     {
       std::ofstream owner(state.directory / "owner");
@@ -451,19 +450,18 @@ int postgres_service(const std::vector<std::string>& args, const service_context
     spec.log_fd = open_log(state, "server.log");
     state.server = start_child(spec);
     wait_until_accepting(state, conninfo_for(state.directory), stop, deadline);
-    context.report("ready " + std::to_string(state.server));
+    report(lines, "ready " + std::to_string(state.server));
 
     // Serve until released; reap the server if it dies meanwhile (clients then see the error).
     while (!stop.wait(std::chrono::seconds(1))) {
       if (!state.server_reaped && reap(state.server)) state.server_reaped = true;
     }
   } catch (const std::exception& e) {
-    context.report(std::string("error: ") + e.what());
+    report(lines, std::string("error: ") + e.what());
     if (!state.log.empty()) {
-      context.report("log-name " + state.log.filename().string());
-      for (const auto& line : tail_lines(state.log, 12)) context.report("log: " + line);
+      report(lines, "log-name " + state.log.filename().string());
+      for (const auto& line : tail_lines(state.log, 12)) report(lines, "log: " + line);
     }
-    rc = 1;
   }
   stop_server(state, stop_grace);
   if (state.log_fd >= 0) ::close(state.log_fd);
@@ -471,14 +469,12 @@ int postgres_service(const std::vector<std::string>& args, const service_context
     std::error_code ec;
     fs::remove_all(state.directory, ec);
     if (ec) {
-      context.report("error: cannot remove " + state.directory.string() + ": " + ec.message());
-      rc = 1;
+      report(lines, "error: cannot remove " + state.directory.string() + ": " + ec.message());
     }
   }
   if (signal_fd >= 0) ::close(signal_fd);
-  return rc;
 }
-TRIDENT_SCENARIO_SERVICE("postgres", postgres_service);
+TRIDENT_TASK(postgres_service);
 
 std::vector<std::string> service_args(const postgres_options& options) {
   const fs::path bin_dir = options.bin_dir.empty() ? find_postgres_bin_dir() : options.bin_dir;
@@ -539,7 +535,7 @@ std::size_t sweep_stale_postgres_dirs(const fs::path& base_dir) {
 }
 
 postgres_server::postgres_server(const postgres_options& options)
-    : service_("postgres", service_args(options), options.stop_grace + std::chrono::seconds(30)) {
+    : service_(&postgres_service, service_args(options), options.stop_grace + std::chrono::seconds(30)) {
   const auto answer_within = std::chrono::duration_cast<milliseconds>(options.start_timeout + std::chrono::seconds(30));
   for (;;) {
     std::string line;

@@ -4,7 +4,7 @@
 /// `initdb` and `postgres`, a fresh cluster in a temporary directory, reachable through a Unix
 /// socket in that directory only (no TCP port), stopped and removed when released.
 ///
-/// The server is started by the "postgres" scenario service (service_process.hpp), so it runs
+/// The server is started by the "postgres" scenario service (scenario_service.hpp), so it runs
 /// outside this process's tree — measuring a model counts the client, not the server — and it
 /// ends with this process however this process ends.
 ///
@@ -22,10 +22,10 @@
 /// 4. `initdb`, then `postgres`; the service waits until the server answers (libpq's PQping),
 ///    then reports ready. A failure — a bad setting, a busy socket, no permission — ends the
 ///    service with the message and the last lines of the server's log, and nothing left.
-/// 5. Released (this object stopped or destroyed) or orphaned (this process died: the life pipe
-///    closed) or sent SIGTERM/SIGINT/SIGHUP, the service stops the server with a fast shutdown
-///    (SIGINT), SIGKILLs it after `stop_grace` if it is still there, then kills any process still
-///    working in the data directory (PostgreSQL's children each call setsid, so the working
+/// 5. Released (this object stopped or destroyed) or orphaned (this process died: its release
+///    descriptor turned readable) or sent SIGTERM/SIGINT/SIGHUP, the service stops the server
+///    with a fast shutdown (SIGINT), SIGKILLs it after `stop_grace` if it is still there, then
+///    kills any process still working in the data directory (PostgreSQL's children each call setsid, so the working
 ///    directory is what finds them all), and removes the directory.
 ///
 /// Trust authentication is safe here: the socket's directory is private to the server's user,
@@ -41,7 +41,7 @@
 #include <string>
 #include <vector>
 
-#include "service_process.hpp"
+#include "scenario_service.hpp"
 
 namespace trident::scenarios {
 
@@ -93,7 +93,7 @@ class postgres_server {
   bool stop() { return service_.stop(); }
 
  private:
-  service_process service_;
+  scenario_service service_;
   std::filesystem::path directory_;
   std::string conninfo_;
   int server_pid_ = 0;

@@ -29,7 +29,7 @@
 #include "trident/http/session.hpp"
 #include "trident/proc/codec.hpp"
 #include "trident/proc/process_pool.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::scenarios {
 

@@ -7,21 +7,15 @@
 
 #include "cell.hpp"
 #include "trident/proc/worker_main.hpp"
-#if defined(TRIDENT_LESSON_SERVICES)
-#include "service_process.hpp"
-#endif
 
 #ifndef TRIDENT_LESSON_CELL
 #error "TRIDENT_LESSON_CELL must name the cell this binary runs"
 #endif
 
 int main(int argc, char** argv) {
-  // The process cells re-execute this binary as their workers.
+  // The process cells re-execute this binary as their workers, and the choosing cell's scenario
+  // services (loopback server, PostgreSQL: detached processes) re-execute it too.
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
-#if defined(TRIDENT_LESSON_SERVICES)
-  // The choosing cell starts scenario services (loopback server, PostgreSQL), which re-execute it too.
-  if (auto rc = trident::scenarios::service_main(argc, argv)) return *rc;
-#endif
   try {
 #if defined(TRIDENT_LESSON_CELL_FN)
     return trident::lesson::run_single(TRIDENT_LESSON_CELL, &trident::lesson::TRIDENT_LESSON_CELL_FN);

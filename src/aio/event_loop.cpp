@@ -470,10 +470,9 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
 
     // 2. Wait for I/O, a post, or the earliest timer: `wait` empty for as long as it takes.
     std::optional<clock::duration> wait;
-    if (!d.ready.empty()) {
+    // With virtual time and timers pending, poll only: the jump to the next timer comes below.
+    if (!d.ready.empty() || (!d.heap.empty() && d.virtual_now)) {
       wait = clock::duration::zero();
-    } else if (!d.heap.empty() && d.virtual_now) {
-      wait = clock::duration::zero();  // poll only: the jump to the next timer comes below
     } else if (!d.heap.empty()) {
       wait = std::max(d.heap.front().deadline - clock::now(), clock::duration::zero());
     }

@@ -549,8 +549,6 @@ class driver_runtime {
             j.complete(s.bytes);
             break;
           case outcome::exception:
-            j.fail(describe_error(j, s));
-            break;
           case outcome::crashed:
           case outcome::timed_out:
             j.fail(describe_error(j, s));

@@ -510,7 +510,9 @@ struct thread_pool::impl final : exec::detail::blocking_context {
     // give the rest back (submission order is not kept on this rare path).
     exec::detail::task_node* node = nullptr;
     for (auto& victim : workers) {
-      if ((node = victim->inbox.steal_unpopped()) != nullptr || (node = victim->deque.steal()) != nullptr) break;
+      node = victim->inbox.steal_unpopped();
+      if (node == nullptr) node = victim->deque.steal();
+      if (node != nullptr) break;
     }
     if (node == nullptr) {
       node = take_all_injected();

@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <exception>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -18,32 +16,23 @@
 
 #include "curl_driver.hpp"
 #include "transfer.hpp"
-#include "trident/aio/event.hpp"
-#include "trident/aio/lowlevel/remote_wait.hpp"
-#include "trident/aio/lowlevel/task_context.hpp"
-#include "trident/aio/run.hpp"
+#include "trident/aio/lowlevel/loop_thread.hpp"
+#include "trident/aio/lowlevel/run_on.hpp"
 #include "trident/aio/sleep.hpp"
-#include "trident/aio/spawn.hpp"
 #include "trident/core/atomic_file.hpp"
-#include "trident/trace/recorder.hpp"
 
 // The session API: a request becomes one transfer per attempt (transfer.cpp), run by a
 // curl_driver (curl_driver.cpp); `run` below is the retry loop around the attempts.
 //
 // Loops. An `engine` is one event loop's share of a session: a curl_driver with its share of
 // the connection limits. The session always has one on the loop that made it; with
-// `loops` > 1 it also starts `loop_thread`s, each running an event loop with an engine until
-// the session ends. A request goes to the engine with the fewest requests in flight (counted on
-// the caller's thread), ties taken in turn. On another loop it runs as follows (caller thread C, loop thread L):
-//   1. C suspends the awaiting task (`remote_awaiter`) and posts "spawn the request" to L, with
-//      a shared `remote_call` that carries the work out and the outcome back.
-//   2. L runs the request as a task of its own, stores its response or exception in the call,
-//      then posts "resume the waiter" to C's loop: the outcome is written before the post, and
-//      the post's lock orders it before C reads it.
-//   3. Cancelling the awaiting task on C posts "cancel that task" to L and does not resume it:
-//      the task on L ends with cancelled_error, its transfer removed and save_to's file
-//      abandoned, and only then does step 2 resume C, which raises cancelled_error. Posts to
-//      one loop run in order, so the cancel always finds the task spawned.
+// `loops` > 1 it also starts `engine_thread`s, each an aio::lowlevel::loop_thread with an engine
+// made and destroyed on it, until the session ends. A request goes to the engine with the
+// fewest requests in flight (counted on the caller's thread), ties taken in turn. On another
+// loop it runs through aio::lowlevel::run_on (trident/aio/lowlevel/run_on.hpp): the request runs
+// as a task of that loop and its response or exception comes back to the awaiting task.
+// Cancelling the awaiting task cancels the request there (its transfer removed, save_to's file
+// abandoned) and resumes the caller with cancelled_error once that is done.
 // With one loop (the default) requests call `run` directly, as if there were no dispatch.
 
 namespace trident::http {
@@ -59,139 +48,30 @@ struct engine {
   explicit engine(session_options o) : options(std::move(o)), driver(options) {}
 };
 
-/// A thread running an event loop with an engine until the destructor stops it.
+/// A `loop_thread` with an engine: made on that thread by the constructor, destroyed there by
+/// the destructor (the engine's driver registers with that thread's loop).
 ///
-/// Thread safety: `endpoint` and `counters` may be used from any thread; `target` only on the
-/// thread itself.
-class loop_thread {
+/// Thread safety: `thread` and `counters` may be used from any thread; `target` only on the
+/// loop thread (from the work `on_some_loop` sends there).
+class engine_thread {
  public:
-  /// Starts the thread and waits until its engine is made; rethrows what stopped it.
-  loop_thread(session_options options, std::string name) {
-    thread_ = std::thread([this, options = std::move(options), name = std::move(name)]() mutable {
-      trace::set_thread_name(name);
-      try {
-        aio::run(serve(std::move(options)));
-      } catch (...) {
-        const std::lock_guard lock(mutex_);
-        if (!started_) failure_ = std::current_exception();
-        started_ = true;
-        started_cv_.notify_all();
-      }
-    });
-    std::unique_lock lock(mutex_);
-    started_cv_.wait(lock, [this] { return started_; });
-    if (failure_) {
-      lock.unlock();
-      thread_.join();
-      std::rethrow_exception(failure_);
-    }
+  /// Starts the thread and makes its engine there; rethrows what stopped either.
+  engine_thread(session_options options, std::string name) : thread_(std::move(name)) {
+    engine_ = thread_.call([&options] { return std::make_unique<engine>(std::move(options)); });
   }
-  loop_thread(const loop_thread&) = delete;
-  loop_thread& operator=(const loop_thread&) = delete;
-  ~loop_thread() {
-    aio::lowlevel::post(*endpoint_, [this] { stop_->set(); });
-    thread_.join();
-  }
+  engine_thread(const engine_thread&) = delete;
+  engine_thread& operator=(const engine_thread&) = delete;
+  ~engine_thread() {
+    thread_.call([this] { engine_.reset(); });
+  }  // then `thread_` stops the loop, cancelling what still runs there, and joins
 
-  [[nodiscard]] aio::lowlevel::remote_endpoint& endpoint() const noexcept { return *endpoint_; }
+  [[nodiscard]] aio::lowlevel::loop_thread& thread() noexcept { return thread_; }
   [[nodiscard]] engine& target() const noexcept { return *engine_; }
   [[nodiscard]] const driver_counters& counters() const noexcept { return engine_->driver.counters(); }
 
  private:
-  aio::task<void> serve(session_options options) {
-    engine e(std::move(options));
-    aio::event stop;
-    {
-      const std::lock_guard lock(mutex_);
-      engine_ = &e;
-      stop_ = &stop;
-      endpoint_ = aio::event_loop::running().endpoint();
-      started_ = true;
-      started_cv_.notify_all();
-    }
-    co_await stop.wait();
-  }
-
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable started_cv_;
-  bool started_ = false;                // guarded by mutex_ until the constructor returns
-  std::exception_ptr failure_;          // idem
-  engine* engine_ = nullptr;            // the thread's, valid until the destructor posts stop
-  aio::event* stop_ = nullptr;          // idem
-  std::shared_ptr<aio::lowlevel::remote_endpoint> endpoint_;
-};
-
-/// What a request on another loop carries out and brings back (see the top of this file).
-struct remote_call {
-  std::function<aio::task<response>(engine&)> work;  // made on the caller's thread, run on L
-  std::optional<response> result;                    // written on L before the wake-up is posted
-  std::exception_ptr error;                          // idem
-  std::shared_ptr<aio::lowlevel::remote_wait_state> wait;
-  std::shared_ptr<aio::lowlevel::remote_endpoint> caller;
-  std::optional<aio::task_handle<void>> running;     // L only, until the request ends
-};
-
-/// Step 2: the request as a task of loop L.
-aio::task<void> run_remote(std::shared_ptr<remote_call> call, engine& e) {
-  try {
-    auto work = call->work(e);
-    response r = co_await std::move(work);
-    call->result.emplace(std::move(r));
-  } catch (...) {
-    call->error = std::current_exception();
-  }
-  call->work = nullptr;    // the request's callbacks die on the thread that ran them
-  call->running.reset();  // a task handle belongs to its loop's thread
-  aio::lowlevel::post_resume(*call->caller, call->wait);
-}
-
-/// Steps 1 and 3: the caller's side of a request on another loop.
-class remote_awaiter : private aio::lowlevel::cancellable_wait {
- public:
-  remote_awaiter(std::shared_ptr<remote_call> call, loop_thread& target) noexcept
-      : call_(std::move(call)), target_(target) {}
-
-  bool await_ready() const noexcept { return false; }
-
-  template <class Promise>
-  bool await_suspend(std::coroutine_handle<Promise> h) {
-    if (bind(h)) return false;  // cancelled before it started: nothing ran, await_resume throws
-    auto& loop = aio::event_loop::running();
-    call_->wait = std::make_shared<aio::lowlevel::remote_wait_state>();
-    call_->wait->waiter = h;
-    call_->wait->loop = &loop;
-    call_->wait->context = context_;
-    call_->caller = loop.endpoint();
-    loop_thread* target = &target_;
-    aio::lowlevel::post(target_.endpoint(), [call = call_, target] {
-      auto task = run_remote(call, target->target());
-      call->running.emplace(aio::spawn(std::move(task), "http request"));
-    });
-    arm(&on_cancel, this);
-    return true;
-  }
-
-  response await_resume() {
-    end_wait("cancelled while waiting for a response");
-    if (call_->error) std::rethrow_exception(call_->error);
-    return std::move(*call_->result);
-  }
-
- private:
-  static void on_cancel(void* arg) noexcept {
-    auto* self = static_cast<remote_awaiter*>(arg);
-    try {
-      aio::lowlevel::post(self->target_.endpoint(), [call = self->call_] {
-        if (call->running) call->running->cancel();
-      });
-    } catch (...) {
-      std::terminate();  // a lost cancel would leave the request running to its end unseen
-    }
-  }
-
-  std::shared_ptr<remote_call> call_;
-  loop_thread& target_;
+  aio::lowlevel::loop_thread thread_;
+  std::unique_ptr<engine> engine_;  // the thread's; set once the constructor returns
 };
 
 /// Loop `index`'s share of `limit` over `count` loops (0: no limit stays no limit).
@@ -216,7 +96,7 @@ struct session::impl {
   session_options options;  // `defaults` completed from request_options::builtin()
   std::size_t count;        // loops: `local` and one per thread
   engine local;             // the caller's loop; after `options` and `count`, which it reads
-  std::vector<std::unique_ptr<loop_thread>> threads;
+  std::vector<std::unique_ptr<engine_thread>> threads;
   std::vector<std::size_t> in_flight;  // per loop, 0 = local; caller's thread only
   std::size_t next = 0;                // where `least_busy` starts looking; caller's thread only
 
@@ -224,7 +104,7 @@ struct session::impl {
       : options(complete(std::move(o))), count(loop_count(options)), local(share(options, 0, count)), in_flight(count, 0) {
     threads.reserve(count - 1);
     for (std::size_t i = 1; i < count; ++i) {
-      threads.push_back(std::make_unique<loop_thread>(share(options, i, count), "http loop " + std::to_string(i)));
+      threads.push_back(std::make_unique<engine_thread>(share(options, i, count), "http loop " + std::to_string(i)));
     }
   }
 
@@ -387,9 +267,10 @@ aio::task<response> on_some_loop(session::impl& s, std::function<aio::task<respo
     auto local = work(s.local);
     co_return co_await std::move(local);
   }
-  auto call = std::make_shared<remote_call>();
-  call->work = std::move(work);
-  co_return co_await remote_awaiter(std::move(call), *s.threads[i - 1]);
+  engine_thread& target = *s.threads[i - 1];
+  auto on_target = [work = std::move(work), &target] { return work(target.target()); };
+  auto call = aio::lowlevel::run_on(target.thread(), std::move(on_target), "http request");
+  co_return co_await call;
 }
 
 aio::task<response> save_to_on(engine& e, request req, std::filesystem::path path) {

@@ -257,227 +257,280 @@ void transcribe_pipeline::write_outputs(const work& w, const transcription& t, f
   r.outputs = paths;
 }
 
-std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>& sources,
-                                                  const std::function<void(const file_result&)>& on_file) {
-  const auto started = std::chrono::steady_clock::now();
-  progress_.total = sources.size();
-  std::vector<file_result> results(sources.size());
+/// One run of the pipeline: its plan, the channels between the stages, and the stages, each
+/// run by `run` on a thread of its own (the writer on the caller's):
+///
+///   local files ──────────────────┐
+///   downloads (http::fetch_all) ──┴─> to_decode ─> decoders ─> to_transcribe ─> whisper states
+///        every stage, for what it fails, skips or cancels ─> to_write <─ (and what they finish)
+///
+/// A channel closes when the last of its producers is done, so each stage ends when the one
+/// before it has. Stop: each stage checks the pipeline's stop flag between files.
+class transcribe_pipeline::stages {
+ public:
+  stages(transcribe_pipeline& pipeline, const std::vector<std::string>& sources)
+      : p_(pipeline),
+        sources_(sources),
+        plans_(plan_inputs(sources, pipeline.options_.output_dir)),
+        // Capacities: the decode queue holds a few compressed files' names (cheap); the transcribe
+        // queue holds decoded audio, the memory that back-pressure bounds.
+        to_decode_(std::max<std::size_t>(pipeline.options_.decoders, 1)),
+        to_transcribe_(pipeline.options_.queue),
+        to_write_(pipeline.options_.states + pipeline.options_.decoders + 2),
+        decode_senders_(to_decode_, 2),
+        transcribe_senders_(to_transcribe_, static_cast<int>(pipeline.options_.decoders)),
+        write_senders_(to_write_, 2 + static_cast<int>(pipeline.options_.decoders + pipeline.options_.states)) {
+    for (std::size_t i = 0; i < sources.size(); ++i) (is_url(sources[i]) ? remote_ : local_).push_back(i);
+  }
 
-  // The states first: a failure to allocate one is the run's error, before anything starts.
-  std::vector<whisper_model::state> states;
-  for (std::size_t i = 0; i < options_.states; ++i) states.push_back(model_.new_state());
+  /// Local files: straight to the decoders.
+  void feed_local_files() {
+    trace::set_thread_name("transcribe: local files");
+    for (std::size_t i : local_) {
+      work w = first_work(i);
+      if (p_.stop_) {
+        w.result.outcome = file_outcome::cancelled;
+        to_write_.send(std::move(w));
+      } else if (skip_if_done(w)) {
+        to_write_.send(std::move(w));
+      } else {
+        to_decode_.send(std::move(w));
+      }
+    }
+    decode_senders_.done();
+    write_senders_.done();
+  }
 
-  const std::vector<input_plan> plans = plan_inputs(sources, options_.output_dir);
-  std::vector<std::size_t> local, remote;
-  for (std::size_t i = 0; i < sources.size(); ++i) (is_url(sources[i]) ? remote : local).push_back(i);
+  /// URLs: downloaded by http::fetch_all through one session on an event loop (its descriptor
+  /// cap, its wait on EMFILE, its retries), each handed to the decoders by fetch_all's hook as
+  /// it completes (not when all have).
+  void download() {
+    trace::set_thread_name("transcribe: downloads");
+    downloads d = plan_downloads();
+    if (!d.items.empty() && !p_.stop_) aio::run(fetch(d));
+    report_not_handed_on(d);
+    decode_senders_.done();
+    write_senders_.done();
+  }
 
-  // Capacities: the decode queue holds a few compressed files' names (cheap); the transcribe
-  // queue holds decoded audio, the memory that back-pressure bounds.
-  sync::channel<work> to_decode{std::max<std::size_t>(options_.decoders, 1)};
-  sync::channel<work> to_transcribe{options_.queue};
-  sync::channel<work> to_write{options_.states + options_.decoders + 2};
-  producers<sync::channel<work>> decode_senders(to_decode, 2);
-  producers<sync::channel<work>> transcribe_senders(to_transcribe, static_cast<int>(options_.decoders));
-  producers<sync::channel<work>> write_senders(to_write, 2 + static_cast<int>(options_.decoders + options_.states));
+  /// Decoder `index`: compressed file in, samples out.
+  void decode(std::size_t index) {
+    trace::set_thread_name("transcribe: decode " + std::to_string(index));
+    while (auto w = to_decode_.receive()) {
+      if (p_.stop_) {
+        w->result.outcome = file_outcome::cancelled;
+        to_write_.send(std::move(*w));
+        continue;
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        trace::span span("decode", "media", w->result.media.filename().string());
+        w->audio = decode_audio(w->result.media);
+      } catch (const std::exception& e) {
+        w->result.outcome = file_outcome::failed;
+        w->result.stage = "decode";
+        w->result.error = e.what();
+        to_write_.send(std::move(*w));
+        continue;
+      }
+      w->result.decode_seconds = since(t0);
+      w->result.audio_seconds = w->audio.seconds();
+      ++p_.progress_.decoded;
+      to_transcribe_.send(std::move(*w));
+    }
+    transcribe_senders_.done();
+    write_senders_.done();
+  }
 
-  auto skip_if_done = [&](work& w) {
-    if (!options_.skip_existing) return false;
-    for (const auto& output : outputs_for(*w.plan)) {
+  /// Whisper state `index`: samples in, transcription out.
+  void transcribe(whisper_model::state& state, std::size_t index) {
+    trace::set_thread_name("transcribe: whisper state " + std::to_string(index));
+    while (auto w = to_transcribe_.receive()) {
+      if (p_.stop_) {
+        w->result.outcome = file_outcome::cancelled;
+      } else {
+        try {
+          trace::span span("transcribe", "media", w->result.media.filename().string());
+          w->text = state.transcribe(w->audio.samples, p_.options_.transcribe, &p_.stop_);
+          w->result.transcribe_seconds = w->text.seconds;
+          w->result.language = w->text.language;
+          w->result.outcome = file_outcome::ok;
+          ++p_.progress_.transcribed;
+        } catch (const cancelled_error&) {
+          w->result.outcome = file_outcome::cancelled;
+        } catch (const std::exception& e) {
+          w->result.outcome = file_outcome::failed;
+          w->result.stage = "transcribe";
+          w->result.error = e.what();
+        }
+      }
+      w->audio.samples = {};  // the memory the queue bound was about
+      to_write_.send(std::move(*w));
+    }
+    write_senders_.done();
+  }
+
+  /// The writer, on the caller's thread until every other stage is done. A finished
+  /// transcription is written even after a stop (it is complete); each file appears whole or
+  /// not at all. Returns every source's result, in input order.
+  std::vector<file_result> write(const std::function<void(const file_result&)>& on_file) {
+    std::vector<file_result> results(sources_.size());
+    while (auto w = to_write_.receive()) {
+      file_result& r = w->result;
+      if (r.outcome == file_outcome::ok) {
+        try {
+          trace::span span("write", "media", r.media.filename().string());
+          p_.write_outputs(*w, w->text, r);
+        } catch (const std::exception& e) {
+          r.outcome = file_outcome::failed;
+          r.stage = "write";
+          r.error = e.what();
+        }
+      }
+      if (r.outcome == file_outcome::failed) ++p_.progress_.failed;
+      if (r.outcome == file_outcome::cancelled) ++p_.progress_.cancelled;
+      ++p_.progress_.finished;
+      results[w->index] = std::move(r);
+      if (on_file) on_file(results[w->index]);
+    }
+    return results;
+  }
+
+ private:
+  /// The download stage's books: which URLs it asked fetch_all for, and which it handed on.
+  struct downloads {
+    std::vector<char> handed_on;         // per URL (`remote_`); set on the loop thread, read after it
+    std::vector<http::fetch_item> items;  // what fetch_all downloads
+    std::vector<std::size_t> fetched;     // item -> its place in `remote_`
+  };
+
+  work first_work(std::size_t i) const {
+    work w;
+    w.index = i;
+    w.plan = &plans_[i];
+    w.result.source = sources_[i];
+    if (!plans_[i].download) w.result.media = plans_[i].media;  // a URL's once it is downloaded
+    return w;
+  }
+
+  /// With skip_existing, whether every output of `w` exists already (then marked skipped).
+  bool skip_if_done(work& w) const {
+    if (!p_.options_.skip_existing) return false;
+    for (const auto& output : p_.outputs_for(*w.plan)) {
       std::error_code ec;
       if (!fs::exists(output, ec)) return false;
     }
     w.result.outcome = file_outcome::skipped;
     return true;
-  };
-  auto first_work = [&](std::size_t i) {
-    work w;
-    w.index = i;
-    w.plan = &plans[i];
-    w.result.source = sources[i];
-    if (!plans[i].download) w.result.media = plans[i].media;  // a URL's once it is downloaded
-    return w;
-  };
+  }
 
-  std::vector<std::jthread> threads;
-  // Local files: straight to the decoders.
-  threads.emplace_back([&] {
-    trace::set_thread_name("transcribe: local files");
-    for (std::size_t i : local) {
-      work w = first_work(i);
-      if (stop_) {
-        w.result.outcome = file_outcome::cancelled;
-        to_write.send(std::move(w));
-      } else if (skip_if_done(w)) {
-        to_write.send(std::move(w));
-      } else {
-        to_decode.send(std::move(w));
-      }
-    }
-    decode_senders.done();
-    write_senders.done();
-  });
-
-  // URLs: downloaded by http::fetch_all through one session on an event loop (its descriptor
-  // cap, its wait on EMFILE, its retries), each handed to the decoders by fetch_all's hook as it
-  // completes (not when all have).
-  threads.emplace_back([&] {
-    trace::set_thread_name("transcribe: downloads");
-    std::vector<char> handed_off(remote.size(), 0);  // touched on the loop thread, read after it
-    // An input whose outputs all exist is not downloaded at all.
-    std::vector<http::fetch_item> items;
-    std::vector<std::size_t> fetched;  // item -> its place in `remote`
-    for (std::size_t k = 0; k < remote.size() && !stop_; ++k) {
-      work w = first_work(remote[k]);
-      w.result.media = plans[remote[k]].media;
+  /// The URLs to download: an input whose outputs all exist is not downloaded at all.
+  downloads plan_downloads() {
+    downloads d;
+    d.handed_on.assign(remote_.size(), 0);
+    for (std::size_t k = 0; k < remote_.size() && !p_.stop_; ++k) {
+      work w = first_work(remote_[k]);
+      w.result.media = plans_[remote_[k]].media;
       if (skip_if_done(w)) {
-        to_write.send(std::move(w));
-        handed_off[k] = 1;
+        to_write_.send(std::move(w));
+        d.handed_on[k] = 1;
       } else {
-        items.push_back({sources[remote[k]], {}, plans[remote[k]].media});  // plan_inputs' names
-        fetched.push_back(k);
+        d.items.push_back({sources_[remote_[k]], {}, plans_[remote_[k]].media});  // plan_inputs' names
+        d.fetched.push_back(k);
       }
     }
-    if (!items.empty() && !stop_) {
-      // The hook: each finished download, on the loop thread. It suspends while the channel
-      // is full, which holds its place among the downloads: back-pressure from the decoders.
-      auto hand_on = [&](std::size_t item, const http::fetch_result& r) -> aio::task<void> {
-        const std::size_t k = fetched[item];
-        work w = first_work(remote[k]);
-        w.result.media = r.path;
-        w.result.download_seconds = r.seconds;
-        sync::channel<work>* next = &to_decode;
-        if (r.succeeded()) {
-          progress_.download_bytes += r.bytes;
-          ++progress_.downloaded;
-        } else {
-          w.result.outcome = file_outcome::failed;
-          w.result.stage = "download";
-          w.result.error = r.error;
-          next = &to_write;
-        }
-        auto send = aio::send(*next, std::move(w));
-        co_await send;
-        handed_off[k] = 1;  // only once delivered: a send cancelled before that delivered nothing
-      };
-      auto main = [&]() -> aio::task<void> {
-        auto& loop = aio::event_loop::running();
-        http::session_options so;
-        so.max_connections = static_cast<int>(options_.downloads);
-        http::session session(so);
-        http::fetch_options fo;
-        fo.concurrency = options_.downloads;
-        fo.retries = options_.retries;
-        fo.on_item_done = hand_on;
-        // Shared, not copied: a task handle's count is the loop thread's, and `stop` runs on another.
-        auto downloads = std::make_shared<aio::task_handle<std::vector<http::fetch_result>>>(
-            aio::spawn(http::fetch_all(session, std::move(items), std::move(fo)), "downloads"));
-        {
-          std::lock_guard lock(stop_mutex_);
-          cancel_downloads_ = [&loop, downloads] { loop.post([downloads] { downloads->cancel(); }); };
-          if (stop_) cancel_downloads_();
-        }
-        // A cancelled fetch_all ends normally (it consumes the cancellation); the URLs it did not
-        // hand on are reported below.
-        co_await downloads->wait();
-        std::lock_guard lock(stop_mutex_);
-        cancel_downloads_ = nullptr;
-      };
-      aio::run(main());
+    return d;
+  }
+
+  /// fetch_all's hook: each finished download, on the loop thread. It suspends while the
+  /// channel is full, which holds its place among the downloads: back-pressure from the
+  /// decoders.
+  aio::task<void> hand_on(downloads& d, std::size_t item, const http::fetch_result& r) {
+    const std::size_t k = d.fetched[item];
+    work w = first_work(remote_[k]);
+    w.result.media = r.path;
+    w.result.download_seconds = r.seconds;
+    sync::channel<work>* next = &to_decode_;
+    if (r.succeeded()) {
+      p_.progress_.download_bytes += r.bytes;
+      ++p_.progress_.downloaded;
+    } else {
+      w.result.outcome = file_outcome::failed;
+      w.result.stage = "download";
+      w.result.error = r.error;
+      next = &to_write_;
     }
-    // Every URL not handed on (never started, or cancelled while downloading or waiting for a
-    // place in a channel) is reported here, so each source has exactly one result.
-    for (std::size_t k = 0; k < remote.size(); ++k) {
-      if (handed_off[k] != 0) continue;
-      work w = first_work(remote[k]);
+    auto send = aio::send(*next, std::move(w));
+    co_await send;
+    d.handed_on[k] = 1;  // only once delivered: a send cancelled before that delivered nothing
+  }
+
+  /// The event loop's main task: fetch_all over `d.items`, cancelled by the pipeline's `stop`.
+  aio::task<void> fetch(downloads& d) {
+    auto& loop = aio::event_loop::running();
+    http::session_options so;
+    so.max_connections = static_cast<int>(p_.options_.downloads);
+    http::session session(so);
+    http::fetch_options fo;
+    fo.concurrency = p_.options_.downloads;
+    fo.retries = p_.options_.retries;
+    fo.on_item_done = [this, &d](std::size_t item, const http::fetch_result& r) { return hand_on(d, item, r); };
+    // Shared, not copied: a task handle's count is the loop thread's, and `stop` runs on another.
+    auto running = std::make_shared<aio::task_handle<std::vector<http::fetch_result>>>(
+        aio::spawn(http::fetch_all(session, std::move(d.items), std::move(fo)), "downloads"));
+    {
+      std::lock_guard lock(p_.stop_mutex_);
+      p_.cancel_downloads_ = [&loop, running] { loop.post([running] { running->cancel(); }); };
+      if (p_.stop_) p_.cancel_downloads_();
+    }
+    // A cancelled fetch_all ends normally (it consumes the cancellation); the URLs it did not
+    // hand on are reported by `report_not_handed_on`.
+    co_await running->wait();
+    std::lock_guard lock(p_.stop_mutex_);
+    p_.cancel_downloads_ = nullptr;
+  }
+
+  /// Every URL not handed on (never started, or cancelled while downloading or waiting for a
+  /// place in a channel) is reported here, so each source has exactly one result.
+  void report_not_handed_on(const downloads& d) {
+    for (std::size_t k = 0; k < remote_.size(); ++k) {
+      if (d.handed_on[k] != 0) continue;
+      work w = first_work(remote_[k]);
       w.result.outcome = file_outcome::cancelled;
-      to_write.send(std::move(w));
+      to_write_.send(std::move(w));
     }
-    decode_senders.done();
-    write_senders.done();
-  });
-
-  for (std::size_t d = 0; d < options_.decoders; ++d) {
-    threads.emplace_back([&, d] {
-      trace::set_thread_name("transcribe: decode " + std::to_string(d));
-      while (auto w = to_decode.receive()) {
-        if (stop_) {
-          w->result.outcome = file_outcome::cancelled;
-          to_write.send(std::move(*w));
-          continue;
-        }
-        const auto t0 = std::chrono::steady_clock::now();
-        try {
-          trace::span span("decode", "media", w->result.media.filename().string());
-          w->audio = decode_audio(w->result.media);
-        } catch (const std::exception& e) {
-          w->result.outcome = file_outcome::failed;
-          w->result.stage = "decode";
-          w->result.error = e.what();
-          to_write.send(std::move(*w));
-          continue;
-        }
-        w->result.decode_seconds = since(t0);
-        w->result.audio_seconds = w->audio.seconds();
-        ++progress_.decoded;
-        to_transcribe.send(std::move(*w));
-      }
-      transcribe_senders.done();
-      write_senders.done();
-    });
   }
 
+  transcribe_pipeline& p_;
+  const std::vector<std::string>& sources_;
+  const std::vector<input_plan> plans_;
+  std::vector<std::size_t> local_, remote_;  // indexes into `sources_`
+  sync::channel<work> to_decode_;
+  sync::channel<work> to_transcribe_;
+  sync::channel<work> to_write_;
+  producers<sync::channel<work>> decode_senders_;
+  producers<sync::channel<work>> transcribe_senders_;
+  producers<sync::channel<work>> write_senders_;
+};
+
+std::vector<file_result> transcribe_pipeline::run(const std::vector<std::string>& sources,
+                                                  const std::function<void(const file_result&)>& on_file) {
+  progress_.total = sources.size();
+
+  // The states first: a failure to allocate one is the run's error, before anything starts.
+  std::vector<whisper_model::state> states;
+  for (std::size_t i = 0; i < options_.states; ++i) states.push_back(model_.new_state());
+
+  stages run(*this, sources);
+  std::vector<std::jthread> threads;
+  threads.emplace_back([&run] { run.feed_local_files(); });
+  threads.emplace_back([&run] { run.download(); });
+  for (std::size_t d = 0; d < options_.decoders; ++d) threads.emplace_back([&run, d] { run.decode(d); });
   for (std::size_t s = 0; s < options_.states; ++s) {
-    threads.emplace_back([&, s] {
-      trace::set_thread_name("transcribe: whisper state " + std::to_string(s));
-      auto& state = states[s];
-      while (auto w = to_transcribe.receive()) {
-        if (stop_) {
-          w->result.outcome = file_outcome::cancelled;
-        } else {
-          try {
-            trace::span span("transcribe", "media", w->result.media.filename().string());
-            w->text = state.transcribe(w->audio.samples, options_.transcribe, &stop_);
-            w->result.transcribe_seconds = w->text.seconds;
-            w->result.language = w->text.language;
-            w->result.outcome = file_outcome::ok;
-            ++progress_.transcribed;
-          } catch (const cancelled_error&) {
-            w->result.outcome = file_outcome::cancelled;
-          } catch (const std::exception& e) {
-            w->result.outcome = file_outcome::failed;
-            w->result.stage = "transcribe";
-            w->result.error = e.what();
-          }
-        }
-        w->audio.samples = {};  // the memory the queue bound was about
-        to_write.send(std::move(*w));
-      }
-      write_senders.done();
-    });
+    threads.emplace_back([&run, &states, s] { run.transcribe(states[s], s); });
   }
-
-  // The writer: this thread. A finished transcription is written even after a stop (it is
-  // complete); each file appears whole or not at all.
-  while (auto w = to_write.receive()) {
-    file_result& r = w->result;
-    if (r.outcome == file_outcome::ok) {
-      try {
-        trace::span span("write", "media", r.media.filename().string());
-        write_outputs(*w, w->text, r);
-      } catch (const std::exception& e) {
-        r.outcome = file_outcome::failed;
-        r.stage = "write";
-        r.error = e.what();
-      }
-    }
-    if (r.outcome == file_outcome::failed) ++progress_.failed;
-    if (r.outcome == file_outcome::cancelled) ++progress_.cancelled;
-    ++progress_.finished;
-    results[w->index] = std::move(r);
-    if (on_file) on_file(results[w->index]);
-  }
+  auto results = run.write(on_file);
   threads.clear();  // joins
-  (void)started;
   return results;
 }
 

@@ -14,6 +14,8 @@
 /// | `lowlevel::io_handle`, `event_loop::add_io` / `remove_io` | lowlevel/io_handle.hpp | a file descriptor registered with one loop |
 /// | `lowlevel::wait_readable`, `wait_writable` | lowlevel/io_wait.hpp | suspend until that descriptor may be ready |
 /// | `lowlevel::waitable_queue` | lowlevel/waitable_queue.hpp | `aio::receive` / `aio::send` on another layer's queue (hooks found by ADL) |
+/// | `lowlevel::loop_thread` | lowlevel/loop_thread.hpp | an event loop on a thread of its own; calls made there |
+/// | `lowlevel::run_on` | lowlevel/run_on.hpp | run a coroutine on another loop and await its result from this one |
 ///
 /// @par A cancellable awaitable, in full
 /// @code
@@ -41,7 +43,7 @@
 ///
 /// @par Thread safety
 /// Loop thread only, except `lowlevel::post` and `event_loop::post` / `stop`, which any thread
-/// may call.
+/// may call, and what `loop_thread` says of itself.
 ///
 /// @par Backends and loops
 /// The interface names no reactor. Readiness (`io_handle`) is what epoll gives and what io_uring
@@ -53,7 +55,9 @@
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/lowlevel/io_handle.hpp"
 #include "trident/aio/lowlevel/io_wait.hpp"
+#include "trident/aio/lowlevel/loop_thread.hpp"
 #include "trident/aio/lowlevel/remote_wait.hpp"
+#include "trident/aio/lowlevel/run_on.hpp"
 #include "trident/aio/lowlevel/task_context.hpp"
 #include "trident/aio/lowlevel/timer_node.hpp"
 #include "trident/aio/lowlevel/waitable_queue.hpp"

@@ -125,6 +125,7 @@ class transcribe_pipeline {
 
  private:
   struct work;
+  class stages;  // one run's stages and the channels between them (pipeline.cpp)
   void write_outputs(const work& w, const transcription& t, file_result& r) const;
 
   const whisper_model& model_;

@@ -16,9 +16,18 @@
 
 #include "trident/proc/codec.hpp"
 #include "trident/proc/detail/inherit.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::proc {
+
+/// How `process::start` starts the process.
+enum class start_mode {
+  /// A child of the calling thread (the default): see `process`.
+  child,
+  /// Outside the starter's process tree, ending when the starter releases it or dies: see
+  /// "Detached" in `process`.
+  detached,
+};
 
 /// A child process that runs `fn(args...)` once and exits: `start`, `join` (with a timeout),
 /// `pid`, `exitcode`, `terminate`, `kill`.
@@ -35,10 +44,37 @@ namespace trident::proc {
 /// `-N` if signal N ended the child.
 ///
 /// @par Lifetime
-/// The child dies if the thread that called `start` ends, or the parent dies (PR_SET_PDEATHSIG):
-/// start processes from a thread that outlives them (usually the main thread). Destroying a
-/// `process` that is still running kills and reaps it, so no child outlives its handle and none
-/// is left a zombie; `join` first to let it finish.
+/// (Of a child; a detached process: see "Detached".) The child dies if the thread that called
+/// `start` ends, or the parent dies (PR_SET_PDEATHSIG): start processes from a thread that
+/// outlives them (usually the main thread). Destroying a `process` that is still running kills
+/// and reaps it, so no child outlives its handle and none is left a zombie; `join` first to let
+/// it finish.
+///
+/// @par Detached
+/// `start(start_mode::detached)` runs the task in a process that is no descendant of the
+/// starter, for a service that a measurement of the starter's tree (`advisor::measure`) must
+/// leave out — a test server, a database. The binary is re-executed directly (never forked by the
+/// fork server); that process forks the detached one and exits at once, so the detached process
+/// is re-parented to the nearest subreaper (usually init; a starter that is itself a subreaper
+/// gets it back as a child), and calls `setsid()`, so a terminal's Ctrl-C reaches the starter
+/// alone. `start` returns once the detached process said hello; `pid()` is then its PID.
+///
+/// It ends when the starter lets it go: the starter holds the only writing end of the channel,
+/// and `release()`, destroying the `process`, or the starter's end however it comes (SIGKILL, a
+/// crash) closes it. The task sees that as `release_descriptor()` turning readable (or
+/// `wait_until_released()` returning) and must then finish — the task watches; no signal is
+/// sent, so a service can stop in order (close its server, remove its files). A task that never
+/// watches runs on after its starter. The task's descriptor is close-on-exec, so programs it
+/// starts do not hold it.
+///
+/// `join`, `is_alive` and `exitcode` work as for a child, through a pidfd (or, without pidfds,
+/// the channel's end). The starter is not the detached process's parent and cannot learn a
+/// signal that ended it: `exitcode()` is 0 after the task returned, 1 after it threw, and
+/// `exit_unknown` when it ended without finishing its task (killed, or released before the task
+/// started). `terminate` and `kill` signal it through its pidfd, so never a reused PID.
+/// Destroying a running detached `process` releases it and neither waits nor kills: call
+/// `release()` and `join(timeout)` first to wait for its clean-up. `proc::queue` arguments reach
+/// it as they reach a child, for what it has to tell the starter (a port, say).
 ///
 /// @par Thread safety
 /// One `process` is used by one thread at a time.
@@ -69,9 +105,21 @@ class process {
   process& operator=(const process&) = delete;
   ~process();
 
-  /// Starts the child. Throws `worker_start_error` if it cannot start, std::logic_error if
-  /// started before.
-  void start();
+  /// `exitcode()` of a detached process that ended without finishing its task.
+  static constexpr int exit_unknown = 255;
+
+  /// Starts the process, as a child or detached (see the class comment). Throws
+  /// `worker_start_error` if it cannot start (a detached one: also when it does not say hello
+  /// within 10 seconds), std::logic_error if started before.
+  void start(start_mode mode = start_mode::child);
+
+  /// Detached: tells the process to finish (its `release_descriptor()` turns readable), as the
+  /// starter's death would; returns at once. Idempotent; harmless after it ended. A child
+  /// process: does nothing (`terminate` ends a child).
+  void release();
+
+  /// Whether `start` started it detached.
+  [[nodiscard]] bool detached() const noexcept { return detached_; }
 
   /// Waits until the child exits; returns true then (and reaps it).
   bool join();
@@ -94,6 +142,7 @@ class process {
 
  private:
   bool wait_exit(int timeout_ms);
+  bool wait_detached_exit(int timeout_ms);
   void signal(int sig);
 
   std::string payload_;
@@ -102,6 +151,17 @@ class process {
   int pidfd_ = -1;
   int socket_ = -1;
   std::optional<int> exitcode_;
+  bool detached_ = false;
+  std::string unread_;  ///< Detached: what it sent after its hello (its result frame).
 };
+
+/// Inside the task of a detached process: a descriptor that turns readable (end of file) once
+/// the starter released the process or ended, however it ended; poll it beside the task's own
+/// descriptors, never read it. -1 in any other process. Thread-safe.
+[[nodiscard]] int release_descriptor() noexcept;
+
+/// Inside the task of a detached process: blocks until `release_descriptor()` is readable.
+/// Elsewhere returns at once. Thread-safe; not cancellable.
+void wait_until_released();
 
 }  // namespace trident::proc

@@ -41,7 +41,7 @@ struct queue_access {
 
 
 /// Suspends a coroutine until a `proc::queue`'s ring is readable or writable, through a
-/// `ring_wake_hook` left with the ring's watcher thread (protocol in src/proc/shm_ring.cpp).
+/// `ring_wake_hook` left with the ring's watcher thread (protocol in src/proc/queue/shm_ring.cpp).
 /// The hook posts the wake-up to the loop; cancelling withdraws the hook (or, if it fired
 /// already, leaves its post to find no waiter) and resumes the coroutine with
 /// `cancelled_error`. The caller re-checks the queue after every resumption.
@@ -113,7 +113,7 @@ namespace trident::proc {
 ///
 /// The coroutine waits without a thread of its own and without polling: it leaves a wake-up
 /// hook with the queue handle's watcher thread, which sleeps on the queue's futex and posts the
-/// wake-up to the loop (see src/proc/shm_ring.cpp, docs/proc.md). The handle `q` must outlive
+/// wake-up to the loop (see src/proc/queue/shm_ring.cpp, docs/proc.md). The handle `q` must outlive
 /// the wait (copies of it may come and go).
 ///
 /// @par Cancellation

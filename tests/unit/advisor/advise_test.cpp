@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "trident/advisor/advise.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace {
 

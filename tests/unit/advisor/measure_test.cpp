@@ -13,7 +13,7 @@
 
 #include "trident/advisor/measure.hpp"
 #include "trident/proc/process_pool.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace {
 

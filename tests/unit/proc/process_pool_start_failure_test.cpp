@@ -1,6 +1,6 @@
 // process_pool when workers cannot start, and on systems without pidfd_open.
 //
-// The failures are injected through TRIDENT_PROC_FAULT (see detail/spawn.hpp): a process limit
+// The failures are injected through TRIDENT_PROC_FAULT (see detail/start_process.hpp): a process limit
 // (ulimit -u) does not bind root, and a kernel without pidfd_open is not at hand.
 
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "proc_test_support.hpp"
-#include "trident/proc/detail/spawn.hpp"
+#include "trident/proc/detail/start_process.hpp"
 #include "trident/proc/process.hpp"
 #include "trident/proc/process_pool.hpp"
 #include "trident/proc/worker_main.hpp"

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "proc_test_support.hpp"
-#include "trident/proc/detail/spawn.hpp"
+#include "trident/proc/detail/start_process.hpp"
 #include "trident/proc/worker_main.hpp"
 
 extern char** environ;

@@ -1,7 +1,7 @@
 // Task registration: what a user is told when a function is not registered, and that
 // registered tasks are named by their TRIDENT_TASK name in errors.
 
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 #include <gtest/gtest.h>
 

@@ -38,7 +38,7 @@
 #include <string>
 #include <vector>
 
-#include "trident/proc/detail/spawn.hpp"
+#include "trident/proc/detail/start_process.hpp"
 
 namespace trident::proc::detail {
 
@@ -60,7 +60,7 @@ std::optional<forked_worker> serve_fork_requests(int socket);
 /// off, no pidfds, too many environments); the caller then executes the worker itself. Throws
 /// `worker_start_error` when the program cannot serve (no `worker_main` line; the message says
 /// so) or the fork fails (process limit). Thread-safe.
-std::optional<spawned_worker> fork_worker(const char* mode, std::size_t memory_limit_bytes,
+std::optional<started_worker> fork_worker(const char* mode, std::size_t memory_limit_bytes,
                                           std::span<const int> inherit, const worker_environment& environment,
                                           std::chrono::milliseconds start_timeout);
 

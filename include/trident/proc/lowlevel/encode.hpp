@@ -18,7 +18,7 @@
 #include "trident/proc/codec.hpp"
 #include "trident/proc/lowlevel/encoded_call.hpp"
 #include "trident/proc/process_pool.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::proc::lowlevel {
 

@@ -13,7 +13,7 @@
 #include <unordered_map>
 
 #include "trident/core/demangle.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace trident::proc::detail {
 

@@ -13,6 +13,9 @@
 // 5. Exit on `retire` (the pool's max_tasks_per_child or graceful shutdown) or when the parent
 //    closes the channel. A `process` worker (mode "process") runs one task and exits with 0, or
 //    1 if the task threw (after printing the exception, as Python's Process does).
+// Mode "detached" (a detached `process`) replaces step 2: fork, the first process exits (the
+// starter reaps it), the second starts a session of its own and serves as a "process" worker
+// whose channel is its release descriptor (process.hpp): end-of-file once the starter let go.
 
 #include "trident/proc/worker_main.hpp"
 
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -45,7 +49,8 @@
 #include "trident/proc/detail/payload_arena.hpp"
 #include "trident/proc/lowlevel/describe_exception.hpp"
 #include "trident/proc/lowlevel/encoded_call.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/process.hpp"
+#include "trident/proc/task_registry.hpp"
 #include "trident/trace/process_spans.hpp"
 #include "trident/trace/recorder.hpp"
 
@@ -54,6 +59,7 @@ namespace trident::proc {
 namespace {
 
 bool g_is_worker = false;
+int g_release_fd = -1;  // a detached process's channel, set before its task runs
 
 /// Runs one task frame; leaves its encoded result (or exception) in `scratch`, the kind of
 /// frame that carries it in `kind`, and the task's name (a view into the frame; empty for a frame
@@ -458,13 +464,22 @@ int serve(int fd, bool one_shot) {
 
 bool is_worker_process() noexcept { return g_is_worker; }
 
+int release_descriptor() noexcept { return g_release_fd; }
+
+void wait_until_released() {
+  if (g_release_fd < 0) return;
+  // The starter sends nothing after the task: readable means end-of-file.
+  pollfd p{g_release_fd, POLLIN, 0};
+  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+}
+
 int current_pid() noexcept { return static_cast<int>(::getpid()); }
 
 namespace {
 
-int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) return 0;  // the parent died before the prctl took effect
+/// Steps 3 to 5: the memory limit, then serve on `fd` until done; closes `fd`.
+int limit_and_serve(int fd, bool one_shot, unsigned long long limit) {
   if (limit > 0) {
     const rlimit r{limit, limit};
     ::setrlimit(RLIMIT_AS, &r);
@@ -478,6 +493,29 @@ int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
     rc = 3;
   }
   ::close(fd);
+  return rc;
+}
+
+int run_worker(int fd, bool one_shot, long parent, unsigned long long limit) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) return 0;  // the parent died before the prctl took effect
+  return limit_and_serve(fd, one_shot, limit);
+}
+
+/// Mode "detached": this process is the starter's child; its fork, re-parented once this one
+/// exits, runs the task outside the starter's tree.
+int run_detached(int fd, unsigned long long limit) {
+  const pid_t child = ::fork();  // no thread runs yet: a fresh exec
+  if (child < 0) {
+    std::fprintf(stderr, "trident: cannot start a detached process: %s\n", std::strerror(errno));
+    return 1;  // the starter sees the channel end without a hello
+  }
+  if (child > 0) ::_exit(0);
+  ::setsid();  // a terminal's Ctrl-C goes to the starter, which releases this process in order
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // what the task starts must not hold the starter's lifeline
+  g_release_fd = fd;
+  const int rc = limit_and_serve(fd, true, limit);
+  g_release_fd = -1;
   return rc;
 }
 
@@ -495,7 +533,7 @@ std::optional<int> worker_main(int argc, char** argv) {
   if (argc < 2 || std::strncmp(argv[1], "--trident-worker=", 17) != 0) return std::nullopt;
   ::unsetenv("TRIDENT_WORKER_PENDING");
   const std::string_view mode = argv[1] + 17;
-  if (argc < 5 || (mode != "pool" && mode != "process" && mode != "fork-server")) {
+  if (argc < 5 || (mode != "pool" && mode != "process" && mode != "fork-server" && mode != "detached")) {
     std::fprintf(stderr, "trident worker: malformed worker command line\n");
     return 2;
   }
@@ -506,6 +544,7 @@ std::optional<int> worker_main(int argc, char** argv) {
     if (!forked) return 0;
     return run_worker(forked->channel, forked->one_shot, forked->parent, forked->memory_limit_bytes);
   }
+  if (mode == "detached") return run_detached(fd, std::strtoull(argv[4], nullptr, 10));
   return run_worker(fd, mode == "process", std::atol(argv[3]), std::strtoull(argv[4], nullptr, 10));
 }
 

@@ -5,9 +5,10 @@
 // first malloc. posix_spawn creates the child with vfork semantics and execs at once, so no user
 // code runs in a half-copied process; the worker starts from main() like any program.
 
-#include "trident/proc/detail/spawn.hpp"
+#include "trident/proc/detail/start_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -22,12 +23,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "trident/proc/detail/fork_server.hpp"
+#include "trident/proc/detail/frame.hpp"
 #include "trident/proc/errors.hpp"
 
 extern char** environ;
@@ -146,7 +149,7 @@ std::vector<char*> worker_environment::for_exec() const {
   return env;
 }
 
-spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+started_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
                            const worker_environment& environment, int socket_type) {
   int fds[2];
   if (::socketpair(AF_UNIX, socket_type | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -213,9 +216,11 @@ spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std
   return {pid, parent_end, pidfd};
 }
 
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
-                            const std::vector<std::string>& withheld_environment,
-                            std::chrono::milliseconds start_timeout) {
+namespace {
+
+/// Throws `worker_start_error` inside a stray worker (see worker_main.hpp) or when a start
+/// failure is injected (`injected_failure`).
+void refuse_start_in_stray_worker() {
   if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
     throw worker_start_error(
         "this process was started as a Trident worker but ran the program's own code instead; " +
@@ -224,6 +229,14 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
   if (const int injected = injected_failure("spawn"); injected != 0) {
     throw worker_start_error(start_failure_message(nullptr, injected));
   }
+}
+
+}  // namespace
+
+started_worker start_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+                            const std::vector<std::string>& withheld_environment,
+                            std::chrono::milliseconds start_timeout) {
+  refuse_start_in_stray_worker();
   const worker_environment environment(withheld_environment);
   if (fork_server_enabled()) {
     if (auto forked = fork_worker(mode, memory_limit_bytes, inherit, environment, start_timeout)) {
@@ -231,6 +244,67 @@ spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, st
     }
   }
   return exec_worker(mode, memory_limit_bytes, inherit, environment, SOCK_STREAM);
+}
+
+namespace {
+
+/// The detached process's hello (its PID) from `socket`, waiting until `deadline`; 0 when the
+/// channel ended or the time ran out first. Reads the hello's bytes and no more: what follows
+/// (the task's result) is the `process`'s to read.
+pid_t read_hello(int socket, std::chrono::steady_clock::time_point deadline) {
+  frame_reader in;
+  std::size_t got = 0;
+  while (got < frame_header_size) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return 0;
+    pollfd p{socket, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) return 0;
+    if (ready <= 0) continue;
+    std::size_t room = 0;
+    char* at = in.prepare(frame_header_size - got, room);
+    const ssize_t n = ::recv(socket, at, frame_header_size - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    in.commit(static_cast<std::size_t>(n));
+    got += static_cast<std::size_t>(n);
+  }
+  try {
+    const auto hello = in.next();
+    if (!hello || hello->kind != frame_kind::hello) return 0;
+    return static_cast<pid_t>(hello->id);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+started_worker start_detached_worker(std::span<const int> inherit, std::chrono::milliseconds start_timeout) {
+  refuse_start_in_stray_worker();
+  const worker_environment environment({});
+  // The process executed here forks the detached one and exits; it is reaped below.
+  const started_worker first = exec_worker("detached", 0, inherit, environment, SOCK_STREAM);
+  const pid_t detached = read_hello(first.socket, std::chrono::steady_clock::now() + start_timeout);
+  int ignored_signal = 0;
+  int ignored_code = 0;
+  if (detached <= 0) {
+    // No hello: the fork failed, or the binary ran its own main (no worker_main guard).
+    ::kill(first.pid, SIGKILL);
+    (void)reap(first.pid, ignored_signal, ignored_code);
+    if (first.pidfd >= 0) ::close(first.pidfd);
+    ::close(first.socket);
+    throw worker_start_error("a detached process did not start (no hello within " +
+                             std::to_string(start_timeout.count()) + " ms); " + missing_guard_hint());
+  }
+  (void)reap(first.pid, ignored_signal, ignored_code);  // it exits right after its fork
+  if (first.pidfd >= 0) ::close(first.pidfd);
+  // A pidfd works on a process that is not one's child: readable once it has ended.
+  int pidfd = -1;
+  if (injected_failure("pidfd_open") == 0) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, detached, 0));
+  if (pidfd >= 0) ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  return {detached, first.socket, pidfd};
 }
 
 std::string signal_name(int signal) {

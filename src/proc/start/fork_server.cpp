@@ -297,7 +297,7 @@ bool drain(registry& r, server& s) {
 
 server& start_server(registry& r, const worker_environment& environment, std::string key,
                      std::chrono::milliseconds start_timeout) {
-  spawned_worker w = exec_worker("fork-server", 0, {}, environment, SOCK_SEQPACKET);
+  started_worker w = exec_worker("fork-server", 0, {}, environment, SOCK_SEQPACKET);
   if (w.pidfd >= 0) ::close(w.pidfd);
   const auto fail = [&w](const std::string& what) {
     ::kill(w.pid, SIGKILL);
@@ -371,7 +371,7 @@ bool fork_server_enabled() {
   return choice == nullptr || std::string_view(choice) != "exec";
 }
 
-std::optional<spawned_worker> fork_worker(const char* mode, std::size_t memory_limit_bytes,
+std::optional<started_worker> fork_worker(const char* mode, std::size_t memory_limit_bytes,
                                           std::span<const int> inherit, const worker_environment& environment,
                                           std::chrono::milliseconds start_timeout) {
   if (inherit.size() > max_inherited || injected_failure("pidfd_open") != 0) return std::nullopt;
@@ -443,7 +443,7 @@ std::optional<spawned_worker> fork_worker(const char* mode, std::size_t memory_l
       r.unusable = true;
       return std::nullopt;
     }
-    return spawned_worker{pid, pair[0], pidfd};
+    return started_worker{pid, pair[0], pidfd};
   }
   throw worker_start_error("the worker starter process ended while starting a worker");
 }

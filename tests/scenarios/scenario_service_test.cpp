@@ -1,4 +1,4 @@
-// service_process: a service runs outside this process's tree, reports lines, and ends when
+// scenario_service: a service runs outside this process's tree, reports lines, and ends when
 // released or when its starter dies.
 
 #include <gtest/gtest.h>
@@ -8,14 +8,18 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "process_watch.hpp"
-#include "service_process.hpp"
+#include "rerun_in_child.hpp"
+#include "scenario_service.hpp"
 #include "trident/advisor/measure.hpp"
 #include "trident/testing/temp_dir.hpp"
 
@@ -23,19 +27,17 @@ namespace trident::scenarios {
 namespace {
 
 /// Reports "ready", waits until released, then writes args[0] (if given) to say it cleaned up.
-int marker_service(const std::vector<std::string>& args, const service_context& context) {
-  context.report("ready");
-  context.wait_until_released();
+void marker_service(proc::queue<std::string> lines, std::vector<std::string> args) {
+  report(lines, "ready");
+  proc::wait_until_released();
   if (!args.empty()) std::ofstream(args[0]) << "released\n";
-  return 0;
 }
-TRIDENT_SCENARIO_SERVICE("test-marker", marker_service);
+TRIDENT_TASK(marker_service);
 
-int failing_service(const std::vector<std::string>&, const service_context& context) {
-  context.report("error: cannot listen");
-  return 3;
+void failing_service(proc::queue<std::string> lines, std::vector<std::string>) {
+  report(lines, "error: cannot listen");
 }
-TRIDENT_SCENARIO_SERVICE("test-failing", failing_service);
+TRIDENT_TASK(failing_service);
 
 /// Running (a zombie waiting for a reaper that is slow to come counts as gone).
 bool alive(int pid) {
@@ -68,10 +70,10 @@ int parent_of(int pid) {
   return -1;
 }
 
-TEST(ServiceProcess, RunsOutsideThisTreeAndCleansUpWhenReleased) {
+TEST(ScenarioService, RunsOutsideThisTreeAndCleansUpWhenReleased) {
   testing::temp_dir dir;
   const std::string marker = (dir.path / "marker").string();
-  service_process service("test-marker", {marker});
+  scenario_service service(&marker_service, {marker});
   EXPECT_EQ(service.read_line(std::chrono::seconds(10)), "ready");
   ASSERT_GT(service.pid(), 0);
   EXPECT_TRUE(alive(service.pid()));
@@ -86,8 +88,8 @@ TEST(ServiceProcess, RunsOutsideThisTreeAndCleansUpWhenReleased) {
   EXPECT_TRUE(gone_within(service.pid(), std::chrono::seconds(5)));
 }
 
-TEST(ServiceProcess, AFailingServiceSaysWhy) {
-  service_process service("test-failing", {});
+TEST(ScenarioService, AFailingServiceSaysWhy) {
+  scenario_service service(&failing_service, {});
   EXPECT_EQ(service.read_line(std::chrono::seconds(10)), "error: cannot listen");
   try {
     (void)service.read_line(std::chrono::seconds(10));
@@ -97,37 +99,36 @@ TEST(ServiceProcess, AFailingServiceSaysWhy) {
   }
 }
 
-TEST(ServiceProcess, AnUnknownServiceIsAnError) {
-  EXPECT_THROW(service_process("no-such-service", {}), std::runtime_error);
-}
-
-TEST(ServiceProcess, EndsWhenItsStarterIsKilled) {
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  const pid_t starter = ::fork();
-  ASSERT_GE(starter, 0);
-  if (starter == 0) {
-    ::dup2(out[1], 1);
-    ::close(out[0]);
-    ::execl("/proc/self/exe", "scenarios-test", "--start-service-and-wait", "test-marker", static_cast<char*>(nullptr));
-    ::_exit(127);
+// The starter runs in a process of its own (this test again, exec'd), starts the service, writes
+// its pid to a file and waits; the test SIGKILLs the starter.
+TEST(ScenarioService, EndsWhenItsStarterIsKilled) {
+  if (const char* file = std::getenv("TRIDENT_TEST_SERVICE_STARTER")) {
+    scenario_service service(&marker_service, {});
+    (void)service.read_line(std::chrono::seconds(10));
+    std::ofstream(std::string(file) + ".tmp") << service.pid() << '\n';
+    std::filesystem::rename(std::string(file) + ".tmp", file);
+    std::this_thread::sleep_for(std::chrono::seconds(60));  // killed long before
+    return;
   }
-  ::close(out[1]);
-  char text[32] = {};
-  std::size_t used = 0;
-  while (used < sizeof text - 1) {
-    const ssize_t n = ::read(out[0], text + used, 1);
-    if (n <= 0 || text[used] == '\n') break;
-    used += static_cast<std::size_t>(n);
+  testing::temp_dir dir;
+  const std::string file = (dir.path / "pid").string();
+  const pid_t starter = trident::testing::start_current_test_in_child("TRIDENT_TEST_SERVICE_STARTER", file);
+  ASSERT_GT(starter, 0);
+  int service_pid = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (service_pid <= 0 && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream(file) >> service_pid;
+    if (service_pid <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ::close(out[0]);
-  const int service_pid = std::atoi(text);
-  ASSERT_GT(service_pid, 0) << "starter printed '" << text << "'";
+  if (service_pid <= 0) ::kill(starter, SIGKILL);
+  ASSERT_GT(service_pid, 0) << "the starter did not report its service";
   EXPECT_TRUE(alive(service_pid));
+  EXPECT_NE(parent_of(service_pid), starter);
   ::kill(starter, SIGKILL);
   int status = 0;
   ::waitpid(starter, &status, 0);
-  EXPECT_TRUE(gone_within(service_pid, std::chrono::seconds(10))) << "service " << service_pid << " outlived its starter";
+  EXPECT_TRUE(gone_within(service_pid, std::chrono::seconds(10)))
+      << "service " << service_pid << " outlived its starter";
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 namespace trident::proc::detail {
 
 /// A started worker process and the parent's end of its channel.
-struct spawned_worker {
+struct started_worker {
   pid_t pid = -1;
   int socket = -1;  ///< Parent's end of the socketpair (close-on-exec, blocking).
   /// Readable once the worker exits (close-on-exec); -1 where pidfd_open is unavailable
@@ -32,9 +32,18 @@ struct spawned_worker {
 /// `worker_start_error`; refuses inside a stray worker (see worker_main.hpp). Variables whose
 /// names start with one of `withheld_environment` are left out of the worker's environment.
 /// `start_timeout` bounds the wait for a new fork server's handshake. Thread-safe.
-spawned_worker spawn_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit = {},
+started_worker start_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit = {},
                             const std::vector<std::string>& withheld_environment = {},
                             std::chrono::milliseconds start_timeout = std::chrono::milliseconds(10000));
+
+/// Starts a detached worker (`process`'s detached mode): executes
+/// `/proc/self/exe --trident-worker=detached <fd> <this pid> 0`, which forks the detached process
+/// (a new session, no parent-death signal) and exits; reaps that first process and waits up to
+/// `start_timeout` for the detached one's hello. Returns the detached process's PID, a pidfd on
+/// it (-1 without pidfds: its end is then the channel's end of file) and the channel. Throws
+/// `worker_start_error` (with the missing-guard hint when no hello came). Thread-safe.
+started_worker start_detached_worker(std::span<const int> inherit,
+                                     std::chrono::milliseconds start_timeout = std::chrono::milliseconds(10000));
 
 /// The environment a worker starts with: the caller's, less `withheld_environment` prefixes and
 /// the stray-worker marker, with the sanitizer's segfault handling turned off in sanitizer
@@ -58,7 +67,7 @@ class worker_environment {
 /// Executes `/proc/self/exe --trident-worker=<mode> <fd> <this pid> <memory limit>` with
 /// posix_spawn, its channel a socketpair of `socket_type` (SOCK_STREAM, SOCK_SEQPACKET). The
 /// executed process dies with the calling thread if its mode asks for that (workers do).
-spawned_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
+started_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std::span<const int> inherit,
                            const worker_environment& environment, int socket_type);
 
 /// How a wait status reads: "was killed by signal 11 (SIGSEGV)", "exited with status 3".
