@@ -74,6 +74,7 @@
 #include <cstring>
 #include <mutex>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -537,7 +538,11 @@ struct process_pool::impl {
         return;
       }
       case detail::frame_kind::trace_spans:
-        trace::import_spans(f.payload);
+        try {
+          trace::import_spans(f.payload);
+        } catch (const std::invalid_argument& e) {  // counts are checked against the bytes
+          throw protocol_error(std::string("worker channel: a trace_spans frame that is not a span pack: ") + e.what());
+        }
         return;
       default:
         throw protocol_error("worker channel: a worker sent a frame only the parent may send");
