@@ -716,8 +716,15 @@ shm_ring::shm_ring(int fd) {
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
   }
   map(static_cast<std::size_t>(st.st_size));
-  if (h_->magic != ring_magic || h_->capacity == 0 || h_->slot_bytes < sizeof(ring_slot) ||
-      sizeof(ring_header) + h_->capacity * h_->slot_bytes > bytes_) {
+  // The header is another process's bytes: each size must describe this memfd as the creating
+  // constructor lays it out (64-byte slots, each holding its largest message), checked without
+  // a product that could wrap around, before any slot is found with them.
+  const std::uint64_t slot_bytes = h_->slot_bytes;
+  const std::uint64_t capacity = h_->capacity;
+  const std::uint64_t max_message = h_->max_message;
+  if (h_->magic != ring_magic || capacity == 0 || slot_bytes < sizeof(ring_slot) + 1 || slot_bytes % 64 != 0 ||
+      max_message == 0 || max_message > slot_bytes - sizeof(ring_slot) ||
+      capacity > (bytes_ - sizeof(ring_header)) / slot_bytes) {
     ::munmap(h_, bytes_);
     ::close(fd_);
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
