@@ -206,6 +206,20 @@ inline void serialize(BinaryInputArchive& archive, SizeTag<size_type&>& tag) {
   }
 }
 
+/// A `bool` (a value, or the flag in front of an optional) is one byte, 0 or 1: from the archive
+/// `trident::proc::decode` reads, any other byte is refused (cereal would copy it into the bool,
+/// an object no bool may hold: undefined behaviour); from any other binary archive, a nonzero
+/// byte is true.
+inline void load(BinaryInputArchive& archive, bool& value) {
+  static_assert(sizeof(bool) == 1, "a bool travels as one byte");
+  unsigned char byte = 0;
+  archive.loadBinary(&byte, 1);
+  if (byte > 1 && trident::proc::detail::current_direct_source().archive == &archive) {
+    throw Exception("a bool of byte value " + std::to_string(byte) + ", neither 0 nor 1");
+  }
+  value = byte != 0;
+}
+
 /// `std::string` from the archive `trident::proc::decode` reads: one copy out of the message,
 /// with no zeroing first; from any other binary archive, as cereal does it. Same encoding.
 inline void load(BinaryInputArchive& archive, std::string& str) {

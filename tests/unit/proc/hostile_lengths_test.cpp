@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,16 @@ TEST(hostile_lengths, every_kind_of_container_and_nesting_is_checked) {
   // Honest values still decode.
   const std::vector<std::vector<std::int32_t>> v{{1, 2, 3}, {}, {4}};
   EXPECT_EQ(decode<decltype(v)>(encode(v)), v);
+}
+
+TEST(hostile_bytes, a_flag_byte_other_than_zero_or_one_is_a_protocol_error) {
+  // Found by fuzz/proc_codec_fuzz.cpp (UBSan: "load of value 4, which is not a valid value for
+  // type 'bool'"): cereal copied the byte into the optional's flag.
+  EXPECT_THROW((void)decode<std::optional<std::string>>(std::string("\x04") + encode(std::string("x"))), protocol_error);
+  EXPECT_THROW((void)decode<bool>(std::string("\x02")), protocol_error);
+  EXPECT_THROW((void)decode<std::vector<bool>>(claiming(2, std::string("\x01\xff"))), protocol_error);
+  EXPECT_EQ(decode<std::optional<std::string>>(encode(std::optional<std::string>("x"))), "x");
+  EXPECT_EQ(decode<std::vector<bool>>(encode(std::vector<bool>{true, false})), (std::vector<bool>{true, false}));
 }
 
 using trident::proc::detail::frame_header_size;
