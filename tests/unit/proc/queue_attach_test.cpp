@@ -1,6 +1,7 @@
 // A queue's memfd as another process could leave it: attaching (shm_ring(fd), as a child does
 // with an inherited queue) must refuse a header whose sizes do not describe the memfd, rather
-// than read or write outside the mapping later. Found by fuzz/proc_queue_fuzz.cpp.
+// than read or write outside the mapping later; a ring whose positions no longer agree is a
+// protocol_error for the get or put that finds it.
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "trident/proc/detail/shm_ring.hpp"
+#include "trident/proc/errors.hpp"
 
 namespace {
 
@@ -91,6 +93,29 @@ TEST(queue_attach, a_capacity_whose_size_overflows_is_refused) {
   image = queue_image();
   put_field<std::uint64_t>(image, capacity_at, 1000);  // more slots than the memfd holds
   EXPECT_THROW((void)attach_and_get(image), std::runtime_error);
+}
+
+TEST(queue_attach, hints_no_slot_agrees_with_are_a_protocol_error_not_a_hang) {
+  // Found by fuzz/proc_queue_fuzz.cpp (a timeout): a tail or head hint far from every slot's
+  // position made put and get walk the positions one by one, for up to 2^64 of them, past
+  // their deadline. The hints sit on cache lines of their own after the first 64 bytes.
+  constexpr std::size_t tail_at = 64;
+  constexpr std::size_t head_at = 128;
+  for (const std::size_t at : {tail_at, head_at}) {
+    std::string image = queue_image();
+    put_field<std::uint64_t>(image, at, std::uint64_t{0x0d} << 56);
+    const int fd = ::memfd_create("queue-attach-test", MFD_CLOEXEC);
+    ASSERT_EQ(::write(fd, image.data(), image.size()), static_cast<ssize_t>(image.size()));
+    shm_ring ring(fd);
+    ::close(fd);
+    const auto past = std::chrono::steady_clock::now();
+    std::string out;
+    if (at == tail_at) {
+      EXPECT_THROW((void)ring.put("again", &past), trident::proc::protocol_error);
+    } else {
+      EXPECT_THROW((void)ring.get(out, &past), trident::proc::protocol_error);
+    }
+  }
 }
 
 }  // namespace
