@@ -81,7 +81,8 @@ TEST(hostile_lengths, every_kind_of_container_and_nesting_is_checked) {
 TEST(hostile_bytes, a_flag_byte_other_than_zero_or_one_is_a_protocol_error) {
   // Found by fuzz/proc_codec_fuzz.cpp (UBSan: "load of value 4, which is not a valid value for
   // type 'bool'"): cereal copied the byte into the optional's flag.
-  EXPECT_THROW((void)decode<std::optional<std::string>>(std::string("\x04") + encode(std::string("x"))), protocol_error);
+  const std::string flag_of_four = std::string("\x04") + encode(std::string("x"));
+  EXPECT_THROW((void)decode<std::optional<std::string>>(flag_of_four), protocol_error);
   EXPECT_THROW((void)decode<bool>(std::string("\x02")), protocol_error);
   EXPECT_THROW((void)decode<std::vector<bool>>(claiming(2, std::string("\x01\xff"))), protocol_error);
   EXPECT_EQ(decode<std::optional<std::string>>(encode(std::optional<std::string>("x"))), "x");
