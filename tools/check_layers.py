@@ -20,6 +20,9 @@ Every folder of the tree that holds C++ is scanned, and each kind of folder has 
             public headers; no layer's detail; opens no layer's namespace.
   tests     tests/: as product code, except that tests under a layer's folder
             (tests/unit/aio/, tests/media/) may use and open their own layer's detail.
+  fuzz      fuzz/: the libFuzzer targets, each driving a layer's parser from inside, so they
+            may use any layer's detail headers and detail:: names (as a layer's own tests do);
+            they open no layer's namespace.
 
 It fails on each of these rules (the tag in brackets names it):
 
@@ -52,6 +55,7 @@ REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 PRODUCT_FOLDERS = ("app", "examples", "testing")
 # Folders with C++ that are neither library nor product.
 TEST_FOLDER = "tests"
+FUZZ_FOLDER = "fuzz"
 LIBRARY_FOLDERS = ("include", "src")
 # Include prefixes of product code, as the library would spell them.
 PRODUCT_INCLUDE = re.compile(r'^\s*#\s*include\s+[<"](?:trident/testing/|(?:\.\./)+|(?:' + "|".join(PRODUCT_FOLDERS)
@@ -236,7 +240,7 @@ class Checker:
         self.found.append(f"{where}: [{rule}] {message}")
 
     # Which rule a file falls under: ("library", layer), ("umbrella", None), ("product", folder),
-    # ("test", layer or None), or ("unknown", folder to name).
+    # ("test", layer or None), ("fuzz", None), or ("unknown", folder to name).
     def classify(self, rel: pathlib.PurePosixPath):
         parts = rel.parts
         layers = self.graph.deps
@@ -261,6 +265,8 @@ class Checker:
             return "product", parts[0]
         if parts[0] == TEST_FOLDER:
             return "test", next((p for p in parts[1:-1] if p in layers), None)
+        if parts[0] == FUZZ_FOLDER:
+            return "fuzz", None
         return "unknown", parts[0] + ("/" if len(parts) > 1 else "")
 
     def check_file(self, path: pathlib.Path):
@@ -273,7 +279,8 @@ class Checker:
             what = ("not a layer: no trident_add_layer call defines it" if owner.startswith(("src/", "include/"))
                     else "a folder this check does not know")
             self.report(path, None, "unknown-folder",
-                        f"C++ in {owner}, {what}; give it a rule in tools/check_layers.py (library, product or tests)")
+                        f"C++ in {owner}, {what}; give it a rule in tools/check_layers.py "
+                        f"(library, product, tests or fuzz)")
             return
         layer = owner if kind in ("library", "test") else None
         text = path.read_text(errors="replace")
@@ -288,7 +295,7 @@ class Checker:
             if target not in self.graph.deps or not directive(m):
                 continue
             line = line_of(m.start())
-            if is_detail and target != layer:
+            if is_detail and target != layer and kind != "fuzz":
                 self.report(path, line, "other-detail",
                             f"includes trident/{target}/detail/, private to the {target} layer")
             if kind == "library":
@@ -308,7 +315,7 @@ class Checker:
                             f"the {layer} layer includes product code ({m.group(0).split()[-1]}...); "
                             f"the library never depends on app/, testing/ or the like")
         for m in self.named_detail.finditer(code):
-            if m.group(1) != layer:
+            if m.group(1) != layer and kind != "fuzz":
                 self.report(path, line_of(m.start()), "other-detail",
                             f"names {m.group(0)}::, private to the {m.group(1)} layer")
         if m := FLAT_DETAIL.search(code):

@@ -6,8 +6,9 @@
 #                              package a test needs installed (none is skipped for a missing one)
 #   tools/dev.sh bench-peers   install the peers `trident bench` compares with (Python's aiohttp,
 #                              uvloop, requests, psycopg2, Pillow, NumPy; nginx, wrk, curl)
-#   tools/dev.sh test tsan     the same under another preset (tsan | asan | debug | clang); arguments
-#                              after the preset go to ctest (e.g. -L concurrency)
+#   tools/dev.sh test tsan     the same under another preset (tsan | asan | debug | clang | fuzz); arguments
+#                              after the preset go to ctest (e.g. -L concurrency); `test fuzz` builds
+#                              the libFuzzer targets alone and runs each briefly (docs/fuzzing.md)
 #
 # Packages are installed with apt-get only when absent (as root, or through sudo).
 set -euo pipefail
@@ -27,6 +28,8 @@ packages=(cmake ninja-build g++ pkg-config libfmt-dev libcli11-dev nlohmann-json
 install_missing() {
   # The clang preset needs Debian's clang-16 (with libstdc++ 12, as g++ uses).
   [ "${preset:-}" = clang ] && packages+=(clang-16)
+  # The fuzz preset: clang-16 with its compiler runtime (libFuzzer, the sanitizers' runtimes).
+  [ "${preset:-}" = fuzz ] && packages+=(clang-16 libclang-rt-16-dev)
   local missing=()
   for p in "${packages[@]}"; do
     # Node.js and npm count as present when their commands are, whatever installed them (a
@@ -123,7 +126,7 @@ case "$action" in
     install_missing
     ;;
   *)
-    echo "usage: tools/dev.sh tour | bench-peers | test [release|debug|tsan|asan|clang] [ctest arguments]" >&2
+    echo "usage: tools/dev.sh tour | bench-peers | test [release|debug|tsan|asan|clang|fuzz] [ctest arguments]" >&2
     exit 2
     ;;
 esac

@@ -372,8 +372,7 @@ class driver_runtime {
   void handle(rank_slot& r, message& m, std::vector<settlement>& done) {
     switch (m.tag) {
       case tag_ready: {
-        auto [ok, workers, host, pid, error] =
-            proc::decode<std::tuple<bool, std::uint64_t, std::string, int, std::string>>(m.bytes);
+        auto [ok, workers, host, pid, error] = read_ready(m.bytes);
         r.host = std::move(host);
         r.pid = pid;
         if (r.pidfd < 0 && r.host == host_name()) r.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -567,16 +566,15 @@ class driver_runtime {
                                                              : fmt::format(" (task '{}' on rank {})", task, s.rank);
     };
     try {
+      const failure_message f = read_failure(s.how, s.bytes);
       if (s.how == outcome::crashed) {
-        auto [text, pid, signal, code] = proc::decode<std::tuple<std::string, int, int, int>>(s.bytes);
-        return std::make_exception_ptr(proc::worker_crashed_error(text + suffix(text), pid, signal, code));
+        return std::make_exception_ptr(proc::worker_crashed_error(f.text + suffix(f.text), f.pid, f.signal,
+                                                                  f.exit_code));
       }
       if (s.how == outcome::timed_out) {
-        auto [text, pid] = proc::decode<std::tuple<std::string, int>>(s.bytes);
-        return std::make_exception_ptr(proc::task_timeout_error(text + suffix(text), pid));
+        return std::make_exception_ptr(proc::task_timeout_error(f.text + suffix(f.text), f.pid));
       }
-      auto [type, text] = proc::decode<std::tuple<std::string, std::string>>(s.bytes);
-      return std::make_exception_ptr(task_error(type, text, task, s.rank));
+      return std::make_exception_ptr(task_error(f.type, f.text, task, s.rank));
     } catch (...) {
       return std::current_exception();
     }

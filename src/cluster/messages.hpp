@@ -6,6 +6,10 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "trident/proc/codec.hpp"
 
 namespace trident::cluster::detail {
 
@@ -58,6 +62,46 @@ bool read_header(std::string_view bytes, Header& h, std::string_view& body) {
   std::memcpy(&h, bytes.data(), sizeof h);
   body = bytes.substr(sizeof h);
   return true;
+}
+
+/// A worker rank's tag_ready message.
+struct ready_message {
+  bool ok = false;
+  std::uint64_t workers = 0;
+  std::string host;
+  int pid = 0;
+  std::string error;
+};
+
+/// Reads a tag_ready message. Throws proc::protocol_error for bytes that are not one (a rank's
+/// bytes are checked like a worker's: no length is trusted past the bytes there).
+inline ready_message read_ready(std::string_view bytes) {
+  auto [ok, workers, host, pid, error] =
+      proc::decode<std::tuple<bool, std::uint64_t, std::string, int, std::string>>(bytes);
+  return {ok, workers, std::move(host), pid, std::move(error)};
+}
+
+/// The body of a tag_result whose outcome is not `value`: what the rank says went wrong.
+struct failure_message {
+  std::string type;  ///< the exception's type (outcome::exception), else empty
+  std::string text;
+  int pid = 0;
+  int signal = 0;
+  int exit_code = 0;
+};
+
+/// Reads the body of a tag_result with outcome `how` (not `value`). Throws proc::protocol_error
+/// for bytes that are not one.
+inline failure_message read_failure(outcome how, std::string_view body) {
+  failure_message f;
+  if (how == outcome::crashed) {
+    std::tie(f.text, f.pid, f.signal, f.exit_code) = proc::decode<std::tuple<std::string, int, int, int>>(body);
+  } else if (how == outcome::timed_out) {
+    std::tie(f.text, f.pid) = proc::decode<std::tuple<std::string, int>>(body);
+  } else {
+    std::tie(f.type, f.text) = proc::decode<std::tuple<std::string, std::string>>(body);
+  }
+  return f;
 }
 
 }  // namespace trident::cluster::detail

@@ -51,9 +51,13 @@ std::string sanitize_file_name(std::string_view name) {
   if (out.size() > max_name_bytes) {
     const auto dot = out.rfind('.');
     std::string ext = (dot != std::string::npos && out.size() - dot <= 16) ? out.substr(dot) : std::string();
-    std::size_t keep = max_name_bytes - ext.size();
-    // Do not cut a UTF-8 sequence: back up to the start of a character.
+    const std::size_t room = max_name_bytes - ext.size();
+    std::size_t keep = room;
+    // Do not cut a UTF-8 sequence: back up to the start of a character. Bytes that are not
+    // UTF-8 (continuation bytes all the way) have no such start: they are cut where they are,
+    // rather than leaving the extension alone, a name that starts with a dot (or is ".").
     while (keep > 0 && (static_cast<unsigned char>(out[keep]) & 0xC0) == 0x80) --keep;
+    if (keep == 0) keep = room;
     out = out.substr(0, keep) + ext;
   }
   if (out.empty()) out = "download";

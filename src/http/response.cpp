@@ -80,6 +80,10 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, s
   struct tm tm {};
   const char* end = ::strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
+  // A date the clock cannot hold (system_clock counts nanoseconds: years 1678 to 2262) would
+  // overflow on the way: one before 1970 has passed, one after 2200 is as far as a long delay.
+  if (tm.tm_year < 70) return std::chrono::milliseconds(0);
+  if (tm.tm_year > 2200 - 1900) return std::chrono::milliseconds(std::chrono::hours(24 * 365));
   const std::time_t when = ::timegm(&tm);
   const auto at = std::chrono::system_clock::from_time_t(when);
   if (at <= now) return std::chrono::milliseconds(0);

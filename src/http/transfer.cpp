@@ -114,13 +114,8 @@ std::string_view trim(std::string_view s) noexcept {
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* userp) noexcept {
   auto& t = *static_cast<transfer*>(userp);
   const std::size_t n = size * count;
-  const std::string_view line = trim(std::string_view(data, n));
   try {
-    if (line.starts_with("HTTP/")) {
-      t.response_headers.clear();  // a new response (after a redirect or 100 Continue)
-    } else if (const auto colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
-      t.response_headers.emplace_back(std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
-    }
+    detail::read_header_line(std::string_view(data, n), t.response_headers);
   } catch (...) {
     return 0;
   }
@@ -138,6 +133,19 @@ std::string version_name(long v) {
 }
 
 }  // namespace
+
+namespace detail {
+
+void read_header_line(std::string_view raw, response::header_list& headers) {
+  const std::string_view line = trim(raw);
+  if (line.starts_with("HTTP/")) {
+    headers.clear();  // a new response (after a redirect or 100 Continue)
+  } else if (const auto colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
+    headers.emplace_back(std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+  }
+}
+
+}  // namespace detail
 
 void set_constant_options(CURL* e, const session_options& options) noexcept {
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_write);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/core/atomic_file.hpp"
@@ -22,6 +23,14 @@
 namespace trident::http {
 
 class curl_driver;
+
+namespace detail {
+/// One header line as libcurl hands it over (a status line, a `Name: value` line or the blank
+/// line; CR LF included), added to `headers`: a status line starts a new response (after a
+/// redirect or a 100 Continue) and empties them, a line without a name is ignored. The
+/// response's headers are bytes from the server; this reads them. Throws std::bad_alloc only.
+void read_header_line(std::string_view line, response::header_list& headers);
+}  // namespace detail
 
 /// Where a transfer's body goes.
 enum class sink_mode {

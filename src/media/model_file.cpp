@@ -137,16 +137,23 @@ model_info inspect_model(const std::filesystem::path& path) {
         ggml_type_size(static_cast<ggml_type>(type)) == 0) {
       r.fail("corrupt tensor header after " + std::to_string(info.tensors) + " tensors");
     }
-    std::int64_t elements = 1;
+    // Four dimensions of up to 2^31 each: the element count and the byte count are multiplied
+    // with overflow checks, else a shape could wrap around to a tensor of no bytes at all.
+    std::uint64_t elements = 1;
     std::array<std::int32_t, 4> ne{1, 1, 1, 1};
     for (int d = 0; d < n_dims; ++d) {
       ne[d] = r.read<std::int32_t>("a tensor shape");
-      if (ne[d] <= 0) r.fail("corrupt tensor shape after " + std::to_string(info.tensors) + " tensors");
-      elements *= ne[d];
+      if (ne[d] <= 0 || __builtin_mul_overflow(elements, static_cast<std::uint64_t>(ne[d]), &elements)) {
+        r.fail("corrupt tensor shape after " + std::to_string(info.tensors) + " tensors");
+      }
     }
     const std::string name = r.read_string(static_cast<std::uint64_t>(name_length), "a tensor name");
     const auto t = static_cast<ggml_type>(type);
-    const auto bytes = static_cast<std::uint64_t>(elements) * ggml_type_size(t) / static_cast<std::uint64_t>(ggml_blck_size(t));
+    std::uint64_t bytes = 0;
+    if (__builtin_mul_overflow(elements, static_cast<std::uint64_t>(ggml_type_size(t)), &bytes)) {
+      r.fail("corrupt tensor shape after " + std::to_string(info.tensors) + " tensors");
+    }
+    bytes /= static_cast<std::uint64_t>(ggml_blck_size(t));
     r.skip(bytes, "tensor '" + name + "'");
     ++info.tensors;
   }

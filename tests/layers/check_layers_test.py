@@ -142,6 +142,14 @@ CASES = {
     "folder_not_scanned": (
         lambda root: [write(f"tools/{name}.cpp", '#include "trident/trident.hpp"\n')(root) for name in ("tool", "x")],
         [r"tools/tool\.cpp: \[unknown-folder\] C\+\+ in tools/, a folder this check does not know; .*"]),
+    "fuzz_target_uses_details": (
+        write("fuzz/pool_fuzz.cpp", '#include "trident/proc/pool.hpp"\n#include "trident/aio/detail/loop_state.hpp"\n'
+                                    "int n = sizeof(trident::proc::detail::job) + sizeof(trident::aio::detail::state);\n"),
+        []),
+    "fuzz_target_opens_a_layer_namespace": (
+        write("fuzz/pool_fuzz.cpp", "namespace trident::proc { int hook; }\n"),
+        [r"fuzz/pool_fuzz\.cpp:1: \[other-namespace\] fuzz/ code opens namespace trident::proc, "
+         r"which belongs to the proc layer; .*"]),
     "source_folder_of_no_layer": (
         write("src/net/socket.cpp", "int socket_count;\n"),
         [r"src/net/socket\.cpp: \[unknown-folder\] C\+\+ in src/net/, not a layer: no trident_add_layer call "

@@ -6,10 +6,13 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "media_fixtures.hpp"
 #include "trident/core/errors.hpp"
@@ -108,6 +111,43 @@ TEST(ModelFile, MissingTruncatedAndWrongFormatAreClearErrors) {
   std::ofstream(dir.path / "text.bin") << "this is not a model, it is a text file of some length\n";
   expect_model_error(dir.path / "text.bin", "bad magic");
   expect_model_error(media_fixtures().speech, "bad magic");
+}
+
+/// A model file of the smallest shape (one audio and one text layer: 50 tensors), each tensor
+/// with the shape `ne` and the bytes `data` after its header.
+std::string small_model(const std::vector<std::int32_t>& ne, const std::string& data) {
+  std::string out;
+  auto put = [&out](auto v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(ggml_file_magic);
+  for (std::int32_t v : {51864, 1500, 8, 2, 1, 448, 8, 2, 1, 4, 0}) put(v);  // hyperparameters
+  put(std::int32_t{1});  // mel filters: 1 x 1
+  put(std::int32_t{1});
+  put(0.0f);
+  put(std::int32_t{0});  // no vocabulary
+  for (int tensor = 0; tensor < 11 + 15 + 24; ++tensor) {
+    put(static_cast<std::int32_t>(ne.size()));
+    put(std::int32_t{1});  // name length
+    put(std::int32_t{0});  // f32
+    for (std::int32_t n : ne) put(n);
+    out += 'w';
+    out += data;
+  }
+  return out;
+}
+
+TEST(ModelFile, ATensorShapeWhoseSizeOverflowsIsCorruptNotEmpty) {
+  // Found while writing fuzz/media_model_fuzz.cpp (a signed overflow). 2^16 x 2^16 x 2^16 x 2^16
+  // elements wrapped around to 0, and 2^62 f32 elements to 0 bytes: tensors with no data were
+  // taken for a complete model.
+  trident::testing::temp_dir dir("media-model");
+  const auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir.path / name, std::ios::binary) << bytes;
+    return dir.path / name;
+  };
+  expect_model_error(write("wrap.bin", small_model({65536, 65536, 65536, 65536}, "")), "corrupt tensor shape");
+  expect_model_error(write("bytes.bin", small_model({65536, 65536, 65536, 16384}, "")), "corrupt tensor shape");
+  // The same layout with honest shapes and their data passes.
+  EXPECT_EQ(inspect_model(write("good.bin", small_model({2, 2}, std::string(16, '\0')))).tensors, 50);
 }
 
 TEST(WhisperModel, LoadsAGeneratedModelAndTranscribesWithSeveralStates) {

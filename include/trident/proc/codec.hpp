@@ -189,6 +189,37 @@ class stream_lease {
 }  // namespace trident::proc
 
 namespace cereal {
+/// Every length prefix (the element count of a string, vector, map, set, deque or list) read by
+/// the archive `trident::proc::decode` reads is checked against the bytes the message still
+/// holds before cereal sizes a container with it: each element takes at least one byte, so a
+/// count above the bytes left cannot be a valid encoding. cereal itself trusts the count and
+/// resizes first, so a hostile 64-bit length would make the reader allocate (and construct)
+/// whatever it says; with this check a decode allocates at most one element per byte of its
+/// message. (A container of elements that encode to nothing, such as `std::tuple<>`, longer
+/// than the bytes after it is refused too.) Other binary archives read as cereal does.
+inline void serialize(BinaryInputArchive& archive, SizeTag<size_type&>& tag) {
+  archive(tag.size);
+  const auto& source = trident::proc::detail::current_direct_source();
+  if (source.archive == &archive && tag.size > source.bytes->unread().size()) {
+    throw Exception("a length of " + std::to_string(tag.size) + " elements, but only " +
+                    std::to_string(source.bytes->unread().size()) + " bytes are left in the message");
+  }
+}
+
+/// A `bool` (a value, or the flag in front of an optional) is one byte, 0 or 1: from the archive
+/// `trident::proc::decode` reads, any other byte is refused (cereal would copy it into the bool,
+/// an object no bool may hold: undefined behaviour); from any other binary archive, a nonzero
+/// byte is true.
+inline void load(BinaryInputArchive& archive, bool& value) {
+  static_assert(sizeof(bool) == 1, "a bool travels as one byte");
+  unsigned char byte = 0;
+  archive.loadBinary(&byte, 1);
+  if (byte > 1 && trident::proc::detail::current_direct_source().archive == &archive) {
+    throw Exception("a bool of byte value " + std::to_string(byte) + ", neither 0 nor 1");
+  }
+  value = byte != 0;
+}
+
 /// `std::string` from the archive `trident::proc::decode` reads: one copy out of the message,
 /// with no zeroing first; from any other binary archive, as cereal does it. Same encoding.
 inline void load(BinaryInputArchive& archive, std::string& str) {
@@ -282,7 +313,9 @@ std::string encode(const T& value) {
 }
 
 /// Decodes a `T` from `bytes`. Throws `protocol_error` if the bytes are not a valid encoding
-/// (too short, or a length that runs past the end).
+/// (too short, or a length that runs past the end); no length in `bytes` is trusted further than
+/// the bytes that follow it (see the `SizeTag` load above), so hostile bytes cannot make it
+/// allocate more than about `sizeof(element) * bytes.size()`.
 template <class T>
 std::remove_cv_t<T> decode(std::string_view bytes) {
   static_assert(is_serializable_v<std::remove_cv_t<T>>,

@@ -36,6 +36,7 @@
 #include <cerrno>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -241,7 +242,11 @@ void process_pool::impl::on_frame(worker& w, detail::frame& f) {
       return;
     }
     case detail::frame_kind::trace_spans:
-      trace::import_spans(f.payload);
+      try {
+        trace::import_spans(f.payload);
+      } catch (const std::invalid_argument& e) {  // counts are checked against the bytes
+        throw protocol_error(std::string("worker channel: a trace_spans frame that is not a span pack: ") + e.what());
+      }
       return;
     default:
       throw protocol_error("worker channel: a worker sent a frame only the parent may send");

@@ -118,6 +118,7 @@
 #include <thread>
 
 #include "trident/core/errors.hpp"
+#include "trident/proc/errors.hpp"
 
 namespace trident::proc::detail {
 
@@ -357,13 +358,21 @@ bool expired(const time_point* deadline) {
 
 /// What a producer or consumer found at its end of the ring.
 struct probe {
-  enum kind_t { claimed, ready, blocked } kind = blocked;
+  /// corrupt: no slot holds a position near the hint (another process wrote the shared memory).
+  enum kind_t { claimed, ready, blocked, corrupt } kind = blocked;
   std::uint64_t pos = 0;        // the position it looked at
   ring_slot* slot = nullptr;    // that position's slot
   std::uint64_t seen = 0;       // blocked: the slot's word that blocks it
   std::uint64_t claim_pos = 0;  // blocked behind a claim: the position that claim is for
   bool empty = false;           // consumer, blocked: nothing is being written for `pos`
 };
+
+/// The most positions a probe passes before it takes the ring for corrupt. A hint lags the slots
+/// only by the claims whose claimer has not moved it yet (or died before it could), and a probe
+/// passes a position only after someone else took it, so a sound ring never comes near this; a
+/// ring whose slots or hints another process overwrote would otherwise be walked for ever (up to
+/// 2^64 positions), past any deadline.
+std::uint64_t max_probe_steps(const ring_header* h) { return 4 * h->capacity + (std::uint64_t{1} << 16); }
 
 /// Moves hint `index` past `pos` (it may already be past) and returns where to look next.
 std::uint64_t help_past(std::atomic<std::uint64_t>& index, std::uint64_t pos) {
@@ -377,8 +386,9 @@ std::uint64_t help_past(std::atomic<std::uint64_t>& index, std::uint64_t pos) {
 probe probe_put(ring_header* h, bool claim, std::uint32_t pid) {
   const std::uint64_t cap = h->capacity;
   std::uint64_t pos = h->tail.load(std::memory_order_relaxed);
-  for (;;) {
+  for (std::uint64_t steps = 0;; ++steps) {
     ring_slot* s = slot_at(h, pos);
+    if (steps > max_probe_steps(h)) return {probe::corrupt, pos, s};
     std::uint64_t v = s->seq.load(std::memory_order_seq_cst);
     if (v == free_seq(pos)) {
       if (!claim) return {probe::ready, pos, s};
@@ -400,8 +410,9 @@ probe probe_put(ring_header* h, bool claim, std::uint32_t pid) {
 probe probe_get(ring_header* h, bool claim, std::uint32_t pid) {
   const std::uint64_t cap = h->capacity;
   std::uint64_t pos = h->head.load(std::memory_order_relaxed);
-  for (;;) {
+  for (std::uint64_t steps = 0;; ++steps) {
     ring_slot* s = slot_at(h, pos);
+    if (steps > max_probe_steps(h)) return {probe::corrupt, pos, s};
     std::uint64_t v = s->seq.load(std::memory_order_seq_cst);
     if (v == ready_seq(pos)) {
       if (!claim) return {probe::ready, pos, s};
@@ -418,6 +429,11 @@ probe probe_get(ring_header* h, bool claim, std::uint32_t pid) {
     }
     pos = help_past(h->head, pos);  // slot `pos` is past ready(pos): someone took `pos`
   }
+}
+
+[[noreturn]] void throw_corrupt() {
+  throw protocol_error("proc::queue: the shared memory of the queue is corrupt (no slot holds a position near "
+                       "its head or tail)");
 }
 
 /// Takes back a claim on `claim_pos` whose claimer died (top of the file). A no-op if the slot
@@ -630,7 +646,9 @@ class ring_watcher {
       w.enter(true);
       const bool idle = stop_requested_.load(std::memory_order_seq_cst) || count_.load(std::memory_order_seq_cst) == 0;
       const probe p = idle ? probe{} : look(me);
-      const bool ready = idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready;
+      // A corrupt ring wakes its coroutines too: their own get or put reports it.
+      const bool ready = idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready ||
+                         p.kind == probe::corrupt;
       if (!ready && is_claim(p.seen) && !spun) {
         // Behind a claim the claimer is usually a few microseconds from publishing
         // (releasing): look for that unregistered, as a blocked thread does, not asleep.
@@ -716,8 +734,15 @@ shm_ring::shm_ring(int fd) {
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
   }
   map(static_cast<std::size_t>(st.st_size));
-  if (h_->magic != ring_magic || h_->capacity == 0 || h_->slot_bytes < sizeof(ring_slot) ||
-      sizeof(ring_header) + h_->capacity * h_->slot_bytes > bytes_) {
+  // The header is another process's bytes: each size must describe this memfd as the creating
+  // constructor lays it out (64-byte slots, each holding its largest message), checked without
+  // a product that could wrap around, before any slot is found with them.
+  const std::uint64_t slot_bytes = h_->slot_bytes;
+  const std::uint64_t capacity = h_->capacity;
+  const std::uint64_t max_message = h_->max_message;
+  if (h_->magic != ring_magic || capacity == 0 || slot_bytes < sizeof(ring_slot) + 1 || slot_bytes % 64 != 0 ||
+      max_message == 0 || max_message > slot_bytes - sizeof(ring_slot) ||
+      capacity > (bytes_ - sizeof(ring_header)) / slot_bytes) {
     ::munmap(h_, bytes_);
     ::close(fd_);
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
@@ -764,6 +789,7 @@ bool shm_ring::put_with(writer_fn write, void* context, const std::chrono::stead
   for (;;) {
     if (h_->closed.load(std::memory_order_seq_cst) != 0) throw channel_closed_error("proc::queue is closed");
     const probe p = probe_put(h_, true, me.pid);
+    if (p.kind == probe::corrupt) throw_corrupt();
     if (p.kind == probe::claimed) {
       record_owner(p.slot, claim_word(false, p.pos, me.pid), me);
       fault_point(ring_fault_point::producer_after_claim);
@@ -808,6 +834,7 @@ bool shm_ring::get_with(reader_fn read, void* context, const std::chrono::steady
     // `closed` before the ring: a put that claimed before the close is seen as claimed here.
     const bool was_closed = h_->closed.load(std::memory_order_seq_cst) != 0;
     const probe p = probe_get(h_, true, me.pid);
+    if (p.kind == probe::corrupt) throw_corrupt();
     if (p.kind == probe::claimed) {
       record_owner(p.slot, claim_word(true, p.pos, me.pid), me);
       notify(h_, ring_readiness::writable);  // sleepers on a full ring now wait on this claim
@@ -843,6 +870,7 @@ bool shm_ring::wait_readable(const std::chrono::steady_clock::time_point* deadli
   for (;;) {
     if (h_->closed.load(std::memory_order_seq_cst) != 0) return true;
     const probe p = probe_get(h_, false, me.pid);
+    if (p.kind == probe::corrupt) throw_corrupt();
     if (p.kind == probe::ready) return true;
     if (!wait_round(h_, ring_readiness::readable, p, false, deadline, spun, stall, me)) return false;
     spun = true;

@@ -42,6 +42,20 @@ TEST(http_file_names, long_names_keep_their_extension_and_utf8) {
   EXPECT_EQ(out.size() % 2, 1u);  // whole two-byte characters plus ".jpeg"
 }
 
+TEST(http_file_names, a_long_name_of_bytes_that_are_not_utf8_keeps_a_stem) {
+  // Found by fuzz/http_fetch_list_fuzz.cpp: 300 UTF-8 continuation bytes have no character
+  // start to cut at, so the whole stem went and the extension alone was left: a hidden file,
+  // or "." (the output directory itself) for a name ending in a dot.
+  for (const std::string ext : {".bin", "."}) {
+    const std::string out = http::sanitize_file_name(std::string(300, '\xb2') + ext);
+    EXPECT_LE(out.size(), 200u);
+    EXPECT_NE(out, ".");
+    EXPECT_NE(out.front(), '.') << out;
+    EXPECT_TRUE(out.ends_with(ext));
+  }
+  EXPECT_NE(http::file_name_for("https://h/" + std::string(250, '\xb2') + "."), ".");
+}
+
 TEST(http_file_names, collisions_get_a_suffix_before_the_extension) {
   http::name_allocator names;
   EXPECT_EQ(names.claim("a.txt"), "a.txt");

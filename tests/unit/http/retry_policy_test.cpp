@@ -20,6 +20,17 @@ TEST(http_retry_policy, full_jitter_backoff_stays_under_the_capped_exponential) 
   for (int n = 2; n < 40; ++n) EXPECT_LE(p.backoff(n, 0.99999), p.max_delay);
 }
 
+TEST(http_retry_policy, retry_after_dates_the_clock_cannot_hold_do_not_overflow) {
+  // Found by fuzz/http_headers_fuzz.cpp (UBSan: signed overflow in chrono): year 226 in
+  // nanoseconds since 1970 does not fit in 64 bits.
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  EXPECT_EQ(http::parse_retry_after("Wed, 21 Oct 0226 07:28:00 GMT", now), 0ms);  // long past
+  EXPECT_EQ(http::parse_retry_after("Wed, 21 Oct 1969 07:28:00 GMT", now), 0ms);
+  EXPECT_EQ(http::parse_retry_after("Fri, 21 Oct 9999 07:28:00 GMT", now),
+            std::chrono::milliseconds(std::chrono::hours(24 * 365)));  // as far as a long delay
+  EXPECT_GT(*http::parse_retry_after("Sat, 21 Oct 2028 07:28:00 GMT", now), 0ms);
+}
+
 TEST(http_retry_policy, what_is_retried) {
   EXPECT_TRUE(http::retry_policy::retriable(http::error_kind::connect));
   EXPECT_TRUE(http::retry_policy::retriable(http::error_kind::connection));
