@@ -136,14 +136,14 @@ std::string render_case(const suite_results& suite, const std::string& case_name
     const auto v = target_value(t, suite.rows);
     const auto check = check_target(t, suite.rows);
     std::string label = t.text + (t.impl == "trident" ? "" : " (" + t.impl + ")");
-    target_texts.push_back(fmt::format("<li class=\"{}\">target {}: {}</li>",
-                                       !check       ? "nofigure"
-                                       : check->met ? "met"
-                                                    : "missed",
-                                       escape(label),
-                                       !check       ? "no figure"
-                                       : check->met ? "met"
-                                                    : "MISSED"));
+    std::string outcome = "no figure";
+    if (check) {
+      const std::string figure =
+          t.versus.empty() ? format_value(check->figure) : fmt::format("{:.2f}x {}", check->figure, t.versus);
+      outcome = fmt::format("{}, {}", figure, check->met ? "met" : "MISSED");
+    }
+    const char* kind = !check ? "nofigure" : check->met ? "met" : "missed";
+    target_texts.push_back(fmt::format("<li class=\"{}\">target {}: {}</li>", kind, escape(label), escape(outcome)));
     if (v) {
       lines.push_back({*v, label});
       line_values.push_back(*v);
