@@ -55,7 +55,7 @@ void print_comparison(std::ostream& out, const std::vector<result>& a, const std
   }
   const bool several_suites =
       std::any_of(cases.begin(), cases.end(), [&](const auto& c) { return c.first != cases.front().first; });
-  constexpr const char* layout = "{:<20} {:<16} {:>24} {:>24} {:>8}\n";
+  constexpr const char* layout = "{:<20} {:<16} {:>30} {:>30} {:>8}\n";
   out << fmt::format(layout, "case", "impl", "A", "B", "change");
   bool first = true;
   for (const auto& [suite, case_name] : cases) {
@@ -104,9 +104,9 @@ void print_comparison(std::ostream& out, const std::vector<result>& a, const std
                          adv_a && adv_b ? change_text(adv_a->median, adv_b->median) : "-");
     }
   }
-  out << "\nA, B: the baseline's (trident's) median with its range over the rounds, then how many times better it is "
-         "than each other implementation (>1: ahead), with that ratio's range (worst round against best, best against "
-         "worst); change: B against A, positive where B is better for the baseline\n";
+  out << "\nA, B: the baseline's (trident's) median with its range over the rounds, then how many times better it\n"
+         "is than each other implementation (>1: ahead), with that ratio's range (worst round against best, best\n"
+         "against worst); change: B against A, positive where B is better for the baseline\n";
 }
 
 int run_compare(const std::string& a_path, const std::string& b_path, std::ostream& out) {
