@@ -111,11 +111,10 @@ int run_and_wait(const std::vector<std::string>& argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-/// `trident bench all`: every suite this program runs, then each forwarded suite in its
-/// executable (with --results into a temporary file, for the page). Stops at the first suite
-/// that was interrupted (exit code above 128).
-int run_all_suites(const bench::bench_options& options, std::span<const bench::suite> suites,
-                   const std::vector<forwarded_command>& forwarded) {
+}  // namespace
+
+int run_all_bench_suites(const bench::bench_options& options, std::span<const bench::suite> suites,
+                         std::span<const forwarded_command> forwarded) {
   if (!options.cases.empty()) throw usage_error("--case names a case of one suite; it does not go with 'all'");
   if (!options.results.empty()) throw usage_error("--results is for one suite; 'all' takes --report");
   bench::machine_info machine = bench::machine_now();
@@ -132,6 +131,7 @@ int run_all_suites(const bench::bench_options& options, std::span<const bench::s
     if (!options.json) std::printf("\n");
   }
   for (const auto& f : forwarded) {
+    if (!f.bench_suite) continue;
     const std::string exe = app::beside_this_program(f.executable).string();
     if (::access(exe.c_str(), X_OK) != 0) {
       std::fprintf(stderr, "note: bench %s skipped: %s is not installed next to this program\n", f.word, f.executable);
@@ -162,8 +162,6 @@ int run_all_suites(const bench::bench_options& options, std::span<const bench::s
   }
   return worst;
 }
-
-}  // namespace
 
 command add_bench_command(CLI::App& app, std::span<const bench::suite> suites,
                           std::span<const forwarded_command> forwarded) {
@@ -207,7 +205,7 @@ command add_bench_command(CLI::App& app, std::span<const bench::suite> suites,
             }
             if (!runs->empty()) throw usage_error(fmt::format("unexpected argument '{}'", runs->front()));
             return with_trace(*trace, [&] {
-              if (options->suite == "all") return run_all_suites(*options, table, forwarded_suites);
+              if (options->suite == "all") return run_all_bench_suites(*options, table, forwarded_suites);
               return bench::run_suite(*options, table);
             });
           }};
