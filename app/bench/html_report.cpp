@@ -94,11 +94,11 @@ scale scale_for(const std::vector<const result*>& rows, const std::vector<double
   if (lo > 0 && hi / lo > 30) {
     return scale{std::pow(10, std::floor(std::log10(lo))), std::pow(10, std::ceil(std::log10(hi))), true};
   }
-  // A round top: 1, 2 or 5 times a power of ten, at least 5% above the largest value.
+  // A round top: 1, 2, 2.5 or 5 times a power of ten, at least 5% above the largest value.
   const double want = hi * 1.05;
   const double p = std::pow(10, std::floor(std::log10(want)));
   double top_value = p;
-  for (const double m : {1.0, 2.0, 5.0, 10.0}) {
+  for (const double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
     if (m * p >= want) {
       top_value = m * p;
       break;
@@ -193,7 +193,9 @@ std::string render_case(const suite_results& suite, const std::string& case_name
       ratio = "baseline";
     } else if (base != nullptr) {
       if (const auto a = advantage(*base, r)) {
-        ratio = fmt::format("{} {:.2f}× ({:.2f}–{:.2f})", base->impl, a->median, a->low, a->high);
+        ratio = fmt::format("{} {:.2f}×", base->impl, a->median);
+        // One round each has no range to show.
+        if (base->runs > 1 || r.runs > 1) ratio += fmt::format(" ({:.2f}–{:.2f})", a->low, a->high);
       }
     }
     out += fmt::format("<text class=\"value\" x=\"{}\" y=\"{:.1f}\">{} <tspan class=\"ratio\">{}</tspan></text></g>\n",

@@ -71,6 +71,8 @@ def expected_ratio(base, row):
         m, lo, hi = base["value"] / row["value"], base["low"] / row["high"], base["high"] / row["low"]
     else:
         m, lo, hi = row["value"] / base["value"], row["low"] / base["high"], row["high"] / base["low"]
+    if base["runs"] <= 1 and row["runs"] <= 1:
+        return f"{base['impl']} {m:.2f}\u00d7"  # one round each: no range
     return f"{base['impl']} {m:.2f}\u00d7 ({lo:.2f}\u2013{hi:.2f})"
 
 
