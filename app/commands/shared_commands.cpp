@@ -191,10 +191,10 @@ command add_bench_command(CLI::App& app, std::span<const bench::suite> suites,
       ->check(CLI::Range(1, 100));
   cmd->add_option("--report", options->report,
                   "Also write FILE.html: a chart per case (medians, ranges, ratios to Trident, targets), the machine")
-      ->check(trace_path());
+      ->check(report_path());
   // For `bench all`: a forwarded suite's results, read back for the page.
   cmd->add_option("--results", options->results, "Write the suite's results as one JSON document")
-      ->check(trace_path())
+      ->check(report_path())
       ->group("");
   cmd->add_option("--trace", *trace, trace_help)->check(trace_path());
   std::vector<bench::suite> table(suites.begin(), suites.end());

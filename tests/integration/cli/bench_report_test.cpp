@@ -107,7 +107,7 @@ TEST(cli_bench_report, all_refuses_a_case_and_a_suite_refuses_extra_words) {
   EXPECT_TRUE(contains(extra.err, "more.json")) << extra.err;
   const auto folder = run_cli(dir, "bench threads --report /nonexistent/dir/r.html");
   EXPECT_NE(folder.code, 0);
-  EXPECT_TRUE(contains(folder.err, "does not exist")) << folder.err;
+  EXPECT_TRUE(contains(folder.err, "folder '/nonexistent/dir' of the report does not exist")) << folder.err;
 }
 
 #endif  // TRIDENT_CLI_PATH
