@@ -297,84 +297,19 @@ aio::task<double> tcp_echo_main(std::uint16_t port, double seconds) {
 
 // -- cases -------------------------------------------------------------------------------------
 
-struct target_def {
-  std::string versus;  ///< "", "asyncio" or "uvloop"
-  double bound;        ///< trident <= bound (absolute), or ratio >= bound (versus a peer)
-  std::string text;
-};
-
-const std::map<std::string, target_def>& targets() {
-  static const std::map<std::string, target_def> t{
-      {"sleepers_1m", {"uvloop", 50, ">=50x uvloop"}},
-      {"sleepers_1m_bytes", {"", 250, "<=250 B"}},
-      {"gather_100k", {"asyncio", 100, ">=100x asyncio"}},
-      {"ready_await", {"", 5, "<=5 ns"}},
-      {"tcp_echo", {"uvloop", 1.8, ">=1.8x uvloop"}},
+/// The suite's goals: Trident's median against a bound, or its advantage over a peer.
+std::vector<target> targets() {
+  return {
+      {"sleepers_1m", "trident", "uvloop", 50, ">=50x uvloop"},
+      {"sleepers_1m_bytes", "trident", "", 250, "<=250 B"},
+      {"gather_100k", "trident", "asyncio", 100, ">=100x asyncio"},
+      {"ready_await", "trident", "", 5, "<=5 ns"},
+      {"tcp_echo", "trident", "uvloop", 1.8, ">=1.8x uvloop"},
   };
-  return t;
-}
-
-std::string format_cell(double v) {
-  if (v == 0) return "0";
-  if (std::abs(v) >= 1e4) return fmt::format("{:.0f}", v);
-  return fmt::format("{:.4g}", v);
 }
 
 /// Rates (per second) are higher-is-better; every other unit here is a cost.
 bool higher_is_better(const std::string& unit) { return unit.ends_with("/s"); }
-
-/// Trident's advantage over `peer`: peer / trident for costs, trident / peer for rates.
-std::optional<double> advantage(const std::vector<result>& rows, const std::string& c, const std::string& peer) {
-  const result* t = find_result(rows, c, "trident");
-  const result* p = find_result(rows, c, peer);
-  if (t == nullptr || p == nullptr || t->value <= 0 || p->value <= 0) return std::nullopt;
-  return higher_is_better(t->unit) ? t->value / p->value : p->value / t->value;
-}
-
-void print_async_table(std::ostream& out, const std::vector<result>& rows, const std::vector<std::string>& notes) {
-  // The peers' columns: asyncio and uvloop always; asio and libuv where they have rows.
-  std::vector<std::string> peers{"asyncio", "uvloop"};
-  for (const char* p : {"trident_epoll", "trident_uring", "asio", "libuv"}) {
-    if (std::any_of(rows.begin(), rows.end(), [p](const result& r) { return r.impl == p; })) peers.emplace_back(p);
-  }
-  std::string header = fmt::format("{:<18} {:<8} {:>10}", "case", "unit", "trident");
-  for (const auto& p : peers) header += fmt::format(" {:>10}", p);
-  for (const auto& p : peers) header += fmt::format(" {:>10}", "vs " + p);
-  out << header << "  target\n";
-  std::vector<std::string> seen;
-  for (const auto& r : rows) {
-    if (std::find(seen.begin(), seen.end(), r.case_name) != seen.end()) continue;
-    seen.push_back(r.case_name);
-    const auto cell = [&](const std::string& impl) {
-      const result* x = find_result(rows, r.case_name, impl);
-      return x != nullptr ? format_cell(x->value) : std::string("-");
-    };
-    const auto ratio = [&](const std::string& peer) {
-      const auto a = advantage(rows, r.case_name, peer);
-      return a ? fmt::format("{:.1f}x", *a) : std::string("-");
-    };
-    std::string target;
-    if (auto it = targets().find(r.case_name); it != targets().end()) {
-      const auto& t = it->second;
-      std::optional<bool> met;
-      if (t.versus.empty()) {
-        if (const result* x = find_result(rows, r.case_name, "trident")) met = x->value <= t.bound;
-      } else if (const auto a = advantage(rows, r.case_name, t.versus)) {
-        met = *a >= t.bound;
-      }
-      target = fmt::format("{} {}", t.text, !met ? "(no figure)" : *met ? "met" : "MISSED");
-    }
-    std::string line = fmt::format("{:<18} {:<8} {:>10}", r.case_name, r.unit, cell("trident"));
-    for (const auto& p : peers) line += fmt::format(" {:>10}", cell(p));
-    for (const auto& p : peers) line += fmt::format(" {:>10}", ratio(p));
-    out << line << "  " << target << '\n';
-  }
-  out << "\nranges (lowest-highest round):";
-  for (const auto& r : rows) out << fmt::format(" {}/{} {};", r.case_name, r.impl, format_range(r));
-  out << "\nvs X: how many times better Trident's figure is than X's (X / trident for costs, trident / X for "
-         "rates such as rt/s)\n";
-  for (const auto& n : notes) out << "note: " << n << '\n';
-}
 
 }  // namespace
 
@@ -509,6 +444,7 @@ int run_async_suite(const bench_options& options) {
       },
       [&server] { return std::vector<double>{aio::run(tcp_echo_main(server->port(), echo_seconds()))}; }, echo_peers);
 
+  for (auto& t : targets()) runner.add_target(std::move(t));
   runner.check_requested_cases();
   runner.note(fmt::format("median of {} round(s); each round runs {} (in this process, each warmed up once "
                           "first), then asyncio_bench.py once per Python loop (which warms up in its own process "
@@ -553,12 +489,7 @@ int run_async_suite(const bench_options& options) {
         "each server runs in a second process",
         echo_connections, echo_seconds()));
   }
-  if (options.json) {
-    for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
-  } else {
-    print_async_table(std::cout, out.rows, out.notes);
-  }
-  return 0;
+  return report_suite_results(out, options);
 }
 
 }  // namespace trident::bench

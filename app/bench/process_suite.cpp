@@ -211,6 +211,7 @@ int run_process_suite(const bench_options& options) {
     bc.impls.push_back(python);
     if (c.name.starts_with("payload_1mb")) bc.impls.push_back(std::make_shared<in_process_impl>("memcpy", &memcpy_1mb));
     runner.add(std::move(bc));
+    runner.add_target({c.name, "trident", "python", c.target, c.target_text});
   }
   runner.note(fmt::format("median of {} round(s), trident and python interleaved; 2 worker processes everywhere; "
                           "python: multiprocessing.Pool (map, payload, start) and ProcessPoolExecutor (submit, "
@@ -219,15 +220,6 @@ int run_process_suite(const bench_options& options) {
   suite_results out = runner.run();
   pool.reset();
 
-  for (const auto& c : cases()) {
-    const result* mine = find_result(out.rows, c.name, "trident");
-    const result* theirs = find_result(out.rows, c.name, "python");
-    if (mine != nullptr && theirs != nullptr) {
-      const double ratio = c.higher_is_better ? mine->value / theirs->value : theirs->value / mine->value;
-      out.notes.push_back(fmt::format("{}: {:.1f}x python (target {}): {}", c.name, ratio, c.target_text,
-                                      ratio >= c.target ? "met" : "NOT met"));
-    }
-  }
   // Zero-copy against what Python does by default (pickled bytes), and against one memcpy.
   const result* shared = find_result(out.rows, "payload_1mb_shared", "trident");
   const result* pickled = find_result(out.rows, "payload_1mb", "python");

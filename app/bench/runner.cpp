@@ -10,6 +10,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "progress_line.hpp"
+#include "results_json.hpp"
+
 namespace trident::bench {
 
 suite_runner::suite_runner(std::string suite, const bench_options& options, std::chrono::milliseconds settle)
@@ -38,6 +41,8 @@ void suite_runner::note(std::string text) {
   if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) notes_.push_back(std::move(text));
 }
 
+void suite_runner::add_target(target t) { targets_.push_back(std::move(t)); }
+
 suite_results suite_runner::run() {
   check_requested_cases();
   std::set<const implementation*> unavailable;
@@ -56,31 +61,57 @@ suite_results suite_runner::run() {
     std::this_thread::sleep_for(settle_);
   };
 
-  suite_results out;
+  // The cases this run measures: those with a selected row.
+  std::vector<bench_case*> selected;
   for (auto& c : cases_) {
-    std::vector<row_spec> rows;
+    if (std::any_of(c.rows.begin(), c.rows.end(), [&](const row_spec& r) { return wanted(r.name); }))
+      selected.push_back(&c);
+  }
+  progress_line progress(options_.progress);
+  progress_point where{suite_, "", 0, static_cast<int>(selected.size()), 0, options_.repeat, std::nullopt};
+  const int total_rounds = static_cast<int>(selected.size()) * options_.repeat;
+  int rounds_done = 0;
+  double timed_seconds = 0;  // of the rounds done: what the time left is estimated from
+
+  suite_results out;
+  out.suite = suite_;
+  for (bench_case* cp : selected) {
+    bench_case& c = *cp;
+    ++where.case_index;
+    where.round = 0;
+    // Every run measures all of the case's rows; only the selected ones are reported.
+    std::vector<row_spec> reported;
     for (const auto& r : c.rows) {
-      if (wanted(r.name)) rows.push_back(r);
+      if (wanted(r.name)) reported.push_back(r);
     }
-    if (rows.empty()) continue;
+    where.case_name = reported.front().name;
+    progress.clear();  // a setup may print
     if (c.setup) c.setup();
-    for (auto& impl : c.impls) attempt(*impl, [&] { impl->warm_up(rows); });
+    progress.show(where);
+    for (auto& impl : c.impls) attempt(*impl, [&] { impl->warm_up(c.rows); });
 
     std::map<std::pair<std::size_t, std::string>, std::vector<double>> samples;  // (impl, row) -> rounds
     std::map<std::pair<std::size_t, std::string>, std::string> units;
     for (int round = 0; round < options_.repeat; ++round) {
+      where.round = round + 1;
+      progress.show(where);
+      const stopwatch clock;
       for (std::size_t i = 0; i < c.impls.size(); ++i) {
         attempt(*c.impls[i], [&] {
-          for (auto& f : c.impls[i]->run(rows, impl_notes)) {
+          for (auto& f : c.impls[i]->run(c.rows, impl_notes)) {
             samples[{i, f.case_name}].push_back(f.value);
             units[{i, f.case_name}] = f.unit;
           }
         });
       }
+      timed_seconds += clock.seconds();
+      ++rounds_done;
+      where.eta_s = timed_seconds / rounds_done * (total_rounds - rounds_done);
     }
+    progress.clear();
     if (c.teardown) c.teardown();
 
-    for (const auto& r : rows) {
+    for (const auto& r : reported) {
       for (std::size_t i = 0; i < c.impls.size(); ++i) {
         const auto it = samples.find({i, r.name});
         if (it == samples.end()) continue;
@@ -96,6 +127,9 @@ suite_results suite_runner::run() {
     }
   }
   out.notes = notes_;
+  for (const auto& t : targets_) {
+    if (wanted(t.case_name)) out.targets.push_back(t);
+  }
   return out;
 }
 
@@ -103,8 +137,9 @@ int report_suite_results(const suite_results& out, const bench_options& options)
   if (options.json) {
     for (const auto& n : out.notes) std::cerr << "note: " << n << '\n';
   } else {
-    print_table(std::cout, out.rows, out.notes);
+    print_table(std::cout, out);
   }
+  if (options.on_results) options.on_results(out);
   return 0;
 }
 

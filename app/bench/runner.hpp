@@ -11,7 +11,9 @@
 ///      machine hits all of them alike. The suite pauses briefly between two runs, so one
 ///      runtime's spinning or exiting workers never take CPU from the next one.
 ///   3. Per row and implementation, the median of the rounds is reported, with the lowest and
-///      highest round.
+///      highest round. A case measures all its rows in every run (sleepers_1m its time and its
+///      bytes per task), so asking for any one of them runs the case, and only the rows asked
+///      for are reported.
 ///   4. An implementation that cannot run here (a peer not installed) is noted once and left
 ///      out from then on; the others go on.
 
@@ -39,15 +41,10 @@ struct bench_case {
   std::vector<std::shared_ptr<implementation>> impls;
 };
 
-/// What a suite run measured.
-struct suite_results {
-  std::vector<result> rows;         ///< Case order, then implementation order.
-  std::vector<std::string> notes;   ///< Without repeats, in the order they came.
-};
-
-/// The end of a suite run: with `--json` the rows were printed as each case finished, so only the
-/// notes go out (to stderr, as `note: ` lines); otherwise the table with the notes under it.
-/// Returns the suite's exit code (0).
+/// The end of every suite run: with `--json` the rows were printed as each case finished, so only
+/// the notes go out (to stderr, as `note: ` lines); otherwise the one table (print_table) with the
+/// notes under it. Then `out` goes to `options.on_results`, if set (the report page). Returns the
+/// suite's exit code (0).
 int report_suite_results(const suite_results& out, const bench_options& options);
 
 /// Runs the cases of one suite as the method above says.
@@ -68,11 +65,15 @@ class suite_runner {
   [[nodiscard]] bool wanted(const std::string& row) const;
 
   /// Runs every case with a selected row. With `--json`, prints each case's rows as soon as it
-  /// is done (notes are the caller's to print).
+  /// is done (notes are the caller's to print). On a terminal, shows where it is on standard
+  /// error (progress_line.hpp) until it returns.
   suite_results run();
 
   /// Adds a note, unless the same text is there already.
   void note(std::string text);
+
+  /// Adds a goal of the suite; run() returns those of the cases it measured.
+  void add_target(target t);
 
  private:
   std::string suite_;
@@ -80,6 +81,7 @@ class suite_runner {
   std::chrono::milliseconds settle_;
   std::vector<bench_case> cases_;
   std::vector<std::string> notes_;
+  std::vector<target> targets_;
 };
 
 }  // namespace trident::bench

@@ -87,18 +87,34 @@ const forwarded_command* forwarded_for(CLI::App& app, std::span<const forwarded_
 const char* const trace_help =
     "Record a timeline of every task; FILE.json: Chrome trace for Perfetto; FILE.html: a page to open in a browser";
 
-const CLI::Validator& trace_path() {
-  static const CLI::Validator validator{
-      [](std::string& path) -> std::string {
+namespace {
+
+/// A path for a file this program will write, its folder checked now, so that a long run does
+/// not end with a file it cannot write. `what` names the file in the messages.
+CLI::Validator output_file_path(const std::string& what) {
+  return CLI::Validator{
+      [what](std::string& path) -> std::string {
         const auto slash = path.find_last_of('/');
         const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-        if (!std::filesystem::is_directory(folder)) return "folder '" + folder + "' of the trace file does not exist";
+        if (!std::filesystem::is_directory(folder)) return "folder '" + folder + "' of the " + what + " does not exist";
         if (std::filesystem::is_directory(path)) return "'" + path + "' is a folder, not a file name";
-        // Checked now, so a long run does not end with a timeline it cannot write.
-        if (::access(folder.c_str(), W_OK | X_OK) != 0) return "folder '" + folder + "' of the trace file is not writable";
+        if (::access(folder.c_str(), W_OK | X_OK) != 0) {
+          return "folder '" + folder + "' of the " + what + " is not writable";
+        }
         return {};
       },
       "FILE"};
+}
+
+}  // namespace
+
+const CLI::Validator& trace_path() {
+  static const CLI::Validator validator = output_file_path("trace file");
+  return validator;
+}
+
+const CLI::Validator& report_path() {
+  static const CLI::Validator validator = output_file_path("report");
   return validator;
 }
 

@@ -41,6 +41,9 @@ extern const char* const trace_help;
 /// Rejects a --trace path whose folder does not exist or is not writable, before any work.
 [[nodiscard]] const CLI::Validator& trace_path();
 
+/// The same for a --report page (`trident bench`), said as a report's folder.
+[[nodiscard]] const CLI::Validator& report_path();
+
 /// A whole number, said plainly when it is not one ("-j abc").
 [[nodiscard]] const CLI::Validator& whole_number();
 

@@ -56,13 +56,9 @@ int main(int argc, char** argv) {
   app.footer(trident::cli::exit_code::help_footer);
   app.option_defaults()->always_capture_default();
 
-  std::vector<std::string> forwarded_suites;
-  for (const auto& f : forwarded) {
-    if (f.bench_suite) forwarded_suites.emplace_back(f.word);
-  }
   const std::vector<trident::cli::command> commands{
       trident::cli::add_tour_command(app),
-      trident::cli::add_bench_command(app, trident::bench::light_suites(), forwarded_suites),
+      trident::cli::add_bench_command(app, trident::bench::light_suites(), forwarded),
       trident::cli::add_fetch_command(app),
   };
   (void)trident::cli::add_forwarded_commands(app, forwarded);
