@@ -114,8 +114,8 @@ case "$action" in
     ;;
   test)
     # The suite's own servers and tools: nginx for the TLS and bench-interruption tests, dpkg-dev and
-    # lintian for the Debian package test.
-    packages+=(nginx-light dpkg-dev lintian)
+    # lintian for the Debian package test, clang-format-16 for the layout check.
+    packages+=(nginx-light dpkg-dev lintian clang-format-16)
     install_missing
     build "$preset"
     ctest --preset "$preset" "$@"
