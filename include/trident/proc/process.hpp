@@ -48,7 +48,10 @@ enum class start_mode {
 /// `start` ends, or the parent dies (PR_SET_PDEATHSIG): start processes from a thread that
 /// outlives them (usually the main thread). Destroying a `process` that is still running kills
 /// and reaps it, so no child outlives its handle and none is left a zombie; `join` first to let
-/// it finish.
+/// it finish. Move-assigning to a `process` ends the one it held the same way. Neither throws:
+/// should reaping fail (only when memory runs out), the child is still killed, its exit status
+/// is lost (a child started without the fork server stays a zombie until the program ends), and
+/// one line on stderr says so.
 ///
 /// @par Detached
 /// `start(start_mode::detached)` runs the task in a process that is no descendant of the

@@ -153,12 +153,16 @@ std::ostream& operator<<(std::ostream& out, const process_pool_statistics& s);
 /// 2. `terminate()` (immediate): workers are SIGKILLed and reaped; queued and running tasks fail
 ///    with `cancelled_error`.
 /// 3. The destructor does `shutdown()`. No worker outlives the pool, and none outlives the
-///    parent: workers are SIGKILLed by the kernel if the parent dies, even by SIGKILL.
+///    parent: workers are SIGKILLed by the kernel if the parent dies, even by SIGKILL. It never
+///    throws: destroyed where it cannot join the I/O thread (on that thread itself, from a
+///    continuation), it writes why on stderr and calls std::terminate, since the thread would
+///    otherwise run on in freed state.
 ///
 /// @par Thread safety
 /// Every member function may be called from any thread, concurrently, except `shutdown`,
 /// `terminate` and the destructor from inside a continuation that runs on the pool's own I/O
-/// thread (they would join it; `shutdown` throws std::logic_error there).
+/// thread (they would join it: `shutdown` and `terminate` throw std::logic_error there, and the
+/// destructor ends the program, see "Shutdown").
 ///
 /// @code
 ///   int square(int x) { return x * x; }

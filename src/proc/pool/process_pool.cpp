@@ -15,7 +15,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -33,6 +35,23 @@ std::size_t process_pool_options::default_worker_count() noexcept {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
 }
+
+namespace {
+
+/// The destructor's end when it cannot join the pool's I/O thread: destroyed on that thread
+/// itself (the last owner dropped in a continuation, which the continuation contract forbids),
+/// or a lock failing. Returning would free the state the thread still runs on, and a throw from
+/// a destructor ends the program anyway, with a less helpful word: say why, then end it, as
+/// std::thread's destructor does for a thread nobody joined.
+[[noreturn]] void io_thread_not_joined(const char* why) noexcept {
+  std::fprintf(stderr,
+               "trident: ~process_pool could not stop its I/O thread (%s); destroy a pool elsewhere than "
+               "in a continuation of its own futures\n",
+               why);
+  std::terminate();
+}
+
+}  // namespace
 
 process_pool::process_pool(std::size_t workers) : process_pool(process_pool_options{.workers = workers}) {}
 
@@ -72,7 +91,13 @@ process_pool::process_pool(process_pool_options options) : impl_(std::make_uniqu
 
 process_pool::~process_pool() {
   if (!impl_) return;
-  shutdown(shutdown_mode::wait);
+  try {
+    shutdown(shutdown_mode::wait);
+  } catch (const std::exception& e) {
+    io_thread_not_joined(e.what());
+  } catch (...) {
+    io_thread_not_joined("unknown exception");
+  }
   ::close(impl_->epoll);
   ::close(impl_->wake_fd);
   ::close(impl_->results_fd);

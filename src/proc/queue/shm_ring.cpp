@@ -61,36 +61,19 @@
 // makes no system call. A woken sleeper stays counted until it runs, which on a busy machine
 // can take a while; so that a producer does not make a FUTEX_WAKE for every message meanwhile,
 // the first notifier marks the wake-up done (`*_wake`) and the others skip it until a sleeper
-// registers again (`notify` below: a notifier killed half-way leaves no one asleep). `close()` sets `closed`, bumps both words and wakes everyone; a put that claimed
-// its slot before it saw `closed` is delivered (consumers wait for a claimed slot even when
-// closed), one that sees `closed` after claiming abandons the slot and throws.
+// registers again (`notify` below: a notifier killed half-way leaves no one asleep).
+// `close()` sets `closed`, bumps both words and wakes everyone; a put that claimed its slot
+// before it saw `closed` is delivered (consumers wait for a claimed slot even when closed), one
+// that sees `closed` after claiming abandons the slot and throws.
 //
-// Coroutines (proc/run_in.hpp) do not block a thread each. A coroutine that finds the ring
-// empty (full) leaves a `ring_wake_hook` with this process's watcher for that direction: one
-// thread per ring handle and direction, started on first use, that sleeps on the same futex
-// word as blocked threads do, with no timeout (but `stall_check_interval` while a claimed slot
-// blocks it):
-//   1. The watcher reads the word, registers as a waiter (`*_waiters`, and `async_*` for the
-//      statistics), then looks at the ring. If it is ready it unregisters
-//      and fires every hook (each posts a wake-up to its loop) and goes back to waiting for
-//      hooks. Otherwise it sleeps in FUTEX_WAIT on the word.
-//   2. A producer (consumer) that finds sleepers bumps the word and wakes *all* of them, not
-//      one: a single wake-up could land on a watcher whose coroutine then does not take the
-//      message (another consumer did, or it was cancelled), and a blocked thread would sleep
-//      on beside a message. Every woken sleeper re-checks.
-//   3. Woken, the watcher unregisters and goes to 1.
-//   4. A coroutine cancelled while waiting withdraws its hook; when none is left the watcher is
-//      poked (the word bumped, sleepers woken: they re-check and sleep again) so that it stops
-//      being counted as a sleeper. The destructor pokes it the same way to stop it.
-// Why a futex and not an eventfd inherited with the memfd: an eventfd's count is consumed by
-// whichever process reads it first, so with loops in several processes one would swallow the
-// wake-up another needed; a futex word wakes every sleeper that asked, in any process.
+// Coroutines (proc/run_in.hpp) do not block a thread each: they leave a hook with this
+// process's watcher thread for the ring, which sleeps on the same futex words; steps 1 to 4 of
+// that protocol are in ring_watcher.cpp, where the watcher lives. Step 2 is here: a put or get
+// that finds sleepers wakes *all* of them (`notify`).
 //
-// One job, hence one file over 700 lines: the ring's protocol. About 115 lines are the protocol
-// above; the rest are its two ends (put, get), the recovery of a dead claimer, and the watcher
-// thread, which is the protocol's wake-up for coroutines (steps 1, 3 and 4 above) and works on
-// the same private layout and helpers (`ring_header`, `probe_get`, the futex words), which are
-// not part of any header on purpose.
+// This file's one job: the ring's protocol above, its two ends (put, get), waiting, and the
+// recovery of a dead claimer. The layout and the looks at each end (`probe_put`, `probe_get`),
+// which the watcher reads too, are in ring_layout.hpp, private to this folder.
 
 #include "trident/proc/detail/shm_ring.hpp"
 
@@ -109,77 +92,27 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <limits>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 
+#include "ring_layout.hpp"
+#include "ring_watcher.hpp"
 #include "trident/core/errors.hpp"
 #include "trident/proc/errors.hpp"
 
 namespace trident::proc::detail {
 
-using time_point = std::chrono::steady_clock::time_point;
-
-struct alignas(64) ring_header {
-  // Written once at creation (`closed` once more by close()), read by everyone.
-  std::uint32_t magic;
-  std::uint32_t slot_bytes;  // sizeof(ring_slot) + max_message, rounded up to 64
-  std::uint64_t capacity;
-  std::uint64_t max_message;
-  std::atomic<std::uint32_t> closed;
-  alignas(64) std::atomic<std::uint64_t> tail;  // next position to put: a hint, may lag
-  alignas(64) std::atomic<std::uint64_t> head;  // next position to get: a hint, may lag
-  alignas(64) std::atomic<std::uint32_t> not_empty;
-  std::atomic<std::uint32_t> empty_waiters;
-  std::atomic<std::uint32_t> async_empty_waiters;  // watchers among empty_waiters
-  std::atomic<std::uint64_t> empty_wake;  // the sleepers' wake-up: none, a ticket, or done
-  alignas(64) std::atomic<std::uint32_t> not_full;
-  std::atomic<std::uint32_t> full_waiters;
-  std::atomic<std::uint32_t> async_full_waiters;  // watchers among full_waiters
-  std::atomic<std::uint64_t> full_wake;
-  std::atomic<std::uint64_t> wake_tickets;  // numbers the wake-ups of both directions
-};
-
-struct ring_slot {
-  std::atomic<std::uint64_t> seq;          // free(p), ready(p) or a claim (top of the file)
-  std::atomic<std::uint64_t> owner_tag;    // the claim whose claimer wrote owner_start
-  std::atomic<std::uint64_t> owner_start;  // that claimer's start time (/proc/<pid>/stat field 22)
-  std::uint32_t length;                    // bytes of the message, or abandoned_length
-  std::uint32_t reserved;
-};
-static_assert(sizeof(ring_slot) == 32);
-static_assert(sizeof(ring_header) % 64 == 0);
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free);
+using namespace ring;
 
 namespace {
 
 constexpr std::uint32_t ring_magic = 0x52445254;  // "TRDR": the lock-free layout
 constexpr std::uint32_t abandoned_length = 0xFFFFFFFFu;
-constexpr std::uint64_t wake_none = 0;
-constexpr std::uint64_t wake_done = ~std::uint64_t{0};
-constexpr std::uint64_t claim_bit = std::uint64_t{1} << 63;
-constexpr std::uint64_t consumer_bit = std::uint64_t{1} << 62;
-constexpr std::uint64_t position_mask = (std::uint64_t{1} << 30) - 1;
 constexpr std::size_t max_capacity = std::size_t{1} << 28;  // well apart from position_mask
 
-constexpr std::uint64_t free_seq(std::uint64_t pos) { return 2 * pos; }
-constexpr std::uint64_t ready_seq(std::uint64_t pos) { return 2 * pos + 1; }
-constexpr std::uint64_t claim_word(bool consumer, std::uint64_t pos, std::uint32_t pid) {
-  return claim_bit | (consumer ? consumer_bit : 0) | ((pos & position_mask) << 32) | pid;
-}
-constexpr bool is_claim(std::uint64_t v) { return (v & claim_bit) != 0; }
-constexpr bool is_claim_on(std::uint64_t v, bool consumer, std::uint64_t pos) {
-  return is_claim(v) && ((v & consumer_bit) != 0) == consumer && ((v >> 32) & position_mask) == (pos & position_mask);
-}
-constexpr std::uint32_t claimer_pid(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
-
-ring_slot* slot_at(ring_header* h, std::uint64_t pos) {
-  return reinterpret_cast<ring_slot*>(reinterpret_cast<char*>(h + 1) + (pos % h->capacity) * h->slot_bytes);
-}
 char* payload(ring_slot* s) { return reinterpret_cast<char*>(s + 1); }
 
 // --- who is alive ---------------------------------------------------------------------------
@@ -216,10 +149,6 @@ bool read_stat(std::uint32_t pid, stat_fields& out) noexcept {
   return true;
 }
 
-struct identity {
-  std::uint32_t pid = 0;
-  std::uint64_t start = 0;
-};
 identity self_identity;
 
 void refresh_identity() noexcept {
@@ -228,9 +157,9 @@ void refresh_identity() noexcept {
   self_identity.start = read_stat(self_identity.pid, f) ? f.start : 0;
 }
 
-/// This process's pid and start time, read once (and again in a forked child): no system call
-/// on the fast path.
-const identity& self() noexcept {
+}  // namespace
+
+const identity& ring::self() noexcept {
   static const bool ready = [] {
     refresh_identity();
     ::pthread_atfork(nullptr, nullptr, refresh_identity);
@@ -239,6 +168,8 @@ const identity& self() noexcept {
   (void)ready;
   return self_identity;
 }
+
+namespace {
 
 /// Whether the claimer of `claim`, found on `s`, is certainly dead (see the top of the file).
 bool claimer_dead(const ring_slot& s, std::uint64_t claim) noexcept {
@@ -273,12 +204,11 @@ std::atomic<std::uint64_t> fault_countdown{0};
 inline void fault_point(ring_fault_point point) noexcept {
   if (armed_fault.load(std::memory_order_relaxed) == static_cast<int>(point)) [[unlikely]] fault_passage();
 }
+}  // namespace
 
 // --- futex ------------------------------------------------------------------------------------
 
-/// Sleeps while `word == expected`, until `deadline` (nullptr: forever). Shared futex. True if
-/// it returned because the deadline passed.
-bool futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected, const time_point* deadline) {
+bool ring::futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected, const time_point* deadline) {
   timespec ts{};
   timespec* tsp = nullptr;
   if (deadline != nullptr) {
@@ -293,40 +223,15 @@ bool futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   return rc != 0 && errno == ETIMEDOUT;
 }
 
-void futex_wake_shared(std::atomic<std::uint32_t>& word, int n) {
+void ring::futex_wake_shared(std::atomic<std::uint32_t>& word, int n) {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, n, nullptr, nullptr, 0);
 }
 
-struct wait_words {
-  std::atomic<std::uint32_t>& word;
-  std::atomic<std::uint32_t>& sleepers;
-  std::atomic<std::uint32_t>& watchers;
-  std::atomic<std::uint64_t>& wake;  // wake_none, a notifier's ticket, or wake_done
-  std::atomic<std::uint64_t>& tickets;
-
-  /// Registers a sleeper (or a watcher about to look): the caller then re-checks the ring and
-  /// sleeps on the word value it read *before* this.
-  void enter(bool watcher) const {
-    sleepers.fetch_add(1, std::memory_order_seq_cst);
-    if (watcher) watchers.fetch_add(1, std::memory_order_seq_cst);
-    wake.store(wake_none, std::memory_order_seq_cst);  // a new sleeper needs a wake-up of its own
-  }
-  void leave(bool watcher) const {
-    if (watcher) watchers.fetch_sub(1, std::memory_order_relaxed);
-    sleepers.fetch_sub(1, std::memory_order_relaxed);
-  }
-};
-
-wait_words words_for(ring_header* h, ring_readiness readiness) {
-  if (readiness == ring_readiness::readable) {
-    return {h->not_empty, h->empty_waiters, h->async_empty_waiters, h->empty_wake, h->wake_tickets};
-  }
-  return {h->not_full, h->full_waiters, h->async_full_waiters, h->full_wake, h->wake_tickets};
-}
+namespace {
 
 /// After a publish (release, or a consumer's claim): wakes every sleeper of that direction,
 /// unless there is none or they have all been woken since the last of them registered. Step 2
-/// of the coroutine protocol. The caller's seq_cst store and these seq_cst loads pair with a
+/// of the coroutine protocol (ring_watcher.cpp). The caller's seq_cst store and these seq_cst loads pair with a
 /// waiter's seq_cst registration and re-check.
 ///
 /// `wake` spares the system call to a producer that publishes many messages while a woken
@@ -352,83 +257,6 @@ void notify(ring_header* h, ring_readiness readiness) {
 
 bool expired(const time_point* deadline) {
   return deadline != nullptr && std::chrono::steady_clock::now() >= *deadline;
-}
-
-// --- looking at the ring ---------------------------------------------------------------------
-
-/// What a producer or consumer found at its end of the ring.
-struct probe {
-  /// corrupt: no slot holds a position near the hint (another process wrote the shared memory).
-  enum kind_t { claimed, ready, blocked, corrupt } kind = blocked;
-  std::uint64_t pos = 0;        // the position it looked at
-  ring_slot* slot = nullptr;    // that position's slot
-  std::uint64_t seen = 0;       // blocked: the slot's word that blocks it
-  std::uint64_t claim_pos = 0;  // blocked behind a claim: the position that claim is for
-  bool empty = false;           // consumer, blocked: nothing is being written for `pos`
-};
-
-/// The most positions a probe passes before it takes the ring for corrupt. A hint lags the slots
-/// only by the claims whose claimer has not moved it yet (or died before it could), and a probe
-/// passes a position only after someone else took it, so a sound ring never comes near this; a
-/// ring whose slots or hints another process overwrote would otherwise be walked for ever (up to
-/// 2^64 positions), past any deadline.
-std::uint64_t max_probe_steps(const ring_header* h) { return 4 * h->capacity + (std::uint64_t{1} << 16); }
-
-/// Moves hint `index` past `pos` (it may already be past) and returns where to look next.
-std::uint64_t help_past(std::atomic<std::uint64_t>& index, std::uint64_t pos) {
-  std::uint64_t expected = pos;
-  if (index.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed)) return pos + 1;
-  return std::max(expected, pos + 1);
-}
-
-/// The producer's end: claims a free slot (`claim`) or reports it free (`ready`), or `blocked`
-/// behind the previous lap's message or claim (the ring is full).
-probe probe_put(ring_header* h, bool claim, std::uint32_t pid) {
-  const std::uint64_t cap = h->capacity;
-  std::uint64_t pos = h->tail.load(std::memory_order_relaxed);
-  for (std::uint64_t steps = 0;; ++steps) {
-    ring_slot* s = slot_at(h, pos);
-    if (steps > max_probe_steps(h)) return {probe::corrupt, pos, s};
-    std::uint64_t v = s->seq.load(std::memory_order_seq_cst);
-    if (v == free_seq(pos)) {
-      if (!claim) return {probe::ready, pos, s};
-      if (s->seq.compare_exchange_strong(v, claim_word(false, pos, pid), std::memory_order_seq_cst)) {
-        help_past(h->tail, pos);
-        return {probe::claimed, pos, s};
-      }
-      continue;
-    }
-    if (pos >= cap && (v == ready_seq(pos - cap) || is_claim_on(v, false, pos - cap) || is_claim_on(v, true, pos - cap))) {
-      return {probe::blocked, pos, s, v, pos - cap};
-    }
-    pos = help_past(h->tail, pos);  // slot `pos` is past free(pos): someone claimed `pos`
-  }
-}
-
-/// The consumer's end: claims the oldest message (`claim`) or reports one there (`ready`), or
-/// `blocked`: empty, or behind a producer still writing the oldest message.
-probe probe_get(ring_header* h, bool claim, std::uint32_t pid) {
-  const std::uint64_t cap = h->capacity;
-  std::uint64_t pos = h->head.load(std::memory_order_relaxed);
-  for (std::uint64_t steps = 0;; ++steps) {
-    ring_slot* s = slot_at(h, pos);
-    if (steps > max_probe_steps(h)) return {probe::corrupt, pos, s};
-    std::uint64_t v = s->seq.load(std::memory_order_seq_cst);
-    if (v == ready_seq(pos)) {
-      if (!claim) return {probe::ready, pos, s};
-      if (s->seq.compare_exchange_strong(v, claim_word(true, pos, pid), std::memory_order_seq_cst)) {
-        help_past(h->head, pos);
-        return {probe::claimed, pos, s};
-      }
-      continue;
-    }
-    if (v == free_seq(pos)) return {probe::blocked, pos, s, v, 0, true};
-    if (is_claim_on(v, false, pos)) return {probe::blocked, pos, s, v, pos, false};
-    if (pos >= cap && is_claim_on(v, true, pos - cap)) {
-      return {probe::blocked, pos, s, v, pos - cap, true};  // still being read a lap ago: empty
-    }
-    pos = help_past(h->head, pos);  // slot `pos` is past ready(pos): someone took `pos`
-  }
 }
 
 [[noreturn]] void throw_corrupt() {
@@ -461,34 +289,18 @@ void abandon(ring_header* h, ring_slot* s, std::uint64_t pos) {
   notify(h, ring_readiness::readable);
 }
 
-/// Tracks how long a waiter has been stuck behind one claim, to check its claimer in time.
-struct stall_watch {
-  ring_slot* slot = nullptr;
-  std::uint64_t claim = 0;
-  time_point since{};
+}  // namespace
 
-  /// When the claim `claim` on `s` is due to be checked.
-  time_point due(ring_slot* s, std::uint64_t c, time_point now) {
-    if (s != slot || c != claim) {
-      slot = s;
-      claim = c;
-      since = now;
-    }
-    return since + shm_ring::stall_check_interval;
+void ring::stall_watch::check(ring_header* h, const probe& p, const identity& me) {
+  if (!is_claim(p.seen) || p.slot->seq.load(std::memory_order_seq_cst) != p.seen) return;
+  const time_point now = std::chrono::steady_clock::now();
+  if (now < due(p.slot, p.seen, now)) return;
+  if (claimer_dead(*p.slot, p.seen)) {
+    reclaim(h, p.slot, p.seen, p.claim_pos, me);
+  } else {
+    since = now;  // alive: look again one interval later
   }
-  /// After a sleep: if the claim that blocked `p` is still there and due, checks its claimer
-  /// and takes the slot back if it died.
-  void check(ring_header* h, const probe& p, const identity& me) {
-    if (!is_claim(p.seen) || p.slot->seq.load(std::memory_order_seq_cst) != p.seen) return;
-    const time_point now = std::chrono::steady_clock::now();
-    if (now < due(p.slot, p.seen, now)) return;
-    if (claimer_dead(*p.slot, p.seen)) {
-      reclaim(h, p.slot, p.seen, p.claim_pos, me);
-    } else {
-      since = now;  // alive: look again one interval later
-    }
-  }
-};
+}
 
 /// Spins (with `pause`) until the slot that blocked `p` changes or the ring's `closed` differs
 /// from `was_closed`: for at most `claim_spin_budget` behind a claim, `spin_budget` on an empty
@@ -505,7 +317,7 @@ struct stall_watch {
 /// when nothing else wanted the core, but beside CPU-bound processes some transfers fell to
 /// 0.02-0.2M msgs/s (likely because under EEVDF each yield pushes the yielder's deadline a
 /// slice later, so the core goes to those processes): not used.
-void spin_for_change(ring_header* h, const probe& p, bool was_closed) {
+void ring::spin_for_change(ring_header* h, const probe& p, bool was_closed) {
   static const bool can_spin = ::sysconf(_SC_NPROCESSORS_ONLN) > 1;
   if (!can_spin) return;
   const time_point until =
@@ -519,6 +331,8 @@ void spin_for_change(ring_header* h, const probe& p, bool was_closed) {
     if ((i & 15) == 15 && std::chrono::steady_clock::now() >= until) return;
   }
 }
+
+namespace {
 
 /// One round of waiting for a blocked put or get: spins first, then sleeps until woken, the
 /// deadline, or (behind a claim) the next claimer check. False once `deadline` has passed.
@@ -561,140 +375,6 @@ void inject_ring_fault(ring_fault_point point, std::uint64_t nth) noexcept {
   armed_fault.store(static_cast<int>(point), std::memory_order_relaxed);
 }
 
-/// One direction's watcher thread of one ring handle (steps 1, 3 and 4 at the top of the file).
-class ring_watcher {
- public:
-  ring_watcher(ring_header* h, ring_readiness readiness)
-      : h_(h), readiness_(readiness), thread_([this] { run(); }) {}
-  ring_watcher(const ring_watcher&) = delete;
-  ring_watcher& operator=(const ring_watcher&) = delete;
-  ~ring_watcher() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_requested_.store(true, std::memory_order_relaxed);  // under mutex_: no lost notify
-    }
-    hooks_changed_.notify_one();
-    poke();
-    thread_.join();
-  }
-
-  void add(ring_wake_hook& hook) {
-    {
-      std::lock_guard lock(mutex_);
-      hook.prev = nullptr;
-      hook.next = head_;
-      if (head_ != nullptr) head_->prev = &hook;
-      head_ = &hook;
-      hook.linked = true;
-      ++count_;
-    }
-    hooks_changed_.notify_one();
-  }
-
-  bool remove(ring_wake_hook& hook) noexcept {
-    bool now_idle = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!hook.linked) return false;  // fired, under this lock: `fire` has returned
-      unlink(hook);
-      now_idle = head_ == nullptr;
-    }
-    if (now_idle) poke();  // step 4
-    return true;
-  }
-
-  [[nodiscard]] std::size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::uint64_t wakeups() const noexcept { return wakeups_.load(std::memory_order_relaxed); }
-
- private:
-  /// Makes a sleeping (or about to sleep) watcher re-check: the watcher reads the word before
-  /// it looks at `stop_requested_` and the hooks, so either it sees what changed or its
-  /// FUTEX_WAIT on the old value returns at once.
-  void poke() noexcept {
-    const wait_words w = words_for(h_, readiness_);
-    w.word.fetch_add(1, std::memory_order_seq_cst);
-    futex_wake_shared(w.word, INT_MAX);
-  }
-
-  /// Assumes the caller holds `mutex_`.
-  void unlink(ring_wake_hook& hook) noexcept {
-    if (hook.prev != nullptr) hook.prev->next = hook.next; else head_ = hook.next;
-    if (hook.next != nullptr) hook.next->prev = hook.prev;
-    hook.next = hook.prev = nullptr;
-    hook.linked = false;
-    count_.fetch_sub(1, std::memory_order_relaxed);
-  }
-
-  /// The ring as this direction's coroutines need it: ready, or what blocks them.
-  probe look(const identity& me) const {
-    if (readiness_ == ring_readiness::readable) return probe_get(h_, false, me.pid);
-    return probe_put(h_, false, me.pid);
-  }
-
-  void run() noexcept {
-    const identity& me = self();
-    const wait_words w = words_for(h_, readiness_);
-    stall_watch stall;
-    bool spun = false;
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      hooks_changed_.wait(lock, [this] { return stop_requested_.load(std::memory_order_relaxed) || head_ != nullptr; });
-      if (stop_requested_.load(std::memory_order_relaxed)) return;
-      lock.unlock();
-      // Step 1: the word first, then everything it guards.
-      const std::uint32_t seen = w.word.load(std::memory_order_seq_cst);
-      w.enter(true);
-      const bool idle = stop_requested_.load(std::memory_order_seq_cst) || count_.load(std::memory_order_seq_cst) == 0;
-      const probe p = idle ? probe{} : look(me);
-      // A corrupt ring wakes its coroutines too: their own get or put reports it.
-      const bool ready = idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready ||
-                         p.kind == probe::corrupt;
-      if (!ready && is_claim(p.seen) && !spun) {
-        // Behind a claim the claimer is usually a few microseconds from publishing
-        // (releasing): look for that unregistered, as a blocked thread does, not asleep.
-        w.leave(true);
-        spun = true;
-        spin_for_change(h_, p, false);
-        lock.lock();
-        continue;
-      }
-      spun = false;
-      if (!ready) {
-        const time_point* until = nullptr;
-        time_point stall_due;
-        if (is_claim(p.seen)) {
-          stall_due = stall.due(p.slot, p.seen, std::chrono::steady_clock::now());
-          until = &stall_due;
-        }
-        const bool timed_out = futex_wait_shared(w.word, seen, until);
-        w.leave(true);
-        if (!timed_out) wakeups_.fetch_add(1, std::memory_order_relaxed);
-        stall.check(h_, p, me);
-        lock.lock();
-        continue;  // step 3
-      }
-      w.leave(true);
-      lock.lock();
-      if (idle) continue;
-      while (head_ != nullptr) {
-        ring_wake_hook* hook = head_;
-        unlink(*hook);
-        hook->fire(hook);
-      }
-    }
-  }
-
-  ring_header* h_;
-  ring_readiness readiness_;
-  std::mutex mutex_;
-  std::condition_variable hooks_changed_;
-  ring_wake_hook* head_ = nullptr;  // guarded by mutex_
-  std::atomic<bool> stop_requested_{false};  // set under mutex_, before a poke
-  std::atomic<std::size_t> count_{0};
-  std::atomic<std::uint64_t> wakeups_{0};
-  std::thread thread_;  // last: starts once the members above exist
-};
-
 shm_ring::shm_ring(std::size_t capacity, std::size_t max_message) {
   if (capacity == 0 || capacity > max_capacity) {
     throw std::invalid_argument("proc::queue capacity must be between 1 and " + std::to_string(max_capacity));
@@ -720,7 +400,9 @@ shm_ring::shm_ring(std::size_t capacity, std::size_t max_message) {
   h_->slot_bytes = static_cast<std::uint32_t>(slot_bytes);
   h_->capacity = capacity;
   h_->max_message = max_message;
-  for (std::uint64_t pos = 0; pos < capacity; ++pos) slot_at(h_, pos)->seq.store(free_seq(pos), std::memory_order_relaxed);
+  for (std::uint64_t pos = 0; pos < capacity; ++pos) {
+    slot_at(h_, pos)->seq.store(free_seq(pos), std::memory_order_relaxed);
+  }
   std::atomic_thread_fence(std::memory_order_release);
   h_->magic = ring_magic;
 }
@@ -883,42 +565,6 @@ void shm_ring::close() {
   h_->not_full.fetch_add(1, std::memory_order_seq_cst);
   futex_wake_shared(h_->not_empty, INT_MAX);
   futex_wake_shared(h_->not_full, INT_MAX);
-}
-
-ring_watcher& shm_ring::watcher(ring_readiness readiness) {
-  std::lock_guard lock(watchers_mutex_);
-  auto& w = watchers_[static_cast<int>(readiness)];
-  if (!w) w = std::make_unique<ring_watcher>(h_, readiness);
-  return *w;
-}
-
-void shm_ring::watch(ring_readiness readiness, ring_wake_hook& hook) { watcher(readiness).add(hook); }
-
-bool shm_ring::unwatch(ring_readiness readiness, ring_wake_hook& hook) noexcept {
-  ring_watcher* w = nullptr;
-  {
-    std::lock_guard lock(watchers_mutex_);
-    w = watchers_[static_cast<int>(readiness)].get();
-  }
-  return w != nullptr && w->remove(hook);
-}
-
-std::size_t shm_ring::watched() const noexcept {
-  std::lock_guard lock(watchers_mutex_);
-  std::size_t n = 0;
-  for (const auto& w : watchers_) n += w ? w->count() : 0;
-  return n;
-}
-
-std::uint64_t shm_ring::watcher_wakeups() const noexcept {
-  std::lock_guard lock(watchers_mutex_);
-  std::uint64_t n = 0;
-  for (const auto& w : watchers_) n += w ? w->wakeups() : 0;
-  return n;
-}
-
-std::size_t shm_ring::sleeping_watchers() const noexcept {
-  return h_->async_empty_waiters.load(std::memory_order_relaxed) + h_->async_full_waiters.load(std::memory_order_relaxed);
 }
 
 bool shm_ring::closed() const noexcept { return h_->closed.load(std::memory_order_acquire) != 0; }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,21 @@ std::vector<int>*& inherited_fds() noexcept {
   return list;
 }
 }  // namespace detail
+
+namespace {
+
+/// The destructor's way out when reaping the child it killed fails. Reaping describes the exit in
+/// a string and may look the child up in the fork server's table, so only running out of memory
+/// (std::bad_alloc) or a failing lock gets here. The child is dead (SIGKILL); what is lost is its
+/// exit status, and a direct child stays a zombie until the program ends. A destructor has no
+/// caller to throw that to (a throw would end the program), and a leak the user cannot see would
+/// hide it: one line on stderr says what happened.
+void report_unreaped(pid_t pid, const char* why) noexcept {
+  std::fprintf(stderr, "trident: proc::process: child %d was killed but could not be reaped (%s)\n",
+               static_cast<int>(pid), why);
+}
+
+}  // namespace
 
 process::process(process&& other) noexcept
     : payload_(std::move(other.payload_)),
@@ -61,7 +77,13 @@ process::~process() {
   }
   if (pid_ > 0 && !exitcode_) {
     ::kill(pid_, SIGKILL);
-    wait_exit(-1);
+    try {
+      wait_exit(-1);
+    } catch (const std::exception& e) {
+      report_unreaped(pid_, e.what());
+    } catch (...) {
+      report_unreaped(pid_, "unknown exception");
+    }
   }
   if (pidfd_ >= 0) ::close(pidfd_);
   if (socket_ >= 0) ::close(socket_);

@@ -77,6 +77,16 @@ TEST(process, destroying_a_running_process_kills_and_reaps_it) {
   EXPECT_EQ(pt::children().size(), 0u);
 }
 
+TEST(process, move_assigning_over_a_running_process_kills_and_reaps_it) {
+  const std::size_t before = pt::children().size();
+  process p(sleeps_forever, 0);
+  p.start();
+  ASSERT_EQ(pt::children().size(), before + 1);
+  p = process(finishes, 0);  // not started: nothing runs after the assignment
+  EXPECT_EQ(pt::children().size(), before);
+  EXPECT_EQ(p.pid(), -1);
+}
+
 TEST(process, start_twice_is_an_error) {
   process p(finishes, 0);
   p.start();
