@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -147,7 +148,6 @@ void set_constant_options(CURL* e, const session_options& options) noexcept {
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
   // Proxies only when asked for: the environment's http_proxy is not used behind the
   // program's back (aiohttp's trust_env=False).
   curl_easy_setopt(e, CURLOPT_PROXY, options.proxy.c_str());
@@ -181,6 +181,9 @@ void configure(curl_driver& driver, transfer& t, const request& req, const reque
   // can multiplex; only for https (where ALPN offers h2): for plain http it would hold every
   // request of a burst until the first response shows the server speaks only HTTP/1.1.
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, url.starts_with("https:") ? 1L : 0L);
+  // Per transfer: libcurl allocates this buffer when the transfer starts and frees it when it
+  // ends, so a pooled handle takes each request's own size.
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(std::min<std::size_t>(*o.receive_buffer_bytes, 1u << 30)));
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(*o.max_body_bytes));  // 0: no limit
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);  // also undoes NOBODY/POST of an earlier request
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr));
