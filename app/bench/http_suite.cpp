@@ -7,7 +7,8 @@
 //      the foreground as a child process; it is stopped (SIGQUIT, then waited for) when the suite
 //      ends, also when a case throws.
 //   2. files_200x75k (seconds, lower is better): the 200 files into an empty directory, 50 at a
-//      time — `trident fetch -j 50` (http::fetch_all in this process, the code the command runs),
+//      time — `trident fetch -j 50` (http::fetch_all in this process, the code the command runs, on
+//      the command's default loops, http::default_fetch_loops; `trident_2loops`: two loops always),
 //      compare/http/aiohttp_bench.py (one ClientSession, Semaphore(50), chunks written as they
 //      arrive; timed inside Python, start-up excluded), and `curl --parallel --parallel-max 50`
 //      (one process, timed from outside). `disk_only` is the file system's share alone: the same
@@ -466,7 +467,8 @@ int run_http_suite(const bench_options& options) {
   std::optional<nginx_fixture> server;  // started once the --case names are checked
   {
     bench_case c{{{"files_200x75k", "s", false}}, "", {}, {}, {}};
-    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_files(*server, large_files, 1); }));
+    c.impls.push_back(std::make_shared<in_process_impl>(
+        "trident", [&server] { return trident_files(*server, large_files, http::default_fetch_loops()); }));
     c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_files(*server, large_files, 2); }));
     c.impls.push_back(aiohttp_files(server));
     c.impls.push_back(curl_files(server, large_files));
@@ -475,7 +477,8 @@ int run_http_suite(const bench_options& options) {
   }
   {
     bench_case c{{{"files_5000x10k", "s", false}}, "", {}, {}, {}};
-    c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_files(*server, small_files, 1); }));
+    c.impls.push_back(std::make_shared<in_process_impl>(
+        "trident", [&server] { return trident_files(*server, small_files, http::default_fetch_loops()); }));
     c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_files(*server, small_files, 2); }));
     c.impls.push_back(curl_files(server, small_files));
     c.impls.push_back(wget2_small_files(server));

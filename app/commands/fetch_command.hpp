@@ -15,7 +15,7 @@ struct fetch_flags {
   std::string input;  // file, or "-" for stdin
   std::string output_dir = ".";
   int jobs = 32;
-  int loops = 1;  // http::session_options::loops
+  int loops = http::default_fetch_loops();  // http::session_options::loops
   int retries = 2;
   double timeout_s = 0;
   std::uint64_t max_size = 0;

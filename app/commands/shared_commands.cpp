@@ -219,7 +219,8 @@ command add_fetch_command(CLI::App& app) {
   cmd->add_option("-i,--input", fetch->input, "Read URLs from FILE, one per line (URL or URL<TAB>NAME); - for stdin");
   cmd->add_option("-o,--output", fetch->output_dir, "Directory to save into (created if missing)");
   cmd->add_option("-j,--jobs", fetch->jobs, "Downloads at once")->check(whole_number())->check(CLI::Range(1, 10000));
-  cmd->add_option("--loops", fetch->loops, "Event-loop threads running the transfers (0: one per core)")
+  cmd->add_option("--loops", fetch->loops,
+                  "Event-loop threads running the transfers (default: 2 with 2+ cores, else 1; 0: one per core)")
       ->check(whole_number())
       ->check(CLI::Range(0, 64));
   cmd->add_option("--retries", fetch->retries, "Extra attempts after a connection error, timeout, 429 or 503")

@@ -8,6 +8,7 @@
 #include <exception>
 #include <memory>
 #include <system_error>
+#include <thread>
 
 #include "trident/aio/event_loop.hpp"
 #include "trident/aio/gather.hpp"
@@ -232,6 +233,8 @@ std::optional<fetch_item> parse_fetch_line(std::string_view line) {
   }
   return item;
 }
+
+int default_fetch_loops() noexcept { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
 
 std::vector<std::filesystem::path> plan_paths(const std::vector<fetch_item>& items, const std::filesystem::path& dir) {
   name_allocator names;

@@ -15,6 +15,7 @@ request_options request_options::with_defaults(const request_options& defaults) 
   inherit(out.max_body_bytes, defaults.max_body_bytes);
   inherit(out.verify_tls, defaults.verify_tls);
   inherit(out.retry, defaults.retry);
+  inherit(out.receive_buffer_bytes, defaults.receive_buffer_bytes);
   inherit(out.on_body_bytes, defaults.on_body_bytes);
   inherit(out.on_body_start, defaults.on_body_start);
   return out;
@@ -30,6 +31,7 @@ request_options request_options::builtin() {
   o.max_body_bytes = 0;
   o.verify_tls = true;
   o.retry = retry_policy{};
+  o.receive_buffer_bytes = default_receive_buffer_bytes;
   return o;
 }
 

@@ -117,6 +117,13 @@ struct fetch_progress {
   std::size_t unsized = 0;
 };
 
+/// The event loops (`session_options::loops`) that `trident fetch` gives its session unless told
+/// otherwise: 2 where the machine has at least two hardware threads, else 1. Downloading many
+/// files is bound by libcurl's CPU time per transfer, which a second loop spreads over a second
+/// core (figures in docs/http.md). A program calling `fetch_all` sets its session's loops itself;
+/// this is the measured choice to pass. Thread safe.
+[[nodiscard]] int default_fetch_loops() noexcept;
+
 /// The paths the items will be saved to: each name made safe (`sanitize_file_name` or
 /// `file_name_for`), collisions suffixed in input order, joined to `dir`. Never outside `dir`,
 /// except an item's own `path`, which is used as given; the names of those directly in `dir`

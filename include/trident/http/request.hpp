@@ -15,6 +15,10 @@
 
 namespace trident::http {
 
+/// The receive buffer a transfer gets unless its options say otherwise
+/// (`request_options::receive_buffer_bytes`): libcurl's own default, 16 KiB.
+inline constexpr std::size_t default_receive_buffer_bytes = 16 * 1024;
+
 /// Limits and policies of one request, field by field.
 ///
 /// Every field is optional: an unset field takes the session's default
@@ -45,6 +49,13 @@ struct request_options {
   /// One policy, set or inherited as a whole (its fields belong together: to change one, copy
   /// the session's — `*s.options().defaults.retry` — and edit it). Built in: one attempt.
   std::optional<retry_policy> retry;
+  /// libcurl's receive buffer for this transfer (CURLOPT_BUFFERSIZE), in bytes: what one read
+  /// from the socket takes at most, and the largest chunk the body callbacks see. libcurl holds
+  /// it only while the transfer runs, so a session's receive memory is this times the transfers
+  /// in flight. A larger buffer means fewer reads and callbacks (and file writes, for
+  /// `save_to`) per body; it pays only for bodies well over 16 KiB. libcurl clamps it to
+  /// 1 KiB .. 512 KiB. Built in: 16 KiB, libcurl's own default (see docs/http.md for the figures).
+  std::optional<std::size_t> receive_buffer_bytes;
   /// Called on the loop thread running the transfer (another thread than the caller's when the
   /// session has several loops) with the size of each received chunk of body (for progress
   /// displays). Must not throw or await. Empty: unset (the session's, if any).

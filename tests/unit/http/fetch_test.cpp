@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "trident/aio/event_loop.hpp"
@@ -226,4 +227,40 @@ TEST(http_fetch, progress_counts_bytes_expected_and_agrees_with_the_results_afte
   for (const auto& r : results) cancelled += r.outcome == http::fetch_outcome::cancelled ? 1 : 0;
   EXPECT_EQ(cancelled, end.cancelled);
   EXPECT_EQ(results[1].attempts, 1);  // cut short in its first attempt
+}
+
+TEST(http_fetch, two_loops_by_default_where_there_are_two_cores) {
+  EXPECT_EQ(http::default_fetch_loops(), std::thread::hardware_concurrency() >= 2 ? 2 : 1);
+}
+
+TEST(http_fetch, small_and_large_files_arrive_byte_exact_through_the_default_loops) {
+  trident::testing::http_server server;
+  temp_dir dir{"trident-fetch-sizes"};
+  http::fetch_options o;
+  o.output_dir = dir.path;
+  o.concurrency = 16;
+  const std::vector<std::size_t> sizes = {1, 1000, 16'384, 16'385, 75'000, 200'000, 3'000'000};
+  std::vector<http::fetch_item> items;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    items.push_back({server.url("/bytes/" + std::to_string(sizes[i])), "f" + std::to_string(i)});
+  }
+  auto main = [&]() -> aio::task<std::vector<http::fetch_result>> {
+    http::session_options so;
+    so.loops = http::default_fetch_loops();
+    http::session s(so);
+    EXPECT_EQ(s.loops(), static_cast<std::size_t>(http::default_fetch_loops()));
+    co_return co_await http::fetch_all(s, items, o);
+  };
+  const auto results = aio::run(main());
+  ASSERT_EQ(results.size(), sizes.size());
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_EQ(results[i].outcome, http::fetch_outcome::ok) << results[i].error;
+    EXPECT_EQ(results[i].bytes, sizes[i]);
+    std::ifstream in(dir.path / ("f" + std::to_string(i)), std::ios::binary);
+    const std::string body{std::istreambuf_iterator<char>(in), {}};
+    ASSERT_EQ(body.size(), sizes[i]);
+    bool exact = true;
+    for (std::size_t k = 0; k < body.size(); ++k) exact = exact && body[k] == static_cast<char>('a' + k % 26);
+    EXPECT_TRUE(exact) << "f" << i;
+  }
 }

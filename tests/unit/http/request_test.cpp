@@ -40,4 +40,15 @@ TEST(http_request_options, builtin_sets_every_field) {
   EXPECT_EQ(b.verify_tls, true);
   ASSERT_TRUE(b.retry);
   EXPECT_EQ(b.retry->max_attempts, 1);
+  EXPECT_EQ(b.receive_buffer_bytes, 16u * 1024);  // libcurl's own default
+  EXPECT_EQ(b.receive_buffer_bytes, http::default_receive_buffer_bytes);
+}
+
+TEST(http_request_options, the_receive_buffer_is_inherited_like_every_field) {
+  http::request_options session;
+  session.receive_buffer_bytes = 64 * 1024;
+  EXPECT_EQ(http::request_options{}.with_defaults(session).receive_buffer_bytes, 64u * 1024);
+  http::request_options request;
+  request.receive_buffer_bytes = 4096;
+  EXPECT_EQ(request.with_defaults(session).receive_buffer_bytes, 4096u);
 }

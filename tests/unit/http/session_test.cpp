@@ -8,9 +8,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +69,32 @@ aio::task<http::error_kind> failure_kind(aio::task<http::response> t) {
   }
   co_return http::error_kind::other;
 }
+
+/// The body `/bytes/N` of the test server: `abc…z` repeated.
+bool is_alphabet_body(const std::string& body) {
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (body[i] != static_cast<char>('a' + i % 26)) return false;
+  }
+  return true;
+}
+
+/// A GET of `url` with `buffer` as its receive buffer (unset: the session's) that records the
+/// largest chunk libcurl handed to the body callback: libcurl never hands over more than its
+/// receive buffer holds, so this bounds the buffer the transfer ran with.
+struct chunk_probe {
+  std::shared_ptr<std::atomic<std::size_t>> largest = std::make_shared<std::atomic<std::size_t>>(0);
+
+  [[nodiscard]] http::request request(std::string url, std::optional<std::size_t> buffer) const {
+    http::request r = get(std::move(url));
+    r.options.receive_buffer_bytes = buffer;
+    r.options.on_body_bytes = [largest = largest](std::size_t n) {  // on the transfer's loop thread
+      std::size_t seen = largest->load();
+      while (n > seen && !largest->compare_exchange_weak(seen, n)) {
+      }
+    };
+    return r;
+  }
+};
 
 }  // namespace
 
@@ -489,6 +519,83 @@ TEST(http_session, per_host_connection_limit_holds) {
         auto rs = co_await aio::gather(std::move(tasks));
         for (const auto& r : rs) EXPECT_EQ(r.status(), 200);
         EXPECT_LE(server.connections(), 2u);  // queued in libcurl, never a third connection
+      },
+      o);
+}
+
+TEST(http_session, each_request_runs_with_its_own_receive_buffer) {
+  // libcurl hands the body callback at most one read of its receive buffer, and never more than
+  // 16 KiB (CURL_MAX_WRITE_SIZE) at once: a buffer below 16 KiB shows in the chunk sizes.
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
+    EXPECT_EQ(s.options().defaults.receive_buffer_bytes, 16u * 1024);
+    // Reads through the default buffer do fill more than 4 KiB at once (tried a few times, as
+    // one read's size is up to the kernel); never more than 16 KiB.
+    auto largest_default = [&]() -> aio::task<std::size_t> {
+      std::size_t largest = 0;
+      for (int attempt = 0; attempt < 5 && largest <= 4096; ++attempt) {
+        const chunk_probe probe;
+        http::response r = co_await s.send(probe.request(server.url("/bytes/4000000"), std::nullopt));
+        EXPECT_EQ(r.body().size(), 4'000'000u);
+        EXPECT_TRUE(is_alphabet_body(r.body()));
+        largest = probe.largest->load();
+        EXPECT_LE(largest, 16u * 1024);
+      }
+      co_return largest;
+    };
+    EXPECT_GT(co_await largest_default(), 4096u);
+
+    const chunk_probe small;
+    http::response r = co_await s.send(small.request(server.url("/bytes/4000000"), 4096));
+    EXPECT_EQ(r.body().size(), 4'000'000u);
+    EXPECT_TRUE(is_alphabet_body(r.body()));
+    EXPECT_GT(small.largest->load(), 0u);
+    EXPECT_LE(small.largest->load(), 4096u);
+
+    // The session pools its libcurl handles; the next request is not left with the 4 KiB one.
+    EXPECT_GT(co_await largest_default(), 4096u);
+
+    // A large buffer: the body still arrives whole and exact.
+    const chunk_probe big;
+    http::response b = co_await s.send(big.request(server.url("/bytes/4000000"), 512 * 1024));
+    EXPECT_EQ(b.body().size(), 4'000'000u);
+    EXPECT_TRUE(is_alphabet_body(b.body()));
+  });
+}
+
+TEST(http_session, a_body_with_a_content_length_is_held_without_slack) {
+  with_session([](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
+    // 70,000 bytes grown chunk by chunk would end in a string of 128 KiB; sized from the
+    // Content-Length it takes what it needs.
+    http::response r = co_await s.get(server.url("/bytes/70000"));
+    EXPECT_EQ(r.body().size(), 70'000u);
+    EXPECT_TRUE(is_alphabet_body(r.body()));
+    EXPECT_LT(r.body().capacity(), 70'000u + 70'000u / 8);
+    // A body limit below the length: refused as before, nothing reserved past the limit matters.
+    http::request limited = get(server.url("/bytes/70000"));
+    limited.options.max_body_bytes = 1000;
+    EXPECT_EQ(co_await failure_kind(s.send(limited)), http::error_kind::body_too_large);
+  });
+}
+
+TEST(http_session, a_session_default_receive_buffer_applies_to_every_request) {
+  http::session_options o;
+  o.defaults.receive_buffer_bytes = 4096;
+  with_session(
+      [](http::session& s, trident::testing::http_server& server) -> aio::task<void> {
+        EXPECT_EQ(s.options().defaults.receive_buffer_bytes, 4096u);
+        std::vector<chunk_probe> probes(8);
+        std::vector<aio::task<http::response>> tasks;
+        for (std::size_t i = 0; i < probes.size(); ++i) {
+          // Small and large bodies side by side, each byte-exact.
+          const std::string url = server.url("/bytes/" + std::to_string(1000 + i * 300'000));
+          tasks.push_back(s.send(probes[i].request(url, std::nullopt)));
+        }
+        auto rs = co_await aio::gather(std::move(tasks));
+        for (std::size_t i = 0; i < rs.size(); ++i) {
+          EXPECT_EQ(rs[i].body().size(), 1000 + i * 300'000);
+          EXPECT_TRUE(is_alphabet_body(rs[i].body()));
+          EXPECT_LE(probes[i].largest->load(), 4096u);
+        }
       },
       o);
 }
