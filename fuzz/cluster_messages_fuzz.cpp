@@ -25,7 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)read_failure(static_cast<outcome>(h.outcome), body);
       }
     }
-  } catch (const trident::proc::protocol_error&) {
-  }
+  } catch (const trident::proc::protocol_error&) {}
   return 0;
 }

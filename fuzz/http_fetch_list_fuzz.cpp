@@ -32,8 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (end == std::string_view::npos) end = input.size();
     const auto item = trident::http::parse_fetch_line(input.substr(start, end - start));
     if (item) {
-      const std::string base = item->name.empty() ? trident::http::file_name_for(item->url)
-                                                  : trident::http::sanitize_file_name(item->name);
+      const std::string base =
+          item->name.empty() ? trident::http::file_name_for(item->url) : trident::http::sanitize_file_name(item->name);
       check_component(base);
       check_component(names.claim(base));
       check_component(trident::http::numbered_file_name(base, 3));

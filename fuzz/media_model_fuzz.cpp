@@ -21,8 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const auto info = trident::media::inspect_model("/proc/self/fd/" + std::to_string(fd));
     if (info.file_bytes != size) __builtin_trap();
-  } catch (const trident::media::model_error&) {
-  }
+  } catch (const trident::media::model_error&) {}
   ::close(fd);
   return 0;
 }

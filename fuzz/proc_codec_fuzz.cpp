@@ -40,12 +40,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 6) {
-    case 0: round_trip<std::vector<std::string>, true>(bytes); break;
-    case 1: round_trip<std::map<std::string, std::vector<std::int32_t>>>(bytes); break;
-    case 2: round_trip<std::vector<std::vector<std::uint64_t>>, true>(bytes); break;
-    case 3: round_trip<std::tuple<std::optional<std::string>, std::variant<std::int8_t, std::string>>>(bytes); break;
-    case 4: round_trip<std::deque<std::set<std::string>>>(bytes); break;
-    default: round_trip<std::pair<std::string, std::string>, true>(bytes); break;
+    case 0:
+      round_trip<std::vector<std::string>, true>(bytes);
+      break;
+    case 1:
+      round_trip<std::map<std::string, std::vector<std::int32_t>>>(bytes);
+      break;
+    case 2:
+      round_trip<std::vector<std::vector<std::uint64_t>>, true>(bytes);
+      break;
+    case 3:
+      round_trip<std::tuple<std::optional<std::string>, std::variant<std::int8_t, std::string>>>(bytes);
+      break;
+    case 4:
+      round_trip<std::deque<std::set<std::string>>>(bytes);
+      break;
+    default:
+      round_trip<std::pair<std::string, std::string>, true>(bytes);
+      break;
   }
   return 0;
 }

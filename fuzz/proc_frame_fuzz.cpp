@@ -61,8 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
       }
     }
-  } catch (const protocol_error&) {
-  }
+  } catch (const protocol_error&) {}
   trident::trace::clear();
   return 0;
 }

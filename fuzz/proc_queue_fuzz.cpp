@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const std::length_error&) {  // a message size under 5 bytes
     }
   } catch (const trident::proc::protocol_error&) {  // a corrupt ring, found by a get or put
-  } catch (const std::runtime_error&) {           // not a queue
+  } catch (const std::runtime_error&) {             // not a queue
   }
   ::close(fd);
   return 0;

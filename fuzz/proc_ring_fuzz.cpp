@@ -44,7 +44,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       if (i % 8 == 7) reader.release();
     }
-  } catch (const trident::proc::protocol_error&) {
-  }
+  } catch (const trident::proc::protocol_error&) {}
   return 0;
 }

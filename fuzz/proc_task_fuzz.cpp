@@ -49,7 +49,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view payload(reinterpret_cast<const char*>(data) + 1, size - 1);
     (void)trident::proc::lowlevel::run_encoded(kind, payload);
   } catch (const trident::proc::protocol_error&) {
-  } catch (const trident::proc::unregistered_task_error&) {
-  }
+  } catch (const trident::proc::unregistered_task_error&) {}
   return 0;
 }

@@ -15,8 +15,8 @@
 int main(int argc, char** argv) {
   // TRIDENT_TEST_FORGETFUL_MAIN plays a program that forgot the worker_main line: as a worker it
   // runs "its own main" instead, which exits at once ("exit") or never answers ("hang").
-  if (const char* forgetful = std::getenv("TRIDENT_TEST_FORGETFUL_MAIN"); forgetful != nullptr && argc > 1 &&
-      std::strncmp(argv[1], "--trident-worker", 16) == 0) {
+  if (const char* forgetful = std::getenv("TRIDENT_TEST_FORGETFUL_MAIN");
+      forgetful != nullptr && argc > 1 && std::strncmp(argv[1], "--trident-worker", 16) == 0) {
     if (std::strcmp(forgetful, "hang") == 0) std::this_thread::sleep_for(std::chrono::minutes(5));
     return 0;
   }

@@ -106,8 +106,8 @@ awaitable<double> ready_await_main(std::size_t count) {
 
 // -- tcp_echo ----------------------------------------------------------------------------------
 
-awaitable<void> echo_client(tcp::endpoint server, std::chrono::steady_clock::time_point end,
-                            std::size_t message_bytes, std::uint64_t* round_trips) {
+awaitable<void> echo_client(tcp::endpoint server, std::chrono::steady_clock::time_point end, std::size_t message_bytes,
+                            std::uint64_t* round_trips) {
   tcp::socket socket(co_await asio::this_coro::executor);
   co_await socket.async_connect(server, use_awaitable);
   socket.set_option(tcp::no_delay(true));
@@ -178,7 +178,7 @@ double tcp_echo(const echo_parameters& p) {
   std::exception_ptr error;
   stopwatch clock;
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                         std::chrono::duration<double>(p.seconds));
+                                                          std::chrono::duration<double>(p.seconds));
   for (std::size_t i = 0; i < p.connections; ++i) {
     asio::co_spawn(io, echo_client(server, end, p.message_bytes, &round_trips), [&](std::exception_ptr e) {
       if (e && !error) error = e;

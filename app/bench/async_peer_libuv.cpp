@@ -213,7 +213,7 @@ double tcp_echo(const echo_parameters& p) {
   std::vector<std::unique_ptr<echo_client>> clients;
   stopwatch clock;
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                         std::chrono::duration<double>(p.seconds));
+                                                          std::chrono::duration<double>(p.seconds));
   for (std::size_t i = 0; i < p.connections; ++i) {
     auto c = std::make_unique<echo_client>();
     c->message.assign(p.message_bytes, 'x');

@@ -244,8 +244,7 @@ class echo_server_process {
     if (stdin_ >= 0) ::close(std::exchange(stdin_, -1));
     if (pid_ > 0) {
       int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
       pid_ = 0;
     }
   }
@@ -260,8 +259,7 @@ int run_echo_server(aio::loop_backend backend) {
   // Standard input closing is the signal to end: a thread waits for it and stops the loop.
   std::thread watcher([&loop] {
     char c;
-    while (::read(STDIN_FILENO, &c, 1) > 0) {
-    }
+    while (::read(STDIN_FILENO, &c, 1) > 0) {}
     loop.stop();
   });
   try {
@@ -288,7 +286,8 @@ aio::task<void> echo_client(std::uint16_t port, aio::clock::time_point end, std:
 aio::task<double> tcp_echo_main(std::uint16_t port, double seconds) {
   std::uint64_t round_trips = 0;
   stopwatch clock;
-  const auto end = aio::clock::now() + std::chrono::duration_cast<aio::clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end =
+      aio::clock::now() + std::chrono::duration_cast<aio::clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<aio::task<void>> clients;
   for (std::size_t i = 0; i < echo_connections; ++i) clients.push_back(echo_client(port, end, &round_trips));
   co_await aio::gather(std::move(clients));
@@ -331,7 +330,8 @@ int run_async_suite(const bench_options& options) {
   suite_runner runner("async", options, std::chrono::milliseconds(20));
   std::vector<std::shared_ptr<implementation>> python_loops;
   for (const char* loop : {"asyncio", "uvloop"}) {
-    python_loops.push_back(external_impl::python_script(loop, "async/asyncio_bench.py", fmt::format("--loop {}", loop)));
+    python_loops.push_back(
+        external_impl::python_script(loop, "async/asyncio_bench.py", fmt::format("--loop {}", loop)));
   }
   // A case: its rows, Trident's warm-up and run (one value per row), and the C/C++ peers that
   // have it (run in this process, after Trident and before Python, in each round).
@@ -390,14 +390,17 @@ int run_async_suite(const bench_options& options) {
   }
   runner.note(fmt::format("trident: the event loop's default backend here, {}", aio::to_string(default_backend)));
 #if TRIDENT_BENCH_ASIO
-  sleepers_100k_peers.push_back(peer("asio", [] { (void)asio_peer::sleepers(100'000); },
-                                     [] { return std::vector<double>{asio_peer::sleepers(100'000)}; }));
-  sleepers_1m_peers.push_back(
-      peer("asio", [] { (void)asio_peer::sleepers(100'000); }, sleepers_1m_run(asio_peer::sleepers)));
-  gather_peers.push_back(peer("asio", [] { (void)asio_peer::gather(gather_count); },
-                              [] { return std::vector<double>{asio_peer::gather(gather_count)}; }));
-  ready_peers.push_back(peer("asio", [] { (void)asio_peer::ready_await(ready_count); },
-                             [] { return std::vector<double>{asio_peer::ready_await(ready_count)}; }));
+  sleepers_100k_peers.push_back(peer(
+      "asio", [] { (void)asio_peer::sleepers(100'000); },
+      [] { return std::vector<double>{asio_peer::sleepers(100'000)}; }));
+  sleepers_1m_peers.push_back(peer(
+      "asio", [] { (void)asio_peer::sleepers(100'000); }, sleepers_1m_run(asio_peer::sleepers)));
+  gather_peers.push_back(peer(
+      "asio", [] { (void)asio_peer::gather(gather_count); },
+      [] { return std::vector<double>{asio_peer::gather(gather_count)}; }));
+  ready_peers.push_back(peer(
+      "asio", [] { (void)asio_peer::ready_await(ready_count); },
+      [] { return std::vector<double>{asio_peer::ready_await(ready_count)}; }));
   echo_peers.push_back(peer(
       "asio",
       [&] {
@@ -406,14 +409,16 @@ int run_async_suite(const bench_options& options) {
       },
       [&] { return std::vector<double>{asio_peer::tcp_echo(echo(asio_server->port(), echo_seconds()))}; }));
 #else
-  runner.note("asio: not built (Asio's header asio.hpp was not found at configure time; Debian: apt-get install "
-              "libasio-dev), so no asio rows");
+  runner.note(
+      "asio: not built (Asio's header asio.hpp was not found at configure time; Debian: apt-get install "
+      "libasio-dev), so no asio rows");
 #endif
 #if TRIDENT_BENCH_LIBUV
-  sleepers_100k_peers.push_back(peer("libuv", [] { (void)libuv_peer::sleepers(100'000); },
-                                     [] { return std::vector<double>{libuv_peer::sleepers(100'000)}; }));
-  sleepers_1m_peers.push_back(
-      peer("libuv", [] { (void)libuv_peer::sleepers(100'000); }, sleepers_1m_run(libuv_peer::sleepers)));
+  sleepers_100k_peers.push_back(peer(
+      "libuv", [] { (void)libuv_peer::sleepers(100'000); },
+      [] { return std::vector<double>{libuv_peer::sleepers(100'000)}; }));
+  sleepers_1m_peers.push_back(peer(
+      "libuv", [] { (void)libuv_peer::sleepers(100'000); }, sleepers_1m_run(libuv_peer::sleepers)));
   echo_peers.push_back(peer(
       "libuv",
       [&] {
@@ -422,19 +427,25 @@ int run_async_suite(const bench_options& options) {
       },
       [&] { return std::vector<double>{libuv_peer::tcp_echo(echo(libuv_server->port(), echo_seconds()))}; }));
 #else
-  runner.note("libuv: not built (pkg-config found no libuv at configure time; Debian: apt-get install libuv1-dev), "
-              "so no libuv rows");
+  runner.note(
+      "libuv: not built (pkg-config found no libuv at configure time; Debian: apt-get install libuv1-dev), "
+      "so no libuv rows");
 #endif
-  add_case({{"sleepers_100k", "s"}}, [] { (void)aio::run(sleepers_main(100'000)); },
-           [] { return std::vector<double>{aio::run(sleepers_main(100'000))}; }, sleepers_100k_peers);
-  add_case({{"sleepers_1m", "s"}, {"sleepers_1m_bytes", "B/task"}}, [] { (void)aio::run(sleepers_main(100'000)); },
-           sleepers_1m_run([](std::size_t n) { return aio::run(sleepers_main(n)); }), sleepers_1m_peers);
-  add_case({{"gather_100k", "us/task"}}, [] { (void)aio::run(gather_main(gather_count)); },
-           [] { return std::vector<double>{aio::run(gather_main(gather_count))}; }, gather_peers);
-  add_case({{"ready_await", "ns"}}, [] { (void)aio::run(ready_await_main()); },
-           [] { return std::vector<double>{aio::run(ready_await_main())}; }, ready_peers);
-  add_case({{"ready_await_done", "ns"}}, [] { (void)aio::run(ready_await_done_main()); },
-           [] { return std::vector<double>{aio::run(ready_await_done_main())}; });
+  add_case(
+      {{"sleepers_100k", "s"}}, [] { (void)aio::run(sleepers_main(100'000)); },
+      [] { return std::vector<double>{aio::run(sleepers_main(100'000))}; }, sleepers_100k_peers);
+  add_case(
+      {{"sleepers_1m", "s"}, {"sleepers_1m_bytes", "B/task"}}, [] { (void)aio::run(sleepers_main(100'000)); },
+      sleepers_1m_run([](std::size_t n) { return aio::run(sleepers_main(n)); }), sleepers_1m_peers);
+  add_case(
+      {{"gather_100k", "us/task"}}, [] { (void)aio::run(gather_main(gather_count)); },
+      [] { return std::vector<double>{aio::run(gather_main(gather_count))}; }, gather_peers);
+  add_case(
+      {{"ready_await", "ns"}}, [] { (void)aio::run(ready_await_main()); },
+      [] { return std::vector<double>{aio::run(ready_await_main())}; }, ready_peers);
+  add_case(
+      {{"ready_await_done", "ns"}}, [] { (void)aio::run(ready_await_done_main()); },
+      [] { return std::vector<double>{aio::run(ready_await_done_main())}; });
   std::optional<echo_server_process> server;  // started by the warm-up, stopped at the end
   add_case(
       {{"tcp_echo", "rt/s"}},
@@ -446,14 +457,15 @@ int run_async_suite(const bench_options& options) {
 
   for (auto& t : targets()) runner.add_target(std::move(t));
   runner.check_requested_cases();
-  runner.note(fmt::format("median of {} round(s); each round runs {} (in this process, each warmed up once "
-                          "first), then asyncio_bench.py once per Python loop (which warms up in its own process "
-                          "first)",
-                          options.repeat,
-                          TRIDENT_BENCH_ASIO && TRIDENT_BENCH_LIBUV ? "trident, asio and libuv"
-                          : TRIDENT_BENCH_ASIO                      ? "trident and asio"
-                          : TRIDENT_BENCH_LIBUV                     ? "trident and libuv"
-                                                                    : "trident"));
+  runner.note(
+      fmt::format("median of {} round(s); each round runs {} (in this process, each warmed up once "
+                  "first), then asyncio_bench.py once per Python loop (which warms up in its own process "
+                  "first)",
+                  options.repeat,
+                  TRIDENT_BENCH_ASIO && TRIDENT_BENCH_LIBUV ? "trident, asio and libuv"
+                  : TRIDENT_BENCH_ASIO                      ? "trident and asio"
+                  : TRIDENT_BENCH_LIBUV                     ? "trident and libuv"
+                                                            : "trident"));
   suite_results out = runner.run();
   server.reset();
   other_backend_server.reset();
@@ -476,12 +488,14 @@ int run_async_suite(const bench_options& options) {
         "ready_await: `co_await ready_one()` on an asio::awaitable<int>");
   }
   if (TRIDENT_BENCH_LIBUV && (runner.wanted("sleepers_100k") || runner.wanted("sleepers_1m"))) {
-    out.notes.push_back("libuv: sleepers are bare uv_timer_t firing once after 1 s (no coroutine: libuv has none, "
-                        "nor gather or ready_await rows)");
+    out.notes.push_back(
+        "libuv: sleepers are bare uv_timer_t firing once after 1 s (no coroutine: libuv has none, "
+        "nor gather or ready_await rows)");
   }
   if (runner.wanted("sleepers_1m_bytes")) {
-    out.notes.push_back("sleepers_1m_bytes: (peak RSS - RSS before) / 1,000,000 over a sleepers_1m run, the vector of "
-                        "handles (Python: list of tasks; libuv: vector of uv_timer_t) included");
+    out.notes.push_back(
+        "sleepers_1m_bytes: (peak RSS - RSS before) / 1,000,000 over a sleepers_1m run, the vector of "
+        "handles (Python: list of tasks; libuv: vector of uv_timer_t) included");
   }
   if (runner.wanted("tcp_echo")) {
     out.notes.push_back(fmt::format(

@@ -25,7 +25,8 @@ std::span<const suite> light_suites() noexcept {
 }
 
 int run_suite(const bench_options& options, std::span<const suite> suites) {
-  if (options.repeat < 1) throw std::invalid_argument(fmt::format("--repeat must be at least 1 (got {})", options.repeat));
+  if (options.repeat < 1)
+    throw std::invalid_argument(fmt::format("--repeat must be at least 1 (got {})", options.repeat));
   for (const auto& s : suites) {
     if (options.suite != s.name) continue;
     if (options.report.empty() && options.results.empty()) {

@@ -18,13 +18,13 @@ namespace trident::bench {
 struct suite_results;
 
 struct bench_options {
-  std::string suite;                ///< A suite's name: "threads", "async", "http", "process", ...
-  std::vector<std::string> cases;   ///< Case names to run; empty: all.
-  bool json = false;                ///< One JSON object per line instead of a table.
-  int repeat = 3;                   ///< Runs per case and implementation; the median is reported.
-  std::string report;               ///< `--report FILE.html`: the page of the run's results ("": none).
-  std::string results;              ///< `--results FILE`: the suite's results as one JSON document.
-  bool progress = true;             ///< The progress line on a terminal (progress_line.hpp).
+  std::string suite;               ///< A suite's name: "threads", "async", "http", "process", ...
+  std::vector<std::string> cases;  ///< Case names to run; empty: all.
+  bool json = false;               ///< One JSON object per line instead of a table.
+  int repeat = 3;                  ///< Runs per case and implementation; the median is reported.
+  std::string report;              ///< `--report FILE.html`: the page of the run's results ("": none).
+  std::string results;             ///< `--results FILE`: the suite's results as one JSON document.
+  bool progress = true;            ///< The progress line on a terminal (progress_line.hpp).
   /// Called with what the suite measured, after its table or notes are printed (may be empty).
   std::function<void(const suite_results&)> on_results;
 };

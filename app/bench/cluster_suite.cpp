@@ -167,8 +167,9 @@ std::shared_ptr<implementation> cluster_impl(const std::string& mpirun, int rank
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec) throw unavailable_error("cannot find this program through /proc/self/exe");
     if (mpirun.empty()) throw unavailable_error("mpirun not found (install openmpi-bin)");
-    std::string command = fmt::format("{} --oversubscribe{} -np {} {} bench cluster --json --repeat 1", shell_quote(mpirun),
-                                      ::geteuid() == 0 ? " --allow-run-as-root" : "", ranks, shell_quote(self.string()));
+    std::string command =
+        fmt::format("{} --oversubscribe{} -np {} {} bench cluster --json --repeat 1", shell_quote(mpirun),
+                    ::geteuid() == 0 ? " --allow-run-as-root" : "", ranks, shell_quote(self.string()));
     for (const auto& r : rows) command += " --case " + r.name;
     return command;
   });
@@ -197,16 +198,17 @@ int run_cluster_suite(const bench_options& options) {
   }
   runner.add_target(
       {"primes_map", "cluster", "process_pool", 0.9, ">=90% of process_pool's throughput, 2 workers each"});
-  runner.note(fmt::format("median of {} round(s), interleaved; process_pool: 2 workers; cluster: mpirun -np 3 (2 worker "
-                          "ranks x 1 worker); cluster_np2: 1 rank x 2 workers; cluster_np5: 4 ranks x 1 worker; "
-                          "rank executors are process pools",
-                          options.repeat));
+  runner.note(
+      fmt::format("median of {} round(s), interleaved; process_pool: 2 workers; cluster: mpirun -np 3 (2 worker "
+                  "ranks x 1 worker); cluster_np2: 1 rank x 2 workers; cluster_np5: 4 ranks x 1 worker; "
+                  "rank executors are process pools",
+                  options.repeat));
   suite_results out = runner.run();
   pool.reset();
   for (const char* impl : {"process_pool", "cluster"}) {
     if (const result* r = find_result(out.rows, "empty_tasks", impl)) {
-      out.notes.push_back(fmt::format("empty_tasks: {} costs {:.1f} us of wall time per task at full pipeline", impl,
-                                      1e6 / r->value));
+      out.notes.push_back(
+          fmt::format("empty_tasks: {} costs {:.1f} us of wall time per task at full pipeline", impl, 1e6 / r->value));
     }
   }
   return report_suite_results(out, options);

@@ -69,19 +69,20 @@ void steal_path(benchmark::State& state) {
   std::size_t stolen_before = pool.statistics().stolen;
   for (auto _ : state) {
     pool.submit([&pool, batch] {
-      trident::exec::task_group g(pool);
-      for (std::size_t i = 0; i < batch; ++i) {
-        g.run([] {
-          volatile int spin = 0;
-          for (int k = 0; k < 200; ++k) spin = spin + k;
-        });
-      }
-      g.wait();
-    }).get();
+          trident::exec::task_group g(pool);
+          for (std::size_t i = 0; i < batch; ++i) {
+            g.run([] {
+              volatile int spin = 0;
+              for (int k = 0; k < 200; ++k) spin = spin + k;
+            });
+          }
+          g.wait();
+        })
+        .get();
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
-  state.counters["stolen/iter"] = benchmark::Counter(
-      static_cast<double>(pool.statistics().stolen - stolen_before) / static_cast<double>(state.iterations()));
+  state.counters["stolen/iter"] = benchmark::Counter(static_cast<double>(pool.statistics().stolen - stolen_before) /
+                                                     static_cast<double>(state.iterations()));
 }
 BENCHMARK(steal_path)->Arg(1'000)->UseRealTime();
 

@@ -185,8 +185,9 @@ class nginx_fixture {
     }
     const std::string log = (prefix_ / "nginx.log").string();
     const std::string p = prefix_.string(), c = (prefix_ / "nginx.conf").string();
-    std::vector<char*> argv{const_cast<char*>(nginx.c_str()), const_cast<char*>("-p"), const_cast<char*>(p.c_str()),
-                            const_cast<char*>("-c"), const_cast<char*>(c.c_str()), nullptr};
+    std::vector<char*> argv{const_cast<char*>(nginx.c_str()), const_cast<char*>("-p"),
+                            const_cast<char*>(p.c_str()),     const_cast<char*>("-c"),
+                            const_cast<char*>(c.c_str()),     nullptr};
     // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG; between the two the child
     // makes only async-signal-safe calls.
     const pid_t parent = ::getpid();
@@ -277,7 +278,8 @@ class nginx_fixture {
 
 std::size_t count_complete(const fs::path& dir, std::size_t bytes = file_bytes) {
   std::size_t n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) n += (e.is_regular_file() && e.file_size() == bytes) ? 1 : 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    n += (e.is_regular_file() && e.file_size() == bytes) ? 1 : 0;
   return n;
 }
 
@@ -295,11 +297,17 @@ struct file_set {
   std::string (*file_name)(int i);
 };
 
-const file_set large_files{"files_200x75k", "", file_count, file_bytes, concurrency,
+const file_set large_files{"files_200x75k",
+                           "",
+                           file_count,
+                           file_bytes,
+                           concurrency,
                            [](const nginx_fixture& f, int i) { return f.url(fmt::format("f{:03}.bin", i)); },
                            [](int i) { return fmt::format("f{:03}.bin", i); }};
-const file_set small_files{"files_5000x10k", "-small", small_file_count, small_file_bytes, small_concurrency,
-                           &small_url, [](int i) { return fmt::format("s{:04}.bin", i); }};
+const file_set small_files{
+    "files_5000x10k", "-small", small_file_count, small_file_bytes, small_concurrency, &small_url, [](int i) {
+      return fmt::format("s{:04}.bin", i);
+    }};
 
 /// The peers' commands write into fresh directories; a run that left files missing failed.
 void check_complete(const fs::path& dir, const file_set& set, const std::string& impl) {
@@ -331,10 +339,10 @@ double trident_files(const nginx_fixture& f, const file_set& set, int loops) {
     co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   const double seconds = aio::run(main());
-  if (count_complete(dir, set.bytes) != static_cast<std::size_t>(set.count)) throw std::runtime_error("trident: files missing");
+  if (count_complete(dir, set.bytes) != static_cast<std::size_t>(set.count))
+    throw std::runtime_error("trident: files missing");
   return seconds;
 }
-
 
 /// The file-system bound of a many-files case: the same files, written from memory by one thread
 /// the way `http::session::save_to` writes them (atomic_file: an unnamed temporary that gets its
@@ -351,11 +359,14 @@ double disk_only_files(const nginx_fixture& f, const file_set& set) {
     file.commit();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (count_complete(dir, set.bytes) != static_cast<std::size_t>(set.count)) throw std::runtime_error("disk_only: files missing");
+  if (count_complete(dir, set.bytes) != static_cast<std::size_t>(set.count))
+    throw std::runtime_error("disk_only: files missing");
   return seconds;
 }
 
-std::string aiohttp_script() { return shell_quote(python_interpreter()) + " " + shell_quote((http_compare_dir() / "aiohttp_bench.py").string()); }
+std::string aiohttp_script() {
+  return shell_quote(python_interpreter()) + " " + shell_quote((http_compare_dir() / "aiohttp_bench.py").string());
+}
 
 /// compare/http/aiohttp_bench.py: one ClientSession, Semaphore(50), timed inside Python.
 std::shared_ptr<implementation> aiohttp_files(const std::optional<nginx_fixture>& f) {
@@ -383,8 +394,8 @@ std::shared_ptr<implementation> curl_files(const std::optional<nginx_fixture>& f
       out << "url = \"" << set.url(*f, i) << "\"\n";
       out << "output = \"" << (dir / set.file_name(i)).string() << "\"\n";
     }
-    return fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null", set.concurrency,
-                       shell_quote(cfg.string()));
+    return fmt::format("curl -s --no-progress-meter --fail --parallel --parallel-max {} -K {} 2>/dev/null",
+                       set.concurrency, shell_quote(cfg.string()));
   };
   auto parse = [&f, &set](const command_output& out, const std::vector<row_spec>&) {
     check_complete(f->prefix() / "out" / (std::string("curl") + set.dir), set, "curl (>= 7.66 needed for --parallel)");
@@ -469,26 +480,31 @@ int run_http_suite(const bench_options& options) {
     bench_case c{{{"files_200x75k", "s", false}}, "", {}, {}, {}};
     c.impls.push_back(std::make_shared<in_process_impl>(
         "trident", [&server] { return trident_files(*server, large_files, http::default_fetch_loops()); }));
-    c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_files(*server, large_files, 2); }));
+    c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops",
+                                                        [&server] { return trident_files(*server, large_files, 2); }));
     c.impls.push_back(aiohttp_files(server));
     c.impls.push_back(curl_files(server, large_files));
-    c.impls.push_back(std::make_shared<in_process_impl>("disk_only", [&server] { return disk_only_files(*server, large_files); }));
+    c.impls.push_back(
+        std::make_shared<in_process_impl>("disk_only", [&server] { return disk_only_files(*server, large_files); }));
     runner.add(std::move(c));
   }
   {
     bench_case c{{{"files_5000x10k", "s", false}}, "", {}, {}, {}};
     c.impls.push_back(std::make_shared<in_process_impl>(
         "trident", [&server] { return trident_files(*server, small_files, http::default_fetch_loops()); }));
-    c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_files(*server, small_files, 2); }));
+    c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops",
+                                                        [&server] { return trident_files(*server, small_files, 2); }));
     c.impls.push_back(curl_files(server, small_files));
     c.impls.push_back(wget2_small_files(server));
-    c.impls.push_back(std::make_shared<in_process_impl>("disk_only", [&server] { return disk_only_files(*server, small_files); }));
+    c.impls.push_back(
+        std::make_shared<in_process_impl>("disk_only", [&server] { return disk_only_files(*server, small_files); }));
     runner.add(std::move(c));
   }
   {
     bench_case c{{{"requests_1k", "req/s", true}}, "", {}, {}, {}};
     c.impls.push_back(std::make_shared<in_process_impl>("trident", [&server] { return trident_requests(*server, 1); }));
-    c.impls.push_back(std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_requests(*server, 2); }));
+    c.impls.push_back(
+        std::make_shared<in_process_impl>("trident_2loops", [&server] { return trident_requests(*server, 2); }));
     c.impls.push_back(aiohttp_requests(server));
     c.impls.push_back(wrk_requests(server));
     runner.add(std::move(c));

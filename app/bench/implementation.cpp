@@ -37,7 +37,8 @@ void in_process_impl::warm_up(const std::vector<row_spec>&) {
 std::vector<figure> in_process_impl::run(const std::vector<row_spec>& rows, std::vector<std::string>&) {
   const std::vector<double> values = run_();
   if (values.size() != rows.size()) {
-    throw std::logic_error(fmt::format("{} measured {} values for a case of {} rows", name(), values.size(), rows.size()));
+    throw std::logic_error(
+        fmt::format("{} measured {} values for a case of {} rows", name(), values.size(), rows.size()));
   }
   std::vector<figure> out;
   for (std::size_t i = 0; i < rows.size(); ++i) out.push_back(figure{rows[i].name, values[i], rows[i].unit});
@@ -94,8 +95,7 @@ command_output run_command(const std::string& command) {
     }
     ::close(pipe_fds[0]);
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     out.seconds = clock.seconds();
     out.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   }
@@ -134,13 +134,16 @@ std::vector<figure> json_figures(const std::string& text, const std::vector<row_
 
 external_impl::external_impl(std::string name, command_fn command, parse_fn parse)
     : implementation(std::move(name)), command_(std::move(command)), parse_(std::move(parse)) {
-  if (!parse_) parse_ = [](const command_output& out, const std::vector<row_spec>& rows) { return json_figures(out.text, rows); };
+  if (!parse_)
+    parse_ = [](const command_output& out, const std::vector<row_spec>& rows) { return json_figures(out.text, rows); };
 }
 
-std::unique_ptr<external_impl> external_impl::python_script(std::string name, const std::string& script, std::string args) {
+std::unique_ptr<external_impl> external_impl::python_script(std::string name, const std::string& script,
+                                                            std::string args) {
   // The path is resolved per round, not here: a missing script is then a note, not a failed suite.
   auto command = [script, args = std::move(args)](const std::vector<row_spec>& rows) {
-    std::string cmd = fmt::format("{} {} {}", shell_quote(python_interpreter()), shell_quote(compare_script(script)), args);
+    std::string cmd =
+        fmt::format("{} {} {}", shell_quote(python_interpreter()), shell_quote(compare_script(script)), args);
     for (const auto& r : rows) cmd += " --case " + shell_quote(r.name);
     return cmd + " --repeat 1";
   };

@@ -113,7 +113,8 @@ class external_impl final : public implementation {
   /// A comparison script under the compare folder (e.g. "process/multiprocessing_bench.py") run
   /// by python_interpreter() with `args`, then `--case ROW` for every selected row and
   /// `--repeat 1`.
-  static std::unique_ptr<external_impl> python_script(std::string name, const std::string& script, std::string args = {});
+  static std::unique_ptr<external_impl> python_script(std::string name, const std::string& script,
+                                                      std::string args = {});
 
   void warm_up(const std::vector<row_spec>& rows) override;
   std::vector<figure> run(const std::vector<row_spec>& rows, std::vector<std::string>& notes) override;

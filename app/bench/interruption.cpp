@@ -1,6 +1,5 @@
 #include "interruption.hpp"
 
-
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>

@@ -66,7 +66,8 @@ const char* const sentences[] = {
     "The event loop waits for many sockets at once, while threads do the heavy work.",
     "A bounded channel between two stages keeps memory flat when one of them is slow.",
     "Whisper turns speech into text.",
-    "Each file is decoded to sixteen kilohertz mono samples before the model sees it, and its transcript is saved beside it.",
+    "Each file is decoded to sixteen kilohertz mono samples before the model sees it, and its transcript is saved "
+    "beside it.",
     "Use the GPU when there is one.",
     "The lesson downloads everything and then transcribes one file at a time, so the device waits for the network.",
     "Pipelines overlap the stages.",
@@ -156,7 +157,8 @@ std::vector<double> run_trident(batch& b, media::device_kind device, int cores) 
   const auto results = pipeline.run(b.urls);
   const double s = clock.seconds();
   for (const auto& r : results) {
-    if (r.outcome != media::file_outcome::ok) throw std::runtime_error("benchmark file failed: " + r.source + ": " + r.error);
+    if (r.outcome != media::file_outcome::ok)
+      throw std::runtime_error("benchmark file failed: " + r.source + ": " + r.error);
   }
   fs::remove_all(out);
   return rates(b, s);
@@ -186,9 +188,10 @@ std::vector<double> run_per_file_cli(batch& b, media::device_kind device, int co
   stopwatch clock;
   const auto files = download_all(b.urls, out);
   for (const auto& f : files) {
-    const auto r = run_command(fmt::format("'{}' -m '{}' -f '{}' -t {} -l en -nf -nt -bs 1 -bo 1 -np -otxt -of '{}' {} 2>/dev/null",
-                                           TRIDENT_BENCH_WHISPER_CLI, b.model.string(), f.string(), cores, f.string(),
-                                           device == media::device_kind::cuda ? "" : "-ng"));
+    const auto r = run_command(
+        fmt::format("'{}' -m '{}' -f '{}' -t {} -l en -nf -nt -bs 1 -bo 1 -np -otxt -of '{}' {} 2>/dev/null",
+                    TRIDENT_BENCH_WHISPER_CLI, b.model.string(), f.string(), cores, f.string(),
+                    device == media::device_kind::cuda ? "" : "-ng"));
     if (!r.ok) throw unavailable_error("whisper-cli failed on " + f.string());
   }
   const double s = clock.seconds();
@@ -211,11 +214,13 @@ int run_media_suite(const bench_options& options) {
     std::string size;
     media::device_kind device;
   };
-  std::vector<case_spec> specs = {{"batch_cpu", "tiny", media::device_kind::cpu}, {"batch_cpu_base", "base", media::device_kind::cpu}};
+  std::vector<case_spec> specs = {{"batch_cpu", "tiny", media::device_kind::cpu},
+                                  {"batch_cpu_base", "base", media::device_kind::cpu}};
   if (inventory.build_has_cuda && inventory.cuda_devices > 0) {
     specs.push_back({"batch_cuda", "base", media::device_kind::cuda});
   } else {
-    runner.note(inventory.build_has_cuda ? "batch_cuda: no CUDA device present" : "batch_cuda: this build has no CUDA backend");
+    runner.note(inventory.build_has_cuda ? "batch_cuda: no CUDA device present"
+                                         : "batch_cuda: this build has no CUDA backend");
   }
   std::vector<std::shared_ptr<batch>> batches;
   for (const auto& spec : specs) {
@@ -225,15 +230,18 @@ int run_media_suite(const bench_options& options) {
     bc.setup = [b, size = spec.size] { make_batch(*b, size); };
     bc.teardown = [b] { b->server.reset(); };
     const auto device = spec.device;
-    bc.impls.push_back(std::make_shared<in_process_impl>("trident", [b, device, cores] { return run_trident(*b, device, cores); }));
-    bc.impls.push_back(std::make_shared<in_process_impl>("lesson", [b, device, cores] { return run_lesson(*b, device, cores); }));
     bc.impls.push_back(
-        std::make_shared<in_process_impl>("per_file_cli", [b, device, cores] { return run_per_file_cli(*b, device, cores); }));
+        std::make_shared<in_process_impl>("trident", [b, device, cores] { return run_trident(*b, device, cores); }));
+    bc.impls.push_back(
+        std::make_shared<in_process_impl>("lesson", [b, device, cores] { return run_lesson(*b, device, cores); }));
+    bc.impls.push_back(std::make_shared<in_process_impl>(
+        "per_file_cli", [b, device, cores] { return run_per_file_cli(*b, device, cores); }));
     runner.add(std::move(bc));
   }
-  runner.note(fmt::format("{} clips of 3-10 s (mp3), 100 ms latency per request, {} cores; generated models (meaningless text); "
-                          "median of {} round(s)",
-                          clip_count, cores, options.repeat));
+  runner.note(fmt::format(
+      "{} clips of 3-10 s (mp3), 100 ms latency per request, {} cores; generated models (meaningless text); "
+      "median of {} round(s)",
+      clip_count, cores, options.repeat));
   suite_results out = runner.run();
   return report_suite_results(out, options);
 }

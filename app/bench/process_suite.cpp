@@ -213,10 +213,11 @@ int run_process_suite(const bench_options& options) {
     runner.add(std::move(bc));
     runner.add_target({c.name, "trident", "python", c.target, c.target_text});
   }
-  runner.note(fmt::format("median of {} round(s), trident and python interleaved; 2 worker processes everywhere; "
-                          "python: multiprocessing.Pool (map, payload, start) and ProcessPoolExecutor (submit, "
-                          "roundtrip)",
-                          options.repeat));
+  runner.note(
+      fmt::format("median of {} round(s), trident and python interleaved; 2 worker processes everywhere; "
+                  "python: multiprocessing.Pool (map, payload, start) and ProcessPoolExecutor (submit, "
+                  "roundtrip)",
+                  options.repeat));
   suite_results out = runner.run();
   pool.reset();
 
@@ -229,7 +230,8 @@ int run_process_suite(const bench_options& options) {
                                     shared->value / pickled->value));
   }
   if (shared != nullptr && copy != nullptr) {
-    out.notes.push_back(fmt::format("payload_1mb_shared: {:.2f}x the bandwidth of one memcpy", shared->value / copy->value));
+    out.notes.push_back(
+        fmt::format("payload_1mb_shared: {:.2f}x the bandwidth of one memcpy", shared->value / copy->value));
   }
   return report_suite_results(out, options);
 }

@@ -116,8 +116,9 @@ suite_results suite_runner::run() {
         const auto it = samples.find({i, r.name});
         if (it == samples.end()) continue;
         const auto [low, high] = std::minmax_element(it->second.begin(), it->second.end());
-        result row{suite_, r.name, c.impls[i]->name(), median(it->second), units[it->first], r.higher_is_better,
-                   c.reference, *low, *high, it->second.size()};
+        result row{
+            suite_, r.name, c.impls[i]->name(), median(it->second), units[it->first], r.higher_is_better, c.reference,
+            *low,   *high,  it->second.size()};
         if (options_.json) {
           print_json_line(std::cout, row);
           std::cout.flush();

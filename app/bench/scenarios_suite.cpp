@@ -50,7 +50,8 @@ std::vector<std::string> python_models(const std::string& scenario, std::size_t 
   if (scenario == "web") return {"sequential", "threads_10", "threads_200", "processes_" + n, "async_50", "async_200"};
   if (scenario == "images") return {"sequential", "threads_" + n, "processes_" + n, "async_to_thread"};
   if (scenario == "db") return {"sequential", "threads_10", "processes_" + n, "async_to_thread"};
-  if (scenario == "mixed") return {"sequential", "fetch_then_analyse", "hybrid_pipelined", "threads_" + std::to_string(4 * cores)};
+  if (scenario == "mixed")
+    return {"sequential", "fetch_then_analyse", "hybrid_pipelined", "threads_" + std::to_string(4 * cores)};
   return {};
 }
 
@@ -69,8 +70,8 @@ int run_scenarios_suite(const bench_options& options) {
   for (const std::string& requested : options.cases) {
     const auto& names = scenarios::scenario_names();
     if (std::find(names.begin(), names.end(), requested) == names.end()) {
-      throw std::invalid_argument(fmt::format("unknown case '{}' for suite 'scenarios' (valid: {})", requested,
-                                              fmt::join(names, ", ")));
+      throw std::invalid_argument(
+          fmt::format("unknown case '{}' for suite 'scenarios' (valid: {})", requested, fmt::join(names, ", ")));
     }
   }
   scenarios::scenario_options setup;
@@ -123,9 +124,10 @@ int run_scenarios_suite(const bench_options& options) {
     }
     runner.add(std::move(bc));
   }
-  runner.note(fmt::format("median of {} round(s); every model of both languages interleaved; values are wall seconds "
-                          "for the whole job; images compares whole stacks (Pillow against libvips)",
-                          options.repeat));
+  runner.note(
+      fmt::format("median of {} round(s); every model of both languages interleaved; values are wall seconds "
+                  "for the whole job; images compares whole stacks (Pillow against libvips)",
+                  options.repeat));
   suite_results out = runner.run();
 
   for (const auto& p : all) {
@@ -138,8 +140,10 @@ int run_scenarios_suite(const bench_options& options) {
       if (best == nullptr || r.value < best->value) best = &r;
       if (trident) {
         const std::string model = r.impl.substr(8);
-        if (const result* theirs = find_result(out.rows, p->name, "python_" + model); theirs != nullptr && r.value > 0) {
-          out.notes.push_back(fmt::format("{} {}: python takes {:.2f}x trident's time", p->name, model, theirs->value / r.value));
+        if (const result* theirs = find_result(out.rows, p->name, "python_" + model);
+            theirs != nullptr && r.value > 0) {
+          out.notes.push_back(
+              fmt::format("{} {}: python takes {:.2f}x trident's time", p->name, model, theirs->value / r.value));
         }
       }
     }

@@ -195,7 +195,8 @@ double future_trident(exec::thread_pool& pool) {
   stopwatch clock;
   std::vector<trident::exec::future<int>> futures;
   futures.reserve(future_count);
-  for (std::size_t i = 0; i < future_count; ++i) futures.push_back(pool.submit([i] { return static_cast<int>(i & 1023); }));
+  for (std::size_t i = 0; i < future_count; ++i)
+    futures.push_back(pool.submit([i] { return static_cast<int>(i & 1023); }));
   long long sum = 0;
   for (auto& f : futures) sum += f.get();
   const double s = clock.seconds();
@@ -207,7 +208,8 @@ double future_std(std_pool& pool) {
   stopwatch clock;
   std::vector<std::future<int>> futures;
   futures.reserve(future_count);
-  for (std::size_t i = 0; i < future_count; ++i) futures.push_back(pool.submit([i] { return static_cast<int>(i & 1023); }));
+  for (std::size_t i = 0; i < future_count; ++i)
+    futures.push_back(pool.submit([i] { return static_cast<int>(i & 1023); }));
   long long sum = 0;
   for (auto& f : futures) sum += f.get();
   const double s = clock.seconds();
@@ -272,8 +274,8 @@ double sum_sequential(const std::vector<double>& data, double want) {
 
 double sum_trident(exec::thread_pool& pool, const std::vector<double>& data, double want) {
   stopwatch clock;
-  const double v = trident::exec::parallel_reduce(pool, 0, data.size(), 0.0,
-                                            [&](std::size_t b, std::size_t e) { return sum_sqrt(data.data() + b, e - b); });
+  const double v = trident::exec::parallel_reduce(
+      pool, 0, data.size(), 0.0, [&](std::size_t b, std::size_t e) { return sum_sqrt(data.data() + b, e - b); });
   const double s = clock.seconds();
   check_sum(v, want, "parallel_sum/trident value");
   return s;
@@ -301,8 +303,9 @@ constexpr std::size_t asio_pieces_per_thread = 4;
 
 double sum_asio(asio_threads_peer::pool& pool, std::size_t threads, const std::vector<double>& data, double want) {
   double v = 0;
-  const double s = asio_threads_peer::reduce(pool, data.size(), threads * asio_pieces_per_thread,
-                                             [&](std::size_t b, std::size_t e) { return sum_sqrt(data.data() + b, e - b); }, v);
+  const double s = asio_threads_peer::reduce(
+      pool, data.size(), threads * asio_pieces_per_thread,
+      [&](std::size_t b, std::size_t e) { return sum_sqrt(data.data() + b, e - b); }, v);
   check_sum(v, want, "parallel_sum/asio value");
   return s;
 }
@@ -360,7 +363,9 @@ double sum_tbb(const std::vector<double>& data, double want) {
   stopwatch clock;
   const double v = tbb::parallel_reduce(
       tbb::blocked_range<std::size_t>(0, data.size()), 0.0,
-      [&](const tbb::blocked_range<std::size_t>& r, double acc) { return acc + sum_sqrt(data.data() + r.begin(), r.size()); },
+      [&](const tbb::blocked_range<std::size_t>& r, double acc) {
+        return acc + sum_sqrt(data.data() + r.begin(), r.size());
+      },
       std::plus<double>());
   const double s = clock.seconds();
   check_sum(v, want, "parallel_sum/tbb value");
@@ -389,7 +394,8 @@ int run_threads_suite(const bench_options& options) {
 #endif
   };
   const bool variants = std::getenv("TRIDENT_BENCH_VARIANTS") != nullptr;
-  const std::shared_ptr<implementation> python = external_impl::python_script("python", "threads/threadpool_executor.py");
+  const std::shared_ptr<implementation> python =
+      external_impl::python_script("python", "threads/threadpool_executor.py");
 
 #if defined(TRIDENT_HAVE_TBB)
   const std::string ref = "tbb";
@@ -432,7 +438,8 @@ int run_threads_suite(const bench_options& options) {
   {
     bench_case c{{{"fib30", "s", false}}, ref, start_pools, {}, {}};
     c.impls.push_back(in_process("trident", [&] { return fib_trident(*pool, fib_trident_group); }));
-    if (variants) c.impls.push_back(in_process("trident-submit", [&] { return fib_trident(*pool, fib_trident_submit); }));
+    if (variants)
+      c.impls.push_back(in_process("trident-submit", [&] { return fib_trident(*pool, fib_trident_submit); }));
 #if defined(TRIDENT_HAVE_TBB)
     c.impls.push_back(in_process("tbb", [] { return fib_tbb(); }));
 #endif
@@ -462,36 +469,43 @@ int run_threads_suite(const bench_options& options) {
 
   runner.check_requested_cases();
 #if TRIDENT_BENCH_ASIO
-  runner.note(fmt::format("asio: asio::thread_pool({}) with asio::post; future_int through asio::use_future; "
-                          "spawn_empty and parallel_sum wait on a std::latch; parallel_sum in {} pieces per thread "
-                          "(Asio has no parallel reduction); no fib30 row (a task blocking on its children's "
-                          "futures deadlocks a fixed pool, as std's does)",
-                          threads, asio_pieces_per_thread));
+  runner.note(
+      fmt::format("asio: asio::thread_pool({}) with asio::post; future_int through asio::use_future; "
+                  "spawn_empty and parallel_sum wait on a std::latch; parallel_sum in {} pieces per thread "
+                  "(Asio has no parallel reduction); no fib30 row (a task blocking on its children's "
+                  "futures deadlocks a fixed pool, as std's does)",
+                  threads, asio_pieces_per_thread));
 #else
   runner.note("built without Asio: no asio rows");
 #endif
-  runner.note(fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; python: "
-                          "ThreadPoolExecutor({} workers; 16 for fib30); median of {} round(s), implementations "
-                          "interleaved",
-                          threads, threads, threads, options.repeat));
+  runner.note(
+      fmt::format("{} hardware threads; trident and std pools of {} workers; tbb default arena; python: "
+                  "ThreadPoolExecutor({} workers; 16 for fib30); median of {} round(s), implementations "
+                  "interleaved",
+                  threads, threads, threads, options.repeat));
   suite_results out = runner.run();
 
   if (runner.wanted("fib30")) {
-    out.notes.push_back("fib30/std absent: both children of every call are tasks, and a pool whose workers block "
-                        "in std::future::get deadlocks once every worker waits (no cutoff is allowed)");
-    out.notes.push_back("fib30/trident: a task_group per call, as oneTBB's row does "
-                        "(TRIDENT_BENCH_VARIANTS=1 adds submit-both-then-get() as trident-submit)");
-    out.notes.push_back("fib30/python is NOT the same workload: fib(20) with tasks for the top 4 levels only (a task "
-                        "per call deadlocks ThreadPoolExecutor), its time scaled to fib(30)'s call count; read it as "
-                        "an order of magnitude");
+    out.notes.push_back(
+        "fib30/std absent: both children of every call are tasks, and a pool whose workers block "
+        "in std::future::get deadlocks once every worker waits (no cutoff is allowed)");
+    out.notes.push_back(
+        "fib30/trident: a task_group per call, as oneTBB's row does "
+        "(TRIDENT_BENCH_VARIANTS=1 adds submit-both-then-get() as trident-submit)");
+    out.notes.push_back(
+        "fib30/python is NOT the same workload: fib(20) with tasks for the top 4 levels only (a task "
+        "per call deadlocks ThreadPoolExecutor), its time scaled to fib(30)'s call count; read it as "
+        "an order of magnitude");
   }
   for (const auto& r : out.rows) {
     if (r.impl != "trident") continue;
-    if (const result* py = find_result(out.rows, r.case_name, "python"); py != nullptr && py->value > 0 && r.value > 0) {
+    if (const result* py = find_result(out.rows, r.case_name, "python");
+        py != nullptr && py->value > 0 && r.value > 0) {
       const double speedup = r.higher_is_better ? r.value / py->value : py->value / r.value;
-      out.notes.push_back(fmt::format("{}: trident {:.0f}x python (python sizes scaled down, values per C++ "
-                                      "workload; see threadpool_executor.py)",
-                                      r.case_name, speedup));
+      out.notes.push_back(
+          fmt::format("{}: trident {:.0f}x python (python sizes scaled down, values per C++ "
+                      "workload; see threadpool_executor.py)",
+                      r.case_name, speedup));
     }
   }
   return report_suite_results(out, options);

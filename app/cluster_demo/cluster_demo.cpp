@@ -65,8 +65,8 @@ int run_cluster_demo(const cluster_demo_options& options) {
   pool_options.local_workers = options.workers_per_rank;
   cluster::cluster_pool pool(pool_options);
   if (pool.distributed()) {
-    std::printf("Cluster: %d MPI ranks (rank 0 drives), %zu workers on %d worker rank(s), %s pools\n",
-                cluster::ranks(), pool.size(), cluster::ranks() - 1, options.executor.c_str());
+    std::printf("Cluster: %d MPI ranks (rank 0 drives), %zu workers on %d worker rank(s), %s pools\n", cluster::ranks(),
+                pool.size(), cluster::ranks() - 1, options.executor.c_str());
   } else {
     // Alone, or one rank (`mpirun -np 1` is the same as alone): say what runs it on ranks, with
     // the flags this machine needs, since the plain `mpirun -np 3` fails as root or on 2 cores.
@@ -96,8 +96,9 @@ int run_cluster_demo(const cluster_demo_options& options) {
   const auto parallel = pool.map(process_number, numbers, options.chunksize);
   const double parallel_s = seconds_since(start);
   const auto after = pool.statistics();
-  std::printf("%s (%zu workers, chunks of %zu): %.3fs, speedup %.2fx\n", pool.distributed() ? "Cluster" : "Process pool",
-              pool.size(), options.chunksize, parallel_s, sequential_s / parallel_s);
+  std::printf("%s (%zu workers, chunks of %zu): %.3fs, speedup %.2fx\n",
+              pool.distributed() ? "Cluster" : "Process pool", pool.size(), options.chunksize, parallel_s,
+              sequential_s / parallel_s);
   std::size_t primes = 0;
   for (const auto& r : parallel) primes += r.is_prime;
   std::printf("%zu of %zu numbers prime\n", primes, numbers.size());

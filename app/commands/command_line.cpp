@@ -45,7 +45,8 @@ int exec_forwarded(std::string_view program, const forwarded_command& f, int arg
   ::execv(path.c_str(), args.data());
   const int error = errno;
   if (error == ENOENT) {
-    std::fprintf(stderr, "%.*s: '%s' is not installed: %s is not next to this program (%s); install the trident "
+    std::fprintf(stderr,
+                 "%.*s: '%s' is not installed: %s is not next to this program (%s); install the trident "
                  "package, or build the target %s\n",
                  static_cast<int>(program.size()), program.data(), f.word, f.executable, path.c_str(), f.executable);
   } else {
@@ -92,18 +93,19 @@ namespace {
 /// A path for a file this program will write, its folder checked now, so that a long run does
 /// not end with a file it cannot write. `what` names the file in the messages.
 CLI::Validator output_file_path(const std::string& what) {
-  return CLI::Validator{
-      [what](std::string& path) -> std::string {
-        const auto slash = path.find_last_of('/');
-        const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-        if (!std::filesystem::is_directory(folder)) return "folder '" + folder + "' of the " + what + " does not exist";
-        if (std::filesystem::is_directory(path)) return "'" + path + "' is a folder, not a file name";
-        if (::access(folder.c_str(), W_OK | X_OK) != 0) {
-          return "folder '" + folder + "' of the " + what + " is not writable";
-        }
-        return {};
-      },
-      "FILE"};
+  return CLI::Validator{[what](std::string& path) -> std::string {
+                          const auto slash = path.find_last_of('/');
+                          const std::string folder =
+                              slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+                          if (!std::filesystem::is_directory(folder))
+                            return "folder '" + folder + "' of the " + what + " does not exist";
+                          if (std::filesystem::is_directory(path)) return "'" + path + "' is a folder, not a file name";
+                          if (::access(folder.c_str(), W_OK | X_OK) != 0) {
+                            return "folder '" + folder + "' of the " + what + " is not writable";
+                          }
+                          return {};
+                        },
+                        "FILE"};
 }
 
 }  // namespace
@@ -120,18 +122,18 @@ const CLI::Validator& report_path() {
 
 const CLI::Validator& whole_number() {
   // CLI11's own conversion error only repeats the flag.
-  static const CLI::Validator validator{
-      [](std::string& text) -> std::string {
-        std::size_t used = 0;
-        try {
-          (void)std::stoll(text, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (text.empty() || used != text.size()) return "'" + text + "' is not a number";
-        return {};
-      },
-      ""};  // the option's type (INT) is already in its help
+  static const CLI::Validator validator{[](std::string& text) -> std::string {
+                                          std::size_t used = 0;
+                                          try {
+                                            (void)std::stoll(text, &used);
+                                          } catch (const std::exception&) {
+                                            used = 0;
+                                          }
+                                          if (text.empty() || used != text.size())
+                                            return "'" + text + "' is not a number";
+                                          return {};
+                                        },
+                                        ""};  // the option's type (INT) is already in its help
   return validator;
 }
 
@@ -145,7 +147,8 @@ int with_trace(const std::string& path, const std::function<int()>& body) {
     std::fprintf(stderr, "timeline written to %s (open it in a web browser)\n", path.c_str());
   } else {
     trace::write_chrome_json_file(path);
-    std::fprintf(stderr, "trace written to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n", path.c_str());
+    std::fprintf(stderr, "trace written to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n",
+                 path.c_str());
   }
   return rc;
 }

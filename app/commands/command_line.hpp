@@ -29,10 +29,10 @@ struct command {
 /// `trident-transcribe transcribe ...` in the same process (exec), so its flags, output, exit
 /// code and signals are that program's own.
 struct forwarded_command {
-  const char* word;         ///< "transcribe", or the suite "scenarios" of `bench`
-  const char* executable;   ///< "trident-transcribe"
-  const char* description;  ///< One line for --help (the command's own help comes from the executable)
-  bool bench_suite = false; ///< `trident bench WORD` rather than `trident WORD`
+  const char* word;          ///< "transcribe", or the suite "scenarios" of `bench`
+  const char* executable;    ///< "trident-transcribe"
+  const char* description;   ///< One line for --help (the command's own help comes from the executable)
+  bool bench_suite = false;  ///< `trident bench WORD` rather than `trident WORD`
 };
 
 /// The --trace option's help, shared by every command that has one.

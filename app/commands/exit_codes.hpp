@@ -17,10 +17,10 @@ struct usage_error : std::runtime_error {
 
 namespace trident::cli::exit_code {
 
-inline constexpr int ok = 0;            ///< Everything asked for was done.
-inline constexpr int some_failed = 1;   ///< The command ran; some items (URLs, cells, cases) failed.
-inline constexpr int usage = 2;         ///< Bad flags or values, missing input file, unusable output folder.
-inline constexpr int signal_base = 128; ///< Stopped by signal N: 128 + N (130 Ctrl-C, 143 SIGTERM), as shells do.
+inline constexpr int ok = 0;             ///< Everything asked for was done.
+inline constexpr int some_failed = 1;    ///< The command ran; some items (URLs, cells, cases) failed.
+inline constexpr int usage = 2;          ///< Bad flags or values, missing input file, unusable output folder.
+inline constexpr int signal_base = 128;  ///< Stopped by signal N: 128 + N (130 Ctrl-C, 143 SIGTERM), as shells do.
 
 [[nodiscard]] constexpr int for_signal(int signal_number) noexcept { return signal_base + signal_number; }
 

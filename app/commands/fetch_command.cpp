@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -49,10 +48,14 @@ namespace {
 
 const char* outcome_name(http::fetch_outcome o) {
   switch (o) {
-    case http::fetch_outcome::ok: return "ok";
-    case http::fetch_outcome::skipped: return "skipped";
-    case http::fetch_outcome::failed: return "FAILED";
-    case http::fetch_outcome::cancelled: return "cancelled";
+    case http::fetch_outcome::ok:
+      return "ok";
+    case http::fetch_outcome::skipped:
+      return "skipped";
+    case http::fetch_outcome::failed:
+      return "FAILED";
+    case http::fetch_outcome::cancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -66,9 +69,9 @@ void print_summary(const std::vector<http::fetch_result>& results, double second
     bytes += r.bytes;
     tally.add(r.outcome);
     if (!rows.begin_row(r.succeeded())) continue;
-    std::printf("%-9s %6s %10s %8.2f  %s -> %s\n", outcome_name(r.outcome), r.status ? std::to_string(r.status).c_str() : "-",
-                human_bytes(static_cast<double>(r.bytes)).c_str(), r.seconds, r.url.c_str(),
-                r.succeeded() ? r.path.string().c_str() : r.error.c_str());
+    std::printf("%-9s %6s %10s %8.2f  %s -> %s\n", outcome_name(r.outcome),
+                r.status ? std::to_string(r.status).c_str() : "-", human_bytes(static_cast<double>(r.bytes)).c_str(),
+                r.seconds, r.url.c_str(), r.succeeded() ? r.path.string().c_str() : r.error.c_str());
   }
   std::printf("%s; %s in %.2f s (%s/s)\n", tally.text(results.size(), "URLs").c_str(),
               human_bytes(static_cast<double>(bytes)).c_str(), seconds,

@@ -20,28 +20,29 @@ namespace {
 using trident::cli::forwarded_command;
 
 // What `trident` hands to another executable of the product, in the order --help lists them.
-constexpr std::array forwarded{
-    forwarded_command{"scenarios", "trident-scenarios",
-                      "Run the lesson's 'choosing the right approach' guide for real: each scenario under every "
-                      "model, measured, with a computed recommendation"},
-    forwarded_command{"advise", "trident-scenarios",
-                      "Recommend a model for each scenario's per-item work, from a measured sample (advisor::advise)"},
+constexpr std::array forwarded {
+  forwarded_command{"scenarios", "trident-scenarios",
+                    "Run the lesson's 'choosing the right approach' guide for real: each scenario under every "
+                    "model, measured, with a computed recommendation"},
+      forwarded_command{
+          "advise", "trident-scenarios",
+          "Recommend a model for each scenario's per-item work, from a measured sample (advisor::advise)"},
 #if TRIDENT_WITH_MEDIA
-    forwarded_command{"transcribe", "trident-transcribe",
-                      "Download audio/video files and transcribe them with Whisper, as a pipeline that keeps the "
-                      "device busy"},
+      forwarded_command{"transcribe", "trident-transcribe",
+                        "Download audio/video files and transcribe them with Whisper, as a pipeline that keeps the "
+                        "device busy"},
 #endif
 #if TRIDENT_WITH_CLUSTER
-    forwarded_command{"cluster-demo", "trident-cluster-demo",
-                      "The lesson's prime exercise on MPI ranks, or alone on a local process pool (which prints the "
-                      "mpirun command for this machine)"},
+      forwarded_command{"cluster-demo", "trident-cluster-demo",
+                        "The lesson's prime exercise on MPI ranks, or alone on a local process pool (which prints the "
+                        "mpirun command for this machine)"},
 #endif
-    forwarded_command{"scenarios", "trident-scenarios", "", true},
+      forwarded_command{"scenarios", "trident-scenarios", "", true},
 #if TRIDENT_WITH_MEDIA
-    forwarded_command{"media", "trident-transcribe", "", true},
+      forwarded_command{"media", "trident-transcribe", "", true},
 #endif
 #if TRIDENT_WITH_CLUSTER
-    forwarded_command{"cluster", "trident-cluster-demo", "", true},
+      forwarded_command{"cluster", "trident-cluster-demo", "", true},
 #endif
 };
 

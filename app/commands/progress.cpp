@@ -103,7 +103,8 @@ std::string render(const progress_state& s, int width) {
       fraction = std::min(1.0, static_cast<double>(s.bytes_done) / static_cast<double>(total->bytes));
     }
     const int filled = std::clamp(static_cast<int>(fraction * inner), 0, inner);
-    line = "[" + std::string(static_cast<std::size_t>(filled), '#') + std::string(static_cast<std::size_t>(inner - filled), '.') + "]";
+    line = "[" + std::string(static_cast<std::size_t>(filled), '#') +
+           std::string(static_cast<std::size_t>(inner - filled), '.') + "]";
   }
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (!kept[i]) continue;

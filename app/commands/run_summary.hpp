@@ -44,10 +44,18 @@ struct outcome_tally {
   template <class Outcome>
   void add(Outcome o) noexcept {
     switch (o) {
-      case Outcome::ok: ++ok; break;
-      case Outcome::skipped: ++skipped; break;
-      case Outcome::failed: ++failed; break;
-      case Outcome::cancelled: ++cancelled; break;
+      case Outcome::ok:
+        ++ok;
+        break;
+      case Outcome::skipped:
+        ++skipped;
+        break;
+      case Outcome::failed:
+        ++failed;
+        break;
+      case Outcome::cancelled:
+        ++cancelled;
+        break;
     }
   }
 

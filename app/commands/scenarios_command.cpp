@@ -42,7 +42,8 @@ std::vector<std::string> selected(const scenarios_flags& flags) {
       return names;
     }
     if (scenarios::find_factory(name) == nullptr) {
-      throw usage_error(fmt::format("unknown scenario '{}' (choose from: {})", name, fmt::join(scenario_choices(), ", ")));
+      throw usage_error(
+          fmt::format("unknown scenario '{}' (choose from: {})", name, fmt::join(scenario_choices(), ", ")));
     }
     names.push_back(name);
   }
@@ -191,8 +192,8 @@ namespace {
 std::string advice_json(const std::string& name, const advisor::advice& a) {
   nlohmann::ordered_json runs = nlohmann::json::array();
   for (const auto& run : a.runs) {
-    nlohmann::ordered_json r{{"model", run.model}, {"family", run.family}, {"workers", run.workers}, {"ok", run.ok},
-                             {"runs", run.runs}};
+    nlohmann::ordered_json r{
+        {"model", run.model}, {"family", run.family}, {"workers", run.workers}, {"ok", run.ok}, {"runs", run.runs}};
     if (run.ok) {
       r["wall_s"] = run.cost.wall_seconds;
       r["wall_min_s"] = run.wall_min;
@@ -230,7 +231,7 @@ void print_advice(const scenarios::scenario& s, const advisor::advice& a) {
     }
     const bool tie = std::find(a.ties.begin(), a.ties.end(), run.model) != a.ties.end();
     const std::string range = run.runs > 1 ? fmt::format("{:.3f}–{:.3f}", run.wall_min, run.wall_max) : "-";
-    const std::string mark = run.model == a.model ? "  <- advised"
+    const std::string mark = run.model == a.model    ? "  <- advised"
                              : !run.excluded.empty() ? "  (never advised: " + run.excluded + ")"
                              : tie                   ? "  ~ tie"
                                                      : "";
@@ -258,7 +259,8 @@ int run_advise(const scenarios_flags& flags) {
     std::optional<scenarios::scenario> s = set_up(name, options, stop, rc, skipped);
     if (!s) continue;
     if (!s->advise) {
-      std::fprintf(stderr, "%s: its work does not split into items; run `trident scenarios %s`\n", name.c_str(), name.c_str());
+      std::fprintf(stderr, "%s: its work does not split into items; run `trident scenarios %s`\n", name.c_str(),
+                   name.c_str());
       continue;
     }
     advisor::advise_options advise_options;
@@ -308,8 +310,9 @@ command add_scenarios_command(CLI::App& app) {
   auto flags = std::make_shared<scenarios_flags>();
   auto trace = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "scenarios", "Run the lesson's 'choosing the right approach' guide for real: each scenario under every model, "
-                   "measured, with a computed recommendation");
+      "scenarios",
+      "Run the lesson's 'choosing the right approach' guide for real: each scenario under every model, "
+      "measured, with a computed recommendation");
   cmd->add_option("scenario", flags->names, "Scenarios to run (" + scenario_list() + "; default all)")
       ->check(CLI::IsMember(scenario_choices()));
   cmd->add_option("--size", flags->size, "small: a few seconds in all; full: the lesson's sizes")
@@ -319,7 +322,8 @@ command add_scenarios_command(CLI::App& app) {
                   "and overlapping ranges tie (default: 3 at --size small, 1 at full)")
       ->check(whole_number())
       ->check(CLI::Range(1, 100));
-  cmd->add_option("--seed", flags->seed, "Seed of every random choice (latencies, sizes, images)")->check(whole_number());
+  cmd->add_option("--seed", flags->seed, "Seed of every random choice (latencies, sizes, images)")
+      ->check(whole_number());
   cmd->add_flag("--json", flags->json, "One JSON object per scenario and model instead of tables");
   cmd->add_option("--trace", *trace, "Write a timeline to FILE (.html: a page; else Chrome trace JSON)")
       ->check(trace_path());

@@ -18,9 +18,10 @@ int main(int argc, char** argv) {
   // The models run in process pools that re-execute this binary as their workers; the scenario
   // services (loopback server, private PostgreSQL: detached processes) re-execute it too.
   if (auto rc = trident::proc::worker_main(argc, argv)) return *rc;
-  CLI::App app{"trident-scenarios: the scenarios and advise commands of trident (run them as `trident scenarios`, "
-               "`trident advise`)",
-               "trident"};
+  CLI::App app{
+      "trident-scenarios: the scenarios and advise commands of trident (run them as `trident scenarios`, "
+      "`trident advise`)",
+      "trident"};
   app.set_version_flag("--version", std::string("trident ") + TRIDENT_VERSION_STRING);
   app.require_subcommand(1);
   app.footer(trident::cli::exit_code::help_footer);

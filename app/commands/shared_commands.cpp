@@ -82,7 +82,7 @@ int run_and_wait(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  struct sigaction ignore{};
+  struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   struct sigaction before[3]{};
@@ -102,8 +102,7 @@ int run_and_wait(const std::vector<std::string>& argv) {
   posix_spawnattr_destroy(&attr);
   int status = 0;
   if (rc == 0) {
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   }
   for (int i = 0; i < 3; ++i) ::sigaction(stops[i], &before[i], nullptr);
   if (rc != 0) throw std::system_error(rc, std::generic_category(), "cannot run " + argv[0]);
@@ -226,8 +225,10 @@ command add_fetch_command(CLI::App& app) {
   cmd->add_option("--retries", fetch->retries, "Extra attempts after a connection error, timeout, 429 or 503")
       ->check(whole_number())
       ->check(CLI::Range(0, 100));
-  cmd->add_option("--timeout", fetch->timeout_s, "Seconds one attempt may take (0: no limit)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-size", fetch->max_size, "Largest body accepted, in bytes (0: no limit)")->check(whole_number());
+  cmd->add_option("--timeout", fetch->timeout_s, "Seconds one attempt may take (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-size", fetch->max_size, "Largest body accepted, in bytes (0: no limit)")
+      ->check(whole_number());
   cmd->add_flag("--skip-existing", fetch->skip_existing, "Do not download URLs whose file already exists");
   cmd->add_flag("--json", fetch->json, "One JSON object per URL instead of the table");
   cmd->add_option("--trace", *trace, trace_help)->check(trace_path());

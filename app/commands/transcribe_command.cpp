@@ -126,7 +126,8 @@ int run_transcribe(const transcribe_flags& flags) {
     if (const char* env = std::getenv("TRIDENT_WHISPER_MODEL")) model_path = env;
   }
   if (model_path.empty()) {
-    throw usage_error("transcribe: no model (give a ggml Whisper model file with --model PATH or TRIDENT_WHISPER_MODEL)");
+    throw usage_error(
+        "transcribe: no model (give a ggml Whisper model file with --model PATH or TRIDENT_WHISPER_MODEL)");
   }
   check_local_inputs(sources);
 
@@ -152,8 +153,8 @@ int run_transcribe(const transcribe_flags& flags) {
   } catch (const media::model_error& e) {
     throw usage_error(e.what());
   }
-  std::fprintf(stderr, "Model: %s (%s, sha256 %.12s…), loaded in %.2f s\n", model_path.c_str(), model->info().size_name.c_str(),
-               model->info().sha256.c_str(), model->load_seconds());
+  std::fprintf(stderr, "Model: %s (%s, sha256 %.12s…), loaded in %.2f s\n", model_path.c_str(),
+               model->info().size_name.c_str(), model->info().sha256.c_str(), model->load_seconds());
 
   media::pipeline_options options;
   options.output_dir = flags.output_dir;
@@ -231,7 +232,8 @@ int run_transcribe(const transcribe_flags& flags) {
   std::fflush(stdout);
   if (signals.received() != 0) return exit_code::for_signal(signals.received());
   for (const auto& r : results) {
-    if (r.outcome == media::file_outcome::failed || r.outcome == media::file_outcome::cancelled) return exit_code::some_failed;
+    if (r.outcome == media::file_outcome::failed || r.outcome == media::file_outcome::cancelled)
+      return exit_code::some_failed;
   }
   return exit_code::ok;
 }
@@ -240,7 +242,8 @@ command add_transcribe_command(CLI::App& app) {
   auto transcribe = std::make_shared<transcribe_flags>();
   auto trace = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "transcribe", "Download audio/video files and transcribe them with Whisper, as a pipeline that keeps the device busy");
+      "transcribe",
+      "Download audio/video files and transcribe them with Whisper, as a pipeline that keeps the device busy");
   cmd->add_option("sources", transcribe->sources, "Files or URLs to transcribe")->default_str("");
   cmd->add_option("-i,--input", transcribe->input, "Read files/URLs from FILE, one per line; - for stdin");
   cmd->add_option("-o,--output", transcribe->output_dir,
@@ -248,8 +251,12 @@ command add_transcribe_command(CLI::App& app) {
   cmd->add_option("--model", transcribe->model, "ggml Whisper model file (default: $TRIDENT_WHISPER_MODEL)");
   cmd->add_option("--device", transcribe->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--language", transcribe->language, "Spoken language: auto, or a code such as en");
-  cmd->add_option("-j,--jobs", transcribe->jobs, "Downloads in flight")->check(whole_number())->check(CLI::Range(1, 1000));
-  cmd->add_option("--decoders", transcribe->decoders, "Decoding threads")->check(whole_number())->check(CLI::Range(1, 256));
+  cmd->add_option("-j,--jobs", transcribe->jobs, "Downloads in flight")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--decoders", transcribe->decoders, "Decoding threads")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--states", transcribe->states, "Whisper states: files transcribed at once on the one model")
       ->check(whole_number())
       ->check(CLI::Range(1, 64));

@@ -15,11 +15,11 @@ struct transcribe_flags {
   std::string model;                 // empty: $TRIDENT_WHISPER_MODEL
   std::string device = "auto";
   std::string language = "auto";
-  int jobs = 8;       // downloads in flight
-  int decoders = 2;   // decoding threads
-  int states = 2;     // whisper states (files transcribed at once)
-  int threads = 0;    // compute threads per state (0: the cores shared among the states)
-  int queue = 2;      // decoded files waiting for a state
+  int jobs = 8;      // downloads in flight
+  int decoders = 2;  // decoding threads
+  int states = 2;    // whisper states (files transcribed at once)
+  int threads = 0;   // compute threads per state (0: the cores shared among the states)
+  int queue = 2;     // decoded files waiting for a state
   int retries = 2;
   int max_tokens = 0;
   bool no_fallback = false;

@@ -44,7 +44,8 @@ series parse_csv(std::string_view csv) {
     const char* const last = line.data() + line.size();
     const auto [t_end, t_ec] = std::from_chars(first, comma == std::string_view::npos ? last : first + comma, t);
     const bool t_ok = comma != std::string_view::npos && t_ec == std::errc() && t_end == first + comma;
-    const auto [v_end, v_ec] = t_ok ? std::from_chars(first + comma + 1, last, v) : std::from_chars_result{last, std::errc::invalid_argument};
+    const auto [v_end, v_ec] =
+        t_ok ? std::from_chars(first + comma + 1, last, v) : std::from_chars_result{last, std::errc::invalid_argument};
     if (!t_ok || v_ec != std::errc() || v_end != last || !std::isfinite(v)) {
       throw std::invalid_argument(fmt::format("dataset: line {} is not 't,value' with two numbers: '{}'", line_number,
                                               std::string(line.substr(0, 80))));
@@ -53,7 +54,8 @@ series parse_csv(std::string_view csv) {
     s.value.push_back(v);
   }
   if (line_number == 0) throw std::invalid_argument("dataset: empty");
-  if (s.value.size() < 16) throw std::invalid_argument(fmt::format("dataset: {} rows; at least 16 needed", s.value.size()));
+  if (s.value.size() < 16)
+    throw std::invalid_argument(fmt::format("dataset: {} rows; at least 16 needed", s.value.size()));
   return s;
 }
 

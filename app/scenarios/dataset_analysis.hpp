@@ -19,10 +19,10 @@ struct dataset_summary {
   std::size_t rows = 0;
   double mean = 0, stddev = 0, min = 0, max = 0;
   double median = 0, p05 = 0, p95 = 0;
-  double trend_per_day = 0;         ///< Slope of the least-squares line, in value units per day.
-  std::size_t period_rows = 0;      ///< Lag of the strongest autocorrelation after the first dip
-                                    ///< below zero (0: none within the lags examined).
-  double period_strength = 0;       ///< The autocorrelation at that lag.
+  double trend_per_day = 0;     ///< Slope of the least-squares line, in value units per day.
+  std::size_t period_rows = 0;  ///< Lag of the strongest autocorrelation after the first dip
+                                ///< below zero (0: none within the lags examined).
+  double period_strength = 0;   ///< The autocorrelation at that lag.
   TRIDENT_SERIALIZABLE(rows, mean, stddev, min, max, median, p05, p95, trend_per_day, period_rows, period_strength)
   friend bool operator==(const dataset_summary&, const dataset_summary&) = default;
 };

@@ -278,7 +278,8 @@ aio::task<std::uint64_t> query_with_libpq_async(std::string conninfo, std::size_
     state = PQconnectPoll(c.get());
   }
   if (PQsetnonblocking(c.get(), 1) != 0) throw std::runtime_error("PQsetnonblocking failed: " + c.error());
-  if (PQsendQuery(c.get(), query_texts[index]) == 0) throw std::runtime_error(query_label(index) + " failed: " + c.error());
+  if (PQsendQuery(c.get(), query_texts[index]) == 0)
+    throw std::runtime_error(query_label(index) + " failed: " + c.error());
   for (;;) {
     const int flushed = PQflush(c.get());
     if (flushed == 0) break;
@@ -348,8 +349,7 @@ void load_tables(const std::string& conninfo, const db_table_sizes& sizes, std::
   const std::string s = std::to_string(static_cast<std::int64_t>(seed));
   // hashintNextended(i, seed) is a signed 64-bit hash: masked, it is a non-negative one.
   const auto hashed = [&s](const char* fn, const char* column, int salt) {
-    return std::string("(") + fn + "(" + column + ", " + s + " + " + std::to_string(salt) +
-           ") & 9223372036854775807)";
+    return std::string("(") + fn + "(" + column + ", " + s + " + " + std::to_string(salt) + ") & 9223372036854775807)";
   };
   const std::string customers = std::to_string(sizes.customers);
   const std::string orders = std::to_string(sizes.orders);
@@ -364,19 +364,38 @@ void load_tables(const std::string& conninfo, const db_table_sizes& sizes, std::
           "creating table orders");
   execute(c.get(),
           "INSERT INTO customers SELECT i, 'customer ' || lpad(i::text, 6, '0'), "
-          "(ARRAY['north','south','east','west','central','islands'])[1 + " + hashed("hashint4extended", "i", 1) + " % 6], "
-          "(ARRAY['consumer','small business','enterprise','public sector'])[1 + " + hashed("hashint4extended", "i", 2) + " % 4], "
-          "DATE '2020-01-01' + (" + hashed("hashint4extended", "i", 3) + " % 1800)::integer "
-          "FROM generate_series(1, " + customers + ") AS i",
+          "(ARRAY['north','south','east','west','central','islands'])[1 + " +
+              hashed("hashint4extended", "i", 1) +
+              " % 6], "
+              "(ARRAY['consumer','small business','enterprise','public sector'])[1 + " +
+              hashed("hashint4extended", "i", 2) +
+              " % 4], "
+              "DATE '2020-01-01' + (" +
+              hashed("hashint4extended", "i", 3) +
+              " % 1800)::integer "
+              "FROM generate_series(1, " +
+              customers + ") AS i",
           "loading table customers");
   execute(c.get(),
-          "INSERT INTO orders SELECT i, 1 + " + hashed("hashint8extended", "i", 4) + " % " + customers + ", "
-          "1 + " + hashed("hashint8extended", "i", 5) + " % 5000, "
-          "1 + " + hashed("hashint8extended", "i", 6) + " % 9, "
-          "100 + " + hashed("hashint8extended", "i", 7) + " % 99900, "
-          "DATE '2024-01-01' + (" + hashed("hashint8extended", "i", 8) + " % 730)::integer, "
-          "(" + hashed("hashint8extended", "i", 9) + " % 5)::smallint "
-          "FROM generate_series(1, " + orders + "::bigint) AS i",
+          "INSERT INTO orders SELECT i, 1 + " + hashed("hashint8extended", "i", 4) + " % " + customers +
+              ", "
+              "1 + " +
+              hashed("hashint8extended", "i", 5) +
+              " % 5000, "
+              "1 + " +
+              hashed("hashint8extended", "i", 6) +
+              " % 9, "
+              "100 + " +
+              hashed("hashint8extended", "i", 7) +
+              " % 99900, "
+              "DATE '2024-01-01' + (" +
+              hashed("hashint8extended", "i", 8) +
+              " % 730)::integer, "
+              "(" +
+              hashed("hashint8extended", "i", 9) +
+              " % 5)::smallint "
+              "FROM generate_series(1, " +
+              orders + "::bigint) AS i",
           "loading table orders");
   execute(c.get(), "VACUUM (FREEZE, ANALYZE) customers, orders", "vacuuming the tables");
 }
@@ -470,9 +489,8 @@ std::vector<model> make_db_models(const model_inputs& inputs) {
                     }});
 
   models.push_back({"async_libpq", "async", query_count,
-                    "10 connections on one event-loop thread, through libpq's own non-blocking API", [conninfo] {
-                      return result_of(aio::run(all_with_libpq_async(conninfo)));
-                    }});
+                    "10 connections on one event-loop thread, through libpq's own non-blocking API",
+                    [conninfo] { return result_of(aio::run(all_with_libpq_async(conninfo))); }});
 
   // aio::default_blocking_pool's documented size: one thread per hardware thread, at least 4.
   const std::size_t to_thread_threads = std::min(query_count, std::max<std::size_t>(4, hardware_threads()));

@@ -133,7 +133,8 @@ image_result images_process_one(const std::string& path) {
     // warning fails the load: the inputs are generated here, so a warning means damage, and by
     // default libvips would quietly decode a damaged file as grey.
     vips::VImage in = vips::VImage::new_from_file(
-        path.c_str(), vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_WARNING));
+        path.c_str(),
+        vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_WARNING));
     vips::VImage half = in.resize(0.5);
     vips::VImage sharp = half.sharpen(vips::VImage::option()->set("sigma", 1.0));
     VipsBlob* blob = sharp.jpegsave_buffer(vips::VImage::option()->set("Q", 85)->set("strip", true));
@@ -155,8 +156,8 @@ model_result combine(const std::vector<image_result>& results) {
   out.items = results.size();
   bool same_size = true;
   for (const image_result& r : results) {
-    const auto size = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(r.width)) << 32) |
-                      static_cast<std::uint32_t>(r.height);
+    const auto size =
+        (static_cast<std::uint64_t>(static_cast<std::uint32_t>(r.width)) << 32) | static_cast<std::uint32_t>(r.height);
     out.digest += mix(r.hash ^ mix(size));
     same_size = same_size && r.width == results.front().width && r.height == results.front().height;
   }
@@ -186,8 +187,8 @@ void generate_image(const fs::path& file, int width, int height, std::uint64_t s
   };
   try {
     const int worley_cell = cell(0.03);
-    const VImage cells = VImage::worley(width, height,
-                                        VImage::option()->set("cell_size", worley_cell)->set("seed", seed_of(4)));
+    const VImage cells =
+        VImage::worley(width, height, VImage::option()->set("cell_size", worley_cell)->set("seed", seed_of(4)));
     const VImage grain = VImage::gaussnoise(
         width, height, VImage::option()->set("sigma", 3.0)->set("mean", 0.0)->set("seed", seed_of(5)));
     // Lightness around 55 (CIELAB 0..100): broad light and shade, then finer detail.
@@ -197,8 +198,8 @@ void generate_image(const fs::path& file, int width, int height, std::uint64_t s
     const double hue = static_cast<double>(mix(seed) % 360) * 3.14159265358979 / 180.0;
     const VImage a = perlin(0.4, 6) * 22 + 18 * std::cos(hue);
     const VImage b = perlin(0.4, 7) * 22 + 18 * std::sin(hue);
-    const VImage lab = lightness.bandjoin(a).bandjoin(b).copy(
-        VImage::option()->set("interpretation", VIPS_INTERPRETATION_LAB));
+    const VImage lab =
+        lightness.bandjoin(a).bandjoin(b).copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_LAB));
     const VImage rgb = lab.colourspace(VIPS_INTERPRETATION_sRGB).cast(VIPS_FORMAT_UCHAR);
     rgb.jpegsave(file.c_str(), VImage::option()->set("Q", 90)->set("strip", true));
   } catch (const vips::VError& e) {
@@ -273,8 +274,8 @@ std::vector<std::string> ensure_inputs(const fs::path& dir, const image_set& set
   fs::remove_all(temporary.path);
   fs::create_directory(temporary.path);
 
-  say(fmt::format("images: generating {} photo-like JPEGs of {}x{} into {} (once; later runs reuse them)…",
-                  set.count, set.width, set.height, dir.string()));
+  say(fmt::format("images: generating {} photo-like JPEGs of {}x{} into {} (once; later runs reuse them)…", set.count,
+                  set.width, set.height, dir.string()));
   const auto started = std::chrono::steady_clock::now();
   const auto base_seed = mix(options.seed);
   const std::vector<fs::path> files = image_files(temporary.path, set);
@@ -378,8 +379,8 @@ std::vector<model> make_images_models(const model_inputs& inputs) {
   const std::size_t cores = inputs.cores;
   const auto paths = std::make_shared<const std::vector<std::string>>(
       nlohmann::json::parse(inputs.json).at("paths").get<std::vector<std::string>>());
-  const std::string what = fmt::format("{} images of {}x{}: decode, half size, sharpen, JPEG q85", paths->size(),
-                                       set.width, set.height);
+  const std::string what =
+      fmt::format("{} images of {}x{}: decode, half size, sharpen, JPEG q85", paths->size(), set.width, set.height);
   std::vector<model> models;
   models.push_back(model{"sequential", "sequential", 1, what + ", one after another on this thread",
                          [paths] { return run_sequential(paths); }});

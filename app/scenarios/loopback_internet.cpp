@@ -45,17 +45,28 @@ constexpr std::size_t max_request_body = 1 << 20;
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
   }
 }
 
@@ -141,9 +152,10 @@ reply route(std::string_view target) {
     if (code < 200 || code > 599 || delay > max_delay_ms) return error_reply(400, "status or delay out of range");
     reply r;
     r.status = code;
-    r.body = fmt::format("<!doctype html>\n<html><head><title>{0} {1}</title></head>\n<body><h1>{0} {1}</h1>"
-                         "<p>Page {2} answers {0}.</p></body></html>\n",
-                         code, reason_phrase(code), id);
+    r.body = fmt::format(
+        "<!doctype html>\n<html><head><title>{0} {1}</title></head>\n<body><h1>{0} {1}</h1>"
+        "<p>Page {2} answers {0}.</p></body></html>\n",
+        code, reason_phrase(code), id);
     r.delay_ms = delay;
     return r;
   }
@@ -324,11 +336,11 @@ std::string dataset_path(std::uint64_t id, unsigned delay_ms, std::size_t rows) 
 
 std::string page_body(std::uint64_t id, std::size_t bytes) {
   static constexpr std::array<std::string_view, 32> words{
-      "the",     "event",    "loop",   "thread", "process", "queue",  "socket", "future",
-      "await",   "request",  "server", "page",   "latency", "worker", "pool",   "memory",
-      "lock",    "channel",  "task",   "result", "timeout", "cancel", "gather", "session",
-      "kernel",  "schedule", "core",   "cache",  "signal",  "pipe",   "stream", "buffer"};
-  std::string out = fmt::format("<!doctype html>\n<html><head><title>Page {0}</title></head>\n<body>\n<h1>Page {0}</h1>\n", id);
+      "the",    "event",   "loop",   "thread",   "process", "queue", "socket",  "future", "await",  "request", "server",
+      "page",   "latency", "worker", "pool",     "memory",  "lock",  "channel", "task",   "result", "timeout", "cancel",
+      "gather", "session", "kernel", "schedule", "core",    "cache", "signal",  "pipe",   "stream", "buffer"};
+  std::string out =
+      fmt::format("<!doctype html>\n<html><head><title>Page {0}</title></head>\n<body>\n<h1>Page {0}</h1>\n", id);
   constexpr std::string_view tail = "\n</body></html>\n";
   out.reserve(bytes + 512);
   seeded_random random(mix64(id ^ 0x7061676500000000ULL));

@@ -190,9 +190,10 @@ std::vector<model> make_mixed_models(const model_inputs& inputs) {
   models.push_back({"fetch_then_analyse", "hybrid", cores,
                     fmt::format("fetch all {} through one http::session, then analyse them on {} processes", n, cores),
                     [urls, cores] { return run_fetch_then_analyse(*urls, cores); }});
-  models.push_back({"hybrid_pipelined", "hybrid", cores,
-                    fmt::format("fetch through one http::session; each dataset goes to {} processes as it arrives", cores),
-                    [urls, cores] { return run_pipelined(*urls, cores); }});
+  models.push_back(
+      {"hybrid_pipelined", "hybrid", cores,
+       fmt::format("fetch through one http::session; each dataset goes to {} processes as it arrives", cores),
+       [urls, cores] { return run_pipelined(*urls, cores); }});
   return models;
 }
 

@@ -60,8 +60,8 @@ model_outcome run_scenario_model(model_request request) {
       const trace::span span("model", "scenario", fmt::format("{}: {}", request.scenario, request.model));
       result = m.run();
     });
-    return {cost.wall_seconds, cost.cpu_seconds,     cost.peak_bytes, cost.peak_threads, cost.peak_processes,
-            cost.memory_source, result.items,        result.failed,   result.digest,     result.detail};
+    return {cost.wall_seconds,  cost.cpu_seconds, cost.peak_bytes, cost.peak_threads, cost.peak_processes,
+            cost.memory_source, result.items,     result.failed,   result.digest,     result.detail};
   }
   throw std::invalid_argument(fmt::format("scenario '{}' has no model '{}'", request.scenario, request.model));
 }
@@ -199,8 +199,9 @@ advisor::advice advise_in_fresh_process(const std::string& scenario_name, const 
   proc::process_pool_options pool_options;
   pool_options.workers = 1;
   proc::process_pool pool(pool_options);
-  const advise_request request{scenario_name, static_cast<int>(inputs.size), inputs.cores,      inputs.json,
-                               options.repeat, options.cores,              options.processes};
+  const advise_request request{
+      scenario_name,    static_cast<int>(inputs.size), inputs.cores, inputs.json, options.repeat, options.cores,
+      options.processes};
   std::string text;
   try {
     text = pool.submit(advise_scenario_in_worker, request).get();

@@ -95,9 +95,7 @@ struct start_failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-[[noreturn]] void fail_errno(const std::string& what) {
-  throw start_failure(what + ": " + std::strerror(errno));
-}
+[[noreturn]] void fail_errno(const std::string& what) { throw start_failure(what + ": " + std::strerror(errno)); }
 
 // -- Stale directories (step 1) ------------------------------------------------------------------
 
@@ -175,8 +173,9 @@ identity server_identity() {
   if (::geteuid() != 0) return {::geteuid(), ::getegid(), false};
   const passwd* nobody = ::getpwnam("nobody");
   if (nobody == nullptr) {
-    throw start_failure("running as root, and there is no user 'nobody' to run PostgreSQL as "
-                        "(PostgreSQL refuses to run as root)");
+    throw start_failure(
+        "running as root, and there is no user 'nobody' to run PostgreSQL as "
+        "(PostgreSQL refuses to run as root)");
   }
   return {nobody->pw_uid, nobody->pw_gid, true};
 }
@@ -296,7 +295,7 @@ std::string describe_status(int status) {
 
 struct service_state {
   fs::path directory;
-  fs::path log;     ///< The log of the step under way (initdb.log, then server.log).
+  fs::path log;  ///< The log of the step under way (initdb.log, then server.log).
   int log_fd = -1;
   pid_t server = 0;
   bool server_reaped = false;
@@ -327,8 +326,7 @@ void stop_server(service_state& state, std::chrono::seconds grace) {
     if (!state.server_reaped) {
       ::kill(state.server, SIGKILL);
       int status = 0;
-      while (::waitpid(state.server, &status, 0) < 0 && errno == EINTR) {
-      }
+      while (::waitpid(state.server, &status, 0) < 0 && errno == EINTR) {}
       state.server_reaped = true;
     }
   }
@@ -347,8 +345,7 @@ void run_initdb(const child_spec& spec, stop_watch& stop, steady_clock::time_poi
     if (timed_out || stop.wait(milliseconds(20))) {
       ::kill(-pid, SIGKILL);
       int status = 0;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
       throw start_failure(timed_out ? "initdb did not finish in time" : "stopped while initdb ran");
     }
   }
@@ -423,8 +420,17 @@ void postgres_service(proc::queue<std::string> lines, std::vector<std::string> a
     spec.mask = original_mask;
 
     // Step 4: initdb (SIGTERM on the service's death: initdb then removes what it made) …
-    spec.argv = {(bin_dir / "initdb").string(), "-D", (state.directory / "data").string(), "-U", superuser,
-                 "-A", "trust", "--no-sync", "--locale=C", "-E", "UTF8"};
+    spec.argv = {(bin_dir / "initdb").string(),
+                 "-D",
+                 (state.directory / "data").string(),
+                 "-U",
+                 superuser,
+                 "-A",
+                 "trust",
+                 "--no-sync",
+                 "--locale=C",
+                 "-E",
+                 "UTF8"};
     spec.death_signal = SIGTERM;
     spec.log_fd = open_log(state, "initdb.log");
     run_initdb(spec, stop, deadline);
@@ -439,7 +445,7 @@ void postgres_service(proc::queue<std::string> lines, std::vector<std::string> a
         "fsync=off",
         "synchronous_commit=off",
         "full_page_writes=off",
-        "autovacuum=off",                    // the set-up vacuums once; nothing runs beside the models
+        "autovacuum=off",                     // the set-up vacuums once; nothing runs beside the models
         "max_parallel_workers_per_gather=0",  // the model under test is the only parallelism
         "jit=off",
         "work_mem=64MB",

@@ -47,10 +47,10 @@ struct scenario_options {
 /// `failed` and `digest` for the same options: that is how the runner checks that they did the
 /// same work ("every model produced the same results").
 struct model_result {
-  std::size_t items = 0;    ///< Items handled (URLs, images, queries, datasets).
-  std::size_t failed = 0;   ///< Items that failed as the scenario expects (e.g. the failing URLs).
-  std::uint64_t digest = 0; ///< Order-independent digest of the results (e.g. a sum of per-item hashes).
-  std::string detail;       ///< Optional extra for the table (e.g. "3 retried").
+  std::size_t items = 0;     ///< Items handled (URLs, images, queries, datasets).
+  std::size_t failed = 0;    ///< Items that failed as the scenario expects (e.g. the failing URLs).
+  std::uint64_t digest = 0;  ///< Order-independent digest of the results (e.g. a sum of per-item hashes).
+  std::string detail;        ///< Optional extra for the table (e.g. "3 retried").
 };
 
 /// What a scenario's models need from its set-up: enough to make the same models again in another
@@ -86,8 +86,8 @@ struct model {
 
 /// A scenario ready to run.
 struct scenario {
-  std::string name;    ///< "web", "images", "db", "mixed".
-  std::string title;   ///< "200 URLs", "50 images", "10 database queries", "50 datasets: fetch + analyse".
+  std::string name;   ///< "web", "images", "db", "mixed".
+  std::string title;  ///< "200 URLs", "50 images", "10 database queries", "50 datasets: fetch + analyse".
   /// The model the lesson's guide recommends, by family ("async", "processes", "threads", "hybrid"),
   /// to compare with the computed recommendation.
   std::string lesson_choice;

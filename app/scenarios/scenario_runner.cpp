@@ -73,9 +73,12 @@ const model_run* best_of_family(const scenario_report& report, const std::string
 
 const char* basis_words(advisor::pick_basis basis) {
   switch (basis) {
-    case advisor::pick_basis::lighter: return "as far lighter";
-    case advisor::pick_basis::simpler: return "as the simpler model";
-    case advisor::pick_basis::fastest: break;
+    case advisor::pick_basis::lighter:
+      return "as far lighter";
+    case advisor::pick_basis::simpler:
+      return "as the simpler model";
+    case advisor::pick_basis::fastest:
+      break;
   }
   return "as the fastest";
 }
@@ -188,8 +191,13 @@ scenario_report run_scenario(const scenario& s, const run_options& options) {
     r.same_results = r.ok && reference != nullptr && r.result.items == reference->result.items &&
                      r.result.failed == reference->result.failed && r.result.digest == reference->result.digest;
     r.speedup = sequential_wall > 0 && r.ok && r.cost.wall_seconds > 0 ? sequential_wall / r.cost.wall_seconds : 0;
-    candidates.push_back({r.model, r.family, r.cost, r.runs > 1 ? r.wall_min : 0.0, r.runs > 1 ? r.wall_max : 0.0,
-                          r.ok && r.same_results, {}});
+    candidates.push_back({r.model,
+                          r.family,
+                          r.cost,
+                          r.runs > 1 ? r.wall_min : 0.0,
+                          r.runs > 1 ? r.wall_max : 0.0,
+                          r.ok && r.same_results,
+                          {}});
   }
   if (report.interrupted) return report;  // a partial table recommends nothing
   const std::size_t items = reference != nullptr ? reference->result.items : 0;
@@ -205,8 +213,8 @@ scenario_report run_scenario(const scenario& s, const run_options& options) {
 std::string format_report(const scenario_report& report) {
   std::string out = fmt::format("{} — {}{}\n", report.name, report.title,
                                 report.interrupted ? " — INTERRUPTED: partial results" : "");
-  out += fmt::format("  {:<18} {:>8} {:>11} {:>8} {:>10} {:>8} {:>6} {:>8}  {}\n", "model", "wall s", "range",
-                     "cpu s", "peak mem", "threads", "procs", "speed-up", "results");
+  out += fmt::format("  {:<18} {:>8} {:>11} {:>8} {:>10} {:>8} {:>6} {:>8}  {}\n", "model", "wall s", "range", "cpu s",
+                     "peak mem", "threads", "procs", "speed-up", "results");
   for (const model_run& r : report.runs) {
     if (!r.ok) {
       out += fmt::format("  {:<18} failed: {}\n", r.model, r.error);
@@ -218,17 +226,17 @@ std::string format_report(const scenario_report& report) {
     if (!r.result.detail.empty()) results += " " + r.result.detail;
     const char* mark = r.recommended ? "  <- recommended" : r.tie ? "  ~ tie" : "";
     out += fmt::format("  {:<18} {:>8.2f} {:>11} {:>8.2f} {:>10} {:>8} {:>6} {:>7.2f}x  {}{}\n", r.model,
-                       r.cost.wall_seconds, range_text(r), r.cost.cpu_seconds,
-                       advisor::format_bytes(r.cost.peak_bytes), r.cost.peak_threads, r.cost.peak_processes, r.speedup,
-                       results, mark);
+                       r.cost.wall_seconds, range_text(r), r.cost.cpu_seconds, advisor::format_bytes(r.cost.peak_bytes),
+                       r.cost.peak_threads, r.cost.peak_processes, r.speedup, results, mark);
   }
   if (report.interrupted) {
     std::vector<std::string> ran;
-    for (const model_run& r : report.runs) ran.push_back(fmt::format("{} ({} run{})", r.model, r.runs, r.runs == 1 ? "" : "s"));
-    out += fmt::format("  no recommendation: the run was interrupted; ran: {}{}\n",
-                       ran.empty() ? std::string("none") : fmt::format("{}", fmt::join(ran, ", ")),
-                       report.not_run.empty() ? std::string()
-                                              : fmt::format("; not run: {}", fmt::join(report.not_run, ", ")));
+    for (const model_run& r : report.runs)
+      ran.push_back(fmt::format("{} ({} run{})", r.model, r.runs, r.runs == 1 ? "" : "s"));
+    out += fmt::format(
+        "  no recommendation: the run was interrupted; ran: {}{}\n",
+        ran.empty() ? std::string("none") : fmt::format("{}", fmt::join(ran, ", ")),
+        report.not_run.empty() ? std::string() : fmt::format("; not run: {}", fmt::join(report.not_run, ", ")));
   } else if (report.pick) {
     out += fmt::format("  recommended: {}\n", report.pick->reason);
   } else {
@@ -247,8 +255,8 @@ void print_report(std::FILE* out, const scenario_report& report) {
 std::vector<std::string> json_lines(const scenario_report& report) {
   std::vector<std::string> lines;
   for (const model_run& r : report.runs) {
-    nlohmann::ordered_json line{{"scenario", report.name}, {"model", r.model},       {"family", r.family},
-                                {"concurrency", r.concurrency}, {"ok", r.ok},        {"runs", r.runs}};
+    nlohmann::ordered_json line{{"scenario", report.name},      {"model", r.model}, {"family", r.family},
+                                {"concurrency", r.concurrency}, {"ok", r.ok},       {"runs", r.runs}};
     if (r.ok) {
       line["wall_s"] = r.cost.wall_seconds;
       line["wall_min_s"] = r.wall_min;

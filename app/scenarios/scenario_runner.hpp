@@ -40,16 +40,16 @@ struct model_run {
   std::string family;
   std::size_t concurrency = 1;
   std::string description;
-  bool ok = false;     ///< Ran without an unexpected failure.
-  std::string error;   ///< Why not, when !ok.
+  bool ok = false;    ///< Ran without an unexpected failure.
+  std::string error;  ///< Why not, when !ok.
   model_result result;
   advisor::usage cost;
   double wall_min = 0, wall_max = 0;  ///< Range of wall times over the repeats.
-  std::size_t runs = 0;     ///< Runs that finished (fewer than asked when interrupted).
-  double speedup = 0;       ///< Sequential's wall time over this one's (0 without a sequential run).
-  bool same_results = false;  ///< items, failed and digest equal those of the reference model.
+  std::size_t runs = 0;               ///< Runs that finished (fewer than asked when interrupted).
+  double speedup = 0;                 ///< Sequential's wall time over this one's (0 without a sequential run).
+  bool same_results = false;          ///< items, failed and digest equal those of the reference model.
   bool recommended = false;
-  bool tie = false;         ///< Ties with the fastest model (recommend.hpp), and is not the recommended one.
+  bool tie = false;  ///< Ties with the fastest model (recommend.hpp), and is not the recommended one.
 };
 
 /// What a scenario's run found.

@@ -122,7 +122,8 @@ model_result run_async(const std::vector<std::string>& urls, std::size_t in_flig
 std::vector<web_url> draw_web_urls(scale size, std::uint64_t seed) {
   const bool full = size == scale::full;
   const std::size_t count = full ? 200 : 40;
-  const std::vector<int> failing = full ? std::vector<int>{404, 500, 404, 503, 500, 404} : std::vector<int>{404, 500, 503};
+  const std::vector<int> failing =
+      full ? std::vector<int>{404, 500, 404, 503, 500, 404} : std::vector<int>{404, 500, 503};
   const std::size_t slow = full ? 6 : 2;
   seeded_random random(mix64(seed ^ 0x7765620000000000ULL));
   // Which positions fail and which are slow: the first ones of a shuffle.
@@ -149,7 +150,8 @@ std::vector<web_url> draw_web_urls(scale size, std::uint64_t seed) {
     }
     u.expected_status = status[i];
     if (status[i] == 200) {
-      u.bytes = static_cast<std::size_t>(full ? random.log_uniform(20'000, 200'000) : random.log_uniform(5'000, 50'000));
+      u.bytes =
+          static_cast<std::size_t>(full ? random.log_uniform(20'000, 200'000) : random.log_uniform(5'000, 50'000));
       u.path = page_path(id, u.delay_ms, u.bytes);
     } else {
       u.path = status_path(status[i], id, u.delay_ms);

@@ -14,10 +14,10 @@ namespace trident::scenarios {
 
 /// One URL of the list, as a path on the loopback internet.
 struct web_url {
-  std::string path;         ///< `/page/…` or `/status/…` (see loopback_internet.hpp).
+  std::string path;  ///< `/page/…` or `/status/…` (see loopback_internet.hpp).
   int expected_status = 200;
-  unsigned delay_ms = 0;    ///< The server's delay before it answers.
-  std::size_t bytes = 0;    ///< Page size; 0 for a failing URL.
+  unsigned delay_ms = 0;  ///< The server's delay before it answers.
+  std::size_t bytes = 0;  ///< Page size; 0 for a failing URL.
 };
 
 /// The URL list for `size` and `seed`. Full: 200 URLs, latencies from 50 to 300 ms (log-uniform)

@@ -53,7 +53,8 @@ std::uint64_t calibrate(std::chrono::duration<double> target) {
     (void)sum_of_squares(n);
     const double took = seconds_since(start);
     if (took >= 0.02) {
-      return std::max<std::uint64_t>(1'000'000, static_cast<std::uint64_t>(static_cast<double>(n) * target.count() / took));
+      return std::max<std::uint64_t>(1'000'000,
+                                     static_cast<std::uint64_t>(static_cast<double>(n) * target.count() / took));
     }
     n *= 4;
   }
@@ -80,8 +81,14 @@ double time_threaded(std::uint64_t n, std::uint64_t (&sums)[2]) {
   const auto start = std::chrono::steady_clock::now();
   {
     // Two threads, as in the lesson; each writes only its own slot, and join() publishes it.
-    std::jthread t1([&] { trace::span s("sum_of_squares", "lesson", "thread 1"); sums[0] = sum_of_squares(n); });
-    std::jthread t2([&] { trace::span s("sum_of_squares", "lesson", "thread 2"); sums[1] = sum_of_squares(n); });
+    std::jthread t1([&] {
+      trace::span s("sum_of_squares", "lesson", "thread 1");
+      sums[0] = sum_of_squares(n);
+    });
+    std::jthread t2([&] {
+      trace::span s("sum_of_squares", "lesson", "thread 2");
+      sums[1] = sum_of_squares(n);
+    });
   }
   return seconds_since(start);
 }
@@ -113,17 +120,19 @@ std::string gil_demo(output& out) {
   const double speedup = median_of(ratios);
   out.line("Single-threaded: {:.3f}s (median of {} pairs)", single, pairs);
   out.line("Multi-threaded:  {:.3f}s (median of {} pairs)", multi, pairs);
-  out.line("Threading speedup: {:.2f}x, median of {} interleaved pairs (range {:.2f}x-{:.2f}x) on {} hardware "
-           "threads (CPython's GIL gives ~1.0x here)",
-           speedup, pairs, low, high, std::thread::hardware_concurrency());
+  out.line(
+      "Threading speedup: {:.2f}x, median of {} interleaved pairs (range {:.2f}x-{:.2f}x) on {} hardware "
+      "threads (CPython's GIL gives ~1.0x here)",
+      speedup, pairs, low, high, std::thread::hardware_concurrency());
 
   const unsigned cores = std::thread::hardware_concurrency();
   if (speedup < 1.3 && cores >= 2) {
     out.line("(Below the ~1.8-2x an idle two-core machine shows: other processes are using the cores.)");
   } else if (cores >= 1 && speedup > 1.05 * cores) {
-    out.line("(Above {}x on {} cores: other processes took more CPU from the sequential halves than from the "
-             "threaded ones.)",
-             cores, cores);
+    out.line(
+        "(Above {}x on {} cores: other processes took more CPU from the sequential halves than from the "
+        "threaded ones.)",
+        cores, cores);
   }
 
   check(threaded[0] == sequential[0] && threaded[1] == sequential[1], "threads computed a different sum");

@@ -72,8 +72,8 @@ struct holder_totals {
   int transactions = 0;
 };
 
-void perform_transactions(output& out, account& acct, const std::string& holder, int count,
-                          unsigned seed, holder_totals& totals) {
+void perform_transactions(output& out, account& acct, const std::string& holder, int count, unsigned seed,
+                          holder_totals& totals) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<cents> amount(1000, 10000);  // $10.00 .. $100.00
   std::uniform_int_distribution<int> pause_ms(2, 8);
@@ -105,8 +105,8 @@ std::string bank_account(output& out) {
     std::random_device seed;
     std::vector<std::jthread> threads;
     for (std::size_t i = 0; i < people.size(); ++i) {
-      threads.emplace_back(perform_transactions, std::ref(out), std::ref(shared), std::cref(people[i]),
-                           per_holder, seed(), std::ref(totals[i]));
+      threads.emplace_back(perform_transactions, std::ref(out), std::ref(shared), std::cref(people[i]), per_holder,
+                           seed(), std::ref(totals[i]));
     }
   }
 

@@ -31,8 +31,8 @@ class unsafe_counter {
  public:
   void increment() {
     const int current = count_.load(std::memory_order_relaxed);  // read
-    std::this_thread::sleep_for(pause);                         // another thread reads the same value
-    count_.store(current + 1, std::memory_order_relaxed);       // write back: overwrites its update
+    std::this_thread::sleep_for(pause);                          // another thread reads the same value
+    count_.store(current + 1, std::memory_order_relaxed);        // write back: overwrites its update
   }
   [[nodiscard]] int value() const { return count_.load(std::memory_order_relaxed); }
 
@@ -49,7 +49,9 @@ class safe_counter {
       count = current + 1;
     });
   }
-  [[nodiscard]] int value() const { return count_.with_lock([](int count) { return count; }); }
+  [[nodiscard]] int value() const {
+    return count_.with_lock([](int count) { return count; });
+  }
 
  private:
   trident::sync::synchronized<int> count_{trident::sync::lock_name{"counter"}, 0};

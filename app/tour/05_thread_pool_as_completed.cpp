@@ -26,8 +26,7 @@ std::string thread_pool_as_completed(output& out) {
   auto process_data = [&](int item_id) {
     const int now = running.fetch_add(1) + 1;
     int seen = most_running.load();
-    while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
-    }
+    while (now > seen && !most_running.compare_exchange_weak(seen, now)) {}
     std::this_thread::sleep_for(work);  // I/O-bound work
     running.fetch_sub(1);
     return std::pair{fmt::format("Processed item {}", item_id), item_id * 2};

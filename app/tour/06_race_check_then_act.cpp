@@ -29,7 +29,7 @@ void unsafe_append(shared_list& list, int value, std::latch& all_checked) {
   const bool missing = list.with_lock([&](const auto& v) {  // check
     return std::find(v.begin(), v.end(), value) == v.end();
   });
-  all_checked.arrive_and_wait();  // the race window: every thread has checked
+  all_checked.arrive_and_wait();                                      // the race window: every thread has checked
   if (missing) list.with_lock([&](auto& v) { v.push_back(value); });  // act on a stale check
 }
 

@@ -35,8 +35,8 @@ constexpr int calls = 3;
 /// What the ticker saw while one phase's blocking calls ran.
 struct phase_report {
   std::vector<int> results;
-  int ticks = 0;            ///< Ticks while the calls ran.
-  double longest_gap = 0;   ///< Longest time between two ticks, seconds: how long the loop froze.
+  int ticks = 0;           ///< Ticks while the calls ran.
+  double longest_gap = 0;  ///< Longest time between two ticks, seconds: how long the loop froze.
   double took = 0;
 };
 
@@ -69,7 +69,7 @@ std::string run_in_executor(output& out) {
   trident::exec::thread_pool pool({.workers = 2, .name = "lesson-executor"});
   auto offloaded = [&](int id) -> aio::task<int> {
     if (id == calls) co_return co_await aio::to_thread(blocking_query, id);  // asyncio.to_thread
-    co_return co_await aio::run_in(pool, blocking_query, id);             // loop.run_in_executor(pool, ...)
+    co_return co_await aio::run_in(pool, blocking_query, id);                // loop.run_in_executor(pool, ...)
   };
   auto direct = [&](int id) -> aio::task<int> {
     co_return blocking_query(id);  // the mistake: the loop's own thread blocks
@@ -104,14 +104,15 @@ std::string run_in_executor(output& out) {
 
   out.line("Direct: blocking_query(id) inside the coroutine");
   const phase_report bad = aio::run(phase(direct));
-  out.line("  {} calls in {:.2f}s; the ticker ticked {} times meanwhile, longest gap {:.0f} ms (the loop froze)",
-           calls, bad.took, bad.ticks, bad.longest_gap * 1000);
+  out.line("  {} calls in {:.2f}s; the ticker ticked {} times meanwhile, longest gap {:.0f} ms (the loop froze)", calls,
+           bad.took, bad.ticks, bad.longest_gap * 1000);
 
   const std::vector<int> expected{10, 20, 30};
   const double call_s = std::chrono::duration<double>(call_time).count();
   check(good.results == expected && bad.results == expected, "wrong query results");
   check(good.took < calls * call_s,
-        fmt::format("offloaded calls took {:.2f}s, not less than {:.2f}s: they did not overlap", good.took, calls * call_s));
+        fmt::format("offloaded calls took {:.2f}s, not less than {:.2f}s: they did not overlap", good.took,
+                    calls * call_s));
   check(good.ticks >= 3, fmt::format("the ticker ticked only {} times during offloaded calls", good.ticks));
   // A blocking call holds the loop's only thread: no tick can happen inside one, and the calls
   // cannot overlap each other either.

@@ -72,7 +72,8 @@ std::string async_scraper(output& out) {
 
     out.line("Fetching: {}{}", url, attempt > 1 ? fmt::format(" (attempt {})", attempt) : "");
     co_await aio::sleep(request_time);  // the simulated network request
-    const bool fails = url.find("error") != std::string::npos || (url.find("flaky") != std::string::npos && attempt <= 2);
+    const bool fails =
+        url.find("error") != std::string::npos || (url.find("flaky") != std::string::npos && attempt <= 2);
     if (fails) throw connection_error(fmt::format("Failed to connect to {}", url));
     out.line("Completed: {}", url);
     co_return fmt::format("Content from {}", url);

@@ -29,7 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int datasets = 5;
-constexpr auto fetch_step = 40ms;         // dataset i arrives i * 40 ms after the start
+constexpr auto fetch_step = 40ms;          // dataset i arrives i * 40 ms after the start
 constexpr std::int64_t first = 1'000'000;  // dataset i is the range [first + (i-1)*width, first + i*width)
 constexpr std::int64_t width = 40'000;
 
@@ -67,7 +67,8 @@ std::vector<analysis> reference_counts() {
   std::vector<analysis> counts;
   for (int id = 1; id <= datasets; ++id) {
     analysis a{id, 0};
-    for (auto n = static_cast<std::size_t>(first + (id - 1) * width); n < static_cast<std::size_t>(first + id * width); ++n) {
+    for (auto n = static_cast<std::size_t>(first + (id - 1) * width); n < static_cast<std::size_t>(first + id * width);
+         ++n) {
       a.primes += composite[n] ? 0 : 1;
     }
     counts.push_back(a);

@@ -75,11 +75,12 @@ std::string streaming_download(output& out) {
   for (const auto& f : files) total += std::filesystem::file_size(f);
   check(total == 16'000'000, fmt::format("expected 16000000 bytes on disk, found {}", total));
   // The buffer bound holds: a chunk is at most the 64 KiB buffer plus one network read.
-  check(largest_chunk <= 64 * 1024 + 128 * 1024, fmt::format("a chunk of {} bytes: back-pressure failed", largest_chunk));
+  check(largest_chunk <= 64 * 1024 + 128 * 1024,
+        fmt::format("a chunk of {} bytes: back-pressure failed", largest_chunk));
   out.line("{} files, {:.1f} MB streamed to disk in {:.2f} s; largest chunk held {} KiB", files.size(), total / 1e6,
            took, largest_chunk / 1024);
-  return fmt::format("3 files ({:.0f} MB) streamed in chunks of <= {} KiB in {:.2f}s", total / 1e6, largest_chunk / 1024,
-                     took);
+  return fmt::format("3 files ({:.0f} MB) streamed in chunks of <= {} KiB in {:.2f}s", total / 1e6,
+                     largest_chunk / 1024, took);
 }
 
 }  // namespace trident::lesson

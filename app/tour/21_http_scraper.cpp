@@ -4,7 +4,6 @@
 // exercise's suggestion, with http::retry_policy: a URL that answers 503 twice succeeds on its
 // third attempt, backed off with full jitter; the refused one gives up after four attempts.
 
-
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -70,7 +69,8 @@ std::string http_scraper(output& out) {
     co_return r;
   };
 
-  auto scrape_urls = [&](std::vector<std::string> urls, http::retry_policy retry) -> aio::task<std::vector<scrape_result>> {
+  auto scrape_urls = [&](std::vector<std::string> urls,
+                         http::retry_policy retry) -> aio::task<std::vector<scrape_result>> {
     http::session session;
     std::vector<aio::task<scrape_result>> tasks;
     for (auto& u : urls) tasks.push_back(fetch_url(session, u, retry));

@@ -58,8 +58,8 @@ std::string transcribe(output& out) {
     const std::string say = fmt::format("espeak-ng -w '{}' '{}'", wav.string(), sentences[i]);
     check(std::system(say.c_str()) == 0, "espeak-ng could not make the speech (apt-get install espeak-ng)");
     if (i < 3) {
-      const std::string convert =
-          fmt::format("ffmpeg -nostdin -loglevel error -y -i '{}' '{}'", wav.string(), (clips / fmt::format("clip{}.mp3", i)).string());
+      const std::string convert = fmt::format("ffmpeg -nostdin -loglevel error -y -i '{}' '{}'", wav.string(),
+                                              (clips / fmt::format("clip{}.mp3", i)).string());
       check(std::system(convert.c_str()) == 0, "ffmpeg could not convert the speech (apt-get install ffmpeg)");
     }
   }
@@ -88,9 +88,10 @@ std::string transcribe(output& out) {
   const auto started = std::chrono::steady_clock::now();
   double audio = 0;
   const auto results = pipeline.run(sources, [&](const media::file_result& r) {
-    out.line("  {:<10} {:>4.1f} s of audio  download {:.2f} s  decode {:.3f} s  transcribe {:.2f} s ({:.1f}x realtime)  {}",
-             r.media.filename().string(), r.audio_seconds, r.download_seconds, r.decode_seconds, r.transcribe_seconds, r.realtime(),
-             media::to_string(r.outcome));
+    out.line(
+        "  {:<10} {:>4.1f} s of audio  download {:.2f} s  decode {:.3f} s  transcribe {:.2f} s ({:.1f}x realtime)  {}",
+        r.media.filename().string(), r.audio_seconds, r.download_seconds, r.decode_seconds, r.transcribe_seconds,
+        r.realtime(), media::to_string(r.outcome));
   });
   const double wall = seconds_since(started);
   out.line("transcripts (NAME.txt; pseudo-words, the model's weights being random):");
@@ -103,8 +104,9 @@ std::string transcribe(output& out) {
     out.line("  {:<14} {}", r.outputs.at(0).filename().string(), shown_quoted(text));
     audio += r.audio_seconds;
   }
-  return fmt::format("4 files (3 downloaded) transcribed on {}: {:.1f} s of audio in {:.2f} s ({:.1f}x realtime), model loaded once",
-                     media::to_string(device.kind), audio, wall, audio / wall);
+  return fmt::format(
+      "4 files (3 downloaded) transcribed on {}: {:.1f} s of audio in {:.2f} s ({:.1f}x realtime), model loaded once",
+      media::to_string(device.kind), audio, wall, audio / wall);
 }
 
 }  // namespace trident::lesson

@@ -61,12 +61,12 @@ using cell_fn = std::string (*)(output& out);
 /// One row of the cell table. Later cells (asyncio, processes, HTTP) are added as rows with
 /// their own `model`; nothing else in the tour knows about individual cells.
 struct cell_info {
-  int number;           ///< Position in the lesson (the tour runs cells in this order).
-  const char* slug;     ///< Short name: `trident tour gil_demo`, `lesson_01_gil_demo`.
-  const char* title;    ///< One line: what the cell shows.
-  const char* model;    ///< Concurrency model: "threads", "thread pool", "channel", ...
-  const char* python;   ///< The lesson's cell it ports.
-  cell_fn run;          ///< Runs the cell in this process; null for a cell of another executable.
+  int number;          ///< Position in the lesson (the tour runs cells in this order).
+  const char* slug;    ///< Short name: `trident tour gil_demo`, `lesson_01_gil_demo`.
+  const char* title;   ///< One line: what the cell shows.
+  const char* model;   ///< Concurrency model: "threads", "thread pool", "channel", ...
+  const char* python;  ///< The lesson's cell it ports.
+  cell_fn run;         ///< Runs the cell in this process; null for a cell of another executable.
   /// The product's executable that runs the cell (`TOOL tour-cell SLUG`), for the cells whose
   /// libraries `trident` does not map (media: FFmpeg and whisper.cpp; choosing: libvips and
   /// libpq); null for a cell run in this process.

@@ -53,14 +53,14 @@ int main() {
   // parallel_for / parallel_reduce: index ranges split over the workers.
   std::vector<std::uint64_t> cubes(1000);
   trident::exec::parallel_for(pool, 0, cubes.size(), [&](std::size_t i) { cubes[i] = std::uint64_t{i} * i * i; });
-  const std::uint64_t sum_of_squares = trident::exec::parallel_reduce(
-      pool, 0, 1'000'000, std::uint64_t{0}, [](std::size_t begin, std::size_t end) {
+  const std::uint64_t sum_of_squares =
+      trident::exec::parallel_reduce(pool, 0, 1'000'000, std::uint64_t{0}, [](std::size_t begin, std::size_t end) {
         std::uint64_t s = 0;
         for (std::size_t i = begin; i < end; ++i) s += std::uint64_t{i} * i;
         return s;
       });
-  std::cout << "parallel_for: 999^3 = " << cubes[999] << "; parallel_reduce: sum of i*i below 1e6 = "
-            << sum_of_squares << '\n';
+  std::cout << "parallel_for: 999^3 = " << cubes[999] << "; parallel_reduce: sum of i*i below 1e6 = " << sum_of_squares
+            << '\n';
 
   // channel: a bounded queue; close() ends the consumer's loop, no sentinel needed.
   trident::sync::channel<int> numbers{8};

@@ -94,7 +94,8 @@ bool children_of(pid_t pid, std::vector<pid_t>& out) {
   while (const dirent* entry = ::readdir(tasks)) {
     if (entry->d_name[0] == '.') continue;
     char children_path[320];
-    std::snprintf(children_path, sizeof children_path, "/proc/%d/task/%s/children", static_cast<int>(pid), entry->d_name);
+    std::snprintf(children_path, sizeof children_path, "/proc/%d/task/%s/children", static_cast<int>(pid),
+                  entry->d_name);
     std::FILE* file = std::fopen(children_path, "re");
     if (file == nullptr) {
       if (errno == ENOENT) supported = false;

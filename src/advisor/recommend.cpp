@@ -12,8 +12,12 @@
 namespace trident::advisor {
 namespace {
 
-double low(const candidate& c) { return c.wall_min > 0 ? std::min(c.wall_min, c.cost.wall_seconds) : c.cost.wall_seconds; }
-double high(const candidate& c) { return c.wall_max > 0 ? std::max(c.wall_max, c.cost.wall_seconds) : c.cost.wall_seconds; }
+double low(const candidate& c) {
+  return c.wall_min > 0 ? std::min(c.wall_min, c.cost.wall_seconds) : c.cost.wall_seconds;
+}
+double high(const candidate& c) {
+  return c.wall_max > 0 ? std::max(c.wall_max, c.cost.wall_seconds) : c.cost.wall_seconds;
+}
 bool has_range(const candidate& c) { return c.wall_min > 0 && c.wall_max > c.wall_min; }
 
 /// "1.02 s" or, with repeats, "1.02 s (0.98–1.10)".
@@ -74,9 +78,12 @@ std::string lighter_words(const candidate& a, const candidate& b, const recommen
 
 const char* to_string(pick_basis basis) noexcept {
   switch (basis) {
-    case pick_basis::fastest: return "fastest";
-    case pick_basis::lighter: return "lighter";
-    case pick_basis::simpler: return "simpler";
+    case pick_basis::fastest:
+      return "fastest";
+    case pick_basis::lighter:
+      return "lighter";
+    case pick_basis::simpler:
+      return "simpler";
   }
   return "fastest";
 }
@@ -144,14 +151,16 @@ std::optional<recommendation> recommend(std::span<const candidate> candidates, s
         if (!second || candidates[i].cost.wall_seconds < candidates[*second].cost.wall_seconds) second = i;
       }
       if (second) {
-        out.reason += fmt::format(" The fastest by more than {:.0f}%: the next, {}, took {}.",
-                                  options.time_tolerance * 100, candidates[*second].model, figures(candidates[*second]));
+        out.reason +=
+            fmt::format(" The fastest by more than {:.0f}%: the next, {}, took {}.", options.time_tolerance * 100,
+                        candidates[*second].model, figures(candidates[*second]));
       } else {
         out.reason += " The only model that produced the expected results.";
       }
     } else {
       std::vector<std::string> tied;
-      for (const std::size_t i : out.ties) tied.push_back(fmt::format("{} ({})", candidates[i].model, seconds(candidates[i])));
+      for (const std::size_t i : out.ties)
+        tied.push_back(fmt::format("{} ({})", candidates[i].model, seconds(candidates[i])));
       out.reason += fmt::format(" The fastest, in a tie with {}: {} far lighter nor simpler.", fmt::join(tied, ", "),
                                 out.ties.size() == 1 ? "it is neither" : "none of them is either");
     }

@@ -106,8 +106,8 @@ thread_local detail::uring_backend* running_uring = nullptr;  // running_loop's,
 
 struct event_loop::impl {
   loop_backend backend = loop_backend::epoll;
-  int epoll_fd = -1;                            // the epoll backend
-  std::unique_ptr<detail::uring_backend> uring;  // the io_uring backend
+  int epoll_fd = -1;                              // the epoll backend
+  std::unique_ptr<detail::uring_backend> uring;   // the io_uring backend
   std::vector<detail::ready_event> uring_events;  // filled by uring->wait each step
 
   /// A coroutine to resume: the handle alone, 8 bytes (a million sleepers waking at once queue
@@ -233,9 +233,12 @@ struct event_loop::impl {
 
 const char* to_string(loop_backend backend) noexcept {
   switch (backend) {
-    case loop_backend::automatic: return "automatic";
-    case loop_backend::epoll: return "epoll";
-    case loop_backend::io_uring: return "io_uring";
+    case loop_backend::automatic:
+      return "automatic";
+    case loop_backend::epoll:
+      return "epoll";
+    case loop_backend::io_uring:
+      return "io_uring";
   }
   return "unknown";
 }
@@ -420,8 +423,9 @@ loop_statistics event_loop::statistics() const noexcept {
 
 void event_loop::run_until(const std::function<bool()>& finished) {
   if (running_loop != nullptr) {
-    throw std::logic_error("an event loop is already running on this thread (loops do not nest; "
-                           "await the task instead)");
+    throw std::logic_error(
+        "an event loop is already running on this thread (loops do not nest; "
+        "await the task instead)");
   }
   run_steps(finished);
 }
@@ -456,8 +460,7 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
       d.longest_step = std::max(d.longest_step, took);
       if (took > d.slow_step) {
         std::fprintf(stderr, "trident: task '%s' blocked the event loop for %.1f ms (slow-step threshold %.1f ms)\n",
-                     name,
-                     std::chrono::duration<double, std::milli>(took).count(),
+                     name, std::chrono::duration<double, std::milli>(took).count(),
                      std::chrono::duration<double, std::milli>(d.slow_step).count());
       }
     }
@@ -558,9 +561,8 @@ void event_loop::wind_down() {
 detail::uring_backend* detail::running_uring_backend() noexcept { return running_uring; }
 
 exec::thread_pool& default_blocking_pool() {
-  static exec::thread_pool pool(
-      exec::thread_pool_options{std::max<std::size_t>(4, exec::thread_pool_options::default_worker_count()),
-                                "trident-to-thread"});
+  static exec::thread_pool pool(exec::thread_pool_options{
+      std::max<std::size_t>(4, exec::thread_pool_options::default_worker_count()), "trident-to-thread"});
   return pool;
 }
 

@@ -169,8 +169,9 @@ void drain_remote(frame_heap& h) noexcept {
   while (list != nullptr) {
     frame_page::block* b = list;
     list = b->next;
-    free_in(h, reinterpret_cast<frame_page*>(reinterpret_cast<std::uintptr_t>(b) &
-                                             ~(std::uintptr_t{frame_allocator::page_bytes} - 1)),
+    free_in(h,
+            reinterpret_cast<frame_page*>(reinterpret_cast<std::uintptr_t>(b) &
+                                          ~(std::uintptr_t{frame_allocator::page_bytes} - 1)),
             b);
   }
 }

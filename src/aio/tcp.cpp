@@ -194,11 +194,11 @@ class uring_receive : private lowlevel::cancellable_wait {
 struct tcp_stream::state {
   lowlevel::io_handle io;
   event_loop* loop = nullptr;
-  detail::uring_backend* uring = nullptr;  // set on the io_uring backend: reads are receive requests
+  detail::uring_backend* uring = nullptr;          // set on the io_uring backend: reads are receive requests
   std::unique_ptr<detail::completion> receive_op;  // the receive in flight, on io_uring
-  receive_buffer in;     // received, not yet consumed
-  bool drained = false;  // the last receive emptied the socket: wait before the next one
-  std::string out;       // queued, not yet sent (from out_sent on)
+  receive_buffer in;                               // received, not yet consumed
+  bool drained = false;                            // the last receive emptied the socket: wait before the next one
+  std::string out;                                 // queued, not yet sent (from out_sent on)
   std::size_t out_sent = 0;
   bool eof = false;
 
@@ -429,7 +429,8 @@ task<resolved> resolve_async(std::string host, std::uint16_t port) {
 
 task<tcp_stream> tcp_stream::connect_any(std::string host, std::uint16_t port) {
   const resolved where = co_await resolve_async(host, port);
-  if (where.addresses.empty()) throw std::system_error(std::make_error_code(std::errc::host_unreachable), "no address for '" + host + "'");
+  if (where.addresses.empty())
+    throw std::system_error(std::make_error_code(std::errc::host_unreachable), "no address for '" + host + "'");
   std::exception_ptr last;
   for (std::size_t i = 0; i < where.addresses.size(); ++i) {
     try {

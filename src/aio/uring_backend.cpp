@@ -199,7 +199,10 @@ void uring_backend::remove(lowlevel::io_handle& h) noexcept {
   h.backend_data = nullptr;
   r->io = nullptr;
   if (!r->armed) {  // its poll ended already (failed): nothing in the kernel refers to it
-    if (r->prev != nullptr) r->prev->next = r->next; else registrations_ = r->next;
+    if (r->prev != nullptr)
+      r->prev->next = r->next;
+    else
+      registrations_ = r->next;
     if (r->next != nullptr) r->next->prev = r->prev;
     delete r;
     return;
@@ -298,7 +301,10 @@ void uring_backend::wait(std::vector<ready_event>& out, std::optional<std::chron
     auto* r = reinterpret_cast<registration*>(ud);
     if (r->io == nullptr) {  // removed: only its last completion matters, to free the record
       if (!more) {
-        if (r->prev != nullptr) r->prev->next = r->next; else registrations_ = r->next;
+        if (r->prev != nullptr)
+          r->prev->next = r->next;
+        else
+          registrations_ = r->next;
         if (r->next != nullptr) r->next->prev = r->prev;
         delete r;
       }

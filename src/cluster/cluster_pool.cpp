@@ -81,9 +81,7 @@ std::size_t cluster_pool::size() const noexcept {
   }
 }
 
-std::size_t cluster_pool::window() const noexcept {
-  return 4 * std::max<std::size_t>(1, size());
-}
+std::size_t cluster_pool::window() const noexcept { return 4 * std::max<std::size_t>(1, size()); }
 
 std::chrono::milliseconds cluster_pool::options_timeout() const noexcept { return impl_->options.task_timeout; }
 

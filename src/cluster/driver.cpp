@@ -7,7 +7,6 @@
 // the tasks it held, every task fails, the other ranks are told to leave, and the program exits
 // non-zero (see docs/cluster.md).
 
-
 #include <mpi.h>
 #include <poll.h>
 #include <sched.h>
@@ -133,8 +132,9 @@ class driver_runtime {
     // A rank's process pool may take its start timeout (10 s) and more on a loaded machine.
     const auto deadline = clock::now() + g_peer_timeout + 30s;
     changed_.wait_until(lock, deadline, [this] {
-      return lost_ || exited_ ||
-             std::all_of(ranks_.begin(), ranks_.end(), [](const rank_slot& r) { return r.ready || !r.start_error.empty(); });
+      return lost_ || exited_ || std::all_of(ranks_.begin(), ranks_.end(), [](const rank_slot& r) {
+               return r.ready || !r.start_error.empty();
+             });
     });
     std::string problem;
     if (lost_) {
@@ -238,7 +238,8 @@ class driver_runtime {
       for (auto& j : queue_) dropped.push_back(settlement{std::move(j), 0, outcome::value, {}, nullptr, true});
       queue_.clear();
       for (auto& r : ranks_) {
-        for (auto& [id, j] : r.in_flight) dropped.push_back(settlement{std::move(j), r.rank, outcome::value, {}, nullptr, true});
+        for (auto& [id, j] : r.in_flight)
+          dropped.push_back(settlement{std::move(j), r.rank, outcome::value, {}, nullptr, true});
         r.in_flight.clear();
         r.sent_at.clear();
       }
@@ -282,7 +283,8 @@ class driver_runtime {
       if (!lost_) {
         for (auto& r : ranks_) {
           if (r.alive && now - r.last_heard >= g_peer_timeout) {
-            lose(r, fmt::format("no word from it for {:.1f} s", std::chrono::duration<double>(now - r.last_heard).count()),
+            lose(r,
+                 fmt::format("no word from it for {:.1f} s", std::chrono::duration<double>(now - r.last_heard).count()),
                  done);
             active = true;
             break;
@@ -398,7 +400,8 @@ class driver_runtime {
           r.sent_at.erase(sent);
         }
         ++completed_;
-        done.push_back(settlement{std::move(it->second), r.rank, static_cast<outcome>(h.outcome), std::string(body), nullptr, false});
+        done.push_back(settlement{std::move(it->second), r.rank, static_cast<outcome>(h.outcome), std::string(body),
+                                  nullptr, false});
         r.in_flight.erase(it);
         return;
       }
@@ -503,9 +506,8 @@ class driver_runtime {
     std::sort(names.begin(), names.end());
     const std::string list = count_task_names(names);
     const std::string where = lost.pid != 0 ? fmt::format(" (pid {} on {})", lost.pid, lost.host) : std::string();
-    const std::string message =
-        fmt::format("rank {}{} was lost: {}; {} task(s) lost{}{}", lost.rank, where, why, names.size(),
-                    names.empty() ? "" : ": ", list);
+    const std::string message = fmt::format("rank {}{} was lost: {}; {} task(s) lost{}{}", lost.rank, where, why,
+                                            names.size(), names.empty() ? "" : ": ", list);
     std::fprintf(stderr, "trident cluster: %s\n", message.c_str());
     lost_.emplace(message, lost.rank, names);
     const auto lost_error = std::make_exception_ptr(*lost_);
@@ -563,13 +565,13 @@ class driver_runtime {
     // The process pool's messages name the task already; then only the rank is added.
     const auto suffix = [&](const std::string& text) {
       return text.find("'" + task + "'") != std::string::npos ? fmt::format(" on rank {}", s.rank)
-                                                             : fmt::format(" (task '{}' on rank {})", task, s.rank);
+                                                              : fmt::format(" (task '{}' on rank {})", task, s.rank);
     };
     try {
       const failure_message f = read_failure(s.how, s.bytes);
       if (s.how == outcome::crashed) {
-        return std::make_exception_ptr(proc::worker_crashed_error(f.text + suffix(f.text), f.pid, f.signal,
-                                                                  f.exit_code));
+        return std::make_exception_ptr(
+            proc::worker_crashed_error(f.text + suffix(f.text), f.pid, f.signal, f.exit_code));
       }
       if (s.how == outcome::timed_out) {
         return std::make_exception_ptr(proc::task_timeout_error(f.text + suffix(f.text), f.pid));
@@ -627,7 +629,6 @@ void at_driver_exit() {
   MPI_Comm_free(&g_comm);
   MPI_Finalize();
 }
-
 
 }  // namespace
 

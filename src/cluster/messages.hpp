@@ -16,16 +16,16 @@ namespace trident::cluster::detail {
 /// MPI tags, on the layer's own communicator (a duplicate of MPI_COMM_WORLD).
 enum tag : int {
   // driver -> worker rank
-  tag_config = 1,     ///< encode(executor, workers, task_timeout_ms): start an executor.
-  tag_task = 2,       ///< task_header, then the encoded call.
-  tag_stop = 3,       ///< encode(terminate): stop the executor, answer tag_stopped.
-  tag_exit = 4,       ///< encode(abort): leave (finalising MPI unless abort).
+  tag_config = 1,  ///< encode(executor, workers, task_timeout_ms): start an executor.
+  tag_task = 2,    ///< task_header, then the encoded call.
+  tag_stop = 3,    ///< encode(terminate): stop the executor, answer tag_stopped.
+  tag_exit = 4,    ///< encode(abort): leave (finalising MPI unless abort).
   // both ways
   tag_heartbeat = 5,  ///< empty: "still here" when nothing else was sent for a while.
   // worker rank -> driver
-  tag_ready = 6,      ///< encode(ok, workers, host, pid, error).
-  tag_result = 7,     ///< result_header, then the result or the error's description.
-  tag_stopped = 8,    ///< empty.
+  tag_ready = 6,    ///< encode(ok, workers, host, pid, error).
+  tag_result = 7,   ///< result_header, then the result or the error's description.
+  tag_stopped = 8,  ///< empty.
 };
 
 struct task_header {

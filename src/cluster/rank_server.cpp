@@ -3,7 +3,6 @@
 // peer timeout (its local pool's workers die with it). One thread, the rank's main thread, does
 // every MPI call.
 
-
 #include <mpi.h>
 #include <poll.h>
 #include <sched.h>
@@ -75,9 +74,10 @@ class rank_server {
       const auto now = clock::now();
       if (now - last_sent_ >= g_heartbeat) post(tag_heartbeat, {});
       if (now - last_heard_ >= g_peer_timeout) {
-        std::fprintf(stderr,
-                     "trident cluster: rank %d: no word from the driver (rank 0) for %.1f s; leaving (its tasks are lost)\n",
-                     g_rank, std::chrono::duration<double>(now - last_heard_).count());
+        std::fprintf(
+            stderr,
+            "trident cluster: rank %d: no word from the driver (rank 0) for %.1f s; leaving (its tasks are lost)\n",
+            g_rank, std::chrono::duration<double>(now - last_heard_).count());
         leave_now();
       }
       if (active) {
@@ -169,7 +169,8 @@ class rank_server {
   std::optional<int> handle(message& m) {
     switch (m.tag) {
       case tag_config: {
-        auto [executor, workers, timeout_ms] = proc::decode<std::tuple<std::uint8_t, std::uint64_t, std::uint32_t>>(m.bytes);
+        auto [executor, workers, timeout_ms] =
+            proc::decode<std::tuple<std::uint8_t, std::uint64_t, std::uint32_t>>(m.bytes);
         start_executor(static_cast<rank_executor>(executor), workers, std::chrono::milliseconds(timeout_ms));
         return std::nullopt;
       }
@@ -268,7 +269,8 @@ class rank_server {
     if (processes_) {
       exec::future<std::string> f;
       try {
-        f = proc::lowlevel::submit_encoded(*processes_, kind, std::move(payload), std::chrono::milliseconds(h.timeout_ms));
+        f = proc::lowlevel::submit_encoded(*processes_, kind, std::move(payload),
+                                           std::chrono::milliseconds(h.timeout_ms));
       } catch (...) {
         outbox_.push_outcome(h.id, outcome::exception, encode_outcome_exception(std::current_exception()));
         return;

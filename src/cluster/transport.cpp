@@ -44,7 +44,8 @@ void use_every_core() {
 bool send_queue::post(int dest, int tag, std::string bytes) {
   auto s = std::make_unique<pending>();
   s->bytes = std::move(bytes);
-  const int rc = MPI_Isend(s->bytes.data(), static_cast<int>(s->bytes.size()), MPI_BYTE, dest, tag, g_comm, &s->request);
+  const int rc =
+      MPI_Isend(s->bytes.data(), static_cast<int>(s->bytes.size()), MPI_BYTE, dest, tag, g_comm, &s->request);
   if (rc != MPI_SUCCESS) return false;
   // Open MPI moves a message on only inside MPI calls: test it at once, or it would wait for
   // the end of this loop's idle sleep.

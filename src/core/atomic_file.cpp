@@ -83,7 +83,7 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 atomic_file::atomic_file(std::filesystem::path target, options opts) : target_(std::move(target)), options_(opts) {
   // Refuse early, before any content is produced; commit() checks again, atomically.
-  struct stat st{};
+  struct stat st {};
   if (options_.if_exists == existing::refuse && ::lstat(target_.c_str(), &st) == 0) {
     fail(EEXIST, "refusing to replace the existing file", target_);
   }
@@ -238,7 +238,7 @@ std::vector<atomic_file::stale_temporary> atomic_file::remove_stale_temporaries(
   std::vector<stale_temporary> removed;
   for (auto& candidate : candidates) {
     if (::kill(candidate.writer_pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
-    struct stat info{};
+    struct stat info {};
     if (::lstat(candidate.path.c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid()) continue;
     if (::unlink(candidate.path.c_str()) == 0) removed.push_back(std::move(candidate));
   }

@@ -10,8 +10,8 @@ namespace trident {
 std::string demangle(const char* mangled) {
   if (mangled == nullptr) return {};
   int status = 0;
-  const std::unique_ptr<char, decltype(&std::free)> readable(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
+  const std::unique_ptr<char, decltype(&std::free)> readable(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                                             &std::free);
   return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
 }
 

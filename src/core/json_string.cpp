@@ -7,12 +7,18 @@ namespace {
 /// The two-character escape of `byte` (`\n`), or an empty view when it has none.
 std::string_view short_escape(unsigned char byte) noexcept {
   switch (byte) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    default: return {};
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    default:
+      return {};
   }
 }
 

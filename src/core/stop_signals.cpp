@@ -84,15 +84,14 @@ void make_pipe_once() {
 /// Drops bytes left by an earlier stop_signals (a signal that raced its destructor).
 void drain_pipe() {
   unsigned char buffer[256];
-  while (::read(pipe_ends[0], buffer, sizeof buffer) > 0) {
-  }
+  while (::read(pipe_ends[0], buffer, sizeof buffer) > 0) {}
 }
 
 void write_quit() {
   for (;;) {
     if (::write(pipe_ends[1], &quit_byte, 1) == 1) return;
     if (errno != EAGAIN && errno != EINTR) std::terminate();  // the thread could never be joined
-    ::usleep(1000);  // full of unread signals: the thread is reading them
+    ::usleep(1000);                                           // full of unread signals: the thread is reading them
   }
 }
 
@@ -137,7 +136,7 @@ stop_signals::stop_signals(options opts)
   pthread_setname_np(thread_.native_handle(), "trident-signal");
 
   owner.store(::getpid(), std::memory_order_release);
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = &on_stop_signal;
   action.sa_mask = taken;  // one stop signal at a time per thread
   action.sa_flags = SA_RESTART;

@@ -212,8 +212,8 @@ struct thread_pool::impl final : exec::detail::blocking_context {
         throw shutdown_error("cannot submit to a thread_pool after shutdown");
       }
       node->next = reinterpret_cast<exec::detail::task_node*>(head);
-    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
-                                                std::memory_order_release, std::memory_order_relaxed));
+    } while (!inject_head.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node), std::memory_order_release,
+                                                std::memory_order_relaxed));
     submitted_outside.fetch_add(1, std::memory_order_relaxed);
     if (head == 0) wake_one_if_idle();  // step 3: only the push that made the stack non-empty
   }
@@ -364,8 +364,7 @@ struct thread_pool::impl final : exec::detail::blocking_context {
     if (!any_work_visible() && !ready()) {
       if (deadline != nullptr) {
         while (w.wake_word.load(std::memory_order_acquire) == parked &&
-               exec::detail::futex_wait_until(w.wake_word, parked, *deadline)) {
-        }
+               exec::detail::futex_wait_until(w.wake_word, parked, *deadline)) {}
       } else {
         while (w.wake_word.load(std::memory_order_acquire) == parked) exec::detail::futex_wait(w.wake_word, parked);
       }
@@ -418,10 +417,12 @@ struct thread_pool::impl final : exec::detail::blocking_context {
           wake_all();
           break;
         }
-        park(w, [this, &w] { return !any_peer_busy(w); }, nullptr);
+        park(
+            w, [this, &w] { return !any_peer_busy(w); }, nullptr);
         continue;
       }
-      park(w, [this] { return stopping.load(std::memory_order_acquire); }, nullptr);
+      park(
+          w, [this] { return stopping.load(std::memory_order_acquire); }, nullptr);
     }
     exec::detail::current_blocking_context() = nullptr;
     current_worker = nullptr;
@@ -481,7 +482,8 @@ struct thread_pool::impl final : exec::detail::blocking_context {
           break;
         }
       }
-      park(*w, [&] { return s.is_done(); }, deadline);
+      park(
+          *w, [&] { return s.is_done(); }, deadline);
     }
     // After a timeout the state may complete later, when this worker (or its whole pool) is
     // gone: the node must not wake it then.

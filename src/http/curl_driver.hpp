@@ -22,7 +22,10 @@ struct transfer;
 /// its one writer updates with a plain load and store.
 class driver_counters {
  public:
-  void count_request() noexcept { bump(requests_, 1); bump(active_, 1); }
+  void count_request() noexcept {
+    bump(requests_, 1);
+    bump(active_, 1);
+  }
   void count_end() noexcept { active_.store(active_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
   void count_body_bytes(std::uint64_t n) noexcept { bump(body_bytes_, n); }
   void count_retry() noexcept { bump(retries_, 1); }

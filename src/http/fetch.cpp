@@ -23,8 +23,10 @@ namespace trident::http {
 namespace {
 
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -259,13 +261,14 @@ std::vector<std::filesystem::path> plan_paths(const std::vector<fetch_item>& ite
 }
 
 std::string fetch_result::to_json() const {
-  return fmt::format(R"({{"url":{},"status":{},"bytes":{},"path":{},"attempts":{},"seconds":{:.3f},"outcome":"{}","error":{}}})",
-                     json_string(url), status, bytes, json_string(path.string()), attempts, seconds,
-                     outcome == fetch_outcome::ok        ? "ok"
-                     : outcome == fetch_outcome::skipped ? "skipped"
-                     : outcome == fetch_outcome::failed  ? "failed"
-                                                         : "cancelled",
-                     error.empty() ? std::string("null") : json_string(error));
+  return fmt::format(
+      R"({{"url":{},"status":{},"bytes":{},"path":{},"attempts":{},"seconds":{:.3f},"outcome":"{}","error":{}}})",
+      json_string(url), status, bytes, json_string(path.string()), attempts, seconds,
+      outcome == fetch_outcome::ok        ? "ok"
+      : outcome == fetch_outcome::skipped ? "skipped"
+      : outcome == fetch_outcome::failed  ? "failed"
+                                          : "cancelled",
+      error.empty() ? std::string("null") : json_string(error));
 }
 
 aio::task<std::vector<fetch_result>> fetch_all(session& s, std::vector<fetch_item> items, fetch_options options,

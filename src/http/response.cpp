@@ -11,18 +11,30 @@ namespace trident::http {
 
 std::string_view to_string(error_kind k) noexcept {
   switch (k) {
-    case error_kind::malformed_url: return "malformed_url";
-    case error_kind::unsupported_scheme: return "unsupported_scheme";
-    case error_kind::dns: return "dns";
-    case error_kind::connect: return "connect";
-    case error_kind::tls: return "tls";
-    case error_kind::timeout: return "timeout";
-    case error_kind::connection: return "connection";
-    case error_kind::short_body: return "short_body";
-    case error_kind::too_many_redirects: return "too_many_redirects";
-    case error_kind::body_too_large: return "body_too_large";
-    case error_kind::file: return "file";
-    case error_kind::other: return "other";
+    case error_kind::malformed_url:
+      return "malformed_url";
+    case error_kind::unsupported_scheme:
+      return "unsupported_scheme";
+    case error_kind::dns:
+      return "dns";
+    case error_kind::connect:
+      return "connect";
+    case error_kind::tls:
+      return "tls";
+    case error_kind::timeout:
+      return "timeout";
+    case error_kind::connection:
+      return "connection";
+    case error_kind::short_body:
+      return "short_body";
+    case error_kind::too_many_redirects:
+      return "too_many_redirects";
+    case error_kind::body_too_large:
+      return "body_too_large";
+    case error_kind::file:
+      return "file";
+    case error_kind::other:
+      return "other";
   }
   return "other";
 }
@@ -48,8 +60,10 @@ bool retry_policy::retriable(error_kind k) noexcept {
     case error_kind::connect:
     case error_kind::connection:
     case error_kind::short_body:
-    case error_kind::timeout: return true;
-    default: return false;
+    case error_kind::timeout:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -57,13 +71,15 @@ std::chrono::milliseconds retry_policy::backoff(int next_attempt, double unit) c
   // cap = min(max_delay, base * 2^(n-2)) for attempt n >= 2; the shift is bounded so it cannot
   // overflow.
   const int shift = std::min(std::max(next_attempt - 2, 0), 30);
-  const long double cap = std::min<long double>(static_cast<long double>(max_delay.count()),
-                                                static_cast<long double>(base_delay.count()) * static_cast<long double>(1LL << shift));
+  const long double cap =
+      std::min<long double>(static_cast<long double>(max_delay.count()),
+                            static_cast<long double>(base_delay.count()) * static_cast<long double>(1LL << shift));
   const double u = unit < 0 ? 0 : (unit >= 1 ? 0.999999 : unit);
   return std::chrono::milliseconds(static_cast<long long>(cap * u));
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v,
+                                                           std::chrono::system_clock::time_point now) {
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
   while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
   if (v.empty()) return std::nullopt;

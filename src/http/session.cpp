@@ -83,7 +83,8 @@ int share_of(int limit, std::size_t index, std::size_t count) {
 
 /// The loops a session runs: `loops` (0: hardware threads), no more than a limit allows.
 std::size_t loop_count(const session_options& o) {
-  if (o.loops < 0) throw std::invalid_argument("session_options::loops must be 0 or more, not " + std::to_string(o.loops));
+  if (o.loops < 0)
+    throw std::invalid_argument("session_options::loops must be 0 or more, not " + std::to_string(o.loops));
   std::size_t n = o.loops == 0 ? std::max(1U, std::thread::hardware_concurrency()) : static_cast<std::size_t>(o.loops);
   if (o.max_connections > 0) n = std::min(n, static_cast<std::size_t>(o.max_connections));
   if (o.max_connections_per_host > 0) n = std::min(n, static_cast<std::size_t>(o.max_connections_per_host));
@@ -101,7 +102,10 @@ struct session::impl {
   std::size_t next = 0;                // where `least_busy` starts looking; caller's thread only
 
   explicit impl(session_options o)
-      : options(complete(std::move(o))), count(loop_count(options)), local(share(options, 0, count)), in_flight(count, 0) {
+      : options(complete(std::move(o))),
+        count(loop_count(options)),
+        local(share(options, 0, count)),
+        in_flight(count, 0) {
     threads.reserve(count - 1);
     for (std::size_t i = 1; i < count; ++i) {
       threads.push_back(std::make_unique<engine_thread>(share(options, i, count), "http loop " + std::to_string(i)));
@@ -152,18 +156,21 @@ std::string build_url(const request& req) {
   if (req.url.empty()) throw transfer_error(error_kind::malformed_url, "malformed URL: empty", req.url);
   for (unsigned char c : req.url) {
     if (c < 0x20 || c == 0x7f || c == ' ') {
-      throw transfer_error(error_kind::malformed_url, "malformed URL '" + req.url + "': contains a space or control character", req.url);
+      throw transfer_error(error_kind::malformed_url,
+                           "malformed URL '" + req.url + "': contains a space or control character", req.url);
     }
   }
   if (CURLUcode rc = curl_url_set(u, CURLUPART_URL, req.url.c_str(), CURLU_NON_SUPPORT_SCHEME); rc != CURLUE_OK) {
-    throw transfer_error(error_kind::malformed_url, "malformed URL '" + req.url + "': " + curl_url_strerror(rc), req.url);
+    throw transfer_error(error_kind::malformed_url, "malformed URL '" + req.url + "': " + curl_url_strerror(rc),
+                         req.url);
   }
   char* scheme = nullptr;
   curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
   std::string s = scheme != nullptr ? scheme : "";
   curl_free(scheme);
   if (s != "http" && s != "https") {
-    throw transfer_error(error_kind::unsupported_scheme, "unsupported scheme '" + s + "' in " + req.url + " (http and https only)", req.url);
+    throw transfer_error(error_kind::unsupported_scheme,
+                         "unsupported scheme '" + s + "' in " + req.url + " (http and https only)", req.url);
   }
   for (const auto& [k, v] : req.params) {
     const std::string kv = k + "=" + v;
@@ -329,9 +336,8 @@ std::size_t session::loops() const noexcept { return impl_->count; }
 
 aio::task<response> session::send(request req) {
   if (impl_->threads.empty()) return run(impl_->local, std::move(req), sink_spec{}, nullptr);
-  return on_some_loop(*impl_, [req = std::move(req)](engine& e) mutable {
-    return run(e, std::move(req), sink_spec{}, nullptr);
-  });
+  return on_some_loop(
+      *impl_, [req = std::move(req)](engine& e) mutable { return run(e, std::move(req), sink_spec{}, nullptr); });
 }
 
 aio::task<response> session::get(std::string url) {
@@ -358,9 +364,8 @@ aio::task<response> session::post(std::string url, std::string body, std::string
 
 aio::task<response> session::download_to(request req, int fd) {
   if (impl_->threads.empty()) return download_to_on(impl_->local, std::move(req), fd);
-  return on_some_loop(*impl_, [req = std::move(req), fd](engine& e) mutable {
-    return download_to_on(e, std::move(req), fd);
-  });
+  return on_some_loop(*impl_,
+                      [req = std::move(req), fd](engine& e) mutable { return download_to_on(e, std::move(req), fd); });
 }
 
 aio::task<response> session::save_to(request req, std::filesystem::path path) {
@@ -388,7 +393,8 @@ aio::task<body_stream> session::open(request req, std::size_t buffer_bytes) {
 
 // ---------------------------------------------------------------------------------------------
 
-body_stream::body_stream(std::unique_ptr<state> s, response head) noexcept : state_(std::move(s)), head_(std::move(head)) {}
+body_stream::body_stream(std::unique_ptr<state> s, response head) noexcept
+    : state_(std::move(s)), head_(std::move(head)) {}
 body_stream::body_stream(body_stream&&) noexcept = default;
 body_stream& body_stream::operator=(body_stream&&) noexcept = default;
 body_stream::~body_stream() = default;

@@ -123,7 +123,8 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -140,11 +141,16 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 std::string version_name(long v) {
   switch (v) {
-    case CURL_HTTP_VERSION_1_0: return "1.0";
-    case CURL_HTTP_VERSION_1_1: return "1.1";
-    case CURL_HTTP_VERSION_2_0: return "2";
-    case CURL_HTTP_VERSION_3: return "3";
-    default: return "";
+    case CURL_HTTP_VERSION_1_0:
+      return "1.0";
+    case CURL_HTTP_VERSION_1_1:
+      return "1.1";
+    case CURL_HTTP_VERSION_2_0:
+      return "2";
+    case CURL_HTTP_VERSION_3:
+      return "3";
+    default:
+      return "";
   }
 }
 
@@ -248,7 +254,8 @@ response make_response(transfer& t, std::string body) {
   curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective);
   long version = 0;
   curl_easy_getinfo(t.easy, CURLINFO_HTTP_VERSION, &version);
-  response r(static_cast<int>(status), effective != nullptr ? effective : "", std::move(t.response_headers), std::move(body));
+  response r(static_cast<int>(status), effective != nullptr ? effective : "", std::move(t.response_headers),
+             std::move(body));
   r.set_body_bytes(t.received);
   r.set_http_version(version_name(version));
   return r;
@@ -258,12 +265,17 @@ namespace {
 
 error_kind kind_of(CURLcode rc) noexcept {
   switch (rc) {
-    case CURLE_URL_MALFORMAT: return error_kind::malformed_url;
-    case CURLE_UNSUPPORTED_PROTOCOL: return error_kind::unsupported_scheme;
+    case CURLE_URL_MALFORMAT:
+      return error_kind::malformed_url;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return error_kind::unsupported_scheme;
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return error_kind::dns;
-    case CURLE_COULDNT_CONNECT: return error_kind::connect;
-    case CURLE_OPERATION_TIMEDOUT: return error_kind::timeout;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return error_kind::dns;
+    case CURLE_COULDNT_CONNECT:
+      return error_kind::connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return error_kind::timeout;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -277,16 +289,22 @@ error_kind kind_of(CURLcode rc) noexcept {
     case CURLE_SSL_ENGINE_INITFAILED:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_CRL_BADFILE: return error_kind::tls;
-    case CURLE_PARTIAL_FILE: return error_kind::short_body;
+    case CURLE_SSL_CRL_BADFILE:
+      return error_kind::tls;
+    case CURLE_PARTIAL_FILE:
+      return error_kind::short_body;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM: return error_kind::connection;
-    case CURLE_TOO_MANY_REDIRECTS: return error_kind::too_many_redirects;
-    case CURLE_FILESIZE_EXCEEDED: return error_kind::body_too_large;
-    default: return error_kind::other;
+    case CURLE_HTTP2_STREAM:
+      return error_kind::connection;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return error_kind::too_many_redirects;
+    case CURLE_FILESIZE_EXCEEDED:
+      return error_kind::body_too_large;
+    default:
+      return error_kind::other;
   }
 }
 

@@ -68,7 +68,8 @@ class decoder {
       fail("cannot open as media: " + av_error_text(rc));
     }
     format_.reset(raw);
-    if (int rc = avformat_find_stream_info(format_.get(), nullptr); rc < 0) fail("cannot read stream information: " + av_error_text(rc));
+    if (int rc = avformat_find_stream_info(format_.get(), nullptr); rc < 0)
+      fail("cannot read stream information: " + av_error_text(rc));
     out_.container = format_->iformat->name;
 
     const AVCodec* codec = nullptr;
@@ -90,9 +91,12 @@ class decoder {
 
     codec_.reset(avcodec_alloc_context3(codec));
     if (!codec_) fail("out of memory");
-    if (int rc = avcodec_parameters_to_context(codec_.get(), par); rc < 0) fail("bad codec parameters: " + av_error_text(rc));
-    if (int rc = avcodec_open2(codec_.get(), codec, nullptr); rc < 0) fail("cannot open the " + out_.codec + " decoder: " + av_error_text(rc));
-    if (codec_->ch_layout.nb_channels <= 0 || codec_->sample_rate <= 0) fail("audio stream without channels or sample rate");
+    if (int rc = avcodec_parameters_to_context(codec_.get(), par); rc < 0)
+      fail("bad codec parameters: " + av_error_text(rc));
+    if (int rc = avcodec_open2(codec_.get(), codec, nullptr); rc < 0)
+      fail("cannot open the " + out_.codec + " decoder: " + av_error_text(rc));
+    if (codec_->ch_layout.nb_channels <= 0 || codec_->sample_rate <= 0)
+      fail("audio stream without channels or sample rate");
 
     AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
     SwrContext* swr = nullptr;
@@ -105,7 +109,8 @@ class decoder {
     if (int rc = swr_init(swr_.get()); rc < 0) fail("cannot set up resampling: " + av_error_text(rc));
     // Reserve for the whole stream when its length is known (one allocation, no regrowth).
     if (format_->duration > 0) {
-      out_.samples.reserve(static_cast<std::size_t>(format_->duration * whisper_sample_rate / AV_TIME_BASE) + whisper_sample_rate);
+      out_.samples.reserve(static_cast<std::size_t>(format_->duration * whisper_sample_rate / AV_TIME_BASE) +
+                           whisper_sample_rate);
     }
   }
 
@@ -116,8 +121,9 @@ class decoder {
     const std::size_t old = out_.samples.size();
     out_.samples.resize(old + static_cast<std::size_t>(room));
     auto* dst = reinterpret_cast<uint8_t*>(out_.samples.data() + old);
-    const int got = swr_convert(swr_.get(), &dst, room, frame != nullptr ? const_cast<const uint8_t**>(frame->extended_data) : nullptr,
-                                in_samples);
+    const int got =
+        swr_convert(swr_.get(), &dst, room,
+                    frame != nullptr ? const_cast<const uint8_t**>(frame->extended_data) : nullptr, in_samples);
     if (got < 0) fail("resampling failed: " + av_error_text(got));
     out_.samples.resize(old + static_cast<std::size_t>(got));
   }
@@ -150,8 +156,10 @@ class decoder {
       }
     }
     // A container cut short reads as an early end of file: FFmpeg flags it on the I/O context.
-    if (format_->pb != nullptr && format_->pb->error < 0) fail("truncated or corrupt file: " + av_error_text(format_->pb->error));
-    if (int rc = avcodec_send_packet(codec_.get(), nullptr); rc < 0 && rc != AVERROR_EOF) fail("corrupt audio data: " + av_error_text(rc));
+    if (format_->pb != nullptr && format_->pb->error < 0)
+      fail("truncated or corrupt file: " + av_error_text(format_->pb->error));
+    if (int rc = avcodec_send_packet(codec_.get(), nullptr); rc < 0 && rc != AVERROR_EOF)
+      fail("corrupt audio data: " + av_error_text(rc));
     drain_frames();
     convert(nullptr);  // what the resampler still holds
     check_complete();

@@ -20,7 +20,8 @@ class reader {
  public:
   explicit reader(const std::filesystem::path& path) : path_(path), in_(path, std::ios::binary) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) fail("no such model file (give a ggml Whisper model with --model)");
+    if (!std::filesystem::is_regular_file(path, ec))
+      fail("no such model file (give a ggml Whisper model with --model)");
     size_ = std::filesystem::file_size(path, ec);
     if (ec || !in_) fail("cannot read: " + (ec ? ec.message() : std::string("open failed")));
   }
@@ -49,8 +50,8 @@ class reader {
   }
   void need(std::uint64_t bytes, const char* what) const {
     if (bytes > size_ - pos_) {
-      fail("truncated: " + std::string(what) + " needs " + std::to_string(bytes) + " bytes at offset " + std::to_string(pos_) +
-           " but the file ends at " + std::to_string(size_));
+      fail("truncated: " + std::string(what) + " needs " + std::to_string(bytes) + " bytes at offset " +
+           std::to_string(pos_) + " but the file ends at " + std::to_string(size_));
     }
   }
   [[nodiscard]] bool at_end() const noexcept { return pos_ == size_; }
@@ -87,12 +88,18 @@ std::string sha256_of(const std::filesystem::path& path) {
 
 std::string size_name(int audio_layers) {
   switch (audio_layers) {
-    case 4: return "tiny";
-    case 6: return "base";
-    case 12: return "small";
-    case 24: return "medium";
-    case 32: return "large";
-    default: return "unknown";
+    case 4:
+      return "tiny";
+    case 6:
+      return "base";
+    case 12:
+      return "small";
+    case 24:
+      return "medium";
+    case 32:
+      return "large";
+    default:
+      return "unknown";
   }
 }
 
@@ -106,23 +113,26 @@ model_info inspect_model(const std::filesystem::path& path) {
     r.fail("not a ggml Whisper model (bad magic; expected a ggml .bin file such as ggml-base.bin)");
   }
   auto& h = info.hparams;
-  for (std::int32_t* field : {&h.n_vocab, &h.n_audio_ctx, &h.n_audio_state, &h.n_audio_head, &h.n_audio_layer, &h.n_text_ctx,
-                              &h.n_text_state, &h.n_text_head, &h.n_text_layer, &h.n_mels, &h.ftype}) {
+  for (std::int32_t* field : {&h.n_vocab, &h.n_audio_ctx, &h.n_audio_state, &h.n_audio_head, &h.n_audio_layer,
+                              &h.n_text_ctx, &h.n_text_state, &h.n_text_head, &h.n_text_layer, &h.n_mels, &h.ftype}) {
     *field = r.read<std::int32_t>("the hyperparameters");
   }
-  const bool sane = h.n_vocab > 0 && h.n_vocab < 1'000'000 && h.n_audio_ctx > 0 && h.n_audio_state > 0 && h.n_audio_head > 0 &&
-                    h.n_audio_layer > 0 && h.n_audio_layer < 1000 && h.n_text_ctx > 0 && h.n_text_state == h.n_audio_state &&
-                    h.n_text_head > 0 && h.n_text_layer > 0 && h.n_text_layer < 1000 && h.n_mels > 0 && h.ftype >= 0;
+  const bool sane = h.n_vocab > 0 && h.n_vocab < 1'000'000 && h.n_audio_ctx > 0 && h.n_audio_state > 0 &&
+                    h.n_audio_head > 0 && h.n_audio_layer > 0 && h.n_audio_layer < 1000 && h.n_text_ctx > 0 &&
+                    h.n_text_state == h.n_audio_state && h.n_text_head > 0 && h.n_text_layer > 0 &&
+                    h.n_text_layer < 1000 && h.n_mels > 0 && h.ftype >= 0;
   if (!sane) r.fail("not a ggml Whisper model (impossible hyperparameters)");
   info.size_name = size_name(h.n_audio_layer);
 
   const auto n_mel = r.read<std::int32_t>("the mel filters");
   const auto n_fft = r.read<std::int32_t>("the mel filters");
-  if (n_mel <= 0 || n_fft <= 0 || n_mel > 10000 || n_fft > 100000) r.fail("not a ggml Whisper model (bad mel filter size)");
+  if (n_mel <= 0 || n_fft <= 0 || n_mel > 10000 || n_fft > 100000)
+    r.fail("not a ggml Whisper model (bad mel filter size)");
   r.skip(static_cast<std::uint64_t>(n_mel) * static_cast<std::uint64_t>(n_fft) * sizeof(float), "the mel filters");
 
   const auto n_tokens = r.read<std::int32_t>("the vocabulary");
-  if (n_tokens < 0 || n_tokens > h.n_vocab) r.fail("not a ggml Whisper model (vocabulary of " + std::to_string(n_tokens) + " tokens)");
+  if (n_tokens < 0 || n_tokens > h.n_vocab)
+    r.fail("not a ggml Whisper model (vocabulary of " + std::to_string(n_tokens) + " tokens)");
   for (std::int32_t i = 0; i < n_tokens; ++i) {
     const auto length = r.read<std::uint32_t>("the vocabulary");
     r.skip(length, "token " + std::to_string(i));
@@ -158,8 +168,9 @@ model_info inspect_model(const std::filesystem::path& path) {
     ++info.tensors;
   }
   if (info.tensors != expected) {
-    r.fail("truncated or incomplete: " + std::to_string(info.tensors) + " tensors where a " + std::to_string(h.n_audio_layer) + "+" +
-           std::to_string(h.n_text_layer) + "-layer model has " + std::to_string(expected));
+    r.fail("truncated or incomplete: " + std::to_string(info.tensors) + " tensors where a " +
+           std::to_string(h.n_audio_layer) + "+" + std::to_string(h.n_text_layer) + "-layer model has " +
+           std::to_string(expected));
   }
   info.sha256 = sha256_of(path);
   return info;

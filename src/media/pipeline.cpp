@@ -72,11 +72,11 @@ void write_text_file(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-bool is_url(std::string_view source) noexcept { return source.starts_with("http://") || source.starts_with("https://"); }
-
-fs::path input_plan::output(std::string_view extension) const {
-  return folder / (name + "." + std::string(extension));
+bool is_url(std::string_view source) noexcept {
+  return source.starts_with("http://") || source.starts_with("https://");
 }
+
+fs::path input_plan::output(std::string_view extension) const { return folder / (name + "." + std::string(extension)); }
 
 namespace {
 
@@ -135,10 +135,14 @@ std::vector<input_plan> plan_inputs(const std::vector<std::string>& sources, con
 
 const char* to_string(file_outcome o) noexcept {
   switch (o) {
-    case file_outcome::ok: return "ok";
-    case file_outcome::skipped: return "skipped";
-    case file_outcome::failed: return "failed";
-    case file_outcome::cancelled: return "cancelled";
+    case file_outcome::ok:
+      return "ok";
+    case file_outcome::skipped:
+      return "skipped";
+    case file_outcome::failed:
+      return "failed";
+    case file_outcome::cancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -167,9 +171,10 @@ void check_segment_times(const transcription& t, std::string_view format) {
   for (std::size_t i = 0; i < t.segments.size(); ++i) {
     const segment& s = t.segments[i];
     if (!(s.start >= 0) || !(s.end >= s.start) || !std::isfinite(s.end)) {
-      throw std::invalid_argument(fmt::format("{}: segment {} has impossible times ({} s to {} s): times must be "
-                                              "at least 0 and end after they start",
-                                              format, i + 1, s.start, s.end));
+      throw std::invalid_argument(
+          fmt::format("{}: segment {} has impossible times ({} s to {} s): times must be "
+                      "at least 0 and end after they start",
+                      format, i + 1, s.start, s.end));
     }
   }
 }
@@ -179,7 +184,8 @@ std::string to_srt(const transcription& t) {
   std::string out;
   int n = 0;
   for (const auto& s : t.segments) {
-    out += std::to_string(++n) + "\n" + timestamp(s.start, ',') + " --> " + timestamp(s.end, ',') + "\n" + trimmed(s.text) + "\n\n";
+    out += std::to_string(++n) + "\n" + timestamp(s.start, ',') + " --> " + timestamp(s.end, ',') + "\n" +
+           trimmed(s.text) + "\n\n";
   }
   return out;
 }
@@ -237,7 +243,8 @@ std::string transcript_json(const transcription& t, const file_result& r, const 
                   {"transcribe_seconds", r.transcribe_seconds},
                   {"realtime", r.realtime()}};
   j["segments"] = nlohmann::json::array();
-  for (const auto& s : t.segments) j["segments"].push_back({{"start", s.start}, {"end", s.end}, {"text", trimmed(s.text)}});
+  for (const auto& s : t.segments)
+    j["segments"].push_back({{"start", s.start}, {"end", s.end}, {"text", trimmed(s.text)}});
   j["text"] = t.text();
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -399,7 +406,7 @@ class transcribe_pipeline::stages {
  private:
   /// The download stage's books: which URLs it asked fetch_all for, and which it handed on.
   struct downloads {
-    std::vector<char> handed_on;         // per URL (`remote_`); set on the loop thread, read after it
+    std::vector<char> handed_on;          // per URL (`remote_`); set on the loop thread, read after it
     std::vector<http::fetch_item> items;  // what fetch_all downloads
     std::vector<std::size_t> fetched;     // item -> its place in `remote_`
   };

@@ -93,7 +93,8 @@ whisper_model::whisper_model(const std::filesystem::path& path, model_options op
   params.flash_attn = options.flash_attention;
   last_whisper_error.clear();
   context_ = whisper_init_from_file_with_params_no_state(path.c_str(), params);
-  if (context_ == nullptr) throw model_error("model " + path.string() + ": whisper.cpp could not load it" + whisper_said());
+  if (context_ == nullptr)
+    throw model_error("model " + path.string() + ": whisper.cpp could not load it" + whisper_said());
   load_seconds_ = since(start);
 }
 
@@ -102,7 +103,8 @@ whisper_model::~whisper_model() { whisper_free(context_); }
 whisper_model::state whisper_model::new_state() const {
   last_whisper_error.clear();
   whisper_state* s = whisper_init_state(context_);
-  if (s == nullptr) throw model_error("model " + path_.string() + ": cannot allocate a transcription state" + whisper_said());
+  if (s == nullptr)
+    throw model_error("model " + path_.string() + ": cannot allocate a transcription state" + whisper_said());
   return state(context_, s);
 }
 
@@ -144,7 +146,9 @@ transcription whisper_model::state::transcribe(std::span<const float> samples, c
   params.no_timestamps = !options.timestamps;
   if (!options.temperature_fallback) params.temperature_inc = 0.0f;
   if (stop != nullptr) {
-    params.abort_callback = [](void* flag) { return static_cast<const std::atomic<bool>*>(flag)->load(std::memory_order_relaxed); };
+    params.abort_callback = [](void* flag) {
+      return static_cast<const std::atomic<bool>*>(flag)->load(std::memory_order_relaxed);
+    };
     params.abort_callback_user_data = const_cast<std::atomic<bool>*>(stop);
   }
   if (stop != nullptr && stop->load()) throw cancelled_error("transcription stopped");

@@ -89,11 +89,10 @@ class lock_order_graph {
       if (held.lock == lock) {
         violations_.fetch_add(1, std::memory_order_relaxed);
         const std::string name = display_name(lock);
-        throw lock_order_error(
-            fmt::format("lock-order violation: '{}' requested at {} is already held by this "
-                        "thread (taken at {}); locking it again would deadlock",
-                        name, format_location(where), format_location(held.where)),
-            name, name, where, held.where, {});
+        throw lock_order_error(fmt::format("lock-order violation: '{}' requested at {} is already held by this "
+                                           "thread (taken at {}); locking it again would deadlock",
+                                           name, format_location(where), format_location(held.where)),
+                               name, name, where, held.where, {});
       }
     }
     if (t_held.empty()) return;
@@ -182,8 +181,7 @@ class lock_order_graph {
 
   /// Breadth-first search for a path `from ->...-> to`; returns its edges (empty if none).
   /// Assumes the caller holds `mutex_`.
-  std::vector<lock_order_error::edge> find_path(const tracked_lock* from,
-                                                const tracked_lock* to) const {
+  std::vector<lock_order_error::edge> find_path(const tracked_lock* from, const tracked_lock* to) const {
     if (!nodes_.contains(from) || !nodes_.contains(to)) return {};
     std::unordered_map<const tracked_lock*, const tracked_lock*> parent{{from, nullptr}};
     std::deque<const tracked_lock*> frontier{from};
@@ -206,31 +204,26 @@ class lock_order_graph {
     return path;
   }
 
-  static lock_order_error make_inversion_error(const tracked_lock* requested,
-                                               const held_entry& held,
-                                               source_location where,
-                                               std::vector<lock_order_error::edge> path) {
+  static lock_order_error make_inversion_error(const tracked_lock* requested, const held_entry& held,
+                                               source_location where, std::vector<lock_order_error::edge> path) {
     const std::string requested_name = display_name(requested);
     const std::string held_name = display_name(held.lock);
-    std::string message = fmt::format(
-        "lock-order inversion: '{}' requested while holding '{}' at {}; ", requested_name,
-        held_name, format_location(where));
+    std::string message = fmt::format("lock-order inversion: '{}' requested while holding '{}' at {}; ", requested_name,
+                                      held_name, format_location(where));
     if (path.size() == 1) {
-      message += fmt::format("the opposite order '{}' after '{}' was taken at {}", held_name,
-                             requested_name, format_location(path.front().where));
+      message += fmt::format("the opposite order '{}' after '{}' was taken at {}", held_name, requested_name,
+                             format_location(path.front().where));
     } else {
-      message += fmt::format("the opposite order '{}' after '{}' follows from", held_name,
-                             requested_name);
+      message += fmt::format("the opposite order '{}' after '{}' follows from", held_name, requested_name);
       const char* separator = ": ";
       for (const auto& edge : path) {
-        message += fmt::format("{}'{}' after '{}' taken at {}", separator, edge.after,
-                               edge.before, format_location(edge.where));
+        message += fmt::format("{}'{}' after '{}' taken at {}", separator, edge.after, edge.before,
+                               format_location(edge.where));
         separator = "; ";
       }
     }
     message += fmt::format(" ('{}' was acquired at {})", held_name, format_location(held.where));
-    return lock_order_error(std::move(message), requested_name, held_name, where, held.where,
-                            std::move(path));
+    return lock_order_error(std::move(message), requested_name, held_name, where, held.where, std::move(path));
   }
 
   std::mutex mutex_;
@@ -261,8 +254,7 @@ void tracked_lock::note_released() noexcept {
 }
 
 bool tracked_lock::held_by_this_thread() const noexcept {
-  return std::any_of(t_held.begin(), t_held.end(),
-                     [this](const held_entry& e) { return e.lock == this; });
+  return std::any_of(t_held.begin(), t_held.end(), [this](const held_entry& e) { return e.lock == this; });
 }
 
 void tracked_lock::forget() noexcept { lock_order_graph::instance().forget(this); }

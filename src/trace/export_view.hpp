@@ -16,7 +16,7 @@ namespace trident::trace::detail {
 struct export_view {
   using lane_key = std::pair<std::uint32_t, std::uint32_t>;  ///< (pid, tid)
 
-  std::uint32_t own_pid = 0;  ///< The exporting process.
+  std::uint32_t own_pid = 0;       ///< The exporting process.
   std::vector<span_record> spans;  ///< Sorted by start time.
   /// Every process that has a span, plus this one: the name given by `set_process_name` (here
   /// or in the worker), else "trident (pid P)" for this process and "process P" for others.

@@ -82,8 +82,8 @@ std::string timeline_json(const detail::export_view& view) {
   const std::uint64_t origin = view.spans.empty() ? 0 : view.spans.front().start_ns;  // sorted by start
   std::string out;
   out.reserve(256 + view.spans.size() * 40);
-  fmt::format_to(std::back_inserter(out), R"({{"version":1,"writer_pid":{},"origin_ns":{},"processes":[)",
-                 view.own_pid, origin);
+  fmt::format_to(std::back_inserter(out), R"({{"version":1,"writer_pid":{},"origin_ns":{},"processes":[)", view.own_pid,
+                 origin);
   std::uint32_t previous_pid = 0;
   bool first = true;
   for (const auto& [pid, tid] : lanes) {
@@ -110,9 +110,8 @@ std::string timeline_json(const detail::export_view& view) {
     const std::uint64_t duration = s.end_ns > s.start_ns ? s.end_ns - s.start_ns : 0;
     const int detail = s.detail.empty() ? -1 : strings.index(s.detail);
     if (!spans.empty()) spans.push_back(',');
-    fmt::format_to(std::back_inserter(spans), "{},{},{},{},{},{},{}", lane_index.at({s.process_id, s.thread_id}),
-                   start, duration, strings.index(s.name), strings.index(s.category), detail,
-                   s.async_id != 0 ? 1 : 0);
+    fmt::format_to(std::back_inserter(spans), "{},{},{},{},{},{},{}", lane_index.at({s.process_id, s.thread_id}), start,
+                   duration, strings.index(s.name), strings.index(s.category), detail, s.async_id != 0 ? 1 : 0);
   }
   out += R"(],"strings":)";
   strings.append_json(out);

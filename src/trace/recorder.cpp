@@ -103,8 +103,8 @@ bool enabled() noexcept { return recording.load(std::memory_order_relaxed); }
 std::uint64_t now_ns() noexcept {
   // +1 keeps 0 free to mean "not recording" in trace::span.
   return static_cast<std::uint64_t>(
-             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - epoch)
-                 .count()) + 1;
+             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - epoch).count()) +
+         1;
 }
 
 void set_thread_name(std::string_view name) {
@@ -113,8 +113,7 @@ void set_thread_name(std::string_view name) {
   b.thread_name = name;
 }
 
-void record(const char* name, const char* category, std::uint64_t start_ns, std::uint64_t end_ns,
-            std::string detail) {
+void record(const char* name, const char* category, std::uint64_t start_ns, std::uint64_t end_ns, std::string detail) {
   auto& b = this_thread_buffer();
   std::lock_guard lock(b.mutex);
   b.spans.push_back(span_record{name, category, std::move(detail), start_ns, end_ns, b.thread_id,

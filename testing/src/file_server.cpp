@@ -68,7 +68,8 @@ struct file_server::state {
   }
 };
 
-file_server::file_server(std::filesystem::path root, std::chrono::milliseconds latency) : state_(std::make_shared<state>()) {
+file_server::file_server(std::filesystem::path root, std::chrono::milliseconds latency)
+    : state_(std::make_shared<state>()) {
   state_->root = std::move(root);
   state_->latency = latency;
   state_->listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -77,7 +78,8 @@ file_server::file_server(std::filesystem::path root, std::chrono::milliseconds l
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
   if (state_->listener < 0 || ::bind(state_->listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(state_->listener, 256) != 0 || ::getsockname(state_->listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ::listen(state_->listener, 256) != 0 ||
+      ::getsockname(state_->listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     if (state_->listener >= 0) ::close(state_->listener);
     throw std::runtime_error("file_server: cannot listen on 127.0.0.1");
   }

@@ -36,10 +36,10 @@ struct http_server::state {
   std::atomic<std::uint64_t> connections{0};
   std::mutex mutex;
   std::condition_variable wake;
-  bool stopping = false;                  // guarded by mutex
-  std::set<int> open_fds;                 // guarded by mutex
-  std::map<std::string, int> hits;        // per path, guarded by mutex
-  std::vector<std::thread> threads;       // guarded by mutex
+  bool stopping = false;             // guarded by mutex
+  std::set<int> open_fds;            // guarded by mutex
+  std::map<std::string, int> hits;   // per path, guarded by mutex
+  std::vector<std::thread> threads;  // guarded by mutex
   std::thread acceptor;
 
   /// Sleeps `ms` unless the server stops first; returns false when stopping.
@@ -75,13 +75,20 @@ std::string pattern(std::size_t n) {
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 302: return "Found";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 302:
+      return "Found";
+    case 404:
+      return "Not Found";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -151,7 +158,8 @@ void serve(http_server::state& s, int fd) {
     std::string content_type, x_test;
     for (std::size_t pos = head_text.find("\r\n"); pos != std::string::npos;) {
       const auto next = head_text.find("\r\n", pos + 2);
-      const std::string line = head_text.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+      const std::string line =
+          head_text.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
       pos = next;
       const auto colon = line.find(':');
       if (colon == std::string::npos) continue;
@@ -239,8 +247,7 @@ void serve(http_server::state& s, int fd) {
     } else if (route == "stall") {
       const auto n = static_cast<std::size_t>(number(parts, 1));
       send_all(fd, head(200, 2 * n) + pattern(n));
-      while (s.pause(1000)) {
-      }
+      while (s.pause(1000)) {}
       return;
     } else if (route == "redirect") {
       const long n = number(parts, 1);
@@ -252,11 +259,10 @@ void serve(http_server::state& s, int fd) {
     } else if (route == "loop") {
       ok = reply(302, "again\n", "Location: /loop\r\n");
     } else if (route == "echo") {
-      ok = reply(200, "method=" + method + "\nquery=" + query + "\ncontent-type=" + content_type + "\nx-test=" + x_test +
-                          "\nbody=" + body + "\n");
+      ok = reply(200, "method=" + method + "\nquery=" + query + "\ncontent-type=" + content_type +
+                          "\nx-test=" + x_test + "\nbody=" + body + "\n");
     } else if (route == "hang") {
-      while (s.pause(1000)) {
-      }
+      while (s.pause(1000)) {}
       return;
     } else if (route == "close") {
       return;

@@ -22,7 +22,8 @@ namespace {
 /// Buffered writes into an atomic_file.
 class writer {
  public:
-  explicit writer(const std::filesystem::path& path) : file_(path, {.if_exists = trident::atomic_file::existing::replace}) {
+  explicit writer(const std::filesystem::path& path)
+      : file_(path, {.if_exists = trident::atomic_file::existing::replace}) {
     buffer_.reserve(capacity);
   }
   void bytes(const void* data, std::size_t n) {
@@ -83,7 +84,8 @@ std::vector<float> mel_filters(int n_mels, int n_fft_bins) {
   const double sr = 16000, n_fft = 2.0 * (n_fft_bins - 1);
   std::vector<double> mel_hz(static_cast<std::size_t>(n_mels) + 2);
   const double lo = hz_to_mel(0), hi = hz_to_mel(sr / 2);
-  for (std::size_t i = 0; i < mel_hz.size(); ++i) mel_hz[i] = mel_to_hz(lo + (hi - lo) * static_cast<double>(i) / (n_mels + 1));
+  for (std::size_t i = 0; i < mel_hz.size(); ++i)
+    mel_hz[i] = mel_to_hz(lo + (hi - lo) * static_cast<double>(i) / (n_mels + 1));
   std::vector<float> out(static_cast<std::size_t>(n_mels) * static_cast<std::size_t>(n_fft_bins));
   for (int m = 0; m < n_mels; ++m) {
     const double enorm = 2.0 / (mel_hz[m + 2] - mel_hz[m]);
@@ -91,7 +93,8 @@ std::vector<float> mel_filters(int n_mels, int n_fft_bins) {
       const double f = k * sr / n_fft;
       const double lower = (f - mel_hz[m]) / (mel_hz[m + 1] - mel_hz[m]);
       const double upper = (mel_hz[m + 2] - f) / (mel_hz[m + 2] - mel_hz[m + 1]);
-      out[static_cast<std::size_t>(m) * n_fft_bins + k] = static_cast<float>(std::max(0.0, std::min(lower, upper)) * enorm);
+      out[static_cast<std::size_t>(m) * n_fft_bins + k] =
+          static_cast<float>(std::max(0.0, std::min(lower, upper)) * enorm);
     }
   }
   return out;
@@ -138,11 +141,18 @@ class tensor_writer {
     values_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       switch (how) {
-        case fill::normal: values_[i] = random_.normal(0.02f); break;
-        case fill::ones: values_[i] = 1.0f + random_.normal(0.01f); break;
-        case fill::zeros: values_[i] = random_.normal(0.001f); break;
+        case fill::normal:
+          values_[i] = random_.normal(0.02f);
+          break;
+        case fill::ones:
+          values_[i] = 1.0f + random_.normal(0.01f);
+          break;
+        case fill::zeros:
+          values_[i] = random_.normal(0.001f);
+          break;
         case fill::sinusoids: {  // Whisper's encoder positions: sin of the first half, cos of the second
-          const std::size_t width = static_cast<std::size_t>(shape[0]), pos = i / width, ch = i % width, half = width / 2;
+          const std::size_t width = static_cast<std::size_t>(shape[0]), pos = i / width, ch = i % width,
+                            half = width / 2;
           const double scale = std::log(10000.0) / static_cast<double>(half - 1);
           const double t = static_cast<double>(pos) * std::exp(-scale * static_cast<double>(ch % half));
           values_[i] = static_cast<float>(ch < half ? std::sin(t) : std::cos(t));
@@ -194,8 +204,8 @@ void write_generated_whisper_model(const std::filesystem::path& path, std::strin
   const media::whisper_hparams h = published_whisper_hparams(size);
   writer out(path);
   out.value<std::uint32_t>(ggml_file_magic);
-  for (std::int32_t v : {h.n_vocab, h.n_audio_ctx, h.n_audio_state, h.n_audio_head, h.n_audio_layer, h.n_text_ctx, h.n_text_state,
-                         h.n_text_head, h.n_text_layer, h.n_mels, h.ftype}) {
+  for (std::int32_t v : {h.n_vocab, h.n_audio_ctx, h.n_audio_state, h.n_audio_head, h.n_audio_layer, h.n_text_ctx,
+                         h.n_text_state, h.n_text_head, h.n_text_layer, h.n_mels, h.ftype}) {
     out.value<std::int32_t>(v);
   }
   const int fft_bins = 201;  // n_fft 400

@@ -89,10 +89,15 @@ nlohmann::json expected(const std::map<std::uint32_t, std::string>& names_given,
       if (end > from) busy += end - from;
       covered_to = std::max(covered_to, end);
     }
-    const double busy_percent = last > first ? 100.0 * static_cast<double>(busy) / static_cast<double>(last - first) : 0;
-    nlohmann::json entry{{"pid", lane.first}, {"tid", lane.second}, {"spans", spans.size()}, {"busyPercent", busy_percent},
+    const double busy_percent =
+        last > first ? 100.0 * static_cast<double>(busy) / static_cast<double>(last - first) : 0;
+    nlohmann::json entry{{"pid", lane.first},
+                         {"tid", lane.second},
+                         {"spans", spans.size()},
+                         {"busyPercent", busy_percent},
                          {"asyncRows", most_at_once(async_per_lane[lane])}};
-    if (auto it = names_given.find(lane.second); it != names_given.end() && lane.first == static_cast<std::uint32_t>(::getpid())) {
+    if (auto it = names_given.find(lane.second);
+        it != names_given.end() && lane.first == static_cast<std::uint32_t>(::getpid())) {
       entry["name"] = it->second;
     }
     lanes.push_back(entry);
@@ -124,7 +129,10 @@ void threads_and_workers(const fs::path& dir) {
         trace::set_thread_name("writer-" + std::to_string(t));
         for (int i = 0; i < 40; ++i) {
           trace::span outer("batch", "task", "batch " + std::to_string(i));
-          { trace::span inner("step", "lesson"); (void)collatz_steps(27 + i); }
+          {
+            trace::span inner("step", "lesson");
+            (void)collatz_steps(27 + i);
+          }
           // Two transfers in flight together on this thread: asynchronous spans that overlap.
           const auto begin = trace::now_ns();
           (void)collatz_steps(97 + i);

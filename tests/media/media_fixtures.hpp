@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 
 struct fixtures {
   fs::path dir;
-  fs::path model;      // generated tiny model
-  fs::path speech;     // the espeak-ng original (wav, 22050 Hz)
+  fs::path model;   // generated tiny model
+  fs::path speech;  // the espeak-ng original (wav, 22050 Hz)
   double speech_seconds = 0;
   // One file per container, same speech: name -> path
   std::vector<std::pair<std::string, fs::path>> containers;
@@ -55,7 +55,8 @@ inline const fixtures& media_fixtures() {
         {"wav", "-c:a pcm_s16le"},
         {"mp3", "-c:a libmp3lame"},
         {"m4a", "-c:a aac"},
-        {"mp4", "-f lavfi -i color=c=blue:s=64x64:d=12 -shortest -c:v libx264 -pix_fmt yuv420p -c:a aac -map 1:v -map 0:a"},
+        {"mp4",
+         "-f lavfi -i color=c=blue:s=64x64:d=12 -shortest -c:v libx264 -pix_fmt yuv420p -c:a aac -map 1:v -map 0:a"},
         {"ogg", "-c:a libopus"},
         {"flac", "-c:a flac"},
         {"webm", "-f lavfi -i color=c=blue:s=64x64:d=12 -shortest -c:v libvpx -c:a libopus -map 1:v -map 0:a"},

@@ -120,7 +120,7 @@ std::string small_model(const std::vector<std::int32_t>& ne, const std::string& 
   auto put = [&out](auto v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
   put(ggml_file_magic);
   for (std::int32_t v : {51864, 1500, 8, 2, 1, 448, 8, 2, 1, 4, 0}) put(v);  // hyperparameters
-  put(std::int32_t{1});  // mel filters: 1 x 1
+  put(std::int32_t{1});                                                      // mel filters: 1 x 1
   put(std::int32_t{1});
   put(0.0f);
   put(std::int32_t{0});  // no vocabulary

@@ -108,8 +108,8 @@ TEST(PipelineOpenFiles, DownloadsUnderALowOpenFileLimitAllArriveAndAreTranscribe
     const auto results = pipeline.run(sources);
     ASSERT_EQ(results.size(), sources.size());
     for (const auto& r : results) {
-      EXPECT_EQ(r.outcome, file_outcome::ok) << r.source << ": " << to_string(r.outcome) << " at " << r.stage << ": "
-                                             << r.error;
+      EXPECT_EQ(r.outcome, file_outcome::ok)
+          << r.source << ": " << to_string(r.outcome) << " at " << r.stage << ": " << r.error;
     }
     EXPECT_EQ(pipeline.progress().downloaded, sources.size());
     EXPECT_EQ(pipeline.progress().failed, 0u);

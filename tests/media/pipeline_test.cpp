@@ -54,8 +54,9 @@ TEST(Pipeline, LocalFilesAndUrlsAreTranscribedNextToEachOtherAndAFailureStaysPer
   auto options = quick_options(out.path);
   options.srt = true;
   transcribe_pipeline pipeline(model, options);
-  const std::vector<std::string> sources = {container("wav").string(), server.url("speech.mp3"), container("webm").string(),
-                                            media_fixtures().video_only.string(), server.url("missing.ogg")};
+  const std::vector<std::string> sources = {container("wav").string(), server.url("speech.mp3"),
+                                            container("webm").string(), media_fixtures().video_only.string(),
+                                            server.url("missing.ogg")};
   std::size_t calls = 0;
   const auto results = pipeline.run(sources, [&](const file_result&) { ++calls; });
   ASSERT_EQ(results.size(), sources.size());
@@ -178,7 +179,8 @@ TEST(Pipeline, StopDuringTheRunKeepsFinishedTranscriptsAndNoPartialOnes) {
   });
   std::size_t ok = 0;
   for (const auto& r : results) {
-    EXPECT_TRUE(r.outcome == file_outcome::ok || r.outcome == file_outcome::cancelled) << to_string(r.outcome) << " " << r.error;
+    EXPECT_TRUE(r.outcome == file_outcome::ok || r.outcome == file_outcome::cancelled)
+        << to_string(r.outcome) << " " << r.error;
     if (r.outcome == file_outcome::ok) {
       ++ok;
       EXPECT_TRUE(fs::exists(r.outputs[0]));
@@ -198,7 +200,8 @@ TEST(Pipeline, StopDuringDownloadsLeavesNoFileAndReportsEveryUrl) {
   auto options = quick_options(out.path);
   options.downloads = 2;
   transcribe_pipeline pipeline(model, options);
-  const std::vector<std::string> sources = {server.url("speech.mp3"), server.url("speech.ogg"), server.url("speech.flac")};
+  const std::vector<std::string> sources = {server.url("speech.mp3"), server.url("speech.ogg"),
+                                            server.url("speech.flac")};
   std::thread stopper([&] {
     while (server.requests() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     pipeline.stop();
@@ -216,8 +219,10 @@ TEST(Pipeline, StopDuringDownloadsLeavesNoFileAndReportsEveryUrl) {
 TEST(Pipeline, SubtitleFormats) {
   transcription t;
   t.segments = {{0.0, 2.5, " Hello there."}, {2.5, 3661.001, " Second line."}};
-  EXPECT_EQ(to_srt(t), "1\n00:00:00,000 --> 00:00:02,500\nHello there.\n\n2\n00:00:02,500 --> 01:01:01,001\nSecond line.\n\n");
-  EXPECT_EQ(to_vtt(t), "WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nHello there.\n\n00:00:02.500 --> 01:01:01.001\nSecond line.\n\n");
+  EXPECT_EQ(to_srt(t),
+            "1\n00:00:00,000 --> 00:00:02,500\nHello there.\n\n2\n00:00:02,500 --> 01:01:01,001\nSecond line.\n\n");
+  EXPECT_EQ(to_vtt(t),
+            "WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nHello there.\n\n00:00:02.500 --> 01:01:01.001\nSecond line.\n\n");
   EXPECT_EQ(t.text(), "Hello there.\nSecond line.\n");
 }
 
@@ -265,9 +270,8 @@ TEST(PlanInputs, LocalFilesOfOneNameGetNumberedOutputsInTheOutputFolder) {
 TEST(PlanInputs, LocalFilesOfOneNameWithoutOutputFolderStayApartUnlessTheyAreTheSameFile) {
   trident::testing::temp_dir dir("media-plan");
   fs::create_directories(dir.path / "d1");
-  const auto plans = plan_inputs({(dir.path / "d1/a.mp3").string(), (dir.path / "d2/a.mp3").string(),
-                                  (dir.path / "d1/../d1/a.mp3").string()},
-                                 "");
+  const auto plans = plan_inputs(
+      {(dir.path / "d1/a.mp3").string(), (dir.path / "d2/a.mp3").string(), (dir.path / "d1/../d1/a.mp3").string()}, "");
   EXPECT_EQ(transcripts_of(plans), (std::vector<fs::path>{dir.path / "d1/a.mp3.txt", dir.path / "d2/a.mp3.txt",
                                                           dir.path / "d1/../d1/a-1.mp3.txt"}));
 }

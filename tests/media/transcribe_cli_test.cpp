@@ -59,7 +59,8 @@ pid_t start(const std::vector<std::string>& args, const fs::path& logs, const fs
 outcome finish(pid_t pid, const fs::path& logs) {
   int status = 0;
   ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read(logs / "stdout"), read(logs / "stderr")};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read(logs / "stdout"),
+          read(logs / "stderr")};
 }
 
 outcome run(const std::vector<std::string>& args, const fs::path& logs, const fs::path& cwd = {}) {
@@ -72,7 +73,8 @@ std::size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
-std::vector<std::string> quick = {"--language", "en", "--threads", "1", "--max-tokens", "8", "--no-fallback", "--no-timestamps"};
+std::vector<std::string> quick = {"--language",   "en", "--threads",     "1",
+                                  "--max-tokens", "8",  "--no-fallback", "--no-timestamps"};
 
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -107,8 +109,9 @@ TEST(TranscribeCommand, ModelProblemsAreUsageErrorsBeforeAnyDownload) {
 #if !TRIDENT_TEST_BUILD_HAS_CUDA
 TEST(TranscribeCommand, CudaInABuildWithoutItIsAUsageError) {
   trident::testing::temp_dir logs("media-cli");
-  const auto r = run({"transcribe", media_fixtures().speech.string(), "--model", media_fixtures().model.string(), "--device", "cuda"},
-                     logs.path);
+  const auto r = run(
+      {"transcribe", media_fixtures().speech.string(), "--model", media_fixtures().model.string(), "--device", "cuda"},
+      logs.path);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no CUDA backend"), std::string::npos) << r.err;
 }
@@ -181,9 +184,9 @@ TEST(TranscribeCommand, HelpSaysHowFormatsAreGivenAndThatTraceWritesHtmlToo) {
 
 TEST(TranscribeCommand, WhisperCppsOwnLogStaysOutOfTheOutput) {
   trident::testing::temp_dir logs("media-cli");
-  const auto r = run({"transcribe", "--model", media_fixtures().model.string(), "--language", "xx",
-                      media_fixtures().speech.string()},
-                     logs.path);
+  const auto r = run(
+      {"transcribe", "--model", media_fixtures().model.string(), "--language", "xx", media_fixtures().speech.string()},
+      logs.path);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("unknown language 'xx'"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("whisper_"), std::string::npos) << r.err;
@@ -253,10 +256,11 @@ TEST(TranscribeCommand, ADownloadNeverReplacesALocalInputOfTheSameName) {
 
 TEST(TranscribeCommand, SummaryAndSomeFailedExitCode) {
   trident::testing::temp_dir logs("media-cli");
-  const auto r = run(with({"transcribe", media_fixtures().containers[0].second.string(), media_fixtures().corrupt.string(), "--model",
-                           media_fixtures().model.string(), "-o", (logs.path / "out").string()},
-                          quick),
-                     logs.path);
+  const auto r =
+      run(with({"transcribe", media_fixtures().containers[0].second.string(), media_fixtures().corrupt.string(),
+                "--model", media_fixtures().model.string(), "-o", (logs.path / "out").string()},
+               quick),
+          logs.path);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.out.find("2 files: 1 ok, 0 skipped, 1 failed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x realtime"), std::string::npos) << r.out;
@@ -266,7 +270,8 @@ TEST(TranscribeCommand, SummaryAndSomeFailedExitCode) {
 TEST(TranscribeCommand, CtrlCKeepsFinishedTranscriptsAndLeavesNoPartialOnes) {
   trident::testing::temp_dir logs("media-cli");
   const fs::path out = logs.path / "out";
-  std::vector<std::string> args = {"transcribe", "--model", media_fixtures().model.string(), "-o", out.string(), "--states", "1"};
+  std::vector<std::string> args = {"transcribe", "--model", media_fixtures().model.string(), "-o", out.string(),
+                                   "--states",   "1"};
   for (int round = 0; round < 3; ++round) {
     for (const auto& [ext, path] : media_fixtures().containers) args.push_back(path.string());
   }

@@ -33,8 +33,7 @@ using test::within;
 /// Blocks until stdin ends: the test that started this helper closed it, or died.
 void wait_for_stdin_end() {
   char byte;
-  while (::read(0, &byte, 1) > 0) {
-  }
+  while (::read(0, &byte, 1) > 0) {}
 }
 
 /// Whether stdin has ended (the test is gone), without waiting.
@@ -150,7 +149,8 @@ TEST(DbScenario, AProgramKilledInTheMiddleOfAModelLeavesNoServerAndNoDirectory) 
   int service = 0;
   int postmaster = 0;
   char dir_text[4096] = {};
-  ASSERT_EQ(std::sscanf(line.c_str(), "%d %d %4095s", &service, &postmaster, dir_text), 3) << "helper said '" << line << "'";
+  ASSERT_EQ(std::sscanf(line.c_str(), "%d %d %4095s", &service, &postmaster, dir_text), 3)
+      << "helper said '" << line << "'";
   const fs::path dir = dir_text;
   // Wait until queries run: backends beside the postmaster's own helpers (threads_10 opens ten).
   const auto backends = [&dir] {

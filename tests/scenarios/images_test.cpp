@@ -196,7 +196,6 @@ TEST(Images, ADamagedCachedImageFailsEachModelWithItsName) {
       EXPECT_NE(std::string(e.what()).find(damaged.string()), std::string::npos) << e.what();
     }
   }
-
 }
 
 TEST(Images, DamagedImageDataOrATruncatedFileIsAnErrorNotGrey) {

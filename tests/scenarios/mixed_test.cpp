@@ -24,7 +24,8 @@ namespace {
 
 std::string csv_of(const std::vector<double>& values) {
   std::string out = "t,value\n";
-  for (std::size_t i = 0; i < values.size(); ++i) out += std::to_string(1'700'000'000 + 60 * i) + "," + std::to_string(values[i]) + "\n";
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out += std::to_string(1'700'000'000 + 60 * i) + "," + std::to_string(values[i]) + "\n";
   return out;
 }
 

@@ -45,11 +45,11 @@ postgres_options options_in(const base_dir& base) {
 }
 
 /// Skips the test where PostgreSQL is not installed (the scenario then says how to install it).
-#define SKIP_WITHOUT_POSTGRES()                                  \
-  try {                                                          \
-    (void)find_postgres_bin_dir();                               \
-  } catch (const scenario_skipped& e) {                          \
-    GTEST_SKIP() << e.what();                                    \
+#define SKIP_WITHOUT_POSTGRES()         \
+  try {                                 \
+    (void)find_postgres_bin_dir();      \
+  } catch (const scenario_skipped& e) { \
+    GTEST_SKIP() << e.what();           \
   }
 
 /// Socket inodes listening on TCP (IPv4 and IPv6).
@@ -62,8 +62,7 @@ std::set<std::string> tcp_socket_inodes() {
     while (std::getline(lines, line)) {
       std::istringstream fields(line);
       std::string f;
-      for (int i = 0; i < 10 && (fields >> f); ++i) {
-      }
+      for (int i = 0; i < 10 && (fields >> f); ++i) {}
       if (fields) inodes.insert(f);
     }
   }

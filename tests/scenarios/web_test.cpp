@@ -143,7 +143,8 @@ TEST(WebScenario, EveryModelFetchesTheSamePages) {
   EXPECT_EQ(s.lesson_choice, "async");
   std::vector<std::string> names;
   for (const model& m : s.models) names.push_back(m.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"sequential", "threads_10", "threads_200", "processes_2", "async_50", "async_200"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"sequential", "threads_10", "threads_200", "processes_2", "async_50",
+                                             "async_200"}));
 
   const int server_pid = std::static_pointer_cast<loopback_internet>(s.resources)->pid();
   const scenario_report report = run_scenario(s);

@@ -64,9 +64,9 @@ struct measured_model {
   std::string model;   ///< "sequential", "threads_8", "processes_2", "async_to_thread_8".
   std::string family;  ///< "sequential", "threads", "processes", "async".
   std::size_t workers = 1;
-  usage cost;          ///< The median run by wall time.
-  double wall_min = 0;  ///< Fastest of the runs (0 until a run finished).
-  double wall_max = 0;  ///< Slowest of the runs.
+  usage cost;            ///< The median run by wall time.
+  double wall_min = 0;   ///< Fastest of the runs (0 until a run finished).
+  double wall_max = 0;   ///< Slowest of the runs.
   std::size_t runs = 0;  ///< Runs that finished.
   bool ok = false;
   std::string error;  ///< Why not ok: an exception, or results that differ from sequential's.
@@ -82,12 +82,12 @@ struct advice {
   /// Sentences with figures (see `recommendation::reason`), then the sample's per-item cost.
   std::string reason;
   pick_basis basis = pick_basis::fastest;  ///< Why the model won: fastest, lighter or simpler.
-  std::vector<std::string> ties;  ///< The models that tie with the fastest, the advised one left out.
+  std::vector<std::string> ties;           ///< The models that tie with the fastest, the advised one left out.
   /// Models not run, and why, e.g. "processes: not run: count_primes is not registered with
   /// TRIDENT_TASK, so no worker process can call it".
   std::vector<std::string> notes;
-  double cpu_per_wall = 0;        ///< Of the sequential run: ~1 CPU-bound, ~0 waiting.
-  double seconds_per_item = 0;    ///< Of the sequential run.
+  double cpu_per_wall = 0;           ///< Of the sequential run: ~1 CPU-bound, ~0 waiting.
+  double seconds_per_item = 0;       ///< Of the sequential run.
   double process_start_seconds = 0;  ///< Starting and stopping an empty process pool; 0 when not run.
   std::vector<measured_model> runs;
 };
@@ -124,8 +124,8 @@ void run_once(planned_model<R>& m, std::vector<R>& reference, bool is_reference)
   }
   if constexpr (std::equality_comparable<R>) {
     if (results != reference) {
-      m.shown.error = is_reference ? "its repeated runs gave different results"
-                                   : "its results differ from the sequential run's";
+      m.shown.error =
+          is_reference ? "its repeated runs gave different results" : "its results differ from the sequential run's";
     }
   }
 }
@@ -200,7 +200,8 @@ advice advise(F&& fn, const std::vector<T>& samples, const advise_options& optio
                       exec::thread_pool pool(workers);
                       std::vector<exec::future<R>> futures;
                       futures.reserve(samples.size());
-                      for (const T& sample : samples) futures.push_back(pool.submit([&fn, &sample] { return fn(sample); }));
+                      for (const T& sample : samples)
+                        futures.push_back(pool.submit([&fn, &sample] { return fn(sample); }));
                       std::vector<R> out;
                       out.reserve(futures.size());
                       for (auto& f : futures) out.push_back(f.get());
@@ -214,14 +215,16 @@ advice advise(F&& fn, const std::vector<T>& samples, const advise_options& optio
     if (!options.processes) {
       notes.push_back("processes: not run: turned off (advise_options::processes)");
     } else if (!proc::is_registered_task(fn)) {
-      notes.push_back("processes: not run: the function is not registered with TRIDENT_TASK, so no worker process "
-                      "can call it");
+      notes.push_back(
+          "processes: not run: the function is not registered with TRIDENT_TASK, so no worker process "
+          "can call it");
     } else {
       run_processes = true;
     }
   } else {
-    notes.push_back("processes: not run: a lambda or function object cannot cross a process boundary (register a "
-                    "plain function with TRIDENT_TASK)");
+    notes.push_back(
+        "processes: not run: a lambda or function object cannot cross a process boundary (register a "
+        "plain function with TRIDENT_TASK)");
   }
   const std::size_t process_workers = std::min(cores, std::max<std::size_t>(1, samples.size()));
   if (run_processes) {
@@ -231,43 +234,43 @@ advice advise(F&& fn, const std::vector<T>& samples, const advise_options& optio
       } catch (const std::exception&) {
         process_start_seconds = 0;  // the model below reports why
       }
-      others.push_back({{"processes_" + std::to_string(process_workers), "processes", process_workers, {}, 0, 0, 0,
-                         false, {}, {}},
-                        [&] {
-                          proc::process_pool pool(process_workers);
-                          std::vector<exec::future<R>> futures;
-                          futures.reserve(samples.size());
-                          for (const T& sample : samples) futures.push_back(pool.submit(fn, sample));
-                          std::vector<R> out;
-                          out.reserve(futures.size());
-                          for (auto& f : futures) out.push_back(f.get());
-                          return out;
-                        },
-                        {}});
+      others.push_back(
+          {{"processes_" + std::to_string(process_workers), "processes", process_workers, {}, 0, 0, 0, false, {}, {}},
+           [&] {
+             proc::process_pool pool(process_workers);
+             std::vector<exec::future<R>> futures;
+             futures.reserve(samples.size());
+             for (const T& sample : samples) futures.push_back(pool.submit(fn, sample));
+             std::vector<R> out;
+             out.reserve(futures.size());
+             for (auto& f : futures) out.push_back(f.get());
+             return out;
+           },
+           {}});
     }
   }
 
   const std::string async_excluded = io_bound ? std::string() : advise_detail::async_exclusion(ratio);
-  others.push_back({{"async_to_thread_" + std::to_string(workers), "async", workers, {}, 0, 0, 0, false, {},
-                     async_excluded},
-                    [&] {
-                      exec::thread_pool pool(workers);
-                      auto main = [&]() -> aio::task<std::vector<R>> {
-                        std::vector<aio::task<R>> calls;
-                        calls.reserve(samples.size());
-                        for (const T& sample : samples) {
-                          calls.push_back([](exec::thread_pool& p, F& f, const T& s) -> aio::task<R> {
-                            auto call = [&f, &s] { return f(s); };  // named: g++ 12 and temporaries in co_await
-                            R value = co_await aio::run_in(p, call);
-                            co_return value;
-                          }(pool, fn, sample));
-                        }
-                        std::vector<R> values = co_await aio::gather(std::move(calls));
-                        co_return values;
-                      };
-                      return aio::run(main());
-                    },
-                    {}});
+  others.push_back(
+      {{"async_to_thread_" + std::to_string(workers), "async", workers, {}, 0, 0, 0, false, {}, async_excluded},
+       [&] {
+         exec::thread_pool pool(workers);
+         auto main = [&]() -> aio::task<std::vector<R>> {
+           std::vector<aio::task<R>> calls;
+           calls.reserve(samples.size());
+           for (const T& sample : samples) {
+             calls.push_back([](exec::thread_pool& p, F& f, const T& s) -> aio::task<R> {
+               auto call = [&f, &s] { return f(s); };  // named: g++ 12 and temporaries in co_await
+               R value = co_await aio::run_in(p, call);
+               co_return value;
+             }(pool, fn, sample));
+           }
+           std::vector<R> values = co_await aio::gather(std::move(calls));
+           co_return values;
+         };
+         return aio::run(main());
+       },
+       {}});
 
   const bool have_reference = sequential.shown.error.empty();
   for (std::size_t round = 0; round < repeat; ++round) {

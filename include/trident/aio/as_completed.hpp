@@ -101,7 +101,8 @@ completion_order<T> as_completed(std::vector<task<T>> tasks) {
   completion_order<T> order;
   order.handles_.reserve(tasks.size());
   for (std::size_t i = 0; i < tasks.size(); ++i) {
-    order.handles_.push_back(spawn(loop, detail::report_finish(order.finished_, i, std::move(tasks[i])), "as_completed"));
+    order.handles_.push_back(
+        spawn(loop, detail::report_finish(order.finished_, i, std::move(tasks[i])), "as_completed"));
   }
   return order;
 }

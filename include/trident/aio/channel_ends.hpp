@@ -105,9 +105,8 @@ class receive_end : public channel_end<Channel, false> {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    return this->suspend(h, [this] {
-      return this->channel_.receive_or_link(value_, *this) == sync::receive_status::empty;
-    });
+    return this->suspend(
+        h, [this] { return this->channel_.receive_or_link(value_, *this) == sync::receive_status::empty; });
   }
   std::optional<typename Channel::value_type> await_resume() {
     this->finish_wait();
@@ -125,9 +124,7 @@ class send_end : public channel_end<Channel, true> {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    return this->suspend(h, [this] {
-      return this->channel_.send_or_link(value_, *this) == sync::send_status::full;
-    });
+    return this->suspend(h, [this] { return this->channel_.send_or_link(value_, *this) == sync::send_status::full; });
   }
   void await_resume() {
     this->finish_wait();

@@ -85,8 +85,7 @@ class condition {
   /// Wakes up to `n` waiters, longest waiting first.
   void notify(std::size_t n = 1) {
     require_locked("notify");
-    for (std::size_t i = 0; i < n && waiters_.wake_front(); ++i) {
-    }
+    for (std::size_t i = 0; i < n && waiters_.wake_front(); ++i) {}
   }
   /// Wakes every waiter.
   void notify_all() {

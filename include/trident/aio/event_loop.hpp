@@ -37,10 +37,10 @@ void post(remote_endpoint& endpoint, std::function<void()> fn);
 
 /// A snapshot of a loop's counters.
 struct loop_statistics {
-  std::size_t ready = 0;         ///< Coroutines waiting for their turn to run.
-  std::size_t timers = 0;        ///< Armed timers (sleeping coroutines, timeouts).
-  std::size_t tasks = 0;         ///< Spawned tasks not finished.
-  std::uint64_t steps = 0;       ///< Coroutine resumptions run so far.
+  std::size_t ready = 0;    ///< Coroutines waiting for their turn to run.
+  std::size_t timers = 0;   ///< Armed timers (sleeping coroutines, timeouts).
+  std::size_t tasks = 0;    ///< Spawned tasks not finished.
+  std::uint64_t steps = 0;  ///< Coroutine resumptions run so far.
   /// Longest single resumption seen, in debug mode (zero otherwise): how long the loop was
   /// blocked at worst.
   std::chrono::nanoseconds longest_step{0};

@@ -28,8 +28,9 @@ namespace trident::aio {
 template <class T>
 T run_until_complete(event_loop& loop, task<T> main) {
   if (event_loop::current() != nullptr) {
-    throw std::logic_error("an event loop is already running on this thread (loops do not nest; "
-                           "await the task instead)");
+    throw std::logic_error(
+        "an event loop is already running on this thread (loops do not nest; "
+        "await the task instead)");
   }
   task_handle<T> handle = spawn(loop, std::move(main), "main");
   auto* state = handle.state();

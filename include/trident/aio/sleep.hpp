@@ -62,7 +62,8 @@ class sleep_awaiter : private lowlevel::timer_node, private lowlevel::cancellabl
 template <class Rep, class Period>
 sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
   const event_loop* loop = event_loop::current();
-  return sleep_awaiter((loop != nullptr ? loop->now() : clock::now()) + std::chrono::duration_cast<clock::duration>(duration));
+  return sleep_awaiter((loop != nullptr ? loop->now() : clock::now()) +
+                       std::chrono::duration_cast<clock::duration>(duration));
 }
 
 /// Suspends the calling task until `deadline`, a point of the loop's time (`event_loop::now()`,

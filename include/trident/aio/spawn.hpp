@@ -345,7 +345,11 @@ class task_handle {
   awaiter<true> wait() const { return awaiter<true>{&checked()}; }
 
   /// The value of a finished task without an exception. Assumes `done()`.
-  [[nodiscard]] const std::optional<T>& value_slot() const requires(!std::is_void_v<T>) { return checked().value; }
+  [[nodiscard]] const std::optional<T>& value_slot() const
+    requires(!std::is_void_v<T>)
+  {
+    return checked().value;
+  }
 
   /// For Trident's runtime.
   [[nodiscard]] detail::spawned_state<T>* state() const noexcept { return state_; }

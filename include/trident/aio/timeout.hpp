@@ -24,7 +24,8 @@ namespace detail {
 /// task's own context) when its deadline passes, unless disarmed first. Loop thread only.
 class deadline_timer : private lowlevel::timer_node {
  public:
-  deadline_timer(event_loop& loop, clock::time_point when, lowlevel::task_context& target) : loop_(loop), target_(target) {
+  deadline_timer(event_loop& loop, clock::time_point when, lowlevel::task_context& target)
+      : loop_(loop), target_(target) {
     deadline = when;
     fire = &on_fire;
     loop_.arm(*this);

@@ -40,7 +40,8 @@ namespace detail {
 
 /// Step 2 of the protocol: the continuation linked on the future.
 struct future_wake_node final : ::trident::exec::continuation {
-  future_wake_node(std::shared_ptr<lowlevel::remote_wait_state> s, std::shared_ptr<lowlevel::remote_endpoint> e) noexcept
+  future_wake_node(std::shared_ptr<lowlevel::remote_wait_state> s,
+                   std::shared_ptr<lowlevel::remote_endpoint> e) noexcept
       : state(std::move(s)), endpoint(std::move(e)) {
     fire = &on_fire;
   }

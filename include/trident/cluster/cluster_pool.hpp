@@ -64,13 +64,13 @@ struct rank_statistics {
 
 /// A snapshot of a cluster pool's counters.
 struct cluster_pool_statistics {
-  bool distributed = false;   ///< false: running alone, on a local process pool.
-  std::size_t submitted = 0;  ///< Tasks accepted (a chunk counts as one).
-  std::size_t queued = 0;     ///< Not yet sent to a rank.
-  std::size_t in_flight = 0;  ///< Sent to a rank, result not back yet.
-  std::size_t completed = 0;  ///< Came back with a value or an error.
-  std::size_t lost = 0;       ///< Failed with `rank_lost_error`.
-  std::size_t cancelled = 0;  ///< Never ran.
+  bool distributed = false;            ///< false: running alone, on a local process pool.
+  std::size_t submitted = 0;           ///< Tasks accepted (a chunk counts as one).
+  std::size_t queued = 0;              ///< Not yet sent to a rank.
+  std::size_t in_flight = 0;           ///< Sent to a rank, result not back yet.
+  std::size_t completed = 0;           ///< Came back with a value or an error.
+  std::size_t lost = 0;                ///< Failed with `rank_lost_error`.
+  std::size_t cancelled = 0;           ///< Never ran.
   std::vector<rank_statistics> ranks;  ///< Worker ranks, in rank order (empty alone).
 };
 
@@ -226,7 +226,7 @@ class cluster_pool {
 
   template <class R, class P, class It>
   static std::unique_ptr<proc::lowlevel::promised_job<std::vector<R>>> make_chunk_job(R (*fn)(P), It first,
-                                                                                       std::size_t n) {
+                                                                                      std::size_t n) {
     return std::make_unique<proc::lowlevel::promised_job<std::vector<R>>>(proc::lowlevel::encode_chunk(fn, first, n));
   }
   template <class R, class P, class It>

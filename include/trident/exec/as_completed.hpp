@@ -18,7 +18,6 @@
 
 namespace trident::exec {
 
-
 /// A single-pass range over `futures` that yields each one (by reference) as soon as it is
 /// ready, value, exception or cancellation alike: the first finished comes first.
 ///

@@ -66,9 +66,7 @@ class completion_queue : public std::enable_shared_from_this<completion_queue> {
   std::size_t pop() { return *pop_impl(nullptr); }
 
   /// The next finished index, or nullopt if `deadline` passes first.
-  std::optional<std::size_t> pop_until(std::chrono::steady_clock::time_point deadline) {
-    return pop_impl(&deadline);
-  }
+  std::optional<std::size_t> pop_until(std::chrono::steady_clock::time_point deadline) { return pop_impl(&deadline); }
 
  private:
   struct node_type final : continuation {

@@ -30,7 +30,7 @@ using promise [[deprecated("use trident::exec::promise")]] = exec::promise<T>;
 template <class T, class... None>
   requires(sizeof...(None) == 0)
 [[deprecated("use trident::exec::make_ready_future")]] exec::future<std::decay_t<T>> make_ready_future(T&& value,
-                                                                                                        None...) {
+                                                                                                       None...) {
   return exec::make_ready_future(std::forward<T>(value));
 }
 }  // namespace trident
@@ -43,8 +43,9 @@ using continuation [[deprecated("use trident::exec::continuation")]] = exec::con
 
 template <class T, class... None>
   requires(sizeof...(None) == 0)
-[[deprecated("use trident::exec::add_continuation")]] [[nodiscard]] bool add_continuation(
-    const exec::future<T>& f, exec::continuation& c, None...) {
+[[deprecated("use trident::exec::add_continuation")]] [[nodiscard]] bool add_continuation(const exec::future<T>& f,
+                                                                                          exec::continuation& c,
+                                                                                          None...) {
   return exec::add_continuation(f, c);
 }
 }  // namespace trident
@@ -76,8 +77,7 @@ template <class T, class... None>
 #define TRIDENT_EXEC_DEPRECATED_THREAD_POOL
 namespace trident {
 using thread_pool_options [[deprecated("use trident::exec::thread_pool_options")]] = exec::thread_pool_options;
-using thread_pool_statistics [[deprecated("use trident::exec::thread_pool_statistics")]] =
-    exec::thread_pool_statistics;
+using thread_pool_statistics [[deprecated("use trident::exec::thread_pool_statistics")]] = exec::thread_pool_statistics;
 using thread_pool [[deprecated("use trident::exec::thread_pool")]] = exec::thread_pool;
 }  // namespace trident
 #endif
@@ -103,9 +103,9 @@ template <class Body, class... None>
 template <class T, class ChunkFold, class Combine = std::plus<T>, class... None>
   requires(sizeof...(None) == 0)
 [[deprecated("use trident::exec::parallel_reduce")]] T parallel_reduce(exec::thread_pool& pool, std::size_t first,
-                                                                       std::size_t last, T init,
-                                                                       ChunkFold&& chunk_fold, Combine combine = {},
-                                                                       std::size_t grain = 0, None...) {
+                                                                       std::size_t last, T init, ChunkFold&& chunk_fold,
+                                                                       Combine combine = {}, std::size_t grain = 0,
+                                                                       None...) {
   return exec::parallel_reduce(pool, first, last, std::move(init), std::forward<ChunkFold>(chunk_fold),
                                std::move(combine), grain);
 }

@@ -86,11 +86,16 @@ class future {
   /// The state of the task right now; never blocks.
   [[nodiscard]] future_state status() const {
     switch (checked().current()) {
-      case exec::detail::status::pending: return future_state::pending;
-      case exec::detail::status::running: return future_state::running;
-      case exec::detail::status::value: return future_state::succeeded;
-      case exec::detail::status::exception: return future_state::failed;
-      case exec::detail::status::cancelled: return future_state::cancelled;
+      case exec::detail::status::pending:
+        return future_state::pending;
+      case exec::detail::status::running:
+        return future_state::running;
+      case exec::detail::status::value:
+        return future_state::succeeded;
+      case exec::detail::status::exception:
+        return future_state::failed;
+      case exec::detail::status::cancelled:
+        return future_state::cancelled;
     }
     return future_state::pending;
   }
@@ -121,9 +126,12 @@ class future {
       ~releaser() { s->release(); }
     } guard{s};
     switch (s->current()) {
-      case exec::detail::status::exception: std::rethrow_exception(s->error());
-      case exec::detail::status::cancelled: throw cancelled_error("task was cancelled before it started");
-      default: break;
+      case exec::detail::status::exception:
+        std::rethrow_exception(s->error());
+      case exec::detail::status::cancelled:
+        throw cancelled_error("task was cancelled before it started");
+      default:
+        break;
     }
     if constexpr (std::is_void_v<T>) {
       return;
@@ -160,7 +168,8 @@ class future {
 
  private:
   exec::detail::shared_state<T>& checked() const {
-    if (state_ == nullptr) throw future_error("future has no state (default-constructed, moved from, or already retrieved)");
+    if (state_ == nullptr)
+      throw future_error("future has no state (default-constructed, moved from, or already retrieved)");
     return *state_;
   }
   void reset() noexcept {
@@ -181,8 +190,7 @@ template <class T>
 class promise {
  public:
   promise() : state_(new exec::detail::promise_state<T>()) {}
-  promise(promise&& other) noexcept
-      : state_(std::exchange(other.state_, nullptr)), retrieved_(other.retrieved_) {}
+  promise(promise&& other) noexcept : state_(std::exchange(other.state_, nullptr)), retrieved_(other.retrieved_) {}
   promise& operator=(promise&& other) noexcept {
     if (this != &other) {
       abandon();

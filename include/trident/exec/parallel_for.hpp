@@ -58,10 +58,13 @@ T parallel_reduce(thread_pool& pool, std::size_t first, std::size_t last, T init
   const std::size_t length = exec::detail::chunk_length(last - first, pool.size(), grain);
   const std::size_t chunks = (last - first + length - 1) / length;
   std::vector<T> partial(chunks, init);
-  parallel_for(pool, 0, chunks, [&](std::size_t c) {
-    const std::size_t begin = first + c * length;
-    partial[c] = chunk_fold(begin, std::min(last, begin + length));
-  }, 1);
+  parallel_for(
+      pool, 0, chunks,
+      [&](std::size_t c) {
+        const std::size_t begin = first + c * length;
+        partial[c] = chunk_fold(begin, std::min(last, begin + length));
+      },
+      1);
   T result = std::move(init);
   for (auto& p : partial) result = combine(std::move(result), std::move(p));
   return result;

@@ -23,7 +23,7 @@ namespace trident::exec {
 /// How a `thread_pool` is set up.
 struct thread_pool_options {
   std::size_t workers = default_worker_count();  ///< Worker threads (at least 1).
-  std::string name = "trident-pool";  ///< Prefix of worker thread names (timelines, `top -H`).
+  std::string name = "trident-pool";             ///< Prefix of worker thread names (timelines, `top -H`).
 
   /// The number of hardware threads (at least 1).
   static std::size_t default_worker_count() noexcept;

@@ -42,12 +42,12 @@ struct fetch_result {
   std::string url;
   std::filesystem::path path;  ///< Where it was (or would have been) saved.
   fetch_outcome outcome = fetch_outcome::cancelled;
-  int status = 0;              ///< HTTP status (0: no response).
+  int status = 0;  ///< HTTP status (0: no response).
   std::uint64_t bytes = 0;
   int attempts = 0;
   double seconds = 0;
-  std::string error;           ///< Empty when ok.
-  std::string error_kind;      ///< `to_string(error_kind)`, "http_status", "cancelled", or empty.
+  std::string error;       ///< Empty when ok.
+  std::string error_kind;  ///< `to_string(error_kind)`, "http_status", "cancelled", or empty.
 
   [[nodiscard]] bool succeeded() const noexcept {
     return outcome == fetch_outcome::ok || outcome == fetch_outcome::skipped;
@@ -66,10 +66,10 @@ struct fetch_options {
   /// Downloads in flight at once, at most. Fewer when the process cannot open enough file
   /// descriptors for them (each needs a socket and its output file; see `fetch_all`).
   std::size_t concurrency = 32;
-  int retries = 2;                           ///< Extra attempts (see retry_policy).
-  std::chrono::milliseconds timeout{0};      ///< Per attempt, whole transfer (0: none).
-  std::uint64_t max_size = 0;                ///< Largest body accepted (0: no limit).
-  bool skip_existing = false;                ///< Leave URLs whose file already exists alone.
+  int retries = 2;                                 ///< Extra attempts (see retry_policy).
+  std::chrono::milliseconds timeout{0};            ///< Per attempt, whole transfer (0: none).
+  std::uint64_t max_size = 0;                      ///< Largest body accepted (0: no limit).
+  bool skip_existing = false;                      ///< Leave URLs whose file already exists alone.
   retry_policy retry = retry_policy::attempts(3);  ///< Delays; `max_attempts` comes from `retries`.
   /// Called once for each item that finishes by itself — `ok`, `skipped` or `failed`, as soon as
   /// it does, in completion order — so the caller can use each file at once instead of when all

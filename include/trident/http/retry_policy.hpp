@@ -21,11 +21,11 @@ namespace trident::http {
 ///
 /// A plain value; copy it freely. The default makes one attempt (no retries).
 struct retry_policy {
-  int max_attempts = 1;                               ///< Attempts in all, including the first.
-  std::chrono::milliseconds base_delay{200};          ///< Backoff cap before the 2nd attempt.
-  std::chrono::milliseconds max_delay{10'000};        ///< Upper bound of one backoff.
-  std::chrono::milliseconds max_total{60'000};        ///< No new attempt starts after this much time.
-  bool honour_retry_after = true;                     ///< Use the server's Retry-After for 429/503.
+  int max_attempts = 1;                         ///< Attempts in all, including the first.
+  std::chrono::milliseconds base_delay{200};    ///< Backoff cap before the 2nd attempt.
+  std::chrono::milliseconds max_delay{10'000};  ///< Upper bound of one backoff.
+  std::chrono::milliseconds max_total{60'000};  ///< No new attempt starts after this much time.
+  bool honour_retry_after = true;               ///< Use the server's Retry-After for 429/503.
 
   /// `attempts` in all with the default delays.
   static retry_policy attempts(int attempts) {

@@ -49,10 +49,10 @@ struct session_options {
 
 /// Counters of a session.
 struct session_statistics {
-  std::uint64_t requests = 0;     ///< Transfers started (each retry counts).
-  std::uint64_t active = 0;       ///< Transfers in flight now.
-  std::uint64_t body_bytes = 0;   ///< Body bytes received.
-  std::uint64_t retries = 0;      ///< Attempts after a first.
+  std::uint64_t requests = 0;    ///< Transfers started (each retry counts).
+  std::uint64_t active = 0;      ///< Transfers in flight now.
+  std::uint64_t body_bytes = 0;  ///< Body bytes received.
+  std::uint64_t retries = 0;     ///< Attempts after a first.
 };
 
 class session;

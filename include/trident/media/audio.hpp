@@ -17,9 +17,7 @@ struct decoded_audio {
   std::vector<float> samples;
   std::string codec;      ///< FFmpeg's name of the source codec ("mp3", "aac", "opus", ...).
   std::string container;  ///< FFmpeg's name of the container ("mp3", "mov,mp4,m4a,...", ...).
-  [[nodiscard]] double seconds() const noexcept {
-    return static_cast<double>(samples.size()) / whisper_sample_rate;
-  }
+  [[nodiscard]] double seconds() const noexcept { return static_cast<double>(samples.size()) / whisper_sample_rate; }
 };
 
 /// Decodes the best audio stream of `path` (of a video: its sound), mixed down to mono and

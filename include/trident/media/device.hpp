@@ -10,7 +10,9 @@ namespace trident::media {
 
 enum class device_kind { cpu, cuda };
 
-[[nodiscard]] constexpr const char* to_string(device_kind k) noexcept { return k == device_kind::cuda ? "cuda" : "cpu"; }
+[[nodiscard]] constexpr const char* to_string(device_kind k) noexcept {
+  return k == device_kind::cuda ? "cuda" : "cpu";
+}
 
 /// The device chosen and why, in words (printed as "Using device: cuda (NVIDIA H200)").
 struct device_choice {

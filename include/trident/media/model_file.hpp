@@ -27,10 +27,10 @@ struct whisper_hparams {
 /// What `inspect_model` found.
 struct model_info {
   whisper_hparams hparams;
-  std::string size_name;        ///< "tiny", "base", "small", "medium", "large" or "unknown".
-  std::int64_t tensors = 0;     ///< Weight tensors in the file.
+  std::string size_name;     ///< "tiny", "base", "small", "medium", "large" or "unknown".
+  std::int64_t tensors = 0;  ///< Weight tensors in the file.
   std::uint64_t file_bytes = 0;
-  std::string sha256;           ///< Of the whole file, lowercase hex (the model's identity in outputs).
+  std::string sha256;  ///< Of the whole file, lowercase hex (the model's identity in outputs).
 };
 
 /// The ggml file magic ("ggml" as a little-endian uint32).

@@ -28,15 +28,15 @@ struct pipeline_options {
   /// Downloads in flight at once, at most (`http::fetch_all`'s concurrency: fewer when the
   /// process cannot open enough file descriptors for them).
   std::size_t downloads = 8;
-  std::size_t decoders = 2;   ///< Decoding threads.
-  std::size_t states = 2;     ///< Whisper states: files transcribed at once on the one model.
+  std::size_t decoders = 2;  ///< Decoding threads.
+  std::size_t states = 2;    ///< Whisper states: files transcribed at once on the one model.
   /// Decoded files waiting for a state, at most (each holds its samples: 64 kB per second of
   /// audio). Downloads and decoding wait when it is full: back-pressure.
   std::size_t queue = 2;
-  int retries = 2;              ///< Extra download attempts after a retriable failure.
+  int retries = 2;  ///< Extra download attempts after a retriable failure.
   transcribe_options transcribe;
-  bool srt = false;             ///< Also write NAME.EXT.srt.
-  bool vtt = false;             ///< Also write NAME.EXT.vtt.
+  bool srt = false;  ///< Also write NAME.EXT.srt.
+  bool vtt = false;  ///< Also write NAME.EXT.vtt.
   /// An input whose every output asked for (.txt and .json, and .srt / .vtt when asked) exists is
   /// neither downloaded nor transcribed.
   bool skip_existing = false;
@@ -45,11 +45,11 @@ struct pipeline_options {
 /// Where one input's files go: its media file (the path given, or where a URL is saved) and the
 /// name its outputs are made of: FOLDER/NAME.txt, .json, .srt and .vtt. A plain value.
 struct input_plan {
-  std::string source;               ///< As given.
-  bool download = false;            ///< A URL, saved to `media`.
+  std::string source;     ///< As given.
+  bool download = false;  ///< A URL, saved to `media`.
   std::filesystem::path media;
-  std::filesystem::path folder;     ///< Where the outputs go.
-  std::string name;                 ///< The media's file name, numbered (`a-1.mp3`) when taken.
+  std::filesystem::path folder;  ///< Where the outputs go.
+  std::string name;              ///< The media's file name, numbered (`a-1.mp3`) when taken.
   /// FOLDER/NAME.`extension` ("txt", "json", "srt", "vtt").
   [[nodiscard]] std::filesystem::path output(std::string_view extension) const;
 };
@@ -72,10 +72,10 @@ enum class file_outcome { ok, skipped, failed, cancelled };
 
 /// What happened to one input. A plain value.
 struct file_result {
-  std::string source;                ///< As given (URL or path).
-  std::filesystem::path media;       ///< The local media file (downloaded or given).
+  std::string source;           ///< As given (URL or path).
+  std::filesystem::path media;  ///< The local media file (downloaded or given).
   file_outcome outcome = file_outcome::cancelled;
-  std::string stage;                 ///< Where it failed: "download", "decode", "transcribe", "write".
+  std::string stage;  ///< Where it failed: "download", "decode", "transcribe", "write".
   std::string error;
   double audio_seconds = 0;
   double download_seconds = 0, decode_seconds = 0, transcribe_seconds = 0;

@@ -41,12 +41,11 @@
 /// @code
 ///   struct point { double x, y; std::string label; TRIDENT_SERIALIZABLE(x, y, label) };
 /// @endcode
-#define TRIDENT_SERIALIZABLE(...)            \
+#define TRIDENT_SERIALIZABLE(...)           \
   template <class TridentArchive>           \
   void serialize(TridentArchive& archive) { \
     archive(__VA_ARGS__);                   \
   }
-
 
 namespace trident::proc {
 
@@ -269,8 +268,8 @@ std::size_t encode_into_buffer(char* dst, std::size_t room, const T& value) {
     cereal::BinaryOutputArchive archive(stream.get());
     archive(value);
   } catch (const cereal::Exception&) {
-    throw std::length_error("proc::queue: encoded message exceeds the queue's slot size of " +
-                            std::to_string(room) + " bytes");
+    throw std::length_error("proc::queue: encoded message exceeds the queue's slot size of " + std::to_string(room) +
+                            " bytes");
   }
   return sink.written();
 }

@@ -107,14 +107,14 @@ struct arguments_fit<std::tuple<P...>, Args...> : std::bool_constant<(std::is_co
 /// - once `shutdown()` or `terminate()` returned: `queued == 0`, `in_flight == 0`, no
 ///   `worker_pids`, and the counters no longer change.
 struct process_pool_statistics {
-  std::size_t workers = 0;     ///< Worker processes the pool keeps running.
-  std::size_t submitted = 0;   ///< Tasks accepted by `submit` and friends.
-  std::size_t queued = 0;      ///< Submitted, not yet sent to a worker.
-  std::size_t in_flight = 0;   ///< Sent to a worker, result not back yet.
-  std::size_t completed = 0;   ///< Finished with a value or an exception (`remote_error`).
-  std::size_t crashed = 0;     ///< Failed because their worker died or ran past the task's timeout.
-  std::size_t cancelled = 0;   ///< Never ran: cancelled, or dropped by a shutdown or start failure.
-  std::size_t started = 0;     ///< Worker processes started, replacements included.
+  std::size_t workers = 0;    ///< Worker processes the pool keeps running.
+  std::size_t submitted = 0;  ///< Tasks accepted by `submit` and friends.
+  std::size_t queued = 0;     ///< Submitted, not yet sent to a worker.
+  std::size_t in_flight = 0;  ///< Sent to a worker, result not back yet.
+  std::size_t completed = 0;  ///< Finished with a value or an exception (`remote_error`).
+  std::size_t crashed = 0;    ///< Failed because their worker died or ran past the task's timeout.
+  std::size_t cancelled = 0;  ///< Never ran: cancelled, or dropped by a shutdown or start failure.
+  std::size_t started = 0;    ///< Worker processes started, replacements included.
   std::vector<int> worker_pids;
 };
 
@@ -211,8 +211,7 @@ class process_pool {
       static_assert(count_fits, "process_pool::submit: the number of arguments differs from the task's parameters");
       if constexpr (count_fits) {
         constexpr bool types_fit = detail::arguments_fit<params, Args...>::value;
-        static_assert(types_fit,
-                      "process_pool::submit: an argument cannot be converted to the task's parameter type");
+        static_assert(types_fit, "process_pool::submit: an argument cannot be converted to the task's parameter type");
         if constexpr (types_fit) {
           auto job = make_job(static_cast<fn_t>(fn), std::forward<Args>(args)...);
           job->timeout = timeout;
@@ -315,7 +314,7 @@ class process_pool {
   /// One chunk of `fn` over `items[first, first + n)` as a job.
   template <class R, class P, class It>
   exec::future<std::vector<R>> submit_chunk(R (*fn)(P), It first, std::size_t n,
-                                      std::vector<std::unique_ptr<detail::pool_job>>* batch = nullptr) {
+                                            std::vector<std::unique_ptr<detail::pool_job>>* batch = nullptr) {
     using arg_t = std::tuple<std::decay_t<P>>;
     std::vector<arg_t> args;
     args.reserve(n);
@@ -384,8 +383,8 @@ ordered_results<R> process_pool::imap(R (*fn)(P), const Range& items, std::size_
   const std::size_t count = copy->size();
   if (chunksize == auto_chunksize) chunksize = chunksize_for(count, 16);
   return ordered_results<R>(
-      [this, fn, copy](std::size_t first, std::size_t n) { return submit_chunk(fn, copy->begin() + first, n); },
-      count, chunksize, 4 * size());
+      [this, fn, copy](std::size_t first, std::size_t n) { return submit_chunk(fn, copy->begin() + first, n); }, count,
+      chunksize, 4 * size());
 }
 
 template <class R, class P, class Range>
@@ -394,8 +393,8 @@ unordered_results<R> process_pool::imap_unordered(R (*fn)(P), const Range& items
   const std::size_t count = copy->size();
   if (chunksize == auto_chunksize) chunksize = chunksize_for(count, 16);
   return unordered_results<R>(
-      [this, fn, copy](std::size_t first, std::size_t n) { return submit_chunk(fn, copy->begin() + first, n); },
-      count, chunksize, 4 * size());
+      [this, fn, copy](std::size_t first, std::size_t n) { return submit_chunk(fn, copy->begin() + first, n); }, count,
+      chunksize, 4 * size());
 }
 
 }  // namespace trident::proc

@@ -27,7 +27,7 @@ struct queue_access;  // proc/run_in.hpp: the awaitables' way to the ring
 
 /// A snapshot of a `proc::queue` (Trio's `statistics()`).
 struct queue_statistics {
-  std::size_t size = 0;      ///< values in the queue right now, all processes
+  std::size_t size = 0;  ///< values in the queue right now, all processes
   std::size_t capacity = 0;
   bool closed = false;
   /// Coroutines of this process waiting on this handle's ring (to receive or to send).
@@ -139,8 +139,9 @@ class queue {
   void save(Archive& archive) const {
     auto* fds = detail::inherited_fds();
     if (fds == nullptr) {
-      throw std::logic_error("a proc::queue can only be passed to a proc::process (by inheritance), "
-                             "not to a process pool task");
+      throw std::logic_error(
+          "a proc::queue can only be passed to a proc::process (by inheritance), "
+          "not to a process pool task");
     }
     const int fd = ring().descriptor();
     fds->push_back(fd);

@@ -39,7 +39,6 @@ struct queue_access {
   }
 };
 
-
 /// Suspends a coroutine until a `proc::queue`'s ring is readable or writable, through a
 /// `ring_wake_hook` left with the ring's watcher thread (protocol in src/proc/queue/shm_ring.cpp).
 /// The hook posts the wake-up to the loop; cancelling withdraws the hook (or, if it fired

@@ -63,9 +63,7 @@ class shared_bytes {
   [[nodiscard]] std::span<std::byte> bytes() noexcept { return {data(), size()}; }
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {data(), size()}; }
   /// The bytes as characters.
-  [[nodiscard]] std::string_view view() const noexcept {
-    return {reinterpret_cast<const char*>(data()), size()};
-  }
+  [[nodiscard]] std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data()), size()}; }
   /// Whether `a` and `b` are the same memory (not merely equal bytes).
   friend bool same_memory(const shared_bytes& a, const shared_bytes& b) noexcept { return a.block_ == b.block_; }
 

@@ -29,20 +29,28 @@ enum class receive_status : unsigned char {
 
 [[nodiscard]] constexpr std::string_view to_string(send_status s) noexcept {
   switch (s) {
-    case send_status::ok: return "ok";
-    case send_status::full: return "full";
-    case send_status::closed: return "closed";
-    case send_status::timeout: return "timeout";
+    case send_status::ok:
+      return "ok";
+    case send_status::full:
+      return "full";
+    case send_status::closed:
+      return "closed";
+    case send_status::timeout:
+      return "timeout";
   }
   return "?";
 }
 
 [[nodiscard]] constexpr std::string_view to_string(receive_status s) noexcept {
   switch (s) {
-    case receive_status::ok: return "ok";
-    case receive_status::empty: return "empty";
-    case receive_status::closed: return "closed";
-    case receive_status::timeout: return "timeout";
+    case receive_status::ok:
+      return "ok";
+    case receive_status::empty:
+      return "empty";
+    case receive_status::closed:
+      return "closed";
+    case receive_status::timeout:
+      return "timeout";
   }
   return "?";
 }

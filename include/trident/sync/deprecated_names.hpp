@@ -29,8 +29,8 @@ using channel_statistics [[deprecated("use trident::sync::channel_statistics")]]
 
 template <class... None>
   requires(sizeof...(None) == 0)
-[[deprecated("use trident::sync::to_string")]] [[nodiscard]] constexpr std::string_view to_string(
-    sync::send_status s, None...) noexcept {
+[[deprecated("use trident::sync::to_string")]] [[nodiscard]] constexpr std::string_view to_string(sync::send_status s,
+                                                                                                  None...) noexcept {
   return sync::to_string(s);
 }
 

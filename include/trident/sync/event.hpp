@@ -61,8 +61,7 @@ class event {
     const unsigned long long generation = generation_;
     // `generation_` changes on every set(): a waiter woken by set() returns true even when a
     // clear() ran before it reacquired the lock.
-    const bool woken =
-        changed_.wait_until(lock, deadline, [&] { return generation_ != generation; });
+    const bool woken = changed_.wait_until(lock, deadline, [&] { return generation_ != generation; });
     --waiters_;
     return woken;
   }

@@ -46,9 +46,8 @@ class lock_order_error : public error {
     source_location where;
   };
 
-  lock_order_error(std::string message, std::string requested, std::string held,
-                   source_location requested_at, source_location held_at,
-                   std::vector<edge> opposite_order)
+  lock_order_error(std::string message, std::string requested, std::string held, source_location requested_at,
+                   source_location held_at, std::vector<edge> opposite_order)
       : error(std::move(message)),
         requested_(std::move(requested)),
         held_(std::move(held)),
@@ -67,9 +66,7 @@ class lock_order_error : public error {
   [[nodiscard]] source_location held_at() const noexcept { return held_at_; }
   /// The recorded path `requested() -> ... -> held()` that the new edge would have closed into
   /// a cycle; one edge for a two-lock inversion. Empty for a recursive lock.
-  [[nodiscard]] const std::vector<edge>& opposite_order() const noexcept {
-    return opposite_order_;
-  }
+  [[nodiscard]] const std::vector<edge>& opposite_order() const noexcept { return opposite_order_; }
   /// Where the first edge of the opposite order was taken (for a two-lock inversion: where
   /// `held()` was locked while `requested()` was held). Equals `held_at()` for a recursive lock.
   [[nodiscard]] source_location opposite_at() const noexcept {

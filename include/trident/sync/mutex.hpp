@@ -82,8 +82,7 @@ class mutex : public sync::detail::tracked_lock {
   }
 
   /// Locks (recording the caller's location) and returns the owning guard.
-  [[nodiscard]] std::unique_lock<mutex> scoped(
-      source_location where = source_location::current()) {
+  [[nodiscard]] std::unique_lock<mutex> scoped(source_location where = source_location::current()) {
     lock(where);
     return std::unique_lock<mutex>(*this, std::adopt_lock);
   }

@@ -43,8 +43,7 @@ class synchronized {
   template <class U>
   class guard {
    public:
-    guard(std::unique_lock<Mutex> lock, U& value) noexcept
-        : lock_(std::move(lock)), value_(&value) {}
+    guard(std::unique_lock<Mutex> lock, U& value) noexcept : lock_(std::move(lock)), value_(&value) {}
     U* operator->() const noexcept { return value_; }
     U& operator*() const noexcept { return *value_; }
     /// Unlocks before the guard goes out of scope; the guard must not be used afterwards.
@@ -71,16 +70,14 @@ class synchronized {
 
   /// Runs `fn(T&)` with the lock held and returns what it returns.
   template <class F>
-  decltype(auto) with_lock(F&& fn,
-                           source_location where = source_location::current()) {
+  decltype(auto) with_lock(F&& fn, source_location where = source_location::current()) {
     std::unique_lock lock = take(where);
     return std::invoke(std::forward<F>(fn), value_);
   }
 
   /// Runs `fn(const T&)` with the lock held and returns what it returns.
   template <class F>
-  decltype(auto) with_lock(F&& fn,
-                           source_location where = source_location::current()) const {
+  decltype(auto) with_lock(F&& fn, source_location where = source_location::current()) const {
     std::unique_lock lock = take(where);
     return std::invoke(std::forward<F>(fn), std::as_const(value_));
   }
@@ -90,8 +87,7 @@ class synchronized {
     return guard<T>(take(where), value_);
   }
 
-  [[nodiscard]] guard<const T> lock(
-      source_location where = source_location::current()) const {
+  [[nodiscard]] guard<const T> lock(source_location where = source_location::current()) const {
     return guard<const T>(take(where), value_);
   }
 

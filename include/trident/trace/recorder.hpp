@@ -94,8 +94,7 @@ class span {
   explicit span(const char* name, const char* category = "task") noexcept
       : name_(name), category_(category), start_ns_(enabled() ? now_ns() : 0) {}
   span(const char* name, const char* category, std::string detail)
-      : name_(name), category_(category), detail_(std::move(detail)),
-        start_ns_(enabled() ? now_ns() : 0) {}
+      : name_(name), category_(category), detail_(std::move(detail)), start_ns_(enabled() ? now_ns() : 0) {}
   span(const span&) = delete;
   span& operator=(const span&) = delete;
   ~span() {

@@ -70,8 +70,8 @@ void process_pool::impl::lend() {
   if (lent_io != nullptr || stop != stop_kind::none || !ready.empty()) return;
   if (options.task_timeout.count() > 0 || options.max_tasks_per_child != 0) return;
   for (auto& w : workers) {
-    if (w->state != phase::ready || w->retiring || w->killed || !w->socket_open || w->write_closed ||
-        w->ring_broken || !w->in_flight.empty()) {
+    if (w->state != phase::ready || w->retiring || w->killed || !w->socket_open || w->write_closed || w->ring_broken ||
+        !w->in_flight.empty()) {
       continue;
     }
     std::lock_guard lock(mutex);

@@ -27,7 +27,7 @@ std::string run_encoded(call_kind kind, std::string_view payload) {
 }
 
 exec::future<std::string> submit_encoded(process_pool& pool, call_kind kind, std::string payload,
-                                   std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout) {
   const detail::registered_task* task = detail::find_task(payload_task_name(payload));
   if (task == nullptr) {
     throw unregistered_task_error("no task named '" + std::string(payload_task_name(payload)) + "' is registered");

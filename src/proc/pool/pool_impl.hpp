@@ -82,7 +82,7 @@ struct process_pool::impl {
     detail::channel_memory channel;
     detail::ring_writer tasks;
     detail::ring_reader results;
-    detail::owned_fd wake_fd;  // wakes the worker when it sleeps
+    detail::owned_fd wake_fd;                 // wakes the worker when it sleeps
     std::deque<detail::frame> socket_frames;  // memfd frames that came before their ring entry
     bool ring_broken = false;
     bool tasks_full = false;  // in this dispatch round
@@ -120,15 +120,15 @@ struct process_pool::impl {
   std::string start_error;
   std::atomic<bool> wake_pending{false};
   std::atomic<bool> io_sleeping{false};  // the I/O thread is (about to be) in epoll_wait
-  std::vector<int> pids;  // guarded by mutex
+  std::vector<int> pids;                 // guarded by mutex
 
   // The direct path (dispatch.cpp): the I/O thread lends an idle worker's task ring to callers;
   // the first caller that submits one job while nothing is queued writes it into that ring itself
   // and leaves the job here, and the I/O thread takes it in as in flight (`take_back_lent`).
-  worker* lent = nullptr;                       // guarded by mutex; cleared by the caller that uses it
-  std::uint64_t lent_id = 0;                    // guarded by mutex: the id the job takes
-  std::unique_ptr<detail::pool_job> lent_job;   // guarded by mutex
-  worker* lent_io = nullptr;                    // I/O thread's view of the loan
+  worker* lent = nullptr;                      // guarded by mutex; cleared by the caller that uses it
+  std::uint64_t lent_id = 0;                   // guarded by mutex: the id the job takes
+  std::unique_ptr<detail::pool_job> lent_job;  // guarded by mutex
+  worker* lent_io = nullptr;                   // I/O thread's view of the loan
 
   // The task counters. Every task is in exactly one bucket; a change moves it from one bucket to
   // another under `stats_mutex`, so a `statistics()` snapshot always adds up (see its doc).

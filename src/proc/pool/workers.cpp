@@ -74,8 +74,8 @@ void process_pool::impl::start_one() {
   if (w->wake_fd.get() < 0) throw std::system_error(errno, std::generic_category(), "eventfd for a worker");
   w->writer.add_shared_fd(detail::frame_kind::channel, 1, w->wake_fd.get(), 0);
   w->writer.add_shared_fd(detail::frame_kind::channel, 2, results_fd, 0);
-  w->proc = detail::start_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment,
-                                 options.start_timeout);
+  w->proc =
+      detail::start_worker("pool", options.memory_limit_bytes, {}, options.withheld_environment, options.start_timeout);
   started.fetch_add(1, std::memory_order_relaxed);
   ::fcntl(w->proc.socket, F_SETFL, ::fcntl(w->proc.socket, F_GETFL) | O_NONBLOCK);
   w->start_deadline = clock::now() + options.start_timeout;
@@ -213,9 +213,8 @@ void process_pool::impl::drain_results(worker& w, bool force) {
 
 bool process_pool::impl::results_waiting() const {
   if (detail::hold_results_for_testing.load(std::memory_order_relaxed)) return false;
-  return std::any_of(workers.begin(), workers.end(), [](auto& w) {
-    return w->state == phase::ready && !w->ring_broken && !w->results.empty();
-  });
+  return std::any_of(workers.begin(), workers.end(),
+                     [](auto& w) { return w->state == phase::ready && !w->ring_broken && !w->results.empty(); });
 }
 
 void process_pool::impl::on_frame(worker& w, detail::frame& f) {
@@ -295,22 +294,20 @@ void process_pool::impl::on_exited(worker& w, const std::string& how, int signal
   // a worker that cannot start its channel fails tasks rather than being replaced forever.
   const std::uint64_t running =
       w.channel.mapped() ? w.channel.control().running_task.load(std::memory_order_acquire) : 0;
-  const bool head_ran =
-      w.failure || running == 0 || (!w.in_flight.empty() && running == w.in_flight.front().first);
+  const bool head_ran = w.failure || running == 0 || (!w.in_flight.empty() && running == w.in_flight.front().first);
   if (!w.in_flight.empty() && head_ran) {
     auto& head = w.in_flight.front().second;
     std::exception_ptr error = w.failure;
     if (stop == stop_kind::terminate) {
       error = std::make_exception_ptr(cancelled_error("process pool was terminated"));
     } else if (!error) {
-      error = std::make_exception_ptr(worker_crashed_error(
-          "worker process " + std::to_string(w.proc.pid) + " " + how + " while running task '" +
-              std::string(head->task_name) + "'", w.proc.pid,
-          signal, code));
+      error =
+          std::make_exception_ptr(worker_crashed_error("worker process " + std::to_string(w.proc.pid) + " " + how +
+                                                           " while running task '" + std::string(head->task_name) + "'",
+                                                       w.proc.pid, signal, code));
     }
     // Counted before the waiter can see the failure.
-    move_tasks(&task_counts::in_flight,
-               stop == stop_kind::terminate ? &task_counts::cancelled : &task_counts::crashed);
+    move_tasks(&task_counts::in_flight, stop == stop_kind::terminate ? &task_counts::cancelled : &task_counts::crashed);
     head->fail(error);
     w.in_flight.pop_front();
   }
@@ -324,7 +321,7 @@ void process_pool::impl::on_exited(worker& w, const std::string& how, int signal
       if (stop == stop_kind::terminate || stop == stop_kind::cancel_pending) {
         move_tasks(&task_counts::in_flight, &task_counts::cancelled);
         it->second->cancel(stop == stop_kind::terminate ? "process pool was terminated"
-                                                         : "process pool was shut down before the task started");
+                                                        : "process pool was shut down before the task started");
       } else {
         move_tasks(&task_counts::in_flight, &task_counts::queued);
         ready.push_front(std::move(it->second));

@@ -32,7 +32,7 @@ struct alignas(64) ring_header {
   alignas(64) std::atomic<std::uint32_t> not_empty;
   std::atomic<std::uint32_t> empty_waiters;
   std::atomic<std::uint32_t> async_empty_waiters;  // watchers among empty_waiters
-  std::atomic<std::uint64_t> empty_wake;  // the sleepers' wake-up: none, a ticket, or done
+  std::atomic<std::uint64_t> empty_wake;           // the sleepers' wake-up: none, a ticket, or done
   alignas(64) std::atomic<std::uint32_t> not_full;
   std::atomic<std::uint32_t> full_waiters;
   std::atomic<std::uint32_t> async_full_waiters;  // watchers among full_waiters
@@ -118,7 +118,6 @@ inline wait_words words_for(ring_header* h, ring_readiness readiness) {
   }
   return {h->not_full, h->full_waiters, h->async_full_waiters, h->full_wake, h->wake_tickets};
 }
-
 
 /// What a producer or consumer found at its end of the ring.
 struct probe {

@@ -93,7 +93,10 @@ void ring_watcher::poke() noexcept {
 
 /// Assumes the caller holds `mutex_`.
 void ring_watcher::unlink(ring_wake_hook& hook) noexcept {
-  if (hook.prev != nullptr) hook.prev->next = hook.next; else head_ = hook.next;
+  if (hook.prev != nullptr)
+    hook.prev->next = hook.next;
+  else
+    head_ = hook.next;
   if (hook.next != nullptr) hook.next->prev = hook.prev;
   hook.next = hook.prev = nullptr;
   hook.linked = false;
@@ -116,8 +119,8 @@ void ring_watcher::run() noexcept {
     const bool idle = stop_requested_.load(std::memory_order_seq_cst) || count_.load(std::memory_order_seq_cst) == 0;
     const probe p = idle ? probe{} : look(h_, readiness_, me);
     // A corrupt ring wakes its coroutines too: their own get or put reports it.
-    const bool ready = idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready ||
-                       p.kind == probe::corrupt;
+    const bool ready =
+        idle || h_->closed.load(std::memory_order_seq_cst) != 0 || p.kind == probe::ready || p.kind == probe::corrupt;
     if (!ready && is_claim(p.seen) && !spun) {
       // Behind a claim the claimer is usually a few microseconds from publishing
       // (releasing): look for that unregistered, as a blocked thread does, not asleep.

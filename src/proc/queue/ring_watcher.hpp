@@ -44,7 +44,7 @@ class ring_watcher {
   ring_readiness readiness_;
   std::mutex mutex_;
   std::condition_variable hooks_changed_;
-  ring_wake_hook* head_ = nullptr;  // guarded by mutex_
+  ring_wake_hook* head_ = nullptr;           // guarded by mutex_
   std::atomic<bool> stop_requested_{false};  // set under mutex_, before a poke
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> wakeups_{0};

@@ -202,7 +202,8 @@ std::atomic<std::uint64_t> fault_countdown{0};
 }
 
 inline void fault_point(ring_fault_point point) noexcept {
-  if (armed_fault.load(std::memory_order_relaxed) == static_cast<int>(point)) [[unlikely]] fault_passage();
+  if (armed_fault.load(std::memory_order_relaxed) == static_cast<int>(point)) [[unlikely]]
+    fault_passage();
 }
 }  // namespace
 
@@ -260,8 +261,9 @@ bool expired(const time_point* deadline) {
 }
 
 [[noreturn]] void throw_corrupt() {
-  throw protocol_error("proc::queue: the shared memory of the queue is corrupt (no slot holds a position near "
-                       "its head or tail)");
+  throw protocol_error(
+      "proc::queue: the shared memory of the queue is corrupt (no slot holds a position near "
+      "its head or tail)");
 }
 
 /// Takes back a claim on `claim_pos` whose claimer died (top of the file). A no-op if the slot

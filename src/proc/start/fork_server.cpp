@@ -58,7 +58,7 @@ struct server_message {
   std::int32_t pid = -1;
   std::int32_t value = 0;  // started: errno of a failed fork; exited: the wait status
   std::int32_t unused = 0;
-  std::int64_t user_us = 0;    // exited: the worker's CPU time, as wait4 reports it
+  std::int64_t user_us = 0;  // exited: the worker's CPU time, as wait4 reports it
   std::int64_t system_us = 0;
 };
 
@@ -134,8 +134,7 @@ std::optional<forked_worker> serve_fork_requests(int socket) {
     }
     if (watched[1].revents != 0) {
       signalfd_siginfo info;
-      while (::read(exits, &info, sizeof info) > 0) {
-      }
+      while (::read(exits, &info, sizeof info) > 0) {}
       report_exits(socket);
     }
     if (watched[0].revents == 0) continue;
@@ -196,8 +195,8 @@ namespace {
 struct server {
   int socket = -1;
   pid_t pid = -1;
-  std::string environment;  // the key: what it was started with
-  std::size_t running = 0;  // its workers not yet known to have ended
+  std::string environment;           // the key: what it was started with
+  std::size_t running = 0;           // its workers not yet known to have ended
   std::int64_t workers_user_us = 0;  // CPU time of its ended workers, counted in forked_workers_cpu_time
   std::int64_t workers_system_us = 0;
 };
@@ -207,10 +206,10 @@ enum class read_result { message, nothing, gone };
 struct registry {
   std::recursive_mutex mutex;  // recursive: exec_worker may reap (and so look here) while held
   std::vector<std::unique_ptr<server>> servers;
-  std::unordered_map<pid_t, server*> running;               // worker -> its server
-  std::unordered_map<pid_t, std::optional<int>> ended;      // worker -> wait status, if known
-  std::unordered_map<pid_t, pid_t> lost_with;               // worker -> the server that died with it
-  bool unusable = false;                                    // no pidfds: exec instead
+  std::unordered_map<pid_t, server*> running;           // worker -> its server
+  std::unordered_map<pid_t, std::optional<int>> ended;  // worker -> wait status, if known
+  std::unordered_map<pid_t, pid_t> lost_with;           // worker -> the server that died with it
+  bool unusable = false;                                // no pidfds: exec instead
   pid_t owner = ::getpid();
 };
 
@@ -259,8 +258,7 @@ void forget_server(registry& r, server& s) {
   }
   ::close(s.socket);
   int status = 0;
-  while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {}
   workers_user_us.fetch_sub(s.workers_user_us, std::memory_order_relaxed);
   workers_system_us.fetch_sub(s.workers_system_us, std::memory_order_relaxed);
   std::erase_if(r.servers, [&s](const auto& p) { return p.get() == &s; });

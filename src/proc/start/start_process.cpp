@@ -74,7 +74,7 @@ int injected_failure(const char* call) {
 namespace {
 
 int sigchld_fd = -1;
-struct sigaction previous_sigchld{};
+struct sigaction previous_sigchld {};
 
 void on_sigchld(int signal, siginfo_t* info, void* context) {
   const int saved_errno = errno;
@@ -97,7 +97,7 @@ int sigchld_event_fd() {
   std::call_once(once, [] {
     sigchld_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (sigchld_fd < 0) throw worker_start_error(std::string("eventfd: ") + std::strerror(errno));
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_sigaction = &on_sigchld;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -167,8 +167,8 @@ started_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std
     const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
     return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
   }();
-  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(marker.c_str()),
-                  const_cast<char*>(fd_text.c_str()), const_cast<char*>(parent_text.c_str()),
+  char* argv[] = {const_cast<char*>(exe.c_str()),        const_cast<char*>(marker.c_str()),
+                  const_cast<char*>(fd_text.c_str()),    const_cast<char*>(parent_text.c_str()),
                   const_cast<char*>(limit_text.c_str()), nullptr};
   std::vector<char*> env = environment.for_exec();
 
@@ -196,8 +196,8 @@ started_worker exec_worker(const char* mode, std::size_t memory_limit_bytes, std
     throw worker_start_error(start_failure_message(nullptr, rc));
   }
   const int injected_pidfd = injected_failure("pidfd_open");
-  const int pidfd = injected_pidfd != 0 ? (errno = injected_pidfd, -1)
-                                        : static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  const int pidfd =
+      injected_pidfd != 0 ? (errno = injected_pidfd, -1) : static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0 && (errno == ENOSYS || errno == EPERM)) {
     // No pidfds here (old kernel, seccomp, valgrind): the owner reaps on SIGCHLD instead.
     (void)sigchld_event_fd();
@@ -222,9 +222,8 @@ namespace {
 /// failure is injected (`injected_failure`).
 void refuse_start_in_stray_worker() {
   if (std::getenv("TRIDENT_WORKER_PENDING") != nullptr) {
-    throw worker_start_error(
-        "this process was started as a Trident worker but ran the program's own code instead; " +
-        missing_guard_hint());
+    throw worker_start_error("this process was started as a Trident worker but ran the program's own code instead; " +
+                             missing_guard_hint());
   }
   if (const int injected = injected_failure("spawn"); injected != 0) {
     throw worker_start_error(start_failure_message(nullptr, injected));
@@ -350,9 +349,12 @@ std::string reap(pid_t pid, int& signal, int& code) {
 std::optional<std::string> try_reap(pid_t pid, int& signal, int& code) {
   std::string how;
   switch (reap_forked(pid, false, how, signal, code)) {
-    case forked_exit::ended: return how;
-    case forked_exit::running: return std::nullopt;
-    case forked_exit::not_forked: break;
+    case forked_exit::ended:
+      return how;
+    case forked_exit::running:
+      return std::nullopt;
+    case forked_exit::not_forked:
+      break;
   }
   int status = 0;
   pid_t r;

@@ -94,7 +94,8 @@ bool run_task(const detail::frame& f, std::string& scratch, detail::frame_kind& 
     return true;
   } catch (...) {
     auto [type, message] = lowlevel::describe_exception(std::current_exception());
-    if (report) std::fprintf(stderr, "trident process %d: task failed: %s: %s\n", ::getpid(), type.c_str(), message.c_str());
+    if (report)
+      std::fprintf(stderr, "trident process %d: task failed: %s: %s\n", ::getpid(), type.c_str(), message.c_str());
     scratch.clear();
     encode_into(scratch, type, message);
     kind = detail::frame_kind::error;
@@ -257,10 +258,9 @@ class ring_worker {
           // Recorded before the task starts: if the worker dies now, the pool charges this task.
           control_.running_since_ns.store(detail::steady_ns(), std::memory_order_relaxed);
           control_.running_task.store(f.id, std::memory_order_release);
-          const auto [ok, sent] = run_and_emit(f, scratch, false, [this](detail::frame_kind k, std::uint64_t id,
-                                                                         std::string_view payload) {
-            return put(k, id, payload);
-          });
+          const auto [ok, sent] = run_and_emit(
+              f, scratch, false,
+              [this](detail::frame_kind k, std::uint64_t id, std::string_view payload) { return put(k, id, payload); });
           (void)ok;
           if (!sent) return 0;
           // Published before the next task starts: if that one crashes the worker, this result
@@ -442,11 +442,11 @@ int serve(int fd, bool one_shot) {
         continue;
       }
       if (f->kind != detail::frame_kind::task && f->kind != detail::frame_kind::chunk) continue;
-      const auto [ok, added] = run_and_emit(*f, scratch, one_shot,
-                                            [&out](detail::frame_kind k, std::uint64_t id, std::string_view payload) {
-                                              out.add(k, id, payload);
-                                              return true;
-                                            });
+      const auto [ok, added] =
+          run_and_emit(*f, scratch, one_shot, [&out](detail::frame_kind k, std::uint64_t id, std::string_view payload) {
+            out.add(k, id, payload);
+            return true;
+          });
       (void)added;
       if (one_shot) {
         send_all(fd, out);
@@ -470,8 +470,7 @@ void wait_until_released() {
   if (g_release_fd < 0) return;
   // The starter sends nothing after the task: readable means end-of-file.
   pollfd p{g_release_fd, POLLIN, 0};
-  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
-  }
+  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {}
 }
 
 int current_pid() noexcept { return static_cast<int>(::getpid()); }
@@ -511,7 +510,7 @@ int run_detached(int fd, unsigned long long limit) {
     return 1;  // the starter sees the channel end without a hello
   }
   if (child > 0) ::_exit(0);
-  ::setsid();  // a terminal's Ctrl-C goes to the starter, which releases this process in order
+  ::setsid();                        // a terminal's Ctrl-C goes to the starter, which releases this process in order
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // what the task starts must not hold the starter's lifeline
   g_release_fd = fd;
   const int rc = limit_and_serve(fd, true, limit);

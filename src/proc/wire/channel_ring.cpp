@@ -162,7 +162,8 @@ std::optional<frame> ring_reader::next() {
       local_head_ += to_end;
       continue;
     }
-    if (h.kind < static_cast<std::uint8_t>(frame_kind::hello) || h.kind > static_cast<std::uint8_t>(frame_kind::channel)) {
+    if (h.kind < static_cast<std::uint8_t>(frame_kind::hello) ||
+        h.kind > static_cast<std::uint8_t>(frame_kind::channel)) {
       corrupt("unknown frame kind");
     }
     if ((h.flags & ~(flag_shm | flag_arena)) != 0 || h.flags == (flag_shm | flag_arena) || h.zero != 0) {

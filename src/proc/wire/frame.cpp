@@ -204,7 +204,8 @@ void frame_writer::add_fd(frame_kind kind, std::uint64_t id, int fd, std::uint64
   if (attachments.size() > max_attachments) {
     ::close(fd);
     for (int a : attachments) ::close(a);
-    throw std::length_error("worker channel: more than " + std::to_string(max_attachments) + " descriptors in one frame");
+    throw std::length_error("worker channel: more than " + std::to_string(max_attachments) +
+                            " descriptors in one frame");
   }
   // The descriptors ride on the first byte of a fresh chunk, and the header is that first byte.
   chunk& c = chunks_.emplace_back();
@@ -219,7 +220,6 @@ void frame_writer::add_shared_fd(frame_kind kind, std::uint64_t id, int fd, std:
   if (copy < 0) throw_errno("dup of a payload memfd");
   add_fd(kind, id, copy, size);
 }
-
 
 bool frame_writer::flush(int socket) {
   while (!chunks_.empty()) {

@@ -29,8 +29,9 @@ void serve_once(int listener) {
     if (n <= 0) break;
     request.append(buffer, static_cast<std::size_t>(n));
   }
-  const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                            std::to_string(sizeof body - 1) + "\r\nConnection: close\r\n\r\n" + body;
+  const std::string reply =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(sizeof body - 1) +
+      "\r\nConnection: close\r\n\r\n" + body;
   for (std::size_t sent = 0; sent < reply.size();) {
     const ssize_t n = ::write(client, reply.data() + sent, reply.size() - sent);
     if (n <= 0) break;

@@ -47,7 +47,8 @@ void write_wav(const std::filesystem::path& path) {
 
 int main() {
   namespace media = trident::media;
-  const auto path = std::filesystem::temp_directory_path() / ("trident-media-consumer-" + std::to_string(::getpid()) + ".wav");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("trident-media-consumer-" + std::to_string(::getpid()) + ".wav");
   write_wav(path);
   const media::decoded_audio audio = media::decode_audio(path);
   float peak = 0;

@@ -30,7 +30,9 @@ namespace {
 using trident::testing::read_text;
 using trident::testing::temp_dir;
 
-bool nginx_installed() { return ::access("/usr/sbin/nginx", X_OK) == 0 || std::system("command -v nginx >/dev/null 2>&1") == 0; }
+bool nginx_installed() {
+  return ::access("/usr/sbin/nginx", X_OK) == 0 || std::system("command -v nginx >/dev/null 2>&1") == 0;
+}
 
 /// `trident bench http --case files_200x75k --repeat 100` with TMPDIR set to `tmp`, its output
 /// in `log`. nginx's workers may run as another user: the folders above the run's must let them
@@ -38,8 +40,8 @@ bool nginx_installed() { return ::access("/usr/sbin/nginx", X_OK) == 0 || std::s
 pid_t start_bench(const fs::path& tmp, const fs::path& log) {
   fs::permissions(tmp.parent_path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                          fs::perms::others_read | fs::perms::others_exec);
-  fs::permissions(tmp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                           fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(tmp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                           fs::perms::others_exec);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setenv("TMPDIR", tmp.c_str(), 1);
@@ -59,7 +61,8 @@ fs::path wait_for_downloads(pid_t run, const fs::path& tmp, const fs::path& exce
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (std::chrono::steady_clock::now() < deadline) {
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(run), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == run) return {};
+    if (::waitid(P_PID, static_cast<id_t>(run), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == run)
+      return {};
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(tmp, ec)) {
       if (e.path() != except && e.path().filename().string().starts_with("trident-bench-http-") &&

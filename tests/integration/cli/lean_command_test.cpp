@@ -84,8 +84,8 @@ TEST(cli_lean, the_trident_process_maps_no_heavy_library) {
   ASSERT_FALSE(libraries.empty());
   std::string all;
   for (const auto& l : libraries) all += l + "\n";
-  for (const char* heavy : {"libavformat", "libavcodec", "libavutil", "libswresample", "libvips", "libpq.so",
-                            "libmpi", "libopen-pal", "libggml", "libwhisper"}) {
+  for (const char* heavy : {"libavformat", "libavcodec", "libavutil", "libswresample", "libvips", "libpq.so", "libmpi",
+                            "libopen-pal", "libggml", "libwhisper"}) {
     EXPECT_EQ(all.find(heavy), std::string::npos) << heavy << " is mapped by trident:\n" << all;
   }
   RecordProperty("shared_libraries", static_cast<int>(libraries.size()));

@@ -139,14 +139,15 @@ TEST(cli_trace, a_trace_path_ending_in_html_gets_the_timeline_page) {
   EXPECT_EQ(data.at("spans").size() % 7, 0u);
   std::set<std::string> process_names;
   for (const auto& p : data.at("processes")) process_names.insert(p.at("name").get<std::string>());
-  EXPECT_TRUE(std::any_of(process_names.begin(), process_names.end(),
-                          [](const std::string& name) { return name.rfind("worker ", 0) == 0; }))
-      << "the process pool's workers have lanes of their own";
+  EXPECT_TRUE(std::any_of(process_names.begin(), process_names.end(), [](const std::string& name) {
+    return name.rfind("worker ", 0) == 0;
+  })) << "the process pool's workers have lanes of their own";
   std::size_t lesson_spans = 0;
   const auto& strings = data.at("strings");
   for (std::size_t i = 0; i + 7 <= data.at("spans").size(); i += 7) {
-    lesson_spans += strings.at(data.at("spans")[i + 4].get<std::size_t>()) == "lesson" &&
-                    strings.at(data.at("spans")[i + 3].get<std::size_t>()).get<std::string>().rfind("thread_pool", 0) == 0;
+    lesson_spans +=
+        strings.at(data.at("spans")[i + 4].get<std::size_t>()) == "lesson" &&
+        strings.at(data.at("spans")[i + 3].get<std::size_t>()).get<std::string>().rfind("thread_pool", 0) == 0;
   }
   EXPECT_GE(lesson_spans, 1u) << "cell 5's span";
   std::ifstream log(dir.path / "log");

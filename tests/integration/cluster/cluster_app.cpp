@@ -141,7 +141,8 @@ int uneven(trident::cluster::cluster_pool& pool) {
   const auto pids = pool.map(sleepy_pid, delays);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   check(pids.size() == delays.size(), "every task came back");
-  std::printf("uneven: %.3f s, %zu distinct worker processes\n", seconds, std::set<int>(pids.begin(), pids.end()).size());
+  std::printf("uneven: %.3f s, %zu distinct worker processes\n", seconds,
+              std::set<int>(pids.begin(), pids.end()).size());
   const auto stats = pool.statistics();
   std::size_t busy_ranks = 0;
   for (const auto& r : stats.ranks) {
@@ -170,7 +171,8 @@ int crash(trident::cluster::cluster_pool& pool) {
       std::printf("error: %s\n", e.what());
       check(i == 3, "only the crashing task fails");
       check(std::string(e.what()).find("crashes") != std::string::npos, "the crash names the task");
-      if (pool.distributed()) check(std::string(e.what()).find("on rank") != std::string::npos, "the crash names the rank");
+      if (pool.distributed())
+        check(std::string(e.what()).find("on rank") != std::string::npos, "the crash names the rank");
     }
   }
   check(pool.submit(crashes, 4).get() == 4, "the pool works after a crash");
@@ -216,7 +218,9 @@ int shutdown(trident::cluster::cluster_pool& pool) {
 int main(int argc, char** argv) {
   if (auto rc = trident::cluster::worker_main(argc, argv)) return *rc;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s results|exceptions|uneven|crash|kill_rank|silent_rank|long_run|shutdown [threads]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s results|exceptions|uneven|crash|kill_rank|silent_rank|long_run|shutdown [threads]\n",
+                 argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
@@ -225,8 +229,8 @@ int main(int argc, char** argv) {
   options.local_workers = 2;
   if (argc > 2 && std::strcmp(argv[2], "threads") == 0) options.executor = trident::cluster::rank_executor::thread_pool;
   trident::cluster::cluster_pool pool(options);
-  std::printf("driver: %s, %d rank(s), %zu workers\n", pool.distributed() ? "cluster" : "alone", trident::cluster::ranks(),
-              pool.size());
+  std::printf("driver: %s, %d rank(s), %zu workers\n", pool.distributed() ? "cluster" : "alone",
+              trident::cluster::ranks(), pool.size());
   std::fflush(stdout);
   int rc = 2;
   if (mode == "results") rc = results(pool, options.executor == trident::cluster::rank_executor::process_pool);
@@ -243,7 +247,8 @@ int main(int argc, char** argv) {
     bool all_right = true;
     for (std::int64_t i = 0; i < 300; ++i) all_right = all_right && pool.submit(square, i).get() == i * i;
     check(all_right, "roundtrip results");
-    std::printf("roundtrip: %.1f us\n", std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / 300);
+    std::printf("roundtrip: %.1f us\n",
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / 300);
     rc = 0;
   }
   if (mode == "driver_cpu") {  // not a test: the driver's own CPU time, idle and during a map

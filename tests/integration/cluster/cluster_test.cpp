@@ -164,10 +164,12 @@ TEST(Cluster, ShutdownLeavesNoProcessBehind) {
 TEST(Cluster, InterruptingTheJobEndsEveryRank) {
   // Ctrl-C on mpirun while the ranks work: every rank and worker process exits.
   // Waits (up to 30 s) until the driver says it started, then interrupts; prints the output.
-  const std::string log = std::filesystem::temp_directory_path() / ("trident-cluster-" + std::to_string(::getpid()) + ".log");
-  const auto r = run("sh -c '" + mpirun(3, "long_run") + " >" + log + " 2>&1 & job=$!; for i in $(seq 300); do grep -q \"driver: cluster\" " +
-                     log + " && break; sleep 0.1; done; sleep 0.5; kill -INT $job; wait $job; status=$?; cat " + log +
-                     "; rm -f " + log + "; exit $status'",
+  const std::string log =
+      std::filesystem::temp_directory_path() / ("trident-cluster-" + std::to_string(::getpid()) + ".log");
+  const auto r = run("sh -c '" + mpirun(3, "long_run") + " >" + log +
+                         " 2>&1 & job=$!; for i in $(seq 300); do grep -q \"driver: cluster\" " + log +
+                         " && break; sleep 0.1; done; sleep 0.5; kill -INT $job; wait $job; status=$?; cat " + log +
+                         "; rm -f " + log + "; exit $status'",
                      90);
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "driver: cluster")) << r.output;
@@ -205,8 +207,8 @@ TEST(Cluster, TheDemoAloneSaysTheCommandThatRunsItOnRanksHere) {
   EXPECT_EQ(alone.status, 0) << alone.output;
   EXPECT_TRUE(contains(alone.output, "Alone (not under mpirun)")) << alone.output;
   const std::string command = printed_command(alone.output, "To run it on 3 MPI ranks of this machine:");
-  const std::string expected = std::string("mpirun --oversubscribe") + (::geteuid() == 0 ? " --allow-run-as-root" : "") +
-                               " -np 3 " + program + " cluster-demo";
+  const std::string expected = std::string("mpirun --oversubscribe") +
+                               (::geteuid() == 0 ? " --allow-run-as-root" : "") + " -np 3 " + program + " cluster-demo";
   EXPECT_EQ(command, expected) << alone.output;
   ASSERT_FALSE(command.empty());
   std::string launch = command;

@@ -42,9 +42,9 @@ struct child {
 };
 
 struct start_options {
-  std::string command = "fetch";   // the first word; empty: none
+  std::string command = "fetch";  // the first word; empty: none
   fs::path err_file = "/dev/null";
-  rlim_t open_files = 0;           // RLIMIT_NOFILE, soft and hard (0: inherited)
+  rlim_t open_files = 0;  // RLIMIT_NOFILE, soft and hard (0: inherited)
 };
 
 child start(const std::vector<std::string>& args, const fs::path& out_file, const start_options& o = {}) {
@@ -96,7 +96,8 @@ TEST(cli_fetch, json_lines_per_url_and_exit_code_one_on_any_failure) {
                       << server.url("/files/b.txt") << "\tnamed.txt\n"
                       << server.url("/status/404") << "\n"
                       << "notaurl\n";
-  const child c = start({"-i", list.string(), "-o", (dir.path / "out").string(), "--json", "-j", "3"}, dir.path / "stdout");
+  const child c =
+      start({"-i", list.string(), "-o", (dir.path / "out").string(), "--json", "-j", "3"}, dir.path / "stdout");
   EXPECT_EQ(finish(c), 1);
   const std::string text = read_all(c.out_file);
   std::vector<nlohmann::json> lines;
@@ -134,7 +135,8 @@ TEST(cli_fetch, a_bad_line_of_a_list_is_reported_with_its_file_and_line) {
 TEST(cli_fetch, all_good_exits_zero) {
   trident::testing::http_server server;
   temp_dir dir{"trident-cli-fetch"};
-  const child c = start({server.url("/files/x"), server.url("/files/x"), "-o", (dir.path / "o").string()}, dir.path / "stdout");
+  const child c =
+      start({server.url("/files/x"), server.url("/files/x"), "-o", (dir.path / "o").string()}, dir.path / "stdout");
   EXPECT_EQ(finish(c), 0);
   EXPECT_EQ(dir.names("o"), (std::vector<std::string>{"x", "x-1"}));
   EXPECT_NE(read_all(c.out_file).find("2 URLs: 2 ok"), std::string::npos);
@@ -188,14 +190,17 @@ TEST(cli_fetch, sighup_is_handled_like_ctrl_c_and_exits_129) { stop_mid_download
 
 /// With transfers on the session's own threads (`--loops`), a stop still cancels every one of
 /// them and removes their files before the summary.
-TEST(cli_fetch, ctrl_c_with_several_loops_cancels_transfers_on_every_loop) { stop_mid_download(SIGINT, {"--loops", "3"}); }
+TEST(cli_fetch, ctrl_c_with_several_loops_cancels_transfers_on_every_loop) {
+  stop_mid_download(SIGINT, {"--loops", "3"});
+}
 
 /// Regression (issue #10): a --json record of a download cancelled mid-body said "attempts":0.
 TEST(cli_fetch, json_of_a_download_cancelled_mid_transfer_counts_the_attempt_begun) {
   trident::testing::http_server server;
   temp_dir dir{"trident-cli-fetch"};
-  const child c = start({server.url("/files/quick"), server.url("/stall/50000"), "--json", "-o", (dir.path / "o").string()},
-                        dir.path / "stdout");
+  const child c =
+      start({server.url("/files/quick"), server.url("/stall/50000"), "--json", "-o", (dir.path / "o").string()},
+            dir.path / "stdout");
   EXPECT_TRUE(wait_mid_download(c, dir.path / "o", "quick"));
   ::kill(c.pid, SIGINT);
   EXPECT_EQ(finish(c), 130);
@@ -256,8 +261,8 @@ TEST(cli_fetch, disk_full_reports_enospc_and_leaves_no_temporary) {
   // list what is left in the directory.
   const fs::path script = dir.path / "run.sh";
   std::ofstream(script) << "mount -t tmpfs -o size=64k tmpfs " << mnt.string() << " || exit 99\n"
-                        << TRIDENT_CLI_PATH << " fetch --json -j 1 -o " << mnt.string() << " " << server.url("/files/small")
-                        << " " << server.url("/bytes/1000000") << "\n"
+                        << TRIDENT_CLI_PATH << " fetch --json -j 1 -o " << mnt.string() << " "
+                        << server.url("/files/small") << " " << server.url("/bytes/1000000") << "\n"
                         << "rc=$?\n"
                         << "echo \"left: $(ls -A " << mnt.string() << ")\"\n"
                         << "exit $rc\n";
@@ -354,7 +359,8 @@ TEST(cli_fetch_output_dir, a_parent_that_is_a_regular_file_is_reported_once) {
   trident::testing::http_server server;
   temp_dir dir{"trident-cli-fetch"};
   std::ofstream(dir.path / "file") << "x";
-  const auto r = run_cli({server.url("/files/a"), server.url("/files/b"), "-o", (dir.path / "file" / "sub").string()}, dir);
+  const auto r =
+      run_cli({server.url("/files/a"), server.url("/files/b"), "-o", (dir.path / "file" / "sub").string()}, dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(count(r.err, "cannot save into output folder"), 1u) << r.err;
   EXPECT_EQ(count(r.err, "Not a directory"), 1u) << r.err;
@@ -378,8 +384,9 @@ TEST(cli_fetch_output_dir, a_parent_without_write_permission_is_reported_once_as
     }
     prefix = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
   }
-  const std::string cmd = prefix + TRIDENT_CLI_PATH + " fetch " + server.url("/files/a") + " " + server.url("/files/b") +
-                          " -o " + (parent / "sub").string() + " >" + out.string() + " 2>" + err.string();
+  const std::string cmd = prefix + TRIDENT_CLI_PATH + " fetch " + server.url("/files/a") + " " +
+                          server.url("/files/b") + " -o " + (parent / "sub").string() + " >" + out.string() + " 2>" +
+                          err.string();
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 2);
@@ -399,8 +406,8 @@ TEST(cli_fetch, a_low_open_file_limit_slows_the_run_but_fails_no_url) {
     std::ofstream out(list);
     for (int i = 0; i < 300; ++i) out << server.url("/bytes/2000") << "\tf" << i << "\n";
   }
-  const auto r = run_cli({"-i", list.string(), "-j", "500", "--json", "-o", (dir.path / "o").string()}, dir,
-                         {.open_files = 64});
+  const auto r =
+      run_cli({"-i", list.string(), "-j", "500", "--json", "-o", (dir.path / "o").string()}, dir, {.open_files = 64});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(count(r.out, "\"outcome\":\"ok\""), 300u) << r.out.substr(0, 2000);
   EXPECT_EQ(count(r.out, "Too many open files"), 0u);

@@ -52,9 +52,10 @@ class tls_nginx {
     fs::create_directories(prefix_ / "tmp");
     std::ofstream(prefix_ / "www" / "hello.txt") << "hello over tls\n";
     const std::string cert = (prefix_ / "cert.pem").string(), key = (prefix_ / "key.pem").string();
-    const std::string gen = "/usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-                            "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
-                            " >/dev/null 2>&1";
+    const std::string gen =
+        "/usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+        "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert + " >/dev/null 2>&1";
     if (std::system(gen.c_str()) != 0) {
       why = "openssl could not make a certificate";
       return;

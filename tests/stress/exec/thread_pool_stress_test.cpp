@@ -33,7 +33,11 @@ TEST(thread_pool_stress, submitters_on_many_threads_with_random_cancellation) {
       std::minstd_rand rng(static_cast<unsigned>(t + 1));
       std::vector<future<int>> fs;
       fs.reserve(per_thread);
-      for (int i = 0; i < per_thread; ++i) fs.push_back(pool.submit([&ran, i] { ran++; return i; }));
+      for (int i = 0; i < per_thread; ++i)
+        fs.push_back(pool.submit([&ran, i] {
+          ran++;
+          return i;
+        }));
       for (auto& f : fs) {
         if (rng() % 4 == 0) f.cancel();
       }

@@ -26,10 +26,15 @@ int maybe_crash(int x, int how) {
       *p = x;
       break;
     }
-    case 2: std::abort();
-    case 3: ::raise(SIGKILL); break;
-    case 4: throw std::runtime_error("task " + std::to_string(x));
-    default: break;
+    case 2:
+      std::abort();
+    case 3:
+      ::raise(SIGKILL);
+      break;
+    case 4:
+      throw std::runtime_error("task " + std::to_string(x));
+    default:
+      break;
   }
   return x + 1;
 }

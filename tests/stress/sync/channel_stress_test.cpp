@@ -39,8 +39,7 @@ struct run_result {
 /// One run of `items` values: the consumer that receives value number `close_after` closes the
 /// channel (never, when `close_after` >= `items`).
 template <class Channel>
-run_result<Channel> run(std::uint32_t items, std::size_t capacity, std::uint32_t close_after,
-                        std::uint32_t seed) {
+run_result<Channel> run(std::uint32_t items, std::size_t capacity, std::uint32_t close_after, std::uint32_t seed) {
   Channel ch{capacity};
   std::vector<std::atomic<std::uint8_t>> accepted(items);
   std::vector<std::atomic<std::uint8_t>> received(items);
@@ -129,8 +128,8 @@ run_result<Channel> run(std::uint32_t items, std::size_t capacity, std::uint32_t
     if (a == 0 && r != 0) ++result.phantom;
   }
   const trident::sync::channel_statistics s = ch.statistics();
-  result.channel_balanced = s.sent == result.accepted && s.received == result.received &&
-                            s.size == 0 && s.blocked_senders == 0 && s.blocked_receivers == 0;
+  result.channel_balanced = s.sent == result.accepted && s.received == result.received && s.size == 0 &&
+                            s.blocked_senders == 0 && s.blocked_receivers == 0;
   return result;
 }
 
@@ -158,8 +157,8 @@ TYPED_TEST(channel_stress, random_close_timing_neither_loses_nor_duplicates) {
   for (int round = 0; round < kRounds; ++round) {
     const std::uint32_t close_after = 1 + rng() % kItemsPerRound;
     const std::size_t capacity = 1 + rng() % 16;
-    SCOPED_TRACE(testing::Message() << "round " << round << ", capacity " << capacity
-                                    << ", close after " << close_after << " receives");
+    SCOPED_TRACE(testing::Message() << "round " << round << ", capacity " << capacity << ", close after " << close_after
+                                    << " receives");
     const auto r = run<TypeParam>(kItemsPerRound, capacity, close_after, round + 2);
     EXPECT_EQ(r.duplicates, 0U);
     EXPECT_EQ(r.lost, 0U);

@@ -66,7 +66,7 @@ TEST(Advise, GivesWaitingWorkMoreWorkersThanCoresAndSkipsProcessesForALambda) {
   std::vector<int> samples(16);
   for (int i = 0; i < 16; ++i) samples[static_cast<std::size_t>(i)] = i;
   const auto advice = trident::advisor::advise([](int v) { return wait_and_echo(v); }, samples, options);
-  EXPECT_LT(advice.cpu_per_wall, 0.5);  // sleeping costs almost no CPU
+  EXPECT_LT(advice.cpu_per_wall, 0.5);            // sleeping costs almost no CPU
   EXPECT_EQ(find(advice, "processes"), nullptr);  // a lambda cannot cross a process boundary
   ASSERT_NE(find(advice, "threads"), nullptr);
   EXPECT_EQ(find(advice, "threads")->workers, 16u);  // one per item: the cores would idle otherwise

@@ -36,7 +36,8 @@ TEST(Recommend, PicksTheFastestWhenNothingIsClose) {
 }
 
 TEST(Recommend, PrefersANearTieWithFarLessMemory) {
-  const std::vector<candidate> runs{make("threads_200", 1.00, 210'000'000, 201), make("async_200", 1.08, 14'000'000, 2)};
+  const std::vector<candidate> runs{make("threads_200", 1.00, 210'000'000, 201),
+                                    make("async_200", 1.08, 14'000'000, 2)};
   const auto pick = recommend(runs);
   ASSERT_TRUE(pick);
   EXPECT_EQ(pick->model, "async_200");

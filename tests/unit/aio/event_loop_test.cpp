@@ -79,15 +79,17 @@ TEST(event_loop_post, an_exception_in_a_posted_callback_is_reported_and_the_loop
 TEST(event_loop_stop, stop_from_inside_cancels_main_and_run_until_complete_throws_cancelled_error) {
   event_loop loop;
   bool cleaned_up = false;
-  EXPECT_THROW(run_until_complete(loop, [&]() -> task<void> {
-                 struct cleanup {
-                   bool& flag;
-                   ~cleanup() { flag = true; }
-                 } guard{cleaned_up};
-                 loop.stop();
-                 auto forever = wait_forever();  // named: g++ 12 and temporaries in co_await (docs/aio.md)
-                 co_await forever;               // main is cancelled here while the loop winds down
-               }()),
+  EXPECT_THROW(run_until_complete(loop,
+                                  [&]() -> task<void> {
+                                    struct cleanup {
+                                      bool& flag;
+                                      ~cleanup() { flag = true; }
+                                    } guard{cleaned_up};
+                                    loop.stop();
+                                    auto forever =
+                                        wait_forever();  // named: g++ 12 and temporaries in co_await (docs/aio.md)
+                                    co_await forever;    // main is cancelled here while the loop winds down
+                                  }()),
                cancelled_error);
   EXPECT_TRUE(cleaned_up);
 }
@@ -99,11 +101,12 @@ TEST(event_loop_stop, stop_from_another_thread_cancels_main_and_run_until_comple
     while (!main_waiting.load()) std::this_thread::yield();
     loop.stop();
   });
-  EXPECT_THROW(run_until_complete(loop, [&]() -> task<void> {
-                 main_waiting = true;
-                 auto forever = wait_forever();
-                 co_await forever;
-               }()),
+  EXPECT_THROW(run_until_complete(loop,
+                                  [&]() -> task<void> {
+                                    main_waiting = true;
+                                    auto forever = wait_forever();
+                                    co_await forever;
+                                  }()),
                cancelled_error);
   stopper.join();
 }
@@ -119,12 +122,13 @@ TEST(event_loop_stop, a_stopped_loop_also_cancels_spawned_tasks_and_runs_their_c
     auto forever = wait_forever();  // named: g++ 12 and temporaries in co_await (docs/aio.md)
     co_await forever;
   };
-  EXPECT_THROW(run_until_complete(loop, [&]() -> task<void> {
-                 auto h = spawn(child());
-                 co_await sleep(0ms);
-                 loop.stop();
-                 co_await h;
-               }()),
+  EXPECT_THROW(run_until_complete(loop,
+                                  [&]() -> task<void> {
+                                    auto h = spawn(child());
+                                    co_await sleep(0ms);
+                                    loop.stop();
+                                    co_await h;
+                                  }()),
                cancelled_error);
   EXPECT_TRUE(child_cleaned_up);
 }

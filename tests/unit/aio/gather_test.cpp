@@ -60,13 +60,15 @@ TEST(gather, the_failure_raised_is_the_first_in_time_and_no_child_is_left_behind
     co_return 0;
   };
   try {
-    run([&]() -> task<std::vector<int>> {
-      std::vector<task<int>> ts;
-      ts.push_back(slow());
-      ts.push_back(failing_after(10ms, "second"));
-      ts.push_back(failing_after(1ms, "third"));
-      co_return co_await gather(std::move(ts));
-    }(), {.virtual_time = true});
+    run(
+        [&]() -> task<std::vector<int>> {
+          std::vector<task<int>> ts;
+          ts.push_back(slow());
+          ts.push_back(failing_after(10ms, "second"));
+          ts.push_back(failing_after(1ms, "third"));
+          co_return co_await gather(std::move(ts));
+        }(),
+        {.virtual_time = true});
     FAIL() << "gather did not raise";
   } catch (const std::runtime_error& e) {
     EXPECT_STREQ(e.what(), "third");
@@ -147,24 +149,26 @@ TEST(gather, a_failure_cancels_the_siblings_instead_of_waiting_for_the_slowest) 
     }
     co_return 0;
   };
-  run([&]() -> task<void> {
-    const auto start = event_loop::running().now();
-    std::vector<task<int>> ts;
-    ts.push_back(after(5ms, 1));
-    ts.push_back(failing_after(30ms, "failed at 30 ms"));
-    ts.push_back(sleeper());
-    auto all = gather(std::move(ts));
-    try {
-      (void)co_await std::move(all);
-      ADD_FAILURE() << "gather did not raise";
-    } catch (const std::runtime_error& e) {
-      EXPECT_STREQ(e.what(), "failed at 30 ms");
-      EXPECT_EQ(event_loop::running().now() - start, 30ms);
-      // The sibling unwound before the failure reached us, not after.
-      EXPECT_TRUE(sibling_saw_cancellation);
-      EXPECT_TRUE(sibling_cleaned_up);
-    }
-  }(), {.virtual_time = true});
+  run(
+      [&]() -> task<void> {
+        const auto start = event_loop::running().now();
+        std::vector<task<int>> ts;
+        ts.push_back(after(5ms, 1));
+        ts.push_back(failing_after(30ms, "failed at 30 ms"));
+        ts.push_back(sleeper());
+        auto all = gather(std::move(ts));
+        try {
+          (void)co_await std::move(all);
+          ADD_FAILURE() << "gather did not raise";
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "failed at 30 ms");
+          EXPECT_EQ(event_loop::running().now() - start, 30ms);
+          // The sibling unwound before the failure reached us, not after.
+          EXPECT_TRUE(sibling_saw_cancellation);
+          EXPECT_TRUE(sibling_cleaned_up);
+        }
+      }(),
+      {.virtual_time = true});
 }
 
 TEST(gather, the_tuple_form_also_cancels_the_siblings_at_the_first_failure) {
@@ -176,18 +180,20 @@ TEST(gather, the_tuple_form_also_cancels_the_siblings_at_the_first_failure) {
     } guard{&sibling_cleaned_up};
     co_await sleep(10s);
   };
-  run([&]() -> task<void> {
-    const auto start = event_loop::running().now();
-    auto all = gather(after(5ms, 1), failing_after(30ms, "failed at 30 ms"), sleeper());
-    try {
-      (void)co_await std::move(all);
-      ADD_FAILURE() << "gather did not raise";
-    } catch (const std::runtime_error& e) {
-      EXPECT_STREQ(e.what(), "failed at 30 ms");
-      EXPECT_EQ(event_loop::running().now() - start, 30ms);
-      EXPECT_TRUE(sibling_cleaned_up);
-    }
-  }(), {.virtual_time = true});
+  run(
+      [&]() -> task<void> {
+        const auto start = event_loop::running().now();
+        auto all = gather(after(5ms, 1), failing_after(30ms, "failed at 30 ms"), sleeper());
+        try {
+          (void)co_await std::move(all);
+          ADD_FAILURE() << "gather did not raise";
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "failed at 30 ms");
+          EXPECT_EQ(event_loop::running().now() - start, 30ms);
+          EXPECT_TRUE(sibling_cleaned_up);
+        }
+      }(),
+      {.virtual_time = true});
 }
 
 TEST(gather, a_sibling_that_catches_the_cancellation_and_keeps_running_is_still_awaited) {
@@ -206,16 +212,18 @@ TEST(gather, a_sibling_that_catches_the_cancellation_and_keeps_running_is_still_
     }
     co_return 0;
   };
-  run([&]() -> task<void> {
-    const auto start = event_loop::running().now();
-    std::vector<task<int>> ts;
-    ts.push_back(stubborn());
-    ts.push_back(failing_after(30ms, "failed at 30 ms"));
-    auto all = gather(std::move(ts));
-    EXPECT_THROW((void)co_await std::move(all), std::runtime_error);
-    EXPECT_TRUE(stubborn_finished);
-    EXPECT_EQ(event_loop::running().now() - start, 80ms);
-  }(), {.virtual_time = true});
+  run(
+      [&]() -> task<void> {
+        const auto start = event_loop::running().now();
+        std::vector<task<int>> ts;
+        ts.push_back(stubborn());
+        ts.push_back(failing_after(30ms, "failed at 30 ms"));
+        auto all = gather(std::move(ts));
+        EXPECT_THROW((void)co_await std::move(all), std::runtime_error);
+        EXPECT_TRUE(stubborn_finished);
+        EXPECT_EQ(event_loop::running().now() - start, 80ms);
+      }(),
+      {.virtual_time = true});
 }
 
 TEST(gather, cancelling_the_gatherer_on_virtual_time_cancels_every_child_of_both_forms) {
@@ -238,27 +246,31 @@ TEST(gather, cancelling_the_gatherer_on_virtual_time_cancels_every_child_of_both
     auto all = gather(child(), child());
     (void)co_await std::move(all);
   };
-  run([&]() -> task<void> {
-    const auto start = event_loop::running().now();
-    auto v = spawn(vector_form());
-    auto t = spawn(tuple_form());
-    co_await sleep(5ms);
-    v.cancel();
-    t.cancel();
-    EXPECT_THROW(co_await v, cancelled_error);
-    EXPECT_THROW(co_await t, cancelled_error);
-    EXPECT_EQ(unwound, 5);
-    EXPECT_EQ(event_loop::running().now() - start, 5ms);
-  }(), {.virtual_time = true});
+  run(
+      [&]() -> task<void> {
+        const auto start = event_loop::running().now();
+        auto v = spawn(vector_form());
+        auto t = spawn(tuple_form());
+        co_await sleep(5ms);
+        v.cancel();
+        t.cancel();
+        EXPECT_THROW(co_await v, cancelled_error);
+        EXPECT_THROW(co_await t, cancelled_error);
+        EXPECT_EQ(unwound, 5);
+        EXPECT_EQ(event_loop::running().now() - start, 5ms);
+      }(),
+      {.virtual_time = true});
 }
 
 TEST(gather, outcomes_still_wait_for_every_child_after_a_failure) {
-  auto outcomes = run([]() -> task<std::vector<outcome<int>>> {
-    std::vector<task<int>> ts;
-    ts.push_back(failing_after(1ms, "early"));
-    ts.push_back(after(10s, 2));
-    co_return co_await gather_outcomes(std::move(ts));
-  }(), {.virtual_time = true});
+  auto outcomes = run(
+      []() -> task<std::vector<outcome<int>>> {
+        std::vector<task<int>> ts;
+        ts.push_back(failing_after(1ms, "early"));
+        ts.push_back(after(10s, 2));
+        co_return co_await gather_outcomes(std::move(ts));
+      }(),
+      {.virtual_time = true});
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_FALSE(outcomes[0].has_value());
   EXPECT_EQ(outcomes[1].value(), 2);  // not cancelled: gather_outcomes collects everything

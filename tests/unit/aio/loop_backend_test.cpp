@@ -62,7 +62,8 @@ bool uring_available() {
     EXPECT_EQ(loop.backend(), loop_backend::io_uring);
     return true;
   } catch (const std::system_error& e) {
-    EXPECT_NE(std::string(e.what()).find("io_uring event loop backend is not available"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("io_uring event loop backend is not available"), std::string::npos)
+        << e.what();
     return false;
   }
 }
@@ -157,9 +158,8 @@ TEST_P(on_each_backend, echoes_a_megabyte_through_a_server_on_the_same_loop) {
   const std::string got = run_until_complete(loop, [](const std::string& data) -> task<std::string> {
     auto server = co_await start_server(echo, "127.0.0.1", 0);
     auto client = co_await open_connection("127.0.0.1", server.port());
-    auto reader = spawn([](tcp_stream& c, std::size_t n) -> task<std::string> {
-      co_return co_await c.read_exactly(n);
-    }(client, data.size()));
+    auto reader = spawn([](tcp_stream& c, std::size_t n) -> task<std::string> { co_return co_await c.read_exactly(n); }(
+                                                             client, data.size()));
     client.write(data);
     co_await client.drain();
     co_return co_await reader;
@@ -174,7 +174,8 @@ TEST_P(on_each_backend, a_closed_stream_ends_the_peer_at_once) {
   event_loop loop(options());
   const std::string result = run_until_complete(loop, []() -> task<std::string> {
     int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) throw std::system_error(errno, std::generic_category(), "socketpair");
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+      throw std::system_error(errno, std::generic_category(), "socketpair");
     tcp_stream ours(pair[0]);
     const int theirs = pair[1];
     trident::exec::promise<std::string> seen;
@@ -211,8 +212,7 @@ TEST_P(on_each_backend, a_cancelled_read_leaves_the_stream_usable) {
     waiting.cancel();
     try {
       co_await waiting;
-    } catch (const cancelled_error&) {
-    }
+    } catch (const cancelled_error&) {}
     client.write("again");
     co_await client.drain();
     co_return co_await client.read_exactly(5);

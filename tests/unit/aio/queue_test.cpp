@@ -211,7 +211,7 @@ TEST(queue, getter_cancelled_after_an_item_was_promised_passes_it_on) {
     auto b = spawn(b_body());
     co_await settle();
     co_await q.send(1);  // promised to a
-    a.cancel();         // before a runs
+    a.cancel();          // before a runs
     co_await a.wait();
     EXPECT_TRUE(a.cancelled());
     co_await b;

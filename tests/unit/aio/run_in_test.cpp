@@ -45,10 +45,9 @@ TEST(run_in, blocking_call_runs_on_the_pool_while_the_loop_keeps_going) {
 }
 
 TEST(run_in, exception_comes_back_to_the_awaiting_task) {
-  EXPECT_THROW(run([]() -> task<int> {
-                 co_return co_await to_thread([]() -> int { throw std::out_of_range("bad"); });
-               }()),
-               std::out_of_range);
+  EXPECT_THROW(
+      run([]() -> task<int> { co_return co_await to_thread([]() -> int { throw std::out_of_range("bad"); }); }()),
+      std::out_of_range);
 }
 
 TEST(run_in, cancelling_the_waiter_resumes_it_without_waiting_for_the_thread) {

@@ -199,7 +199,7 @@ TEST(run_on, many_calls_from_one_loop_each_get_their_own_result) {
     auto one = [&target](int i) -> task<int> {
       auto make = [i]() -> task<int> {
         co_await sleep(std::chrono::microseconds(i % 7));
-        co_return i * i;
+        co_return i* i;
       };
       auto call = run_on(target, make);
       co_return co_await call;
@@ -264,8 +264,7 @@ TEST(run_on, cancelling_the_awaiting_task_cancels_the_body_and_waits_for_its_cle
     handle.cancel();
     try {
       co_await handle;
-    } catch (const cancelled_error&) {
-    }
+    } catch (const cancelled_error&) {}
   }());
   EXPECT_TRUE(body_saw_cancel.load());
   EXPECT_TRUE(awaiter_cancelled);

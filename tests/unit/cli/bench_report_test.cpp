@@ -116,7 +116,7 @@ TEST(bench_compare, prints_the_baseline_change_and_each_ratio_change_with_ranges
   std::ostringstream out;
   print_comparison(out, a, b);
   const std::string text = out.str();
-  EXPECT_NE(text.find("+50%"), std::string::npos) << text;              // trident's own median
+  EXPECT_NE(text.find("+50%"), std::string::npos) << text;               // trident's own median
   EXPECT_NE(text.find("2.00x (1.43-2.80)"), std::string::npos) << text;  // A's ratio to tbb
   EXPECT_NE(text.find("3.00x (2.29-4.00)"), std::string::npos) << text;  // B's
   EXPECT_NE(text.find("fib30"), std::string::npos) << text;

@@ -31,10 +31,13 @@ TEST(text_width, ascii_pads_as_printf_does_and_wider_text_is_left_whole) {
 }
 
 TEST(text_width, wide_combining_and_invalid_characters) {
-  EXPECT_EQ(display_width("日本語"), 6u);        // East Asian wide: two columns each
-  EXPECT_EQ(display_width("ＡＢ"), 4u);          // fullwidth forms
+  EXPECT_EQ(display_width("日本語"), 6u);              // East Asian wide: two columns each
+  EXPECT_EQ(display_width("ＡＢ"), 4u);                // fullwidth forms
   EXPECT_EQ(display_width("e\xCC\x81t\xC3\xA9"), 3u);  // e + combining acute, t, precomposed é
-  EXPECT_EQ(display_width("\xFF" "a" "\xE2\x86"), 4u);  // each stray byte is a column of its own
+  EXPECT_EQ(display_width("\xFF"
+                          "a"
+                          "\xE2\x86"),
+            4u);  // each stray byte is a column of its own
   EXPECT_EQ(display_width(pad_to_width("日本", 6)), 6u);
   EXPECT_EQ(pad_to_width("日本", 6), "日本  ");
 }

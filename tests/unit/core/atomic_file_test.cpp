@@ -291,8 +291,8 @@ TEST(atomic_file, remove_stale_temporaries_removes_only_those_of_writers_that_ar
 
   // Other entries, some with the dead PID in a name of another form: none is a temporary.
   const std::string d = std::to_string(dead);
-  const std::vector<std::string> others = {"notes.txt", "notes.part-ab-1", ".part-" + d + "-1", "x.part-" + d,
-                                           "x.part-" + d + "-1b", "x.part--1", "x.part-" + d + "-"};
+  const std::vector<std::string> others = {"notes.txt",           "notes.part-ab-1", ".part-" + d + "-1", "x.part-" + d,
+                                           "x.part-" + d + "-1b", "x.part--1",       "x.part-" + d + "-"};
   for (const auto& name : others) std::ofstream(dir.path / name) << "keep";
   fs::create_directory(dir.path / ("folder.part-" + d + "-7"));
   fs::create_symlink("notes.txt", dir.path / ("link.part-" + d + "-8"));

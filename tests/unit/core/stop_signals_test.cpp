@@ -40,7 +40,7 @@ extern "C" void count_signal(int) { counted_signals.fetch_add(1); }
 
 /// The handler installed for `signal_number` now.
 void* handler_of(int signal_number) {
-  struct sigaction now{};
+  struct sigaction now {};
   ::sigaction(signal_number, nullptr, &now);
   return reinterpret_cast<void*>(now.sa_handler);
 }
@@ -134,13 +134,13 @@ TEST(stop_signals, a_single_signal_does_not_end_the_process) {
 }
 
 TEST(stop_signals, destruction_puts_back_the_previous_dispositions) {
-  struct sigaction mine{};
+  struct sigaction mine {};
   mine.sa_handler = &count_signal;
   sigemptyset(&mine.sa_mask);
-  struct sigaction old_hup{};
-  struct sigaction old_term{};
+  struct sigaction old_hup {};
+  struct sigaction old_term {};
   ASSERT_EQ(::sigaction(SIGHUP, &mine, &old_hup), 0);
-  struct sigaction ignore{};
+  struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGTERM, &ignore, &old_term), 0);
   {

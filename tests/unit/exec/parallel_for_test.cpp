@@ -20,18 +20,23 @@ TEST(parallel_for, visits_every_index_exactly_once) {
 TEST(parallel_for, chunk_form_covers_range_without_overlap) {
   thread_pool pool(2);
   std::vector<int> marks(1000, 0);
-  parallel_for(pool, 100, 900, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) marks[i]++;
-  }, 7);
+  parallel_for(
+      pool, 100, 900,
+      [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) marks[i]++;
+      },
+      7);
   for (std::size_t i = 0; i < marks.size(); ++i) EXPECT_EQ(marks[i], (i >= 100 && i < 900) ? 1 : 0) << i;
 }
 
 TEST(parallel_for, empty_range_calls_nothing_and_exception_propagates) {
   thread_pool pool(2);
   parallel_for(pool, 5, 5, [](std::size_t) { FAIL(); });
-  EXPECT_THROW(parallel_for(pool, 0, 100, [](std::size_t i) {
-    if (i == 42) throw std::out_of_range("42");
-  }), std::out_of_range);
+  EXPECT_THROW(parallel_for(pool, 0, 100,
+                            [](std::size_t i) {
+                              if (i == 42) throw std::out_of_range("42");
+                            }),
+               std::out_of_range);
 }
 
 TEST(parallel_reduce, matches_sequential_sum) {

@@ -222,11 +222,13 @@ TEST(thread_pool, map_rethrows_first_failure_in_input_order) {
   thread_pool pool(2);
   std::vector<int> in{0, 1, 2, 3, 4, 5};
   try {
-    pool.map([](int x) -> int {
-      if (x == 2) throw custom_error("two");
-      if (x == 4) throw custom_error("four");
-      return x;
-    }, in, 1);
+    pool.map(
+        [](int x) -> int {
+          if (x == 2) throw custom_error("two");
+          if (x == 4) throw custom_error("four");
+          return x;
+        },
+        in, 1);
     FAIL();
   } catch (const custom_error& e) {
     EXPECT_STREQ(e.what(), "two");

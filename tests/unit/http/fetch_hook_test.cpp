@@ -178,7 +178,7 @@ TEST(http_fetch, hook_a_hook_that_throws_stops_the_run_and_its_exception_comes_o
   aio::run(main());
   EXPECT_EQ(error, "the consumer gave up");
   EXPECT_EQ(calls, std::vector<std::size_t>{1});
-  EXPECT_EQ(server.requests(), 2u);  // never1 and never2 never started
+  EXPECT_EQ(server.requests(), 2u);   // never1 and never2 never started
   EXPECT_EQ(progress.cancelled, 3u);  // the stalled one, cut short, and the two never started
   // "first" was complete before its hook ran; the stalled one left nothing, not even a temporary.
   EXPECT_EQ(dir.names(), std::vector<std::string>{"first"});

@@ -52,8 +52,8 @@ TEST(http_fetch, input_lines_with_and_without_names) {
 
 TEST(http_fetch, plans_safe_distinct_paths) {
   const fs::path dir = "/tmp/d";
-  auto paths = http::plan_paths({{"http://h/x/a.txt", ""}, {"http://h/y/a.txt", ""}, {"http://h/z", "../../etc/passwd"}},
-                                dir);
+  auto paths =
+      http::plan_paths({{"http://h/x/a.txt", ""}, {"http://h/y/a.txt", ""}, {"http://h/z", "../../etc/passwd"}}, dir);
   EXPECT_EQ(paths[0], dir / "a.txt");
   EXPECT_EQ(paths[1], dir / "a-1.txt");
   EXPECT_EQ(paths[2], dir / "___.._etc_passwd");
@@ -73,17 +73,17 @@ TEST(http_fetch, downloads_everything_and_reports_each_failure) {
       {server.url("/files/a.txt"), ""},
       {server.url("/files/b.txt"), "renamed.txt"},
       {server.url("/bytes/40000"), ""},
-      {"http://exa mple/bad", ""},              // malformed
-      {"gopher://127.0.0.1/x", ""},             // unsupported scheme
-      {"http://no-such-host.invalid/x", ""},    // DNS
-      {"http://127.0.0.1:1/x", ""},             // refused
+      {"http://exa mple/bad", ""},                                              // malformed
+      {"gopher://127.0.0.1/x", ""},                                             // unsupported scheme
+      {"http://no-such-host.invalid/x", ""},                                    // DNS
+      {"http://127.0.0.1:1/x", ""},                                             // refused
       {"https://127.0.0.1:" + std::to_string(server.port()) + "/files/t", ""},  // TLS
       {server.url("/status/404"), ""},
       {server.url("/status/500"), ""},
-      {server.url("/bytes/60000"), "big"},      // over --max-size
-      {server.url("/short/3000"), "short"},     // shorter than Content-Length
+      {server.url("/bytes/60000"), "big"},   // over --max-size
+      {server.url("/short/3000"), "short"},  // shorter than Content-Length
       {server.url("/reset/20000"), "reset"},
-      {server.url("/flaky/1/503"), "flaky"},    // retried, then ok
+      {server.url("/flaky/1/503"), "flaky"},  // retried, then ok
   };
   auto results = run_fetch(items, o);
   ASSERT_EQ(results.size(), items.size());

@@ -12,10 +12,10 @@ TEST(http_retry_policy, full_jitter_backoff_stays_under_the_capped_exponential) 
   p.base_delay = 100ms;
   p.max_delay = 1000ms;
   EXPECT_EQ(p.backoff(2, 0.0), 0ms);
-  EXPECT_EQ(p.backoff(2, 0.5), 50ms);    // cap 100 ms before the 2nd attempt
-  EXPECT_EQ(p.backoff(3, 0.5), 100ms);   // 200 ms
-  EXPECT_EQ(p.backoff(4, 0.5), 200ms);   // 400 ms
-  EXPECT_EQ(p.backoff(6, 0.5), 500ms);   // 1600 ms capped at 1000 ms
+  EXPECT_EQ(p.backoff(2, 0.5), 50ms);       // cap 100 ms before the 2nd attempt
+  EXPECT_EQ(p.backoff(3, 0.5), 100ms);      // 200 ms
+  EXPECT_EQ(p.backoff(4, 0.5), 200ms);      // 400 ms
+  EXPECT_EQ(p.backoff(6, 0.5), 500ms);      // 1600 ms capped at 1000 ms
   EXPECT_LT(p.backoff(60, 0.999), 1000ms);  // no overflow far out
   for (int n = 2; n < 40; ++n) EXPECT_LE(p.backoff(n, 0.99999), p.max_delay);
 }

@@ -46,8 +46,6 @@ void with_session(Body body, http::session_options options = {}) {
   aio::run(main());
 }
 
-
-
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -89,8 +87,7 @@ struct chunk_probe {
     r.options.receive_buffer_bytes = buffer;
     r.options.on_body_bytes = [largest = largest](std::size_t n) {  // on the transfer's loop thread
       std::size_t seen = largest->load();
-      while (n > seen && !largest->compare_exchange_weak(seen, n)) {
-      }
+      while (n > seen && !largest->compare_exchange_weak(seen, n)) {}
     };
     return r;
   }
@@ -120,7 +117,8 @@ TEST(http_session, many_concurrent_requests_share_pooled_connections) {
         std::vector<aio::task<http::response>> tasks;
         for (int i = 0; i < 40; ++i) tasks.push_back(s.get(server.url("/bytes/" + std::to_string(1000 + i))));
         auto rs = co_await aio::gather(std::move(tasks));
-        for (int i = 0; i < 40; ++i) EXPECT_EQ(rs[static_cast<std::size_t>(i)].body().size(), 1000u + static_cast<unsigned>(i));
+        for (int i = 0; i < 40; ++i)
+          EXPECT_EQ(rs[static_cast<std::size_t>(i)].body().size(), 1000u + static_cast<unsigned>(i));
         EXPECT_LE(server.connections(), 4u);
         EXPECT_EQ(s.statistics().active, 0u);
       },
@@ -179,7 +177,8 @@ TEST(http_session, malformed_url_and_unsupported_scheme_fail_before_sending) {
 TEST(http_session, connection_refused_is_a_connect_error) {
   const int port = trident::testing::closed_loopback_port();
   with_session([port](http::session& s, trident::testing::http_server&) -> aio::task<void> {
-    EXPECT_EQ(co_await failure_kind(s.get("http://127.0.0.1:" + std::to_string(port) + "/")), http::error_kind::connect);
+    EXPECT_EQ(co_await failure_kind(s.get("http://127.0.0.1:" + std::to_string(port) + "/")),
+              http::error_kind::connect);
   });
 }
 

@@ -51,7 +51,8 @@ TEST(codec, serializability_is_known_at_compile_time) {
 TEST(codec, truncated_bytes_are_a_clear_error) {
   const std::string bytes = encode(std::string(100, 'x'));
   for (std::size_t cut = 0; cut < bytes.size(); cut += 7) {
-    EXPECT_THROW((void)decode<std::string>(std::string_view(bytes).substr(0, cut)), trident::proc::protocol_error) << cut;
+    EXPECT_THROW((void)decode<std::string>(std::string_view(bytes).substr(0, cut)), trident::proc::protocol_error)
+        << cut;
   }
 }
 

@@ -106,8 +106,7 @@ TEST(frame, fuzz_random_and_mutated_streams) {
           ASSERT_LE(f->payload.size(), max_inline_payload);
         }
       }
-    } catch (const protocol_error&) {
-    }
+    } catch (const protocol_error&) {}
   }
 }
 

@@ -197,8 +197,8 @@ TEST(ProcLowlevelJob, ACarriersThreadSettlesJobsOfEveryResultTypeFromOneQueue) {
   std::vector<exec::future<std::int64_t>> numbers;
   std::vector<exec::future<std::string>> texts;
   for (std::int64_t i = 0; i < 50; ++i) {
-    auto number = std::make_unique<lowlevel::promised_job<std::int64_t, counted_job>>(
-        lowlevel::encode_call(halve, 2 * i));
+    auto number =
+        std::make_unique<lowlevel::promised_job<std::int64_t, counted_job>>(lowlevel::encode_call(halve, 2 * i));
     numbers.push_back(number->take_future());
     auto text = std::make_unique<lowlevel::promised_job<lowlevel::encoded_result, counted_job>>();
     texts.push_back(text->take_future());

@@ -166,8 +166,8 @@ TEST(payload_arena, refuses_more_than_half_of_it_and_what_does_not_fit) {
   auto a = arena->allocate(2 * MiB);
   auto b = arena->allocate(2 * MiB);
   ASSERT_TRUE(a && b);
-  EXPECT_FALSE(arena->allocate(1));  // full: waits its patience, then refuses
-  EXPECT_FALSE(arena->allocate(1));  // stalled: refuses at once until a slot is freed
+  EXPECT_FALSE(arena->allocate(1));             // full: waits its patience, then refuses
+  EXPECT_FALSE(arena->allocate(1));             // stalled: refuses at once until a slot is freed
   EXPECT_EQ(arena->statistics().refusals, 2u);  // the two that found it full
   a.reset();
   EXPECT_TRUE(arena->allocate(1));
@@ -225,9 +225,9 @@ TEST(payload_arena, a_ring_entry_names_its_place_in_the_arena) {
 TEST(payload_arena, arguments_of_every_size_around_the_thresholds_arrive_intact) {
   proc::process_pool pool(proc::process_pool_options{.workers = 2, .payload_arena_bytes = 8 * MiB});
   const std::size_t t = proc::detail::shm_threshold;
-  const std::vector<std::size_t> sizes = {0,      1,         t - 100,     t - 40,      t - 30,  t - 1,
-                                          t,      t + 1,     2 * t + 3,   MiB - 1,     MiB,     MiB + 1,
-                                          4 * MiB - 100, 4 * MiB, 4 * MiB + 1, 6 * MiB};
+  const std::vector<std::size_t> sizes = {0,           1,         t - 100, t - 40, t - 30,  t - 1,         t,
+                                          t + 1,       2 * t + 3, MiB - 1, MiB,    MiB + 1, 4 * MiB - 100, 4 * MiB,
+                                          4 * MiB + 1, 6 * MiB};
   std::vector<trident::exec::future<std::uint64_t>> fs;
   std::vector<std::uint64_t> want;
   unsigned seed = 0;

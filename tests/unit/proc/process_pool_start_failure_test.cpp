@@ -114,8 +114,13 @@ TEST_F(process_pool_start_failure, real_process_limit_raises_worker_start_error_
   char self[4096] = {};
   ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
   // A user with no process of its own (the limit counts all of that user's processes).
-  std::string argv_text[] = {"/usr/bin/prlimit", "--nproc=2", "/usr/bin/setpriv", "--reuid=64999", "--regid=64999",
-                             "--clear-groups", self,
+  std::string argv_text[] = {"/usr/bin/prlimit",
+                             "--nproc=2",
+                             "/usr/bin/setpriv",
+                             "--reuid=64999",
+                             "--regid=64999",
+                             "--clear-groups",
+                             self,
                              "--gtest_filter=process_pool_start_failure_helper.pool_under_a_process_limit_raises_"
                              "worker_start_error"};
   std::vector<char*> argv;
@@ -252,8 +257,8 @@ TEST_F(process_pool_without_pidfd, leaves_the_exit_status_of_other_children_to_t
 std::atomic<int> program_sigchld_count{0};
 
 TEST_F(process_pool_without_pidfd, the_programs_own_sigchld_handler_still_runs) {
-  struct sigaction mine{};
-  struct sigaction old{};
+  struct sigaction mine {};
+  struct sigaction old {};
   mine.sa_handler = [](int) { program_sigchld_count.fetch_add(1); };
   sigemptyset(&mine.sa_mask);
   mine.sa_flags = SA_RESTART;

@@ -134,14 +134,24 @@ void run_random_sequence(std::uint32_t seed, int tasks) {
                                : kind::cancel;
     kinds.push_back(k);
     switch (k) {
-      case kind::ok: futures.push_back(pool.submit(stats_echo, i)); break;
-      case kind::throws: futures.push_back(pool.submit(stats_throws, i)); break;
-      case kind::segfault: futures.push_back(pool.submit(stats_segfaults, i)); break;
-      case kind::abort: futures.push_back(pool.submit(stats_aborts, i)); break;
+      case kind::ok:
+        futures.push_back(pool.submit(stats_echo, i));
+        break;
+      case kind::throws:
+        futures.push_back(pool.submit(stats_throws, i));
+        break;
+      case kind::segfault:
+        futures.push_back(pool.submit(stats_segfaults, i));
+        break;
+      case kind::abort:
+        futures.push_back(pool.submit(stats_aborts, i));
+        break;
       case kind::timeout:
         futures.push_back(pool.submit_for(std::chrono::milliseconds(30), stats_sleeps_ms, 60'000));
         break;
-      case kind::cancel: futures.push_back(pool.submit(stats_sleeps_ms, 1)); break;
+      case kind::cancel:
+        futures.push_back(pool.submit(stats_sleeps_ms, 1));
+        break;
     }
     cancelled_by_us.push_back(k == kind::cancel && futures.back().cancel());
   }

@@ -79,8 +79,8 @@ TRIDENT_TASK(allocate_mb);
 
 int unregistered(int x) { return x; }
 
-using trident::proc::process_pool_options;
 using trident::proc::process_pool;
+using trident::proc::process_pool_options;
 namespace pt = trident::proc::testing;
 
 class process_pool_test : public ::testing::Test {

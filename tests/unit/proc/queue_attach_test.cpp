@@ -62,9 +62,7 @@ std::string attach_and_get(const std::string& image) {
   return out;
 }
 
-TEST(queue_attach, an_untouched_queue_attaches_and_delivers) {
-  EXPECT_EQ(attach_and_get(queue_image()), "hello");
-}
+TEST(queue_attach, an_untouched_queue_attaches_and_delivers) { EXPECT_EQ(attach_and_get(queue_image()), "hello"); }
 
 TEST(queue_attach, a_message_size_larger_than_a_slot_is_refused) {
   // A message size past the slot: a get would copy that much from the slot's payload, past the

@@ -72,8 +72,7 @@ bool exited(pid_t pid) {
 
 int reap(pid_t pid) {
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   return status;
 }
 
@@ -198,8 +197,8 @@ TEST(proc_queue_faults, a_consumer_killed_mid_read_loses_only_the_message_it_was
     constexpr std::uint32_t capacity = 4;
     shm_ring ring(capacity, message_bytes);
     // What the dying consumer took before it died, for the books.
-    auto* taken = static_cast<std::uint32_t*>(
-        ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    auto* taken =
+        static_cast<std::uint32_t*>(::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
     ASSERT_NE(taken, MAP_FAILED);
     const auto deadline = clock_type::now() + std::chrono::seconds(20);
     std::uint32_t next = 0;

@@ -98,14 +98,21 @@ TEST(proc_queue, many_threads_many_items) {
   queue<int> q(16);
   std::atomic<long> sum{0};
   std::vector<std::thread> threads;
-  for (int p = 0; p < 3; ++p) threads.emplace_back([&, p] { for (int i = 0; i < 2000; ++i) q.send(p * 10000 + i); });
+  for (int p = 0; p < 3; ++p)
+    threads.emplace_back([&, p] {
+      for (int i = 0; i < 2000; ++i) q.send(p * 10000 + i);
+    });
   std::vector<std::thread> consumers;
-  for (int c = 0; c < 3; ++c) consumers.emplace_back([&] { while (auto v = q.receive()) sum += *v; });
+  for (int c = 0; c < 3; ++c)
+    consumers.emplace_back([&] {
+      while (auto v = q.receive()) sum += *v;
+    });
   for (auto& t : threads) t.join();
   q.close();
   for (auto& t : consumers) t.join();
   long expect = 0;
-  for (int p = 0; p < 3; ++p) for (int i = 0; i < 2000; ++i) expect += p * 10000 + i;
+  for (int p = 0; p < 3; ++p)
+    for (int i = 0; i < 2000; ++i) expect += p * 10000 + i;
   EXPECT_EQ(sum.load(), expect);
 }
 

@@ -33,7 +33,7 @@ using clock_type = std::chrono::steady_clock;
 struct report {
   std::atomic<std::uint64_t> count{0};
   std::atomic<std::uint64_t> sum{0};
-  std::atomic<std::uint64_t> stuck{0};     // waits that ran out a deadline no live peer should reach
+  std::atomic<std::uint64_t> stuck{0};  // waits that ran out a deadline no live peer should reach
 };
 
 /// `n` zeroed reports in an anonymous shared mapping, so that forked children can fill them.
@@ -74,8 +74,7 @@ int reap_or_kill(pid_t pid, clock_type::time_point give_up) {
     if (r < 0 && errno != EINTR) return -2;
     if (clock_type::now() >= give_up) {
       ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
       return -1;
     }
     ::usleep(1000);
@@ -116,7 +115,8 @@ void run_traffic(const traffic& t) {
       std::string out;
       auto last_progress = clock_type::now();
       for (;;) {
-        const auto deadline = t.timed_step.count() == 0 ? clock_type::now() + hang_bound : clock_type::now() + t.timed_step;
+        const auto deadline =
+            t.timed_step.count() == 0 ? clock_type::now() + hang_bound : clock_type::now() + t.timed_step;
         if (ring.get(out, &deadline)) {
           r.count.fetch_add(1, std::memory_order_relaxed);
           r.sum.fetch_add(decode(out), std::memory_order_relaxed);
@@ -194,7 +194,10 @@ TEST(proc_queue_wakeups, puts_and_gets_whose_deadlines_keep_expiring_lose_nothin
   // just left could be swallowed.
   for (int round = 0; round < 10; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    run_traffic({.capacity = 1, .producers = 3, .consumers = 3, .per_producer = 1000,
+    run_traffic({.capacity = 1,
+                 .producers = 3,
+                 .consumers = 3,
+                 .per_producer = 1000,
                  .timed_step = std::chrono::microseconds(200)});
     if (HasFailure()) return;
   }

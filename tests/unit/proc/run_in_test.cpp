@@ -226,9 +226,8 @@ TEST(proc_queue_close, close_wakes_a_waiting_receiver_with_nullopt_and_a_waiting
   trident::proc::queue<int> full_q(1);
   full_q.send(0);
   std::thread closer([&] {
-    spin_until([&] {
-      return empty_q.statistics().waiting_coroutines == 1 && full_q.statistics().waiting_coroutines == 1;
-    });
+    spin_until(
+        [&] { return empty_q.statistics().waiting_coroutines == 1 && full_q.statistics().waiting_coroutines == 1; });
     empty_q.close();
     full_q.close();
   });

@@ -37,8 +37,7 @@ TYPED_TEST_P(channel_contract, zero_capacity_is_rejected_with_a_clear_message) {
     channel ch{0};
     FAIL() << "capacity 0 accepted";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("capacity must be at least 1"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("capacity must be at least 1"), std::string::npos) << e.what();
   }
 }
 
@@ -106,14 +105,12 @@ TYPED_TEST_P(channel_contract, close_wakes_blocked_receivers_after_drain) {
   for (int i = 0; i < kReceivers; ++i) {
     receivers.emplace_back([&, i] {
       const bool ended = i == 0 ? !ch.receive().has_value()
-                                : ch.receive_for(std::chrono::hours(1)).status ==
-                                      sync::receive_status::closed;
+                                : ch.receive_for(std::chrono::hours(1)).status == sync::receive_status::closed;
       if (ended) ++ended_empty;
     });
   }
   ASSERT_TRUE(eventually([&] { return ch.statistics().blocked_receivers == kReceivers; }));
-  EXPECT_NE(to_text(ch).find("[open, 0/2 items, receivers waiting:3]"), std::string::npos)
-      << to_text(ch);
+  EXPECT_NE(to_text(ch).find("[open, 0/2 items, receivers waiting:3]"), std::string::npos) << to_text(ch);
   ch.close();
   receivers.clear();
   EXPECT_EQ(ended_empty.load(), kReceivers);
@@ -157,8 +154,7 @@ TYPED_TEST_P(channel_contract, receive_for_times_out_on_an_empty_channel) {
   EXPECT_EQ(r.status, sync::receive_status::timeout);
   EXPECT_FALSE(r.has_value());
   EXPECT_EQ(ch.statistics().blocked_receivers, 0U) << "timed-out waiter left linked";
-  EXPECT_EQ(ch.receive_until(std::chrono::system_clock::now() + 1ms).status,
-            sync::receive_status::timeout);
+  EXPECT_EQ(ch.receive_until(std::chrono::system_clock::now() + 1ms).status, sync::receive_status::timeout);
   EXPECT_EQ(ch.receive_for(-5s).status, sync::receive_status::timeout);
 }
 
@@ -170,8 +166,7 @@ TYPED_TEST_P(channel_contract, send_for_times_out_on_a_full_channel_keeping_the_
   EXPECT_EQ(ch.send_for(std::move(value), 20ms), sync::send_status::timeout);
   ASSERT_NE(value, nullptr);
   EXPECT_EQ(*value, 2);
-  EXPECT_EQ(ch.send_until(std::move(value), std::chrono::steady_clock::now()),
-            sync::send_status::timeout);
+  EXPECT_EQ(ch.send_until(std::move(value), std::chrono::steady_clock::now()), sync::send_status::timeout);
   EXPECT_NE(value, nullptr);
   EXPECT_EQ(ch.statistics().blocked_senders, 0U);
   EXPECT_EQ(ch.size(), 1U);
@@ -240,8 +235,7 @@ TYPED_TEST_P(channel_contract, printing_shows_waiting_senders) {
   ch.send(1);
   std::jthread sender{[&] { ch.send(2); }};
   ASSERT_TRUE(eventually([&] { return ch.statistics().blocked_senders == 1; }));
-  EXPECT_NE(to_text(ch).find("[open, 1/1 items, senders waiting:1]"), std::string::npos)
-      << to_text(ch);
+  EXPECT_NE(to_text(ch).find("[open, 1/1 items, senders waiting:1]"), std::string::npos) << to_text(ch);
   ch.receive();
 }
 
@@ -312,23 +306,15 @@ TYPED_TEST_P(channel_contract, mpmc_delivers_every_value_exactly_once) {
   EXPECT_EQ(ch.statistics().received, n);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(channel_contract,
-                            zero_capacity_is_rejected_with_a_clear_message,
-                            try_send_reports_full_and_keeps_the_value,
-                            send_after_close_throws_and_try_send_keeps_the_value,
-                            close_is_idempotent_and_buffered_values_drain_first,
-                            try_receive_tells_empty_from_closed,
-                            close_wakes_blocked_receivers_after_drain,
-                            close_wakes_blocked_senders_which_fail_keeping_their_values,
-                            receive_for_times_out_on_an_empty_channel,
-                            send_for_times_out_on_a_full_channel_keeping_the_value,
-                            timed_operations_succeed_without_waiting_when_possible,
-                            value_goes_straight_to_a_waiting_receiver,
-                            blocked_sender_is_admitted_when_a_slot_frees,
-                            statistics_and_printing_describe_the_state,
-                            printing_shows_waiting_senders,
-                            range_for_receives_until_closed_and_drained,
-                            duration_max_timeouts_wait_until_woken,
-                            mpmc_delivers_every_value_exactly_once);
+REGISTER_TYPED_TEST_SUITE_P(
+    channel_contract, zero_capacity_is_rejected_with_a_clear_message, try_send_reports_full_and_keeps_the_value,
+    send_after_close_throws_and_try_send_keeps_the_value, close_is_idempotent_and_buffered_values_drain_first,
+    try_receive_tells_empty_from_closed, close_wakes_blocked_receivers_after_drain,
+    close_wakes_blocked_senders_which_fail_keeping_their_values, receive_for_times_out_on_an_empty_channel,
+    send_for_times_out_on_a_full_channel_keeping_the_value, timed_operations_succeed_without_waiting_when_possible,
+    value_goes_straight_to_a_waiting_receiver, blocked_sender_is_admitted_when_a_slot_frees,
+    statistics_and_printing_describe_the_state, printing_shows_waiting_senders,
+    range_for_receives_until_closed_and_drained, duration_max_timeouts_wait_until_woken,
+    mpmc_delivers_every_value_exactly_once);
 
 }  // namespace trident::testing

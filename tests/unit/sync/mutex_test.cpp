@@ -25,16 +25,12 @@ TEST(mutex, works_with_standard_guards) {
   lock_order_scope checking{true};
   trident::sync::mutex a{"a"};
   trident::sync::mutex b{"b"};
-  {
-    std::lock_guard guard{a};
-  }
+  { std::lock_guard guard{a}; }
   {
     std::unique_lock guard{a};
     EXPECT_TRUE(guard.owns_lock());
   }
-  {
-    std::scoped_lock both{a, b};
-  }
+  { std::scoped_lock both{a, b}; }
   {
     // std::lock takes the second lock with try_lock and backs off, so the opposite order is
     // not an inversion.
@@ -85,13 +81,12 @@ TEST(mutex, two_thread_inversion_throws_with_both_names_and_locations) {
 
   const std::string message = caught->what();
   EXPECT_NE(message.find("lock-order inversion"), std::string::npos) << message;
-  EXPECT_NE(message.find("'account_a' requested while holding 'account_b' at " +
-                         location_text(requested_at)),
+  EXPECT_NE(message.find("'account_a' requested while holding 'account_b' at " + location_text(requested_at)),
             std::string::npos)
       << message;
-  EXPECT_NE(message.find("the opposite order 'account_b' after 'account_a' was taken at " +
-                         location_text(first_order_at)),
-            std::string::npos)
+  EXPECT_NE(
+      message.find("the opposite order 'account_b' after 'account_a' was taken at " + location_text(first_order_at)),
+      std::string::npos)
       << message;
 }
 
@@ -206,8 +201,7 @@ TEST(mutex, recursive_lock_throws_instead_of_self_deadlock) {
   } catch (const lock_order_error& e) {
     EXPECT_TRUE(e.is_recursive());
     EXPECT_EQ(e.requested(), "config");
-    EXPECT_NE(std::string(e.what()).find("already held by this thread"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("already held by this thread"), std::string::npos) << e.what();
   }
 }
 

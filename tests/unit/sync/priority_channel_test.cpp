@@ -22,8 +22,7 @@ struct priority_kind {
 }  // namespace
 
 namespace trident::testing {
-INSTANTIATE_TYPED_TEST_SUITE_P(priority_channel, channel_contract,
-                               ::testing::Types<priority_kind>);
+INSTANTIATE_TYPED_TEST_SUITE_P(priority_channel, channel_contract, ::testing::Types<priority_kind>);
 }  // namespace trident::testing
 
 namespace {
@@ -48,9 +47,7 @@ TEST(priority_channel, std_greater_gives_smallest_first_like_python) {
 
 TEST(priority_channel, stateful_comparator_is_used) {
   struct by_length {
-    bool operator()(const std::string& a, const std::string& b) const {
-      return a.size() < b.size();
-    }
+    bool operator()(const std::string& a, const std::string& b) const { return a.size() < b.size(); }
   };
   trident::sync::priority_channel<std::string, by_length> ch{4, by_length{}};
   ch.send("bb");

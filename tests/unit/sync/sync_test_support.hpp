@@ -24,8 +24,7 @@ inline constexpr bool under_thread_sanitizer = false;
 /// implementation fails the test instead of hanging it. Used to observe that another thread has
 /// really blocked (a state the object reports), never as a sleep that is "long enough".
 template <class Condition>
-bool eventually(Condition condition,
-                std::chrono::steady_clock::duration limit = std::chrono::seconds(20)) {
+bool eventually(Condition condition, std::chrono::steady_clock::duration limit = std::chrono::seconds(20)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
@@ -44,9 +43,7 @@ std::string to_text(const T& value) {
 /// Sets lock-order checking for one scope and restores the previous setting.
 class lock_order_scope {
  public:
-  explicit lock_order_scope(bool on) : previous_(sync::lock_order::enabled()) {
-    sync::lock_order::set_enabled(on);
-  }
+  explicit lock_order_scope(bool on) : previous_(sync::lock_order::enabled()) { sync::lock_order::set_enabled(on); }
   ~lock_order_scope() { sync::lock_order::set_enabled(previous_); }
   lock_order_scope(const lock_order_scope&) = delete;
   lock_order_scope& operator=(const lock_order_scope&) = delete;

@@ -92,8 +92,7 @@ TEST(synchronized, works_with_std_mutex) {
 TEST(synchronized, nested_with_lock_on_the_same_value_throws_when_checking) {
   lock_order_scope checking{true};
   synchronized<int> value{lock_name{"value"}, 0};
-  EXPECT_THROW(value.with_lock([&](int&) { value.with_lock([](int&) {}); }),
-               trident::sync::lock_order_error);
+  EXPECT_THROW(value.with_lock([&](int&) { value.with_lock([](int&) {}); }), trident::sync::lock_order_error);
   EXPECT_EQ(*value.lock(), 0) << "the outer lock was not released after the throw";
 }
 
@@ -108,8 +107,7 @@ TEST(synchronized, inverted_nesting_of_two_values_is_reported) {
   } catch (const trident::sync::lock_order_error& e) {
     EXPECT_EQ(e.requested(), "from");
     EXPECT_EQ(e.held(), "to");
-    EXPECT_NE(std::string(e.requested_at().file_name()).find("synchronized_test.cpp"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.requested_at().file_name()).find("synchronized_test.cpp"), std::string::npos)
         << "with_lock should report its caller's location, not its own";
   }
 }

@@ -189,7 +189,8 @@ TEST_F(recorder_test, process_name_is_exported_as_given) {
   bool found = false;
   const auto doc = exported();  // named: a range-for over a member of a temporary dangles
   for (const auto& e : doc.at("traceEvents")) {
-    if (e.at("ph") == "M" && e.at("name") == "process_name" && e.at("args").at("name") == "renamed process") found = true;
+    if (e.at("ph") == "M" && e.at("name") == "process_name" && e.at("args").at("name") == "renamed process")
+      found = true;
   }
   set_process_name("");
   EXPECT_TRUE(found);

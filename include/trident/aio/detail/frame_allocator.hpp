@@ -30,15 +30,15 @@ struct frame_page {
     block* next;
   };
   // What a free on the owner's thread touches comes first, in one cache line.
-  block* free = nullptr;        ///< Freed blocks of this page (owner thread, or under the lock).
+  block* free = nullptr;                    ///< Freed blocks of this page (owner thread, or under the lock).
   std::atomic<frame_heap*> owner{nullptr};  ///< Changed only by the owner (at its exit), under the lock.
-  std::uint32_t used = 0;       ///< Blocks handed out and not freed.
+  std::uint32_t used = 0;                   ///< Blocks handed out and not freed.
   std::uint32_t size_class = 0;
-  bool listed = false;          ///< In the list of pages with room.
-  frame_page* prev = nullptr;   ///< In the owner's list of pages of this class with room.
+  bool listed = false;         ///< In the list of pages with room.
+  frame_page* prev = nullptr;  ///< In the owner's list of pages of this class with room.
   frame_page* next = nullptr;
-  char* bump = nullptr;         ///< The next block never handed out.
-  char* end = nullptr;          ///< Past the last whole block.
+  char* bump = nullptr;            ///< The next block never handed out.
+  char* end = nullptr;             ///< Past the last whole block.
   frame_page* all_prev = nullptr;  ///< In the owner's list of all its pages.
   frame_page* all_next = nullptr;
 };
@@ -60,9 +60,9 @@ struct frame_heap {
   /// their pages (as is the `hot` one), handed out before any page is looked at.
   frame_page::block* cache[classes];
   std::uint8_t cache_count[classes];
-  frame_page* all;                 ///< Every page this heap owns.
-  frame_page::block* remote;       ///< Blocks freed by other threads, under the global lock.
-  frame_page* spare;               ///< Empty pages kept for reuse by any class, up to `max_spare`.
+  frame_page* all;            ///< Every page this heap owns.
+  frame_page::block* remote;  ///< Blocks freed by other threads, under the global lock.
+  frame_page* spare;          ///< Empty pages kept for reuse by any class, up to `max_spare`.
   std::atomic<bool> remote_pending;
   std::uint8_t spare_count;
   std::uint8_t state;
@@ -151,7 +151,8 @@ class frame_allocator {
         b->next = p->free;
         p->free = b;
         // A page that was full gets room again; an empty page with others beside it goes.
-        if ((--p->used == 0 && (p->prev != nullptr || p->next != nullptr)) || !p->listed) [[unlikely]] settle(p);
+        if ((--p->used == 0 && (p->prev != nullptr || p->next != nullptr)) || !p->listed) [[unlikely]]
+          settle(p);
         return;
       }
       deallocate_foreign(p, ptr);

@@ -64,8 +64,8 @@ class state_base {
     std::uint32_t old = status_.load(std::memory_order_relaxed);
     do {
       if ((old & status_mask) >= static_cast<std::uint32_t>(status::value)) return false;
-    } while (!status_.compare_exchange_weak(old, static_cast<std::uint32_t>(terminal),
-                                            std::memory_order_acq_rel, std::memory_order_relaxed));
+    } while (!status_.compare_exchange_weak(old, static_cast<std::uint32_t>(terminal), std::memory_order_acq_rel,
+                                            std::memory_order_relaxed));
     if (old & waiters_bit) futex_wake(status_, INT32_MAX);
     run_continuations();
     return true;
@@ -78,8 +78,7 @@ class state_base {
     do {
       if (head == closed()) return false;
       c->next = head;
-    } while (!continuations_.compare_exchange_weak(head, c, std::memory_order_acq_rel,
-                                                   std::memory_order_acquire));
+    } while (!continuations_.compare_exchange_weak(head, c, std::memory_order_acq_rel, std::memory_order_acquire));
     return true;
   }
 
@@ -88,8 +87,7 @@ class state_base {
     for (;;) {
       std::uint32_t s = status_.load(std::memory_order_acquire);
       if ((s & status_mask) >= static_cast<std::uint32_t>(status::value)) return;
-      if (!(s & waiters_bit) &&
-          !status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acq_rel)) {
+      if (!(s & waiters_bit) && !status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acq_rel)) {
         continue;
       }
       futex_wait(status_, s | waiters_bit);
@@ -101,8 +99,7 @@ class state_base {
     for (;;) {
       std::uint32_t s = status_.load(std::memory_order_acquire);
       if ((s & status_mask) >= static_cast<std::uint32_t>(status::value)) return true;
-      if (!(s & waiters_bit) &&
-          !status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acq_rel)) {
+      if (!(s & waiters_bit) && !status_.compare_exchange_weak(s, s | waiters_bit, std::memory_order_acq_rel)) {
         continue;
       }
       if (!futex_wait_until(status_, s | waiters_bit, deadline)) return is_done();

@@ -93,8 +93,12 @@ class work_stealing_deque {
  private:
   struct ring {
     explicit ring(std::size_t capacity) : mask(capacity - 1), slots(new std::atomic<T>[capacity]) {}
-    void put(std::int64_t i, T v) noexcept { slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed); }
-    T get(std::int64_t i) const noexcept { return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed); }
+    void put(std::int64_t i, T v) noexcept {
+      slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed);
+    }
+    T get(std::int64_t i) const noexcept {
+      return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
+    }
     std::size_t mask;
     std::unique_ptr<std::atomic<T>[]> slots;
   };

@@ -39,10 +39,10 @@ namespace trident::proc::detail {
 /// The control page at the start of a channel memfd. Every field is lock-free and address-free,
 /// so it works across processes.
 struct channel_control {
-  alignas(64) std::atomic<std::uint64_t> task_tail{0};    ///< Written by the pool.
-  alignas(64) std::atomic<std::uint64_t> task_head{0};    ///< Written by the worker.
-  alignas(64) std::atomic<std::uint64_t> result_tail{0};  ///< Written by the worker.
-  alignas(64) std::atomic<std::uint64_t> result_head{0};  ///< Written by the pool.
+  alignas(64) std::atomic<std::uint64_t> task_tail{0};        ///< Written by the pool.
+  alignas(64) std::atomic<std::uint64_t> task_head{0};        ///< Written by the worker.
+  alignas(64) std::atomic<std::uint64_t> result_tail{0};      ///< Written by the worker.
+  alignas(64) std::atomic<std::uint64_t> result_head{0};      ///< Written by the pool.
   alignas(64) std::atomic<std::uint32_t> worker_sleeping{0};  ///< The worker sleeps: wake it.
   alignas(64) std::atomic<std::uint32_t> pool_sleeping{0};    ///< The pool's I/O thread sleeps.
   /// The id of the task the worker is running (0: none yet), stored before it starts the task,
@@ -111,7 +111,8 @@ class ring_writer {
 
  private:
   /// `flags`: 0, `flag_shm` (the payload is not copied in, only its length) or `flag_arena`.
-  bool add(frame_kind kind, std::uint8_t flags, std::uint64_t id, std::string_view payload, std::size_t reserve) noexcept;
+  bool add(frame_kind kind, std::uint8_t flags, std::uint64_t id, std::string_view payload,
+           std::size_t reserve) noexcept;
 
   char* data_ = nullptr;
   std::atomic<std::uint64_t>* head_ = nullptr;

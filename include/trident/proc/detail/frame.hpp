@@ -27,14 +27,14 @@
 namespace trident::proc::detail {
 
 enum class frame_kind : std::uint8_t {
-  hello = 1,     ///< worker -> parent, first frame: id = worker pid.
-  task = 2,      ///< parent -> worker: payload = u32 name length, name, encoded arguments.
-  chunk = 3,     ///< like `task`, arguments are a vector of argument tuples.
-  result = 4,    ///< worker -> parent: encoded result of task `id`.
-  error = 5,     ///< worker -> parent: encoded (type name, message) of the exception of task `id`.
-  retire = 6,    ///< parent -> worker: exit after the tasks already sent.
-  trace_on = 7,  ///< parent -> worker, only while the parent traces: record a span per task;
-                 ///< id = the worker's number in its pool (its lane is named after it).
+  hello = 1,        ///< worker -> parent, first frame: id = worker pid.
+  task = 2,         ///< parent -> worker: payload = u32 name length, name, encoded arguments.
+  chunk = 3,        ///< like `task`, arguments are a vector of argument tuples.
+  result = 4,       ///< worker -> parent: encoded result of task `id`.
+  error = 5,        ///< worker -> parent: encoded (type name, message) of the exception of task `id`.
+  retire = 6,       ///< parent -> worker: exit after the tasks already sent.
+  trace_on = 7,     ///< parent -> worker, only while the parent traces: record a span per task;
+                    ///< id = the worker's number in its pool (its lane is named after it).
   trace_spans = 8,  ///< worker -> parent, before a task's result: the spans recorded since the
                     ///< last such frame, packed by `trace::take_spans_for_parent`.
   channel = 9,      ///< parent -> pool worker, with a descriptor (`flag_shm`, not mapped): id 0 the
@@ -98,10 +98,10 @@ struct frame {
   std::uint64_t id = 0;
   std::string_view payload;
   std::unique_ptr<shm_mapping> mapping;
-  owned_fd descriptor;     ///< A `channel` frame's descriptor.
+  owned_fd descriptor;                ///< A `channel` frame's descriptor.
   std::vector<owned_fd> attachments;  ///< Descriptors that came with a `flag_shm` payload.
-  bool on_socket = false;  ///< A ring entry whose payload is the next memfd frame on the socket.
-  bool in_arena = false;   ///< A ring entry whose payload is (offset, length) in the payload arena.
+  bool on_socket = false;             ///< A ring entry whose payload is the next memfd frame on the socket.
+  bool in_arena = false;              ///< A ring entry whose payload is (offset, length) in the payload arena.
 };
 
 /// Splits a byte stream (plus the descriptors that came with it) into frames.

@@ -105,15 +105,15 @@ class payload_arena : public std::enable_shared_from_this<payload_arena> {
   struct statistics_t {
     std::size_t bytes_in_use = 0;  ///< Reserved by live slots (whole pages).
     std::size_t slots_in_use = 0;
-    std::size_t allocations = 0;   ///< Slots handed out so far.
-    std::size_t refusals = 0;      ///< Requests that found no room (their payloads went as memfds).
+    std::size_t allocations = 0;  ///< Slots handed out so far.
+    std::size_t refusals = 0;     ///< Requests that found no room (their payloads went as memfds).
   };
   [[nodiscard]] statistics_t statistics() const;
 
  private:
   friend class arena_slot;
   void release(std::uint64_t offset, std::uint64_t size) noexcept;
-  bool create_locked();  ///< Assumes the caller holds `mutex_`.
+  bool create_locked();                                              ///< Assumes the caller holds `mutex_`.
   std::optional<std::uint64_t> take_locked(std::uint64_t reserved);  ///< Assumes `mutex_` held.
 
   const std::size_t capacity_;
@@ -123,8 +123,8 @@ class payload_arena : public std::enable_shared_from_this<payload_arena> {
   std::condition_variable freed_;
   int fd_ = -1;
   char* base_ = nullptr;
-  bool failed_ = false;            // the memfd could not be made: never try again
-  bool stalled_ = false;           // a wait timed out and nothing was freed since
+  bool failed_ = false;                          // the memfd could not be made: never try again
+  bool stalled_ = false;                         // a wait timed out and nothing was freed since
   std::map<std::uint64_t, std::uint64_t> free_;  // offset -> length, coalesced
   statistics_t stats_;
 };

@@ -36,7 +36,7 @@ class pool_job : public lowlevel::job {
   }
 
   // `payload` (the base's) is empty once moved to `payload_fd` or `arena`.
-  int payload_fd = -1;    ///< A memfd with the payload, for large arguments (kept for resends).
+  int payload_fd = -1;  ///< A memfd with the payload, for large arguments (kept for resends).
   /// The payload, for large arguments, in the pool's payload arena (kept for resends; freed
   /// with the job, once its worker no longer reads it).
   arena_slot arena;
@@ -44,7 +44,7 @@ class pool_job : public lowlevel::job {
   /// Descriptors of the `shared_bytes` among the arguments, sent beside the payload (kept for
   /// resends); owned. A job with any goes as a memfd (`payload_fd`), the frame that carries them.
   std::vector<int> attachment_fds;
-  bool claimed = false;   ///< Set by the I/O thread when it first sends the job.
+  bool claimed = false;  ///< Set by the I/O thread when it first sends the job.
 };
 
 /// The pool's job for a task returning `R` (a chunk: `std::vector<R>`).

@@ -38,11 +38,11 @@ struct ring_wake_hook {
 /// survives it: see `inject_ring_fault`.
 enum class ring_fault_point : unsigned char {
   none,
-  producer_after_claim,    ///< a slot is claimed, nothing written yet
-  producer_mid_write,      ///< half of the message's bytes are in the slot (`put` only)
-  producer_before_publish, ///< the whole message is in the slot, not yet published
-  consumer_after_claim,    ///< a message is claimed, not yet read
-  consumer_mid_read,       ///< the message is being read (`get` only: half copied out)
+  producer_after_claim,     ///< a slot is claimed, nothing written yet
+  producer_mid_write,       ///< half of the message's bytes are in the slot (`put` only)
+  producer_before_publish,  ///< the whole message is in the slot, not yet published
+  consumer_after_claim,     ///< a message is claimed, not yet read
+  consumer_mid_read,        ///< the message is being read (`get` only: half copied out)
 };
 
 /// Test hook: from now on this process SIGKILLs itself the `nth` time (1: the next time) any

@@ -29,7 +29,8 @@ namespace trident::proc::lowlevel {
 /// `submit`. Throws `unregistered_task_error` at once if this binary has no task of the
 /// payload's name. `timeout` 0: the pool's default. Cancelling the future before a worker takes
 /// the call drops it.
-[[nodiscard]] exec::future<std::string> submit_encoded(process_pool& pool, call_kind kind, std::string payload,
-                                                 std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+[[nodiscard]] exec::future<std::string> submit_encoded(
+    process_pool& pool, call_kind kind, std::string payload,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
 }  // namespace trident::proc::lowlevel

@@ -112,8 +112,7 @@ class basic_channel {
     return send_wait(value, &deadline);
   }
   template <class Clock, class Duration>
-  send_status send_until(const T& value,
-                         const std::chrono::time_point<Clock, Duration>& deadline)
+  send_status send_until(const T& value, const std::chrono::time_point<Clock, Duration>& deadline)
     requires std::copy_constructible<T>
   {
     T copy(value);
@@ -170,8 +169,7 @@ class basic_channel {
 
   [[nodiscard]] channel_statistics statistics() const {
     std::lock_guard lock{mutex_};
-    return {sent_, received_, senders_.size(), receivers_.size(), buffer_.size(), capacity_,
-            closed_};
+    return {sent_, received_, senders_.size(), receivers_.size(), buffer_.size(), capacity_, closed_};
   }
 
   /// Prints e.g. `channel [open, 3/5 items, senders waiting:1]`.
@@ -261,9 +259,7 @@ class basic_channel {
       return *this;
     }
     void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
-      return it.channel_ == nullptr;
-    }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.channel_ == nullptr; }
 
    private:
     basic_channel* channel_ = nullptr;
@@ -275,7 +271,6 @@ class basic_channel {
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
-
   /// Direct hand-off to a waiting receiver, else into the buffer. Moves from `value` only when
   /// it returns true. Assumes the caller holds `mutex_` and checked `closed_`.
   bool offer_locked(T& value) {
@@ -344,8 +339,7 @@ class basic_channel {
   /// Sleeps until `w` is completed or `*deadline` passes (never, for `no_deadline`). Returns
   /// with the lock held; `w.outcome` is still `waiting` only on timeout.
   template <class Deadline>
-  static void sleep(std::unique_lock<std::mutex>& lock, thread_channel_waiter<T>& w,
-                    const Deadline* deadline) {
+  static void sleep(std::unique_lock<std::mutex>& lock, thread_channel_waiter<T>& w, const Deadline* deadline) {
     while (w.outcome == waiter_outcome::waiting) {
       if constexpr (std::is_same_v<Deadline, no_deadline>) {
         w.woken.wait(lock);
@@ -386,8 +380,7 @@ class basic_channel {
       if (withdraw_locked(self)) {
         result.status = receive_status::timeout;
       } else {
-        result.status = self.outcome == waiter_outcome::done ? receive_status::ok
-                                                                      : receive_status::closed;
+        result.status = self.outcome == waiter_outcome::done ? receive_status::ok : receive_status::closed;
       }
     }
     return result;

@@ -10,8 +10,7 @@ namespace trident::sync::detail {
 /// `duration::max()` means "wait forever" instead of overflowing into the past) and clamped at
 /// `now()` for negative timeouts.
 template <class Rep, class Period>
-[[nodiscard]] std::chrono::steady_clock::time_point deadline_after(
-    const std::chrono::duration<Rep, Period>& timeout) {
+[[nodiscard]] std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& timeout) {
   using clock = std::chrono::steady_clock;
   const clock::time_point now = clock::now();
   if (timeout <= timeout.zero()) return now;
