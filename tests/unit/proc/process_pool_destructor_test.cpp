@@ -22,10 +22,10 @@ TRIDENT_TASK(sleeps_then_doubles);
 
 /// Holds the last owner of a pool and drops it when the future fires: on the pool's own I/O
 /// thread, which is what the continuation contract forbids.
-struct drop_pool_when_ready final : trident::continuation {
+struct drop_pool_when_ready final : trident::exec::continuation {
   std::unique_ptr<trident::proc::process_pool> pool;
   drop_pool_when_ready() { fire = &on_fire; }
-  static void on_fire(trident::continuation* c) noexcept { static_cast<drop_pool_when_ready*>(c)->pool.reset(); }
+  static void on_fire(trident::exec::continuation* c) noexcept { static_cast<drop_pool_when_ready*>(c)->pool.reset(); }
 };
 
 TEST(process_pool_destructor, destroyed_on_its_own_io_thread_it_says_why_and_ends_the_program) {
@@ -38,7 +38,7 @@ TEST(process_pool_destructor, destroyed_on_its_own_io_thread_it_says_why_and_end
         node->pool = std::move(pool);
         // Registered long before the task's 300 ms are over; if not, the death test fails
         // (exit code 3, and nothing said on stderr).
-        if (!trident::add_continuation(f, *node)) std::_Exit(3);
+        if (!trident::exec::add_continuation(f, *node)) std::_Exit(3);
         std::this_thread::sleep_for(std::chrono::seconds(30));
         std::_Exit(4);
       },
