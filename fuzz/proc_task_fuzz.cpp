@@ -16,7 +16,7 @@
 
 #include "trident/proc/errors.hpp"
 #include "trident/proc/lowlevel/run_encoded.hpp"
-#include "trident/proc/task.hpp"
+#include "trident/proc/task_registry.hpp"
 
 namespace {
 

@@ -22,7 +22,7 @@ namespace {
 
 using trident::proc::detail::shm_ring;
 
-// The header's first fields (src/proc/shm_ring.cpp, ring_header): magic, slot size, capacity,
+// The header's first fields (src/proc/queue/ring_layout.hpp, ring_header): magic, slot size, capacity,
 // largest message.
 constexpr std::size_t slot_bytes_at = 4;
 constexpr std::size_t capacity_at = 8;
