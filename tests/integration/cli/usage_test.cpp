@@ -2,14 +2,11 @@
 // the word it refused, on stderr, with the usage exit code (2).
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 
+#include "run_cli.hpp"
 #include "trident/testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -18,28 +15,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using trident::testing::cli_result;
 using trident::testing::temp_dir;
-
-struct cli_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 /// Runs `trident ARGS` (ARGS as the shell reads them), stdout and stderr apart.
 cli_result run_cli(const std::string& args) {
   temp_dir dir{"trident-cli-usage"};
-  const fs::path out = dir.path / "stdout";
-  const fs::path err = dir.path / "stderr";
-  const std::string command =
-      std::string("'") + TRIDENT_CLI_PATH + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
+  return trident::testing::run_program_in(dir.path, TRIDENT_CLI_PATH, args);
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
