@@ -21,12 +21,14 @@ namespace trident::proc::detail {
 using time_point = std::chrono::steady_clock::time_point;
 
 struct alignas(64) ring_header {
-  // Written once at creation (`closed` once more by close()), read by everyone.
+  // The geometry, written once at creation and read once by each process that attaches, which
+  // checks it and keeps its own copy (`ring_ref`): never read again, since another process may
+  // overwrite it at any time.
   std::uint32_t magic;
-  std::uint32_t slot_bytes;  // sizeof(ring_slot) + max_message, rounded up to 64
-  std::uint64_t capacity;
-  std::uint64_t max_message;
-  std::atomic<std::uint32_t> closed;
+  std::uint32_t created_slot_bytes;  // sizeof(ring_slot) + max_message, rounded up to 64
+  std::uint64_t created_capacity;
+  std::uint64_t created_max_message;
+  std::atomic<std::uint32_t> closed;            // set once by close(), read by everyone
   alignas(64) std::atomic<std::uint64_t> tail;  // next position to put: a hint, may lag
   alignas(64) std::atomic<std::uint64_t> head;  // next position to get: a hint, may lag
   alignas(64) std::atomic<std::uint32_t> not_empty;
@@ -71,8 +73,8 @@ constexpr bool is_claim_on(std::uint64_t v, bool consumer, std::uint64_t pos) {
 }
 constexpr std::uint32_t claimer_pid(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
 
-inline ring_slot* slot_at(ring_header* h, std::uint64_t pos) {
-  return reinterpret_cast<ring_slot*>(reinterpret_cast<char*>(h + 1) + (pos % h->capacity) * h->slot_bytes);
+inline ring_slot* slot_at(const ring_ref& h, std::uint64_t pos) {
+  return reinterpret_cast<ring_slot*>(reinterpret_cast<char*>(h.shared + 1) + (pos % h.capacity) * h.slot_bytes);
 }
 
 /// A process as a claim names it: its pid and its start time (/proc/<pid>/stat field 22).
@@ -112,7 +114,7 @@ struct wait_words {
   }
 };
 
-inline wait_words words_for(ring_header* h, ring_readiness readiness) {
+inline wait_words words_for(const ring_ref& h, ring_readiness readiness) {
   if (readiness == ring_readiness::readable) {
     return {h->not_empty, h->empty_waiters, h->async_empty_waiters, h->empty_wake, h->wake_tickets};
   }
@@ -135,7 +137,7 @@ struct probe {
 /// passes a position only after someone else took it, so a sound ring never comes near this; a
 /// ring whose slots or hints another process overwrote would otherwise be walked for ever (up to
 /// 2^64 positions), past any deadline.
-inline std::uint64_t max_probe_steps(const ring_header* h) { return 4 * h->capacity + (std::uint64_t{1} << 16); }
+inline std::uint64_t max_probe_steps(const ring_ref& h) { return 4 * h.capacity + (std::uint64_t{1} << 16); }
 
 /// Moves hint `index` past `pos` (it may already be past) and returns where to look next.
 inline std::uint64_t help_past(std::atomic<std::uint64_t>& index, std::uint64_t pos) {
@@ -146,8 +148,8 @@ inline std::uint64_t help_past(std::atomic<std::uint64_t>& index, std::uint64_t 
 
 /// The producer's end: claims a free slot (`claim`) or reports it free (`ready`), or `blocked`
 /// behind the previous lap's message or claim (the ring is full).
-inline probe probe_put(ring_header* h, bool claim, std::uint32_t pid) {
-  const std::uint64_t cap = h->capacity;
+inline probe probe_put(const ring_ref& h, bool claim, std::uint32_t pid) {
+  const std::uint64_t cap = h.capacity;
   std::uint64_t pos = h->tail.load(std::memory_order_relaxed);
   for (std::uint64_t steps = 0;; ++steps) {
     ring_slot* s = slot_at(h, pos);
@@ -171,8 +173,8 @@ inline probe probe_put(ring_header* h, bool claim, std::uint32_t pid) {
 
 /// The consumer's end: claims the oldest message (`claim`) or reports one there (`ready`), or
 /// `blocked`: empty, or behind a producer still writing the oldest message.
-inline probe probe_get(ring_header* h, bool claim, std::uint32_t pid) {
-  const std::uint64_t cap = h->capacity;
+inline probe probe_get(const ring_ref& h, bool claim, std::uint32_t pid) {
+  const std::uint64_t cap = h.capacity;
   std::uint64_t pos = h->head.load(std::memory_order_relaxed);
   for (std::uint64_t steps = 0;; ++steps) {
     ring_slot* s = slot_at(h, pos);
@@ -212,13 +214,13 @@ struct stall_watch {
   }
   /// After a sleep: if the claim that blocked `p` is still there and due, checks its claimer
   /// and takes the slot back if it died.
-  void check(ring_header* h, const probe& p, const identity& me);
+  void check(const ring_ref& h, const probe& p, const identity& me);
 };
 
 /// Spins (with `pause`) until the slot that blocked `p` changes or the ring's `closed` differs
 /// from `was_closed`: for at most `claim_spin_budget` behind a claim, `spin_budget` on an empty
 /// or full ring; not at all on a machine with one CPU online (shm_ring.cpp says why).
-void spin_for_change(ring_header* h, const probe& p, bool was_closed);
+void spin_for_change(const ring_ref& h, const probe& p, bool was_closed);
 
 }  // namespace ring
 }  // namespace trident::proc::detail

@@ -37,14 +37,14 @@ using namespace ring;
 namespace {
 
 /// The ring as the coroutines of direction `readiness` need it: ready, or what blocks them.
-probe look(ring_header* h, ring_readiness readiness, const identity& me) {
+probe look(const ring_ref& h, ring_readiness readiness, const identity& me) {
   if (readiness == ring_readiness::readable) return probe_get(h, false, me.pid);
   return probe_put(h, false, me.pid);
 }
 
 }  // namespace
 
-ring_watcher::ring_watcher(ring_header* h, ring_readiness readiness)
+ring_watcher::ring_watcher(const ring_ref& h, ring_readiness readiness)
     : h_(h), readiness_(readiness), thread_([this] { run(); }) {}
 
 ring_watcher::~ring_watcher() {

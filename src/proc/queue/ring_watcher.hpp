@@ -22,7 +22,7 @@ namespace trident::proc::detail {
 class ring_watcher {
  public:
   /// Starts the thread; throws std::system_error if it cannot start.
-  ring_watcher(ring_header* h, ring_readiness readiness);
+  ring_watcher(const ring_ref& h, ring_readiness readiness);
   ring_watcher(const ring_watcher&) = delete;
   ring_watcher& operator=(const ring_watcher&) = delete;
   ~ring_watcher();
@@ -40,7 +40,7 @@ class ring_watcher {
   void unlink(ring_wake_hook& hook) noexcept;
   void run() noexcept;
 
-  ring_header* h_;
+  ring_ref h_;  // a copy: the geometry the ring checked
   ring_readiness readiness_;
   std::mutex mutex_;
   std::condition_variable hooks_changed_;

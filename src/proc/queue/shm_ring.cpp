@@ -100,6 +100,7 @@
 
 #include "ring_layout.hpp"
 #include "ring_watcher.hpp"
+#include "trident/proc/detail/memory_file.hpp"
 #include "trident/core/errors.hpp"
 #include "trident/proc/errors.hpp"
 
@@ -241,7 +242,7 @@ namespace {
 /// wake-up done, unless a sleeper registered meanwhile (it stored `wake_none`). A notifier that
 /// finds another's ticket there wakes too: that one may still be on its way, or have died
 /// before its FUTEX_WAKE, which must not leave anyone asleep.
-void notify(ring_header* h, ring_readiness readiness) {
+void notify(const ring_ref& h, ring_readiness readiness) {
   const wait_words w = words_for(h, readiness);
   if (w.sleepers.load(std::memory_order_seq_cst) == 0) return;
   std::uint64_t state = w.wake.load(std::memory_order_seq_cst);
@@ -268,10 +269,10 @@ bool expired(const time_point* deadline) {
 
 /// Takes back a claim on `claim_pos` whose claimer died (top of the file). A no-op if the slot
 /// changed meanwhile (another waiter took it back first).
-void reclaim(ring_header* h, ring_slot* s, std::uint64_t claim, std::uint64_t claim_pos, const identity& me) {
+void reclaim(const ring_ref& h, ring_slot* s, std::uint64_t claim, std::uint64_t claim_pos, const identity& me) {
   std::uint64_t expected = claim;
   if ((claim & consumer_bit) != 0) {
-    if (s->seq.compare_exchange_strong(expected, free_seq(claim_pos + h->capacity), std::memory_order_seq_cst)) {
+    if (s->seq.compare_exchange_strong(expected, free_seq(claim_pos + h.capacity), std::memory_order_seq_cst)) {
       notify(h, ring_readiness::writable);
     }
     return;
@@ -285,7 +286,7 @@ void reclaim(ring_header* h, ring_slot* s, std::uint64_t claim, std::uint64_t cl
 }
 
 /// Publishes a claimed slot whose message will never be written.
-void abandon(ring_header* h, ring_slot* s, std::uint64_t pos) {
+void abandon(const ring_ref& h, ring_slot* s, std::uint64_t pos) {
   s->length = abandoned_length;
   s->seq.store(ready_seq(pos), std::memory_order_seq_cst);
   notify(h, ring_readiness::readable);
@@ -293,7 +294,7 @@ void abandon(ring_header* h, ring_slot* s, std::uint64_t pos) {
 
 }  // namespace
 
-void ring::stall_watch::check(ring_header* h, const probe& p, const identity& me) {
+void ring::stall_watch::check(const ring_ref& h, const probe& p, const identity& me) {
   if (!is_claim(p.seen) || p.slot->seq.load(std::memory_order_seq_cst) != p.seen) return;
   const time_point now = std::chrono::steady_clock::now();
   if (now < due(p.slot, p.seen, now)) return;
@@ -319,7 +320,7 @@ void ring::stall_watch::check(ring_header* h, const probe& p, const identity& me
 /// when nothing else wanted the core, but beside CPU-bound processes some transfers fell to
 /// 0.02-0.2M msgs/s (likely because under EEVDF each yield pushes the yielder's deadline a
 /// slice later, so the core goes to those processes): not used.
-void ring::spin_for_change(ring_header* h, const probe& p, bool was_closed) {
+void ring::spin_for_change(const ring_ref& h, const probe& p, bool was_closed) {
   static const bool can_spin = ::sysconf(_SC_NPROCESSORS_ONLN) > 1;
   if (!can_spin) return;
   const time_point until =
@@ -340,8 +341,8 @@ namespace {
 /// deadline, or (behind a claim) the next claimer check. False once `deadline` has passed.
 /// `was_closed`: whether the ring was closed when `p` was taken (a consumer draining a closed
 /// ring waits for a claimed slot like any other).
-bool wait_round(ring_header* h, ring_readiness readiness, const probe& p, bool was_closed, const time_point* deadline,
-                bool& spun, stall_watch& stall, const identity& me) {
+bool wait_round(const ring_ref& h, ring_readiness readiness, const probe& p, bool was_closed,
+                const time_point* deadline, bool& spun, stall_watch& stall, const identity& me) {
   if (expired(deadline)) return false;
   auto changed = [&] {
     return p.slot->seq.load(std::memory_order_seq_cst) != p.seen ||
@@ -390,18 +391,15 @@ shm_ring::shm_ring(std::size_t capacity, std::size_t max_message) {
                                 std::to_string(max_message) + " bytes is too large to map");
   }
   const std::size_t bytes = sizeof(ring_header) + capacity * slot_bytes;
-  fd_ = ::memfd_create("trident-queue", MFD_CLOEXEC);
-  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
-  if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) {
-    const int e = errno;
-    ::close(fd_);
-    throw std::system_error(e, std::generic_category(), "ftruncate of a queue memfd");
-  }
+  fd_ = make_sealed_memory_file("trident-queue", bytes);
   map(bytes);
   // The memfd is zero-filled: every atomic starts at 0; each slot starts free for its position.
-  h_->slot_bytes = static_cast<std::uint32_t>(slot_bytes);
-  h_->capacity = capacity;
-  h_->max_message = max_message;
+  h_->created_slot_bytes = static_cast<std::uint32_t>(slot_bytes);
+  h_->created_capacity = capacity;
+  h_->created_max_message = max_message;
+  h_.slot_bytes = slot_bytes;
+  h_.capacity = capacity;
+  h_.max_message = max_message;
   for (std::uint64_t pos = 0; pos < capacity; ++pos) {
     slot_at(h_, pos)->seq.store(free_seq(pos), std::memory_order_relaxed);
   }
@@ -412,25 +410,36 @@ shm_ring::shm_ring(std::size_t capacity, std::size_t max_message) {
 shm_ring::shm_ring(int fd) {
   fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "proc::queue: inherited descriptor");
-  struct ::stat st {};
-  if (::fstat(fd_, &st) != 0 || static_cast<std::size_t>(st.st_size) < sizeof(ring_header)) {
+  // Only a memory file whose size no process can change is mapped (detail/memory_file.hpp).
+  std::uint64_t file_size = 0;
+  try {
+    file_size = sealed_memory_file_size(fd_, "proc::queue: inherited descriptor");
+  } catch (...) {
+    ::close(fd_);
+    throw;
+  }
+  if (file_size < sizeof(ring_header) || file_size > std::numeric_limits<std::size_t>::max()) {
     ::close(fd_);
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
   }
-  map(static_cast<std::size_t>(st.st_size));
+  map(static_cast<std::size_t>(file_size));
   // The header is another process's bytes: each size must describe this memfd as the creating
   // constructor lays it out (64-byte slots, each holding its largest message), checked without
   // a product that could wrap around, before any slot is found with them.
-  const std::uint64_t slot_bytes = h_->slot_bytes;
-  const std::uint64_t capacity = h_->capacity;
-  const std::uint64_t max_message = h_->max_message;
+  const std::uint64_t slot_bytes = h_->created_slot_bytes;
+  const std::uint64_t capacity = h_->created_capacity;
+  const std::uint64_t max_message = h_->created_max_message;
   if (h_->magic != ring_magic || capacity == 0 || slot_bytes < sizeof(ring_slot) + 1 || slot_bytes % 64 != 0 ||
       max_message == 0 || max_message > slot_bytes - sizeof(ring_slot) ||
       capacity > (bytes_ - sizeof(ring_header)) / slot_bytes) {
-    ::munmap(h_, bytes_);
+    ::munmap(h_.shared, bytes_);
     ::close(fd_);
     throw std::runtime_error("proc::queue: inherited descriptor is not a queue");
   }
+  // From here on the geometry is this process's copy: the header may change under it.
+  h_.slot_bytes = slot_bytes;
+  h_.capacity = capacity;
+  h_.max_message = max_message;
 }
 
 void shm_ring::map(std::size_t bytes) {
@@ -441,19 +450,19 @@ void shm_ring::map(std::size_t bytes) {
     throw std::system_error(e, std::generic_category(), "mmap of a queue");
   }
   bytes_ = bytes;
-  h_ = static_cast<ring_header*>(p);
+  h_.shared = static_cast<ring_header*>(p);
 }
 
 shm_ring::~shm_ring() {
   for (auto& w : watchers_) w.reset();  // they use the mapping
-  ::munmap(h_, bytes_);
+  ::munmap(h_.shared, bytes_);
   ::close(fd_);
 }
 
 bool shm_ring::put(std::string_view message, const std::chrono::steady_clock::time_point* deadline) {
-  if (message.size() > h_->max_message) {
+  if (message.size() > h_.max_message) {
     throw std::length_error("proc::queue: message of " + std::to_string(message.size()) +
-                            " bytes exceeds the queue's slot size of " + std::to_string(h_->max_message));
+                            " bytes exceeds the queue's slot size of " + std::to_string(h_.max_message));
   }
   auto copy = [](void* context, char* dst, std::size_t) -> std::size_t {
     auto* m = static_cast<std::string_view*>(context);
@@ -485,13 +494,13 @@ bool shm_ring::put_with(writer_fn write, void* context, const std::chrono::stead
       }
       std::size_t n = 0;
       try {
-        n = write(context, payload(p.slot), h_->max_message);
+        n = write(context, payload(p.slot), h_.max_message);
       } catch (...) {
         abandon(h_, p.slot, p.pos);
         throw;
       }
       fault_point(ring_fault_point::producer_before_publish);
-      p.slot->length = static_cast<std::uint32_t>(std::min<std::size_t>(n, h_->max_message));
+      p.slot->length = static_cast<std::uint32_t>(std::min<std::size_t>(n, h_.max_message));
       p.slot->seq.store(ready_seq(p.pos), std::memory_order_seq_cst);
       notify(h_, ring_readiness::readable);
       return true;
@@ -524,7 +533,7 @@ bool shm_ring::get_with(reader_fn read, void* context, const std::chrono::steady
       notify(h_, ring_readiness::writable);  // sleepers on a full ring now wait on this claim
       fault_point(ring_fault_point::consumer_after_claim);
       struct release {
-        ring_header* h;
+        const ring_ref& h;
         ring_slot* s;
         std::uint64_t next_lap;
         ~release() {
@@ -534,12 +543,12 @@ bool shm_ring::get_with(reader_fn read, void* context, const std::chrono::steady
       };
       const std::uint32_t n = p.slot->length;
       if (n == abandoned_length) {  // its producer died or gave up: skip it
-        release skip{h_, p.slot, p.pos + h_->capacity};
+        release skip{h_, p.slot, p.pos + h_.capacity};
         spun = false;
         continue;
       }
-      release done{h_, p.slot, p.pos + h_->capacity};
-      read(context, std::string_view(payload(p.slot), std::min<std::size_t>(n, h_->max_message)));
+      release done{h_, p.slot, p.pos + h_.capacity};
+      read(context, std::string_view(payload(p.slot), std::min<std::size_t>(n, h_.max_message)));
       return true;
     }
     if (p.empty && was_closed) return false;
@@ -574,10 +583,10 @@ bool shm_ring::closed() const noexcept { return h_->closed.load(std::memory_orde
 std::size_t shm_ring::size() const {
   const std::uint64_t head = h_->head.load(std::memory_order_acquire);
   const std::uint64_t tail = h_->tail.load(std::memory_order_acquire);
-  return tail > head ? static_cast<std::size_t>(std::min<std::uint64_t>(tail - head, h_->capacity)) : 0;
+  return tail > head ? static_cast<std::size_t>(std::min<std::uint64_t>(tail - head, h_.capacity)) : 0;
 }
 
-std::size_t shm_ring::capacity() const noexcept { return h_->capacity; }
-std::size_t shm_ring::max_message() const noexcept { return h_->max_message; }
+std::size_t shm_ring::capacity() const noexcept { return h_.capacity; }
+std::size_t shm_ring::max_message() const noexcept { return h_.max_message; }
 
 }  // namespace trident::proc::detail

@@ -15,6 +15,7 @@
 #include <string>
 #include <system_error>
 
+#include "trident/proc/detail/memory_file.hpp"
 #include "trident/proc/errors.hpp"
 
 namespace trident::proc::detail {
@@ -194,13 +195,7 @@ void ring_reader::release() noexcept {
 // ---- the mapping ----
 
 channel_memory channel_memory::create(int& fd_out) {
-  const int fd = ::memfd_create("trident-channel", MFD_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "memfd_create for a worker channel");
-  if (::ftruncate(fd, static_cast<off_t>(channel_size)) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw std::system_error(e, std::generic_category(), "ftruncate of a worker channel");
-  }
+  const int fd = make_sealed_memory_file("trident-channel", channel_size);
   channel_memory m;
   try {
     m = attach(fd);
@@ -214,8 +209,7 @@ channel_memory channel_memory::create(int& fd_out) {
 }
 
 channel_memory channel_memory::attach(int fd) {
-  struct ::stat st {};
-  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != channel_size) {
+  if (sealed_memory_file_size(fd, "worker channel: the shared-memory channel") != channel_size) {
     throw protocol_error("worker channel: the shared-memory channel has the wrong size");
   }
   void* p = ::mmap(nullptr, channel_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 
+#include "trident/proc/detail/memory_file.hpp"
 #include "trident/proc/errors.hpp"
 
 namespace trident::proc::detail {
@@ -126,9 +127,14 @@ std::optional<frame> frame_reader::next() {
       begin_ += frame_header_size;
       return f;
     }
-    struct ::stat st {};
-    const bool ok = ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= h.size;
-    if (!ok) {
+    std::uint64_t file_size = 0;
+    try {
+      file_size = sealed_memory_file_size(fd, "worker channel: a shared-memory payload");
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    if (file_size < h.size) {
       ::close(fd);
       throw protocol_error("worker channel: shared-memory payload shorter than its frame says");
     }
@@ -160,8 +166,7 @@ void append_shm_header(std::string& out, frame_kind kind, std::uint64_t id, std:
 }
 
 int make_payload_fd(std::string_view payload) {
-  const int fd = ::memfd_create("trident-payload", MFD_CLOEXEC);
-  if (fd < 0) throw_errno("memfd_create");
+  const int fd = make_memory_file("trident-payload");
   std::size_t done = 0;
   while (done < payload.size()) {
     const ssize_t n = ::write(fd, payload.data() + done, payload.size() - done);
@@ -172,6 +177,12 @@ int make_payload_fd(std::string_view payload) {
       throw std::system_error(e, std::generic_category(), "write to memfd");
     }
     done += static_cast<std::size_t>(n);
+  }
+  try {
+    seal_memory_file_size(fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
   return fd;
 }

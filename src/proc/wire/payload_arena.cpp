@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "trident/proc/detail/memory_file.hpp"
 #include "trident/proc/errors.hpp"
 
 namespace trident::proc::detail {
@@ -61,11 +62,11 @@ bool payload_arena::create_locked() {
   if (base_ != nullptr) return true;
   if (failed_ || capacity_ == 0) return false;
   failed_ = true;  // until it works
-  const int fd = ::memfd_create("trident-payloads", MFD_CLOEXEC);
-  if (fd < 0) return false;
-  if (::ftruncate(fd, static_cast<off_t>(capacity_)) != 0) {
-    ::close(fd);
-    return false;
+  int fd = -1;
+  try {
+    fd = make_sealed_memory_file("trident-payloads", capacity_);
+  } catch (const std::system_error&) {
+    return false;  // the payloads take the memfd route
   }
   void* p = ::mmap(nullptr, capacity_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
@@ -153,9 +154,11 @@ payload_arena::statistics_t payload_arena::statistics() const {
 // ---- the worker's view ----
 
 payload_arena_view payload_arena_view::attach(int fd) {
-  struct ::stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size <= 0) throw protocol_error("worker channel: the payload arena has no size");
-  const auto size = static_cast<std::size_t>(st.st_size);
+  const std::uint64_t file_size = sealed_memory_file_size(fd, "worker channel: the payload arena");
+  if (file_size == 0 || file_size > std::numeric_limits<std::size_t>::max()) {
+    throw protocol_error("worker channel: the payload arena has no size");
+  }
+  const auto size = static_cast<std::size_t>(file_size);
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
     throw protocol_error("worker channel: cannot map the payload arena: " + std::string(std::strerror(errno)));

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "trident/proc/detail/attachments.hpp"
+#include "trident/proc/detail/memory_file.hpp"
 
 namespace trident::proc {
 
@@ -41,13 +42,7 @@ struct shared_bytes::block {
 
 shared_bytes::shared_bytes(std::size_t size) {
   if (size == 0) return;
-  const int fd = ::memfd_create("trident-shared-bytes", MFD_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "memfd_create for shared_bytes");
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw std::system_error(e, std::generic_category(), "ftruncate of shared_bytes");
-  }
+  const int fd = detail::make_sealed_memory_file("trident-shared-bytes", size);
   block_ = std::make_shared<block>(fd, size, false);
 }
 
@@ -114,8 +109,7 @@ shared_bytes map_attached_bytes(std::uint32_t index, std::uint64_t size) {
                          ", which did not come with it");
   }
   const int fd = source->descriptors()[index];
-  struct ::stat st {};
-  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) < size || size == 0) {
+  if (size == 0 || sealed_memory_file_size(fd, "shared_bytes") < size) {
     throw protocol_error("shared_bytes: its memory file is shorter than the message says");
   }
   const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);

@@ -1,9 +1,12 @@
 #include "trident/proc/detail/frame.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <random>
 #include <string>
@@ -136,6 +139,32 @@ TEST(frame, large_payload_travels_as_a_memfd_over_a_socket) {
   EXPECT_EQ(got[2], "after");
   ::close(sv[0]);
   ::close(sv[1]);
+}
+
+TEST(frame, a_payload_file_whose_size_is_not_sealed_is_refused_before_it_is_mapped) {
+  // A sender that keeps a payload's memory file unsealed could shrink it after sending, and the
+  // reader would die of SIGBUS reading the mapping: it is a protocol_error before any mapping.
+  const std::string payload(100, 'p');
+  const int unsealed = ::memfd_create("frame-test", MFD_CLOEXEC);
+  ASSERT_GE(unsealed, 0);
+  ASSERT_EQ(::write(unsealed, payload.data(), payload.size()), static_cast<ssize_t>(payload.size()));
+  frame_reader r;
+  std::string header;
+  append_shm_header(header, frame_kind::result, 7, payload.size());
+  r.feed(header);
+  r.push_fd(unsealed);  // the reader owns it now, as after a recvmsg
+  EXPECT_THROW(r.next(), protocol_error);
+
+  // The same bytes in a file made the way senders make them are read.
+  const int sealed = make_payload_fd(payload);
+  EXPECT_EQ(::ftruncate(sealed, 0), -1) << "a sent payload's file must not shrink";
+  EXPECT_EQ(errno, EPERM);
+  frame_reader good;
+  good.feed(header);
+  good.push_fd(sealed);
+  auto f = good.next();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->payload, payload);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // A queue's memfd as another process could leave it: attaching (shm_ring(fd), as a child does
-// with an inherited queue) must refuse a header whose sizes do not describe the memfd, rather
-// than read or write outside the mapping later; a ring whose positions no longer agree is a
+// with an inherited queue) must refuse a header whose sizes do not describe the memfd, or a
+// memfd whose size is not sealed, rather than read or write outside the mapping later; a header
+// overwritten after attaching must move nothing; a ring whose positions no longer agree is a
 // protocol_error for the get or put that finds it.
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "trident/proc/detail/memory_file.hpp"
 #include "trident/proc/detail/shm_ring.hpp"
 #include "trident/proc/errors.hpp"
 
@@ -45,12 +48,18 @@ void put_field(std::string& image, std::size_t at, T value) {
   std::memcpy(image.data() + at, &value, sizeof value);
 }
 
+/// A memory file holding `image`, its size sealed as a queue's maker seals it.
+int sealed_file_of(const std::string& image) {
+  const int fd = trident::proc::detail::make_memory_file("queue-attach-test");
+  EXPECT_EQ(::write(fd, image.data(), image.size()), static_cast<ssize_t>(image.size()));
+  trident::proc::detail::seal_memory_file_size(fd);
+  return fd;
+}
+
 /// Attaches to a memfd holding `image`, as shm_ring(fd) does; reads one message with a deadline
 /// already past and returns it ("" if none).
 std::string attach_and_get(const std::string& image) {
-  const int fd = ::memfd_create("queue-attach-test", MFD_CLOEXEC);
-  EXPECT_GE(fd, 0);
-  EXPECT_EQ(::write(fd, image.data(), image.size()), static_cast<ssize_t>(image.size()));
+  const int fd = sealed_file_of(image);
   struct closer {
     int fd;
     ~closer() { ::close(fd); }
@@ -102,8 +111,7 @@ TEST(queue_attach, hints_no_slot_agrees_with_are_a_protocol_error_not_a_hang) {
   for (const std::size_t at : {tail_at, head_at}) {
     std::string image = queue_image();
     put_field<std::uint64_t>(image, at, std::uint64_t{0x0d} << 56);
-    const int fd = ::memfd_create("queue-attach-test", MFD_CLOEXEC);
-    ASSERT_EQ(::write(fd, image.data(), image.size()), static_cast<ssize_t>(image.size()));
+    const int fd = sealed_file_of(image);
     shm_ring ring(fd);
     ::close(fd);
     const auto past = std::chrono::steady_clock::now();
@@ -113,6 +121,52 @@ TEST(queue_attach, hints_no_slot_agrees_with_are_a_protocol_error_not_a_hang) {
     } else {
       EXPECT_THROW((void)ring.get(out, &past), trident::proc::protocol_error);
     }
+  }
+}
+
+TEST(queue_attach, a_memory_file_whose_size_is_not_sealed_is_refused) {
+  // Its maker could shrink it under this process's mapping, which would then die of SIGBUS at
+  // its next look at a slot past the new end.
+  const std::string image = queue_image();
+  const int fd = ::memfd_create("queue-attach-test", MFD_CLOEXEC);
+  ASSERT_EQ(::write(fd, image.data(), image.size()), static_cast<ssize_t>(image.size()));
+  EXPECT_THROW(shm_ring{fd}, trident::proc::protocol_error);
+  ::close(fd);
+}
+
+TEST(queue_attach, a_queue_cannot_be_shrunk_by_the_processes_that_share_it) {
+  shm_ring ring(4, 64);
+  EXPECT_EQ(::ftruncate(ring.descriptor(), 64), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::ftruncate(ring.descriptor(), 1 << 20), -1);
+  EXPECT_EQ(errno, EPERM);
+}
+
+TEST(queue_attach, a_header_overwritten_after_attaching_moves_no_slot) {
+  // The geometry is read once, at attach: a process that later writes a huge capacity, slot
+  // size and message size into the header changes nothing about where this process reads and
+  // writes (before, every slot address was computed from the shared header, so this sent
+  // puts and gets far outside the mapping).
+  shm_ring maker(4, 64);
+  const auto now = std::chrono::steady_clock::now();
+  ASSERT_TRUE(maker.put("hello", &now));
+  shm_ring attached(maker.descriptor());
+  const std::uint32_t huge_slot = 64u << 20;
+  const std::uint64_t huge = std::uint64_t{1} << 40;
+  ASSERT_EQ(::pwrite(maker.descriptor(), &huge_slot, sizeof huge_slot, slot_bytes_at), 4);
+  ASSERT_EQ(::pwrite(maker.descriptor(), &huge, sizeof huge, capacity_at), 8);
+  ASSERT_EQ(::pwrite(maker.descriptor(), &huge, sizeof huge, max_message_at), 8);
+  EXPECT_EQ(attached.capacity(), 4u);
+  EXPECT_EQ(attached.max_message(), 64u);
+  std::string out;
+  ASSERT_TRUE(attached.get(out, &now));
+  EXPECT_EQ(out, "hello");
+  EXPECT_THROW((void)attached.put(std::string(65, 'x'), &now), std::length_error);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(attached.put("m" + std::to_string(i), &now));
+  EXPECT_FALSE(attached.put("full", &now));  // still 4 slots
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(maker.get(out, &now));
+    EXPECT_EQ(out, "m" + std::to_string(i));
   }
 }
 

@@ -16,6 +16,21 @@ namespace trident::proc::detail {
 struct ring_header;
 class ring_watcher;
 
+/// The ring as one process uses it: the shared header, and the geometry this process gave the
+/// ring when it made it or checked when it attached. Every slot's address and every length bound
+/// comes from this process-local copy, so another process that overwrites the header (or any
+/// byte of the mapping) can garble the messages or make the ring look corrupt, but cannot make
+/// this process read or write outside its mapping.
+struct ring_ref {
+  ring_header* shared = nullptr;
+  std::uint64_t capacity = 0;
+  std::uint64_t slot_bytes = 0;
+  std::uint64_t max_message = 0;
+
+  /// The shared words (hints, futex words, `closed`); the geometry is read from `*this` instead.
+  ring_header* operator->() const noexcept { return shared; }
+};
+
 /// Which readiness a `ring_wake_hook` waits for.
 enum class ring_readiness : unsigned char {
   readable,  ///< a message is there, or the ring is closed
@@ -142,7 +157,7 @@ class shm_ring {
   ring_watcher& watcher(ring_readiness readiness);
   int fd_ = -1;
   std::size_t bytes_ = 0;
-  ring_header* h_ = nullptr;
+  ring_ref h_;
   mutable std::mutex watchers_mutex_;  // guards creating the watchers
   std::unique_ptr<ring_watcher> watchers_[2];
 };
