@@ -5,7 +5,10 @@ fuzz/*_fuzz.cpp name them), so that libFuzzer starts from inputs that reach past
 check. Run from anywhere; it rewrites the folders' seed_* files and leaves other files there
 (a crash's input kept as a corpus file, for one)."""
 import pathlib
+import shutil
 import struct
+import subprocess
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent / "corpus"
 
@@ -100,13 +103,20 @@ def main():
         "arena": u64(0) + u64(40) + entry("result", 5, u64(128) + u64(64), flags=2),
     })
     # A queue's memfd: the header (magic, slot size, capacity, message size, ...) then slots of
-    # (sequence, owner tag, owner start, length, reserved) and the message. Byte 0 chooses where
-    # the rest goes: a multiple of 64 bytes into the memfd.
+    # (sequence, owner tag, owner start, length, reserved) and the message. Byte 1 says how many
+    # bytes are laid over the memfd before the queue is attached (at the 64-byte line byte 0's
+    # low 3 bits choose); the rest are written after it is attached (at the line its high 5 bits
+    # choose).
+    def queue_input(at, before, after=b"", later_at=0):
+        return u8(at | later_at << 3) + u8(len(before)) + before + after
     write("proc_queue", {
-        "header_sizes": u8(0) + u32(0) + u32(128) + u64(4) + u64(64),
-        "huge_message_size": u8(0) + b"\0" * 8 + u64(4) + u64(1 << 40),
-        "slot_length": u8(7) + u64(0) * 3 + u32(0xFFFFFFF0),
-        "nothing": u8(3) + b"\0",
+        "header_sizes": queue_input(0, u32(0) + u32(128) + u64(4) + u64(64)),
+        "huge_message_size": queue_input(0, b"\0" * 8 + u64(4) + u64(1 << 40)),
+        "slot_length": queue_input(7, u64(0) * 3 + u32(0xFFFFFFF0)),
+        "nothing": queue_input(3, b"\0"),
+        # Written after attaching: the tail and head hints (lines 1 and 2), and the geometry.
+        "hints_after_attach": queue_input(0, b"", u64(1 << 56) + b"\0" * 56 + u64(3), later_at=1),
+        "geometry_after_attach": queue_input(0, b"", u32(0x52445254) + u32(64 << 20) + u64(1 << 40) + u64(1 << 40)),
     })
     write("cluster_messages", {
         "ready": u8(0) + u8(1) + u64(4) + c_string(b"host-a") + i32(1234) + c_string(b""),
@@ -144,6 +154,27 @@ def main():
         "bad_magic": b"GGUF" + b"\0" * 40,
     })
 
+    # Audio files as FFmpeg writes them (`ffmpeg`, Debian's package, makes them; without it the
+    # folder keeps the seeds it has): a tenth of a second of a tone, 8 kHz mono (stereo for one),
+    # in the containers and codecs the media tests decode, each a few kilobytes at most, plus a
+    # WAV built here whose header claims far more audio than the file holds.
+    audio = {"wav_claims_an_hour": b"RIFF" + u32(0xFFFFFFF0) + b"WAVEfmt " + u32(16) + u16(1) + u16(1) + u32(8000)
+             + u32(16000) + u16(2) + u16(16) + b"data" + u32(0xFFFFFFF0) + b"\0\1" * 200}
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg:
+        formats = {"wav": ["-c:a", "pcm_s16le"], "wav_float": ["-c:a", "pcm_f32le"], "mp3": ["-c:a", "libmp3lame"],
+                   "flac": ["-c:a", "flac"], "ogg": ["-c:a", "libopus", "-ar", "48000"], "m4a": ["-c:a", "aac"],
+                   "stereo_wav": ["-ac", "2", "-c:a", "pcm_u8"]}
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, codec in formats.items():
+                extension = {"wav_float": "wav", "stereo_wav": "wav"}.get(name, name)
+                out = pathlib.Path(tmp) / f"{name}.{extension}"
+                subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=f=440:d=0.1:r=8000", *codec,
+                                "-map_metadata", "-1", "-fflags", "+bitexact", str(out)], check=True)
+                audio[name] = out.read_bytes()
+        write("media_audio", audio)
+    else:
+        print("make_corpus: no ffmpeg; fuzz/corpus/media_audio is left as it is")
 
 if __name__ == "__main__":
     main()

@@ -3,15 +3,19 @@
 // attached by `shm_ring(fd)` as a child attaches an inherited queue, and read and written with
 // deadlines already past. Attaching must refuse a header that does not describe the memfd; no
 // get or put may touch memory outside the mapping or outlive its deadline (a corrupt ring is a
-// protocol_error).
+// protocol_error). The other process may also write after this one attached: the geometry it
+// checked must be the one it keeps using.
 //
-// Input: the bytes laid over the start of a real queue's memfd (4 slots of 64 bytes, 2
-// messages in it), from byte 1 on, at the offset byte 0 chooses.
+// Input: byte 1 says how many of the bytes after it are laid over a real queue's memfd (4 slots
+// of 64 bytes, 2 messages in it) before attaching, and the rest are written after attaching,
+// between the gets; byte 0 chooses where: its low 3 bits the 64-byte line of the first, its high
+// 5 bits that of the second.
 
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +24,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "trident/proc/detail/memory_file.hpp"
 #include "trident/proc/detail/shm_ring.hpp"
 #include "trident/proc/errors.hpp"
 
@@ -40,14 +45,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   const std::size_t at = (data[0] % 8) * 64 % image.size();
-  for (std::size_t i = 1; i < size && at + i - 1 < image.size(); ++i) image[at + i - 1] = static_cast<char>(data[i]);
-  const int fd = ::memfd_create("trident-queue-fuzz", MFD_CLOEXEC);
-  if (fd < 0 || ::write(fd, image.data(), image.size()) != static_cast<ssize_t>(image.size())) __builtin_trap();
+  const std::size_t before = size > 1 ? std::min<std::size_t>(data[1], size - 2) : 0;
+  const std::uint8_t* bytes = data + std::min<std::size_t>(size, 2);
+  for (std::size_t i = 0; i < before && at + i < image.size(); ++i) image[at + i] = static_cast<char>(bytes[i]);
+  const int fd = trident::proc::detail::make_memory_file("trident-queue-fuzz");
+  if (::write(fd, image.data(), image.size()) != static_cast<ssize_t>(image.size())) __builtin_trap();
+  trident::proc::detail::seal_memory_file_size(fd);
   try {
     shm_ring ring(fd);
     const auto past = std::chrono::steady_clock::now();
     std::string out;
-    for (int i = 0; i < 6; ++i) (void)ring.get(out, &past);
+    (void)ring.get(out, &past);
+    const std::size_t later_at = static_cast<std::size_t>(data[0] >> 3) * 64 % image.size();
+    const std::size_t later = std::min(size - std::min<std::size_t>(size, 2) - before, image.size() - later_at);
+    if (later > 0 && ::pwrite(fd, bytes + before, later, static_cast<off_t>(later_at)) != static_cast<ssize_t>(later)) {
+      __builtin_trap();
+    }
+    for (int i = 0; i < 5; ++i) (void)ring.get(out, &past);
     try {
       (void)ring.put("again", &past);
     } catch (const std::length_error&) {  // a message size under 5 bytes

@@ -9,6 +9,8 @@ extern "C" {
 #include <libswresample/swresample.h>
 }
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -97,6 +99,10 @@ class decoder {
       fail("cannot open the " + out_.codec + " decoder: " + av_error_text(rc));
     if (codec_->ch_layout.nb_channels <= 0 || codec_->sample_rate <= 0)
       fail("audio stream without channels or sample rate");
+    if (codec_->sample_rate < min_sample_rate || codec_->sample_rate > max_sample_rate) {
+      fail("a sample rate of " + std::to_string(codec_->sample_rate) + " Hz is outside what audio uses (" +
+           std::to_string(min_sample_rate) + " to " + std::to_string(max_sample_rate) + " Hz)");
+    }
 
     AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
     SwrContext* swr = nullptr;
@@ -107,12 +113,25 @@ class decoder {
     }
     swr_.reset(swr);
     if (int rc = swr_init(swr_.get()); rc < 0) fail("cannot set up resampling: " + av_error_text(rc));
-    // Reserve for the whole stream when its length is known (one allocation, no regrowth).
+    // Reserve for the whole stream when its length is known (one allocation, no regrowth), up
+    // to `max_reserved_seconds`: the duration is the file's own claim, and a few bytes can claim
+    // days (computed in double: the claim times the rate can pass 2^63).
     if (format_->duration > 0) {
-      out_.samples.reserve(static_cast<std::size_t>(format_->duration * whisper_sample_rate / AV_TIME_BASE) +
-                           whisper_sample_rate);
+      const double claimed = static_cast<double>(format_->duration) / AV_TIME_BASE;
+      out_.samples.reserve(
+          static_cast<std::size_t>((std::min(claimed, max_reserved_seconds) + 1) * whisper_sample_rate));
     }
   }
+
+  /// The sample rates decoded. Below 1 kHz no speech is left to hear (and a few bytes make hours
+  /// of audio at 16 kHz); above 768 kHz, the highest rate in use, the resampler's set-up grows
+  /// with the ratio: an 805 MHz WAV header of 535 bytes kept it busy for over 14 s.
+  static constexpr int min_sample_rate = 1'000;
+  static constexpr int max_sample_rate = 768'000;
+
+  /// The most audio reserved for on a container's word (10 minutes: 38 MB of samples); a longer
+  /// stream grows the buffer as it decodes.
+  static constexpr double max_reserved_seconds = 600;
 
   void convert(const AVFrame* frame) {
     const int in_samples = frame != nullptr ? frame->nb_samples : 0;
@@ -126,6 +145,12 @@ class decoder {
                     frame != nullptr ? const_cast<const uint8_t**>(frame->extended_data) : nullptr, in_samples);
     if (got < 0) fail("resampling failed: " + av_error_text(got));
     out_.samples.resize(old + static_cast<std::size_t>(got));
+    // Float codecs (pcm_f32le, for one) carry any value, NaN included; Whisper takes [-1, 1].
+    // Clipped as a sound card would play it; NaN is silence.
+    for (std::size_t i = old; i < out_.samples.size(); ++i) {
+      float& v = out_.samples[i];
+      v = std::isnan(v) ? 0.0F : std::clamp(v, -1.0F, 1.0F);
+    }
   }
 
   void drain_frames() {

@@ -2,7 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "media_fixtures.hpp"
 #include "trident/media/audio.hpp"
@@ -65,5 +72,69 @@ TEST(Audio, CorruptFileIsAnError) { expect_decode_error(media_fixtures().corrupt
 TEST(Audio, UnknownCodecIsAnError) { expect_decode_error(media_fixtures().unsupported, "unsupported audio codec"); }
 
 TEST(Audio, MissingFileIsAnError) { expect_decode_error(media_fixtures().dir / "no-such-file.mp3", "cannot open"); }
+
+/// A WAV file written here byte by byte: `format` 1 (integer PCM) or 3 (IEEE float), mono,
+/// `rate` Hz, `bits` per sample, with `data` as its samples and `claimed_data_bytes` in its data
+/// chunk's header (the real size unless a test lies).
+std::filesystem::path write_wav(const std::string& name, std::uint16_t format, std::uint32_t rate, std::uint16_t bits,
+                                const std::string& data, std::uint32_t claimed_data_bytes) {
+  std::string out = "RIFF";
+  auto put = [&out](auto value) { out.append(reinterpret_cast<const char*>(&value), sizeof value); };
+  put(std::uint32_t{36} + claimed_data_bytes);
+  out += "WAVEfmt ";
+  put(std::uint32_t{16});
+  put(format);
+  put(std::uint16_t{1});
+  put(rate);
+  put(std::uint32_t{rate * bits / 8});
+  put(static_cast<std::uint16_t>(bits / 8));
+  put(bits);
+  out += "data";
+  put(claimed_data_bytes);
+  out += data;
+  const auto path = media_fixtures().dir / name;
+  std::ofstream(path, std::ios::binary) << out;
+  return path;
+}
+
+TEST(Audio, FloatSamplesBeyondFullScaleAreClippedAndNaNIsSilence) {
+  // Found by fuzz/media_audio_fuzz.cpp's invariant: a float codec carries any value, and
+  // decode_audio promises Whisper samples in [-1, 1].
+  std::vector<float> source(1600, 0.5F);
+  for (std::size_t i = 0; i < source.size(); i += 4) {
+    source[i] = 2.5F;
+    source[i + 1] = -7.0F;
+    source[i + 2] = std::numeric_limits<float>::quiet_NaN();
+  }
+  const std::string bytes(reinterpret_cast<const char*>(source.data()), source.size() * sizeof(float));
+  const auto audio = decode_audio(
+      write_wav("float_beyond_full_scale.wav", 3, 16000, 32, bytes, static_cast<std::uint32_t>(bytes.size())));
+  ASSERT_FALSE(audio.samples.empty());
+  float lowest = 0;
+  float highest = 0;
+  for (const float v : audio.samples) {
+    ASSERT_TRUE(std::isfinite(v));
+    lowest = std::min(lowest, v);
+    highest = std::max(highest, v);
+  }
+  EXPECT_EQ(highest, 1.0F);
+  EXPECT_EQ(lowest, -1.0F);
+}
+
+TEST(Audio, AHeaderClaimingDaysOfAudioIsATruncatedFileNotAnAllocation) {
+  // 400 bytes whose data chunk claims 4 GiB of 8-bit audio: 149 hours, which at 16 kHz was a
+  // 34 GB reservation before a sample was read.
+  const auto path = write_wav("claims_days.wav", 1, 8000, 8, std::string(400, '\x80'), 0xFFFFFFF0U);
+  expect_decode_error(path, "truncated");
+}
+
+TEST(Audio, SampleRatesNoAudioUsesAreRefusedBeforeTheResamplerIsBuilt) {
+  // Found by fuzz/media_audio_fuzz.cpp (a timeout): a 535-byte WAV at 805,510,976 Hz kept
+  // libswresample building its filter for over 14 s. Speech needs neither that nor under 1 kHz.
+  const std::string samples(400, '\1');
+  expect_decode_error(write_wav("rate_805mhz.wav", 1, 805'510'976U, 16, samples, 400), "sample rate");
+  expect_decode_error(write_wav("rate_100hz.wav", 1, 100, 16, samples, 400), "sample rate");
+  EXPECT_FALSE(decode_audio(write_wav("rate_8khz.wav", 1, 8000, 16, samples, 400)).samples.empty());
+}
 
 }  // namespace

@@ -21,11 +21,12 @@ struct decoded_audio {
 };
 
 /// Decodes the best audio stream of `path` (of a video: its sound), mixed down to mono and
-/// resampled to 16 kHz with libswresample.
+/// resampled to 16 kHz with libswresample. Samples of float sources beyond [-1, 1] are clipped,
+/// and NaN samples are silence.
 ///
 /// Errors: throws `decode_error` naming the file and the reason — cannot be opened, no audio
-/// stream, a codec this FFmpeg cannot decode, a truncated or corrupt file (any error while
-/// reading or decoding, or no sample at all). Never returns a partial result as a success.
+/// stream, a codec this FFmpeg cannot decode, a sample rate outside 1 kHz to 768 kHz, a truncated
+/// or corrupt file (any error while reading or decoding, or no sample at all). Never returns a partial result as a success.
 ///
 /// @par Thread safety
 /// Any number of threads may decode at once (each call has its own FFmpeg contexts).
