@@ -10,7 +10,11 @@
 //   2. Under mpirun, the same command measures the cluster it runs in and prints JSON lines
 //      (its impl named after the job's size); each such run warms up untimed first, and the
 //      mpirun start-up is outside its timings.
-//   3. Cases: primes_map (is each of 4000 odd numbers above 10^12 prime, chunks of 20: numbers
+//   3. `cluster_3hosts` is -np 4 across simulated machines (tools/sim_hosts.sh: the driver on a
+//      "head", one rank of 1 worker on each of 3 "hosts", every one in its own network and UTS
+//      namespace behind a bridge, TCP between them): primes_map and empty_tasks only. It needs
+//      root (namespaces); elsewhere it is noted and skipped with the reason.
+//   4. Cases: primes_map (is each of 4000 odd numbers above 10^12 prime, chunks of 20: numbers
 //      per second), empty_tasks (20000 calls of an empty task, one per message: tasks per
 //      second), roundtrip (one empty task at a time, submit then wait: microseconds per task).
 
@@ -119,8 +123,12 @@ std::vector<case_def<Pool>> cases() {
           {"roundtrip", "us/task", false, &roundtrip<Pool>}};
 }
 
-/// The impl name of an mpirun job of `ranks` processes.
-std::string cluster_impl_name(int ranks) { return ranks == 3 ? "cluster" : fmt::format("cluster_np{}", ranks); }
+/// The impl name of an mpirun job of `ranks` processes (the launcher may name it instead:
+/// TRIDENT_BENCH_CLUSTER_IMPL, as the simulated hosts' launch does).
+std::string cluster_impl_name(int ranks) {
+  if (const char* name = std::getenv("TRIDENT_BENCH_CLUSTER_IMPL"); name != nullptr && *name != '\0') return name;
+  return ranks == 3 ? "cluster" : fmt::format("cluster_np{}", ranks);
+}
 
 /// Under mpirun: measures this cluster and prints JSON lines.
 int run_inside_cluster(const bench_options& options) {
@@ -175,6 +183,41 @@ std::shared_ptr<implementation> cluster_impl(const std::string& mpirun, int rank
   });
 }
 
+/// tools/sim_hosts.sh: TRIDENT_SIM_HOSTS, else the one of the source tree this was built from.
+std::string sim_hosts_script() {
+  if (const char* path = std::getenv("TRIDENT_SIM_HOSTS"); path != nullptr && *path != '\0') return path;
+#if defined(TRIDENT_BENCH_SIM_HOSTS)
+  return TRIDENT_BENCH_SIM_HOSTS;
+#else
+  return {};
+#endif
+}
+
+/// This program under mpirun -np 4 on 3 simulated hosts and a head (tools/sim_hosts.sh).
+std::shared_ptr<implementation> three_hosts_impl(const std::string& mpirun) {
+  return std::make_shared<external_impl>("cluster_3hosts", [mpirun](const std::vector<row_spec>& rows) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw unavailable_error("cannot find this program through /proc/self/exe");
+    if (mpirun.empty()) throw unavailable_error("mpirun not found (install openmpi-bin)");
+    const std::string script = sim_hosts_script();
+    if (script.empty() || ::access(script.c_str(), X_OK) != 0) {
+      throw unavailable_error("tools/sim_hosts.sh not found (set TRIDENT_SIM_HOSTS to it)");
+    }
+    static const command_output check = run_command(shell_quote(script) + " check");
+    if (!check.ok) {
+      std::string reason = check.text;
+      while (!reason.empty() && reason.back() == '\n') reason.pop_back();
+      throw unavailable_error("no simulated hosts here: " + reason);
+    }
+    std::string inner = fmt::format(
+        "$SIM_HOSTS_MPIRUN -x TRIDENT_BENCH_CLUSTER_IMPL=cluster_3hosts -np 4 {} bench cluster --json --repeat 1",
+        shell_quote(self.string()));
+    for (const auto& r : rows) inner += " --case " + r.name;
+    return fmt::format("{} run -- sh -c {}", shell_quote(script), shell_quote(inner));
+  });
+}
+
 }  // namespace
 
 int run_cluster_suite(const bench_options& options) {
@@ -185,6 +228,7 @@ int run_cluster_suite(const bench_options& options) {
   const auto np3 = cluster_impl(mpirun, 3);
   const auto np2 = cluster_impl(mpirun, 2);
   const auto np5 = cluster_impl(mpirun, 5);
+  const auto hosts3 = three_hosts_impl(mpirun);
   for (const auto& c : cases<proc::process_pool>()) {
     bench_case bc{{{c.name, c.unit, c.higher_is_better}}, "process_pool", {}, {}, {}};
     bc.setup = [&pool] {
@@ -194,6 +238,7 @@ int run_cluster_suite(const bench_options& options) {
     bc.impls.push_back(np3);
     bc.impls.push_back(np2);
     bc.impls.push_back(np5);
+    if (c.name != "roundtrip") bc.impls.push_back(hosts3);
     runner.add(std::move(bc));
   }
   runner.add_target(
@@ -201,6 +246,7 @@ int run_cluster_suite(const bench_options& options) {
   runner.note(
       fmt::format("median of {} round(s), interleaved; process_pool: 2 workers; cluster: mpirun -np 3 (2 worker "
                   "ranks x 1 worker); cluster_np2: 1 rank x 2 workers; cluster_np5: 4 ranks x 1 worker; "
+                  "cluster_3hosts: 3 simulated hosts (network namespaces, TCP) x 1 worker, driver on a 4th; "
                   "rank executors are process pools",
                   options.repeat));
   suite_results out = runner.run();

@@ -3,6 +3,7 @@
 
 #include "trident/cluster/cluster_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <ostream>
 
@@ -34,6 +35,8 @@ cluster_pool::cluster_pool(cluster_pool_options options) {
   config.workers_per_rank = options.workers_per_rank;
   config.tasks_in_flight_per_worker = options.tasks_in_flight_per_worker;
   config.task_timeout = options.task_timeout;
+  config.rerun_lost_tasks = options.rerun_lost_tasks;
+  config.max_attempts = std::max<std::size_t>(1, options.max_attempts);
   detail::driver_open(config);
 }
 
@@ -100,7 +103,7 @@ cluster_pool_statistics cluster_pool::statistics() const {
 
 std::ostream& operator<<(std::ostream& out, const cluster_pool_statistics& s) {
   out << (s.distributed ? "cluster" : "local") << " pool: submitted=" << s.submitted << " queued=" << s.queued
-      << " in_flight=" << s.in_flight << " completed=" << s.completed << " lost=" << s.lost
+      << " in_flight=" << s.in_flight << " completed=" << s.completed << " lost=" << s.lost << " rerun=" << s.rerun
       << " cancelled=" << s.cancelled;
   for (const auto& r : s.ranks) {
     out << "\n  rank " << r.rank << " (pid " << r.pid << " on " << r.host << ", " << r.workers

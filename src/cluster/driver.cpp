@@ -4,7 +4,8 @@
 //
 // Liveness: the driver sends a heartbeat to a rank when it has sent it nothing else for a
 // heartbeat interval; a rank it hears nothing from for the peer timeout is reported lost with
-// the tasks it held, every task fails, the other ranks are told to leave, and the program exits
+// the tasks it held. Then either the pool's tasks are re-runnable and the lost rank's go to the
+// surviving ranks, or every task fails, the other ranks are told to leave, and the program exits
 // non-zero (see docs/cluster.md).
 
 #include <mpi.h>
@@ -65,6 +66,13 @@ namespace {
 /// A task as pools hand it to the driver: the process layer's promise-backed job.
 using proc::lowlevel::job;
 
+/// A job in the driver's books, with how many times it was sent to a rank (more than once only
+/// when its rank was lost and the pool's tasks are re-runnable).
+struct tracked_job {
+  std::unique_ptr<job> what;
+  std::size_t attempts = 0;
+};
+
 struct rank_slot {
   int rank = 0;
   bool alive = true;
@@ -77,7 +85,7 @@ struct rank_slot {
   std::size_t credit = 0;
   std::size_t completed = 0;
   std::size_t items = 0;
-  std::unordered_map<std::uint64_t, std::unique_ptr<job>> in_flight;
+  std::unordered_map<std::uint64_t, tracked_job> in_flight;
   std::unordered_map<std::uint64_t, clock::time_point> sent_at;  ///< when each in-flight task left
   int pidfd = -1;  ///< readable once the rank's process ends (ranks on this host only)
   clock::time_point last_heard;
@@ -133,7 +141,7 @@ class driver_runtime {
     const auto deadline = clock::now() + g_peer_timeout + 30s;
     changed_.wait_until(lock, deadline, [this] {
       return lost_ || exited_ || std::all_of(ranks_.begin(), ranks_.end(), [](const rank_slot& r) {
-               return r.ready || !r.start_error.empty();
+               return r.ready || !r.start_error.empty() || !r.alive;
              });
     });
     std::string problem;
@@ -141,6 +149,7 @@ class driver_runtime {
       problem = lost_->what();
     } else {
       for (auto& r : ranks_) {
+        if (!r.alive) continue;  // lost earlier, and the last pool went on without it
         if (!r.start_error.empty()) problem += fmt::format("rank {}: {}; ", r.rank, r.start_error);
         if (!r.ready && r.start_error.empty()) problem += fmt::format("rank {}: no answer to the set-up; ", r.rank);
       }
@@ -160,7 +169,7 @@ class driver_runtime {
     if (lost_) throw *lost_;
     if (state_ != pool_state::open) throw shutdown_error("cluster_pool: submit after shutdown");
     submitted_ += jobs.size();
-    for (auto& j : jobs) queue_.push_back(std::move(j));
+    for (auto& j : jobs) queue_.push_back(tracked_job{std::move(j), 0});
     wake_.notify_one();
   }
 
@@ -171,7 +180,7 @@ class driver_runtime {
     if (terminate || cancel_pending) {
       for (auto& j : queue_) {
         ++cancelled_;
-        dropped.push_back(settlement{std::move(j), 0, outcome::value, {}, nullptr, true});
+        dropped.push_back(settlement{std::move(j.what), 0, outcome::value, {}, nullptr, true});
       }
       queue_.clear();
     }
@@ -179,7 +188,7 @@ class driver_runtime {
       for (auto& r : ranks_) {
         for (auto& [id, j] : r.in_flight) {
           ++cancelled_;
-          dropped.push_back(settlement{std::move(j), r.rank, outcome::value, {}, nullptr, true});
+          dropped.push_back(settlement{std::move(j.what), r.rank, outcome::value, {}, nullptr, true});
         }
         r.in_flight.clear();
         r.sent_at.clear();
@@ -213,6 +222,7 @@ class driver_runtime {
     for (auto& r : ranks_) s.in_flight += r.in_flight.size();
     s.completed = completed_;
     s.lost = lost_count_;
+    s.rerun = rerun_count_;
     s.cancelled = cancelled_;
     for (auto& r : ranks_) {
       s.ranks.push_back(rank_statistics{r.rank, r.host, r.pid, r.workers, r.completed, r.items, r.alive});
@@ -227,19 +237,26 @@ class driver_runtime {
     return n;
   }
 
-  /// At program exit: lets every rank go and ends the thread. Returns whether a rank was lost.
-  bool exit() {
+  /// What the driver tells the program's exit: whether ranks were lost, and whether work was.
+  struct exit_report {
+    bool ranks_lost = false;
+    bool work_lost = false;
+    std::string summary;
+  };
+
+  /// At program exit: lets every rank go and ends the thread.
+  exit_report exit() {
     std::vector<settlement> dropped;
     {
       std::unique_lock lock(mutex_);
       exit_requested_ = true;
       wake_.notify_one();
       changed_.wait(lock, [this] { return exited_; });
-      for (auto& j : queue_) dropped.push_back(settlement{std::move(j), 0, outcome::value, {}, nullptr, true});
+      for (auto& j : queue_) dropped.push_back(settlement{std::move(j.what), 0, outcome::value, {}, nullptr, true});
       queue_.clear();
       for (auto& r : ranks_) {
         for (auto& [id, j] : r.in_flight)
-          dropped.push_back(settlement{std::move(j), r.rank, outcome::value, {}, nullptr, true});
+          dropped.push_back(settlement{std::move(j.what), r.rank, outcome::value, {}, nullptr, true});
         r.in_flight.clear();
         r.sent_at.clear();
       }
@@ -248,7 +265,13 @@ class driver_runtime {
     thread_.join();
     watcher_.join();
     settle(dropped);
-    return lost_.has_value();
+    std::lock_guard lock(mutex_);
+    exit_report report;
+    report.ranks_lost = !lost_ranks_.empty();
+    report.work_lost = lost_.has_value() || lost_count_ > 0;
+    report.summary = fmt::format("{} rank(s) lost ({}); {} task(s) re-run on surviving ranks, {} task(s) lost",
+                                 lost_ranks_.size(), fmt::join(lost_ranks_, ", "), rerun_count_, lost_count_);
+    return report;
   }
 
  private:
@@ -394,14 +417,14 @@ class driver_runtime {
         auto it = r.in_flight.find(h.id);
         if (it == r.in_flight.end()) return;  // cancelled by terminate(): nobody waits for it
         ++r.completed;
-        r.items += it->second->calls;
+        r.items += it->second.what->calls;
         if (auto sent = r.sent_at.find(h.id); sent != r.sent_at.end()) {
           round_trip_.add(clock::now() - sent->second);
           r.sent_at.erase(sent);
         }
         ++completed_;
-        done.push_back(settlement{std::move(it->second), r.rank, static_cast<outcome>(h.outcome), std::string(body),
-                                  nullptr, false});
+        done.push_back(settlement{std::move(it->second.what), r.rank, static_cast<outcome>(h.outcome),
+                                  std::string(body), nullptr, false});
         r.in_flight.erase(it);
         return;
       }
@@ -431,20 +454,22 @@ class driver_runtime {
       }
       if (best == nullptr) break;
       next_rank_ = static_cast<std::size_t>(best->rank) % ranks_.size();  // the next search starts after it
-      std::unique_ptr<job> j = std::move(queue_.front());
+      tracked_job j = std::move(queue_.front());
       queue_.pop_front();
       any = true;
-      if (!j->claim()) {  // cancelled through its future while queued
+      // A re-run (attempts > 0) was claimed when it was first sent.
+      if (j.attempts == 0 && !j.what->claim()) {  // cancelled through its future while queued
         ++cancelled_;
-        done.push_back(settlement{std::move(j), 0, outcome::value, {}, nullptr, true});
+        done.push_back(settlement{std::move(j.what), 0, outcome::value, {}, nullptr, true});
         continue;
       }
+      ++j.attempts;
       task_header h{};
       h.id = next_id_++;
-      const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(j->timeout);
+      const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(j.what->timeout);
       h.timeout_ms = static_cast<std::uint32_t>(timeout.count());
-      h.kind = static_cast<std::uint8_t>(j->kind);
-      post(*best, tag_task, with_header(h, j->payload));
+      h.kind = static_cast<std::uint8_t>(j.what->kind);
+      post(*best, tag_task, with_header(h, j.what->payload));
       best->in_flight.emplace(h.id, std::move(j));
       best->sent_at.emplace(h.id, clock::now());
     }
@@ -469,7 +494,8 @@ class driver_runtime {
     }
     if (exit_requested_ && !exit_sent_) {
       for (auto& r : ranks_) {
-        if (r.alive) post(r, tag_exit, proc::encode(lost_.has_value()));
+        // After a loss the ranks leave without MPI_Finalize: it would wait for the lost rank.
+        if (r.alive) post(r, tag_exit, proc::encode(lost_.has_value() || !lost_ranks_.empty()));
       }
       exit_sent_ = true;
       exit_deadline_ = clock::now() + std::min<std::chrono::milliseconds>(g_peer_timeout, 5000ms);
@@ -484,7 +510,7 @@ class driver_runtime {
     for (auto& r : ranks_) {
       const bool gone = r.pid > 0 && r.host == host_name() && ::kill(r.pid, 0) != 0 && errno == ESRCH;
       std::vector<std::string> names;
-      for (auto& [id, j] : r.in_flight) names.emplace_back(j->task_name);
+      for (auto& [id, j] : r.in_flight) names.emplace_back(j.what->task_name);
       report += fmt::format("\n  rank {}{}{}: {} task(s) unfinished{}{}", r.rank,
                             r.pid > 0 ? fmt::format(" (pid {} on {})", r.pid, r.host) : std::string(),
                             gone ? " is gone" : "", names.size(), names.empty() ? "" : ": ", count_task_names(names));
@@ -497,32 +523,65 @@ class driver_runtime {
     for (;;) ::pause();
   }
 
-  /// Rank `lost` is gone: reports it with the tasks it held, fails those and every other task,
-  /// and tells the surviving ranks to leave (the job cannot go on without it).
+  /// Rank `lost` is gone: reports it with the tasks it held. When the pool's tasks are
+  /// re-runnable and another rank is left, they go back to the front of the queue (those sent
+  /// `max_attempts` times fail) and the pool goes on without the rank. Otherwise those tasks and
+  /// every other fail, and the surviving ranks are told to leave (the job cannot go on).
   void lose(rank_slot& lost, const std::string& why, std::vector<settlement>& done) {
     lost.alive = false;
+    std::vector<std::pair<std::uint64_t, tracked_job>> held;
+    for (auto& [id, j] : lost.in_flight) held.emplace_back(id, std::move(j));
+    lost.in_flight.clear();
+    lost.sent_at.clear();
+    std::sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<std::string> names;
-    for (auto& [id, j] : lost.in_flight) names.emplace_back(j->task_name);
+    for (auto& [id, j] : held) names.emplace_back(j.what->task_name);
     std::sort(names.begin(), names.end());
-    const std::string list = count_task_names(names);
     const std::string where = lost.pid != 0 ? fmt::format(" (pid {} on {})", lost.pid, lost.host) : std::string();
-    const std::string message = fmt::format("rank {}{} was lost: {}; {} task(s) lost{}{}", lost.rank, where, why,
-                                            names.size(), names.empty() ? "" : ": ", list);
+    std::string message = fmt::format("rank {}{} was lost: {}; {} task(s) lost{}{}", lost.rank, where, why,
+                                      names.size(), names.empty() ? "" : ": ", count_task_names(names));
+    lost_ranks_.push_back(fmt::format("rank {}{}", lost.rank, where));
+    const bool survivors =
+        std::any_of(ranks_.begin(), ranks_.end(), [](const rank_slot& r) { return r.alive && r.ready; });
+    if (config_.rerun_lost_tasks && survivors && state_ != pool_state::opening) {
+      std::vector<std::string> spent;
+      std::vector<tracked_job> again;
+      for (auto& [id, j] : held) {
+        if (j.attempts < config_.max_attempts) {
+          again.push_back(std::move(j));
+        } else {
+          spent.emplace_back(j.what->task_name);
+        }
+      }
+      message += fmt::format("; {} re-run on the surviving ranks", again.size());
+      if (!spent.empty()) {
+        message += fmt::format("; {} failed, sent {} times already: {}", spent.size(), config_.max_attempts,
+                               count_task_names(spent));
+      }
+      std::fprintf(stderr, "trident cluster: %s\n", message.c_str());
+      const auto error = std::make_exception_ptr(rank_lost_error(message, lost.rank, spent));
+      for (auto& [id, j] : held) {
+        if (!j.what) continue;  // moved to `again`
+        ++lost_count_;
+        done.push_back(settlement{std::move(j.what), lost.rank, outcome::value, {}, error, false});
+      }
+      rerun_count_ += again.size();
+      for (auto it = again.rbegin(); it != again.rend(); ++it) queue_.push_front(std::move(*it));
+      return;
+    }
     std::fprintf(stderr, "trident cluster: %s\n", message.c_str());
     lost_.emplace(message, lost.rank, names);
     const auto lost_error = std::make_exception_ptr(*lost_);
-    for (auto& [id, j] : lost.in_flight) {
+    for (auto& [id, j] : held) {
       ++lost_count_;
-      done.push_back(settlement{std::move(j), lost.rank, outcome::value, {}, lost_error, false});
+      done.push_back(settlement{std::move(j.what), lost.rank, outcome::value, {}, lost_error, false});
     }
-    lost.in_flight.clear();
-    lost.sent_at.clear();
     const auto not_run = std::make_exception_ptr(
         rank_lost_error("not finished: the cluster stopped because " + message, lost.rank, names));
     for (auto& r : ranks_) {
       for (auto& [id, j] : r.in_flight) {
         ++lost_count_;
-        done.push_back(settlement{std::move(j), r.rank, outcome::value, {}, not_run, false});
+        done.push_back(settlement{std::move(j.what), r.rank, outcome::value, {}, not_run, false});
       }
       r.in_flight.clear();
       r.sent_at.clear();
@@ -531,7 +590,7 @@ class driver_runtime {
     }
     for (auto& j : queue_) {
       ++lost_count_;
-      done.push_back(settlement{std::move(j), 0, outcome::value, {}, not_run, false});
+      done.push_back(settlement{std::move(j.what), 0, outcome::value, {}, not_run, false});
     }
     queue_.clear();
   }
@@ -586,7 +645,7 @@ class driver_runtime {
   std::condition_variable wake_;     ///< the communication thread sleeps on it
   std::condition_variable changed_;  ///< callers wait on it
   std::vector<rank_slot> ranks_;     ///< ranks 1..N-1
-  std::deque<std::unique_ptr<job>> queue_;
+  std::deque<tracked_job> queue_;
   pool_state state_ = pool_state::closed;
   pool_config config_;
   bool config_sent_ = false;
@@ -596,12 +655,14 @@ class driver_runtime {
   bool exit_sent_ = false;
   bool exited_ = false;
   clock::time_point exit_deadline_;
-  std::optional<rank_lost_error> lost_;
+  std::optional<rank_lost_error> lost_;  ///< set: the pool cannot go on
+  std::vector<std::string> lost_ranks_;  ///< every rank lost, "rank R (pid P on H)"
   std::uint64_t next_id_ = 1;
   std::size_t next_rank_ = 0;
   std::size_t submitted_ = 0;
   std::size_t completed_ = 0;
   std::size_t lost_count_ = 0;
+  std::size_t rerun_count_ = 0;
   std::size_t cancelled_ = 0;
   send_queue sends_;
   moving_average round_trip_;  ///< of a task, from sending it to its result
@@ -616,18 +677,33 @@ driver_runtime& runtime() {
   return *g_runtime;
 }
 
-/// atexit: lets the ranks go, then finalises MPI. After a lost rank, MPI_Finalize (collective)
-/// would wait for the dead rank, and `mpirun --enable-recovery` returns 0 whatever its processes
-/// exit with: MPI_Abort ends the job with status 1 instead.
-void at_driver_exit() {
-  const bool lost = g_runtime->exit();
+/// At exit (on_exit, which gives main's status): lets the ranks go, then finalises MPI. After
+/// a lost rank, MPI_Finalize (collective) would wait for it; and `mpirun --enable-recovery`, the
+/// mode in which the job outlives a rank, returns 0 whatever its processes exit with. So the
+/// driver says the outcome itself: a line with the lost ranks, the re-run and lost tasks and the
+/// exit status (also written to TRIDENT_CLUSTER_STATUS_FILE when set), then ends the job with
+/// MPI_Abort and that status, which plain mpirun passes on (a plain exit would leave mpirun
+/// waiting for the lost rank's host). Lost work makes the status 1; when every lost task was
+/// re-run, it is the program's.
+void at_driver_exit(int status, void*) {
+  const auto report = g_runtime->exit();
   std::fflush(nullptr);
-  if (lost) {
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    std::_Exit(1);  // not reached
+  if (!report.ranks_lost) {
+    MPI_Comm_free(&g_comm);
+    MPI_Finalize();
+    return;
   }
-  MPI_Comm_free(&g_comm);
-  MPI_Finalize();
+  const int code = status != 0 ? status : report.work_lost ? 1 : 0;
+  std::fprintf(stderr, "trident cluster: outcome: %s; exit status %d\n", report.summary.c_str(), code);
+  if (const char* path = std::getenv("TRIDENT_CLUSTER_STATUS_FILE"); path != nullptr && *path != '\0') {
+    if (FILE* f = std::fopen(path, "w")) {
+      std::fprintf(f, "%d\n", code);
+      std::fclose(f);
+    }
+  }
+  std::fflush(nullptr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // not reached
 }
 
 }  // namespace
@@ -641,7 +717,7 @@ std::size_t driver_total_workers() { return runtime().total_workers(); }
 
 void start_driver() {
   g_runtime = new driver_runtime();  // lives until exit
-  std::atexit(&at_driver_exit);
+  ::on_exit(&at_driver_exit, nullptr);
 }
 
 }  // namespace trident::cluster::detail

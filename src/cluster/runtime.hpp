@@ -18,6 +18,8 @@ struct pool_config {
   std::size_t workers_per_rank = 0;
   std::size_t tasks_in_flight_per_worker = 4;
   std::chrono::milliseconds task_timeout{0};
+  bool rerun_lost_tasks = false;
+  std::size_t max_attempts = 3;
 };
 
 // Rank 0 of a multi-rank job: one communication thread, started by `worker_main` and ended at

@@ -49,6 +49,17 @@ struct cluster_pool_options {
   std::size_t local_workers = 0;
   /// Default per-task timeout (0: none); see `process_pool_options::task_timeout`.
   std::chrono::milliseconds task_timeout{0};
+  /// Marks every task of this pool re-runnable: when its rank is lost (its process died, or it
+  /// was silent past `TRIDENT_CLUSTER_TIMEOUT_MS`), the task is sent again to a surviving rank
+  /// instead of failing, and the pool goes on without the lost rank. Only for tasks whose effects
+  /// are all in their result: the lost rank may have run the task partly or wholly. Needs a
+  /// launcher that keeps the job alive after a rank dies (`mpirun --enable-recovery`; without
+  /// it Open MPI 4.1 ends the whole job, see docs/cluster.md).
+  bool rerun_lost_tasks = false;
+  /// With `rerun_lost_tasks`: how many times in all one task may be sent to a rank (at least 1;
+  /// default 3: the first run and two re-runs). A task lost that many times fails with
+  /// `rank_lost_error`.
+  std::size_t max_attempts = 3;
 };
 
 /// One worker rank as the driver sees it.
@@ -70,6 +81,7 @@ struct cluster_pool_statistics {
   std::size_t in_flight = 0;           ///< Sent to a rank, result not back yet.
   std::size_t completed = 0;           ///< Came back with a value or an error.
   std::size_t lost = 0;                ///< Failed with `rank_lost_error`.
+  std::size_t rerun = 0;               ///< Sent again to another rank after their rank was lost.
   std::size_t cancelled = 0;           ///< Never ran.
   std::vector<rank_statistics> ranks;  ///< Worker ranks, in rank order (empty alone).
 };
@@ -92,7 +104,9 @@ std::ostream& operator<<(std::ostream& out, const cluster_pool_statistics& s);
 /// rank); a crash of a rank's worker process as `proc::worker_crashed_error`, a timeout as
 /// `proc::task_timeout_error`, both with the task and the rank in the message. A rank that dies
 /// (or is silent past `TRIDENT_CLUSTER_TIMEOUT_MS`, default 10000) fails every task with
-/// `rank_lost_error`, the lost ones first; see docs/cluster.md for what survives.
+/// `rank_lost_error`, the lost ones first — unless the pool's tasks are re-runnable
+/// (`cluster_pool_options::rerun_lost_tasks`): then the lost rank's tasks run again on the
+/// surviving ranks, up to `max_attempts` runs each. See docs/cluster.md for what survives.
 ///
 /// @par Cancellation
 /// `future::cancel()` drops a task that was not yet sent to a rank; a sent task runs.

@@ -64,6 +64,26 @@ int stops_its_process(int) {
 }
 TRIDENT_TASK(stops_its_process);
 
+/// Mixes the bits of `x` (splitmix64's finaliser): results that differ for every input, for a
+/// digest that any wrong, missing or reordered result changes.
+std::int64_t mix(std::int64_t x) {
+  auto z = static_cast<std::uint64_t>(x) + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return static_cast<std::int64_t>(z ^ (z >> 31));
+}
+TRIDENT_TASK(mix);
+
+/// Sleeps `ms` milliseconds, then returns `i` squared (a slow task with a checkable result).
+std::int64_t slow_square(std::int64_t i, int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return i * i;
+}
+TRIDENT_TASK(slow_square);
+
+std::int64_t slow_square_25ms(std::int64_t i) { return slow_square(i, 25); }
+TRIDENT_TASK(slow_square_25ms);
+
 /// Whether the process that runs it sees the MPI launcher's environment.
 int sees_launcher_environment(int) {
   return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr ? 1 : 0;
@@ -199,6 +219,52 @@ int kill_rank(trident::cluster::cluster_pool& pool, bool stop_only) {
   return 0;  // the cluster layer turns this into a non-zero exit status
 }
 
+/// A map of `count` tasks (one per message) whose digest the test compares between runs: alone,
+/// on ranks of one machine, on simulated hosts.
+int map_digest(trident::cluster::cluster_pool& pool, std::int64_t count) {
+  std::vector<std::int64_t> numbers;
+  for (std::int64_t i = 0; i < count; ++i) numbers.push_back(i);
+  const auto results = pool.map(mix, numbers);
+  std::uint64_t digest = 1469598103934665603ULL;  // FNV-1a over the results, in order
+  bool all_right = results.size() == numbers.size();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    all_right = all_right && results[i] == mix(numbers[i]);
+    digest = (digest ^ static_cast<std::uint64_t>(results[i])) * 1099511628211ULL;
+  }
+  check(all_right, "every result of the map is the task's value for its input, in order");
+  std::printf("digest: %016llx over %zu results\n", static_cast<unsigned long long>(digest), results.size());
+  if (pool.distributed()) {
+    for (const auto& r : pool.statistics().ranks)
+      std::printf("rank %d on %s: %zu tasks\n", r.rank, r.host.c_str(), r.completed);
+  }
+  return 0;
+}
+
+/// A map that a test cuts short by taking a host away (its cable or its ranks): prints
+/// "map: started", then either the map's results (with re-runnable tasks) or the error.
+int lose_host(trident::cluster::cluster_pool& pool, bool rerun) {
+  std::vector<std::int64_t> numbers;
+  for (std::int64_t i = 0; i < 400; ++i) numbers.push_back(i);
+  std::printf("map: started\n");
+  std::fflush(stdout);
+  try {
+    const auto results = pool.map(slow_square_25ms, numbers);
+    bool all_right = results.size() == numbers.size();
+    for (std::size_t i = 0; i < results.size(); ++i) all_right = all_right && results[i] == numbers[i] * numbers[i];
+    check(all_right, "the map completed with every result right");
+    const auto stats = pool.statistics();
+    std::size_t lost_ranks = 0;
+    for (const auto& r : stats.ranks) lost_ranks += r.alive ? 0 : 1;
+    std::printf("map: complete, %zu results, %zu task(s) re-run, %zu rank(s) lost\n", results.size(), stats.rerun,
+                lost_ranks);
+    check(!rerun || (stats.rerun > 0 && lost_ranks == 1), "the lost rank's tasks were re-run on the others");
+  } catch (const trident::cluster::rank_lost_error& e) {
+    std::printf("map: failed: rank %d lost, %zu task(s) named: %s\n", e.rank(), e.lost_tasks().size(), e.what());
+    check(!rerun, "with re-runnable tasks the map completes");
+  }
+  return 0;
+}
+
 /// Prints the PIDs of the ranks and of the worker processes that ran tasks, for the test to
 /// check that none is left after mpirun returns.
 int shutdown(trident::cluster::cluster_pool& pool) {
@@ -219,8 +285,9 @@ int main(int argc, char** argv) {
   if (auto rc = trident::cluster::worker_main(argc, argv)) return *rc;
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: %s results|exceptions|uneven|crash|kill_rank|silent_rank|long_run|shutdown [threads]\n",
-                 argv[0]);
+                 "usage: %s results|exceptions|uneven|crash|kill_rank|silent_rank|long_run|shutdown [threads]\n"
+                 "       %s map_digest [count] | lose_host [rerun]\n",
+                 argv[0], argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
@@ -228,6 +295,12 @@ int main(int argc, char** argv) {
   options.workers_per_rank = 2;
   options.local_workers = 2;
   if (argc > 2 && std::strcmp(argv[2], "threads") == 0) options.executor = trident::cluster::rank_executor::thread_pool;
+  const bool rerun = argc > 2 && std::strcmp(argv[2], "rerun") == 0;
+  if (mode == "lose_host") {
+    options.workers_per_rank = 1;
+    options.tasks_in_flight_per_worker = 2;
+    options.rerun_lost_tasks = rerun;
+  }
   trident::cluster::cluster_pool pool(options);
   std::printf("driver: %s, %d rank(s), %zu workers\n", pool.distributed() ? "cluster" : "alone",
               trident::cluster::ranks(), pool.size());
@@ -237,6 +310,8 @@ int main(int argc, char** argv) {
   if (mode == "exceptions") rc = exceptions(pool);
   if (mode == "uneven") rc = uneven(pool);
   if (mode == "crash") rc = crash(pool);
+  if (mode == "map_digest") rc = map_digest(pool, argc > 2 ? std::atoll(argv[2]) : 10000);
+  if (mode == "lose_host") rc = lose_host(pool, rerun);
   if (mode == "kill_rank") rc = kill_rank(pool, false);
   if (mode == "long_run") {
     std::vector<int> delays(400, 100);  // 10 s of work on 4 workers: interrupted by the test
