@@ -363,9 +363,11 @@ command add_soak_command(CLI::App& app) {
       "Run a mixed load (coroutines, timers, thread pool, process pool with workers killed, IPC queues, "
       "fetch against a faulty server) for a while, checking results, pool counters and resource growth");
   cmd->add_option("--minutes", f->minutes, "How long to run, in minutes (fractions allowed)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->default_str("");
   cmd->add_option("--seconds", f->seconds, "How long to run, in seconds (instead of --minutes)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->default_str("");
   cmd->add_option("--check-every", f->check_every_s, "Seconds between checks (one more at the end)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", f->warmup_s,
@@ -377,8 +379,10 @@ command add_soak_command(CLI::App& app) {
       ->check(whole_number())
       ->check(CLI::Range(1, 64));
   cmd->add_option("--json", f->json, "Also write the summary as JSON to FILE")->check(report_path());
-  cmd->footer(fmt::format("Growth bounds over the baseline: {}. Exit 0 when every check passed, 1 when one failed.",
-                          soak::describe(limits)));
+  cmd->footer(
+      fmt::format("Growth bounds over the baseline: {}. Exit 0 when every check passed, 1 when one failed, 128+N when "
+                  "stopped by signal N (the summary so far is printed).",
+                  soak::describe(limits)));
   return {cmd, [f] { return run_soak(*f); }};
 }
 
