@@ -456,7 +456,10 @@ aio::task<void> mixed_load::state::timers(std::uint64_t seed) {
 aio::task<void> mixed_load::state::producer(aio::queue<std::uint64_t>& q) {
   std::uint64_t next = 0;
   while (running()) {
-    for (int i = 0; i < 256; ++i) co_await q.send(next++);
+    for (int i = 0; i < 256; ++i) {
+      const std::uint64_t value = next++;  // not in the co_await operand: clang takes that for unsequenced
+      co_await q.send(value);
+    }
     co_await aio::sleep(1ms);
   }
   q.close();
