@@ -267,7 +267,8 @@ void mixed_load::state::run_process_map() {
     for (auto& v : items) v = next++;
     std::vector<std::uint64_t> results;
     bool ok = false;
-    for (int attempt = 1; attempt <= map_attempts && !ok; ++attempt) {
+    bool unexpected = false;  // an error the soak did not cause: reported, the segment not run again
+    for (int attempt = 1; attempt <= map_attempts && !ok && !unexpected; ++attempt) {
       if (attempt > 1) map_reruns.fetch_add(1, std::memory_order_relaxed);
       try {
         results = pool->map(soak_map_item, items, map_chunk_items);
@@ -277,15 +278,15 @@ void mixed_load::state::run_process_map() {
         // the segment runs again. Any other death is not one the soak caused.
         if (e.signal() != SIGKILL) {
           problem(fmt::format("process map: a worker died unasked: {}", e.what()), items.size());
-          break;
+          unexpected = true;
         }
       } catch (const std::exception& e) {
         problem(fmt::format("process map: {}", e.what()), items.size());
-        break;
+        unexpected = true;
       }
     }
     if (!ok) {
-      if (map_attempts > 0 && results.empty() && running()) {
+      if (!unexpected) {
         problem(fmt::format("process map: a segment of {} items failed {} times", items.size(), map_attempts),
                 items.size());
       }
