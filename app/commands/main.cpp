@@ -1,4 +1,4 @@
-// `trident`: the light commands (tour, bench, fetch) run here; the heavy ones (scenarios,
+// `trident`: the light commands (tour, bench, fetch, soak) run here; the heavy ones (scenarios,
 // advise, transcribe, cluster-demo, and their bench suites) run in their own executables beside
 // this one, so that this process maps none of libvips, libpq, FFmpeg, whisper.cpp or MPI
 // (docs/layers.md, "The product"). No logic of its own lives here.
@@ -12,6 +12,7 @@
 #include "command_line.hpp"
 #include "exit_codes.hpp"
 #include "shared_commands.hpp"
+#include "soak_command.hpp"
 #include "trident/proc/worker_main.hpp"
 #include "trident/version.hpp"
 
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
       trident::cli::add_tour_command(app),
       trident::cli::add_bench_command(app, trident::bench::light_suites(), forwarded),
       trident::cli::add_fetch_command(app),
+      trident::cli::add_soak_command(app),
   };
   (void)trident::cli::add_forwarded_commands(app, forwarded);
   return trident::cli::run_command_line(app, "trident", commands, forwarded, argc, argv);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -36,10 +37,15 @@ struct http_server::state {
   std::atomic<std::uint64_t> connections{0};
   std::mutex mutex;
   std::condition_variable wake;
-  bool stopping = false;             // guarded by mutex
-  std::set<int> open_fds;            // guarded by mutex
-  std::map<std::string, int> hits;   // per path, guarded by mutex
-  std::vector<std::thread> threads;  // guarded by mutex
+  bool stopping = false;            // guarded by mutex
+  std::set<int> open_fds;           // guarded by mutex
+  std::map<std::string, int> hits;  // per path, guarded by mutex
+  // One thread per open connection, by a serial number; a thread whose connection ended puts
+  // its number in `finished`, and the acceptor joins those before it starts the next one, so a
+  // long-lived server (`trident soak`) does not keep a stack per connection it ever served.
+  std::map<std::uint64_t, std::thread> threads;  // guarded by mutex
+  std::vector<std::uint64_t> finished;           // guarded by mutex
+  std::uint64_t next_thread = 0;                 // guarded by mutex
   std::thread acceptor;
 
   /// Sleeps `ms` unless the server stops first; returns false when stopping.
@@ -125,6 +131,21 @@ long number(const std::vector<std::string>& parts, std::size_t i, long fallback 
 void hard_close(int fd) {
   linger l{1, 0};  // close with RST
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+/// Waits until the client closes `fd` (or resets it) or the server stops; what it sends
+/// meanwhile is read and dropped.
+void wait_for_client_close(http_server::state& s, int fd) {
+  char sink[4096];
+  while (!s.stopped()) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    const int r = ::poll(&p, 1, 200);
+    if (r < 0 && errno != EINTR) return;
+    if (r > 0) {
+      const ssize_t n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+    }
+  }
 }
 
 /// Serves requests on `fd` until the client closes, a fault ends the connection, or stop.
@@ -224,6 +245,34 @@ void serve(http_server::state& s, int fd) {
       } else {
         ok = reply(200, "ok\n");
       }
+    } else if (route == "faulty") {
+      // Cycles of K + 1 requests per path: K faults, then one success.
+      int hit;
+      const long failures = std::max(0L, number(parts, 1));
+      {
+        std::lock_guard lock(s.mutex);
+        int& count = s.hits[path];
+        hit = count;
+        count = static_cast<int>((count + 1) % (failures + 1));
+      }
+      const std::string kind = parts.size() > 2 ? parts[2] : "503";
+      if (hit < failures && kind == "reset") {
+        send_all(fd, head(200, 2 * 64) + pattern(64));
+        s.pause(50);  // let the bytes leave before the reset
+        hard_close(fd);
+        return;
+      }
+      if (hit < failures && kind == "stall") {
+        send_all(fd, head(200, 2 * 64) + pattern(64));
+        wait_for_client_close(s, fd);
+        return;
+      }
+      if (hit < failures) {
+        const int status = static_cast<int>(number(parts, 2, 503));
+        ok = reply(status, "try again\n");
+      } else {
+        ok = reply(200, "ok\n");
+      }
     } else if (route == "reset") {
       const auto n = static_cast<std::size_t>(number(parts, 1));
       send_all(fd, head(200, 2 * n) + pattern(n));
@@ -309,18 +358,30 @@ http_server::http_server() : state_(std::make_shared<state>()) {
       const int on = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
       st->connections.fetch_add(1, std::memory_order_relaxed);
-      std::lock_guard lock(st->mutex);
-      if (st->stopping) {
-        ::close(fd);
-        return;
+      std::vector<std::thread> ended;
+      {
+        std::lock_guard lock(st->mutex);
+        if (st->stopping) {
+          ::close(fd);
+          return;
+        }
+        for (const std::uint64_t id : st->finished) {
+          auto it = st->threads.find(id);
+          ended.push_back(std::move(it->second));
+          st->threads.erase(it);
+        }
+        st->finished.clear();
+        st->open_fds.insert(fd);
+        const std::uint64_t id = st->next_thread++;
+        st->threads.emplace(id, std::thread([st, fd, id] {
+                              serve(*st, fd);
+                              std::lock_guard inner(st->mutex);
+                              st->open_fds.erase(fd);
+                              ::close(fd);
+                              st->finished.push_back(id);
+                            }));
       }
-      st->open_fds.insert(fd);
-      st->threads.emplace_back([st, fd] {
-        serve(*st, fd);
-        std::lock_guard inner(st->mutex);
-        st->open_fds.erase(fd);
-        ::close(fd);
-      });
+      for (auto& t : ended) t.join();  // each has left serve(): only its return is left
     }
   });
 }
@@ -337,12 +398,12 @@ http_server::~http_server() {
   s.acceptor.join();
   ::close(s.stop_pipe[0]);
   ::close(s.stop_pipe[1]);
-  std::vector<std::thread> threads;
+  std::map<std::uint64_t, std::thread> threads;
   {
     std::lock_guard lock(s.mutex);
     threads.swap(s.threads);
   }
-  for (auto& t : threads) t.join();
+  for (auto& [id, t] : threads) t.join();
   ::close(s.listen_fd);
 }
 

@@ -123,6 +123,34 @@ TEST(http_fetch, downloads_everything_and_reports_each_failure) {
   }
 }
 
+// The server's faulty route (what `trident soak` fetches): each kind of fault is retried until
+// the request of the cycle that succeeds, and the next cycle of the same path fails again first.
+TEST(http_fetch, retries_through_each_fault_of_a_cycle) {
+  trident::testing::http_server server;
+  temp_dir dir{"trident-fetch"};
+  http::fetch_options o;
+  o.output_dir = dir.path;
+  o.retries = 2;
+  o.retry.base_delay = 1ms;
+  o.timeout = 1s;  // what ends a stalled attempt
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    const std::vector<http::fetch_item> items = {
+        {server.url("/faulty/2/503/a"), "a-" + std::to_string(cycle)},
+        {server.url("/faulty/1/reset/b"), "b-" + std::to_string(cycle)},
+        {server.url("/faulty/1/stall/c"), "c-" + std::to_string(cycle)},
+        {server.url("/faulty/0/503/d"), "d-" + std::to_string(cycle)},
+    };
+    auto results = run_fetch(items, o);
+    ASSERT_EQ(results.size(), items.size());
+    const int attempts[] = {3, 2, 2, 1};
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      EXPECT_TRUE(results[i].succeeded()) << cycle << " " << i << " " << results[i].error;
+      EXPECT_EQ(results[i].attempts, attempts[i]) << cycle << " " << i;
+      EXPECT_EQ(results[i].bytes, 3u) << cycle << " " << i;  // "ok\n"
+    }
+  }
+}
+
 TEST(http_fetch, unwritable_output_directory_fails_each_url_cleanly) {
   trident::testing::http_server server;
   temp_dir dir{"trident-fetch"};

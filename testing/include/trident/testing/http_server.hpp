@@ -10,8 +10,9 @@
 
 namespace trident::testing {
 
-/// Serves on 127.0.0.1 at an ephemeral port from its own threads (one per connection), so it
-/// works beside any event loop — including the one of the client under test. Keep-alive.
+/// Serves on 127.0.0.1 at an ephemeral port from its own threads (one per connection, joined
+/// when the next connection comes once its own ended), so it works beside any event loop —
+/// including the one of the client under test — and for as long as a soak runs. Keep-alive.
 ///
 /// Routes (N, K, MS are decimal numbers):
 /// | path | answer |
@@ -22,6 +23,7 @@ namespace trident::testing {
 /// | `/delay/MS/ANY` | 200 after MS milliseconds |
 /// | `/flaky/K/STATUS` | STATUS for the first K requests of this exact path, then 200 `ok` |
 /// | `/flaky/K/STATUS/RA` | the same with `Retry-After: RA` |
+/// | `/faulty/K/FAULT/ANY` | per exact path, cycles of K + 1 requests: K get FAULT — a status (`503`), `reset` (64 of 128 bytes, then a TCP reset) or `stall` (64 of 128 bytes, then nothing until the client closes) — then one gets 200 `ok`, and the cycle starts again |
 /// | `/reset/N` | Content-Length 2N, N bytes, then a TCP reset |
 /// | `/short/N` | Content-Length N+100, N bytes, then a clean close |
 /// | `/drip/N/MS` | N bytes, one every MS milliseconds |
