@@ -57,7 +57,10 @@ class chunked_results {
   using chunk_fn = std::function<exec::future<std::vector<R>>(std::size_t first, std::size_t n)>;
   using iterator = result_iterator<Derived>;
 
-  /// The next result, or nullopt at the end; rethrows the item's exception.
+  /// The next result, or nullopt at the end; rethrows the exception of a failed chunk (a task
+  /// that threw, a crashed worker, a timeout) in place of that chunk's results, after which the
+  /// stream goes on: the next call gives the results of the chunks after it, as Python's
+  /// `imap` iterator does.
   std::optional<R> next() {
     while (buffer_pos_ == buffer_.size()) {
       if (!static_cast<Derived*>(this)->take_chunk(buffer_)) return std::nullopt;
@@ -121,7 +124,8 @@ class ordered_results : public detail::chunked_results<ordered_results<R>, R> {
   ordered_results(ordered_results&&) noexcept = default;
   ~ordered_results() { base::cancel_unstarted(in_flight_); }
 
-  /// The next result in input order, or nullopt at the end; rethrows the item's exception.
+  /// The next result in input order, or nullopt at the end; a failed chunk's exception comes
+  /// in its place, and the stream goes on after it.
   using base::next;
 
  private:
@@ -129,8 +133,11 @@ class ordered_results : public detail::chunked_results<ordered_results<R>, R> {
     this->fill([this] { return in_flight_.size(); },
                [this](exec::future<std::vector<R>> f, std::size_t) { in_flight_.push_back(std::move(f)); });
     if (in_flight_.empty()) return false;
-    out = in_flight_.front().get();
+    // Off the queue before `get`, which rethrows a failed chunk's exception: the stream then
+    // goes on with the next chunk, as unordered_results does.
+    exec::future<std::vector<R>> chunk = std::move(in_flight_.front());
     in_flight_.pop_front();
+    out = chunk.get();
     return true;
   }
 
@@ -158,7 +165,8 @@ class unordered_results : public detail::chunked_results<unordered_results<R>, R
     // Continuations still hold the queue (shared), so late completions are harmless.
   }
 
-  /// The next result to finish, or nullopt at the end; rethrows the item's exception.
+  /// The next result to finish, or nullopt at the end; a failed chunk's exception comes in its
+  /// place, and the stream goes on after it.
   using base::next;
 
  private:

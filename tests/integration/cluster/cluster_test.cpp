@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "processes.hpp"
+
 namespace {
 
 struct run_result {
@@ -61,19 +63,7 @@ std::string mpirun(int ranks, const std::string& args, int timeout_ms = 3000) {
 }
 
 /// Processes running the test program (ranks, and the worker processes they started).
-std::vector<int> leftover_processes() {
-  std::vector<int> found;
-  std::error_code ec;
-  const auto app = std::filesystem::canonical(TRIDENT_CLUSTER_TEST_APP, ec);
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code link_ec;
-    const auto exe = std::filesystem::read_symlink(entry.path() / "exe", link_ec);
-    if (!link_ec && exe == app) found.push_back(std::stoi(name));
-  }
-  return found;
-}
+std::vector<int> leftover_processes() { return trident::testing::processes_running(TRIDENT_CLUSTER_TEST_APP); }
 
 /// Waits up to `seconds` for the program's processes to be gone (the kernel reaps a killed
 /// process's children a moment after mpirun returns).

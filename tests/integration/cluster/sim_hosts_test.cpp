@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "processes.hpp"
+
 namespace {
 
 struct run_result {
@@ -58,19 +60,7 @@ const std::string& unavailable_reason() {
   } while (false)
 
 /// Processes running the test program anywhere on this machine.
-std::vector<int> program_processes() {
-  std::vector<int> found;
-  std::error_code ec;
-  const auto app = std::filesystem::canonical(TRIDENT_CLUSTER_TEST_APP, ec);
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code link_ec;
-    const auto exe = std::filesystem::read_symlink(entry.path() / "exe", link_ec);
-    if (!link_ec && exe == app) found.push_back(std::stoi(name));
-  }
-  return found;
-}
+std::vector<int> program_processes() { return trident::testing::processes_running(TRIDENT_CLUSTER_TEST_APP); }
 
 /// The namespaces of this run (their names carry the id sim_hosts.sh printed) that still exist.
 std::string namespaces_left(const std::string& output) {

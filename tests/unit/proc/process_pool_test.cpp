@@ -44,6 +44,12 @@ TRIDENT_TASK(concat);
 int throws_invalid(int x) { throw std::invalid_argument("bad value " + std::to_string(x)); }
 TRIDENT_TASK(throws_invalid);
 
+int square_unless_seven(int x) {
+  if (x == 7) throw std::invalid_argument("seven");
+  return x * x;
+}
+TRIDENT_TASK(square_unless_seven);
+
 int segfaults(int) {
   // Address 8, not nullptr: a field of a null struct pointer, and a store UBSan does not stop
   // before the kernel does (the sanitizer builds must see the real SIGSEGV).
@@ -171,6 +177,47 @@ TEST_F(process_pool_test, imap_unordered_yields_every_result_once) {
   for (int v : pool.imap_unordered(square, in, 3)) got.insert(v);
   ASSERT_EQ(got.size(), 300u);
   for (int i = 0; i < 300; ++i) EXPECT_EQ(got.count(i * i), 1u);
+}
+
+TEST_F(process_pool_test, a_failed_item_of_imap_is_rethrown_in_its_place_and_the_stream_goes_on) {
+  // Before, the ordered stream kept the failed chunk at its head: every later `next()` threw
+  // future_error ("already retrieved") and the items after it were out of reach.
+  process_pool pool(2);
+  std::vector<int> in(12);
+  for (int i = 0; i < 12; ++i) in[i] = i;
+  auto results = pool.imap(square_unless_seven, in, 1);
+  std::vector<int> got;
+  int failures = 0;
+  for (int i = 0; i < 12; ++i) {
+    try {
+      auto v = results.next();
+      ASSERT_TRUE(v.has_value());
+      got.push_back(*v);
+    } catch (const trident::proc::remote_error& e) {
+      EXPECT_EQ(i, 7);
+      EXPECT_EQ(e.type_name(), "std::invalid_argument");
+      EXPECT_EQ(e.message(), "seven");
+      ++failures;
+    }
+  }
+  EXPECT_FALSE(results.next().has_value());
+  EXPECT_EQ(failures, 1);
+  const std::vector<int> expected{0, 1, 4, 9, 16, 25, 36, 64, 81, 100, 121};
+  EXPECT_EQ(got, expected);
+
+  auto unordered = pool.imap_unordered(square_unless_seven, in, 1);
+  std::multiset<int> any_order;
+  failures = 0;
+  for (int i = 0; i < 12; ++i) {
+    try {
+      any_order.insert(unordered.next().value());
+    } catch (const trident::proc::remote_error&) {
+      ++failures;
+    }
+  }
+  EXPECT_FALSE(unordered.next().has_value());
+  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(any_order, std::multiset<int>(expected.begin(), expected.end()));
 }
 
 TEST_F(process_pool_test, as_completed_works_on_pool_futures) {
