@@ -268,7 +268,10 @@ class driver_runtime {
     std::lock_guard lock(mutex_);
     exit_report report;
     report.ranks_lost = !lost_ranks_.empty();
-    report.work_lost = lost_.has_value() || lost_count_ > 0;
+    // Work is lost when a task is: a rank lost with nothing in flight after the work was done
+    // (a survivor that goes silent while the job winds down, as Open MPI's TCP layer can leave it
+    // after a peer died) loses nothing, and a submission refused after a loss threw to its caller.
+    report.work_lost = lost_count_ > 0;
     report.summary = fmt::format("{} rank(s) lost ({}); {} task(s) re-run on surviving ranks, {} task(s) lost",
                                  lost_ranks_.size(), fmt::join(lost_ranks_, ", "), rerun_count_, lost_count_);
     return report;
