@@ -156,10 +156,9 @@ def main():
 
     # Audio files as FFmpeg writes them (`ffmpeg`, Debian's package, makes them; without it the
     # folder keeps the seeds it has): a tenth of a second of a tone, 8 kHz mono (stereo for one),
-    # in the containers and codecs the media tests decode, each a few kilobytes at most, plus a
-    # WAV built here whose header claims far more audio than the file holds.
-    audio = {"wav_claims_an_hour": b"RIFF" + u32(0xFFFFFFF0) + b"WAVEfmt " + u32(16) + u16(1) + u16(1) + u32(8000)
-             + u32(16000) + u16(2) + u16(16) + b"data" + u32(0xFFFFFFF0) + b"\0\1" * 200}
+    # in the containers and codecs the media tests decode, each a few kilobytes at most, plus the
+    # FLAC one with a STREAMINFO that claims 2^36 - 1 samples (99 days at 8 kHz).
+    audio = {}
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:
         formats = {"wav": ["-c:a", "pcm_s16le"], "wav_float": ["-c:a", "pcm_f32le"], "mp3": ["-c:a", "libmp3lame"],
@@ -172,6 +171,10 @@ def main():
                 subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=f=440:d=0.1:r=8000", *codec,
                                 "-map_metadata", "-1", "-fflags", "+bitexact", str(out)], check=True)
                 audio[name] = out.read_bytes()
+        # STREAMINFO's data starts at byte 8; the low 36 bits of its bytes 10 to 17 count samples.
+        claims = bytearray(audio["flac"])
+        claims[18:26] = (int.from_bytes(claims[18:26], "big") | (1 << 36) - 1).to_bytes(8, "big")
+        audio["flac_claims_days"] = bytes(claims)
         write("media_audio", audio)
     else:
         print("make_corpus: no ffmpeg; fuzz/corpus/media_audio is left as it is")

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -122,9 +123,20 @@ TEST(Audio, FloatSamplesBeyondFullScaleAreClippedAndNaNIsSilence) {
 }
 
 TEST(Audio, AHeaderClaimingDaysOfAudioIsATruncatedFileNotAnAllocation) {
-  // 400 bytes whose data chunk claims 4 GiB of 8-bit audio: 149 hours, which at 16 kHz was a
-  // 34 GB reservation before a sample was read.
-  const auto path = write_wav("claims_days.wav", 1, 8000, 8, std::string(400, '\x80'), 0xFFFFFFF0U);
+  // A FLAC file whose STREAMINFO claims 2^36 - 1 samples: 99 days at 8 kHz, which FFmpeg reports
+  // as the stream's duration. decode_audio reserved room for all of it at 16 kHz (550 GB, so
+  // std::bad_alloc instead of a decode_error) before reading a sample; it reserves at most ten
+  // minutes now, decodes what is there, and finds the file far shorter than it says.
+  std::ifstream in(media_fixtures().dir / "speech.flac", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 26u);
+  ASSERT_EQ(bytes.substr(0, 4), "fLaC");
+  // STREAMINFO's data starts at byte 8; its bytes 10 to 17 hold the sample rate (20 bits), the
+  // channels (3), the bits per sample (5) and the total samples (36): set those 36 bits.
+  bytes[8 + 13] = static_cast<char>(static_cast<unsigned char>(bytes[8 + 13]) | 0x0F);
+  for (int i = 14; i < 18; ++i) bytes[8 + i] = static_cast<char>(0xFF);
+  const auto path = media_fixtures().dir / "claims_days.flac";
+  std::ofstream(path, std::ios::binary) << bytes;
   expect_decode_error(path, "truncated");
 }
 
