@@ -22,24 +22,8 @@
 
 namespace {
 
-struct run_result {
-  int status = -1;  ///< exit status, or 128 + signal
-  std::string output;
-};
-
-/// Runs `command` through the shell with a hard limit, stdout and stderr together.
-run_result run(const std::string& command, int limit_seconds = 90) {
-  const std::string line = "timeout -k 5 " + std::to_string(limit_seconds) + " " + command + " 2>&1";
-  run_result r;
-  FILE* pipe = ::popen(line.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using trident::testing::run;
+using trident::testing::run_result;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
