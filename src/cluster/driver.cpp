@@ -7,6 +7,14 @@
 // the tasks it held. Then either the pool's tasks are re-runnable and the lost rank's go to the
 // surviving ranks, or every task fails, the other ranks are told to leave, and the program exits
 // non-zero (see docs/cluster.md).
+//
+// One job, one file: everything here is `driver_runtime`, one object whose members share one
+// mutex and one set of books (the ranks' slots, the queue, the lost ranks), and the thin
+// functions of runtime.hpp over it; the worker ranks' side is rank_server.cpp, the messages
+// messages.hpp.
+// The seams a cut could follow (the communication loop, losing a rank, the outcome at exit)
+// each read and write those same books under that mutex, so splitting them would put the
+// class's private state in a header for three files to share.
 
 #include <mpi.h>
 #include <poll.h>
