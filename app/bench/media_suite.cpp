@@ -66,8 +66,8 @@ const char* const sentences[] = {
     "The event loop waits for many sockets at once, while threads do the heavy work.",
     "A bounded channel between two stages keeps memory flat when one of them is slow.",
     "Whisper turns speech into text.",
-    "Each file is decoded to sixteen kilohertz mono samples before the model sees it, and its transcript is saved "
-    "beside it.",
+    ("Each file is decoded to sixteen kilohertz mono samples before the model sees it, and its transcript is "
+     "saved beside it."),
     "Use the GPU when there is one.",
     "The lesson downloads everything and then transcribes one file at a time, so the device waits for the network.",
     "Pipelines overlap the stages.",
