@@ -300,10 +300,12 @@ aio::task<double> tcp_echo_main(std::uint16_t port, double seconds) {
 std::vector<target> targets() {
   return {
       {"sleepers_1m", "trident", "uvloop", 50, ">=50x uvloop"},
-      {"sleepers_1m_bytes", "trident", "", 250, "<=250 B"},
+      {"sleepers_1m_bytes", "trident", "", 200, "<=200 B"},
       {"gather_100k", "trident", "asyncio", 100, ">=100x asyncio"},
       {"ready_await", "trident", "", 5, "<=5 ns"},
-      {"tcp_echo", "trident", "uvloop", 1.8, ">=1.8x uvloop"},
+      {"ready_await_done", "trident", "", 2, "<=2 ns"},
+      {"tcp_echo", "trident", "uvloop", 1.15, ">=1.15x uvloop"},
+      {"tcp_echo", "trident", "asio", 1.2, ">=1.2x asio"},
   };
 }
 

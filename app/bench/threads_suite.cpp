@@ -466,6 +466,9 @@ int run_threads_suite(const bench_options& options) {
     c.impls.push_back(python);
     runner.add(std::move(c));
   }
+#if defined(TRIDENT_HAVE_TBB)
+  runner.add_target({"spawn_empty", "trident", "tbb", 2.5, ">=2.5x tbb"});
+#endif
 
   runner.check_requested_cases();
 #if TRIDENT_BENCH_ASIO
