@@ -263,16 +263,16 @@ loop_backend requested_backend(loop_backend option) {
 event_loop::event_loop(loop_options options) : impl_(std::make_unique<impl>()) {
   if (options.virtual_time) impl_->virtual_now = clock::now();
   if (const char* env = std::getenv("TRIDENT_AIO_DEBUG"); env != nullptr && env[0] == '1') impl_->debug = true;
-  const loop_backend wanted = requested_backend(options.backend);
-  if (wanted != loop_backend::epoll) {
+  // `automatic` is epoll: it measured faster than io_uring on the echo benchmark (docs/aio.md,
+  // "Backends"), and every kernel and sandbox allows it. io_uring runs only when asked for.
+  if (requested_backend(options.backend) == loop_backend::io_uring) {
     std::string why;
     impl_->uring = detail::uring_backend::create(why);
-    if (impl_->uring) {
-      impl_->backend = loop_backend::io_uring;
-    } else if (wanted == loop_backend::io_uring) {
+    if (!impl_->uring) {
       throw std::system_error(std::make_error_code(std::errc::function_not_supported),
                               "the io_uring event loop backend is not available: " + why);
     }
+    impl_->backend = loop_backend::io_uring;
   }
   const int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");

@@ -48,11 +48,10 @@ struct loop_statistics {
 
 /// How a loop waits for I/O (see docs/aio.md, "Backends").
 enum class loop_backend {
-  /// io_uring where the kernel allows it, epoll otherwise — unless the environment variable
-  /// TRIDENT_LOOP_BACKEND (`epoll` or `uring`) names one.
+  /// epoll, unless the environment variable TRIDENT_LOOP_BACKEND (`epoll` or `uring`) names one.
   automatic,
-  epoll,     ///< epoll_wait, edge-triggered.
-  io_uring,  ///< io_uring: multishot poll requests, one io_uring_enter per step.
+  epoll,     ///< epoll_wait, edge-triggered: the default, and the faster on the echo benchmark.
+  io_uring,  ///< io_uring: multishot poll requests, one io_uring_enter per step. Only when asked for.
 };
 
 /// "automatic", "epoll" or "io_uring".
@@ -61,8 +60,8 @@ enum class loop_backend {
 /// How a loop is set up.
 struct loop_options {
   /// Which backend waits for I/O. `automatic` follows TRIDENT_LOOP_BACKEND when it is set (an
-  /// unknown value makes the constructor throw std::invalid_argument), else picks io_uring when
-  /// the kernel allows it. Asking for io_uring where it cannot run (a kernel or sandbox that
+  /// unknown value makes the constructor throw std::invalid_argument), else takes epoll. Asking
+  /// for io_uring (here or through the variable) where it cannot run (a kernel or sandbox that
   /// refuses it, a build without liburing) makes the constructor throw std::system_error.
   loop_backend backend = loop_backend::automatic;
   /// Virtual time, for tests (trio's autojump clock): `now()` stands still while anything can

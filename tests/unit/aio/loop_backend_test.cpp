@@ -92,14 +92,14 @@ TEST(loop_backend, the_environment_variable_picks_the_backend_of_a_default_loop)
   }
 }
 
-TEST(loop_backend, without_the_variable_a_loop_takes_io_uring_where_the_kernel_allows_it) {
-  const bool uring = uring_available();
+TEST(loop_backend, without_the_variable_a_loop_takes_epoll_even_where_io_uring_runs) {
   scoped_backend_env env(nullptr);
   event_loop loop;
-  EXPECT_EQ(loop.backend(), uring ? loop_backend::io_uring : loop_backend::epoll);
+  EXPECT_EQ(loop.backend(), loop_backend::epoll);
+  EXPECT_EQ(event_loop(loop_options{.backend = loop_backend::automatic}).backend(), loop_backend::epoll);
   scoped_backend_env automatic("auto");
   event_loop again;
-  EXPECT_EQ(again.backend(), loop.backend());
+  EXPECT_EQ(again.backend(), loop_backend::epoll);
 }
 
 TEST(loop_backend, an_unknown_value_is_a_clear_error) {
