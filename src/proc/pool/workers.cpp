@@ -188,6 +188,12 @@ void process_pool::impl::drain_results(worker& w, bool force) {
   }
   try {
     while (auto f = w.results.next()) {
+      // The check above can find the ring empty and this read find the lent job's result, which
+      // arrived in between: take the job in first, so the result finds it in flight.
+      if (w.lent) {
+        std::lock_guard lock(mutex);
+        take_back_lent();
+      }
       if (!f->on_socket) {
         on_frame(w, *f);
         continue;
