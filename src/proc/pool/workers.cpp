@@ -180,16 +180,11 @@ void process_pool::impl::on_readable(worker& w) {
 void process_pool::impl::drain_results(worker& w, bool force) {
   if (!w.channel.mapped() || w.ring_broken || w.state != phase::ready) return;
   if (!force && detail::hold_results_for_testing.load(std::memory_order_relaxed)) return;
-  // A result of the lent worker: its job came by the direct path (the ring is read first, so
-  // the caller's hand-over is visible once we lock).
-  if (w.lent && (force || !w.results.empty())) {
-    std::lock_guard lock(mutex);
-    take_back_lent();
-  }
   try {
     while (auto f = w.results.next()) {
-      // The check above can find the ring empty and this read find the lent job's result, which
-      // arrived in between: take the job in first, so the result finds it in flight.
+      // A result of the lent worker: its job came by the direct path. The entry was read first,
+      // so the caller's hand-over is visible once we lock; a look at the ring before this read
+      // could find it empty and the read then find the result.
       if (w.lent) {
         std::lock_guard lock(mutex);
         take_back_lent();
