@@ -4,6 +4,8 @@
 #
 #   tools/whisper_cache.sh cpu
 #   tools/whisper_cache.sh cuda "90;80"        CUDA backend for these CMAKE_CUDA_ARCHITECTURES
+#   tools/whisper_cache.sh source DIR           only the verified source, unpacked into DIR/whisper.cpp
+#                                               (for a machine that builds it itself: tools/gpu_check.sh)
 #
 # Source: whisper.cpp is not packaged by Debian. The npm package nodejs-whisper ships whisper.cpp
 # (1.9.1 in the pinned version) under package/cpp/whisper.cpp; it is fetched with npm, the ordinary
@@ -17,8 +19,9 @@
 # that path and the log's last lines.
 set -euo pipefail
 
-variant=${1:?usage: whisper_cache.sh cpu|cuda [cuda-architectures]}
+variant=${1:?usage: whisper_cache.sh cpu|cuda [cuda-architectures] | source DIR}
 cuda_archs=${2:-}
+source_dest=
 package=nodejs-whisper
 version=0.3.1
 whisper_version=1.9.1
@@ -29,6 +32,9 @@ die() { log "error: $*"; exit 1; }
 
 case "$variant" in
   cpu) ;;
+  source)
+    source_dest=${2:?the source variant needs a destination folder}
+    ;;
   cuda)
     [ -n "$cuda_archs" ] || die "the cuda variant needs CUDA architectures (e.g. \"90\")"
     nvcc=${CUDACXX:-/usr/local/cuda/bin/nvcc}
@@ -40,6 +46,32 @@ esac
 for tool in npm node cmake python3 flock; do
   command -v "$tool" >/dev/null || die "'$tool' is not installed (tools/dev.sh installs it: apt-get install npm)"
 done
+
+# Fetches the pinned package into folder $1 and checks its integrity; prints the tarball's path.
+fetch_package() {
+  local into=$1
+  npm pack --pack-destination "$into" "$package@$version" >&2 || die "npm pack $package@$version failed"
+  local tarball=$into/$package-$version.tgz
+  [ -f "$tarball" ] || die "npm did not produce $tarball"
+  local actual
+  actual=sha512-$(python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1],"rb").read()).digest()).decode())' "$tarball")
+  [ "$actual" = "$integrity" ] || die "integrity mismatch for $package@$version: expected $integrity, got $actual"
+  echo "$tarball"
+}
+
+if [ "$variant" = source ]; then
+  mkdir -p "$source_dest"
+  unpack=$(mktemp -d "$source_dest/.whisper-source.XXXXXX")
+  trap 'rm -rf "$unpack"' EXIT
+  tarball=$(fetch_package "$unpack")
+  tar -xzf "$tarball" -C "$unpack" package/cpp/whisper.cpp
+  grep -q "VERSION $whisper_version" "$unpack/package/cpp/whisper.cpp/CMakeLists.txt" ||
+    die "$package@$version does not ship whisper.cpp $whisper_version"
+  rm -rf "$source_dest/whisper.cpp"
+  mv "$unpack/package/cpp/whisper.cpp" "$source_dest/whisper.cpp"
+  echo "$source_dest/whisper.cpp"
+  exit 0
+fi
 
 cc=${WHISPER_CC:-cc}
 cxx=${WHISPER_CXX:-c++}
@@ -86,11 +118,7 @@ logged() {
 }
 
 log "fetching $package@$version with npm"
-logged "npm pack $package@$version" npm pack --pack-destination "$work" "$package@$version"
-tarball=$work/$package-$version.tgz
-[ -f "$tarball" ] || die "npm did not produce $tarball"
-actual=sha512-$(python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1],"rb").read()).digest()).decode())' "$tarball")
-[ "$actual" = "$integrity" ] || die "integrity mismatch for $package@$version: expected $integrity, got $actual"
+tarball=$(fetch_package "$work" 2>>"$build_log")
 tar -xzf "$tarball" -C "$work" package/cpp/whisper.cpp
 src=$work/package/cpp/whisper.cpp
 grep -q "VERSION $whisper_version" "$src/CMakeLists.txt" || die "$package@$version does not ship whisper.cpp $whisper_version"
