@@ -16,8 +16,8 @@ Every folder of the tree that holds C++ is scanned, and each kind of folder has 
             layer's deprecated_names.hpp, which keeps old spellings for one minor release, is
             the exception); never includes product code (trident/testing/, app/, ...).
   umbrella  include/trident/trident.hpp: includes only the layers of trident_add_umbrella(...).
-  product   app/ (the command) examples/ testing/: may include any layer's
-            public headers; no layer's detail; opens no layer's namespace.
+  product   app/ (the command) examples/ testing/ tools/ (tools/gpu_check's program): may
+            include any layer's public headers; no layer's detail; opens no layer's namespace.
   tests     tests/: as product code, except that tests under a layer's folder
             (tests/unit/aio/, tests/media/) may use and open their own layer's detail.
   fuzz      fuzz/: the libFuzzer targets, each driving a layer's parser from inside, so they
@@ -52,7 +52,7 @@ import sys
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 
 # Folders of product code (they use the library; the library never uses them).
-PRODUCT_FOLDERS = ("app", "examples", "testing")
+PRODUCT_FOLDERS = ("app", "examples", "testing", "tools")
 # Folders with C++ that are neither library nor product.
 TEST_FOLDER = "tests"
 FUZZ_FOLDER = "fuzz"
@@ -364,9 +364,11 @@ def is_deprecated_header(header: pathlib.Path) -> bool:
 
 
 def cxx_files(root: pathlib.Path):
-    """Every C++ file under `root`, skipping hidden folders and build trees (a CMakeCache.txt)."""
+    """Every C++ file under `root`, skipping hidden folders, build trees (a CMakeCache.txt) and
+    the top-level build/ folder, which holds build outputs and third-party files (the GPU
+    check's bundle, tools/gpu_check.sh) but no source of Trident's."""
     def walk(folder: pathlib.Path):
-        if (folder / "CMakeCache.txt").exists():
+        if (folder / "CMakeCache.txt").exists() or folder == root / "build":
             return
         for entry in sorted(folder.iterdir()):
             if entry.is_dir() and not entry.is_symlink():

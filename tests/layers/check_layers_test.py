@@ -140,8 +140,13 @@ CASES = {
         [r"src/aio/loop\.cpp:3: \[product-include\] the aio layer includes product code .*",
          r"src/aio/loop\.cpp:4: \[product-include\] the aio layer includes product code .*"]),
     "folder_not_scanned": (
-        lambda root: [write(f"tools/{name}.cpp", '#include "trident/trident.hpp"\n')(root) for name in ("tool", "x")],
-        [r"tools/tool\.cpp: \[unknown-folder\] C\+\+ in tools/, a folder this check does not know; .*"]),
+        lambda root: [write(f"scripts/{name}.cpp", '#include "trident/trident.hpp"\n')(root) for name in ("tool", "x")],
+        [r"scripts/tool\.cpp: \[unknown-folder\] C\+\+ in scripts/, a folder this check does not know; .*"]),
+    # The top-level build/ holds outputs and third-party files (tools/gpu_check.sh's bundle),
+    # with or without a CMakeCache.txt: never scanned.
+    "build_folder_is_not_scanned": (
+        write("build/gpu-check/openssl/include/openssl/aes.h", "namespace trident::proc { int hook; }\n"),
+        []),
     "fuzz_target_uses_details": (
         write("fuzz/pool_fuzz.cpp", '#include "trident/proc/pool.hpp"\n#include "trident/aio/detail/loop_state.hpp"\n'
                                     "int n = sizeof(trident::proc::detail::job) + sizeof(trident::aio::detail::state);\n"),
