@@ -30,6 +30,8 @@ class remap_vector {
   }
   void pop_back() noexcept { --size_; }
   void clear() noexcept { size_ = 0; }
+  /// Keeps the first `n` elements (`n` at most `size()`).
+  void truncate(std::size_t n) noexcept { size_ = n; }
   /// Gives the storage back to the system.
   void release() noexcept {
     if (data_ != nullptr) ::munmap(data_, capacity_ * sizeof(T));

@@ -72,8 +72,8 @@ struct loop_options {
   bool virtual_time = false;
 };
 
-/// A reactor (epoll or io_uring, see `loop_backend`) with a timer heap, a ready queue, and a
-/// cross-thread wake-up.
+/// A reactor (epoll or io_uring, see `loop_backend`) with timers (a heap, and a first-in
+/// first-out run for timers armed in deadline order), a ready queue, and a cross-thread wake-up.
 ///
 /// @par Thread safety
 /// A loop is driven by one thread, the one inside a runner (`aio::run_until_complete`). Only `post` (and
@@ -135,7 +135,8 @@ class event_loop {
   /// Queues `h` to be resumed on a later step of this loop. `context`, when known, names the
   /// task in debug reports.
   void schedule(std::coroutine_handle<> h, const lowlevel::task_context* context = nullptr);
-  /// Arms `t` (which must not be armed).
+  /// Arms `t` (which must not be armed): O(1) when its deadline is no earlier than the last one
+  /// armed in order (the common case: one duration for every sleep or timeout), else O(log n).
   void arm(lowlevel::timer_node& t);
   /// Disarms `t` if armed; returns whether it was.
   bool disarm(lowlevel::timer_node& t) noexcept;

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Low-level interface: a timer in a loop's heap, and the loop's clock. Part of
+/// Low-level interface: a timer of a loop, and the loop's clock. Part of
 /// `aio/lowlevel.hpp`.
 
 #include <chrono>
@@ -14,14 +14,16 @@ using clock = std::chrono::steady_clock;
 
 namespace lowlevel {
 
-/// A timer in one loop's heap. Owned by whoever armed it (a sleeping coroutine's awaiter, a
-/// driver such as the HTTP session's), which keeps it alive while armed.
+/// A timer of one loop (in its heap, or in its run of timers armed in deadline order). Owned by
+/// whoever armed it (a sleeping coroutine's awaiter, a driver such as the HTTP session's),
+/// which keeps it alive while armed.
 ///
-/// Contract: `event_loop::arm(t)` with `deadline` and `fire` set (not already armed);
+/// Contract: `event_loop::arm(t)` with `deadline` and `fire` set (not already armed), and
+/// `deadline` left alone until it fires or is disarmed (to move it: disarm, change, arm);
 /// `event_loop::disarm(t)` before the node dies if it may still be armed. `fire` runs on the
 /// loop thread once the deadline passes (on the loop's clock: virtual in tests), after the timer
-/// was taken out of the heap, so it may re-arm the node. It must not throw and should only
-/// schedule work (resume a coroutine, set a flag), not do it.
+/// was taken out of the loop's timers, so it may re-arm the node. It must not throw and should
+/// only schedule work (resume a coroutine, set a flag), not do it.
 ///
 /// 24 bytes: it lives in the frame of every sleeping coroutine, so a million sleepers hold a
 /// million of them.
@@ -33,7 +35,8 @@ struct timer_node {
   /// The loop's: equal deadlines fire in arming order. Compared modulo 2^32, which orders any
   /// two timers armed fewer than 2^31 armings apart.
   std::uint32_t sequence = 0;
-  std::uint32_t heap_index = not_armed;  ///< The loop's: `not_armed` while not armed.
+  /// The loop's: where the timer is (heap or run), `not_armed` while not armed.
+  std::uint32_t heap_index = not_armed;
 };
 
 }  // namespace lowlevel
