@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <coroutine>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -153,6 +154,29 @@ aio::task<double> ready_await_done_main() {
   }
   const double s = clock.seconds();
   check(total == static_cast<long long>(ready_count), "ready_await_done/trident sum");
+  co_return s / static_cast<double>(ready_count) * 1e9;
+}
+
+/// An awaitable that is always ready and hands back 1: awaiting it suspends nothing and calls
+/// nothing.
+struct ready_value {
+  bool await_ready() const noexcept { return true; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  int await_resume() const noexcept { return 1; }
+};
+
+/// ns per `co_await ready_value{}` in the loop of the two cases above: what the loop itself costs
+/// on this compiler and machine, the floor under both. g++ keeps a coroutine's locals in its
+/// frame, so the counter and the sum go through memory on every iteration whatever is awaited.
+aio::task<double> await_floor_main() {
+  long long total = 0;
+  stopwatch clock;
+  for (std::size_t i = 0; i < ready_count; ++i) {
+    total += co_await ready_value{};
+    clobber_memory();
+  }
+  const double s = clock.seconds();
+  check(total == static_cast<long long>(ready_count), "await_floor/trident sum");
   co_return s / static_cast<double>(ready_count) * 1e9;
 }
 
@@ -336,14 +360,18 @@ int run_async_suite(const bench_options& options) {
         external_impl::python_script(loop, "async/asyncio_bench.py", fmt::format("--loop {}", loop)));
   }
   // A case: its rows, Trident's warm-up and run (one value per row), and the C/C++ peers that
-  // have it (run in this process, after Trident and before Python, in each round).
+  // have it (run in this process, after Trident and before Python, in each round). Python runs
+  // every case but await_floor (`python`), which has no Python counterpart: the cheapest thing
+  // Python can await is a done Future, which ready_await_done measures already.
   const auto add_case = [&](std::vector<row_spec> rows, std::function<void()> warm_up, in_process_impl::run_fn run,
-                            std::vector<std::shared_ptr<implementation>> peers = {}) {
+                            std::vector<std::shared_ptr<implementation>> peers = {}, bool python = true) {
     for (auto& r : rows) r.higher_is_better = higher_is_better(r.unit);
     bench_case c{std::move(rows), "", {}, {}, {}};
     c.impls.push_back(std::make_shared<in_process_impl>("trident", std::move(run), std::move(warm_up)));
     for (auto& p : peers) c.impls.push_back(std::move(p));
-    for (const auto& p : python_loops) c.impls.push_back(p);
+    if (python) {
+      for (const auto& p : python_loops) c.impls.push_back(p);
+    }
     runner.add(std::move(c));
   };
   // A peer's run of a case, with its warm-up.
@@ -448,6 +476,9 @@ int run_async_suite(const bench_options& options) {
   add_case(
       {{"ready_await_done", "ns"}}, [] { (void)aio::run(ready_await_done_main()); },
       [] { return std::vector<double>{aio::run(ready_await_done_main())}; });
+  add_case(
+      {{"await_floor", "ns"}}, [] { (void)aio::run(await_floor_main()); },
+      [] { return std::vector<double>{aio::run(await_floor_main())}; }, {}, /*python=*/false);
   std::optional<echo_server_process> server;  // started by the warm-up, stopped at the end
   add_case(
       {{"tcp_echo", "rt/s"}},
@@ -474,11 +505,13 @@ int run_async_suite(const bench_options& options) {
   asio_server.reset();
   libuv_server.reset();
 
-  if (runner.wanted("ready_await") || runner.wanted("ready_await_done")) {
+  if (runner.wanted("ready_await") || runner.wanted("ready_await_done") || runner.wanted("await_floor")) {
     out.notes.push_back(fmt::format(
         "ready_await: `co_await ready_one()` on a new task<int> that co_returns at once, {} times (Python: "
         "`await ready()`, 1,000,000 times); ready_await_done: `co_await handle` on a task_handle<int> whose task "
-        "already finished, {} times (Python: `await fut` on a done Future)",
+        "already finished, {} times (Python: `await fut` on a done Future); await_floor: the same loop awaiting an "
+        "always-ready awaitable that does nothing, the floor under both (the loop's counter and sum live in the "
+        "coroutine frame)",
         ready_count, ready_count));
   }
   if (TRIDENT_BENCH_ASIO && (runner.wanted("gather_100k") || runner.wanted("sleepers_100k") ||
