@@ -86,14 +86,20 @@ prepare() {
   log "bundle ready: $bundle, $((bytes / 1024 / 1024)) MiB; on the GPU machine run: tools/gpu_check.sh run ${bundle#"$here"/}"
 }
 
+# Seconds since $1 (a `date +%s.%N`), to the millisecond. awk, not python3: the GPU machine may
+# have no Python.
+seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", b - a }'; }
+
 # Runs "$@", printing its wall seconds on stdout; its own output goes to the log.
 timed() {
-  local started ended
+  local started
   started=$(date +%s.%N)
   "$@" >>"$results/build.log" 2>&1 || return 1
-  ended=$(date +%s.%N)
-  python3 -c "print(f'{$ended - $started:.3f}')"
+  seconds_since "$started"
 }
+
+# The number after "KEY": in a flat JSON object.
+json_number() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p"; }
 
 run() {
   [ -d "$bundle/whisper.cpp" ] && [ -d "$bundle/clips" ] || die "no bundle at $bundle (run 'tools/gpu_check.sh prepare' where FFmpeg is)"
@@ -126,17 +132,25 @@ run() {
 
   local model=$work/ggml-base-generated.bin failures=0 out
   local batch=("$work/batch_transcribe" --clips "$bundle/clips" --model "$model")
-  if out=$("${batch[@]}" --generate base --device cpu --states 4 --threads $((jobs / 4 > 0 ? jobs / 4 : 1)) 2>>"$results/build.log"); then
-    echo "${out/\{/\{\"case\": \"batch_cpu\", }" >>"$jsonl"
-  else
-    log "batch_cpu failed (see $results/build.log)"; failures=$((failures + 1))
-  fi
+  log "generating the model (base dimensions, seeded random weights)"
+  "${batch[@]}" --generate base --device cpu --states 1 --threads "$jobs" --generate-only yes \
+    >>"$results/build.log" 2>&1 || { tail -n 20 "$results/build.log" >&2; die "generating the model failed"; }
   if [ "$cuda" = ON ]; then
+    log "batch_cuda: 4 states on the GPU"
     if out=$("${batch[@]}" --device cuda --states 4 --threads 4 2>>"$results/build.log"); then
       echo "${out/\{/\{\"case\": \"batch_cuda\", }" >>"$jsonl"
     else
       log "batch_cuda failed (see $results/build.log)"; failures=$((failures + 1))
     fi
+  fi
+  log "batch_cpu: 4 states on the CPU"
+  if out=$("${batch[@]}" --device cpu --states 4 --threads $((jobs / 4 > 0 ? jobs / 4 : 1)) 2>>"$results/build.log"); then
+    echo "${out/\{/\{\"case\": \"batch_cpu\", }" >>"$jsonl"
+  else
+    log "batch_cpu failed (see $results/build.log)"; failures=$((failures + 1))
+  fi
+  if [ "$cuda" = ON ]; then
+    log "per_file_cli_cuda: whisper-cli once per clip on the GPU"
     local cli=$work/bin/whisper-cli clip started seconds audio
     [ -x "$cli" ] || cli=$(find "$work" -name whisper-cli -type f -perm -u+x | head -1)
     started=$(date +%s.%N)
@@ -144,31 +158,35 @@ run() {
     for clip in "$bundle"/clips/*.wav; do
       "$cli" -m "$model" -f "$clip" -t 4 -l en -nf -nt -bs 1 -bo 1 -np >/dev/null 2>>"$results/build.log" || { cli_ok=0; break; }
     done
-    seconds=$(python3 -c "print(f'{$(date +%s.%N) - $started:.3f}')")
+    seconds=$(seconds_since "$started")
     if [ "$cli_ok" = 1 ]; then
-      audio=$(python3 - "$bundle/clips" <<'EOF'
-import pathlib, sys, wave
-print(f"{sum(wave.open(str(p)).getnframes() / 16000 for p in pathlib.Path(sys.argv[1]).glob('*.wav')):.3f}")
-EOF
-)
+      # The clips' length as batch_transcribe read them (the same files).
+      audio=$(json_number audio_seconds <"$jsonl" | head -n 1)
       local n
-      n=$(ls "$bundle"/clips/*.wav | wc -l)
-      python3 -c "import json; print(json.dumps({'case': 'per_file_cli_cuda', 'clips': $n, 'audio_seconds': $audio, 'wall_seconds': $seconds, 'files_per_second': round($n / $seconds, 3), 'x_realtime': round($audio / $seconds, 2)}))" >>"$jsonl"
+      n=$(find "$bundle/clips" -name '*.wav' | wc -l)
+      awk -v n="$n" -v s="$seconds" -v a="${audio:-0}" 'BEGIN {
+        printf "{\"case\": \"per_file_cli_cuda\", \"device\": \"cuda\", \"clips\": %d, \"audio_seconds\": %.3f, ", n, a
+        printf "\"wall_seconds\": %.3f, \"files_per_second\": %.3f, \"x_realtime\": %.2f}\n", s, n / s, a / s
+      }' >>"$jsonl"
     else
       log "whisper-cli failed on $clip (see $results/build.log)"; failures=$((failures + 1))
     fi
   fi
 
-  python3 - "$jsonl" <<'EOF'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"{'case':<20} {'device':<8} {'files/s':>9} {'x realtime':>11} {'wall s':>8}")
-for r in rows:
-    if r["case"] == "build":
-        print(f"{'build':<20} {'cuda ' + r['cuda']:<8} {'':>9} {'':>11} {r['seconds']:>8.1f}")
-        continue
-    print(f"{r['case']:<20} {r.get('device', 'cuda'):<8} {r['files_per_second']:>9.2f} {r['x_realtime']:>11.1f} {r['wall_seconds']:>8.2f}")
-EOF
+  printf '%-20s %-9s %9s %11s %8s\n' case device files/s "x realtime" "wall s"
+  local line
+  while IFS= read -r line; do
+    local case_name device
+    case_name=$(sed -n 's/.*"case": "\([^"]*\)".*/\1/p' <<<"$line")
+    if [ "$case_name" = build ]; then
+      printf '%-20s %-9s %9s %11s %8s\n' build "cuda $(sed -n 's/.*"cuda": "\([^"]*\)".*/\1/p' <<<"$line")" "" "" \
+        "$(json_number seconds <<<"$line")"
+      continue
+    fi
+    device=$(sed -n 's/.*"device": "\([^"]*\)".*/\1/p' <<<"$line")
+    printf '%-20s %-9s %9s %11s %8s\n' "$case_name" "$device" "$(json_number files_per_second <<<"$line")" \
+      "$(json_number x_realtime <<<"$line")" "$(json_number wall_seconds <<<"$line")"
+  done <"$jsonl"
   [ "$failures" = 0 ] || die "$failures measurement(s) failed"
 }
 

@@ -2,12 +2,13 @@
 // none of the libraries the rest of Trident needs (FFmpeg, libcurl, fmt): tools/gpu_check.sh
 // builds it there beside whisper.cpp and runs it.
 //
-//   batch_transcribe --clips DIR --model FILE [--generate tiny|base] --device auto|cpu|cuda
-//                    --states N --threads T
+//   batch_transcribe --clips DIR --model FILE [--generate tiny|base [--generate-only yes]]
+//                    --device auto|cpu|cuda --states N --threads T
 //
 // - Model: FILE, or with --generate a model of that size with seeded random weights written to
 //   FILE first (trident/testing/whisper_model_generator.hpp: real dimensions and costs,
-//   meaningless text), as the media benchmarks use where no real weights can be downloaded.
+//   meaningless text), as the media benchmarks use where no real weights can be downloaded;
+//   with --generate-only, nothing else is done.
 // - Clips: DIR's *.wav files, 16 kHz mono 16-bit PCM (tools/gpu_check.sh makes them where FFmpeg
 //   is: what `trident transcribe` decodes from compressed audio first).
 // - The work: the model is loaded once (media::whisper_model), N states share it, and N threads
@@ -96,6 +97,7 @@ struct arguments {
   fs::path clips;
   fs::path model;
   std::string generate;  ///< A model size to generate into `model` first, or empty.
+  bool generate_only = false;
   std::string device = "auto";
   int states = 1;
   int threads = 1;
@@ -113,6 +115,8 @@ arguments parse(int argc, char** argv) {
       a.model = value;
     } else if (flag == "--generate") {
       a.generate = value;
+    } else if (flag == "--generate-only") {
+      a.generate_only = value == "yes";
     } else if (flag == "--device") {
       a.device = value;
     } else if (flag == "--states") {
@@ -168,6 +172,8 @@ double run_batch(std::vector<media::whisper_model::state>& states, const std::ve
 int main(int argc, char** argv) {
   try {
     const arguments a = parse(argc, argv);
+    if (!a.generate.empty()) trident::testing::write_generated_whisper_model(a.model, a.generate, 1);
+    if (a.generate_only) return 0;
     std::vector<fs::path> paths;
     for (const auto& e : fs::directory_iterator(a.clips)) {
       if (e.path().extension() == ".wav") paths.push_back(e.path());
@@ -181,7 +187,6 @@ int main(int argc, char** argv) {
       audio_seconds += static_cast<double>(clips.back().samples.size()) / 16000.0;
     }
 
-    if (!a.generate.empty()) trident::testing::write_generated_whisper_model(a.model, a.generate, 1);
     const auto choice = media::choose_device(a.device, media::probe_devices());
     media::whisper_model model(a.model, {.device = choice.kind});
     std::vector<media::whisper_model::state> states;
