@@ -111,15 +111,6 @@ void make_batch(batch& b, const std::string& size) {
   for (int i = 0; i < clip_count; ++i) b.urls.push_back(b.server->url(fmt::format("clip-{:02}.mp3", i)));
 }
 
-media::transcribe_options same_work(int threads) {
-  media::transcribe_options o;
-  o.language = "en";
-  o.threads = threads;
-  o.temperature_fallback = false;
-  o.timestamps = false;
-  return o;
-}
-
 std::vector<fs::path> download_all(const std::vector<std::string>& urls, const fs::path& folder) {
   std::vector<http::fetch_item> items;
   for (const auto& u : urls) items.push_back({u, ""});
@@ -152,7 +143,7 @@ std::vector<double> run_trident(batch& b, media::device_kind device, int cores) 
   o.decoders = 2;
   o.states = device == media::device_kind::cuda ? 4 : 2;
   o.queue = 2;
-  o.transcribe = same_work(std::max(1, cores / static_cast<int>(o.states)));
+  o.transcribe = testing::generated_model_work(std::max(1, cores / static_cast<int>(o.states)));
   media::transcribe_pipeline pipeline(model, o);
   const auto results = pipeline.run(b.urls);
   const double s = clock.seconds();
@@ -172,7 +163,7 @@ std::vector<double> run_lesson(batch& b, media::device_kind device, int cores) {
   auto state = model.new_state();
   for (const auto& f : files) {
     const auto audio = media::decode_audio(f);
-    const auto t = state.transcribe(audio.samples, same_work(cores));
+    const auto t = state.transcribe(audio.samples, testing::generated_model_work(cores));
     atomic_file txt(f.string() + ".txt", {.if_exists = atomic_file::existing::replace});
     txt.write(t.text());
     txt.commit();

@@ -259,7 +259,7 @@ struct event_loop::impl {
   void arm(lowlevel::timer_node& t) {
     if (timer_count() >= position_mask) throw std::length_error("event loop: too many armed timers (2 billion)");
     t.sequence = static_cast<std::uint32_t>(timer_sequence++);
-    // In order when no earlier than the last appended (a hole keeps its deadline for this).
+    // In order when no earlier than the last appended (`run_last`, kept across holes and drops).
     if (run.size() == 0 || run_last <= t.deadline) {
       t.heap_index = run_bit | ((run_base + static_cast<std::uint32_t>(run.size())) & position_mask);
       run.push_back(&t);
@@ -321,21 +321,22 @@ struct event_loop::impl {
     const timer_entry head{run[run_head]->deadline, run[run_head]};
     return heap.size() == 0 || earlier(head, heap.front()) ? head : heap.front();
   }
-  /// Takes the earliest armed timer out and returns it; there must be one.
-  lowlevel::timer_node* take_earliest() noexcept {
-    if (run_head < run.size() &&
-        (heap.size() == 0 || earlier({run[run_head]->deadline, run[run_head]}, heap.front()))) {
-      lowlevel::timer_node* t = run[run_head];
-      t->heap_index = lowlevel::timer_node::not_armed;
+  /// Takes out the earliest armed timer if its deadline is `now` or before, and returns it;
+  /// nullptr when none is due. One comparison of the run's head with the heap's top per timer.
+  lowlevel::timer_node* take_due(clock::time_point now) noexcept {
+    if (no_timers()) return nullptr;
+    const timer_entry e = earliest();
+    if (e.deadline > now) return nullptr;
+    if ((e.node->heap_index & run_bit) != 0) {  // the run's head
       run[run_head] = nullptr;
+      e.node->heap_index = lowlevel::timer_node::not_armed;
       ++run_head;
       --run_live;
       tidy_run();
-      return t;
+    } else {
+      remove_at(0);
     }
-    lowlevel::timer_node* t = heap.front().node;
-    remove_at(0);
-    return t;
+    return e.node;
   }
 };
 
@@ -625,10 +626,7 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
       d.virtual_now = std::max(*d.virtual_now, d.earliest().deadline);
     }
     const auto now = d.now();
-    while (!d.no_timers() && d.earliest().deadline <= now) {
-      lowlevel::timer_node* t = d.take_earliest();
-      t->fire(t);
-    }
+    while (lowlevel::timer_node* t = d.take_due(now)) t->fire(t);
   }
 }
 

@@ -132,15 +132,6 @@ arguments parse(int argc, char** argv) {
   return a;
 }
 
-media::transcribe_options same_work(int threads) {
-  media::transcribe_options o;
-  o.language = "en";
-  o.threads = threads;
-  o.temperature_fallback = false;
-  o.timestamps = false;
-  return o;
-}
-
 /// Transcribes every clip once with `states` threads; returns the wall seconds.
 double run_batch(std::vector<media::whisper_model::state>& states, const std::vector<clip>& clips, int threads) {
   std::atomic<std::size_t> next{0};
@@ -153,7 +144,7 @@ double run_batch(std::vector<media::whisper_model::state>& states, const std::ve
     workers.emplace_back([&] {
       try {
         for (std::size_t i; !failed.load() && (i = next.fetch_add(1)) < clips.size();) {
-          (void)state.transcribe(clips[i].samples, same_work(threads));
+          (void)state.transcribe(clips[i].samples, trident::testing::generated_model_work(threads));
         }
       } catch (...) {
         failed = true;

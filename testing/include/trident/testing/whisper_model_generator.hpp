@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "trident/media/model_file.hpp"
+#include "trident/media/whisper_model.hpp"
 
 namespace trident::testing {
 
@@ -33,5 +34,18 @@ namespace trident::testing {
 /// @par Thread safety
 /// Any number of threads may write different files.
 void write_generated_whisper_model(const std::filesystem::path& path, std::string_view size, std::uint64_t seed);
+
+/// The transcription options under which every clip costs a generated model the same work, so
+/// that timings compare (the media benchmarks, tools/gpu_check): English given, greedy decoding
+/// once (no temperature fallback), no timestamps (a generated model's timestamp tokens are noise
+/// that would make whisper.cpp decode a window again), `threads` compute threads.
+[[nodiscard]] inline media::transcribe_options generated_model_work(int threads) {
+  media::transcribe_options o;
+  o.language = "en";
+  o.threads = threads;
+  o.temperature_fallback = false;
+  o.timestamps = false;
+  return o;
+}
 
 }  // namespace trident::testing
