@@ -411,11 +411,11 @@ event_loop::~event_loop() {
     unregister_task(*s);
     // Surviving handles must see an ended task, and a later cancel() must not call a hook that
     // points into the frame destroyed here.
-    s->finished = true;
     s->cancel_hook = nullptr;
-    if (!s->error) s->error = std::make_exception_ptr(cancelled_error("event loop destroyed before the task finished"));
+    const std::coroutine_handle<> root =
+        s->abandon(std::make_exception_ptr(cancelled_error("event loop destroyed before the task finished")));
     s->retrieved = true;  // not an error anyone should be told about
-    if (s->root) std::exchange(s->root, nullptr).destroy();
+    if (root) root.destroy();
     s->release();  // the root coroutine's reference
   }
   impl_->uring.reset();
@@ -540,18 +540,25 @@ void event_loop::run_steps(const std::function<bool()>& finished) {
   auto& d = *impl_;
   std::vector<std::function<void()>> callbacks;
   while (!finished() && !d.stop_requested.load(std::memory_order_acquire)) {
-    // 1. Run what is ready now.
+    // 1. Run what is ready now. A burst (a million tasks spawned at once) runs in slices, and
+    // the queue's pages of each slice go back to the system once it has run: the tasks arm
+    // timers or fill other queues as they run, and the batch would otherwise stay at its full
+    // size beside them until its end (8 bytes a task at the peak).
     d.running_batch.swap(d.ready);
     d.running_contexts.swap(d.ready_contexts);
+    constexpr std::size_t slice = 65536;
     for (std::size_t i = 0; i < d.running_batch.size(); ++i) {
       ++d.steps;
+      if (i % slice == 0 && i != 0) d.running_batch.discard(i - slice, i);
       if (!d.debug) {
         d.running_batch[i].resume();
         continue;
       }
       // Copied before resuming: the step may finish the task and free its context.
       const lowlevel::task_context* context = i < d.running_contexts.size() ? d.running_contexts[i] : nullptr;
-      const char* name = context != nullptr ? context->name : "(unnamed coroutine)";
+      const char* name = context == nullptr ? "(unnamed coroutine)"
+                         : context->spawned ? static_cast<const detail::spawned_base*>(context)->name()
+                                            : "(a child of a gather)";
       const auto start = clock::now();
       d.running_batch[i].resume();
       const auto took = clock::now() - start;

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -37,6 +38,15 @@ class remap_vector {
     if (data_ != nullptr) ::munmap(data_, capacity_ * sizeof(T));
     data_ = nullptr;
     size_ = capacity_ = 0;
+  }
+  /// Gives back to the system the whole pages that hold only elements in [`from`, `to`), which
+  /// the caller is done with: they read as zeros from here on (and cost a page fault each when
+  /// written again). The size and the capacity stay.
+  void discard(std::size_t from, std::size_t to) noexcept {
+    const auto page = static_cast<std::uintptr_t>(first_bytes);
+    const auto first = (reinterpret_cast<std::uintptr_t>(data_ + from) + page - 1) & ~(page - 1);
+    const auto last = reinterpret_cast<std::uintptr_t>(data_ + to) & ~(page - 1);
+    if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
   }
   void swap(remap_vector& other) noexcept {
     std::swap(data_, other.data_);

@@ -129,15 +129,14 @@ struct gather_group {
   /// they start cancels the siblings already started, and the ones not yet started end with
   /// `cancelled_error` without running their bodies. `cancel_pending`: the gathering task was
   /// already cancelled, so every child ends so, none running its body.
-  void start(event_loop& loop, std::vector<task<T>>& tasks, bool cancel_pending) {
+  void start(std::vector<task<T>>& tasks, bool cancel_pending) {
+    (void)event_loop::running();   // a clear error off the loop thread, before anything starts
     for (const auto& t : tasks) {  // all checked before any starts
       if (!t.handle()) throw std::logic_error("gather of a task that has no coroutine (moved from?)");
     }
     for (std::size_t i = 0; i < tasks.size(); ++i) {
       auto child = tasks[i].release();
       auto& slot = slots[i];
-      slot.loop = &loop;
-      slot.name = "gather";
       slot.root_done = &gather_slot<T>::take_outcome;
       slot.group = this;
       slot.frame = child;
@@ -151,7 +150,7 @@ struct gather_group {
   }
 
   void child_ended() noexcept {
-    if (--remaining == 0 && waiter) slots.front().loop->schedule(std::exchange(waiter, nullptr), waiter_context);
+    if (--remaining == 0 && waiter) event_loop::current()->schedule(std::exchange(waiter, nullptr), waiter_context);
   }
 
   /// A child ended with `failed.error`. The first failure is kept for `gather` to raise and,
@@ -221,7 +220,7 @@ template <class T>
 task<std::vector<outcome<T>>> gather_outcomes(std::vector<task<T>> tasks) {
   detail::gather_group<T> group(tasks, /*fail_fast=*/false);
   const lowlevel::task_context* context = co_await detail::current_context{};
-  group.start(event_loop::running(), tasks, context != nullptr && context->cancel_requested);
+  group.start(tasks, context != nullptr && context->cancel_requested);
   co_await detail::gather_wait<T>(group);
   std::vector<outcome<T>> results;
   results.reserve(group.slots.size());
@@ -262,7 +261,7 @@ template <class T>
 task<std::vector<result_t<T>>> gather(std::vector<task<T>> tasks) {
   detail::gather_group<T> group(tasks, /*fail_fast=*/true);
   const lowlevel::task_context* context = co_await detail::current_context{};
-  group.start(event_loop::running(), tasks, context != nullptr && context->cancel_requested);
+  group.start(tasks, context != nullptr && context->cancel_requested);
   co_await detail::gather_wait<T>(group);
   if (group.first_failure) std::rethrow_exception(group.first_failure);
   std::vector<result_t<T>> values;

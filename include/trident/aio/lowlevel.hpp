@@ -6,7 +6,7 @@
 ///
 /// | piece | header | what it is for |
 /// |---|---|---|
-/// | `lowlevel::task_context`, `context_of` | lowlevel/task_context.hpp | the running task: its loop, name and pending cancellation |
+/// | `lowlevel::task_context`, `context_of` | lowlevel/task_context.hpp | the running task: its pending cancellation and how to raise it |
 /// | `lowlevel::cancellable_wait` | lowlevel/task_context.hpp | the three steps every cancellable awaitable takes (bind, arm, end_wait) |
 /// | `event_loop::schedule` | event_loop.hpp | resume a coroutine on a later step (loop thread) |
 /// | `lowlevel::remote_endpoint`, `lowlevel::post`, `event_loop::endpoint` | event_loop.hpp | resume from another thread, safely after the loop is gone |

@@ -43,7 +43,7 @@ T run_until_complete(event_loop& loop, task<T> main) {
   }
   state->retrieved = true;
   if (!state->finished) throw cancelled_error("the event loop stopped before the main task finished");
-  if (state->error) std::rethrow_exception(state->error);
+  if (state->error()) std::rethrow_exception(state->error());
   if constexpr (!std::is_void_v<T>) return std::move(*state->value);
 }
 

@@ -20,12 +20,12 @@ class promise_base;
 
 namespace lowlevel {
 
-/// Per spawned task: who it belongs to and how to cancel its current suspension. Shared by
-/// every coroutine the task awaits (children inherit their parent's context), so a cancel
-/// reaches whichever coroutine of the chain is suspended. Loop thread only.
+/// Per spawned task: how to cancel its current suspension. Shared by every
+/// coroutine the task awaits (children inherit their parent's context), so a cancel reaches
+/// whichever coroutine of the chain is suspended. The loop is not kept here: a task runs only
+/// on the loop it was spawned on, so code running in it finds that loop as
+/// `event_loop::current()` (8 bytes less per task). Loop thread only.
 struct task_context {
-  event_loop* loop = nullptr;
-  const char* name = "task";
   /// Set by a cancellable awaitable while its coroutine is suspended on it; cancelling calls it
   /// once, and it must arrange for the coroutine to be resumed (its `await_resume` then throws).
   /// The hook stays installed until `await_resume` clears it, so it must tolerate being called
@@ -37,9 +37,12 @@ struct task_context {
   /// A spawned task's state is also freed through it, called with a null `root` when its last
   /// reference goes (one pointer serves both, so the state needs no virtual destructor).
   void (*root_done)(task_context* self, std::coroutine_handle<> root) noexcept = nullptr;
-  /// Last, so that a derived state's small fields fill the padding after it (spawned tasks
+  /// Last, so that a derived state's small fields fill the padding after them (spawned tasks
   /// keep their flags and reference count there).
   bool cancel_requested = false;
+  /// Whether this is a spawned task's state (`aio::spawn`, which has a name); otherwise the
+  /// context of one child of a `gather`.
+  bool spawned = false;
 
   /// Requests cancellation: the coroutine suspended on a Trident awaitable (if any) is woken
   /// through its hook and raises `cancelled_error`; otherwise the next suspension point does.
