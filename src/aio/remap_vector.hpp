@@ -5,6 +5,7 @@
 // peak), and the kernel moves pages instead of copying them.
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -43,7 +44,7 @@ class remap_vector {
   /// the caller is done with: they read as zeros from here on (and cost a page fault each when
   /// written again). The size and the capacity stay.
   void discard(std::size_t from, std::size_t to) noexcept {
-    const auto page = static_cast<std::uintptr_t>(first_bytes);
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));  // rare: every 65,536 steps
     const auto first = (reinterpret_cast<std::uintptr_t>(data_ + from) + page - 1) & ~(page - 1);
     const auto last = reinterpret_cast<std::uintptr_t>(data_ + to) & ~(page - 1);
     if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);

@@ -343,6 +343,9 @@ class task_handle {
   template <bool Settle>
   struct awaiter {
     explicit awaiter(detail::spawned_state<T>* s) noexcept : state(s) {}
+    // Never copied: the node's links are set only once it is linked (see join_node).
+    awaiter(const awaiter&) = delete;
+    awaiter& operator=(const awaiter&) = delete;
 
     detail::spawned_state<T>* state;
     detail::join_node node;
